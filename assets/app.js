@@ -1,0 +1,19 @@
+// DELIVR-CM portal: small progressive enhancements. Everything works without this file.
+(function () {
+  "use strict";
+  // Copy buttons: <button data-copy="#id">.
+  document.addEventListener("click", function (e) {
+    var btn = e.target.closest && e.target.closest("[data-copy]");
+    if (!btn) return;
+    var src = document.querySelector(btn.getAttribute("data-copy"));
+    if (!src || !navigator.clipboard) return;
+    navigator.clipboard.writeText(src.value || src.textContent).then(function () {
+      btn.setAttribute("data-copied", "1");
+    });
+  });
+  // Selects that should submit their form when changed (e.g. the city picker reloads quartiers).
+  document.addEventListener("change", function (e) {
+    var el = e.target;
+    if (el.matches && el.matches("select[data-autosubmit]") && !window.htmx) el.form.requestSubmit();
+  });
+})();

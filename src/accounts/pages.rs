@@ -1,0 +1,316 @@
+//! Sign-up, login, logout and the language switcher.
+
+use maud::{Markup, html};
+use poem::{
+    Response, Route, get, handler,
+    http::{HeaderValue, StatusCode, header},
+    post,
+    web::{Data, Form, Query},
+};
+use serde::Deserialize;
+
+use crate::{
+    accounts::{Role, guard, parse_email, password, phone::Phone, repo, sessions, throttle},
+    app::AppState,
+    i18n::{Lang, Msg},
+    partners,
+    web::{
+        Ctx, LANG_COOKIE, SESSION_COOKIE, cookie,
+        forms::{FieldErrors, Input, clean},
+        internal,
+        layout::{csrf_field, page, respond},
+        redirect,
+    },
+};
+
+pub fn routes(route: Route) -> Route {
+    route
+        .at("/accounts/signup/", get(signup_page).post(signup))
+        .at("/accounts/login/", get(login_page).post(login))
+        .at("/accounts/logout/", post(logout))
+        .at("/lang/", post(switch_language))
+        .at("/", get(home))
+}
+
+#[handler]
+fn home(Data(ctx): Data<&Ctx>) -> Response {
+    match &ctx.user {
+        Some(user) => redirect(guard::home_of(user)),
+        None => redirect("/accounts/login/"),
+    }
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(default)]
+pub struct SignupForm {
+    business_name: String,
+    contact_name: String,
+    phone: String,
+    email: String,
+    password: String,
+}
+
+fn signup_view(ctx: &Ctx, form: &SignupForm, errors: &FieldErrors) -> Markup {
+    let body = html! {
+        div.narrow {
+            h1 { (ctx.t(Msg::SignupTitle)) }
+            p.muted { (ctx.t(Msg::SignupIntro)) }
+            form.card method="post" action="/accounts/signup/" novalidate {
+                (csrf_field(ctx))
+                (Input::new("business_name", ctx.t(Msg::FieldBusinessName), &form.business_name).autocomplete("organization").render(errors))
+                (Input::new("contact_name", ctx.t(Msg::FieldContactName), &form.contact_name).autocomplete("name").render(errors))
+                (Input::new("phone", ctx.t(Msg::FieldPhone), &form.phone).kind("tel").autocomplete("tel").inputmode("tel").hint(ctx.t(Msg::HintPhone)).render(errors))
+                (Input::new("email", ctx.t(Msg::FieldEmail), &form.email).kind("email").autocomplete("email").render(errors))
+                (Input::new("password", ctx.t(Msg::FieldPassword), "").kind("password").autocomplete("new-password").hint(ctx.t(Msg::HintPassword)).render(errors))
+                button.btn.block type="submit" { (ctx.t(Msg::SignupSubmit)) }
+            }
+            p.small { (ctx.t(Msg::SignupHaveAccount)) " " a href="/accounts/login/" { (ctx.t(Msg::LoginSubmit)) } }
+        }
+    };
+    page(ctx, ctx.t(Msg::SignupTitle), body)
+}
+
+#[handler]
+fn signup_page(Data(ctx): Data<&Ctx>) -> Response {
+    if let Some(user) = &ctx.user {
+        return redirect(guard::home_of(user));
+    }
+    respond(StatusCode::OK, signup_view(ctx, &SignupForm::default(), &FieldErrors::default()))
+}
+
+/// Check a new password against the policy.
+pub fn check_password(ctx: &Ctx, errors: &mut FieldErrors, field: &'static str, pw: &str) {
+    let n = pw.chars().count();
+    if n < password::MIN_LEN {
+        errors.add(field, ctx.fmt(Msg::ErrPasswordShort, &[("min", &password::MIN_LEN.to_string())]));
+    } else if n > password::MAX_LEN {
+        errors.add(field, ctx.fmt(Msg::ErrTooLong, &[("max", &password::MAX_LEN.to_string())]));
+    }
+}
+
+/// Validate a required text field of at most `max` characters.
+pub fn required_text(ctx: &Ctx, errors: &mut FieldErrors, field: &'static str, value: &str, max: usize) -> String {
+    match clean(value, max) {
+        Ok(v) if v.is_empty() => {
+            errors.add(field, ctx.t(Msg::ErrRequired));
+            v
+        }
+        Ok(v) if v.chars().count() < 2 => {
+            errors.add(field, ctx.t(Msg::ErrTooShort));
+            v
+        }
+        Ok(v) => v,
+        Err(max) => {
+            errors.add(field, ctx.fmt(Msg::ErrTooLong, &[("max", &max.to_string())]));
+            value.chars().take(max).collect()
+        }
+    }
+}
+
+pub fn required_phone(ctx: &Ctx, errors: &mut FieldErrors, field: &'static str, value: &str) -> Option<Phone> {
+    if value.trim().is_empty() {
+        errors.add(field, ctx.t(Msg::ErrRequired));
+        return None;
+    }
+    let phone = Phone::parse(value);
+    if phone.is_none() {
+        errors.add(field, ctx.t(Msg::ErrPhone));
+    }
+    phone
+}
+
+pub fn required_email(ctx: &Ctx, errors: &mut FieldErrors, field: &'static str, value: &str) -> Option<String> {
+    if value.trim().is_empty() {
+        errors.add(field, ctx.t(Msg::ErrRequired));
+        return None;
+    }
+    let email = parse_email(value);
+    if email.is_none() {
+        errors.add(field, ctx.t(Msg::ErrEmail));
+    }
+    email
+}
+
+#[handler]
+async fn signup(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form): Form<SignupForm>) -> poem::Result<Response> {
+    let mut errors = FieldErrors::default();
+    let business_name = required_text(ctx, &mut errors, "business_name", &form.business_name, 120);
+    let contact_name = required_text(ctx, &mut errors, "contact_name", &form.contact_name, 120);
+    let phone = required_phone(ctx, &mut errors, "phone", &form.phone);
+    let email = required_email(ctx, &mut errors, "email", &form.email);
+    check_password(ctx, &mut errors, "password", &form.password);
+    let (Some(phone), Some(email), true) = (phone, email, errors.is_empty()) else {
+        return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, signup_view(ctx, &form, &errors)));
+    };
+    let hash = password::hash_blocking(form.password.clone()).await.map_err(internal)?;
+    let new = partners::repo::NewPartner {
+        business_name: &business_name,
+        contact_name: &contact_name,
+        phone: phone.as_str(),
+        email: &email,
+        password_hash: &hash,
+        language: ctx.lang.code(),
+    };
+    let (user_id, _) = match partners::repo::create(&state.db, &new).await {
+        Ok(ids) => ids,
+        Err(partners::repo::CreateError::EmailTaken) => {
+            errors.add("email", ctx.t(Msg::ErrEmailTaken));
+            return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, signup_view(ctx, &form, &errors)));
+        }
+        Err(partners::repo::CreateError::Db(e)) => return Err(internal(e)),
+    };
+    tracing::info!(user_id, "vendor signed up");
+    let raw = sessions::create(&state.db, &user_id).await.map_err(internal)?;
+    let mut resp = redirect("/partners/pending/");
+    set_cookie(&mut resp, &cookie(state, SESSION_COOKIE, &raw, sessions::ABSOLUTE_MS / 1000));
+    Ok(resp)
+}
+
+fn set_cookie(resp: &mut Response, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(default)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    next: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct NextQuery {
+    next: String,
+}
+
+fn login_view(ctx: &Ctx, email: &str, next: &str, errors: &FieldErrors, banner: Option<String>) -> Markup {
+    let body = html! {
+        div.narrow {
+            h1 { (ctx.t(Msg::LoginTitle)) }
+            @if let Some(b) = banner { div.flash.err role="alert" { (b) } }
+            form.card method="post" action="/accounts/login/" novalidate {
+                (csrf_field(ctx))
+                input type="hidden" name="next" value=(next);
+                (Input::new("email", ctx.t(Msg::FieldEmail), email).kind("email").autocomplete("username").render(errors))
+                (Input::new("password", ctx.t(Msg::FieldPassword), "").kind("password").autocomplete("current-password").render(errors))
+                button.btn.block type="submit" { (ctx.t(Msg::LoginSubmit)) }
+            }
+            p.small { (ctx.t(Msg::LoginNoAccount)) " " a href="/accounts/signup/" { (ctx.t(Msg::SignupSubmit)) } }
+        }
+    };
+    page(ctx, ctx.t(Msg::LoginTitle), body)
+}
+
+#[handler]
+fn login_page(Data(ctx): Data<&Ctx>, Query(q): Query<NextQuery>) -> Response {
+    if let Some(user) = &ctx.user {
+        return redirect(guard::home_of(user));
+    }
+    let next = guard::safe_next(&q.next).unwrap_or("");
+    respond(StatusCode::OK, login_view(ctx, "", next, &FieldErrors::default(), None))
+}
+
+#[handler]
+async fn login(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form): Form<LoginForm>, cookies: &poem::Request) -> poem::Result<Response> {
+    let next = guard::safe_next(&form.next).unwrap_or("").to_owned();
+    let email = form.email.trim().to_lowercase();
+    let mut errors = FieldErrors::default();
+    if email.is_empty() {
+        errors.add("email", ctx.t(Msg::ErrRequired));
+    }
+    if form.password.is_empty() {
+        errors.add("password", ctx.t(Msg::ErrRequired));
+    }
+    if !errors.is_empty() {
+        return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, login_view(ctx, &form.email, &next, &errors, None)));
+    }
+
+    if let Some(wait) = throttle::retry_after(&state.db, &email, &ctx.client).await.map_err(internal)? {
+        let minutes = ((wait + 59) / 60).to_string();
+        let banner = ctx.fmt(Msg::ErrLoginThrottled, &[("minutes", &minutes)]);
+        let mut resp = respond(StatusCode::TOO_MANY_REQUESTS, login_view(ctx, &form.email, &next, &errors, Some(banner)));
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return Ok(resp);
+    }
+
+    let user = repo::find_by_email(&state.db, &email).await.map_err(internal)?;
+    let phc = user.as_ref().map_or_else(|| password::dummy_hash().to_owned(), |u| u.password_hash.clone());
+    let matches = password::verify_blocking(form.password.clone(), phc).await;
+    let user = match user {
+        Some(u) if matches && u.is_active => u,
+        _ => {
+            throttle::record_failure(&state.db, &email, &ctx.client).await.map_err(internal)?;
+            let banner = ctx.t(Msg::ErrLoginInvalid).to_owned();
+            return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, login_view(ctx, &form.email, &next, &errors, Some(banner))));
+        }
+    };
+    if Role::parse(&user.role) == Some(Role::Courier) {
+        let banner = ctx.t(Msg::ErrCourierPortal).to_owned();
+        return Ok(respond(StatusCode::FORBIDDEN, login_view(ctx, &form.email, &next, &errors, Some(banner))));
+    }
+    throttle::clear_account(&state.db, &email).await.map_err(internal)?;
+
+    // Renew: the pre-login session (if any) ends, a new id is issued.
+    if let Some(old) = cookie_value(cookies, SESSION_COOKIE) {
+        sessions::delete(&state.db, old).await.map_err(internal)?;
+    }
+    let raw = sessions::create(&state.db, &user.id).await.map_err(internal)?;
+    let resolved = sessions::resolve(&state.db, &raw).await.map_err(internal)?;
+    let Some(resolved) = resolved else {
+        // The partner is suspended: the session was refused.
+        let banner = ctx.t(Msg::ErrSuspended).to_owned();
+        return Ok(respond(StatusCode::FORBIDDEN, login_view(ctx, &form.email, &next, &errors, Some(banner))));
+    };
+    let target = match (next.is_empty(), guard::home_of(&resolved)) {
+        (false, "/partners/dashboard/" | "/admin/partners/") => next.as_str(),
+        (_, landing) => landing,
+    };
+    let mut resp = redirect(target);
+    set_cookie(&mut resp, &cookie(state, SESSION_COOKIE, &raw, sessions::ABSOLUTE_MS / 1000));
+    tracing::info!(user_id = user.id, "logged in");
+    Ok(resp)
+}
+
+fn cookie_value<'a>(req: &'a poem::Request, name: &str) -> Option<&'a str> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|s| s.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+#[handler]
+async fn logout(Data(state): Data<&AppState>, req: &poem::Request) -> poem::Result<Response> {
+    if let Some(raw) = cookie_value(req, SESSION_COOKIE) {
+        sessions::delete(&state.db, raw).await.map_err(internal)?;
+    }
+    let mut resp = redirect("/accounts/login/");
+    set_cookie(&mut resp, &cookie(state, SESSION_COOKIE, "", 0));
+    Ok(resp)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct LangForm {
+    lang: String,
+    next: String,
+}
+
+#[handler]
+async fn switch_language(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form): Form<LangForm>) -> poem::Result<Response> {
+    let Some(lang) = Lang::parse(&form.lang) else {
+        return Err(crate::web::status_error(StatusCode::BAD_REQUEST));
+    };
+    if let Some(user) = &ctx.user {
+        repo::set_language(&state.db, &user.user_id, lang.code()).await.map_err(internal)?;
+    }
+    let mut resp = redirect(guard::safe_next(&form.next).unwrap_or("/"));
+    set_cookie(&mut resp, &cookie(state, LANG_COOKIE, lang.code(), 60 * 60 * 24 * 365));
+    Ok(resp)
+}

@@ -1,0 +1,122 @@
+//! Server-side sessions: the cookie holds a random id, the database its SHA-256. Sessions end
+//! at logout, after 30 minutes idle, 12 hours after login, or when the partner is suspended.
+
+use crate::{
+    accounts::Role,
+    db::{Db, now_ms},
+    on_db, security,
+};
+
+pub const IDLE_MS: i64 = 30 * 60 * 1000;
+pub const ABSOLUTE_MS: i64 = 12 * 60 * 60 * 1000;
+/// `last_seen_at` is refreshed at most this often, to keep reads cheap.
+const TOUCH_EVERY_MS: i64 = 60 * 1000;
+
+/// The signed-in user, as every page sees them.
+#[derive(Clone, Debug)]
+pub struct SessionUser {
+    pub user_id: String,
+    pub email: String,
+    pub role: Role,
+    pub full_name: String,
+    pub language: Option<String>,
+    pub partner: Option<PartnerRef>,
+}
+
+/// The vendor business behind a BUSINESS user.
+#[derive(Clone, Debug)]
+pub struct PartnerRef {
+    pub id: String,
+    pub business_name: String,
+    pub slug: String,
+    pub approved: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    user_id: String,
+    email: String,
+    role: String,
+    full_name: String,
+    language: Option<String>,
+    created_at: i64,
+    last_seen_at: i64,
+    partner_id: Option<String>,
+    business_name: Option<String>,
+    slug: Option<String>,
+    is_business_approved: Option<bool>,
+    suspended_at: Option<i64>,
+}
+
+/// Start a session for `user_id` and return the raw cookie value.
+pub async fn create(db: &Db, user_id: &str) -> sqlx::Result<String> {
+    let raw = security::random_token(32);
+    let now = now_ms();
+    on_db!(db, pool => sqlx::query("INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at) VALUES ($1, $2, $3, $3)")
+        .bind(security::sha256_hex(raw.as_bytes()))
+        .bind(user_id)
+        .bind(now)
+        .execute(pool)
+        .await.map(|r| r.rows_affected()))?;
+    Ok(raw)
+}
+
+/// End the session with this cookie value (logout, or renewal at login).
+pub async fn delete(db: &Db, raw: &str) -> sqlx::Result<()> {
+    let hash = security::sha256_hex(raw.as_bytes());
+    on_db!(db, pool => sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(&hash).execute(pool).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// End every session of a user (suspension, password change elsewhere).
+pub async fn delete_for_user(db: &Db, user_id: &str) -> sqlx::Result<()> {
+    on_db!(db, pool => sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(pool).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// The user behind a session cookie, if the session is still valid. Expired sessions are deleted.
+pub async fn resolve(db: &Db, raw: &str) -> sqlx::Result<Option<SessionUser>> {
+    if raw.len() > 128 {
+        return Ok(None);
+    }
+    let hash = security::sha256_hex(raw.as_bytes());
+    const SQL: &str = "SELECT u.id AS user_id, u.email, u.role, u.full_name, u.language, \
+                s.created_at, s.last_seen_at, p.id AS partner_id, p.business_name, p.slug, \
+                p.is_business_approved, p.suspended_at \
+         FROM sessions s JOIN users u ON u.id = s.user_id \
+         LEFT JOIN partners p ON p.user_id = u.id \
+         WHERE s.id_hash = $1 AND u.is_active = TRUE";
+    let row: Option<Row> = on_db!(db, pool => sqlx::query_as(SQL).bind(&hash).fetch_optional(pool).await)?;
+    let Some(row) = row else { return Ok(None) };
+    let now = now_ms();
+    let role = Role::parse(&row.role);
+    let expired = now - row.created_at > ABSOLUTE_MS || now - row.last_seen_at > IDLE_MS;
+    if expired || row.suspended_at.is_some() || role.is_none() {
+        on_db!(db, pool => sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(&hash).execute(pool).await.map(|r| r.rows_affected()))?;
+        return Ok(None);
+    }
+    if now - row.last_seen_at > TOUCH_EVERY_MS {
+        on_db!(db, pool => sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1")
+            .bind(&hash)
+            .bind(now)
+            .execute(pool)
+            .await.map(|r| r.rows_affected()))?;
+    }
+    let partner = match (row.partner_id, row.business_name, row.slug) {
+        (Some(id), Some(business_name), Some(slug)) => Some(PartnerRef {
+            id,
+            business_name,
+            slug,
+            approved: row.is_business_approved.unwrap_or(false),
+        }),
+        _ => None,
+    };
+    Ok(Some(SessionUser {
+        user_id: row.user_id,
+        email: row.email,
+        role: role.unwrap_or(Role::Business),
+        full_name: row.full_name,
+        language: row.language,
+        partner,
+    }))
+}

@@ -1,0 +1,3 @@
+//! Admin pages: partner approval and suspension. Later issues add couriers, payouts, disputes.
+
+pub mod pages;

@@ -1,0 +1,203 @@
+//! Partner list (search, status filter, pagination), partner detail, approve and suspend.
+
+use maud::html;
+use poem::{
+    Response, Route, get, handler,
+    http::StatusCode,
+    post,
+    web::{Data, Form, Path, Query},
+};
+use serde::Deserialize;
+
+use crate::{
+    accounts::{guard, phone::Phone},
+    app::AppState,
+    i18n::Msg,
+    partners::repo::{self, Partner, Status},
+    web::{
+        Ctx,
+        components::{badge, format_datetime},
+        forms::clean,
+        internal,
+        layout::{csrf_field, page, respond},
+        redirect, status_error,
+    },
+};
+
+const PAGE_SIZE: i64 = 25;
+
+pub fn routes(route: Route) -> Route {
+    route
+        .at("/admin/", get(index))
+        .at("/admin/partners/", get(list_partners))
+        .at("/admin/partners/:id/", get(show_partner))
+        .at("/admin/partners/:id/approve/", post(approve_partner))
+        .at("/admin/partners/:id/suspend/", post(suspend_partner))
+}
+
+#[handler]
+fn index() -> Response {
+    redirect("/admin/partners/")
+}
+
+fn status_badge(ctx: &Ctx, s: Status) -> maud::Markup {
+    match s {
+        Status::Approved => badge(ctx.t(Msg::StatusApproved), "ok"),
+        Status::Pending => badge(ctx.t(Msg::StatusPending), "warn"),
+        Status::Suspended => badge(ctx.t(Msg::StatusSuspended), "err"),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ListQuery {
+    q: String,
+    status: String,
+    page: String,
+}
+
+#[handler]
+async fn list_partners(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(query): Query<ListQuery>) -> poem::Result<Response> {
+    guard::admin(ctx)?;
+    // Bad filters fall back to defaults rather than failing: a query string is not a form.
+    let q = clean(&query.q, 100).unwrap_or_default();
+    let status = Status::parse(&query.status);
+    let page_no = query.page.parse::<i64>().ok().filter(|p| (1..=10_000).contains(p)).unwrap_or(1);
+    let (partners, total) = repo::search(&state.db, &q, status, PAGE_SIZE, (page_no - 1) * PAGE_SIZE).await.map_err(internal)?;
+    let pending = repo::count_pending(&state.db).await.map_err(internal)?;
+    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let link = |p: i64| {
+        serde_urlencoded::to_string([("q", q.as_str()), ("status", status.map_or("", Status::as_str)), ("page", &p.to_string())])
+            .map(|qs| format!("/admin/partners/?{qs}"))
+            .unwrap_or_default()
+    };
+    let statuses = [("", Msg::FilterAll), ("pending", Msg::StatusPending), ("approved", Msg::StatusApproved), ("suspended", Msg::StatusSuspended)];
+    let body = html! {
+        h1 { (ctx.t(Msg::AdminPartnersTitle)) }
+        @if pending > 0 { div.flash.warn role="status" { (ctx.fmt(Msg::AdminPendingCount, &[("n", &pending.to_string())])) } }
+        form.filters method="get" action="/admin/partners/" hx-get="/admin/partners/" hx-target="main" hx-select="main" hx-push-url="true" {
+            div {
+                label for="q" { (ctx.t(Msg::Search)) }
+                input #q type="search" name="q" value=(q) placeholder=(ctx.t(Msg::AdminSearchHint));
+            }
+            div {
+                label for="status" { (ctx.t(Msg::FieldStatus)) }
+                select #status name="status" {
+                    @for (value, label) in statuses {
+                        option value=(value) selected[status.map_or("", Status::as_str) == value] { (ctx.t(label)) }
+                    }
+                }
+            }
+            button.btn type="submit" { (ctx.t(Msg::Filter)) }
+        }
+        p.muted.small { (ctx.fmt(Msg::ResultsCount, &[("n", &total.to_string())])) }
+        @if partners.is_empty() {
+            div.card { p.muted { (ctx.t(Msg::NoResults)) } }
+        } @else {
+            div.table-wrap {
+                table {
+                    thead { tr { th { (ctx.t(Msg::FieldBusinessName)) } th { (ctx.t(Msg::FieldContactName)) } th { (ctx.t(Msg::FieldStatus)) } th { (ctx.t(Msg::SignedUp)) } } }
+                    tbody {
+                        @for p in &partners {
+                            tr {
+                                td { a href=(format!("/admin/partners/{}/", p.id)) { (p.business_name) } br; span.small.muted { (p.slug) } }
+                                td { (p.contact_name) br; span.small.muted { (p.email) } }
+                                td { (status_badge(ctx, p.status())) }
+                                td.small { (format_datetime(p.created_at, ctx.lang)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if pages > 1 {
+            nav.row aria-label=(ctx.t(Msg::Pagination)) {
+                @if page_no > 1 { a.btn.secondary href=(link(page_no - 1)) rel="prev" { (ctx.t(Msg::Previous)) } }
+                span.muted { (ctx.fmt(Msg::PageOf, &[("page", &page_no.to_string()), ("pages", &pages.to_string())])) }
+                @if page_no < pages { a.btn.secondary href=(link(page_no + 1)) rel="next" { (ctx.t(Msg::Next)) } }
+            }
+        }
+    };
+    Ok(respond(StatusCode::OK, page(ctx, ctx.t(Msg::AdminPartnersTitle), body)))
+}
+
+async fn load(state: &AppState, id: &str) -> poem::Result<Partner> {
+    if uuid::Uuid::parse_str(id).is_err() {
+        return Err(status_error(StatusCode::NOT_FOUND));
+    }
+    repo::by_id(&state.db, id).await.map_err(internal)?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))
+}
+
+#[handler]
+async fn show_partner(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> poem::Result<Response> {
+    guard::admin(ctx)?;
+    let p = load(state, &id).await?;
+    let phone = Phone::parse(&p.phone).map(|ph| ph.to_string()).unwrap_or_else(|| p.phone.clone());
+    let body = html! {
+        p { a href="/admin/partners/" { "← " (ctx.t(Msg::AdminPartnersTitle)) } }
+        h1 { (p.business_name) " " (status_badge(ctx, p.status())) }
+        div.card {
+            dl.facts {
+                dt { (ctx.t(Msg::FieldContactName)) } dd { (p.contact_name) }
+                dt { (ctx.t(Msg::FieldEmail)) } dd { (p.email) }
+                dt { (ctx.t(Msg::FieldPhone)) } dd { (phone) }
+                dt { (ctx.t(Msg::FieldSlug)) } dd { code { (p.slug) } }
+                dt { (ctx.t(Msg::SignedUp)) } dd { (format_datetime(p.created_at, ctx.lang)) }
+                @if let Some(at) = p.approved_at { dt { (ctx.t(Msg::KpiApprovedOn)) } dd { (format_datetime(at, ctx.lang)) } }
+                @if let Some(at) = p.suspended_at {
+                    dt { (ctx.t(Msg::SuspendedOn)) } dd { (format_datetime(at, ctx.lang)) }
+                    dt { (ctx.t(Msg::FieldReason)) } dd { (p.suspension_reason.clone().unwrap_or_default()) }
+                }
+            }
+        }
+        div.card {
+            @if p.status() != Status::Approved {
+                form method="post" action=(format!("/admin/partners/{}/approve/", p.id)) {
+                    (csrf_field(ctx))
+                    p.muted { (ctx.t(if p.status() == Status::Suspended { Msg::AdminReactivateText } else { Msg::AdminApproveText })) }
+                    button.btn type="submit" { (ctx.t(if p.status() == Status::Suspended { Msg::AdminReactivate } else { Msg::AdminApprove })) }
+                }
+            }
+            @if p.status() != Status::Suspended {
+                form method="post" action=(format!("/admin/partners/{}/suspend/", p.id)) {
+                    (csrf_field(ctx))
+                    div.field {
+                        label for="reason" { (ctx.t(Msg::FieldReason)) }
+                        input #reason type="text" name="reason" required maxlength="200";
+                        div.hint { (ctx.t(Msg::AdminSuspendText)) }
+                    }
+                    button.btn.danger type="submit" { (ctx.t(Msg::AdminSuspend)) }
+                }
+            }
+        }
+    };
+    Ok(respond(StatusCode::OK, page(ctx, &p.business_name, body)))
+}
+
+#[handler]
+async fn approve_partner(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> poem::Result<Response> {
+    let admin = guard::admin(ctx)?;
+    let p = load(state, &id).await?;
+    repo::approve(&state.db, &p.id).await.map_err(internal)?;
+    tracing::info!(partner_id = p.id, admin = admin.user_id, "partner approved");
+    Ok(redirect(&format!("/admin/partners/{}/", p.id)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SuspendForm {
+    reason: String,
+}
+
+#[handler]
+async fn suspend_partner(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>, Form(form): Form<SuspendForm>) -> poem::Result<Response> {
+    let admin = guard::admin(ctx)?;
+    let p = load(state, &id).await?;
+    let reason = clean(&form.reason, 200).unwrap_or_default();
+    if reason.is_empty() {
+        return Err(status_error(StatusCode::UNPROCESSABLE_ENTITY));
+    }
+    repo::suspend(&state.db, &p.id, &reason).await.map_err(internal)?;
+    tracing::info!(partner_id = p.id, admin = admin.user_id, "partner suspended");
+    Ok(redirect(&format!("/admin/partners/{}/", p.id)))
+}

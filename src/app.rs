@@ -1,0 +1,143 @@
+//! Builds the application: configuration, database, secret, routes and middleware, bound to a
+//! listener. Tests start it on port 0 through `App::build`.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use poem::{
+    EndpointExt, IntoResponse, Response, Route, Server, get, handler,
+    http::{HeaderValue, StatusCode, header},
+    listener::TcpAcceptor,
+    middleware::CatchPanic,
+    web::{Compress, CompressionAlgo, CompressionLevel, Data, Json},
+};
+
+use crate::{
+    accounts, admin,
+    config::Config,
+    db::Db,
+    geo, partners,
+    security::Secret,
+    web::{self, assets},
+};
+
+/// What every handler can reach, as `Data<&AppState>`.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub secret: Arc<Secret>,
+}
+
+/// A built application, bound to its listener but not yet serving.
+pub struct App {
+    acceptor: TcpAcceptor,
+    addr: SocketAddr,
+    pub state: AppState,
+}
+
+impl App {
+    /// Connect, migrate, seed the geography, load the secret and bind `config.bind`.
+    pub async fn build(config: Config) -> anyhow::Result<App> {
+        let db = Db::connect(&config.database_url).await?;
+        db.migrate().await?;
+        geo::seed(&db).await.context("seeding cities and quartiers")?;
+        let secret = Secret::load(&config, &db).await?;
+        let listener = tokio::net::TcpListener::bind(&config.bind)
+            .await
+            .with_context(|| format!("cannot listen on {} (BIND)", config.bind))?;
+        let addr = listener.local_addr()?;
+        let acceptor = TcpAcceptor::from_tokio(listener)?;
+        assets::warm_up();
+        let state = AppState { db, config: Arc::new(config), secret: Arc::new(secret) };
+        Ok(App { acceptor, addr, state })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Serve until `shutdown` resolves, then let in-flight requests finish (up to 10 s).
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+        let db = self.state.db.clone();
+        let app = routes(self.state);
+        Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(10)))
+            .await
+            .context("HTTP server failed")?;
+        db.close().await;
+        Ok(())
+    }
+}
+
+/// The route table.
+pub fn routes(state: AppState) -> impl poem::Endpoint<Output = Response> {
+    let pages = [accounts::pages::routes, partners::pages::routes, admin::pages::routes]
+        .into_iter()
+        .fold(Route::new(), |route, add| add(route))
+        .around(web::context_middleware);
+    Route::new()
+        .at("/healthz", get(healthz))
+        .at("/static/:file", get(assets::serve_asset))
+        .nest("/", pages)
+        .around(compress)
+        .with(CatchPanic::new().with_handler(|_| {
+            tracing::error!("a handler panicked");
+            (StatusCode::INTERNAL_SERVER_ERROR, maud::html! {
+                (maud::DOCTYPE) html lang="fr" { head { meta charset="utf-8"; title { "Erreur · DELIVR-CM" } }
+                body { h1 { "Erreur interne / Internal error" } p { "Réessayez dans un instant. / Please try again in a moment." } } }
+            })
+        }))
+        .data(state)
+        .map_to_response()
+}
+
+#[derive(serde::Serialize)]
+struct Health {
+    status: &'static str,
+    database: &'static str,
+    version: &'static str,
+}
+
+/// Liveness and readiness: 200 when the database answers, 503 otherwise.
+#[handler]
+async fn healthz(Data(state): Data<&AppState>) -> Response {
+    let ok = state.db.ping().await;
+    let body = Health {
+        status: if ok { "ok" } else { "unavailable" },
+        database: if ok { "reachable" } else { "unreachable" },
+        version: env!("CARGO_PKG_VERSION"),
+    };
+    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let mut resp = (status, Json(body)).into_response();
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// Compress text responses (HTML, JSON, CSV) with brotli or gzip when the client accepts it.
+/// Already-encoded bodies (static assets) and event streams are left alone.
+async fn compress<E: poem::Endpoint>(ep: Arc<E>, req: poem::Request) -> poem::Result<Response> {
+    let accept = req.headers().get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let resp = ep.call(req).await?.into_response();
+    let compressible = resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| {
+        ct.starts_with("text/html") || ct.starts_with("application/json") || ct.starts_with("application/problem+json") || ct.starts_with("text/csv")
+    });
+    if !compressible || resp.headers().contains_key(header::CONTENT_ENCODING) || resp.status() == StatusCode::NO_CONTENT {
+        return Ok(resp);
+    }
+    let has = |c: &str| accept.split(',').any(|part| part.trim().split(';').next() == Some(c));
+    let algo = if has("br") {
+        CompressionAlgo::BR
+    } else if has("gzip") {
+        CompressionAlgo::GZIP
+    } else {
+        return Ok(resp);
+    };
+    let mut resp = Compress::new(resp, algo).with_quality(CompressionLevel::Precise(5)).into_response();
+    resp.headers_mut().append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    Ok(resp)
+}

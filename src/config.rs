@@ -1,0 +1,96 @@
+//! Configuration: command-line flags with environment-variable fallbacks, read once at start.
+
+use clap::{Args, Parser, Subcommand};
+
+/// DELIVR-CM partner portal: deliveries, money, live tracking, API and webhooks for vendors.
+#[derive(Parser, Debug)]
+#[command(name = "delivr", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Settings shared by every subcommand. Every flag can also be set by its environment variable.
+#[derive(Args, Debug, Clone)]
+pub struct Config {
+    /// Database: `sqlite://path/to/file.db` (embedded, the default) or `postgres://user@host/db`
+    /// (to run several instances).
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://delivr.db", global = true)]
+    pub database_url: String,
+
+    /// Address and port the HTTP server listens on.
+    #[arg(long, env = "BIND", default_value = "127.0.0.1:8080", global = true)]
+    pub bind: String,
+
+    /// The portal's public base URL, e.g. `https://portal.delivr.cm`. When it is https, cookies
+    /// are marked `Secure`. Defaults to `http://<BIND>`.
+    #[arg(long, env = "PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// Secret key (at least 32 characters) that signs CSRF tokens. When unset, one is generated
+    /// on first run and kept next to the database: in `<file>.key` beside a SQLite file, in the
+    /// `server_secrets` table on PostgreSQL (so that every instance shares it).
+    #[arg(long, env = "SECRET_KEY", hide_env_values = true, global = true)]
+    pub secret_key: Option<String>,
+
+    /// Log filter: a level (`error`, `warn`, `info`, `debug`, `trace`) or a tracing directive
+    /// such as `delivr=debug,sqlx=warn`.
+    #[arg(long, env = "LOG", default_value = "info", global = true)]
+    pub log: String,
+
+    /// Trust the first address of `X-Forwarded-For` as the client's (only behind a proxy you run).
+    #[arg(long, env = "TRUST_PROXY", default_value_t = false, global = true)]
+    pub trust_proxy: bool,
+}
+
+impl Config {
+    /// The public base URL without a trailing slash.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.bind),
+        }
+    }
+
+    /// Cookies carry `Secure` when the portal is served over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url().starts_with("https://")
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the portal (the default): apply migrations, then serve HTTP.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Serve the portal on a fresh SQLite file seeded with demo accounts, and print their logins.
+    Demo {
+        /// The demo database file; it is deleted and recreated at every start.
+        #[arg(long, default_value = "delivr-demo.db")]
+        file: String,
+    },
+    /// Administration tasks.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Create an administrator account (the first one bootstraps the portal).
+    Create {
+        /// The administrator's email address (their login).
+        #[arg(long)]
+        email: String,
+        /// The administrator's display name.
+        #[arg(long, default_value = "Administrateur")]
+        name: String,
+        /// Read the password from standard input (one line), so it never appears in `ps`.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}

@@ -1,0 +1,118 @@
+//! Cameroon geography: cities and their quartiers with approximate coordinates, used for
+//! pickup and drop-off addresses, pricing distances, maps and analytics.
+
+mod data;
+
+use serde::Serialize;
+
+use crate::{db::Db, on_db, text};
+
+#[derive(sqlx::FromRow, Debug, Clone, Serialize)]
+pub struct City {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub lat: f64,
+    pub lng: f64,
+}
+
+#[derive(sqlx::FromRow, Debug, Clone, Serialize)]
+pub struct Quartier {
+    pub id: i64,
+    pub city_id: i64,
+    pub name: String,
+    pub lat: f64,
+    pub lng: f64,
+}
+
+/// Insert the built-in cities and quartiers that are missing (idempotent, run at start).
+pub async fn seed(db: &Db) -> sqlx::Result<()> {
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        for (city_id, slug, name, lat, lng, quartiers) in data::CITIES {
+            sqlx::query("INSERT INTO cities (id, slug, name, lat, lng) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING")
+                .bind(city_id)
+                .bind(slug)
+                .bind(name)
+                .bind(lat)
+                .bind(lng)
+                .execute(&mut *tx)
+                .await?;
+            for (i, (name, lat, lng)) in quartiers.iter().enumerate() {
+                // Stable ids: city id * 1000 + position in the list (lists only ever grow at the end).
+                let id = city_id * 1000 + i as i64 + 1;
+                sqlx::query("INSERT INTO quartiers (id, city_id, name, name_key, lat, lng) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING")
+                    .bind(id)
+                    .bind(city_id)
+                    .bind(name)
+                    .bind(text::match_key(name))
+                    .bind(lat)
+                    .bind(lng)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await
+    })
+}
+
+pub async fn cities(db: &Db) -> sqlx::Result<Vec<City>> {
+    on_db!(db, pool => sqlx::query_as("SELECT id, slug, name, lat, lng FROM cities ORDER BY name").fetch_all(pool).await)
+}
+
+pub async fn quartiers_of(db: &Db, city_id: i64) -> sqlx::Result<Vec<Quartier>> {
+    on_db!(db, pool => sqlx::query_as("SELECT id, city_id, name, lat, lng FROM quartiers WHERE city_id = $1 ORDER BY name_key")
+        .bind(city_id)
+        .fetch_all(pool)
+        .await)
+}
+
+pub async fn quartier(db: &Db, id: i64) -> sqlx::Result<Option<Quartier>> {
+    on_db!(db, pool => sqlx::query_as("SELECT id, city_id, name, lat, lng FROM quartiers WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await)
+}
+
+/// Find a quartier of a city by name, ignoring case, accents and punctuation.
+pub async fn find_quartier(db: &Db, city_id: i64, name: &str) -> sqlx::Result<Option<Quartier>> {
+    on_db!(db, pool => sqlx::query_as("SELECT id, city_id, name, lat, lng FROM quartiers WHERE city_id = $1 AND name_key = $2")
+        .bind(city_id)
+        .bind(text::match_key(name))
+        .fetch_optional(pool)
+        .await)
+}
+
+/// Great-circle distance in kilometres.
+pub fn distance_km(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (lat1, lng1) = (a.0.to_radians(), a.1.to_radians());
+    let (lat2, lng2) = (b.0.to_radians(), b.1.to_radians());
+    let h = ((lat2 - lat1) / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * ((lng2 - lng1) / 2.0).sin().powi(2);
+    2.0 * 6371.0 * h.sqrt().asin()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_city_has_thirty_distinct_quartiers_nearby() {
+        for (_, slug, _, lat, lng, quartiers) in data::CITIES {
+            assert!(quartiers.len() >= 30, "{slug} has {}", quartiers.len());
+            let mut keys: Vec<String> = quartiers.iter().map(|q| text::match_key(q.0)).collect();
+            keys.sort();
+            keys.dedup();
+            assert_eq!(keys.len(), quartiers.len(), "duplicate quartier in {slug}");
+            for (name, qlat, qlng) in *quartiers {
+                let d = distance_km((*lat, *lng), (*qlat, *qlng));
+                assert!(d < 25.0, "{name} is {d:.1} km from the centre of {slug}");
+            }
+        }
+    }
+
+    #[test]
+    fn distance_akwa_to_bonamoussadi_is_plausible() {
+        let d = distance_km((4.0490, 9.6950), (4.0900, 9.7400));
+        assert!((6.0..7.0).contains(&d), "{d}");
+    }
+}

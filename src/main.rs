@@ -1,0 +1,94 @@
+//! `delivr`: the DELIVR-CM partner portal binary.
+
+use std::io::BufRead;
+
+use anyhow::Context;
+use clap::Parser;
+use delivr::{
+    accounts::{Role, parse_email, password, repo as users},
+    app::App,
+    config::{AdminCommand, Cli, Command, Config},
+    db::Db,
+    demo, geo,
+};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let filter = EnvFilter::try_new(&cli.config.log).context("LOG is not a valid log filter")?;
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    // reqwest (webhooks) uses rustls with the ring provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cli.config, None).await,
+        Command::Migrate => {
+            let db = Db::connect(&cli.config.database_url).await?;
+            db.migrate().await?;
+            geo::seed(&db).await?;
+            println!("migrations applied to {}", cli.config.database_url);
+            Ok(())
+        }
+        Command::Demo { file } => {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{file}{suffix}"));
+            }
+            let config = Config { database_url: format!("sqlite://{file}"), ..cli.config };
+            serve(config, Some(())).await
+        }
+        Command::Admin { command: AdminCommand::Create { email, name, password_stdin: _ } } => {
+            let email = parse_email(&email).context("--email is not a valid email address")?;
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+            let pw = line.trim_end_matches(['\n', '\r']);
+            anyhow::ensure!(pw.chars().count() >= password::MIN_LEN, "the password must have at least {} characters", password::MIN_LEN);
+            let db = Db::connect(&cli.config.database_url).await?;
+            db.migrate().await?;
+            let hash = password::hash_blocking(pw.to_owned()).await?;
+            users::create_staff(&db, Role::Admin, &email, &name, None, &hash)
+                .await
+                .with_context(|| format!("creating the admin {email} (does this email already exist?)"))?;
+            println!("admin {email} created");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config, demo: Option<()>) -> anyhow::Result<()> {
+    let app = App::build(config).await?;
+    let url = match &app.state.config.public_url {
+        Some(u) => u.clone(),
+        None => format!("http://{}", app.addr()),
+    };
+    if demo.is_some() {
+        let logins = demo::seed(&app.state.db).await.context("seeding demo data")?;
+        println!("\nDELIVR-CM demo portal: {url}/");
+        for l in logins {
+            println!("  {:<9} {:<22} password: {}", l.role, l.email, l.password);
+        }
+        println!();
+    }
+    tracing::info!(%url, "listening");
+    app.run_until(shutdown_signal()).await
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,67 @@
+//! Text folding shared by slugs and quartier matching: accents and case removed.
+
+/// Lower-case ASCII folding of Latin text: `Épicerie Chez Zoé` → `epicerie chez zoe`.
+pub fn fold(input: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    for c in input.chars().flat_map(char::to_lowercase) {
+        match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => out.push('a'),
+            'ç' => out.push('c'),
+            'è' | 'é' | 'ê' | 'ë' => out.push('e'),
+            'ì' | 'í' | 'î' | 'ï' => out.push('i'),
+            'ñ' => out.push('n'),
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' => out.push('o'),
+            'ù' | 'ú' | 'û' | 'ü' => out.push('u'),
+            'ý' | 'ÿ' => out.push('y'),
+            'œ' => out.push_str("oe"),
+            'æ' => out.push_str("ae"),
+            'ß' => out.push_str("ss"),
+            '’' | '\'' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A key for matching names: folded, only letters and digits, single spaces.
+pub fn match_key(input: &str) -> String {
+    fold(input)
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A URL slug: folded, words joined by `-`, at most 50 characters.
+pub fn slugify(input: &str) -> String {
+    let mut slug = String::new();
+    for word in match_key(input).split(' ').filter(|w| !w.is_empty()) {
+        if slug.len() + word.len() + 1 > 50 {
+            break;
+        }
+        if !slug.is_empty() {
+            slug.push('-');
+        }
+        slug.push_str(word);
+    }
+    slug
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_fold_accents_and_punctuation() {
+        assert_eq!(slugify("Épicerie Chez Zoé"), "epicerie-chez-zoe");
+        assert_eq!(slugify("  L'Œuf d'Or & Cie!! "), "l-oeuf-d-or-cie");
+        assert_eq!(slugify("***"), "");
+    }
+
+    #[test]
+    fn match_keys_ignore_case_accents_and_dashes() {
+        assert_eq!(match_key("Deïdo"), match_key("deido"));
+        assert_eq!(match_key("Biyem-Assi"), "biyem assi");
+        assert_eq!(match_key("MVOG-MBI"), match_key("mvog mbi"));
+    }
+}

@@ -1,0 +1,74 @@
+//! Small components shown on many pages: money, dates, badges.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use maud::{Markup, Render, html};
+
+use crate::i18n::Lang;
+
+/// Africa/Douala is UTC+1 all year (no daylight saving time).
+pub fn douala() -> FixedOffset {
+    FixedOffset::east_opt(3600).expect("UTC+1 is a valid offset")
+}
+
+/// An amount of FCFA (XAF has no minor unit), shown as `1 500 FCFA`.
+#[derive(Clone, Copy, Debug)]
+pub struct Fcfa(pub i64);
+
+impl Render for Fcfa {
+    fn render(&self) -> Markup {
+        html! { (format_fcfa(self.0)) }
+    }
+}
+
+/// `1500` → `1 500 FCFA`, with a no-break space between thousands and before the unit.
+pub fn format_fcfa(amount: i64) -> String {
+    let digits = amount.unsigned_abs().to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push('\u{a0}');
+        }
+        grouped.push(c);
+    }
+    let sign = if amount < 0 { "-" } else { "" };
+    format!("{sign}{grouped}\u{a0}FCFA")
+}
+
+/// A timestamp (ms since epoch, UTC) shown in Douala time, `28/11/2026 14:05`.
+pub fn format_datetime(ms: i64, _lang: Lang) -> String {
+    match DateTime::<Utc>::from_timestamp_millis(ms) {
+        Some(t) => t.with_timezone(&douala()).format("%d/%m/%Y %H:%M").to_string(),
+        None => "—".to_owned(),
+    }
+}
+
+pub fn format_date(ms: i64) -> String {
+    match DateTime::<Utc>::from_timestamp_millis(ms) {
+        Some(t) => t.with_timezone(&douala()).format("%d/%m/%Y").to_string(),
+        None => "—".to_owned(),
+    }
+}
+
+/// A coloured status pill; `tone` is `ok`, `warn`, `err` or empty.
+pub fn badge(text: &str, tone: &str) -> Markup {
+    html! { span class={ "badge " (tone) } { (text) } }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_is_grouped_with_no_break_spaces() {
+        assert_eq!(format_fcfa(1500), "1\u{a0}500\u{a0}FCFA");
+        assert_eq!(format_fcfa(0), "0\u{a0}FCFA");
+        assert_eq!(format_fcfa(1_234_567), "1\u{a0}234\u{a0}567\u{a0}FCFA");
+        assert_eq!(format_fcfa(-300), "-300\u{a0}FCFA");
+    }
+
+    #[test]
+    fn times_are_shown_in_douala() {
+        // 2026-02-11T23:30:00Z is already the 12th in Douala.
+        assert_eq!(format_datetime(1_770_852_600_000, Lang::Fr), "12/02/2026 00:30");
+    }
+}

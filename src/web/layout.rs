@@ -1,0 +1,135 @@
+//! The one page layout (mobile first), navigation, language switcher and error pages.
+
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use poem::{IntoResponse, Response, http::StatusCode};
+
+use crate::{
+    accounts::Role,
+    i18n::{Lang, Msg},
+    web::{CSRF_FIELD, Ctx, assets},
+};
+
+/// htmx configuration: swap 422 (invalid form) and 429 bodies like successes, keep inline
+/// styles off (CSP), no eval.
+const HTMX_CONFIG: &str = r#"{"includeIndicatorStyles":false,"allowEval":false,"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},{"code":"422","swap":true},{"code":"429","swap":true},{"code":"403","swap":true},{"code":"[45]..","swap":false,"error":true}]}"#;
+
+/// The hidden CSRF field every state-changing form carries.
+pub fn csrf_field(ctx: &Ctx) -> Markup {
+    html! { input type="hidden" name=(CSRF_FIELD) value=(ctx.csrf_token); }
+}
+
+struct NavItem {
+    href: &'static str,
+    label: Msg,
+}
+
+fn nav_items(ctx: &Ctx) -> Vec<NavItem> {
+    let Some(user) = &ctx.user else { return Vec::new() };
+    match user.role {
+        Role::Admin => vec![NavItem { href: "/admin/partners/", label: Msg::NavAdminPartners }],
+        Role::Business => {
+            let approved = user.partner.as_ref().is_some_and(|p| p.approved);
+            let mut items = Vec::new();
+            if approved {
+                items.push(NavItem { href: "/partners/dashboard/", label: Msg::NavDashboard });
+            } else {
+                items.push(NavItem { href: "/partners/pending/", label: Msg::NavPending });
+            }
+            items.push(NavItem { href: "/partners/profile/", label: Msg::NavProfile });
+            items
+        }
+        Role::Courier => Vec::new(),
+    }
+}
+
+fn lang_switcher(ctx: &Ctx) -> Markup {
+    html! {
+        form.langs method="post" action="/lang/" {
+            (csrf_field(ctx))
+            input type="hidden" name="next" value=(ctx.path);
+            @for lang in Lang::ALL {
+                button type="submit" name="lang" value=(lang.code()) aria-pressed=(if lang == ctx.lang { "true" } else { "false" })
+                    lang=(lang.code()) title=(lang.t(Msg::LanguageName)) {
+                    (lang.code().to_uppercase())
+                }
+            }
+        }
+    }
+}
+
+/// A full HTML page in the portal layout.
+pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
+    let items = nav_items(ctx);
+    html! {
+        (DOCTYPE)
+        html lang=(ctx.lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · DELIVR-CM" }
+                meta name="theme-color" content="#0f6e55";
+                meta name="htmx-config" content=(HTMX_CONFIG);
+                link rel="icon" href=(assets::url("icon.svg")) type="image/svg+xml";
+                link rel="stylesheet" href=(assets::url("app.css"));
+                script src=(assets::url("htmx.js")) defer {}
+                script src=(assets::url("app.js")) defer {}
+            }
+            body hx-boost="true" hx-headers=(format!(r#"{{"X-CSRF-Token":"{}"}}"#, ctx.csrf_token)) {
+                a.skip href="#main" { (ctx.t(Msg::SkipToContent)) }
+                header.top {
+                    div.top-in {
+                        a.logo href="/" { img src=(assets::url("icon.svg")) alt="" width="28" height="28"; "DELIVR-CM" }
+                        span.spacer {}
+                        (lang_switcher(ctx))
+                    }
+                }
+                @if ctx.user.is_some() {
+                    nav.nav aria-label=(ctx.t(Msg::NavLabel)) {
+                        ul {
+                            @for item in &items {
+                                li { a href=(item.href) aria-current=[ctx.path.starts_with(item.href).then_some("page")] { (ctx.t(item.label)) } }
+                            }
+                            li {
+                                form method="post" action="/accounts/logout/" {
+                                    (csrf_field(ctx))
+                                    button type="submit" { (ctx.t(Msg::NavLogout)) }
+                                }
+                            }
+                        }
+                    }
+                }
+                main #main { (body) }
+                footer { "DELIVR-CM · " (ctx.t(Msg::FooterTagline)) }
+            }
+        }
+    }
+}
+
+/// A page response with a status code.
+pub fn respond(status: StatusCode, markup: Markup) -> Response {
+    (status, markup).into_response()
+}
+
+/// The translated page for an error status.
+pub fn error_page(ctx: &Ctx, status: StatusCode) -> Response {
+    let (title, text) = match status.as_u16() {
+        400 => (Msg::ErrBadRequestTitle, Msg::ErrBadRequestText),
+        403 => (Msg::ErrForbiddenTitle, Msg::ErrForbiddenText),
+        404 | 405 => (Msg::ErrNotFoundTitle, Msg::ErrNotFoundText),
+        413 => (Msg::ErrTooLargeTitle, Msg::ErrTooLargeText),
+        429 => (Msg::ErrTooManyTitle, Msg::ErrTooManyText),
+        _ => (Msg::ErrServerTitle, Msg::ErrServerText),
+    };
+    let status = if status == StatusCode::METHOD_NOT_ALLOWED { StatusCode::NOT_FOUND } else { status };
+    let body = html! {
+        div.narrow {
+            div.card {
+                h1 { (ctx.t(title)) }
+                p { (ctx.t(text)) }
+                p.muted.small { (PreEscaped("HTTP ")) (status.as_u16()) }
+                a.btn href="/" { (ctx.t(Msg::BackHome)) }
+            }
+        }
+    };
+    respond(status, page(ctx, ctx.t(title), body))
+}

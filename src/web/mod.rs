@@ -1,0 +1,261 @@
+//! The shared web shell: the per-request context (session, language, CSRF), the middleware
+//! that builds it, error pages, and the helpers every page handler uses.
+
+pub mod assets;
+pub mod components;
+pub mod forms;
+pub mod layout;
+
+use std::{sync::Arc, time::Instant};
+
+use poem::{
+    Endpoint, IntoResponse, Request, Response,
+    http::{HeaderValue, Method, StatusCode, header},
+};
+use tracing::Instrument;
+
+use crate::{
+    accounts::sessions::{self, SessionUser},
+    app::AppState,
+    i18n::{Lang, Msg},
+    security,
+};
+
+pub const SESSION_COOKIE: &str = "delivr_session";
+pub const CSRF_COOKIE: &str = "delivr_csrf";
+pub const LANG_COOKIE: &str = "delivr_lang";
+/// Name of the hidden form field, the query parameter and (as `X-CSRF-Token`) the header.
+pub const CSRF_FIELD: &str = "csrf";
+
+/// What every page handler knows about the request: who, in which language, and the CSRF
+/// token to embed in forms. Built by [`context_middleware`], read with `Data<&Ctx>`.
+#[derive(Clone, Debug)]
+pub struct Ctx {
+    pub lang: Lang,
+    pub user: Option<SessionUser>,
+    pub csrf_token: String,
+    /// Request path, for the navigation's current item and `next=` redirects.
+    pub path: String,
+    /// Request came from htmx (`HX-Request: true`) and wants a fragment.
+    pub hx: bool,
+    /// The client's address as the throttles see it.
+    pub client: String,
+}
+
+impl Ctx {
+    pub fn t(&self, msg: Msg) -> &'static str {
+        self.lang.t(msg)
+    }
+
+    pub fn fmt(&self, msg: Msg, args: &[(&str, &str)]) -> String {
+        self.lang.fmt(msg, args)
+    }
+}
+
+/// A page-level error: the middleware renders it as a translated page.
+pub fn status_error(status: StatusCode) -> poem::Error {
+    poem::Error::from_status(status)
+}
+
+/// An unexpected failure: logged with its cause chain, shown as a generic 500 page.
+pub fn internal(err: impl Into<anyhow::Error>) -> poem::Error {
+    let err = err.into();
+    tracing::error!(error = format!("{err:#}"), "internal error");
+    poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// A `303 See Other` redirect (after a successful form post). For htmx requests also sets
+/// `HX-Location`-free `HX-Redirect`-less behaviour: htmx follows 303s transparently.
+pub fn redirect(to: &str) -> Response {
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, to)
+        .finish()
+}
+
+struct Cookies<'a>(Vec<(&'a str, &'a str)>);
+
+impl<'a> Cookies<'a> {
+    fn parse(req: &'a Request) -> Self {
+        let mut all = Vec::new();
+        for value in req.headers().get_all(header::COOKIE) {
+            if let Ok(s) = value.to_str() {
+                all.extend(s.split(';').filter_map(|kv| kv.trim().split_once('=')));
+            }
+        }
+        Cookies(all)
+    }
+
+    fn get(&self, name: &str) -> Option<&'a str> {
+        self.0.iter().find(|(k, _)| *k == name).map(|(_, v)| *v).filter(|v| !v.is_empty())
+    }
+}
+
+/// Build a `Set-Cookie` value with the portal's flags (HttpOnly, SameSite=Lax, Secure under https).
+pub fn cookie(state: &AppState, name: &str, value: &str, max_age_secs: i64) -> String {
+    let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}")
+}
+
+fn client_address(req: &Request, trust_proxy: bool) -> String {
+    if trust_proxy {
+        if let Some(first) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+        {
+            return first.trim().to_owned();
+        }
+    }
+    match req.remote_addr().as_socket_addr() {
+        Some(addr) => addr.ip().to_string(),
+        None => "unknown".to_owned(),
+    }
+}
+
+fn is_state_changing(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Find the CSRF token in the header, the query string or a url-encoded body. The body is read
+/// (at most 1 MiB) and put back for the handler.
+async fn submitted_csrf(req: &mut Request) -> poem::Result<Option<String>> {
+    if let Some(v) = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()) {
+        return Ok(Some(v.to_owned()));
+    }
+    if let Some(q) = req.uri().query() {
+        if let Some(v) = form_value(q.as_bytes(), CSRF_FIELD) {
+            return Ok(Some(v));
+        }
+    }
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Ok(None);
+    }
+    let body = req
+        .take_body()
+        .into_bytes_limit(forms::MAX_FORM_BYTES)
+        .await
+        .map_err(|_| status_error(StatusCode::PAYLOAD_TOO_LARGE))?;
+    let found = form_value(&body, CSRF_FIELD);
+    req.set_body(body);
+    Ok(found)
+}
+
+fn form_value(encoded: &[u8], name: &str) -> Option<String> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(encoded)
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+/// The middleware around every HTML route: request id and access log, session lookup with
+/// idle and absolute expiry, language choice, CSRF check on state-changing requests, security
+/// headers, and translated error pages for any error status a handler returns.
+pub async fn context_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<Response> {
+    let started = Instant::now();
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .map(str::to_owned)
+        .unwrap_or_else(|| security::random_token(12));
+    let span = tracing::info_span!("request", id = %request_id, method = %req.method(), path = %req.uri().path());
+    async move {
+        let state = req.data::<AppState>().cloned().ok_or_else(|| internal(anyhow::anyhow!("AppState missing")))?;
+        let mut set_cookies: Vec<String> = Vec::new();
+        let cookies = Cookies::parse(&req);
+
+        // CSRF cookie: a random value per browser; the form token is its HMAC under the secret.
+        let csrf_cookie = match cookies.get(CSRF_COOKIE).filter(|v| v.len() >= 16 && v.len() <= 64) {
+            Some(v) => v.to_owned(),
+            None => {
+                let v = security::random_token(24);
+                set_cookies.push(cookie(&state, CSRF_COOKIE, &v, 60 * 60 * 24 * 365));
+                v
+            }
+        };
+        let csrf_token = state.secret.csrf_token(&csrf_cookie);
+
+        // Session.
+        let mut user = None;
+        if let Some(raw) = cookies.get(SESSION_COOKIE) {
+            match sessions::resolve(&state.db, raw).await.map_err(internal)? {
+                Some(u) => user = Some(u),
+                None => set_cookies.push(cookie(&state, SESSION_COOKIE, "", 0)),
+            }
+        }
+
+        let cookie_lang = cookies.get(LANG_COOKIE).and_then(Lang::parse);
+        let lang = user
+            .as_ref()
+            .and_then(|u| u.language.as_deref().and_then(Lang::parse))
+            .or(cookie_lang)
+            .or_else(|| {
+                req.headers()
+                    .get(header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(Lang::from_accept_language)
+            })
+            .unwrap_or_default();
+
+        let ctx = Ctx {
+            lang,
+            user,
+            csrf_token: csrf_token.clone(),
+            path: req.uri().path().to_owned(),
+            hx: req.headers().get("hx-request").is_some_and(|v| v == "true"),
+            client: client_address(&req, state.config.trust_proxy),
+        };
+
+        let result = if is_state_changing(req.method()) {
+            let submitted = submitted_csrf(&mut req).await;
+            match submitted {
+                Ok(Some(token)) if security::constant_time_eq(token.as_bytes(), csrf_token.as_bytes()) => {
+                    req.extensions_mut().insert(ctx.clone());
+                    ep.call(req).await.map(IntoResponse::into_response)
+                }
+                Ok(_) => Err(status_error(StatusCode::FORBIDDEN)),
+                Err(e) => Err(e),
+            }
+        } else {
+            req.extensions_mut().insert(ctx.clone());
+            ep.call(req).await.map(IntoResponse::into_response)
+        };
+
+        let mut resp = match result {
+            Ok(resp) => resp,
+            Err(err) if err.is_from_response() => err.into_response(),
+            Err(err) => {
+                let status = err.status();
+                if status.is_server_error() {
+                    tracing::error!(error = %err, "handler failed");
+                }
+                layout::error_page(&ctx, status)
+            }
+        };
+        let headers = resp.headers_mut();
+        for c in set_cookies {
+            if let Ok(v) = HeaderValue::from_str(&c) {
+                headers.append(header::SET_COOKIE, v);
+            }
+        }
+        headers.insert("x-request-id", HeaderValue::from_str(&request_id).unwrap_or(HeaderValue::from_static("-")));
+        security::add_security_headers(headers);
+        if !headers.contains_key(header::CACHE_CONTROL) {
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        headers.append(header::VARY, HeaderValue::from_static("HX-Request"));
+        tracing::info!(status = resp.status().as_u16(), ms = started.elapsed().as_millis() as u64, "served");
+        Ok(resp)
+    }
+    .instrument(span)
+    .await
+}
