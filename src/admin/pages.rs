@@ -10,14 +10,14 @@ use poem::{
 use serde::Deserialize;
 
 use crate::{
-    accounts::{guard, phone::Phone},
+    accounts::{guard, pages::required_text, phone::Phone},
     app::AppState,
     i18n::Msg,
     partners::repo::{self, Partner, Status},
     web::{
         Ctx,
         components::{badge, format_datetime},
-        forms::clean,
+        forms::{FieldErrors, Input, clean},
         internal,
         layout::{csrf_field, page, respond},
         redirect, status_error,
@@ -132,6 +132,10 @@ async fn load(state: &AppState, id: &str) -> poem::Result<Partner> {
 async fn show_partner(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> poem::Result<Response> {
     guard::admin(ctx)?;
     let p = load(state, &id).await?;
+    Ok(respond(StatusCode::OK, partner_view(ctx, &p, &FieldErrors::default())))
+}
+
+fn partner_view(ctx: &Ctx, p: &Partner, errors: &FieldErrors) -> maud::Markup {
     let phone = Phone::parse(&p.phone).map(|ph| ph.to_string()).unwrap_or_else(|| p.phone.clone());
     let body = html! {
         p { a href="/admin/partners/" { "← " (ctx.t(Msg::AdminPartnersTitle)) } }
@@ -161,17 +165,13 @@ async fn show_partner(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(
             @if p.status() != Status::Suspended {
                 form method="post" action=(format!("/admin/partners/{}/suspend/", p.id)) {
                     (csrf_field(ctx))
-                    div.field {
-                        label for="reason" { (ctx.t(Msg::FieldReason)) }
-                        input #reason type="text" name="reason" required maxlength="200";
-                        div.hint { (ctx.t(Msg::AdminSuspendText)) }
-                    }
+                    (Input::new("reason", ctx.t(Msg::FieldReason), "").hint(ctx.t(Msg::AdminSuspendText)).render(errors))
                     button.btn.danger type="submit" { (ctx.t(Msg::AdminSuspend)) }
                 }
             }
         }
     };
-    Ok(respond(StatusCode::OK, page(ctx, &p.business_name, body)))
+    page(ctx, &p.business_name, body)
 }
 
 #[handler]
@@ -193,9 +193,10 @@ struct SuspendForm {
 async fn suspend_partner(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>, Form(form): Form<SuspendForm>) -> poem::Result<Response> {
     let admin = guard::admin(ctx)?;
     let p = load(state, &id).await?;
-    let reason = clean(&form.reason, 200).unwrap_or_default();
-    if reason.is_empty() {
-        return Err(status_error(StatusCode::UNPROCESSABLE_ENTITY));
+    let mut errors = FieldErrors::default();
+    let reason = required_text(ctx, &mut errors, "reason", &form.reason, 200);
+    if !errors.is_empty() {
+        return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, partner_view(ctx, &p, &errors)));
     }
     repo::suspend(&state.db, &p.id, &reason).await.map_err(internal)?;
     tracing::info!(partner_id = p.id, admin = admin.user_id, "partner suspended");

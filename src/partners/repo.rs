@@ -113,7 +113,8 @@ pub async fn create(db: &Db, new: &NewPartner<'_>) -> Result<(String, String), C
         let user_id = Uuid::new_v4().to_string();
         let partner_id = Uuid::new_v4().to_string();
         let now = now_ms();
-        let result: sqlx::Result<()> = on_db!(db, pool => {
+        // An async block, so that `?` stops here and the match below sees the error.
+        let result: sqlx::Result<()> = on_db!(db, pool => async {
             let mut tx = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO users (id, email, password_hash, role, full_name, phone, language, is_active, created_at, updated_at) \
@@ -141,7 +142,8 @@ pub async fn create(db: &Db, new: &NewPartner<'_>) -> Result<(String, String), C
             .execute(&mut *tx)
             .await?;
             tx.commit().await
-        });
+        }
+        .await);
         match result {
             Ok(()) => return Ok((user_id, partner_id)),
             Err(e) if is_unique_violation(&e) => {
@@ -188,7 +190,7 @@ pub struct ProfileUpdate<'a> {
 
 pub async fn update_profile(db: &Db, partner: &Partner, up: &ProfileUpdate<'_>) -> Result<(), CreateError> {
     let now = now_ms();
-    let result: sqlx::Result<()> = on_db!(db, pool => {
+    let result: sqlx::Result<()> = on_db!(db, pool => async {
         let mut tx = pool.begin().await?;
         sqlx::query("UPDATE users SET email = $2, full_name = $3, phone = $4, language = $5, updated_at = $6 WHERE id = $1")
             .bind(&partner.user_id)
@@ -209,7 +211,8 @@ pub async fn update_profile(db: &Db, partner: &Partner, up: &ProfileUpdate<'_>) 
             .execute(&mut *tx)
             .await?;
         tx.commit().await
-    });
+    }
+    .await);
     match result {
         Ok(()) => Ok(()),
         Err(e) if is_unique_violation(&e) => Err(CreateError::EmailTaken),

@@ -1,0 +1,189 @@
+//! Test harness: the real server on a random port, on a fresh SQLite file or a fresh
+//! PostgreSQL database, and a cookie-keeping client that knows how to fetch CSRF tokens.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use delivr::{
+    accounts::{Role, password, repo as users},
+    app::{App, AppState},
+    config::Config,
+    partners::repo as partners,
+};
+use reqwest::{Client, Response, StatusCode, redirect::Policy};
+
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Where the test PostgreSQL server is (`TEST_POSTGRES_URL`), trust auth on the project's machines.
+pub fn postgres_admin_url() -> String {
+    std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+pub struct TestApp {
+    pub base: String,
+    pub state: AppState,
+    pub client: Client,
+    _dir: tempfile::TempDir,
+}
+
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    // Server errors show up in the failing test's output (`TEST_LOG=debug` for more).
+    let filter = std::env::var("TEST_LOG").unwrap_or_else(|_| "error".to_owned());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+}
+
+pub fn client() -> Client {
+    install_crypto();
+    Client::builder().cookie_store(true).redirect(Policy::none()).build().expect("a reqwest client")
+}
+
+async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
+    match backend {
+        Backend::Sqlite => format!("sqlite://{}", dir.join("test.db").display()),
+        Backend::Postgres => {
+            use sqlx::Connection;
+            let admin = postgres_admin_url();
+            let name = format!("delivr_t_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+            let mut conn = sqlx::PgConnection::connect(&admin)
+                .await
+                .unwrap_or_else(|e| panic!("PostgreSQL must run for the tests ({admin}; set TEST_POSTGRES_URL): {e}"));
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut conn).await.expect("drop test db");
+            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test db");
+            let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(admin);
+            format!("{base}/{name}")
+        }
+    }
+}
+
+pub fn test_config(database_url: String) -> Config {
+    Config {
+        database_url,
+        bind: "127.0.0.1:0".to_owned(),
+        public_url: None,
+        secret_key: None,
+        log: "warn".to_owned(),
+        trust_proxy: false,
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let mut config = test_config(fresh_database(backend, dir.path()).await);
+        tweak(&mut config);
+        let app = App::build(config).await.expect("the app builds");
+        let base = format!("http://{}", app.addr());
+        let state = app.state.clone();
+        tokio::spawn(app.run_until(std::future::pending()));
+        TestApp { base, state, client: client(), _dir: dir }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    /// The CSRF token embedded in a page (GET `path` first so the cookie is set).
+    pub async fn csrf(&self, path: &str) -> String {
+        let mut resp = self.get(path).await;
+        // Signed-in users are redirected away from the login and sign-up pages: follow.
+        for _ in 0..3 {
+            if resp.status() != StatusCode::SEE_OTHER {
+                break;
+            }
+            let to = location(&resp);
+            resp = self.get(&to).await;
+        }
+        let html = resp.text().await.expect("page body");
+        csrf_in(&html)
+    }
+
+    /// POST a form with the CSRF token taken from `page`.
+    pub async fn post_form(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> Response {
+        let token = self.csrf(page).await;
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf", &token));
+        self.client.post(self.url(action)).form(&all).send().await.expect("POST")
+    }
+
+    pub async fn signup(&self, business: &str, email: &str) -> Response {
+        self.post_form(
+            "/accounts/signup/",
+            "/accounts/signup/",
+            &[("business_name", business), ("contact_name", "Awa Ndiaye"), ("phone", "677 98 76 54"), ("email", email), ("password", "mot-de-passe-sur")],
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.post_form("/accounts/login/", "/accounts/login/", &[("email", email), ("password", password)]).await
+    }
+
+    /// A new client (another browser) on the same server.
+    pub fn other_browser(&self) -> TestApp {
+        TestApp { base: self.base.clone(), state: self.state.clone(), client: client(), _dir: tempfile::tempdir().expect("a temp dir") }
+    }
+
+    pub async fn create_admin(&self, email: &str, pw: &str) {
+        let hash = password::hash(pw).expect("hash");
+        users::create_staff(&self.state.db, Role::Admin, email, "Admin", None, &hash).await.expect("admin created");
+    }
+
+    /// A signed-in, approved vendor; returns its partner id.
+    pub async fn approved_vendor(&self, business: &str, email: &str) -> String {
+        assert_eq!(self.signup(business, email).await.status(), StatusCode::SEE_OTHER);
+        let id = self.partner_id(email).await;
+        partners::approve(&self.state.db, &id).await.expect("approve");
+        id
+    }
+
+    pub async fn partner_id(&self, email: &str) -> String {
+        let sql = "SELECT p.id FROM partners p JOIN users u ON u.id = p.user_id WHERE u.email = $1";
+        delivr::on_db!(&self.state.db, pool => sqlx::query_scalar::<_, String>(sql).bind(email).fetch_one(pool).await).expect("partner exists")
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        delivr::on_db!(&self.state.db, pool => sqlx::query_scalar::<_, i64>(&sql).fetch_one(pool).await).expect("count")
+    }
+
+    pub async fn exec(&self, sql: &str) {
+        delivr::on_db!(&self.state.db, pool => sqlx::query(sql).execute(pool).await.map(|_| ())).expect("exec");
+    }
+}
+
+pub fn csrf_in(html: &str) -> String {
+    let marker = r#"name="csrf" value=""#;
+    let start = html.find(marker).map(|i| i + marker.len()).expect("a CSRF field in the page");
+    html[start..].split('"').next().expect("token").to_owned()
+}
+
+pub fn location(resp: &Response) -> String {
+    resp.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned()
+}
+
+/// Run each named `async fn(Backend)` on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() { super::$name($crate::helpers::Backend::Sqlite).await }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() { super::$name($crate::helpers::Backend::Postgres).await }
+        }
+    )*};
+}
