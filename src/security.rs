@@ -134,7 +134,7 @@ pub fn add_security_headers(headers: &mut HeaderMap) {
         headers.insert(
             "content-security-policy",
             HeaderValue::from_static(
-                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+                "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; \
                  connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
             ),
         );

@@ -44,7 +44,8 @@ fn nav_items(ctx: &Ctx) -> Vec<NavItem> {
 
 fn lang_switcher(ctx: &Ctx) -> Markup {
     html! {
-        form.langs method="post" action="/lang/" {
+        // A full navigation, not a boosted swap: the language changes the whole document.
+        form.langs method="post" action="/lang/" hx-boost="false" {
             (csrf_field(ctx))
             input type="hidden" name="next" value=(ctx.path);
             @for lang in Lang::ALL {

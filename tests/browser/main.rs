@@ -1,1 +1,70 @@
+//! Browser tests: the real server, driven by headless Chromium (Debian's) through
+//! playwright-core (from `assets/node_modules`), at phone width. Screenshots land in
+//! `target/screenshots/`.
 
+use std::{path::PathBuf, process::Command};
+
+use delivr::{
+    accounts::{Role, password, repo as users},
+    app::App,
+    config::Config,
+};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+async fn spawn_portal(dir: &std::path::Path) -> String {
+    let config = Config {
+        database_url: format!("sqlite://{}", dir.join("browser.db").display()),
+        bind: "127.0.0.1:0".to_owned(),
+        public_url: None,
+        secret_key: None,
+        log: "warn".to_owned(),
+        trust_proxy: false,
+    };
+    let app = App::build(config).await.expect("the app builds");
+    let hash = password::hash("admin-password-1").expect("hash");
+    users::create_staff(&app.state.db, Role::Admin, "admin@delivr.cm", "Admin", None, &hash).await.expect("admin");
+    let base = format!("http://{}", app.addr());
+    tokio::spawn(app.run_until(std::future::pending()));
+    base
+}
+
+/// Run one browser scenario script against a fresh portal; it must exit 0.
+async fn run_scenario(script: &str) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let base = spawn_portal(dir.path()).await;
+    let shots = root().join("target").join("screenshots");
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    assert!(
+        std::path::Path::new(&chromium).exists(),
+        "Chromium is needed for the browser tests: `just setup` (or apt-get install chromium) installs it"
+    );
+    assert!(
+        root().join("assets/node_modules/playwright-core").exists(),
+        "playwright-core is needed for the browser tests: `npm ci --prefix assets` installs it"
+    );
+    let script_path = root().join("tests/browser").join(script);
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(script_path)
+            .env("BASE_URL", &base)
+            .env("SHOTS", &shots)
+            .env("CHROMIUM", &chromium)
+            .output()
+            .expect("node runs")
+    })
+    .await
+    .expect("join");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{script} failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
+    println!("{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signup_approval_login_and_language_at_phone_width() {
+    run_scenario("accounts.mjs").await;
+}
