@@ -1,6 +1,7 @@
 // DELIVR-CM portal: small progressive enhancements. Everything works without this file.
 (function () {
   "use strict";
+  document.documentElement.classList.add("js");
   // Copy buttons: <button data-copy="#id">.
   document.addEventListener("click", function (e) {
     var btn = e.target.closest && e.target.closest("[data-copy]");

@@ -43,12 +43,14 @@ impl App {
         db.migrate().await?;
         geo::seed(&db).await.context("seeding cities and quartiers")?;
         let secret = Secret::load(&config, &db).await?;
-        let listener = tokio::net::TcpListener::bind(&config.bind)
-            .await
-            .with_context(|| format!("cannot listen on {} (BIND)", config.bind))?;
+        let listener =
+            tokio::net::TcpListener::bind(&config.bind).await.with_context(|| format!("cannot listen on {} (BIND)", config.bind))?;
         let addr = listener.local_addr()?;
         let acceptor = TcpAcceptor::from_tokio(listener)?;
         assets::warm_up();
+        let mut config = config;
+        // Links the portal prints (booking page, tracking links) need a real port.
+        config.public_url.get_or_insert_with(|| format!("http://{addr}"));
         let state = AppState { db, config: Arc::new(config), secret: Arc::new(secret) };
         Ok(App { acceptor, addr, state })
     }
@@ -87,10 +89,13 @@ pub fn routes(state: AppState) -> impl poem::Endpoint<Output = Response> {
         .around(compress)
         .with(CatchPanic::new().with_handler(|_| {
             tracing::error!("a handler panicked");
-            (StatusCode::INTERNAL_SERVER_ERROR, maud::html! {
-                (maud::DOCTYPE) html lang="fr" { head { meta charset="utf-8"; title { "Erreur · DELIVR-CM" } }
-                body { h1 { "Erreur interne / Internal error" } p { "Réessayez dans un instant. / Please try again in a moment." } } }
-            })
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                maud::html! {
+                    (maud::DOCTYPE) html lang="fr" { head { meta charset="utf-8"; title { "Erreur · DELIVR-CM" } }
+                    body { h1 { "Erreur interne / Internal error" } p { "Réessayez dans un instant. / Please try again in a moment." } } }
+                },
+            )
         }))
         .data(state)
         .map_to_response()
@@ -124,7 +129,10 @@ async fn compress<E: poem::Endpoint>(ep: Arc<E>, req: poem::Request) -> poem::Re
     let accept = req.headers().get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let resp = ep.call(req).await?.into_response();
     let compressible = resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| {
-        ct.starts_with("text/html") || ct.starts_with("application/json") || ct.starts_with("application/problem+json") || ct.starts_with("text/csv")
+        ct.starts_with("text/html")
+            || ct.starts_with("application/json")
+            || ct.starts_with("application/problem+json")
+            || ct.starts_with("text/csv")
     });
     if !compressible || resp.headers().contains_key(header::CONTENT_ENCODING) || resp.status() == StatusCode::NO_CONTENT {
         return Ok(resp);

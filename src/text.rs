@@ -25,11 +25,7 @@ pub fn fold(input: &str) -> String {
 
 /// A key for matching names: folded, only letters and digits, single spaces.
 pub fn match_key(input: &str) -> String {
-    fold(input)
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    fold(input).split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
 /// A URL slug: folded, words joined by `-`, at most 50 characters.

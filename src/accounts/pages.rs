@@ -214,7 +214,12 @@ fn login_page(Data(ctx): Data<&Ctx>, Query(q): Query<NextQuery>) -> Response {
 }
 
 #[handler]
-async fn login(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form): Form<LoginForm>, cookies: &poem::Request) -> poem::Result<Response> {
+async fn login(
+    Data(state): Data<&AppState>,
+    Data(ctx): Data<&Ctx>,
+    Form(form): Form<LoginForm>,
+    cookies: &poem::Request,
+) -> poem::Result<Response> {
     let next = guard::safe_next(&form.next).unwrap_or("").to_owned();
     let email = form.email.trim().to_lowercase();
     let mut errors = FieldErrors::default();

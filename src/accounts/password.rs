@@ -10,10 +10,7 @@ pub const MAX_LEN: usize = 128;
 
 /// Hash a password with argon2id and a fresh random salt.
 pub fn hash(password: &str) -> anyhow::Result<String> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
+    Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
 }
 
 /// Does `password` match the stored PHC string?

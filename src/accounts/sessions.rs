@@ -103,12 +103,9 @@ pub async fn resolve(db: &Db, raw: &str) -> sqlx::Result<Option<SessionUser>> {
             .await.map(|r| r.rows_affected()))?;
     }
     let partner = match (row.partner_id, row.business_name, row.slug) {
-        (Some(id), Some(business_name), Some(slug)) => Some(PartnerRef {
-            id,
-            business_name,
-            slug,
-            approved: row.is_business_approved.unwrap_or(false),
-        }),
+        (Some(id), Some(business_name), Some(slug)) => {
+            Some(PartnerRef { id, business_name, slug, approved: row.is_business_approved.unwrap_or(false) })
+        }
         _ => None,
     };
     Ok(Some(SessionUser {

@@ -71,7 +71,8 @@ async fn list_partners(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Quer
             .map(|qs| format!("/admin/partners/?{qs}"))
             .unwrap_or_default()
     };
-    let statuses = [("", Msg::FilterAll), ("pending", Msg::StatusPending), ("approved", Msg::StatusApproved), ("suspended", Msg::StatusSuspended)];
+    let statuses =
+        [("", Msg::FilterAll), ("pending", Msg::StatusPending), ("approved", Msg::StatusApproved), ("suspended", Msg::StatusSuspended)];
     let body = html! {
         h1 { (ctx.t(Msg::AdminPartnersTitle)) }
         @if pending > 0 { div.flash.warn role="status" { (ctx.fmt(Msg::AdminPendingCount, &[("n", &pending.to_string())])) } }
@@ -190,7 +191,12 @@ struct SuspendForm {
 }
 
 #[handler]
-async fn suspend_partner(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>, Form(form): Form<SuspendForm>) -> poem::Result<Response> {
+async fn suspend_partner(
+    Data(state): Data<&AppState>,
+    Data(ctx): Data<&Ctx>,
+    Path(id): Path<String>,
+    Form(form): Form<SuspendForm>,
+) -> poem::Result<Response> {
     let admin = guard::admin(ctx)?;
     let p = load(state, &id).await?;
     let mut errors = FieldErrors::default();

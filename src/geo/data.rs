@@ -5,10 +5,8 @@
 type Quartiers = &'static [(&'static str, f64, f64)];
 
 /// (id, slug, name, lat, lng, quartiers)
-pub const CITIES: &[(i64, &str, &str, f64, f64, Quartiers)] = &[
-    (1, "douala", "Douala", 4.0511, 9.7679, DOUALA),
-    (2, "yaounde", "Yaoundé", 3.8480, 11.5021, YAOUNDE),
-];
+pub const CITIES: &[(i64, &str, &str, f64, f64, Quartiers)] =
+    &[(1, "douala", "Douala", 4.0511, 9.7679, DOUALA), (2, "yaounde", "Yaoundé", 3.8480, 11.5021, YAOUNDE)];
 
 const DOUALA: Quartiers = &[
     ("Akwa", 4.0490, 9.6950),

@@ -151,7 +151,9 @@ async fn quartier_select(state: &AppState, ctx: &Ctx, city_id: Option<i64>, sele
         None => Vec::new(),
     };
     let placeholder = html! { option value="" { (ctx.t(if city_id.is_some() { Msg::ChooseQuartier } else { Msg::ChooseCityFirst })) } };
-    Ok(html! { div #(QUARTIER_SELECT_ID) { (select("pickup_quartier_id", ctx.t(Msg::FieldPickupQuartier), &options, selected, errors, placeholder)) } })
+    Ok(
+        html! { div #(QUARTIER_SELECT_ID) { (select("pickup_quartier_id", ctx.t(Msg::FieldPickupQuartier), &options, selected, errors, placeholder)) } },
+    )
 }
 
 async fn profile_view(
@@ -163,7 +165,8 @@ async fn profile_view(
     pw_errors: &FieldErrors,
     flash: Option<Msg>,
 ) -> poem::Result<Markup> {
-    let cities: Vec<(String, String)> = geo::cities(&state.db).await.map_err(internal)?.into_iter().map(|c| (c.id.to_string(), c.name)).collect();
+    let cities: Vec<(String, String)> =
+        geo::cities(&state.db).await.map_err(internal)?.into_iter().map(|c| (c.id.to_string(), c.name)).collect();
     let city_id = form.pickup_city_id.parse::<i64>().ok();
     let languages: Vec<(String, String)> = Lang::ALL.iter().map(|l| (l.code().to_owned(), l.t(Msg::LanguageName).to_owned())).collect();
     let status = match partner.status() {
@@ -208,7 +211,7 @@ async fn profile_view(
             div.row {
                 button.btn type="submit" { (ctx.t(Msg::Save)) }
                 // Without JavaScript, this reloads the form with the chosen city's quartiers.
-                button.btn.secondary type="submit" name="refresh" value="1" formnovalidate { (ctx.t(Msg::RefreshQuartiers)) }
+                button.btn.secondary.nojs-only type="submit" name="refresh" value="1" formnovalidate { (ctx.t(Msg::RefreshQuartiers)) }
             }
         }
         form.card method="post" action="/partners/profile/password/" novalidate {
@@ -258,11 +261,7 @@ async fn quartier_options(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Q
 }
 
 #[handler]
-async fn save_profile(
-    Data(state): Data<&AppState>,
-    Data(ctx): Data<&Ctx>,
-    Form(form): Form<ProfileForm>,
-) -> poem::Result<Response> {
+async fn save_profile(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form): Form<ProfileForm>) -> poem::Result<Response> {
     let p = guard::any_partner(ctx)?;
     let partner = load(state, &p.id).await?;
     let none = FieldErrors::default();

@@ -9,8 +9,28 @@ use crate::{
 
 /// Slugs that would collide with the portal's own URLs or mislead customers.
 pub const RESERVED_SLUGS: &[&str] = &[
-    "admin", "api", "partners", "partner", "book", "static", "accounts", "account", "login", "logout", "signup", "track",
-    "tracking", "healthz", "docs", "delivr", "delivr-cm", "support", "help", "www", "new", "edit",
+    "admin",
+    "api",
+    "partners",
+    "partner",
+    "book",
+    "static",
+    "accounts",
+    "account",
+    "login",
+    "logout",
+    "signup",
+    "track",
+    "tracking",
+    "healthz",
+    "docs",
+    "delivr",
+    "delivr-cm",
+    "support",
+    "help",
+    "www",
+    "new",
+    "edit",
 ];
 
 /// Everything the profile and admin pages show about a partner.
@@ -159,7 +179,8 @@ pub async fn create(db: &Db, new: &NewPartner<'_>) -> Result<(String, String), C
 }
 
 async fn email_exists(db: &Db, email: &str) -> sqlx::Result<bool> {
-    let row: Option<(String,)> = on_db!(db, pool => sqlx::query_as("SELECT id FROM users WHERE email = $1").bind(email).fetch_optional(pool).await)?;
+    let row: Option<(String,)> =
+        on_db!(db, pool => sqlx::query_as("SELECT id FROM users WHERE email = $1").bind(email).fetch_optional(pool).await)?;
     Ok(row.is_some())
 }
 
@@ -228,10 +249,9 @@ pub async fn search(db: &Db, q: &str, status: Option<Status>, limit: i64, offset
         Some(Status::Approved) => " AND p.is_business_approved = TRUE AND p.suspended_at IS NULL",
         Some(Status::Suspended) => " AND p.suspended_at IS NOT NULL",
     };
-    let filter = format!(
-        " WHERE ($1 = '' OR LOWER(p.business_name) LIKE $2 OR p.slug LIKE $2 OR u.email LIKE $2 OR p.phone LIKE $2){status_sql}"
-    );
-    let pattern = format!("%{}%", q.to_lowercase().replace('\\', "").replace('%', "").replace('_', ""));
+    let filter =
+        format!(" WHERE ($1 = '' OR LOWER(p.business_name) LIKE $2 OR p.slug LIKE $2 OR u.email LIKE $2 OR p.phone LIKE $2){status_sql}");
+    let pattern = format!("%{}%", q.to_lowercase().replace(['\\', '%', '_'], ""));
     let list_sql = format!("{SELECT}{filter} ORDER BY p.created_at DESC, p.id LIMIT $3 OFFSET $4");
     let count_sql = format!("SELECT COUNT(*) FROM partners p JOIN users u ON u.id = p.user_id{filter}");
     on_db!(db, pool => {

@@ -21,26 +21,14 @@ pub struct Asset {
 
 /// Every asset the pages reference. htmx comes from the npm registry (`assets/package.json`).
 pub const ASSETS: &[Asset] = &[
-    Asset {
-        name: "app.css",
-        content_type: "text/css; charset=utf-8",
-        bytes: include_bytes!("../../assets/app.css"),
-    },
-    Asset {
-        name: "app.js",
-        content_type: "text/javascript; charset=utf-8",
-        bytes: include_bytes!("../../assets/app.js"),
-    },
+    Asset { name: "app.css", content_type: "text/css; charset=utf-8", bytes: include_bytes!("../../assets/app.css") },
+    Asset { name: "app.js", content_type: "text/javascript; charset=utf-8", bytes: include_bytes!("../../assets/app.js") },
     Asset {
         name: "htmx.js",
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("../../assets/node_modules/htmx.org/dist/htmx.min.js"),
     },
-    Asset {
-        name: "icon.svg",
-        content_type: "image/svg+xml",
-        bytes: include_bytes!("../../assets/icon.svg"),
-    },
+    Asset { name: "icon.svg", content_type: "image/svg+xml", bytes: include_bytes!("../../assets/icon.svg") },
 ];
 
 struct Prepared {

@@ -93,7 +93,14 @@ impl<'a> Input<'a> {
 }
 
 /// A labelled `<select>`; `options` are `(value, label)`.
-pub fn select(name: &'static str, label: &str, options: &[(String, String)], selected: &str, errors: &FieldErrors, extra: Markup) -> Markup {
+pub fn select(
+    name: &'static str,
+    label: &str,
+    options: &[(String, String)],
+    selected: &str,
+    errors: &FieldErrors,
+    extra: Markup,
+) -> Markup {
     let error = errors.get(name);
     let id = format!("f-{name}");
     html! {

@@ -67,10 +67,7 @@ pub fn internal(err: impl Into<anyhow::Error>) -> poem::Error {
 /// A `303 See Other` redirect (after a successful form post). For htmx requests also sets
 /// `HX-Location`-free `HX-Redirect`-less behaviour: htmx follows 303s transparently.
 pub fn redirect(to: &str) -> Response {
-    Response::builder()
-        .status(StatusCode::SEE_OTHER)
-        .header(header::LOCATION, to)
-        .finish()
+    Response::builder().status(StatusCode::SEE_OTHER).header(header::LOCATION, to).finish()
 }
 
 struct Cookies<'a>(Vec<(&'a str, &'a str)>);
@@ -98,15 +95,9 @@ pub fn cookie(state: &AppState, name: &str, value: &str, max_age_secs: i64) -> S
 }
 
 fn client_address(req: &Request, trust_proxy: bool) -> String {
-    if trust_proxy {
-        if let Some(first) = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-        {
-            return first.trim().to_owned();
-        }
+    if trust_proxy && let Some(first) = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next())
+    {
+        return first.trim().to_owned();
     }
     match req.remote_addr().as_socket_addr() {
         Some(addr) => addr.ip().to_string(),
@@ -124,10 +115,10 @@ async fn submitted_csrf(req: &mut Request) -> poem::Result<Option<String>> {
     if let Some(v) = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()) {
         return Ok(Some(v.to_owned()));
     }
-    if let Some(q) = req.uri().query() {
-        if let Some(v) = form_value(q.as_bytes(), CSRF_FIELD) {
-            return Ok(Some(v));
-        }
+    if let Some(q) = req.uri().query()
+        && let Some(v) = form_value(q.as_bytes(), CSRF_FIELD)
+    {
+        return Ok(Some(v));
     }
     let is_form = req
         .headers()
@@ -137,22 +128,14 @@ async fn submitted_csrf(req: &mut Request) -> poem::Result<Option<String>> {
     if !is_form {
         return Ok(None);
     }
-    let body = req
-        .take_body()
-        .into_bytes_limit(forms::MAX_FORM_BYTES)
-        .await
-        .map_err(|_| status_error(StatusCode::PAYLOAD_TOO_LARGE))?;
+    let body = req.take_body().into_bytes_limit(forms::MAX_FORM_BYTES).await.map_err(|_| status_error(StatusCode::PAYLOAD_TOO_LARGE))?;
     let found = form_value(&body, CSRF_FIELD);
     req.set_body(body);
     Ok(found)
 }
 
 fn form_value(encoded: &[u8], name: &str) -> Option<String> {
-    serde_urlencoded::from_bytes::<Vec<(String, String)>>(encoded)
-        .ok()?
-        .into_iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v)
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(encoded).ok()?.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
 /// The middleware around every HTML route: request id and access log, session lookup with
@@ -198,12 +181,7 @@ pub async fn context_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request) -> po
             .as_ref()
             .and_then(|u| u.language.as_deref().and_then(Lang::parse))
             .or(cookie_lang)
-            .or_else(|| {
-                req.headers()
-                    .get(header::ACCEPT_LANGUAGE)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(Lang::from_accept_language)
-            })
+            .or_else(|| req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Lang::from_accept_language))
             .unwrap_or_default();
 
         let ctx = Ctx {

@@ -1,1 +1,153 @@
-fn main() {}
+//! `just bench`: throughput as a ratio to a plain poem hello-world handler measured in the same
+//! run (same machine, same load generator), and page weights in bytes. Ratios and bytes hold
+//! from run to run on a shared, noisy machine; absolute numbers do not.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use delivr::{accounts::password, app::App, config::Config, partners::repo as partners};
+use poem::{Route, Server, get, handler, listener::TcpAcceptor};
+
+const CONNECTIONS: usize = 32;
+const DURATION: Duration = Duration::from_secs(5);
+
+#[handler]
+fn hello_world() -> &'static str {
+    "Hello, world!"
+}
+
+async fn spawn_hello() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let acceptor = TcpAcceptor::from_tokio(listener).unwrap();
+    tokio::spawn(Server::new_with_acceptor(acceptor).run(Route::new().at("/", get(hello_world))));
+    format!("http://{addr}/")
+}
+
+/// Requests per second over `DURATION` with `CONNECTIONS` keep-alive connections.
+async fn measure(url: &str, cookie: Option<&str>) -> f64 {
+    let count = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let (url, cookie, count, stop) = (url.to_owned(), cookie.map(str::to_owned), count.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                let mut req = client.get(&url).header("accept-encoding", "br");
+                if let Some(c) = &cookie {
+                    req = req.header("cookie", c);
+                }
+                let resp = req.send().await.expect("request");
+                assert!(resp.status().is_success(), "{url}: {}", resp.status());
+                resp.bytes().await.expect("body");
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    // Warm-up second, then the measured window.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let start_count = count.load(Ordering::Relaxed);
+    let started = Instant::now();
+    tokio::time::sleep(DURATION).await;
+    let done = count.load(Ordering::Relaxed) - start_count;
+    let elapsed = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    done as f64 / elapsed
+}
+
+/// Compressed bytes of a page and of every asset it references (first visit), and of the
+/// page alone (repeat visit: the assets are cached as immutable).
+async fn page_weight(base: &str, path: &str, cookie: &str) -> (usize, usize) {
+    let client = reqwest::Client::builder().build().unwrap();
+    let fetch = |url: String| {
+        let client = client.clone();
+        let cookie = cookie.to_owned();
+        async move {
+            let resp = client.get(url).header("accept-encoding", "br").header("cookie", cookie).send().await.unwrap();
+            let raw_len = resp.content_length();
+            let body = resp.bytes().await.unwrap();
+            (raw_len, body)
+        }
+    };
+    // reqwest does not decode brotli here (no feature), so body lengths are compressed sizes.
+    let (_, html) = fetch(format!("{base}{path}")).await;
+    let html_len = html.len();
+    let decoded = {
+        let mut out = Vec::new();
+        brotli::BrotliDecompress(&mut &html[..], &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let mut total = html_len;
+    for part in decoded.split("/static/").skip(1) {
+        let name = part.split('"').next().unwrap();
+        let (_, body) = fetch(format!("{base}/static/{name}")).await;
+        total += body.len();
+    }
+    (total, html_len)
+}
+
+#[tokio::main]
+async fn main() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        database_url: format!("sqlite://{}", dir.path().join("bench.db").display()),
+        bind: "127.0.0.1:0".to_owned(),
+        public_url: None,
+        secret_key: None,
+        log: "error".to_owned(),
+        trust_proxy: false,
+    };
+    let app = App::build(config).await.unwrap();
+    let base = format!("http://{}", app.addr());
+    let db = app.state.db.clone();
+    tokio::spawn(app.run_until(std::future::pending()));
+
+    // An approved vendor with a session.
+    let hash = password::hash("bench-password-1").unwrap();
+    let (_, partner_id) = partners::create(
+        &db,
+        &partners::NewPartner {
+            business_name: "Boutique Bench",
+            contact_name: "Bench",
+            phone: "+237677000000",
+            email: "bench@shop.cm",
+            password_hash: &hash,
+            language: "fr",
+        },
+    )
+    .await
+    .unwrap();
+    partners::approve(&db, &partner_id).await.unwrap();
+    let user_id: String = delivr::on_db!(&db, pool => sqlx::query_scalar("SELECT user_id FROM partners WHERE id = $1").bind(&partner_id).fetch_one(pool).await).unwrap();
+    let session = delivr::accounts::sessions::create(&db, &user_id).await.unwrap();
+    let cookie = format!("delivr_session={session}");
+
+    let hello_url = spawn_hello().await;
+    let hello = measure(&hello_url, None).await;
+    let healthz = measure(&format!("{base}/healthz"), None).await;
+    let dashboard = measure(&format!("{base}/partners/dashboard/"), Some(&cookie)).await;
+    let (first, repeat) = page_weight(&base, "/partners/dashboard/", &cookie).await;
+
+    println!();
+    println!("| benchmark | figure | budget |");
+    println!("|---|---|---|");
+    println!("| hello-world poem handler (reference) | {hello:.0} req/s | — |");
+    println!("| `/healthz` through the middleware stack | {:.2} × hello-world | — |", healthz / hello);
+    println!("| `/partners/dashboard/` signed in, SQLite | {:.2} × hello-world | — |", dashboard / hello);
+    println!("| dashboard first load, HTML + CSS + JS, brotli | {:.1} KB | ≤ 40 KB |", first as f64 / 1024.0);
+    println!("| dashboard repeat visit (HTML only) | {:.1} KB | HTML only |", repeat as f64 / 1024.0);
+    println!();
+    println!("({CONNECTIONS} keep-alive connections, {}s per measurement, load generator in the same process)", DURATION.as_secs());
+}

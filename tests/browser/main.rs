@@ -2,6 +2,8 @@
 //! playwright-core (from `assets/node_modules`), at phone width. Screenshots land in
 //! `target/screenshots/`.
 
+#![allow(clippy::unwrap_used)]
+
 use std::{path::PathBuf, process::Command};
 
 use delivr::{

@@ -40,7 +40,8 @@ async fn signup_then_pending_then_approval_then_dashboard(backend: Backend) {
     // The phone was normalised to E.164 and the slug folded.
     let id = app.partner_id("zoe@epicerie.cm").await;
     let (phone, slug, approved): (String, String, bool) = delivr::on_db!(&app.state.db, pool =>
-        sqlx::query_as("SELECT phone, slug, is_business_approved FROM partners WHERE id = $1").bind(&id).fetch_one(pool).await).unwrap();
+        sqlx::query_as("SELECT phone, slug, is_business_approved FROM partners WHERE id = $1").bind(&id).fetch_one(pool).await)
+    .unwrap();
     assert_eq!((phone.as_str(), slug.as_str(), approved), ("+237677987654", "epicerie-chez-zoe", false));
 
     // An admin approves through the admin pages.
@@ -64,7 +65,13 @@ async fn signup_then_pending_then_approval_then_dashboard(backend: Backend) {
 
 async fn signup_rejects_bad_input_and_writes_nothing(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let good = [("business_name", "Tech Akwa"), ("contact_name", "Serge"), ("phone", "699 11 22 33"), ("email", "serge@akwa.cm"), ("password", "un-bon-mot-de-passe")];
+    let good = [
+        ("business_name", "Tech Akwa"),
+        ("contact_name", "Serge"),
+        ("phone", "699 11 22 33"),
+        ("email", "serge@akwa.cm"),
+        ("password", "un-bon-mot-de-passe"),
+    ];
     let cases: &[(&str, &str, &str)] = &[
         ("business_name", "", "Ce champ est obligatoire."),
         ("business_name", "x", "Trop court"),
@@ -120,7 +127,13 @@ async fn signup_refuses_a_taken_email(backend: Backend) {
 async fn missing_or_wrong_csrf_is_refused_and_changes_nothing(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.get("/accounts/signup/").await;
-    let fields = [("business_name", "Sans Jeton"), ("contact_name", "Awa"), ("phone", "677987654"), ("email", "a@b.cm"), ("password", "mot-de-passe-sur")];
+    let fields = [
+        ("business_name", "Sans Jeton"),
+        ("contact_name", "Awa"),
+        ("phone", "677987654"),
+        ("email", "a@b.cm"),
+        ("password", "mot-de-passe-sur"),
+    ];
     let resp = app.client.post(app.url("/accounts/signup/")).form(&fields).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     assert!(resp.text().await.unwrap().contains("Ce formulaire a expiré"));
@@ -207,7 +220,13 @@ async fn logout_ends_the_session_server_side(backend: Backend) {
 async fn raw_login(app: &TestApp) -> (String, String, String) {
     let raw = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let page = raw.get(app.url("/accounts/login/")).send().await.unwrap();
-    let csrf_cookie = page.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).find(|c| c.starts_with("delivr_csrf=")).unwrap();
+    let csrf_cookie = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("delivr_csrf="))
+        .unwrap();
     let csrf_cookie = csrf_cookie.split(';').next().unwrap().to_owned();
     let token = crate::helpers::csrf_in(&page.text().await.unwrap());
     let resp = raw
@@ -217,7 +236,13 @@ async fn raw_login(app: &TestApp) -> (String, String, String) {
         .send()
         .await
         .unwrap();
-    let set = resp.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).find(|c| c.starts_with("delivr_session=")).unwrap();
+    let set = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("delivr_session="))
+        .unwrap();
     assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Max-Age=43200"), "{set}");
     assert!(!set.contains("Secure"), "no Secure flag over plain http: {set}");
     let session = set.trim_start_matches("delivr_session=").split(';').next().unwrap().to_owned();
@@ -244,10 +269,12 @@ async fn idle_and_absolute_expiry_end_sessions(backend: Backend) {
 async fn login_renews_the_session_id(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.signup("Boutique", "awa@shop.cm").await;
-    let before: String = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT id_hash FROM sessions").fetch_one(pool).await).unwrap();
+    let before: String =
+        delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT id_hash FROM sessions").fetch_one(pool).await).unwrap();
     // Signing in again from the same browser ends the old session and issues a new id.
     assert_eq!(app.login("awa@shop.cm", "mot-de-passe-sur").await.status(), StatusCode::SEE_OTHER);
-    let after: Vec<String> = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT id_hash FROM sessions").fetch_all(pool).await).unwrap();
+    let after: Vec<String> =
+        delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT id_hash FROM sessions").fetch_all(pool).await).unwrap();
     assert_eq!(after.len(), 1);
     assert_ne!(after[0], before);
 }
@@ -280,7 +307,8 @@ async fn profile_validates_every_field_and_saves(backend: Backend) {
         assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY, "{field}={value}");
         assert!(resp.text().await.unwrap().contains(message), "{field}={value}");
     }
-    let name: String = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT business_name FROM partners").fetch_one(pool).await).unwrap();
+    let name: String =
+        delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT business_name FROM partners").fetch_one(pool).await).unwrap();
     assert_eq!(name, "Boutique", "nothing saved by a rejected form");
 
     let resp = app.post_form("/partners/profile/", "/partners/profile/", &good).await;
@@ -302,12 +330,30 @@ async fn profile_validates_every_field_and_saves(backend: Backend) {
 async fn password_change_needs_the_current_password(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.signup("Boutique", "awa@shop.cm").await;
-    let resp = app.post_form("/partners/profile/", "/partners/profile/password/", &[("current_password", "wrong"), ("new_password", "nouveau-mot-de-passe")]).await;
+    let resp = app
+        .post_form(
+            "/partners/profile/",
+            "/partners/profile/password/",
+            &[("current_password", "wrong"), ("new_password", "nouveau-mot-de-passe")],
+        )
+        .await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(resp.text().await.unwrap().contains("Le mot de passe actuel est incorrect."));
-    let resp = app.post_form("/partners/profile/", "/partners/profile/password/", &[("current_password", "mot-de-passe-sur"), ("new_password", "court")]).await;
+    let resp = app
+        .post_form(
+            "/partners/profile/",
+            "/partners/profile/password/",
+            &[("current_password", "mot-de-passe-sur"), ("new_password", "court")],
+        )
+        .await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let resp = app.post_form("/partners/profile/", "/partners/profile/password/", &[("current_password", "mot-de-passe-sur"), ("new_password", "nouveau-mot-de-passe")]).await;
+    let resp = app
+        .post_form(
+            "/partners/profile/",
+            "/partners/profile/password/",
+            &[("current_password", "mot-de-passe-sur"), ("new_password", "nouveau-mot-de-passe")],
+        )
+        .await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     app.post_form("/partners/profile/", "/accounts/logout/", &[]).await;
     assert_eq!(app.login("awa@shop.cm", "mot-de-passe-sur").await.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -320,7 +366,8 @@ async fn slugs_are_unique(backend: Backend) {
         let browser = app.other_browser();
         assert_eq!(browser.signup("Chez Zoé", email).await.status(), StatusCode::SEE_OTHER, "{i}");
     }
-    let mut slugs: Vec<String> = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT slug FROM partners").fetch_all(pool).await).unwrap();
+    let mut slugs: Vec<String> =
+        delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT slug FROM partners").fetch_all(pool).await).unwrap();
     slugs.sort();
     assert_eq!(slugs, ["chez-zoe", "chez-zoe-2", "chez-zoe-3"]);
     // A reserved word is never a slug.

@@ -70,7 +70,8 @@ async fn vendors_cannot_reach_admin_pages_or_other_vendors(backend: Backend) {
     assert_eq!(location(&resp), "/accounts/login/?next=%2Fpartners%2Fdashboard%2F");
     // Unknown and malformed ids are 404 for admins too.
     let admin = admin(&app).await;
-    for path in ["/admin/partners/00000000-0000-0000-0000-000000000000/", "/admin/partners/not-a-uuid/", "/admin/partners/%27%20OR%201=1/"] {
+    for path in ["/admin/partners/00000000-0000-0000-0000-000000000000/", "/admin/partners/not-a-uuid/", "/admin/partners/%27%20OR%201=1/"]
+    {
         assert_eq!(admin.get(path).await.status(), StatusCode::NOT_FOUND, "{path}");
     }
 }

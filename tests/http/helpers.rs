@@ -62,14 +62,7 @@ async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
 }
 
 pub fn test_config(database_url: String) -> Config {
-    Config {
-        database_url,
-        bind: "127.0.0.1:0".to_owned(),
-        public_url: None,
-        secret_key: None,
-        log: "warn".to_owned(),
-        trust_proxy: false,
-    }
+    Config { database_url, bind: "127.0.0.1:0".to_owned(), public_url: None, secret_key: None, log: "warn".to_owned(), trust_proxy: false }
 }
 
 impl TestApp {
@@ -123,7 +116,13 @@ impl TestApp {
         self.post_form(
             "/accounts/signup/",
             "/accounts/signup/",
-            &[("business_name", business), ("contact_name", "Awa Ndiaye"), ("phone", "677 98 76 54"), ("email", email), ("password", "mot-de-passe-sur")],
+            &[
+                ("business_name", business),
+                ("contact_name", "Awa Ndiaye"),
+                ("phone", "677 98 76 54"),
+                ("email", email),
+                ("password", "mot-de-passe-sur"),
+            ],
         )
         .await
     }
@@ -152,7 +151,8 @@ impl TestApp {
 
     pub async fn partner_id(&self, email: &str) -> String {
         let sql = "SELECT p.id FROM partners p JOIN users u ON u.id = p.user_id WHERE u.email = $1";
-        delivr::on_db!(&self.state.db, pool => sqlx::query_scalar::<_, String>(sql).bind(email).fetch_one(pool).await).expect("partner exists")
+        delivr::on_db!(&self.state.db, pool => sqlx::query_scalar::<_, String>(sql).bind(email).fetch_one(pool).await)
+            .expect("partner exists")
     }
 
     pub async fn count(&self, table: &str) -> i64 {

@@ -1,7 +1,9 @@
 //! Integration tests: the real HTTP server against SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used)]
 
 mod helpers;
 
 mod accounts;
 mod admin;
+mod cli;
 mod shell;

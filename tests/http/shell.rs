@@ -83,7 +83,8 @@ async fn language_follows_profile_then_cookie_then_accept_language(backend: Back
     // The profile's language beats the cookie; switching while signed in saves it to the profile.
     app.signup("Boutique", "awa@shop.cm").await;
     app.post_form("/partners/profile/", "/lang/", &[("lang", "fr"), ("next", "/partners/profile/")]).await;
-    let lang: Option<String> = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT language FROM users").fetch_one(pool).await).unwrap();
+    let lang: Option<String> =
+        delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT language FROM users").fetch_one(pool).await).unwrap();
     assert_eq!(lang.as_deref(), Some("fr"));
     // The browser's cookie now says fr; the profile says en: the profile wins.
     app.exec("UPDATE users SET language = 'en'").await;
@@ -116,4 +117,33 @@ async fn secret_key_is_generated_once_and_kept(backend: Backend) {
     let again = delivr::security::Secret::load(&app.state.config, &app.state.db).await.unwrap();
     // The same secret signs the same CSRF cookie the same way.
     assert_eq!(again.csrf_token("cookie"), app.state.secret.csrf_token("cookie"));
+}
+
+both_backends!(dashboard_first_load_fits_forty_kilobytes);
+
+/// The dashboard's first load (HTML + CSS + JS, compressed) is at most 40 KB, and a repeat
+/// visit downloads only the HTML: every asset it references is immutable.
+async fn dashboard_first_load_fits_forty_kilobytes(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.approved_vendor("Boutique Poids", "poids@shop.cm").await;
+    let resp = app.client.get(app.url("/partners/dashboard/")).header("accept-encoding", "br").send().await.unwrap();
+    assert_eq!(resp.headers()["content-encoding"], "br");
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    let html = resp.bytes().await.unwrap();
+    let mut decoded = Vec::new();
+    brotli::BrotliDecompress(&mut &html[..], &mut decoded).unwrap();
+    let decoded = String::from_utf8(decoded).unwrap();
+    let mut total = html.len();
+    let mut assets = 0;
+    for part in decoded.split("\"/static/").skip(1) {
+        let name = part.split('"').next().unwrap();
+        let resp = app.client.get(app.url(&format!("/static/{name}"))).header("accept-encoding", "br").send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{name}");
+        assert_eq!(resp.headers()["cache-control"], "public, max-age=31536000, immutable", "{name}");
+        total += resp.bytes().await.unwrap().len();
+        assets += 1;
+    }
+    assert!(assets >= 3, "the layout references its CSS and scripts");
+    println!("dashboard first load: {total} bytes compressed ({} of HTML, {assets} asset references)", html.len());
+    assert!(total <= 40 * 1024, "dashboard first load is {total} bytes, over the 40 KB budget");
 }

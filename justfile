@@ -1,0 +1,54 @@
+# DELIVR-CM partner portal. `just` lists the recipes.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+default:
+    @just --list
+
+# Front-end packages (htmx for the pages, playwright-core for the browser tests), from the lockfile.
+assets:
+    @if [ ! -d assets/node_modules/htmx.org ] || [ assets/package-lock.json -nt assets/node_modules/.package-lock.json ]; then npm ci --prefix assets --no-audit --no-fund; fi
+
+# Everything the tests need on a fresh machine: Chromium, ChromeDriver, npm packages.
+setup: assets
+    bash .ci/setup
+
+# Run the portal with demo data on a fresh embedded SQLite file.
+demo: assets
+    cargo run --release -- demo
+
+# Run the portal (DATABASE_URL, BIND, PUBLIC_URL, ... from the environment).
+run: assets
+    cargo run --release -- serve
+
+# Apply migrations to DATABASE_URL.
+migrate: assets
+    cargo run -- migrate
+
+fmt:
+    cargo fmt --all
+
+lint: assets
+    cargo fmt --all -- --check
+    cargo clippy --all-targets -- -D warnings
+
+# Unit tests and HTTP tests on SQLite and PostgreSQL (TEST_POSTGRES_URL), then the browser tests.
+test: assets
+    cargo test --lib --bins
+    cargo test --test http
+    cargo test --test browser
+
+# Only the HTTP tests on PostgreSQL (handy while working on SQL).
+test-pg: assets
+    cargo test --test http postgres
+
+# Only the browser tests (screenshots in target/screenshots/).
+test-browser: assets
+    cargo test --test browser -- --nocapture
+
+# What CI runs, in order.
+ci: setup lint test
+
+# Benchmarks: ratios and bytes, measured in one run on this machine.
+bench: assets
+    cargo bench --bench http_bench
