@@ -15,8 +15,10 @@ use poem::{
 use crate::{
     accounts, admin,
     config::Config,
+    couriers,
     db::Db,
-    geo, partners,
+    events::Bus,
+    geo, orders, partners, pricing, public,
     security::Secret,
     web::{self, assets},
 };
@@ -27,6 +29,8 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
     pub secret: Arc<Secret>,
+    /// Committed domain events, announced in-process.
+    pub bus: Bus,
 }
 
 /// A built application, bound to its listener but not yet serving.
@@ -42,6 +46,7 @@ impl App {
         let db = Db::connect(&config.database_url).await?;
         db.migrate().await?;
         geo::seed(&db).await.context("seeding cities and quartiers")?;
+        pricing::seed_defaults(&db).await.context("seeding default tariffs")?;
         let secret = Secret::load(&config, &db).await?;
         let listener =
             tokio::net::TcpListener::bind(&config.bind).await.with_context(|| format!("cannot listen on {} (BIND)", config.bind))?;
@@ -51,7 +56,7 @@ impl App {
         let mut config = config;
         // Links the portal prints (booking page, tracking links) need a real port.
         config.public_url.get_or_insert_with(|| format!("http://{addr}"));
-        let state = AppState { db, config: Arc::new(config), secret: Arc::new(secret) };
+        let state = AppState { db, config: Arc::new(config), secret: Arc::new(secret), bus: Bus::default() };
         Ok(App { acceptor, addr, state })
     }
 
@@ -78,13 +83,22 @@ impl App {
 
 /// The route table.
 pub fn routes(state: AppState) -> impl poem::Endpoint<Output = Response> {
-    let pages = [accounts::pages::routes, partners::pages::routes, admin::pages::routes]
-        .into_iter()
-        .fold(Route::new(), |route, add| add(route))
-        .around(web::context_middleware);
+    let pages = [
+        accounts::pages::routes,
+        partners::pages::routes,
+        orders::pages::routes,
+        public::routes,
+        admin::pages::routes,
+        admin::orders::routes,
+        pricing::pages::routes,
+    ]
+    .into_iter()
+    .fold(Route::new(), |route, add| add(route))
+    .around(web::context_middleware);
     Route::new()
         .at("/healthz", get(healthz))
         .at("/static/:file", get(assets::serve_asset))
+        .nest("/courier/v1", couriers::api::routes(Route::new()))
         .nest("/", pages)
         .around(compress)
         .with(CatchPanic::new().with_handler(|_| {

@@ -72,6 +72,12 @@ pub enum Command {
         #[arg(long, default_value = "delivr-demo.db")]
         file: String,
     },
+    /// Drive orders through their lifecycle with simulated couriers (against DATABASE_URL).
+    Simulate {
+        /// Time multiplier: at 10, a 20-minute delivery takes 2 minutes.
+        #[arg(long, default_value_t = 10.0)]
+        speed: f64,
+    },
     /// Administration tasks.
     Admin {
         #[command(subcommand)]

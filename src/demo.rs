@@ -3,7 +3,7 @@
 
 use crate::{
     accounts::{Role, password, repo as users},
-    db::Db,
+    db::{Db, now_ms},
     geo, on_db,
     partners::repo::{self as partners, NewPartner},
 };
@@ -28,7 +28,12 @@ const COURIERS: &[(&str, &str, &str)] = &[
     ("Jean Mbarga", "+237691234567", "jean.mbarga@coursiers.delivr.cm"),
     ("Aïcha Bello", "+237678112244", "aicha.bello@coursiers.delivr.cm"),
     ("Paul Tchoua", "+237696554433", "paul.tchoua@coursiers.delivr.cm"),
+    ("Brice Fotso", "+237650223344", "brice.fotso@coursiers.delivr.cm"),
+    ("Estelle Ngo Mbock", "+237699887766", "estelle.ngo@coursiers.delivr.cm"),
+    ("Samuel Etoa", "+237677556611", "samuel.etoa@coursiers.delivr.cm"),
 ];
+
+pub const COURIER: DemoLogin = DemoLogin { role: "COURIER", email: "jean.mbarga@coursiers.delivr.cm", password: "coursier-demo-2026" };
 
 /// Seed the demo accounts into an empty database; returns the logins to print.
 pub async fn seed(db: &Db) -> anyhow::Result<Vec<DemoLogin>> {
@@ -69,8 +74,152 @@ pub async fn seed(db: &Db) -> anyhow::Result<Vec<DemoLogin>> {
             partners::approve(db, &id).await?;
         }
     }
+    let courier_hash = password::hash_blocking(COURIER.password.to_owned()).await?;
+    let mut courier_ids = Vec::new();
     for (name, phone, email) in COURIERS {
-        users::create_staff(db, Role::Courier, email, name, Some(phone), &other_hash).await?;
+        let hash = if *email == COURIER.email { &courier_hash } else { &other_hash };
+        courier_ids.push(users::create_staff(db, Role::Courier, email, name, Some(phone), hash).await?);
     }
-    Ok(vec![ADMIN, VENDOR])
+    seed_orders(db, &vendor_id, &courier_ids, now_ms(), 450).await?;
+    Ok(vec![ADMIN, VENDOR, COURIER])
+}
+
+/// A tiny deterministic generator: the demo is the same at every start.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+}
+
+const FIRST_NAMES: &[&str] = &[
+    "Paul", "Chantal", "Ibrahim", "Mireille", "Arnaud", "Flore", "Hervé", "Sandrine", "Boris", "Nadège", "Yannick", "Clarisse", "Moussa",
+    "Vanessa", "Landry", "Prisca",
+];
+const LAST_NAMES: &[&str] = &[
+    "Nkwi",
+    "Eto'o",
+    "Abanda",
+    "Mbappé",
+    "Tchakounté",
+    "Owona",
+    "Fouda",
+    "Ndjock",
+    "Kamga",
+    "Essomba",
+    "Biya",
+    "Atangana",
+    "Nana",
+    "Moukoko",
+];
+const PACKAGES: &[&str] = &[
+    "Chaussures",
+    "Robe en pagne",
+    "Téléphone Tecno",
+    "Sac à main",
+    "Parfum",
+    "Montre",
+    "Écouteurs",
+    "Livres scolaires",
+    "Chemise",
+    "Crème de beauté",
+    "Perruque",
+    "Jus de bissap (6 bouteilles)",
+];
+const LANDMARKS: &[&str] = &[
+    "Derrière la pharmacie",
+    "Face à l'église",
+    "À côté de la boulangerie",
+    "Carrefour, portail bleu",
+    "Près de l'école publique",
+    "Immeuble jaune, 2e étage",
+    "Après la station Total",
+    "Entrée du marché",
+];
+
+/// About `count` orders over the last 90 days, every status, peaks around noon and evening;
+/// recent ones are left pending or moving for the simulator.
+pub async fn seed_orders(db: &Db, partner_id: &str, couriers: &[String], now: i64, count: usize) -> anyhow::Result<()> {
+    use crate::orders::{
+        self, Draft,
+        model::Action,
+        service::{self, Actor, Source},
+    };
+    let bus = crate::events::Bus::default();
+    let partner = partners::by_id(db, partner_id).await?.ok_or_else(|| anyhow::anyhow!("demo vendor missing"))?;
+    let douala_quartiers = geo::quartiers_of(db, 1).await?;
+    let yaounde_quartiers = geo::quartiers_of(db, 2).await?;
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    // Hours of the day, weighted towards noon and the evening (Douala time).
+    const HOURS: &[i64] = &[8, 9, 10, 10, 11, 11, 12, 12, 12, 12, 13, 13, 13, 14, 15, 16, 17, 17, 18, 18, 18, 18, 19, 19, 19, 20, 20, 21];
+    let day_ms = 86_400_000;
+    for i in 0..count {
+        let days_ago = (rng.below(90 * 90) as f64).sqrt() as i64; // more orders recently
+        let days_ago = 89 - days_ago.min(89);
+        let hour = *rng.pick(HOURS);
+        let minute = rng.below(60) as i64;
+        let local_midnight = (now + 3_600_000).div_euclid(day_ms) * day_ms - 3_600_000;
+        let created = (local_midnight - days_ago * day_ms + hour * 3_600_000 + minute * 60_000).min(now - 60_000 * (i as i64 % 50 + 1));
+        let (city, quartiers) = if rng.below(100) < 78 { ("1", &douala_quartiers) } else { ("2", &yaounde_quartiers) };
+        let q = rng.pick(quartiers);
+        let draft = Draft {
+            pickup_city: String::new(),
+            pickup_quartier: String::new(),
+            pickup_address: String::new(),
+            dropoff_city: city.to_owned(),
+            dropoff_quartier: q.id.to_string(),
+            dropoff_address: rng.pick(LANDMARKS).to_string(),
+            recipient_name: format!("{} {}", rng.pick(FIRST_NAMES), rng.pick(LAST_NAMES)),
+            recipient_phone: format!("6{}{:07}", [7, 9, 5, 8][rng.below(4) as usize], rng.below(10_000_000)),
+            package_description: rng.pick(PACKAGES).to_string(),
+            size_class: ["S", "S", "S", "M", "M", "L"][rng.below(6) as usize].to_owned(),
+            cod_amount: if rng.below(100) < 65 { (rng.below(60) * 500 + 2000).to_string() } else { String::new() },
+            courier_note: String::new(),
+        };
+        let valid = match orders::validate(db, crate::i18n::Lang::Fr, &partner, &draft).await? {
+            Ok(v) => v,
+            Err(_) => continue,
+        };
+        let vendor = Actor { role: crate::orders::model::Role::Vendor, user_id: Some(partner.user_id.clone()) };
+        let mut order = service::create(db, &bus, partner_id, Source::Demo, &valid, &vendor, created).await?;
+        let age = now - created;
+        // Recent orders stay for the simulator; older ones are finished.
+        if age < 40 * 60_000 {
+            continue;
+        }
+        let roll = rng.below(100);
+        let courier = rng.pick(couriers).clone();
+        let sys = Actor::system();
+        let courier_actor = Actor { role: crate::orders::model::Role::Courier, user_id: Some(courier.clone()) };
+        let mut t = created + (5 + rng.below(20) as i64) * 60_000;
+        if roll < 7 {
+            service::transition(db, &bus, &order, &Action::Cancel { reason: String::new() }, &vendor, t).await?;
+            continue;
+        }
+        order = service::transition(db, &bus, &order, &Action::Assign { courier_id: courier.clone() }, &sys, t).await?;
+        t += (5 + rng.below(20) as i64) * 60_000;
+        order = service::transition(db, &bus, &order, &Action::PickUp, &courier_actor, t).await?;
+        t += (2 + rng.below(5) as i64) * 60_000;
+        order = service::transition(db, &bus, &order, &Action::StartTransit, &courier_actor, t).await?;
+        t += (10 + rng.below(40) as i64) * 60_000;
+        let action = if roll < 13 {
+            Action::Fail { reason: "Destinataire injoignable au téléphone".to_owned() }
+        } else {
+            Action::Complete { pin: order.delivery_pin.clone() }
+        };
+        service::transition(db, &bus, &order, &action, &courier_actor, t.min(now)).await?;
+    }
+    Ok(())
 }

@@ -8,8 +8,11 @@ use delivr::{
     accounts::{Role, parse_email, password, repo as users},
     app::App,
     config::{AdminCommand, Cli, Command, Config},
+    couriers::simulator::Simulator,
     db::Db,
-    demo, geo,
+    demo,
+    events::Bus,
+    geo,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -37,6 +40,17 @@ async fn main() -> anyhow::Result<()> {
             let config = Config { database_url: format!("sqlite://{file}"), ..cli.config };
             serve(config, Some(())).await
         }
+        Command::Simulate { speed } => {
+            anyhow::ensure!(speed > 0.0 && speed <= 1000.0, "--speed must be between 0 and 1000");
+            let db = Db::connect(&cli.config.database_url).await?;
+            db.migrate().await?;
+            println!("simulating couriers on {} at speed ×{speed} (Ctrl-C to stop)", cli.config.database_url);
+            let sim = Simulator { speed, ..Simulator::default() };
+            tokio::select! {
+                _ = sim.run(db, Bus::default()) => Ok(()),
+                _ = shutdown_signal() => Ok(()),
+            }
+        }
         Command::Admin { command: AdminCommand::Create { email, name, password_stdin: _ } } => {
             let email = parse_email(&email).context("--email is not a valid email address")?;
             let mut line = String::new();
@@ -62,7 +76,10 @@ async fn serve(config: Config, demo: Option<()>) -> anyhow::Result<()> {
         None => format!("http://{}", app.addr()),
     };
     if demo.is_some() {
+        println!("seeding demo data (about 450 orders over 90 days)…");
         let logins = demo::seed(&app.state.db).await.context("seeding demo data")?;
+        // Keep the demo alive: couriers pick up, move and deliver.
+        tokio::spawn(Simulator::default().run(app.state.db.clone(), app.state.bus.clone()));
         println!("\nDELIVR-CM demo portal: {url}/");
         for l in logins {
             println!("  {:<9} {:<22} password: {}", l.role, l.email, l.password);

@@ -18,10 +18,11 @@ use crate::{
     app::AppState,
     geo,
     i18n::{Lang, Msg},
+    orders::repo as orders_repo,
     partners::repo::{self, Partner, ProfileUpdate, Status},
     web::{
         Ctx,
-        components::{badge, format_date},
+        components::{Fcfa, badge},
         forms::{FieldErrors, Input, clean, select},
         internal,
         layout::{csrf_field, page, respond},
@@ -82,31 +83,59 @@ fn profile_checklist(ctx: &Ctx, p: &Partner) -> Markup {
     }
 }
 
+/// Start of today and of this month in Douala, in ms since the epoch.
+pub fn douala_day_and_month_start(now_ms: i64) -> (i64, i64) {
+    use chrono::Datelike;
+    let now =
+        chrono::DateTime::<chrono::Utc>::from_timestamp_millis(now_ms).unwrap_or_default().with_timezone(&crate::web::components::douala());
+    let today = now.date_naive();
+    let first = today.with_day(1).unwrap_or(today);
+    (crate::orders::pages::douala_day_start(today), crate::orders::pages::douala_day_start(first))
+}
+
 #[handler]
 async fn dashboard(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem::Result<Response> {
     let p = guard::partner(ctx)?;
     let partner = load(state, &p.id).await?;
-    let pickup = match partner.pickup_quartier_id {
-        Some(id) => geo::quartier(&state.db, id).await.map_err(internal)?.map(|q| q.name),
-        None => None,
-    };
+    let (day, month) = douala_day_and_month_start(crate::db::now_ms());
+    let kpis = orders_repo::kpis(&state.db, &partner.id, day, month).await.map_err(internal)?;
+    let filter = orders_repo::Filter { newest_first: true, ..Default::default() };
+    let (recent, _) = orders_repo::list(&state.db, &partner.id, &filter, None, 5).await.map_err(internal)?;
     let booking_url = format!("{}/book/{}/", state.config.public_url(), partner.slug);
+    let profile_complete = partner.pickup_quartier_id.is_some();
     let body = html! {
-        h1 { (ctx.fmt(Msg::DashboardHello, &[("name", &partner.business_name)])) }
+        div.row.between {
+            h1 { (ctx.fmt(Msg::DashboardHello, &[("name", &partner.business_name)])) }
+            a.btn href="/partners/orders/new/" { "+ " (ctx.t(Msg::NewOrder)) }
+        }
+        @if !profile_complete { div.flash.warn role="status" { (ctx.t(Msg::DashboardNoPickup)) " " a href="/partners/profile/" { (ctx.t(Msg::CompleteProfile)) } } }
         div.kpis {
-            div.kpi { span.l { (ctx.t(Msg::KpiStatus)) } span.v { (badge(ctx.t(Msg::StatusApproved), "ok")) } }
-            div.kpi { span.l { (ctx.t(Msg::KpiMemberSince)) } span.v { (format_date(partner.created_at)) } }
-            div.kpi { span.l { (ctx.t(Msg::KpiApprovedOn)) } span.v { (partner.approved_at.map(format_date).unwrap_or_default()) } }
-            div.kpi { span.l { (ctx.t(Msg::KpiPickup)) } span.v { (pickup.unwrap_or_else(|| "—".to_owned())) } }
+            a.kpi href="/partners/orders/" { span.l { (ctx.t(Msg::KpiToday)) } span.v { (kpis.today) } }
+            a.kpi href="/partners/orders/?status=active" { span.l { (ctx.t(Msg::KpiInProgress)) } span.v { (kpis.in_progress) } }
+            a.kpi href="/partners/orders/?status=COMPLETED" { span.l { (ctx.t(Msg::KpiCompletedMonth)) } span.v { (kpis.completed_this_month) } }
+            div.kpi { span.l { (ctx.t(Msg::KpiCodToCollect)) } span.v { (Fcfa(kpis.cod_to_collect)) } }
         }
         div.card {
-            h2 { (ctx.t(Msg::DashboardProfileTitle)) }
-            (profile_checklist(ctx, &partner))
+            div.row.between { h2 { (ctx.t(Msg::RecentOrders)) } a href="/partners/orders/" { (ctx.t(Msg::SeeAll)) } }
+            @if recent.is_empty() {
+                p.muted { (ctx.t(Msg::NoOrdersYet)) }
+            } @else {
+                ul.orders.compact {
+                    @for o in &recent {
+                        li.order-row {
+                            a href=(format!("/partners/orders/{}/", o.id)) {
+                                span.tn { (o.tracking_number) } (crate::orders::pages::status_badge(ctx, o.status()))
+                                span.who { (o.recipient_name) " · " (o.dropoff_quartier) }
+                            }
+                        }
+                    }
+                }
+            }
         }
         div.card {
             h2 { (ctx.t(Msg::DashboardBookingTitle)) }
             p.muted { (ctx.t(Msg::DashboardBookingText)) }
-            p { code { (booking_url) } }
+            p { a href=(booking_url) { (booking_url) } }
         }
     };
     Ok(respond(StatusCode::OK, page(ctx, ctx.t(Msg::NavDashboard), body)))

@@ -26,12 +26,17 @@ struct NavItem {
 fn nav_items(ctx: &Ctx) -> Vec<NavItem> {
     let Some(user) = &ctx.user else { return Vec::new() };
     match user.role {
-        Role::Admin => vec![NavItem { href: "/admin/partners/", label: Msg::NavAdminPartners }],
+        Role::Admin => vec![
+            NavItem { href: "/admin/partners/", label: Msg::NavAdminPartners },
+            NavItem { href: "/admin/orders/", label: Msg::NavOrders },
+            NavItem { href: "/admin/tariffs/", label: Msg::NavTariffs },
+        ],
         Role::Business => {
             let approved = user.partner.as_ref().is_some_and(|p| p.approved);
             let mut items = Vec::new();
             if approved {
                 items.push(NavItem { href: "/partners/dashboard/", label: Msg::NavDashboard });
+                items.push(NavItem { href: "/partners/orders/", label: Msg::NavOrders });
             } else {
                 items.push(NavItem { href: "/partners/pending/", label: Msg::NavPending });
             }

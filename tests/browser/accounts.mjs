@@ -1,6 +1,6 @@
 // Sign-up → pending → admin approval → dashboard; bad input; logout and login; language
 // switch; the same flow without JavaScript. At 360×740, with screenshots.
-import { BASE, launch, phone, shot, check, text, watch } from "./lib.mjs";
+import { BASE, launch, phone, shot, check, text, watch, htmxReady } from "./lib.mjs";
 
 const browser = await launch();
 try {
@@ -65,6 +65,7 @@ try {
   // 6. Profile: the quartier list follows the city (htmx).
   await page.click("nav >> text=Profile");
   await page.waitForURL("**/partners/profile/");
+  await htmxReady(page, "#f-pickup_city_id");
   await page.selectOption("#f-pickup_city_id", { label: "Douala" });
   await page.waitForSelector("#f-pickup_quartier_id option:has-text('Bonapriso')", { state: "attached" });
   await page.selectOption("#f-pickup_quartier_id", { label: "Bonapriso" });

@@ -45,3 +45,12 @@ export function watch(page, label) {
   page.on("pageerror", (e) => { throw new Error(`${label}: page error ${e.message}`); });
   page.on("console", (m) => { if (m.type() === "error") console.error(`${label} console: ${m.text()}`); });
 }
+
+/** Wait until htmx has processed `selector` (after a boosted swap, its hx-* attributes are
+ * wired a moment after the URL changes). */
+export async function htmxReady(page, selector) {
+  await page.waitForFunction((sel) => {
+    const el = document.querySelector(sel);
+    return el && el["htmx-internal-data"] && !document.body.classList.contains("htmx-swapping");
+  }, selector);
+}

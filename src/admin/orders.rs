@@ -1,0 +1,187 @@
+//! Admin order pages: the dispatch queue, an order's detail, assigning a courier, cancelling.
+
+use maud::html;
+use poem::{
+    Response, Route, get, handler,
+    http::StatusCode,
+    post,
+    web::{Data, Form, Path, Query},
+};
+use serde::Deserialize;
+
+use crate::{
+    accounts::{guard, pages::required_text},
+    app::AppState,
+    db::now_ms,
+    i18n::Msg,
+    on_db,
+    orders::{
+        model::{Action, Role, Status},
+        pages::status_badge,
+        repo::{self, Order},
+        service::{self, Actor, OrderError},
+    },
+    web::{
+        Ctx,
+        components::{Fcfa, format_datetime},
+        forms::{FieldErrors, Input},
+        internal,
+        layout::{csrf_field, page, respond},
+        redirect, status_error,
+    },
+};
+
+pub fn routes(route: Route) -> Route {
+    route
+        .at("/admin/orders/", get(queue))
+        .at("/admin/orders/:id/", get(show))
+        .at("/admin/orders/:id/assign/", post(assign))
+        .at("/admin/orders/:id/cancel/", post(cancel))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct QueueQuery {
+    status: String,
+}
+
+#[handler]
+async fn queue(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<QueueQuery>) -> poem::Result<Response> {
+    guard::admin(ctx)?;
+    let status = Status::parse(&q.status).unwrap_or(Status::Pending);
+    let sql = format!("{} WHERE o.status = $1 ORDER BY o.created_at LIMIT 200", repo::SELECT);
+    let orders: Vec<Order> =
+        on_db!(&state.db, pool => sqlx::query_as(&sql).bind(status.as_str()).fetch_all(pool).await).map_err(internal)?;
+    let body = html! {
+        h1 { (ctx.t(Msg::AdminOrdersTitle)) }
+        nav.row aria-label=(ctx.t(Msg::FieldStatus)) {
+            @for s in Status::ALL {
+                a.btn.secondary[s != status] .btn[s == status] href=(format!("/admin/orders/?status={}", s.as_str())) { (ctx.t(s.label())) }
+            }
+        }
+        @if orders.is_empty() { div.card { p.muted { (ctx.t(Msg::NoResults)) } } }
+        ul.orders {
+            @for o in &orders {
+                li.order-row {
+                    a href=(format!("/admin/orders/{}/", o.id)) {
+                        span.tn { (o.tracking_number) } (status_badge(ctx, o.status()))
+                        span.who { (o.business_name) " → " (o.dropoff_quartier) ", " (o.dropoff_city) }
+                        span.meta { (format_datetime(o.created_at, ctx.lang)) " · " (Fcfa(o.price_total)) }
+                    }
+                }
+            }
+        }
+    };
+    Ok(respond(StatusCode::OK, page(ctx, ctx.t(Msg::AdminOrdersTitle), body)))
+}
+
+async fn load(state: &AppState, id: &str) -> poem::Result<Order> {
+    if uuid::Uuid::parse_str(id).is_err() {
+        return Err(status_error(StatusCode::NOT_FOUND));
+    }
+    repo::find(&state.db, id).await.map_err(internal)?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))
+}
+
+async fn detail(state: &AppState, ctx: &Ctx, o: &Order, errors: &FieldErrors, status: StatusCode) -> poem::Result<Response> {
+    let couriers: Vec<(String, String)> = on_db!(&state.db, pool => sqlx::query_as(
+        "SELECT id, full_name FROM users WHERE role = 'COURIER' AND is_active = TRUE ORDER BY full_name",
+    )
+    .fetch_all(pool)
+    .await)
+    .map_err(internal)?;
+    let st = o.status();
+    let body = html! {
+        p { a href="/admin/orders/" { "← " (ctx.t(Msg::AdminOrdersTitle)) } }
+        div.row.between { h1 { (o.tracking_number) } (status_badge(ctx, st)) }
+        @if let Some(e) = errors.get("action") { div.flash.err role="alert" { (e) } }
+        div.card {
+            dl.facts {
+                dt { (ctx.t(Msg::FieldBusinessName)) } dd { (o.business_name) }
+                dt { (ctx.t(Msg::Pickup)) } dd { (o.pickup_quartier) ", " (o.pickup_city) " — " (o.pickup_address) }
+                dt { (ctx.t(Msg::Dropoff)) } dd { (o.dropoff_quartier) ", " (o.dropoff_city) " — " (o.dropoff_address) }
+                dt { (ctx.t(Msg::FieldRecipientName)) } dd { (o.recipient_name) " · " (o.recipient_phone) }
+                dt { (ctx.t(Msg::PriceTotal)) } dd { (Fcfa(o.price_total)) }
+                dt { (ctx.t(Msg::FieldCod)) } dd { (Fcfa(o.cod_amount)) }
+                dt { (ctx.t(Msg::Courier)) } dd { (o.courier_name.clone().unwrap_or_else(|| "—".into())) }
+            }
+        }
+        @if st == Status::Pending {
+            form.card method="post" action=(format!("/admin/orders/{}/assign/", o.id)) {
+                (csrf_field(ctx))
+                (crate::web::forms::select("courier_id", ctx.t(Msg::Courier), &couriers, "", errors, html! { option value="" { (ctx.t(Msg::ChooseCourier)) } }))
+                button.btn type="submit" { (ctx.t(Msg::AssignCourier)) }
+            }
+        }
+        @if !st.is_final() {
+            form.card method="post" action=(format!("/admin/orders/{}/cancel/", o.id)) {
+                (csrf_field(ctx))
+                (Input::new("reason", ctx.t(Msg::CancelReason), "").render(errors))
+                button.btn.danger type="submit" { (ctx.t(Msg::CancelOrder)) }
+            }
+        }
+    };
+    Ok(respond(status, page(ctx, &o.tracking_number, body)))
+}
+
+#[handler]
+async fn show(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> poem::Result<Response> {
+    guard::admin(ctx)?;
+    let o = load(state, &id).await?;
+    detail(state, ctx, &o, &FieldErrors::default(), StatusCode::OK).await
+}
+
+async fn act(state: &AppState, ctx: &Ctx, o: &Order, action: Action) -> poem::Result<Response> {
+    let admin = guard::admin(ctx)?;
+    let actor = Actor { role: Role::Admin, user_id: Some(admin.user_id.clone()) };
+    let mut errors = FieldErrors::default();
+    match service::transition(&state.db, &state.bus, o, &action, &actor, now_ms()).await {
+        Ok(_) => return Ok(redirect(&format!("/admin/orders/{}/", o.id))),
+        Err(OrderError::Transition(e)) => errors.add("action", ctx.t(e.message())),
+        Err(OrderError::Conflict) => errors.add("action", ctx.t(Msg::ErrOrderChanged)),
+        Err(OrderError::UnknownCourier) => errors.add("courier_id", ctx.t(Msg::ErrChoice)),
+        Err(e) => return Err(internal(e)),
+    }
+    let fresh = load(state, &o.id).await?;
+    detail(state, ctx, &fresh, &errors, StatusCode::UNPROCESSABLE_ENTITY).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AssignForm {
+    courier_id: String,
+}
+
+#[handler]
+async fn assign(
+    Data(state): Data<&AppState>,
+    Data(ctx): Data<&Ctx>,
+    Path(id): Path<String>,
+    Form(f): Form<AssignForm>,
+) -> poem::Result<Response> {
+    guard::admin(ctx)?;
+    let o = load(state, &id).await?;
+    act(state, ctx, &o, Action::Assign { courier_id: f.courier_id }).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CancelForm {
+    reason: String,
+}
+
+#[handler]
+async fn cancel(
+    Data(state): Data<&AppState>,
+    Data(ctx): Data<&Ctx>,
+    Path(id): Path<String>,
+    Form(f): Form<CancelForm>,
+) -> poem::Result<Response> {
+    guard::admin(ctx)?;
+    let o = load(state, &id).await?;
+    let mut errors = FieldErrors::default();
+    let reason = required_text(ctx, &mut errors, "reason", &f.reason, 200);
+    if !errors.is_empty() {
+        return detail(state, ctx, &o, &errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    act(state, ctx, &o, Action::Cancel { reason }).await
+}

@@ -1,0 +1,139 @@
+//! Couriers: token authentication for the courier app, the actions a courier takes on an
+//! order, GPS positions (latest per order plus a thinned history), and the simulator that
+//! drives demo orders through the same functions.
+
+pub mod api;
+pub mod simulator;
+
+use crate::{
+    db::{Db, now_ms},
+    events::Bus,
+    geo, on_db,
+    orders::{
+        model::{Action, Role},
+        repo::{self, Order},
+        service::{self, Actor, OrderError},
+    },
+    security,
+};
+
+/// Positions from one courier closer together than this are refused (429).
+pub const MIN_POSITION_INTERVAL_MS: i64 = 1000;
+/// The history keeps a point at most this often…
+const HISTORY_EVERY_MS: i64 = 30_000;
+/// …unless the courier moved at least this far.
+const HISTORY_EVERY_M: f64 = 100.0;
+
+/// Cameroon's bounding box, with a margin: a position outside is a bad fix or bad input.
+pub fn plausible(lat: f64, lng: f64) -> bool {
+    lat.is_finite() && lng.is_finite() && (1.5..=13.2).contains(&lat) && (8.3..=16.3).contains(&lng)
+}
+
+/// Issue an API token for a courier; returns the raw token (shown once).
+pub async fn issue_token(db: &Db, user_id: &str) -> sqlx::Result<String> {
+    let raw = format!("dlvc_{}", security::random_token(32));
+    let now = now_ms();
+    on_db!(db, pool => sqlx::query("INSERT INTO courier_tokens (token_hash, user_id, created_at, last_used_at) VALUES ($1, $2, $3, $3)")
+        .bind(security::sha256_hex(raw.as_bytes()))
+        .bind(user_id)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+    Ok(raw)
+}
+
+/// The courier (user id, name) behind a token, if valid.
+pub async fn authenticate(db: &Db, raw: &str) -> sqlx::Result<Option<(String, String)>> {
+    if raw.len() > 100 {
+        return Ok(None);
+    }
+    let hash = security::sha256_hex(raw.as_bytes());
+    on_db!(db, pool => sqlx::query_as(
+        "SELECT u.id, u.full_name FROM courier_tokens t JOIN users u ON u.id = t.user_id \
+         WHERE t.token_hash = $1 AND u.role = 'COURIER' AND u.is_active = TRUE",
+    )
+    .bind(&hash)
+    .fetch_optional(pool)
+    .await)
+}
+
+/// A courier's action on an order assigned to them (the courier API and the simulator).
+pub async fn act(db: &Db, bus: &Bus, courier_id: &str, order: &Order, action: &Action) -> Result<Order, OrderError> {
+    let actor = Actor { role: Role::Courier, user_id: Some(courier_id.to_owned()) };
+    service::transition(db, bus, order, action, &actor, now_ms()).await
+}
+
+/// Active orders assigned to a courier.
+pub async fn active_orders(db: &Db, courier_id: &str) -> sqlx::Result<Vec<Order>> {
+    let sql =
+        format!("{} WHERE o.courier_id = $1 AND o.status IN ('ASSIGNED', 'PICKED_UP', 'IN_TRANSIT') ORDER BY o.created_at", repo::SELECT);
+    on_db!(db, pool => sqlx::query_as(&sql).bind(courier_id).fetch_all(pool).await)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PositionError {
+    #[error("coordinates outside Cameroon or not numbers")]
+    Implausible,
+    #[error("order not assigned to this courier or not in progress")]
+    NotYours,
+    #[error("too frequent; retry in {0} ms")]
+    TooFrequent(i64),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// Record a courier's position on one of their orders in progress.
+pub async fn record_position(db: &Db, courier_id: &str, order: &Order, lat: f64, lng: f64, at: i64) -> Result<(), PositionError> {
+    if !plausible(lat, lng) {
+        return Err(PositionError::Implausible);
+    }
+    if order.courier_id.as_deref() != Some(courier_id) || !order.status().in_progress() {
+        return Err(PositionError::NotYours);
+    }
+    let last: Option<(i64,)> = on_db!(db, pool => sqlx::query_as("SELECT MAX(at) FROM order_positions_latest WHERE courier_id = $1 HAVING MAX(at) IS NOT NULL")
+        .bind(courier_id)
+        .fetch_optional(pool)
+        .await)?;
+    if let Some((last_at,)) = last
+        && at - last_at < MIN_POSITION_INTERVAL_MS
+    {
+        return Err(PositionError::TooFrequent(MIN_POSITION_INTERVAL_MS - (at - last_at)));
+    }
+    let last_history: Option<(f64, f64, i64)> = on_db!(db, pool => sqlx::query_as(
+        "SELECT lat, lng, at FROM order_positions WHERE order_id = $1 ORDER BY at DESC LIMIT 1",
+    )
+    .bind(&order.id)
+    .fetch_optional(pool)
+    .await)?;
+    let keep = match last_history {
+        None => true,
+        Some((plat, plng, pat)) => at - pat >= HISTORY_EVERY_MS || geo::distance_km((plat, plng), (lat, lng)) * 1000.0 >= HISTORY_EVERY_M,
+    };
+    on_db!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO order_positions_latest (order_id, courier_id, lat, lng, at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (order_id) DO UPDATE SET courier_id = excluded.courier_id, lat = excluded.lat, lng = excluded.lng, at = excluded.at",
+        )
+        .bind(&order.id)
+        .bind(courier_id)
+        .bind(lat)
+        .bind(lng)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        if keep {
+            sqlx::query("INSERT INTO order_positions (order_id, lat, lng, at) VALUES ($1, $2, $3, $4)")
+                .bind(&order.id)
+                .bind(lat)
+                .bind(lng)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await
+    }
+    .await)?;
+    Ok(())
+}

@@ -1,0 +1,179 @@
+//! Orders (deliveries): creation with pricing, the lifecycle state machine, the vendor's list,
+//! detail, CSV export and import. Every entry point (form, API, import, booking page) goes
+//! through [`validate`] and [`service`], so the rules are the same everywhere.
+
+pub mod export;
+pub mod import;
+pub mod model;
+pub mod pages;
+pub mod repo;
+pub mod service;
+
+use serde::Deserialize;
+
+use crate::{
+    accounts::phone::Phone,
+    db::Db,
+    geo::{self, City, Quartier},
+    i18n::{Lang, Msg},
+    partners::repo::Partner,
+    pricing::{self, Size},
+    text,
+    web::forms::FieldErrors,
+};
+
+/// Cash on delivery above this is refused as a typing mistake (2 000 000 FCFA).
+pub const MAX_COD: i64 = 2_000_000;
+
+/// An order as submitted (form, CSV row, API body, booking page): text, to be validated.
+/// Cities and quartiers are given by id or by name.
+#[derive(Deserialize, Default, Clone, Debug)]
+#[serde(default)]
+pub struct Draft {
+    pub pickup_city: String,
+    pub pickup_quartier: String,
+    pub pickup_address: String,
+    pub dropoff_city: String,
+    pub dropoff_quartier: String,
+    pub dropoff_address: String,
+    pub recipient_name: String,
+    pub recipient_phone: String,
+    pub package_description: String,
+    pub size_class: String,
+    pub cod_amount: String,
+    pub courier_note: String,
+}
+
+/// A city by id, name or slug (accents and case ignored).
+pub async fn resolve_city(db: &Db, input: &str) -> sqlx::Result<Option<City>> {
+    let input = input.trim();
+    let key = text::match_key(input);
+    Ok(geo::cities(db).await?.into_iter().find(|c| c.id.to_string() == input || text::match_key(&c.name) == key || c.slug == key))
+}
+
+/// A quartier of a city by id or name.
+pub async fn resolve_quartier(db: &Db, city_id: i64, input: &str) -> sqlx::Result<Option<Quartier>> {
+    let input = input.trim();
+    if let Ok(id) = input.parse::<i64>() {
+        return Ok(geo::quartier(db, id).await?.filter(|q| q.city_id == city_id));
+    }
+    geo::find_quartier(db, city_id, input).await
+}
+
+fn text_field(lang: Lang, errors: &mut FieldErrors, field: &'static str, value: &str, min: usize, max: usize) -> String {
+    let v = value.trim();
+    let n = v.chars().count();
+    if n == 0 && min > 0 {
+        errors.add(field, lang.t(Msg::ErrRequired));
+    } else if n < min {
+        errors.add(field, lang.t(Msg::ErrTooShort));
+    } else if n > max {
+        errors.add(field, lang.fmt(Msg::ErrTooLong, &[("max", &max.to_string())]));
+    }
+    v.to_owned()
+}
+
+async fn place(
+    db: &Db,
+    lang: Lang,
+    errors: &mut FieldErrors,
+    (city_field, quartier_field): (&'static str, &'static str),
+    city: &str,
+    quartier: &str,
+) -> sqlx::Result<Option<Quartier>> {
+    if city.trim().is_empty() {
+        errors.add(city_field, lang.t(Msg::ErrRequired));
+        return Ok(None);
+    }
+    let Some(city) = resolve_city(db, city).await? else {
+        errors.add(city_field, lang.t(Msg::ErrUnknownCity));
+        return Ok(None);
+    };
+    if quartier.trim().is_empty() {
+        errors.add(quartier_field, lang.t(Msg::ErrRequired));
+        return Ok(None);
+    }
+    let found = resolve_quartier(db, city.id, quartier).await?;
+    if found.is_none() {
+        errors.add(quartier_field, lang.fmt(Msg::ErrUnknownQuartier, &[("city", &city.name)]));
+    }
+    Ok(found)
+}
+
+/// Check a draft against every rule; the pickup defaults to the partner's profile. Returns
+/// the order ready to create, or every problem keyed by field.
+pub async fn validate(db: &Db, lang: Lang, partner: &Partner, d: &Draft) -> sqlx::Result<Result<service::ValidOrder, FieldErrors>> {
+    let mut errors = FieldErrors::default();
+    let pickup = if d.pickup_quartier.trim().is_empty() && d.pickup_city.trim().is_empty() {
+        match partner.pickup_quartier_id {
+            Some(id) => geo::quartier(db, id).await?,
+            None => {
+                errors.add("pickup_quartier", lang.t(Msg::ErrNoPickup));
+                None
+            }
+        }
+    } else {
+        place(db, lang, &mut errors, ("pickup_city", "pickup_quartier"), &d.pickup_city, &d.pickup_quartier).await?
+    };
+    let pickup_address =
+        if d.pickup_address.trim().is_empty() { partner.pickup_address.clone().unwrap_or_default() } else { d.pickup_address.clone() };
+    let pickup_address = text_field(lang, &mut errors, "pickup_address", &pickup_address, 3, 200);
+    let dropoff = place(db, lang, &mut errors, ("dropoff_city", "dropoff_quartier"), &d.dropoff_city, &d.dropoff_quartier).await?;
+    let dropoff_address = text_field(lang, &mut errors, "dropoff_address", &d.dropoff_address, 3, 200);
+    let recipient_name = text_field(lang, &mut errors, "recipient_name", &d.recipient_name, 2, 120);
+    let phone = if d.recipient_phone.trim().is_empty() {
+        errors.add("recipient_phone", lang.t(Msg::ErrRequired));
+        None
+    } else {
+        let p = Phone::parse(&d.recipient_phone);
+        if p.is_none() {
+            errors.add("recipient_phone", lang.t(Msg::ErrPhone));
+        }
+        p
+    };
+    let package_description = text_field(lang, &mut errors, "package_description", &d.package_description, 2, 200);
+    let size = if d.size_class.trim().is_empty() {
+        Some(Size::S)
+    } else {
+        let s = Size::parse(&d.size_class);
+        if s.is_none() {
+            errors.add("size_class", lang.t(Msg::ErrChoice));
+        }
+        s
+    };
+    let cod_amount = if d.cod_amount.trim().is_empty() {
+        Some(0)
+    } else {
+        match pricing::parse_fcfa(&d.cod_amount) {
+            Some(v) if v <= MAX_COD => Some(v),
+            Some(_) => {
+                errors.add("cod_amount", lang.fmt(Msg::ErrCodTooLarge, &[("max", &crate::web::components::format_fcfa(MAX_COD))]));
+                None
+            }
+            None => {
+                errors.add("cod_amount", lang.t(Msg::ErrAmount));
+                None
+            }
+        }
+    };
+    let courier_note = text_field(lang, &mut errors, "courier_note", &d.courier_note, 0, 300);
+    match (pickup, dropoff, phone, size, cod_amount, errors.is_empty()) {
+        (Some(pickup), Some(dropoff), Some(recipient_phone), Some(size), Some(cod_amount), true) => {
+            let quote = pricing::quote(db, &pickup, &dropoff, size).await?;
+            Ok(Ok(service::ValidOrder {
+                pickup,
+                pickup_address,
+                dropoff,
+                dropoff_address,
+                recipient_name,
+                recipient_phone,
+                package_description,
+                size,
+                cod_amount,
+                courier_note: (!courier_note.is_empty()).then_some(courier_note),
+                quote,
+            }))
+        }
+        _ => Ok(Err(errors)),
+    }
+}

@@ -1,0 +1,653 @@
+//! Vendor order pages: list (filters, keyset pagination, htmx partial swaps), new order form
+//! (live quote), detail (timeline, pricing, PIN, cancel), and the quartier/quote fragments.
+
+use chrono::{NaiveDate, TimeZone};
+use maud::{Markup, html};
+use poem::{
+    Request, Response, Route, get, handler,
+    http::StatusCode,
+    post,
+    web::{Data, Form, Path, Query},
+};
+use serde::Deserialize;
+
+use crate::{
+    accounts::{guard, phone::Phone},
+    app::AppState,
+    db::now_ms,
+    geo,
+    i18n::Msg,
+    orders::{
+        self, Draft,
+        model::{Action, Role, Status},
+        repo::{self, Cursor, Filter, Order},
+        service::{self, Actor, OrderError, Source},
+    },
+    partners::repo::{self as partners, Partner},
+    pricing::Size,
+    web::{
+        Ctx,
+        components::{Fcfa, badge, douala, format_datetime},
+        forms::{FieldErrors, Input},
+        internal,
+        layout::{csrf_field, page, respond},
+        redirect, status_error,
+    },
+};
+
+pub const PAGE_SIZE: i64 = 20;
+/// htmx target of the list's results.
+pub const RESULTS_ID: &str = "orders-results";
+pub const QUOTE_ID: &str = "quote";
+
+pub fn routes(route: Route) -> Route {
+    route
+        .at("/partners/orders/", get(list_orders))
+        .at("/partners/orders/new/", get(new_order_page).post(create_order))
+        .at("/partners/orders/quote/", get(quote_fragment))
+        .at("/partners/orders/quartiers/", get(quartier_fragment))
+        .at("/partners/orders/export/", get(orders::export::export_orders))
+        .at("/partners/orders/import/", get(orders::import::import_page).post(orders::import::upload))
+        .at("/partners/orders/import/:id/", get(orders::import::preview_page).post(orders::import::confirm))
+        .at("/partners/orders/:id/", get(show_order))
+        .at("/partners/orders/:id/cancel/", post(cancel_order))
+}
+
+pub async fn load_partner(state: &AppState, ctx: &Ctx) -> poem::Result<Partner> {
+    let p = guard::partner(ctx)?;
+    partners::by_id(&state.db, &p.id).await.map_err(internal)?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))
+}
+
+pub fn status_badge(ctx: &Ctx, s: Status) -> Markup {
+    badge(ctx.t(s.label()), s.tone())
+}
+
+fn size_label(ctx: &Ctx, s: Size) -> &'static str {
+    ctx.t(match s {
+        Size::S => Msg::SizeSmall,
+        Size::M => Msg::SizeMedium,
+        Size::L => Msg::SizeLarge,
+    })
+}
+
+/// The list's query string, as typed; parsed into a [`Filter`] with per-field errors.
+#[derive(Deserialize, Default, Clone, Debug)]
+#[serde(default)]
+pub struct ListQuery {
+    pub q: String,
+    pub status: String,
+    pub from: String,
+    pub to: String,
+    pub city: String,
+    pub quartier: String,
+    pub sort: String,
+    pub cursor: String,
+}
+
+/// Start of a Douala calendar day, in ms since the epoch.
+pub fn douala_day_start(date: NaiveDate) -> i64 {
+    douala().from_local_datetime(&date.and_hms_opt(0, 0, 0).unwrap_or_default()).single().map_or(0, |t| t.timestamp_millis())
+}
+
+impl ListQuery {
+    /// The filter, and what was wrong with the query (ignored parts are reported, not fatal).
+    pub fn to_filter(&self, ctx: &Ctx) -> (Filter, FieldErrors) {
+        let mut errors = FieldErrors::default();
+        let mut f = Filter { text: self.q.chars().take(100).collect(), newest_first: self.sort != "oldest", ..Filter::default() };
+        match self.status.as_str() {
+            "" => {}
+            "active" => f.statuses = vec![Status::Pending, Status::Assigned, Status::PickedUp, Status::InTransit],
+            s => match Status::parse(s) {
+                Some(st) => f.statuses = vec![st],
+                None => errors.add("status", ctx.t(Msg::ErrChoice)),
+            },
+        }
+        let date = |field: &'static str, value: &str, errors: &mut FieldErrors| -> Option<NaiveDate> {
+            if value.trim().is_empty() {
+                return None;
+            }
+            let d = NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").ok();
+            if d.is_none() {
+                errors.add(field, ctx.t(Msg::ErrDate));
+            }
+            d
+        };
+        let from = date("from", &self.from, &mut errors);
+        let to = date("to", &self.to, &mut errors);
+        match (from, to) {
+            (Some(a), Some(b)) if b < a => errors.add("to", ctx.t(Msg::ErrDateOrder)),
+            _ => {
+                f.from_ms = from.map(douala_day_start);
+                f.to_ms = to.and_then(|d| d.succ_opt()).map(|d| douala_day_start(d) - 1);
+            }
+        }
+        if !self.city.trim().is_empty() {
+            match self.city.trim().parse::<i64>() {
+                Ok(id) => f.city_id = Some(id),
+                Err(_) => errors.add("city", ctx.t(Msg::ErrChoice)),
+            }
+        }
+        if !self.quartier.trim().is_empty() {
+            match self.quartier.trim().parse::<i64>() {
+                Ok(id) => f.quartier_id = Some(id),
+                Err(_) => errors.add("quartier", ctx.t(Msg::ErrChoice)),
+            }
+        }
+        (f, errors)
+    }
+
+    /// The same query with another cursor (for the "next page" link).
+    fn with_cursor(&self, cursor: &str) -> String {
+        let pairs = [
+            ("q", self.q.as_str()),
+            ("status", &self.status),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("city", &self.city),
+            ("quartier", &self.quartier),
+            ("sort", &self.sort),
+            ("cursor", cursor),
+        ];
+        let kept: Vec<(&str, &str)> = pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+        serde_urlencoded::to_string(kept).unwrap_or_default()
+    }
+}
+
+fn order_row(ctx: &Ctx, o: &Order) -> Markup {
+    html! {
+        li.order-row {
+            a href=(format!("/partners/orders/{}/", o.id)) {
+                span.tn { (o.tracking_number) }
+                (status_badge(ctx, o.status()))
+                span.who { (o.recipient_name) " · " (o.dropoff_quartier) ", " (o.dropoff_city) }
+                span.meta {
+                    (format_datetime(o.created_at, ctx.lang)) " · " (Fcfa(o.price_total))
+                    @if o.cod_amount > 0 { " · " (ctx.t(Msg::CodShort)) " " (Fcfa(o.cod_amount)) }
+                }
+            }
+        }
+    }
+}
+
+async fn results(state: &AppState, ctx: &Ctx, partner: &Partner, query: &ListQuery, filter: &Filter) -> poem::Result<Markup> {
+    let cursor = Cursor::decode(&query.cursor);
+    let (rows, next) = repo::list(&state.db, &partner.id, filter, cursor.as_ref(), PAGE_SIZE).await.map_err(internal)?;
+    let total = repo::count(&state.db, &partner.id, filter).await.map_err(internal)?;
+    let export_qs = ListQuery { cursor: String::new(), ..query.clone() }.with_cursor("");
+    Ok(html! {
+        div #(RESULTS_ID) {
+            div.row.between {
+                p.muted.small { (ctx.fmt(Msg::ResultsCount, &[("n", &total.to_string())])) }
+                a.small href=(format!("/partners/orders/export/?{export_qs}")) hx-boost="false" download { (ctx.t(Msg::ExportCsv)) }
+            }
+            @if rows.is_empty() {
+                div.card { p.muted { (ctx.t(if total == 0 && filter.statuses.is_empty() && filter.text.is_empty() { Msg::NoOrdersYet } else { Msg::NoResults })) } }
+            } @else {
+                ul.orders { @for o in &rows { (order_row(ctx, o)) } }
+            }
+            nav.row aria-label=(ctx.t(Msg::Pagination)) {
+                @if cursor.is_some() { a.btn.secondary href=(format!("/partners/orders/?{}", query.with_cursor(""))) { (ctx.t(Msg::FirstPage)) } }
+                @if let Some(n) = next { a.btn.secondary href=(format!("/partners/orders/?{}", query.with_cursor(&n.encode()))) rel="next" { (ctx.t(Msg::Next)) } }
+            }
+        }
+    })
+}
+
+fn filters_form(ctx: &Ctx, query: &ListQuery, errors: &FieldErrors, cities: &[geo::City]) -> Markup {
+    let statuses: Vec<(String, Msg)> = std::iter::once(("".to_owned(), Msg::FilterAll))
+        .chain(std::iter::once(("active".to_owned(), Msg::FilterActive)))
+        .chain(Status::ALL.iter().map(|s| (s.as_str().to_owned(), s.label())))
+        .collect();
+    let err = |f: &str| errors.get(f).map(|e| html! { div.error role="alert" { (e) } });
+    html! {
+        form.filters.orders-filters method="get" action="/partners/orders/" role="search"
+            hx-get="/partners/orders/" hx-target=(format!("#{RESULTS_ID}")) hx-select=(format!("#{RESULTS_ID}")) hx-swap="outerHTML"
+            hx-push-url="true" hx-trigger="change, submit, keyup changed delay:500ms from:find input[name=q]" {
+            div.wide {
+                label for="q" { (ctx.t(Msg::Search)) }
+                input #q type="search" name="q" value=(query.q) placeholder=(ctx.t(Msg::OrderSearchHint));
+            }
+            div {
+                label for="status" { (ctx.t(Msg::FieldStatus)) }
+                select #status name="status" {
+                    @for (value, label) in &statuses { option value=(value) selected[*value == query.status] { (ctx.t(*label)) } }
+                }
+                @if let Some(e) = err("status") { (e) }
+            }
+            div {
+                label for="city" { (ctx.t(Msg::FieldCity)) }
+                select #city name="city" {
+                    option value="" { (ctx.t(Msg::FilterAll)) }
+                    @for c in cities { option value=(c.id) selected[c.id.to_string() == query.city] { (c.name) } }
+                }
+                @if let Some(e) = err("city") { (e) }
+            }
+            div {
+                label for="from" { (ctx.t(Msg::FieldFrom)) }
+                input #from type="date" name="from" value=(query.from);
+                @if let Some(e) = err("from") { (e) }
+            }
+            div {
+                label for="to" { (ctx.t(Msg::FieldTo)) }
+                input #to type="date" name="to" value=(query.to);
+                @if let Some(e) = err("to") { (e) }
+            }
+            div {
+                label for="sort" { (ctx.t(Msg::FieldSort)) }
+                select #sort name="sort" {
+                    option value="newest" selected[query.sort != "oldest"] { (ctx.t(Msg::SortNewest)) }
+                    option value="oldest" selected[query.sort == "oldest"] { (ctx.t(Msg::SortOldest)) }
+                }
+            }
+            @if !query.quartier.is_empty() { input type="hidden" name="quartier" value=(query.quartier); }
+            button.btn.secondary type="submit" { (ctx.t(Msg::Filter)) }
+        }
+    }
+}
+
+#[handler]
+async fn list_orders(
+    Data(state): Data<&AppState>,
+    Data(ctx): Data<&Ctx>,
+    Query(query): Query<ListQuery>,
+    req: &Request,
+) -> poem::Result<Response> {
+    let partner = load_partner(state, ctx).await?;
+    let (filter, errors) = query.to_filter(ctx);
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let results = results(state, ctx, &partner, &query, &filter).await?;
+    // htmx asking for the results only: the fragment, not the page.
+    let wants_fragment = req.header("hx-target") == Some(RESULTS_ID) && errors.is_empty();
+    if wants_fragment {
+        return Ok(respond(status, results));
+    }
+    let cities = geo::cities(&state.db).await.map_err(internal)?;
+    let body = html! {
+        div.row.between {
+            h1 { (ctx.t(Msg::NavOrders)) }
+            div.row {
+                a.btn href="/partners/orders/new/" { "+ " (ctx.t(Msg::NewOrder)) }
+                a.btn.secondary href="/partners/orders/import/" { (ctx.t(Msg::ImportCsv)) }
+            }
+        }
+        (filters_form(ctx, &query, &errors, &cities))
+        (results)
+    };
+    Ok(respond(status, page(ctx, ctx.t(Msg::NavOrders), body)))
+}
+
+/// The new-order form's values: a [`Draft`] plus the no-JavaScript refresh flag.
+#[derive(Deserialize, Default, Clone, Debug)]
+#[serde(default)]
+struct OrderForm {
+    #[serde(flatten)]
+    draft: Draft,
+    refresh: String,
+}
+
+async fn quartier_options(state: &AppState, city: &str) -> poem::Result<Vec<(String, String)>> {
+    Ok(match orders::resolve_city(&state.db, city).await.map_err(internal)? {
+        Some(c) => geo::quartiers_of(&state.db, c.id).await.map_err(internal)?.into_iter().map(|q| (q.id.to_string(), q.name)).collect(),
+        None => Vec::new(),
+    })
+}
+
+/// A quartier `<select>` named `field`, for the chosen city, wrapped so htmx can swap it.
+pub fn quartier_select(ctx: &Ctx, field: &'static str, options: &[(String, String)], selected: &str, errors: &FieldErrors) -> Markup {
+    let error = errors.get(field);
+    html! {
+        div.field.invalid[error.is_some()] #(format!("{field}-field")) {
+            label for=(format!("f-{field}")) { (ctx.t(Msg::FieldQuartier)) }
+            select #(format!("f-{field}")) name=(field) aria-invalid=[error.map(|_| "true")] {
+                option value="" { (ctx.t(if options.is_empty() { Msg::ChooseCityFirst } else { Msg::ChooseQuartier })) }
+                @for (value, text) in options { option value=(value) selected[value == selected] { (text) } }
+            }
+            @if let Some(e) = error { div.error role="alert" { (e) } }
+        }
+    }
+}
+
+fn city_select(
+    ctx: &Ctx,
+    field: &'static str,
+    quartier_field: &'static str,
+    cities: &[geo::City],
+    selected: &str,
+    errors: &FieldErrors,
+) -> Markup {
+    let error = errors.get(field);
+    html! {
+        div.field.invalid[error.is_some()] {
+            label for=(format!("f-{field}")) { (ctx.t(Msg::FieldCity)) }
+            select #(format!("f-{field}")) name=(field)
+                hx-get=(format!("/partners/orders/quartiers/?field={quartier_field}")) hx-trigger="change"
+                hx-target=(format!("#{quartier_field}-field")) hx-swap="outerHTML" {
+                option value="" { (ctx.t(Msg::ChooseCity)) }
+                @for c in cities { option value=(c.id) selected[c.id.to_string() == selected] { (c.name) } }
+            }
+            @if let Some(e) = error { div.error role="alert" { (e) } }
+        }
+    }
+}
+
+async fn quote_box(state: &AppState, ctx: &Ctx, partner: &Partner, draft: &Draft) -> poem::Result<Markup> {
+    // Quote only when the places are known; other fields do not matter for the price.
+    let probe = Draft {
+        dropoff_address: "-".repeat(3),
+        recipient_name: "xx".into(),
+        recipient_phone: "677000000".into(),
+        package_description: "xx".into(),
+        cod_amount: String::new(),
+        courier_note: String::new(),
+        pickup_address: if draft.pickup_address.trim().len() < 3 { "---".into() } else { draft.pickup_address.clone() },
+        ..draft.clone()
+    };
+    let quote = match orders::validate(&state.db, ctx.lang, partner, &probe).await.map_err(internal)? {
+        Ok(v) => Some(v.quote),
+        Err(_) => None,
+    };
+    Ok(html! {
+        div.card.quote #(QUOTE_ID) aria-live="polite"
+            hx-get="/partners/orders/quote/" hx-trigger="change from:#order-form" hx-include="#order-form" hx-swap="outerHTML" {
+            h2 { (ctx.t(Msg::QuoteTitle)) }
+            @if let Some(q) = quote {
+                p.price { (Fcfa(q.price.total)) }
+                p.small.muted { (ctx.fmt(Msg::QuoteDistance, &[("km", &format!("{:.1}", q.distance_m as f64 / 1000.0))])) }
+            } @else {
+                p.muted { (ctx.t(Msg::QuoteChoosePlaces)) }
+            }
+        }
+    })
+}
+
+async fn order_form(state: &AppState, ctx: &Ctx, partner: &Partner, form: &Draft, errors: &FieldErrors) -> poem::Result<Markup> {
+    let cities = geo::cities(&state.db).await.map_err(internal)?;
+    let pickup_options = quartier_options(state, &form.pickup_city).await?;
+    let dropoff_options = quartier_options(state, &form.dropoff_city).await?;
+    let sizes: Vec<(String, String)> = Size::ALL.iter().map(|s| (s.as_str().to_owned(), size_label(ctx, *s).to_owned())).collect();
+    let quote = quote_box(state, ctx, partner, form).await?;
+    Ok(html! {
+        h1 { (ctx.t(Msg::NewOrder)) }
+        @if !errors.is_empty() { div.flash.err role="alert" { (ctx.t(Msg::ErrFixBelow)) } }
+        form #order-form method="post" action="/partners/orders/new/" novalidate {
+            (csrf_field(ctx))
+            div.card {
+                h2 { (ctx.t(Msg::Recipient)) }
+                div.grid2 {
+                    (Input::new("recipient_name", ctx.t(Msg::FieldRecipientName), &form.recipient_name).autocomplete("off").render(errors))
+                    (Input::new("recipient_phone", ctx.t(Msg::FieldPhone), &form.recipient_phone).kind("tel").inputmode("tel").hint(ctx.t(Msg::HintPhone)).render(errors))
+                }
+            }
+            div.card {
+                h2 { (ctx.t(Msg::Dropoff)) }
+                div.grid2 {
+                    (city_select(ctx, "dropoff_city", "dropoff_quartier", &cities, &form.dropoff_city, errors))
+                    (quartier_select(ctx, "dropoff_quartier", &dropoff_options, &form.dropoff_quartier, errors))
+                }
+                (Input::new("dropoff_address", ctx.t(Msg::FieldPickupAddress), &form.dropoff_address).hint(ctx.t(Msg::HintAddress)).render(errors))
+            }
+            div.card {
+                h2 { (ctx.t(Msg::Package)) }
+                (Input::new("package_description", ctx.t(Msg::FieldPackage), &form.package_description).render(errors))
+                div.grid2 {
+                    (crate::web::forms::select("size_class", ctx.t(Msg::FieldSize), &sizes, if form.size_class.is_empty() { "S" } else { &form.size_class }, errors, html! {}))
+                    (Input::new("cod_amount", ctx.t(Msg::FieldCod), &form.cod_amount).optional().inputmode("numeric").hint(ctx.t(Msg::HintCod)).render(errors))
+                }
+                div.field.invalid[errors.get("courier_note").is_some()] {
+                    label for="f-courier_note" { (ctx.t(Msg::FieldCourierNote)) }
+                    textarea #f-courier_note name="courier_note" rows="2" maxlength="300" { (form.courier_note) }
+                    @if let Some(e) = errors.get("courier_note") { div.error role="alert" { (e) } }
+                }
+            }
+            details.card open[errors.get("pickup_quartier").is_some() || errors.get("pickup_address").is_some() || errors.get("pickup_city").is_some()] {
+                summary { (ctx.t(Msg::Pickup)) " — " (partner.pickup_address.clone().unwrap_or_default()) }
+                div.grid2 {
+                    (city_select(ctx, "pickup_city", "pickup_quartier", &cities, &form.pickup_city, errors))
+                    (quartier_select(ctx, "pickup_quartier", &pickup_options, &form.pickup_quartier, errors))
+                }
+                (Input::new("pickup_address", ctx.t(Msg::FieldPickupAddress), &form.pickup_address).render(errors))
+            }
+            (quote)
+            div.row {
+                button.btn type="submit" { (ctx.t(Msg::CreateOrder)) }
+                button.btn.secondary.nojs-only type="submit" name="refresh" value="1" formnovalidate { (ctx.t(Msg::RefreshQuote)) }
+            }
+        }
+    })
+}
+
+/// The form prefilled with the partner's default pickup.
+fn prefilled(partner: &Partner) -> Draft {
+    Draft {
+        pickup_city: partner.pickup_city_id.map(|c| c.to_string()).unwrap_or_default(),
+        pickup_quartier: partner.pickup_quartier_id.map(|q| q.to_string()).unwrap_or_default(),
+        pickup_address: partner.pickup_address.clone().unwrap_or_default(),
+        dropoff_city: partner.pickup_city_id.map(|c| c.to_string()).unwrap_or_default(),
+        size_class: "S".into(),
+        ..Draft::default()
+    }
+}
+
+#[handler]
+async fn new_order_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem::Result<Response> {
+    let partner = load_partner(state, ctx).await?;
+    let body = order_form(state, ctx, &partner, &prefilled(&partner), &FieldErrors::default()).await?;
+    Ok(respond(StatusCode::OK, page(ctx, ctx.t(Msg::NewOrder), body)))
+}
+
+#[handler]
+async fn create_order(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form): Form<OrderForm>) -> poem::Result<Response> {
+    let partner = load_partner(state, ctx).await?;
+    if form.refresh == "1" {
+        let body = order_form(state, ctx, &partner, &form.draft, &FieldErrors::default()).await?;
+        return Ok(respond(StatusCode::OK, page(ctx, ctx.t(Msg::NewOrder), body)));
+    }
+    match orders::validate(&state.db, ctx.lang, &partner, &form.draft).await.map_err(internal)? {
+        Ok(valid) => {
+            let user = guard::user(ctx)?;
+            let actor = Actor { role: Role::Vendor, user_id: Some(user.user_id.clone()) };
+            let order =
+                service::create(&state.db, &state.bus, &partner.id, Source::Portal, &valid, &actor, now_ms()).await.map_err(internal)?;
+            Ok(redirect(&format!("/partners/orders/{}/?created=1", order.id)))
+        }
+        Err(errors) => {
+            let body = order_form(state, ctx, &partner, &form.draft, &errors).await?;
+            Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, page(ctx, ctx.t(Msg::NewOrder), body)))
+        }
+    }
+}
+
+#[handler]
+async fn quote_fragment(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(draft): Query<Draft>) -> poem::Result<Response> {
+    let partner = load_partner(state, ctx).await?;
+    Ok(respond(StatusCode::OK, quote_box(state, ctx, &partner, &draft).await?))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct QuartierQuery {
+    field: String,
+    pickup_city: String,
+    dropoff_city: String,
+}
+
+#[handler]
+async fn quartier_fragment(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<QuartierQuery>) -> poem::Result<Response> {
+    guard::partner(ctx)?;
+    let (field, city) = match q.field.as_str() {
+        "pickup_quartier" => ("pickup_quartier", q.pickup_city),
+        "dropoff_quartier" => ("dropoff_quartier", q.dropoff_city),
+        _ => return Err(status_error(StatusCode::BAD_REQUEST)),
+    };
+    let options = quartier_options(state, &city).await?;
+    Ok(respond(StatusCode::OK, quartier_select(ctx, field, &options, "", &FieldErrors::default())))
+}
+
+async fn load_order(state: &AppState, partner: &Partner, id: &str) -> poem::Result<Order> {
+    if uuid::Uuid::parse_str(id).is_err() && !crate::orders::model::is_tracking_number(&id.to_uppercase()) {
+        return Err(status_error(StatusCode::NOT_FOUND));
+    }
+    repo::find_for_partner(&state.db, &partner.id, id).await.map_err(internal)?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct DetailQuery {
+    created: String,
+    cancelled: String,
+}
+
+fn timeline_label(ctx: &Ctx, status: &str) -> &'static str {
+    match Status::parse(status) {
+        Some(s) => ctx.t(s.label()),
+        None => "—",
+    }
+}
+
+fn order_detail(
+    ctx: &Ctx,
+    o: &Order,
+    timeline: &[repo::TimelineEvent],
+    position: Option<repo::Position>,
+    public_url: &str,
+    flash: Option<Msg>,
+    error: Option<&str>,
+) -> Markup {
+    let status = o.status();
+    let can_cancel = crate::orders::model::check(status, &Action::Cancel { reason: String::new() }, Role::Vendor).is_ok();
+    let tracking_url = format!("{public_url}/t/{}/", o.public_token);
+    let phone = |p: &str| Phone::parse(p).map(|ph| ph.to_string()).unwrap_or_else(|| p.to_owned());
+    html! {
+        p { a href="/partners/orders/" { "← " (ctx.t(Msg::NavOrders)) } }
+        @if let Some(f) = flash { div.flash.ok role="status" { (ctx.t(f)) } }
+        @if let Some(e) = error { div.flash.err role="alert" { (e) } }
+        div.row.between {
+            h1 { (o.tracking_number) }
+            (status_badge(ctx, status))
+        }
+        div.kpis {
+            div.kpi { span.l { (ctx.t(Msg::PriceTotal)) } span.v { (Fcfa(o.price_total)) } }
+            div.kpi { span.l { (ctx.t(Msg::FieldCod)) } span.v { (Fcfa(o.cod_amount)) } }
+            div.kpi { span.l { (ctx.t(Msg::DeliveryPin)) } span.v.pin { (o.delivery_pin) } }
+            div.kpi { span.l { (ctx.t(Msg::Distance)) } span.v { (format!("{:.1} km", o.distance_m as f64 / 1000.0)) } }
+        }
+        div.card {
+            h2 { (ctx.t(Msg::Recipient)) }
+            dl.facts {
+                dt { (ctx.t(Msg::FieldRecipientName)) } dd { (o.recipient_name) }
+                dt { (ctx.t(Msg::FieldPhone)) } dd { a href=(format!("tel:{}", o.recipient_phone)) { (phone(&o.recipient_phone)) } }
+                dt { (ctx.t(Msg::Dropoff)) } dd { (o.dropoff_quartier) ", " (o.dropoff_city) br; span.muted { (o.dropoff_address) } }
+                dt { (ctx.t(Msg::Pickup)) } dd { (o.pickup_quartier) ", " (o.pickup_city) br; span.muted { (o.pickup_address) } }
+                dt { (ctx.t(Msg::FieldPackage)) } dd { (o.package_description) " (" (o.size_class) ")" }
+                @if let Some(n) = &o.courier_note { dt { (ctx.t(Msg::FieldCourierNote)) } dd { (n) } }
+                dt { (ctx.t(Msg::Courier)) } dd {
+                    @match (&o.courier_name, &o.courier_phone) {
+                        (Some(n), Some(p)) => { (n) " · " a href=(format!("tel:{p}")) { (phone(p)) } }
+                        (Some(n), None) => { (n) }
+                        _ => { span.muted { (ctx.t(Msg::NotAssignedYet)) } }
+                    }
+                }
+                @if let Some(r) = &o.failure_reason { dt { (ctx.t(Msg::FailureReason)) } dd { (r) } }
+                @if let Some(r) = &o.cancel_reason { dt { (ctx.t(Msg::CancelReason)) } dd { (r) } }
+                @if let Some(p) = position {
+                    dt { (ctx.t(Msg::LastPosition)) } dd { (format!("{:.5}, {:.5}", p.lat, p.lng)) " · " (format_datetime(p.at, ctx.lang)) }
+                }
+            }
+        }
+        div.card {
+            h2 { (ctx.t(Msg::Pricing)) }
+            dl.facts {
+                dt { (ctx.t(Msg::PriceTotal)) } dd { (Fcfa(o.price_total)) }
+                dt { (ctx.t(Msg::PriceCommission)) } dd { (Fcfa(o.price_commission)) }
+                dt { (ctx.t(Msg::PriceNet)) } dd { (Fcfa(o.price_net)) }
+            }
+        }
+        div.card {
+            h2 { (ctx.t(Msg::Timeline)) }
+            ol.timeline {
+                @for e in timeline {
+                    li {
+                        strong { (timeline_label(ctx, &e.status)) }
+                        " · " span.muted { (format_datetime(e.at, ctx.lang)) }
+                        @if let Some(n) = &e.note { br; span.small { (n) } }
+                    }
+                }
+            }
+        }
+        div.card {
+            h2 { (ctx.t(Msg::PublicTracking)) }
+            p.small.muted { (ctx.t(Msg::PublicTrackingText)) }
+            p { a href=(tracking_url) { (tracking_url) } }
+        }
+        @if can_cancel {
+            form.card method="post" action=(format!("/partners/orders/{}/cancel/", o.id)) {
+                (csrf_field(ctx))
+                h2 { (ctx.t(Msg::CancelOrder)) }
+                (Input::new("reason", ctx.t(Msg::CancelReason), "").optional().render(&FieldErrors::default()))
+                button.btn.danger type="submit" { (ctx.t(Msg::CancelOrder)) }
+            }
+        }
+    }
+}
+
+async fn render_detail(
+    state: &AppState,
+    ctx: &Ctx,
+    o: &Order,
+    flash: Option<Msg>,
+    error: Option<&str>,
+    status: StatusCode,
+) -> poem::Result<Response> {
+    let timeline = repo::timeline(&state.db, &o.id).await.map_err(internal)?;
+    let position = repo::latest_position(&state.db, &o.id).await.map_err(internal)?;
+    let body = order_detail(ctx, o, &timeline, position, &state.config.public_url(), flash, error);
+    Ok(respond(status, page(ctx, &o.tracking_number, body)))
+}
+
+#[handler]
+async fn show_order(
+    Data(state): Data<&AppState>,
+    Data(ctx): Data<&Ctx>,
+    Path(id): Path<String>,
+    Query(q): Query<DetailQuery>,
+) -> poem::Result<Response> {
+    let partner = load_partner(state, ctx).await?;
+    let order = load_order(state, &partner, &id).await?;
+    let flash = if q.created == "1" {
+        Some(Msg::OrderCreated)
+    } else if q.cancelled == "1" {
+        Some(Msg::OrderCancelled)
+    } else {
+        None
+    };
+    render_detail(state, ctx, &order, flash, None, StatusCode::OK).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CancelForm {
+    reason: String,
+}
+
+#[handler]
+async fn cancel_order(
+    Data(state): Data<&AppState>,
+    Data(ctx): Data<&Ctx>,
+    Path(id): Path<String>,
+    Form(form): Form<CancelForm>,
+) -> poem::Result<Response> {
+    let partner = load_partner(state, ctx).await?;
+    let order = load_order(state, &partner, &id).await?;
+    let user = guard::user(ctx)?;
+    let actor = Actor { role: Role::Vendor, user_id: Some(user.user_id.clone()) };
+    let reason: String = form.reason.trim().chars().take(200).collect();
+    match service::transition(&state.db, &state.bus, &order, &Action::Cancel { reason }, &actor, now_ms()).await {
+        Ok(_) => Ok(redirect(&format!("/partners/orders/{}/?cancelled=1", order.id))),
+        Err(OrderError::Transition(e)) => render_detail(state, ctx, &order, None, Some(ctx.t(e.message())), StatusCode::CONFLICT).await,
+        Err(OrderError::Conflict) => {
+            let fresh = load_order(state, &partner, &id).await?;
+            render_detail(state, ctx, &fresh, None, Some(ctx.t(Msg::ErrOrderChanged)), StatusCode::CONFLICT).await
+        }
+        Err(e) => Err(internal(e)),
+    }
+}

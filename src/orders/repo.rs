@@ -1,0 +1,290 @@
+//! SQL for orders, their timeline and positions. Writes that change an order's status live in
+//! `service.rs` (one transaction per use case).
+
+use crate::{
+    db::Db,
+    events::{OrderData, Person},
+    on_db,
+    orders::model::Status,
+    pricing::Price,
+};
+
+/// An order with the names the pages show (quartiers, cities, courier).
+#[derive(sqlx::FromRow, Debug, Clone)]
+pub struct Order {
+    pub id: String,
+    pub partner_id: String,
+    pub tracking_number: String,
+    pub public_token: String,
+    pub status: String,
+    pub source: String,
+    pub pickup_quartier_id: i64,
+    pub pickup_address: String,
+    pub dropoff_quartier_id: i64,
+    pub dropoff_address: String,
+    pub recipient_name: String,
+    pub recipient_phone: String,
+    pub package_description: String,
+    pub size_class: String,
+    pub cod_amount: i64,
+    pub courier_note: Option<String>,
+    pub delivery_pin: String,
+    pub distance_m: i64,
+    pub price_total: i64,
+    pub price_commission: i64,
+    pub price_net: i64,
+    pub courier_id: Option<String>,
+    pub failure_reason: Option<String>,
+    pub cancel_reason: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub finished_at: Option<i64>,
+    pub pickup_quartier: String,
+    pub pickup_city: String,
+    pub dropoff_quartier: String,
+    pub dropoff_city: String,
+    pub dropoff_city_id: i64,
+    pub dropoff_lat: f64,
+    pub dropoff_lng: f64,
+    pub pickup_lat: f64,
+    pub pickup_lng: f64,
+    pub courier_name: Option<String>,
+    pub courier_phone: Option<String>,
+    pub business_name: String,
+}
+
+impl Order {
+    pub fn status(&self) -> Status {
+        Status::parse(&self.status).unwrap_or(Status::Pending)
+    }
+
+    pub fn price(&self) -> Price {
+        Price { total: self.price_total, commission: self.price_commission, net: self.price_net }
+    }
+
+    /// The spec's webhook `data` for this order.
+    pub fn event_data(&self, reason: Option<String>) -> OrderData {
+        OrderData {
+            order_id: self.id.clone(),
+            tracking_number: self.tracking_number.clone(),
+            status: self.status().as_str(),
+            courier: match (&self.courier_name, &self.courier_phone) {
+                (Some(name), Some(phone)) => Some(Person { name: name.clone(), phone: phone.clone() }),
+                (Some(name), None) => Some(Person { name: name.clone(), phone: String::new() }),
+                _ => None,
+            },
+            recipient: Person { name: self.recipient_name.clone(), phone: self.recipient_phone.clone() },
+            pricing: self.price(),
+            cod_amount: self.cod_amount,
+            reason,
+        }
+    }
+}
+
+pub const SELECT: &str = "SELECT o.id, o.partner_id, o.tracking_number, o.public_token, o.status, o.source, \
+    o.pickup_quartier_id, o.pickup_address, o.dropoff_quartier_id, o.dropoff_address, o.recipient_name, o.recipient_phone, \
+    o.package_description, o.size_class, o.cod_amount, o.courier_note, o.delivery_pin, o.distance_m, o.price_total, \
+    o.price_commission, o.price_net, o.courier_id, o.failure_reason, o.cancel_reason, o.created_at, o.updated_at, o.finished_at, \
+    pq.name AS pickup_quartier, pc.name AS pickup_city, dq.name AS dropoff_quartier, dc.name AS dropoff_city, dq.city_id AS dropoff_city_id, \
+    dq.lat AS dropoff_lat, dq.lng AS dropoff_lng, pq.lat AS pickup_lat, pq.lng AS pickup_lng, \
+    cu.full_name AS courier_name, cu.phone AS courier_phone, p.business_name \
+    FROM orders o \
+    JOIN quartiers pq ON pq.id = o.pickup_quartier_id JOIN cities pc ON pc.id = pq.city_id \
+    JOIN quartiers dq ON dq.id = o.dropoff_quartier_id JOIN cities dc ON dc.id = dq.city_id \
+    JOIN partners p ON p.id = o.partner_id \
+    LEFT JOIN users cu ON cu.id = o.courier_id";
+
+/// One order of one partner, by id or tracking number. Another partner's order is `None`.
+pub async fn find_for_partner(db: &Db, partner_id: &str, id_or_tracking: &str) -> sqlx::Result<Option<Order>> {
+    let sql = format!("{SELECT} WHERE o.partner_id = $1 AND (o.id = $2 OR o.tracking_number = $2)");
+    // Tracking numbers are matched whatever their case; ids are lowercase UUIDs.
+    let key = id_or_tracking.trim();
+    let key = if key.len() == 10 && key.to_uppercase().starts_with("DLV-") { key.to_uppercase() } else { key.to_lowercase() };
+    on_db!(db, pool => sqlx::query_as(&sql).bind(partner_id).bind(&key).fetch_optional(pool).await)
+}
+
+/// Any order, for admins, couriers and the simulator.
+pub async fn find(db: &Db, id: &str) -> sqlx::Result<Option<Order>> {
+    let sql = format!("{SELECT} WHERE o.id = $1");
+    on_db!(db, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)
+}
+
+pub async fn find_by_public_token(db: &Db, token: &str) -> sqlx::Result<Option<Order>> {
+    let sql = format!("{SELECT} WHERE o.public_token = $1");
+    on_db!(db, pool => sqlx::query_as(&sql).bind(token).fetch_optional(pool).await)
+}
+
+/// A timeline entry.
+#[derive(sqlx::FromRow, Debug, Clone)]
+pub struct TimelineEvent {
+    pub status: String,
+    pub actor_role: String,
+    pub note: Option<String>,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    pub at: i64,
+}
+
+pub async fn timeline(db: &Db, order_id: &str) -> sqlx::Result<Vec<TimelineEvent>> {
+    on_db!(db, pool => sqlx::query_as("SELECT status, actor_role, note, lat, lng, at FROM order_events WHERE order_id = $1 ORDER BY id")
+        .bind(order_id)
+        .fetch_all(pool)
+        .await)
+}
+
+/// The latest known position of an order's courier.
+#[derive(sqlx::FromRow, Debug, Clone, Copy, serde::Serialize)]
+pub struct Position {
+    pub lat: f64,
+    pub lng: f64,
+    pub at: i64,
+}
+
+pub async fn latest_position(db: &Db, order_id: &str) -> sqlx::Result<Option<Position>> {
+    on_db!(db, pool => sqlx::query_as("SELECT lat, lng, at FROM order_positions_latest WHERE order_id = $1")
+        .bind(order_id)
+        .fetch_optional(pool)
+        .await)
+}
+
+/// Filters of the orders list (and export, and API).
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub statuses: Vec<Status>,
+    /// Inclusive bounds, ms since epoch.
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    pub city_id: Option<i64>,
+    pub quartier_id: Option<i64>,
+    pub text: String,
+    pub newest_first: bool,
+}
+
+/// Keyset cursor: the (created_at, id) of the last row shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub created_at: i64,
+    pub id: String,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}:{}", self.created_at, self.id))
+    }
+
+    pub fn decode(s: &str) -> Option<Cursor> {
+        use base64::Engine;
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s.trim()).ok()?;
+        let raw = String::from_utf8(raw).ok()?;
+        let (at, id) = raw.split_once(':')?;
+        uuid::Uuid::parse_str(id).ok()?;
+        Some(Cursor { created_at: at.parse().ok()?, id: id.to_owned() })
+    }
+}
+
+/// Build the WHERE clause and its text arguments for a filter. Numbers are formatted into the
+/// SQL (they are parsed integers), text is bound.
+fn where_clause(partner_id_param: &str, f: &Filter, cursor: Option<&Cursor>) -> (String, Vec<String>) {
+    let mut sql = format!(" WHERE o.partner_id = {partner_id_param}");
+    let mut binds: Vec<String> = Vec::new();
+    if !f.statuses.is_empty() {
+        let list: Vec<String> = f.statuses.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        sql.push_str(&format!(" AND o.status IN ({})", list.join(", ")));
+    }
+    if let Some(from) = f.from_ms {
+        sql.push_str(&format!(" AND o.created_at >= {from}"));
+    }
+    if let Some(to) = f.to_ms {
+        sql.push_str(&format!(" AND o.created_at <= {to}"));
+    }
+    if let Some(q) = f.quartier_id {
+        sql.push_str(&format!(" AND o.dropoff_quartier_id = {q}"));
+    } else if let Some(c) = f.city_id {
+        sql.push_str(&format!(" AND o.dropoff_quartier_id IN (SELECT id FROM quartiers WHERE city_id = {c})"));
+    }
+    let text = f.text.trim();
+    if !text.is_empty() {
+        binds.push(text.to_uppercase());
+        let t = binds.len() + 1;
+        binds.push(format!("%{}%", text.to_lowercase().replace(['%', '_', '\\'], "")));
+        let like = binds.len() + 1;
+        // A phone typed like `677 98 76 54` matches `+237677987654`.
+        let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+        let phone = if digits.len() >= 4 {
+            binds.push(format!("%{digits}%"));
+            format!(" OR o.recipient_phone LIKE ${}", binds.len() + 1)
+        } else {
+            String::new()
+        };
+        sql.push_str(&format!(" AND (o.tracking_number = ${t} OR LOWER(o.recipient_name) LIKE ${like}{phone})"));
+    }
+    if let Some(c) = cursor {
+        binds.push(c.id.clone());
+        let id = binds.len() + 1;
+        let op = if f.newest_first { "<" } else { ">" };
+        sql.push_str(&format!(" AND (o.created_at {op} {at} OR (o.created_at = {at} AND o.id {op} ${id}))", at = c.created_at));
+    }
+    (sql, binds)
+}
+
+/// One page of a partner's orders and the cursor of the next page.
+pub async fn list(
+    db: &Db,
+    partner_id: &str,
+    f: &Filter,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> sqlx::Result<(Vec<Order>, Option<Cursor>)> {
+    let (clause, binds) = where_clause("$1", f, cursor);
+    let dir = if f.newest_first { "DESC" } else { "ASC" };
+    let sql = format!("{SELECT}{clause} ORDER BY o.created_at {dir}, o.id {dir} LIMIT {}", limit + 1);
+    let mut rows: Vec<Order> = on_db!(db, pool => {
+        let mut q = sqlx::query_as(&sql).bind(partner_id);
+        for b in &binds {
+            q = q.bind(b);
+        }
+        q.fetch_all(pool).await
+    })?;
+    let next = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|o| Cursor { created_at: o.created_at, id: o.id.clone() })
+    } else {
+        None
+    };
+    Ok((rows, next))
+}
+
+/// How many orders match (for the list's heading).
+pub async fn count(db: &Db, partner_id: &str, f: &Filter) -> sqlx::Result<i64> {
+    let (clause, binds) = where_clause("$1", f, None);
+    let sql = format!("SELECT COUNT(*) FROM orders o{clause}");
+    on_db!(db, pool => {
+        let mut q = sqlx::query_scalar(&sql).bind(partner_id);
+        for b in &binds {
+            q = q.bind(b);
+        }
+        q.fetch_one(pool).await
+    })
+}
+
+/// The dashboard's figures.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Kpis {
+    pub today: i64,
+    pub in_progress: i64,
+    pub completed_this_month: i64,
+    pub cod_to_collect: i64,
+}
+
+pub async fn kpis(db: &Db, partner_id: &str, day_start_ms: i64, month_start_ms: i64) -> sqlx::Result<Kpis> {
+    let sql = "SELECT \
+        CAST(COALESCE(SUM(CASE WHEN created_at >= $2 THEN 1 ELSE 0 END), 0) AS BIGINT), \
+        CAST(COALESCE(SUM(CASE WHEN status IN ('ASSIGNED', 'PICKED_UP', 'IN_TRANSIT') THEN 1 ELSE 0 END), 0) AS BIGINT), \
+        CAST(COALESCE(SUM(CASE WHEN status = 'COMPLETED' AND finished_at >= $3 THEN 1 ELSE 0 END), 0) AS BIGINT), \
+        CAST(COALESCE(SUM(CASE WHEN status IN ('PENDING', 'ASSIGNED', 'PICKED_UP', 'IN_TRANSIT') THEN cod_amount ELSE 0 END), 0) AS BIGINT) \
+        FROM orders WHERE partner_id = $1";
+    let (today, in_progress, completed, cod): (i64, i64, i64, i64) =
+        on_db!(db, pool => sqlx::query_as(sql).bind(partner_id).bind(day_start_ms).bind(month_start_ms).fetch_one(pool).await)?;
+    Ok(Kpis { today, in_progress, completed_this_month: completed, cod_to_collect: cod })
+}

@@ -1,0 +1,311 @@
+//! Order use cases, one transaction each: the change, its timeline entry and its domain event
+//! are committed together or not at all; the event is announced on the bus after commit.
+
+use uuid::Uuid;
+
+use crate::{
+    accounts::phone::Phone,
+    db::{Db, is_unique_violation},
+    events::{Bus, Notice},
+    geo::Quartier,
+    on_db,
+    orders::{
+        model::{self, Action, Role, Status, TransitionError},
+        repo::{self, Order},
+    },
+    pricing::{Quote, Size},
+    security,
+};
+
+/// Where an order came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Portal,
+    Api,
+    Booking,
+    Import,
+    Demo,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Portal => "PORTAL",
+            Source::Api => "API",
+            Source::Booking => "BOOKING",
+            Source::Import => "IMPORT",
+            Source::Demo => "DEMO",
+        }
+    }
+}
+
+/// Who acts: a role and, for people, their user id.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub role: Role,
+    pub user_id: Option<String>,
+}
+
+impl Actor {
+    pub fn system() -> Actor {
+        Actor { role: Role::System, user_id: None }
+    }
+}
+
+/// A validated order, ready to insert (see `orders::validate`).
+#[derive(Clone, Debug)]
+pub struct ValidOrder {
+    pub pickup: Quartier,
+    pub pickup_address: String,
+    pub dropoff: Quartier,
+    pub dropoff_address: String,
+    pub recipient_name: String,
+    pub recipient_phone: Phone,
+    pub package_description: String,
+    pub size: Size,
+    pub cod_amount: i64,
+    pub courier_note: Option<String>,
+    pub quote: Quote,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OrderError {
+    #[error("order not found")]
+    NotFound,
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    /// Someone else changed the order between our read and our write.
+    #[error("the order changed meanwhile")]
+    Conflict,
+    #[error("courier not found")]
+    UnknownCourier,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+fn event_id() -> String {
+    Uuid::new_v4().to_string()
+}
+
+/// Create an order (status PENDING) with its first timeline entry and `order.created`.
+pub async fn create(
+    db: &Db,
+    bus: &Bus,
+    partner_id: &str,
+    source: Source,
+    v: &ValidOrder,
+    actor: &Actor,
+    at: i64,
+) -> Result<Order, OrderError> {
+    let ids = create_many(db, bus, partner_id, source, std::slice::from_ref(v), actor, at, None).await?;
+    let id = ids.first().ok_or(OrderError::NotFound)?;
+    repo::find(db, id).await?.ok_or(OrderError::NotFound)
+}
+
+/// Create several orders in one transaction: all or none. With `import_id`, the import is
+/// marked used in the same transaction, so a double submit creates nothing twice
+/// (`Ok(vec![])` when it was already used).
+#[allow(clippy::too_many_arguments)]
+pub async fn create_many(
+    db: &Db,
+    bus: &Bus,
+    partner_id: &str,
+    source: Source,
+    orders: &[ValidOrder],
+    actor: &Actor,
+    at: i64,
+    import_id: Option<&str>,
+) -> Result<Vec<String>, OrderError> {
+    for _attempt in 0..8 {
+        // Fresh random identifiers at each attempt (a collision rolls the whole batch back).
+        let fresh: Vec<(String, String, String, String)> = orders
+            .iter()
+            .map(|_| (Uuid::new_v4().to_string(), model::new_tracking_number(), security::random_token(16), model::new_pin()))
+            .collect();
+        let result: sqlx::Result<Vec<(String, i64)>> = on_db!(db, pool => async {
+            let mut tx = pool.begin().await?;
+            if let Some(import_id) = import_id {
+                let claimed = sqlx::query("UPDATE order_imports SET used_at = $3 WHERE id = $1 AND partner_id = $2 AND used_at IS NULL")
+                    .bind(import_id)
+                    .bind(partner_id)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                if claimed.rows_affected() != 1 {
+                    return Ok(Vec::new());
+                }
+            }
+            let mut created = Vec::with_capacity(orders.len());
+            for (v, (id, tracking, token, pin)) in orders.iter().zip(&fresh) {
+                sqlx::query(
+                    "INSERT INTO orders (id, partner_id, tracking_number, public_token, status, source, pickup_quartier_id, pickup_address, \
+                     dropoff_quartier_id, dropoff_address, recipient_name, recipient_phone, package_description, size_class, cod_amount, \
+                     courier_note, delivery_pin, distance_m, price_total, price_commission, price_net, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, 'PENDING', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21)",
+                )
+                .bind(id)
+                .bind(partner_id)
+                .bind(tracking)
+                .bind(token)
+                .bind(source.as_str())
+                .bind(v.pickup.id)
+                .bind(&v.pickup_address)
+                .bind(v.dropoff.id)
+                .bind(&v.dropoff_address)
+                .bind(&v.recipient_name)
+                .bind(v.recipient_phone.as_str())
+                .bind(&v.package_description)
+                .bind(v.size.as_str())
+                .bind(v.cod_amount)
+                .bind(v.courier_note.as_deref())
+                .bind(pin)
+                .bind(v.quote.distance_m)
+                .bind(v.quote.price.total)
+                .bind(v.quote.price.commission)
+                .bind(v.quote.price.net)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("INSERT INTO order_events (order_id, status, actor_role, actor_id, note, lat, lng, at) VALUES ($1, 'PENDING', $2, $3, NULL, $4, $5, $6)")
+                    .bind(id)
+                    .bind(actor.role.as_str())
+                    .bind(actor.user_id.as_deref())
+                    .bind(v.pickup.lat)
+                    .bind(v.pickup.lng)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                let order: Order = sqlx::query_as(&format!("{} WHERE o.id = $1", repo::SELECT)).bind(id).fetch_one(&mut *tx).await?;
+                let payload = serde_json::to_string(&order.event_data(None)).unwrap_or_default();
+                let seq: i64 = sqlx::query_scalar(
+                    "INSERT INTO domain_events (id, partner_id, kind, order_id, payload, created_at) VALUES ($1, $2, 'order.created', $3, $4, $5) RETURNING seq",
+                )
+                .bind(event_id())
+                .bind(partner_id)
+                .bind(id)
+                .bind(&payload)
+                .bind(at)
+                .fetch_one(&mut *tx)
+                .await?;
+                created.push((id.clone(), seq));
+            }
+            tx.commit().await?;
+            Ok(created)
+        }
+        .await);
+        match result {
+            Ok(created) => {
+                for (id, seq) in &created {
+                    bus.publish(Notice {
+                        partner_id: partner_id.to_owned(),
+                        seq: *seq,
+                        kind: "order.created".to_owned(),
+                        order_id: Some(id.clone()),
+                    });
+                }
+                return Ok(created.into_iter().map(|(id, _)| id).collect());
+            }
+            // A tracking number or public token collision: draw again.
+            Err(e) if is_unique_violation(&e) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(OrderError::Conflict)
+}
+
+/// Apply `action` to `order` as `actor`, at `at`, optionally at a position. The order must be
+/// the caller's (scoping is done when loading it).
+pub async fn transition(db: &Db, bus: &Bus, order: &Order, action: &Action, actor: &Actor, at: i64) -> Result<Order, OrderError> {
+    let from = order.status();
+    let to = model::check(from, action, actor.role)?;
+    // A courier acts only on orders assigned to them.
+    if actor.role == Role::Courier && order.courier_id.as_deref() != actor.user_id.as_deref() {
+        return Err(TransitionError::NotYours.into());
+    }
+    if let Action::Complete { pin } = action
+        && !security::constant_time_eq(pin.trim().as_bytes(), order.delivery_pin.as_bytes())
+    {
+        return Err(TransitionError::WrongPin.into());
+    }
+    let courier_id = match action {
+        Action::Assign { courier_id } => {
+            let is_courier: Option<String> = on_db!(db, pool => sqlx::query_scalar("SELECT id FROM users WHERE id = $1 AND role = 'COURIER' AND is_active = TRUE")
+                .bind(courier_id)
+                .fetch_optional(pool)
+                .await)?;
+            Some(is_courier.ok_or(OrderError::UnknownCourier)?)
+        }
+        _ => order.courier_id.clone(),
+    };
+    let reason = match action {
+        Action::Cancel { reason } | Action::Fail { reason } => Some(reason.trim().to_owned()).filter(|r| !r.is_empty()),
+        _ => None,
+    };
+    let finished_at = to.is_final().then_some(at);
+    let position = repo::latest_position(db, &order.id).await?;
+    let (lat, lng) = match (to, position) {
+        (Status::PickedUp, _) => (Some(order.pickup_lat), Some(order.pickup_lng)),
+        (Status::Completed, _) => (Some(order.dropoff_lat), Some(order.dropoff_lng)),
+        (_, Some(p)) => (Some(p.lat), Some(p.lng)),
+        _ => (None, None),
+    };
+    let kind = to.event();
+    let result: sqlx::Result<Option<i64>> = on_db!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE orders SET status = $3, courier_id = $4, updated_at = $5, finished_at = $6, \
+             failure_reason = CASE WHEN $3 = 'FAILED' THEN $7 ELSE failure_reason END, \
+             cancel_reason = CASE WHEN $3 = 'CANCELLED' THEN $7 ELSE cancel_reason END \
+             WHERE id = $1 AND status = $2",
+        )
+        .bind(&order.id)
+        .bind(from.as_str())
+        .bind(to.as_str())
+        .bind(courier_id.as_deref())
+        .bind(at)
+        .bind(finished_at)
+        .bind(reason.as_deref())
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() != 1 {
+            return Ok(None);
+        }
+        sqlx::query("INSERT INTO order_events (order_id, status, actor_role, actor_id, note, lat, lng, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+            .bind(&order.id)
+            .bind(to.as_str())
+            .bind(actor.role.as_str())
+            .bind(actor.user_id.as_deref())
+            .bind(reason.as_deref())
+            .bind(lat)
+            .bind(lng)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        let fresh: Order = sqlx::query_as(&format!("{} WHERE o.id = $1", repo::SELECT)).bind(&order.id).fetch_one(&mut *tx).await?;
+        let payload = serde_json::to_string(&fresh.event_data(reason.clone())).unwrap_or_default();
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO domain_events (id, partner_id, kind, order_id, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq",
+        )
+        .bind(event_id())
+        .bind(&order.partner_id)
+        .bind(kind)
+        .bind(&order.id)
+        .bind(&payload)
+        .bind(at)
+        .fetch_one(&mut *tx)
+        .await?;
+        if to.is_final() {
+            sqlx::query("DELETE FROM order_positions_latest WHERE order_id = $1").bind(&order.id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(Some(seq))
+    }
+    .await);
+    match result? {
+        Some(seq) => {
+            bus.publish(Notice { partner_id: order.partner_id.clone(), seq, kind: kind.to_owned(), order_id: Some(order.id.clone()) });
+            repo::find(db, &order.id).await?.ok_or(OrderError::NotFound)
+        }
+        None => Err(OrderError::Conflict),
+    }
+}

@@ -1,0 +1,283 @@
+//! Public pages for the vendor's customers: the tracking page of one order (unguessable URL,
+//! tiny, works on 2G, no map needed) and the booking page `/book/<slug>/`.
+
+use maud::{Markup, html};
+use poem::{
+    Response, Route, get, handler,
+    http::StatusCode,
+    web::{Data, Form, Path, Query},
+};
+use serde::Deserialize;
+
+use crate::{
+    app::AppState,
+    db::{Db, now_ms},
+    geo,
+    i18n::Msg,
+    on_db,
+    orders::{
+        self, Draft,
+        model::{Role, Status},
+        pages::status_badge,
+        repo,
+        service::{self, Actor, Source},
+    },
+    partners::repo as partners,
+    web::{
+        Ctx,
+        components::format_datetime,
+        forms::{FieldErrors, Input},
+        internal,
+        layout::{csrf_field, page, respond},
+        status_error,
+    },
+};
+
+/// Booking requests allowed per client address per hour, and per vendor per day.
+pub const BOOKINGS_PER_CLIENT_HOUR: i64 = 5;
+pub const BOOKINGS_PER_PARTNER_DAY: i64 = 200;
+
+pub fn routes(route: Route) -> Route {
+    route.at("/t/:token/", get(track)).at("/book/:slug/", get(booking_page).post(book))
+}
+
+/// Estimated minutes to arrival for an order in transit, from the courier's last position.
+fn eta_minutes(o: &repo::Order, position: Option<repo::Position>) -> Option<i64> {
+    let p = position?;
+    let km = geo::distance_km((p.lat, p.lng), (o.dropoff_lat, o.dropoff_lng));
+    Some(((km * 1000.0 / 5.0) / 60.0).ceil().max(1.0) as i64)
+}
+
+#[handler]
+async fn track(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(token): Path<String>) -> poem::Result<Response> {
+    if token.len() > 64 {
+        return Err(status_error(StatusCode::NOT_FOUND));
+    }
+    let order =
+        repo::find_by_public_token(&state.db, &token).await.map_err(internal)?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))?;
+    let timeline = repo::timeline(&state.db, &order.id).await.map_err(internal)?;
+    let position = repo::latest_position(&state.db, &order.id).await.map_err(internal)?;
+    let status = order.status();
+    let eta = if status == Status::InTransit { eta_minutes(&order, position) } else { None };
+    let body = html! {
+        div.narrow {
+            p.muted { (ctx.fmt(Msg::TrackFrom, &[("vendor", &order.business_name)])) }
+            h1 { (order.tracking_number) }
+            div.card {
+                p { (status_badge(ctx, status)) }
+                @if let Some(m) = eta { p.eta { (ctx.fmt(Msg::TrackEta, &[("minutes", &m.to_string())])) } }
+                dl.facts {
+                    dt { (ctx.t(Msg::Dropoff)) } dd { (order.dropoff_quartier) ", " (order.dropoff_city) }
+                    @if let Some(name) = &order.courier_name { dt { (ctx.t(Msg::Courier)) } dd { (name) } }
+                }
+                @if !status.is_final() { p.small.muted { (ctx.t(Msg::TrackPinHint)) } }
+            }
+            div.card {
+                h2 { (ctx.t(Msg::Timeline)) }
+                ol.timeline {
+                    @for e in &timeline {
+                        li {
+                            strong { (Status::parse(&e.status).map(|s| ctx.t(s.label())).unwrap_or("—")) }
+                            " · " span.muted { (format_datetime(e.at, ctx.lang)) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let mut resp = respond(StatusCode::OK, page(ctx, &order.tracking_number, body));
+    resp.headers_mut().insert("x-robots-tag", poem::http::HeaderValue::from_static("noindex"));
+    Ok(resp)
+}
+
+/// Count events under `key` since `since`, and record one more when under `max`.
+async fn allow(db: &Db, key: &str, since: i64, max: i64) -> sqlx::Result<bool> {
+    let n: i64 = on_db!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM rate_events WHERE key = $1 AND at > $2")
+        .bind(key)
+        .bind(since)
+        .fetch_one(pool)
+        .await)?;
+    Ok(n < max)
+}
+
+async fn record(db: &Db, keys: &[String]) -> sqlx::Result<()> {
+    let now = now_ms();
+    for key in keys {
+        on_db!(db, pool => sqlx::query("INSERT INTO rate_events (key, at) VALUES ($1, $2)").bind(key).bind(now).execute(pool).await.map(|_| ()))?;
+    }
+    on_db!(db, pool => sqlx::query("DELETE FROM rate_events WHERE at < $1").bind(now - 86_400_000).execute(pool).await.map(|_| ()))
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+struct BookingForm {
+    #[serde(flatten)]
+    draft: Draft,
+    /// Honeypot: hidden from people, filled by bots.
+    website: String,
+    /// The no-JavaScript "show quartiers" button: re-render, do not book.
+    refresh: String,
+}
+
+async fn booking_view(
+    state: &AppState,
+    ctx: &Ctx,
+    partner: &partners::Partner,
+    form: &Draft,
+    errors: &FieldErrors,
+    banner: Option<String>,
+) -> poem::Result<Markup> {
+    let cities = geo::cities(&state.db).await.map_err(internal)?;
+    let quartiers = match orders::resolve_city(&state.db, &form.dropoff_city).await.map_err(internal)? {
+        Some(c) => geo::quartiers_of(&state.db, c.id).await.map_err(internal)?,
+        None => Vec::new(),
+    };
+    Ok(html! {
+        div.narrow {
+            h1 { (partner.business_name) }
+            p.muted { (ctx.t(Msg::BookIntro)) }
+            @if let Some(b) = banner { div.flash.err role="alert" { (b) } }
+            form.card method="post" action=(format!("/book/{}/", partner.slug)) novalidate {
+                (csrf_field(ctx))
+                div.hp aria-hidden="true" {
+                    label for="website" { "Website" }
+                    input #website type="text" name="website" tabindex="-1" autocomplete="off";
+                }
+                (Input::new("recipient_name", ctx.t(Msg::BookYourName), &form.recipient_name).autocomplete("name").render(errors))
+                (Input::new("recipient_phone", ctx.t(Msg::FieldPhone), &form.recipient_phone).kind("tel").autocomplete("tel").inputmode("tel").hint(ctx.t(Msg::HintPhone)).render(errors))
+                div.field.invalid[errors.get("dropoff_city").is_some()] {
+                    label for="f-dropoff_city" { (ctx.t(Msg::FieldCity)) }
+                    select #f-dropoff_city name="dropoff_city" hx-get=(format!("/book/{}/", partner.slug)) hx-trigger="change"
+                        hx-target="#dropoff_quartier-field" hx-select="#dropoff_quartier-field" hx-swap="outerHTML" {
+                        option value="" { (ctx.t(Msg::ChooseCity)) }
+                        @for c in &cities { option value=(c.id) selected[c.id.to_string() == form.dropoff_city] { (c.name) } }
+                    }
+                    @if let Some(e) = errors.get("dropoff_city") { div.error role="alert" { (e) } }
+                }
+                (crate::orders::pages::quartier_select(ctx, "dropoff_quartier",
+                    &quartiers.iter().map(|q| (q.id.to_string(), q.name.clone())).collect::<Vec<_>>(), &form.dropoff_quartier, errors))
+                (Input::new("dropoff_address", ctx.t(Msg::FieldPickupAddress), &form.dropoff_address).hint(ctx.t(Msg::HintAddress)).render(errors))
+                (Input::new("package_description", ctx.t(Msg::FieldPackage), &form.package_description).render(errors))
+                div.row {
+                    button.btn type="submit" { (ctx.t(Msg::BookSubmit)) }
+                    button.btn.secondary.nojs-only type="submit" name="refresh" value="1" formnovalidate { (ctx.t(Msg::RefreshQuartiers)) }
+                }
+            }
+        }
+    })
+}
+
+async fn bookable(state: &AppState, slug: &str) -> poem::Result<partners::Partner> {
+    let id: Option<String> = on_db!(&state.db, pool => sqlx::query_scalar("SELECT id FROM partners WHERE slug = $1")
+        .bind(slug)
+        .fetch_optional(pool)
+        .await)
+    .map_err(internal)?;
+    let partner = match id {
+        Some(id) => partners::by_id(&state.db, &id).await.map_err(internal)?,
+        None => None,
+    };
+    // Only approved, active vendors with a pickup address take bookings.
+    partner
+        .filter(|p| p.status() == partners::Status::Approved && p.pickup_quartier_id.is_some())
+        .ok_or_else(|| status_error(StatusCode::NOT_FOUND))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CityQuery {
+    dropoff_city: String,
+}
+
+#[handler]
+async fn booking_page(
+    Data(state): Data<&AppState>,
+    Data(ctx): Data<&Ctx>,
+    Path(slug): Path<String>,
+    Query(q): Query<CityQuery>,
+) -> poem::Result<Response> {
+    let partner = bookable(state, &slug).await?;
+    let city = if q.dropoff_city.is_empty() { partner.pickup_city_id.map(|c| c.to_string()).unwrap_or_default() } else { q.dropoff_city };
+    let draft = Draft { dropoff_city: city, ..Draft::default() };
+    let body = booking_view(state, ctx, &partner, &draft, &FieldErrors::default(), None).await?;
+    Ok(respond(StatusCode::OK, page(ctx, &partner.business_name, body)))
+}
+
+#[handler]
+async fn book(
+    Data(state): Data<&AppState>,
+    Data(ctx): Data<&Ctx>,
+    Path(slug): Path<String>,
+    Form(form): Form<BookingForm>,
+) -> poem::Result<Response> {
+    let partner = bookable(state, &slug).await?;
+    let title = partner.business_name.clone();
+    if form.refresh == "1" {
+        let body = booking_view(state, ctx, &partner, &form.draft, &FieldErrors::default(), None).await?;
+        return Ok(respond(StatusCode::OK, page(ctx, &title, body)));
+    }
+    // A bot filled the hidden field: pretend success, store nothing.
+    if !form.website.is_empty() {
+        tracing::info!(partner = partner.id, "booking honeypot triggered");
+        return Ok(respond(StatusCode::OK, page(ctx, &title, thanks(ctx, None))));
+    }
+    let now = now_ms();
+    let client_key = format!("book:client:{}", ctx.client);
+    let partner_key = format!("book:partner:{}", partner.id);
+    let allowed = allow(&state.db, &client_key, now - 3_600_000, BOOKINGS_PER_CLIENT_HOUR).await.map_err(internal)?
+        && allow(&state.db, &partner_key, now - 86_400_000, BOOKINGS_PER_PARTNER_DAY).await.map_err(internal)?;
+    if !allowed {
+        let body =
+            booking_view(state, ctx, &partner, &form.draft, &FieldErrors::default(), Some(ctx.t(Msg::ErrBookingThrottled).to_owned()))
+                .await?;
+        let mut resp = respond(StatusCode::TOO_MANY_REQUESTS, page(ctx, &title, body));
+        resp.headers_mut().insert(poem::http::header::RETRY_AFTER, poem::http::HeaderValue::from_static("3600"));
+        return Ok(resp);
+    }
+    // Customers give only the drop-off side; the pickup is the vendor's.
+    let draft = Draft {
+        pickup_city: String::new(),
+        pickup_quartier: String::new(),
+        pickup_address: String::new(),
+        size_class: String::new(),
+        cod_amount: String::new(),
+        ..form.draft.clone()
+    };
+    match orders::validate(&state.db, ctx.lang, &partner, &draft).await.map_err(internal)? {
+        Ok(valid) => {
+            record(&state.db, &[client_key, partner_key]).await.map_err(internal)?;
+            let order = service::create(
+                &state.db,
+                &state.bus,
+                &partner.id,
+                Source::Booking,
+                &valid,
+                &Actor { role: Role::Customer, user_id: None },
+                now,
+            )
+            .await
+            .map_err(internal)?;
+            let url = format!("/t/{}/", order.public_token);
+            Ok(respond(StatusCode::OK, page(ctx, &title, thanks(ctx, Some((&order.tracking_number, &url))))))
+        }
+        Err(errors) => {
+            let body = booking_view(state, ctx, &partner, &form.draft, &errors, None).await?;
+            Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, page(ctx, &title, body)))
+        }
+    }
+}
+
+fn thanks(ctx: &Ctx, order: Option<(&str, &str)>) -> Markup {
+    html! {
+        div.narrow {
+            div.card {
+                h1 { (ctx.t(Msg::BookThanks)) }
+                p { (ctx.t(Msg::BookThanksText)) }
+                @if let Some((tracking, url)) = order {
+                    p { strong { (tracking) } }
+                    p { a.btn href=(url) { (ctx.t(Msg::PublicTracking)) } }
+                }
+            }
+        }
+    }
+}

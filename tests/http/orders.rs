@@ -1,0 +1,643 @@
+//! Orders end to end: form, pricing, lifecycle (admin, courier API, vendor), list, export,
+//! import, public pages, isolation between vendors.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::{
+    both_backends,
+    helpers::{Backend, TestApp, location},
+};
+
+both_backends!(
+    an_order_is_created_priced_and_timelined,
+    bad_orders_are_refused_and_write_nothing,
+    the_lifecycle_runs_through_admin_and_courier_api,
+    vendors_cancel_only_before_pickup,
+    concurrent_transitions_apply_once,
+    another_vendors_orders_are_404_everywhere,
+    the_list_filters_searches_and_pages,
+    export_streams_filtered_csv_for_excel,
+    import_previews_then_creates_valid_rows_once,
+    import_refuses_bad_files,
+    public_tracking_page_is_tiny_and_unguessable,
+    booking_page_creates_orders_and_resists_spam,
+    positions_are_validated_and_rate_limited,
+    the_simulator_delivers_orders,
+    dashboard_counts_real_orders,
+);
+
+/// An approved vendor (signed in on `app`) with a pickup address in Akwa.
+async fn vendor(app: &TestApp, name: &str, email: &str) -> String {
+    let id = app.approved_vendor(name, email).await;
+    let resp = app
+        .post_form(
+            "/partners/profile/",
+            "/partners/profile/",
+            &[
+                ("business_name", name),
+                ("contact_name", "Awa"),
+                ("phone", "677987654"),
+                ("email", email),
+                ("language", "fr"),
+                ("pickup_city_id", "1"),
+                ("pickup_quartier_id", "1001"),
+                ("pickup_address", "Rue Joss, face à la pharmacie"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    id
+}
+
+const GOOD: &[(&str, &str)] = &[
+    ("recipient_name", "Paul Nkwi"),
+    ("recipient_phone", "677 98 76 54"),
+    ("dropoff_city", "1"),
+    ("dropoff_quartier", "1012"), // Bonamoussadi
+    ("dropoff_address", "Derrière la pharmacie du Carrefour"),
+    ("package_description", "Chaussures"),
+    ("size_class", "M"),
+    ("cod_amount", "15 000"),
+    ("courier_note", "Appeler avant"),
+];
+
+/// Create an order through the form; returns its id.
+async fn create_order(app: &TestApp, overrides: &[(&str, &str)]) -> String {
+    let fields: Vec<(&str, &str)> =
+        GOOD.iter().map(|(k, v)| overrides.iter().find(|(ok, _)| ok == k).map_or((*k, *v), |(ok, ov)| (*ok, *ov))).collect();
+    let resp = app.post_form("/partners/orders/new/", "/partners/orders/new/", &fields).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{}", resp.text().await.unwrap());
+    let to = location(&resp);
+    to.trim_start_matches("/partners/orders/").split('/').next().unwrap().to_owned()
+}
+
+async fn scalar_i64(app: &TestApp, sql: &str) -> i64 {
+    delivr::on_db!(&app.state.db, pool => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await).unwrap()
+}
+
+async fn scalar_str(app: &TestApp, sql: &str, bind: &str) -> String {
+    delivr::on_db!(&app.state.db, pool => sqlx::query_scalar::<_, String>(sql).bind(bind).fetch_one(pool).await).unwrap()
+}
+
+/// A courier with an API token.
+async fn courier(app: &TestApp, email: &str) -> (String, String) {
+    let hash = delivr::accounts::password::hash("coursier-pass-1").unwrap();
+    let id = delivr::accounts::repo::create_staff(
+        &app.state.db,
+        delivr::accounts::Role::Courier,
+        email,
+        "Jean Mbarga",
+        Some("+237691234567"),
+        &hash,
+    )
+    .await
+    .unwrap();
+    let resp =
+        app.client.post(app.url("/courier/v1/login")).json(&json!({"email": email, "password": "coursier-pass-1"})).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["name"], "Jean Mbarga");
+    (id, body["token"].as_str().unwrap().to_owned())
+}
+
+async fn admin(app: &TestApp) -> TestApp {
+    let admin = app.other_browser();
+    admin.create_admin("admin@delivr.cm", "admin-password-1").await;
+    assert_eq!(admin.login("admin@delivr.cm", "admin-password-1").await.status(), StatusCode::SEE_OTHER);
+    admin
+}
+
+async fn courier_post(app: &TestApp, token: &str, path: &str, body: Value) -> reqwest::Response {
+    app.client.post(app.url(path)).bearer_auth(token).json(&body).send().await.unwrap()
+}
+
+async fn an_order_is_created_priced_and_timelined(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    vendor(&app, "Boutique", "a@shop.cm").await;
+    // The form shows a live quote once the places are known.
+    let quote = app.get("/partners/orders/quote/?dropoff_city=1&dropoff_quartier=1012&size_class=M").await.text().await.unwrap();
+    assert!(quote.contains("FCFA") && quote.contains("km"), "{quote}");
+    let id = create_order(&app, &[]).await;
+    let html = app.get(&format!("/partners/orders/{id}/?created=1")).await.text().await.unwrap();
+    assert!(html.contains("Commande créée"));
+    let (tracking, pin, status, phone, total, commission, net, cod): (String, String, String, String, i64, i64, i64, i64) = delivr::on_db!(&app.state.db, pool =>
+        sqlx::query_as("SELECT tracking_number, delivery_pin, status, recipient_phone, price_total, price_commission, price_net, cod_amount FROM orders WHERE id = $1")
+            .bind(&id).fetch_one(pool).await).unwrap();
+    assert!(delivr::orders::model::is_tracking_number(&tracking), "{tracking}");
+    assert_eq!(pin.len(), 4);
+    assert_eq!((status.as_str(), phone.as_str(), cod), ("PENDING", "+237677987654", 15000));
+    // Akwa → Bonamoussadi is about 6.7 km: 1000 + 150 × 6.7 + 300 (M) → rounded up to 50.
+    assert_eq!(total % 50, 0);
+    assert!((2200..=2400).contains(&total), "{total}");
+    assert_eq!(commission, (total * 2000 + 5000) / 10000);
+    assert_eq!(net, total - commission);
+    assert!(html.contains(&tracking) && html.contains(&pin) && html.contains("Paul Nkwi"));
+    // Timeline and domain event written with the order.
+    assert_eq!(scalar_i64(&app, "SELECT COUNT(*) FROM order_events").await, 1);
+    let kind = scalar_str(&app, "SELECT kind FROM domain_events WHERE order_id = $1", &id).await;
+    assert_eq!(kind, "order.created");
+    let payload: Value =
+        serde_json::from_str(&scalar_str(&app, "SELECT payload FROM domain_events WHERE order_id = $1", &id).await).unwrap();
+    assert_eq!(payload["tracking_number"], tracking.as_str());
+    assert_eq!(payload["pricing"]["total"], total);
+    assert_eq!(payload["recipient"]["phone"], "+237677987654");
+    // The order is also reachable by tracking number.
+    assert_eq!(app.get(&format!("/partners/orders/{tracking}/")).await.status(), StatusCode::OK);
+}
+
+async fn bad_orders_are_refused_and_write_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    vendor(&app, "Boutique", "a@shop.cm").await;
+    let cases: &[(&str, &str, &str)] = &[
+        ("dropoff_quartier", "Quartier Imaginaire", "Quartier inconnu à Douala"),
+        ("dropoff_quartier", "2001", "Quartier inconnu à Douala"),
+        ("dropoff_city", "Paris", "Ville inconnue"),
+        ("recipient_phone", "12 34", "Numéro camerounais invalide"),
+        ("cod_amount", "-500", "Montant invalide"),
+        ("cod_amount", "1500.50", "Montant invalide"),
+        ("cod_amount", "99 000 000", "Montant trop élevé"),
+        ("size_class", "XXL", "Choisissez une option"),
+        ("recipient_name", "", "Ce champ est obligatoire."),
+        ("dropoff_address", "x", "Trop court"),
+    ];
+    for (field, value, message) in cases {
+        let fields: Vec<(&str, &str)> = GOOD.iter().map(|(k, v)| if k == field { (*k, *value) } else { (*k, *v) }).collect();
+        let resp = app.post_form("/partners/orders/new/", "/partners/orders/new/", &fields).await;
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY, "{field}={value}");
+        let html = resp.text().await.unwrap();
+        assert!(html.contains(message), "{field}={value}: expected {message}");
+    }
+    for table in ["orders", "order_events", "domain_events"] {
+        assert_eq!(app.count(table).await, 0, "{table}");
+    }
+}
+
+async fn the_lifecycle_runs_through_admin_and_courier_api(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    vendor(&app, "Boutique", "a@shop.cm").await;
+    let id = create_order(&app, &[]).await;
+    let (courier_id, token) = courier(&app, "jean@coursiers.cm").await;
+    // Not assigned yet: the courier cannot see or touch it.
+    let resp = courier_post(&app, &token, &format!("/courier/v1/orders/{id}/pickup"), json!({})).await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    assert_eq!(resp.headers()["content-type"], "application/problem+json");
+    // The admin assigns.
+    let admin = admin(&app).await;
+    let page = format!("/admin/orders/{id}/");
+    let resp = admin.post_form(&page, &format!("/admin/orders/{id}/assign/"), &[("courier_id", &courier_id)]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    // Assigning again is refused with a message, nothing changes.
+    let resp = admin.post_form(&page, &format!("/admin/orders/{id}/assign/"), &[("courier_id", &courier_id)]).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let orders: Value = app.client.get(app.url("/courier/v1/orders")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(orders.as_array().unwrap().len(), 1);
+    // Skipping a step is illegal.
+    let resp = courier_post(&app, &token, &format!("/courier/v1/orders/{id}/complete"), json!({"pin": "0000"})).await;
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+    assert_eq!(courier_post(&app, &token, &format!("/courier/v1/orders/{id}/pickup"), json!({})).await.status(), StatusCode::OK);
+    assert_eq!(courier_post(&app, &token, &format!("/courier/v1/orders/{id}/in-transit"), json!({})).await.status(), StatusCode::OK);
+    let pin = scalar_str(&app, "SELECT delivery_pin FROM orders WHERE id = $1", &id).await;
+    let wrong = if pin == "0000" { "1111" } else { "0000" };
+    let resp = courier_post(&app, &token, &format!("/courier/v1/orders/{id}/complete"), json!({"pin": wrong})).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = resp.json().await.unwrap();
+    assert_eq!(problem["title"], "Le code PIN ne correspond pas.");
+    assert_eq!(scalar_str(&app, "SELECT status FROM orders WHERE id = $1", &id).await, "IN_TRANSIT");
+    let resp = courier_post(&app, &token, &format!("/courier/v1/orders/{id}/complete"), json!({"pin": pin})).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    // A final state refuses everything.
+    let resp = courier_post(&app, &token, &format!("/courier/v1/orders/{id}/fail"), json!({"reason": "x"})).await;
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+    let resp = admin.post_form(&page, &format!("/admin/orders/{id}/cancel/"), &[("reason", "trop tard")]).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(resp.text().await.unwrap().contains("déjà terminée"));
+    // Timeline and events, in order, one per transition.
+    let kinds: Vec<String> = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT kind FROM domain_events WHERE order_id = $1 ORDER BY seq").bind(&id).fetch_all(pool).await).unwrap();
+    assert_eq!(kinds, ["order.created", "order.assigned", "order.picked_up", "order.in_transit", "order.completed"]);
+    let statuses: Vec<String> = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT status FROM order_events WHERE order_id = $1 ORDER BY id").bind(&id).fetch_all(pool).await).unwrap();
+    assert_eq!(statuses, ["PENDING", "ASSIGNED", "PICKED_UP", "IN_TRANSIT", "COMPLETED"]);
+    let html = app.get(&format!("/partners/orders/{id}/")).await.text().await.unwrap();
+    assert!(html.contains("Livrée") && html.contains("Jean Mbarga"));
+    // Bad tokens and bodies.
+    let resp = app.client.get(app.url("/courier/v1/orders")).bearer_auth("dlvc_nope").send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let resp = app
+        .client
+        .post(app.url(&format!("/courier/v1/orders/{id}/complete")))
+        .bearer_auth(&token)
+        .body("{not json")
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+}
+
+async fn vendors_cancel_only_before_pickup(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    vendor(&app, "Boutique", "a@shop.cm").await;
+    let first = create_order(&app, &[]).await;
+    let page = format!("/partners/orders/{first}/");
+    let resp = app.post_form(&page, &format!("/partners/orders/{first}/cancel/"), &[("reason", "Client a changé d'avis")]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(scalar_str(&app, "SELECT status FROM orders WHERE id = $1", &first).await, "CANCELLED");
+    // Cancelling twice: a clear message, nothing more written.
+    let events = app.count("domain_events").await;
+    let resp = app.post_form(&page, &format!("/partners/orders/{first}/cancel/"), &[]).await;
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+    assert!(resp.text().await.unwrap().contains("déjà terminée"));
+    assert_eq!(app.count("domain_events").await, events);
+
+    let second = create_order(&app, &[]).await;
+    let (courier_id, token) = courier(&app, "jean@coursiers.cm").await;
+    let admin = admin(&app).await;
+    admin.post_form(&format!("/admin/orders/{second}/"), &format!("/admin/orders/{second}/assign/"), &[("courier_id", &courier_id)]).await;
+    courier_post(&app, &token, &format!("/courier/v1/orders/{second}/pickup"), json!({})).await;
+    let page = format!("/partners/orders/{second}/");
+    let html = app.get(&page).await.text().await.unwrap();
+    assert!(!html.contains("/cancel/"), "no cancel button after pickup");
+    let resp = app.post_form(&page, &format!("/partners/orders/{second}/cancel/"), &[]).await;
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+    assert_eq!(scalar_str(&app, "SELECT status FROM orders WHERE id = $1", &second).await, "PICKED_UP");
+}
+
+async fn concurrent_transitions_apply_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    vendor(&app, "Boutique", "a@shop.cm").await;
+    let id = create_order(&app, &[]).await;
+    let order = delivr::orders::repo::find(&app.state.db, &id).await.unwrap().unwrap();
+    let action = delivr::orders::model::Action::Cancel { reason: "concurrent".into() };
+    let actor = delivr::orders::service::Actor::system();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (db, bus, order, action, actor) = (app.state.db.clone(), app.state.bus.clone(), order.clone(), action.clone(), actor.clone());
+        tasks.push(tokio::spawn(async move {
+            delivr::orders::service::transition(&db, &bus, &order, &action, &actor, delivr::db::now_ms()).await.is_ok()
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        ok += usize::from(t.await.unwrap());
+    }
+    assert_eq!(ok, 1, "exactly one cancellation wins");
+    assert_eq!(scalar_i64(&app, "SELECT COUNT(*) FROM order_events WHERE status = 'CANCELLED'").await, 1);
+    assert_eq!(scalar_i64(&app, "SELECT COUNT(*) FROM domain_events WHERE kind = 'order.cancelled'").await, 1);
+}
+
+async fn another_vendors_orders_are_404_everywhere(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    vendor(&app, "Boutique A", "a@shop.cm").await;
+    let id = create_order(&app, &[("recipient_name", "Client De A")]).await;
+    let tracking = scalar_str(&app, "SELECT tracking_number FROM orders WHERE id = $1", &id).await;
+    let b = app.other_browser();
+    vendor(&b, "Boutique B", "b@shop.cm").await;
+    for path in [format!("/partners/orders/{id}/"), format!("/partners/orders/{tracking}/"), "/partners/orders/not-an-id/".to_owned()] {
+        assert_eq!(b.get(&path).await.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    let resp = b.post_form("/partners/orders/", &format!("/partners/orders/{id}/cancel/"), &[]).await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    assert_eq!(scalar_str(&app, "SELECT status FROM orders WHERE id = $1", &id).await, "PENDING");
+    assert!(!b.get("/partners/orders/").await.text().await.unwrap().contains("Client De A"));
+    assert!(b.get(&format!("/partners/orders/?q={tracking}")).await.text().await.unwrap().contains("0 résultat(s)"));
+    let csv = b.get("/partners/orders/export/").await.text().await.unwrap();
+    assert!(!csv.contains("Client De A"));
+    // A's import preview is not B's either.
+    let import_id = upload(&app, "destinataire;telephone;ville;quartier;adresse;colis\nX;677987654;Douala;Akwa;Rue 1;Colis\n").await;
+    assert_eq!(b.get(&format!("/partners/orders/import/{import_id}/")).await.status(), StatusCode::NOT_FOUND);
+    let resp = b.post_form("/partners/orders/", &format!("/partners/orders/import/{import_id}/"), &[]).await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    // Unapproved or anonymous visitors never get there.
+    let anon = app.other_browser();
+    assert_eq!(anon.get(&format!("/partners/orders/{id}/")).await.status(), StatusCode::SEE_OTHER);
+}
+
+async fn the_list_filters_searches_and_pages(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    vendor(&app, "Boutique", "a@shop.cm").await;
+    for i in 0..23 {
+        let name = format!("Client {i:02}");
+        create_order(&app, &[("recipient_name", &name), ("recipient_phone", &format!("699 00 00 {i:02}"))]).await;
+    }
+    let special = create_order(&app, &[("recipient_name", "Mireille Owona"), ("dropoff_city", "2"), ("dropoff_quartier", "Bastos")]).await;
+    app.post_form("/partners/orders/", &format!("/partners/orders/{special}/cancel/"), &[]).await;
+    let page1 = app.get("/partners/orders/").await.text().await.unwrap();
+    assert!(page1.contains("24 résultat(s)"));
+    assert_eq!(page1.matches("class=\"order-row\"").count(), 20);
+    let next =
+        page1.split("rel=\"next\"").next().unwrap().rsplit("href=\"").next().unwrap().split('"').next().unwrap().replace("&amp;", "&");
+    let page2 = app.get(&next).await.text().await.unwrap();
+    assert_eq!(page2.matches("class=\"order-row\"").count(), 4);
+    assert!(!page2.contains("rel=\"next\""));
+    // Filters: status, city, free text on name, phone as typed, tracking number.
+    let cancelled = app.get("/partners/orders/?status=CANCELLED").await.text().await.unwrap();
+    assert!(cancelled.contains("1 résultat(s)") && cancelled.contains("Mireille Owona"));
+    assert!(app.get("/partners/orders/?city=2").await.text().await.unwrap().contains("1 résultat(s)"));
+    assert!(app.get("/partners/orders/?q=owona").await.text().await.unwrap().contains("1 résultat(s)"));
+    assert!(app.get("/partners/orders/?q=699+00+00+07").await.text().await.unwrap().contains("1 résultat(s)"));
+    let tracking = scalar_str(&app, "SELECT tracking_number FROM orders WHERE id = $1", &special).await;
+    assert!(app.get(&format!("/partners/orders/?q={}", tracking.to_lowercase())).await.text().await.unwrap().contains("1 résultat(s)"));
+    let today = chrono::Utc::now().with_timezone(&delivr::web::components::douala()).format("%Y-%m-%d").to_string();
+    assert!(app.get(&format!("/partners/orders/?from={today}&to={today}")).await.text().await.unwrap().contains("24 résultat(s)"));
+    assert!(app.get("/partners/orders/?from=2020-01-01&to=2020-01-31").await.text().await.unwrap().contains("0 résultat(s)"));
+    // Oldest first puts Client 00 on top.
+    let oldest = app.get("/partners/orders/?sort=oldest").await.text().await.unwrap();
+    assert!(oldest.find("Client 00").unwrap() < oldest.find("Client 01").unwrap());
+    // htmx asks for the results only.
+    let frag = app
+        .client
+        .get(app.url("/partners/orders/?status=CANCELLED"))
+        .header("hx-request", "true")
+        .header("hx-target", "orders-results")
+        .send()
+        .await
+        .unwrap();
+    assert!(frag.headers().get_all("vary").iter().any(|v| v.to_str().unwrap().contains("HX-Request")));
+    let frag = frag.text().await.unwrap();
+    assert!(frag.starts_with("<div id=\"orders-results\"") && !frag.contains("<html"), "{frag}");
+    // Bad filters: a message next to the field, a 4xx, the list still shown.
+    for q in ["?from=2026-13-45", "?from=2026-05-10&to=2026-05-01", "?status=LOST", "?city=abc"] {
+        let resp = app.get(&format!("/partners/orders/{q}")).await;
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY, "{q}");
+        assert!(resp.text().await.unwrap().contains("role=\"alert\""), "{q}");
+    }
+    // A forged cursor is ignored, not an error.
+    assert_eq!(app.get("/partners/orders/?cursor=%27%3B--").await.status(), StatusCode::OK);
+}
+
+async fn export_streams_filtered_csv_for_excel(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    vendor(&app, "Boutique", "a@shop.cm").await;
+    create_order(&app, &[("recipient_name", "=HYPERLINK(\"http://evil\")")]).await;
+    let keep = create_order(&app, &[("recipient_name", "Paul Nkwi")]).await;
+    app.post_form("/partners/orders/", &format!("/partners/orders/{keep}/cancel/"), &[]).await;
+    let resp = app.get("/partners/orders/export/").await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "text/csv; charset=utf-8");
+    assert!(resp.headers()["content-disposition"].to_str().unwrap().starts_with("attachment; filename=\"commandes-"));
+    let bytes = resp.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "UTF-8 BOM for Excel");
+    let text = std::str::from_utf8(&bytes[3..]).unwrap();
+    let mut reader = csv::ReaderBuilder::new().delimiter(b';').from_reader(text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(&headers[0], "N° de suivi");
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().any(|r| &r[3] == "'=HYPERLINK(\"http://evil\")"), "formula neutralised");
+    assert!(rows.iter().any(|r| &r[4] == "+237677987654"));
+    // Filters apply; English and commas on request.
+    let cancelled = app.get("/partners/orders/export/?status=CANCELLED&sep=comma").await.text().await.unwrap();
+    let mut reader = csv::ReaderBuilder::new().from_reader(cancelled.trim_start_matches('\u{feff}').as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(&rows[0][3], "Paul Nkwi");
+    assert_eq!(app.get("/partners/orders/export/?sep=tab").await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(app.get("/partners/orders/export/?from=yesterday").await.status(), StatusCode::BAD_REQUEST);
+}
+
+/// Upload a CSV through the import form; returns the import id.
+async fn upload(app: &TestApp, content: &str) -> String {
+    let resp = upload_raw(app, content.as_bytes().to_vec()).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{}", resp.text().await.unwrap());
+    location(&resp).trim_start_matches("/partners/orders/import/").trim_end_matches('/').to_owned()
+}
+
+async fn upload_raw(app: &TestApp, bytes: Vec<u8>) -> reqwest::Response {
+    let token = app.csrf("/partners/orders/import/").await;
+    let boundary = "XdelivrBoundary";
+    let mut body =
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"orders.csv\"\r\nContent-Type: text/csv\r\n\r\n")
+            .into_bytes();
+    body.extend_from_slice(&bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    app.client
+        .post(app.url(&format!("/partners/orders/import/?csrf={token}")))
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn import_previews_then_creates_valid_rows_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    vendor(&app, "Boutique", "a@shop.cm").await;
+    let csv = "Destinataire;Téléphone;Ville;Quartier;Adresse;Colis;Taille;Montant\n\
+        Paul Nkwi;677 98 76 54;Douala;deido;Derrière la pharmacie;Chaussures;M;15 000\n\
+        Chantal Abanda;+237 699 11 22 33;Yaoundé;BASTOS;Portail bleu;Robe;;\n\
+        Mauvais Tel;12345;Douala;Akwa;Rue 1;Sac;S;\n\
+        Quartier Faux;677000000;Douala;Atlantide;Rue 2;Sac;S;\n\
+        Montant Faux;677000001;Douala;Akwa;Rue 3;Sac;S;-3\n";
+    let id = upload(&app, csv).await;
+    let preview = app.get(&format!("/partners/orders/import/{id}/")).await.text().await.unwrap();
+    assert!(preview.contains("2 ligne(s) valide(s), 3 ligne(s) à corriger."), "{preview}");
+    assert!(
+        preview.contains("Numéro camerounais invalide")
+            && preview.contains("Quartier inconnu à Douala")
+            && preview.contains("Montant invalide")
+    );
+    assert_eq!(app.count("orders").await, 0, "the preview writes nothing");
+    let resp = app.post_form(&format!("/partners/orders/import/{id}/"), &format!("/partners/orders/import/{id}/"), &[]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.count("orders").await, 2);
+    let sources: Vec<String> =
+        delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT source FROM orders").fetch_all(pool).await).unwrap();
+    assert!(sources.iter().all(|s| s == "IMPORT"));
+    // A second submit (double click, back button) creates nothing more.
+    let resp = app.post_form(&format!("/partners/orders/import/{id}/"), &format!("/partners/orders/import/{id}/"), &[]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.count("orders").await, 2);
+    assert!(app.get(&format!("/partners/orders/import/{id}/")).await.text().await.unwrap().contains("déjà été importé"));
+    // Windows-1252 from Excel in French is read correctly.
+    let latin1: Vec<u8> = b"destinataire;telephone;ville;quartier;adresse;colis\nZo\xe9;677987654;Douala;De\xefdo;Rue 1;Colis\n".to_vec();
+    let resp = upload_raw(&app, latin1).await;
+    let id = location(&resp).trim_start_matches("/partners/orders/import/").trim_end_matches('/').to_owned();
+    assert!(app.get(&format!("/partners/orders/import/{id}/")).await.text().await.unwrap().contains("1 ligne(s) valide(s)"));
+}
+
+async fn import_refuses_bad_files(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    vendor(&app, "Boutique", "a@shop.cm").await;
+    let mut big = String::from("destinataire;telephone;ville;quartier;adresse;colis\n");
+    for i in 0..10_000 {
+        big.push_str(&format!("N{i};677987654;Douala;Akwa;Rue;Colis\n"));
+    }
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (big.into_bytes(), "10000 lignes"),
+        (b"\xff\xfed\x00e\x00s\x00".to_vec(), "CSV UTF-8"),
+        (b"nom;prix\nx;1\n".to_vec(), "Colonnes manquantes"),
+        (Vec::new(), "Le fichier est vide."),
+        (vec![b'a'; 1024 * 1024 + 10], "1 Mo au maximum"),
+    ];
+    for (bytes, message) in cases {
+        let resp = upload_raw(&app, bytes).await;
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY, "{message}");
+        assert!(resp.text().await.unwrap().contains(message), "{message}");
+    }
+    assert_eq!(app.count("order_imports").await, 0);
+    // Without the CSRF token in the URL the upload is refused.
+    let resp = app
+        .client
+        .post(app.url("/partners/orders/import/"))
+        .header("content-type", "multipart/form-data; boundary=x")
+        .body("--x--")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+}
+
+async fn public_tracking_page_is_tiny_and_unguessable(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    vendor(&app, "Boutique Akwa", "a@shop.cm").await;
+    let id = create_order(&app, &[]).await;
+    let token = scalar_str(&app, "SELECT public_token FROM orders WHERE id = $1", &id).await;
+    assert!(token.len() >= 20);
+    let visitor = app.other_browser();
+    let resp = visitor.client.get(visitor.url(&format!("/t/{token}/"))).header("accept-encoding", "br").send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let html_len = resp.bytes().await.unwrap().len();
+    let html = visitor.get(&format!("/t/{token}/")).await.text().await.unwrap();
+    assert!(html.contains("Livraison de Boutique Akwa") && html.contains("En attente"));
+    assert!(!html.contains("Paul Nkwi"), "no recipient details on the public page");
+    let css = html.split("href=\"/static/app.").nth(1).unwrap().split('"').next().unwrap();
+    let css_len = visitor
+        .client
+        .get(visitor.url(&format!("/static/app.{css}")))
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .len();
+    assert!(html_len + css_len <= 15 * 1024, "tracking page {html_len} + CSS {css_len} bytes, over 15 KB");
+    for bad in ["/t/nope/", "/t/aaaaaaaaaaaaaaaaaaaaaa/", &format!("/t/{id}/")] {
+        assert_eq!(visitor.get(bad).await.status(), StatusCode::NOT_FOUND, "{bad}");
+    }
+}
+
+async fn booking_page_creates_orders_and_resists_spam(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let partner = vendor(&app, "Épicerie Chez Zoé", "zoe@shop.cm").await;
+    let customer = app.other_browser();
+    let page = customer.get("/book/epicerie-chez-zoe/").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("Épicerie Chez Zoé"));
+    let fields = [
+        ("recipient_name", "Flore Essomba"),
+        ("recipient_phone", "699 88 77 66"),
+        ("dropoff_city", "1"),
+        ("dropoff_quartier", "Makepe"),
+        ("dropoff_address", "Carrefour Makepe, portail bleu"),
+        ("package_description", "Panier de fruits"),
+        ("website", ""),
+    ];
+    let resp = customer.post_form("/book/epicerie-chez-zoe/", "/book/epicerie-chez-zoe/", &fields).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("Demande envoyée") && html.contains("/t/"));
+    let (source, status, partner_id): (String, String, String) =
+        delivr::on_db!(&app.state.db, pool => sqlx::query_as("SELECT source, status, partner_id FROM orders").fetch_one(pool).await)
+            .unwrap();
+    assert_eq!((source.as_str(), status.as_str(), partner_id.as_str()), ("BOOKING", "PENDING", partner.as_str()));
+    // A bot fills the honeypot: it sees a thank-you, nothing is stored.
+    let mut bot = fields.to_vec();
+    bot.retain(|(k, _)| *k != "website");
+    bot.push(("website", "http://spam.example"));
+    let resp = customer.post_form("/book/epicerie-chez-zoe/", "/book/epicerie-chez-zoe/", &bot).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(app.count("orders").await, 1);
+    // Bad input: errors next to the fields.
+    let mut bad = fields.to_vec();
+    bad[1] = ("recipient_phone", "123");
+    let resp = customer.post_form("/book/epicerie-chez-zoe/", "/book/epicerie-chez-zoe/", &bad).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // Rate limit: five bookings per client per hour.
+    for _ in 0..4 {
+        assert_eq!(customer.post_form("/book/epicerie-chez-zoe/", "/book/epicerie-chez-zoe/", &fields).await.status(), StatusCode::OK);
+    }
+    let resp = customer.post_form("/book/epicerie-chez-zoe/", "/book/epicerie-chez-zoe/", &fields).await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(resp.headers().contains_key("retry-after"));
+    assert_eq!(app.count("orders").await, 5);
+    // Unknown, unapproved or suspended vendors have no booking page.
+    assert_eq!(customer.get("/book/nobody/").await.status(), StatusCode::NOT_FOUND);
+    delivr::partners::repo::suspend(&app.state.db, &partner, "test").await.unwrap();
+    assert_eq!(customer.get("/book/epicerie-chez-zoe/").await.status(), StatusCode::NOT_FOUND);
+}
+
+async fn positions_are_validated_and_rate_limited(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    vendor(&app, "Boutique", "a@shop.cm").await;
+    let id = create_order(&app, &[]).await;
+    let (courier_id, token) = courier(&app, "jean@coursiers.cm").await;
+    let (_, other_token) = courier(&app, "paul@coursiers.cm").await;
+    let order = delivr::orders::repo::find(&app.state.db, &id).await.unwrap().unwrap();
+    delivr::orders::service::transition(
+        &app.state.db,
+        &app.state.bus,
+        &order,
+        &delivr::orders::model::Action::Assign { courier_id },
+        &delivr::orders::service::Actor::system(),
+        delivr::db::now_ms(),
+    )
+    .await
+    .unwrap();
+    let resp = courier_post(&app, &token, "/courier/v1/positions", json!({"order_id": id, "lat": 4.05, "lng": 9.70})).await;
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let resp = courier_post(&app, &token, "/courier/v1/positions", json!({"order_id": id, "lat": 4.051, "lng": 9.701})).await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(resp.headers().contains_key("retry-after"));
+    for body in [json!({"order_id": id, "lat": 48.85, "lng": 2.35}), json!({"order_id": id, "lat": 4.05})] {
+        let resp = courier_post(&app, &token, "/courier/v1/positions", body.clone()).await;
+        assert!(resp.status() == StatusCode::UNPROCESSABLE_ENTITY || resp.status() == StatusCode::BAD_REQUEST, "{body}");
+    }
+    let resp = courier_post(&app, &other_token, "/courier/v1/positions", json!({"order_id": id, "lat": 4.05, "lng": 9.70})).await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let (lat,): (f64,) = delivr::on_db!(&app.state.db, pool => sqlx::query_as("SELECT lat FROM order_positions_latest WHERE order_id = $1").bind(&id).fetch_one(pool).await).unwrap();
+    assert!((lat - 4.05).abs() < 1e-9);
+    assert_eq!(app.count("order_positions").await, 1);
+}
+
+async fn the_simulator_delivers_orders(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    vendor(&app, "Boutique", "a@shop.cm").await;
+    for _ in 0..3 {
+        create_order(&app, &[]).await;
+    }
+    for i in 0..2 {
+        let hash = delivr::accounts::password::hash("x-password-1").unwrap();
+        delivr::accounts::repo::create_staff(&app.state.db, delivr::accounts::Role::Courier, &format!("c{i}@c.cm"), "C", None, &hash)
+            .await
+            .unwrap();
+    }
+    let sim = delivr::couriers::simulator::Simulator { speed: 100.0, failure_percent: 0, ..Default::default() };
+    let mut now = delivr::db::now_ms();
+    for _ in 0..2000 {
+        now += 2_000;
+        sim.step(&app.state.db, &app.state.bus, now).await.unwrap();
+        if scalar_i64(&app, "SELECT COUNT(*) FROM orders WHERE status = 'COMPLETED'").await == 3 {
+            break;
+        }
+    }
+    assert_eq!(scalar_i64(&app, "SELECT COUNT(*) FROM orders WHERE status = 'COMPLETED'").await, 3);
+    // It went through every step and left positions behind.
+    assert_eq!(scalar_i64(&app, "SELECT COUNT(*) FROM domain_events").await, 3 * 5);
+    assert!(app.count("order_positions").await >= 3);
+}
+
+async fn dashboard_counts_real_orders(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    vendor(&app, "Boutique", "a@shop.cm").await;
+    create_order(&app, &[("cod_amount", "10 000")]).await;
+    create_order(&app, &[("cod_amount", "2 500")]).await;
+    let html = app.get("/partners/dashboard/").await.text().await.unwrap();
+    let kpi = |label: &str| {
+        html.split(label).nth(1).and_then(|s| s.split("class=\"v\">").nth(1)).and_then(|s| s.split('<').next()).unwrap().to_owned()
+    };
+    assert_eq!(kpi("Commandes aujourd'hui"), "2");
+    assert_eq!(kpi("En cours"), "0");
+    assert_eq!(kpi("À encaisser (en cours)"), "12\u{a0}500\u{a0}FCFA");
+}
