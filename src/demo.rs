@@ -172,7 +172,7 @@ pub async fn seed_orders(db: &Db, partner_id: &str, couriers: &[String], now: i6
         let minute = rng.below(60) as i64;
         let local_midnight = (now + 3_600_000).div_euclid(day_ms) * day_ms - 3_600_000;
         let created = (local_midnight - days_ago * day_ms + hour * 3_600_000 + minute * 60_000).min(now - 60_000 * (i as i64 % 50 + 1));
-        let (city, quartiers) = if rng.below(100) < 78 { ("1", &douala_quartiers) } else { ("2", &yaounde_quartiers) };
+        let (city, quartiers) = if rng.below(100) < 92 { ("1", &douala_quartiers) } else { ("2", &yaounde_quartiers) };
         let q = rng.pick(quartiers);
         let draft = Draft {
             pickup_city: String::new(),

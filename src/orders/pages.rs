@@ -202,7 +202,8 @@ fn filters_form(ctx: &Ctx, query: &ListQuery, errors: &FieldErrors, cities: &[ge
     html! {
         form.filters.orders-filters method="get" action="/partners/orders/" role="search"
             hx-get="/partners/orders/" hx-target=(format!("#{RESULTS_ID}")) hx-select=(format!("#{RESULTS_ID}")) hx-swap="outerHTML"
-            hx-push-url="true" hx-trigger="change, submit, keyup changed delay:500ms from:find input[name=q]" {
+            hx-push-url="true" hx-trigger="submit, input changed delay:400ms from:#q, change from:#status, change from:#city, change from:#from, change from:#to, change from:#sort"
+            hx-sync="this:replace" {
             div.wide {
                 label for="q" { (ctx.t(Msg::Search)) }
                 input #q type="search" name="q" value=(query.q) placeholder=(ctx.t(Msg::OrderSearchHint));
@@ -330,7 +331,8 @@ fn city_select(
     }
 }
 
-async fn quote_box(state: &AppState, ctx: &Ctx, partner: &Partner, draft: &Draft) -> poem::Result<Markup> {
+/// The quote's content (price and distance, or what is missing).
+async fn quote_inner(state: &AppState, ctx: &Ctx, partner: &Partner, draft: &Draft) -> poem::Result<Markup> {
     // Quote only when the places are known; other fields do not matter for the price.
     let probe = Draft {
         dropoff_address: "-".repeat(3),
@@ -347,15 +349,25 @@ async fn quote_box(state: &AppState, ctx: &Ctx, partner: &Partner, draft: &Draft
         Err(_) => None,
     };
     Ok(html! {
+        h2 { (ctx.t(Msg::QuoteTitle)) }
+        @if let Some(q) = quote {
+            p.price { (Fcfa(q.price.total)) }
+            p.small.muted { (ctx.fmt(Msg::QuoteDistance, &[("km", &format!("{:.1}", q.distance_m as f64 / 1000.0))])) }
+        } @else {
+            p.muted { (ctx.t(Msg::QuoteChoosePlaces)) }
+        }
+    })
+}
+
+/// The quote box: it stays in place and only its content is swapped, so that its listener on
+/// the form is never lost between two changes.
+async fn quote_box(state: &AppState, ctx: &Ctx, partner: &Partner, draft: &Draft) -> poem::Result<Markup> {
+    let inner = quote_inner(state, ctx, partner, draft).await?;
+    Ok(html! {
         div.card.quote #(QUOTE_ID) aria-live="polite"
-            hx-get="/partners/orders/quote/" hx-trigger="change from:#order-form" hx-include="#order-form" hx-swap="outerHTML" {
-            h2 { (ctx.t(Msg::QuoteTitle)) }
-            @if let Some(q) = quote {
-                p.price { (Fcfa(q.price.total)) }
-                p.small.muted { (ctx.fmt(Msg::QuoteDistance, &[("km", &format!("{:.1}", q.distance_m as f64 / 1000.0))])) }
-            } @else {
-                p.muted { (ctx.t(Msg::QuoteChoosePlaces)) }
-            }
+            hx-get="/partners/orders/quote/" hx-trigger="change from:#order-form" hx-include="#order-form" hx-swap="innerHTML"
+            hx-sync="this:replace" {
+            (inner)
         }
     })
 }
@@ -460,7 +472,7 @@ async fn create_order(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(
 #[handler]
 async fn quote_fragment(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(draft): Query<Draft>) -> poem::Result<Response> {
     let partner = load_partner(state, ctx).await?;
-    Ok(respond(StatusCode::OK, quote_box(state, ctx, &partner, &draft).await?))
+    Ok(respond(StatusCode::OK, quote_inner(state, ctx, &partner, &draft).await?))
 }
 
 #[derive(Deserialize, Default)]

@@ -10,6 +10,7 @@ use delivr::{
     accounts::{Role, password, repo as users},
     app::App,
     config::Config,
+    partners::repo as partners,
 };
 
 fn root() -> PathBuf {
@@ -28,6 +29,20 @@ async fn spawn_portal(dir: &std::path::Path) -> String {
     let app = App::build(config).await.expect("the app builds");
     let hash = password::hash("admin-password-1").expect("hash");
     users::create_staff(&app.state.db, Role::Admin, "admin@delivr.cm", "Admin", None, &hash).await.expect("admin");
+    // An approved vendor with a pickup address, for the scenarios that start signed in.
+    let vendor_hash = password::hash("vendeur-password-1").expect("hash");
+    let new = partners::NewPartner {
+        business_name: "Boutique Test",
+        contact_name: "Awa",
+        phone: "+237677987654",
+        email: "vendeur@test.cm",
+        password_hash: &vendor_hash,
+        language: "fr",
+    };
+    let (_, partner_id) = partners::create(&app.state.db, &new).await.expect("vendor");
+    partners::approve(&app.state.db, &partner_id).await.expect("approve");
+    delivr::on_db!(&app.state.db, pool => sqlx::query("UPDATE partners SET pickup_quartier_id = 1001, pickup_address = 'Rue Joss' WHERE id = $1")
+        .bind(&partner_id).execute(pool).await.map(|_| ())).expect("pickup");
     let base = format!("http://{}", app.addr());
     tokio::spawn(app.run_until(std::future::pending()));
     base
@@ -69,4 +84,9 @@ async fn run_scenario(script: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signup_approval_login_and_language_at_phone_width() {
     run_scenario("accounts.mjs").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_filter_open_and_cancel_orders_at_phone_width() {
+    run_scenario("orders.mjs").await;
 }

@@ -1,0 +1,62 @@
+// A vendor creates orders at phone width (live quote), filters the list with htmx (the URL
+// follows), opens the detail, cancels; screenshots along the way.
+import { BASE, launch, phone, shot, check, text, watch, htmxReady } from "./lib.mjs";
+
+const browser = await launch();
+try {
+  const ctx = await phone(browser);
+  const page = await ctx.newPage();
+  watch(page, "vendor");
+  await page.goto(`${BASE}/accounts/login/`);
+  await page.fill("#f-email", "vendeur@test.cm");
+  await page.fill("#f-password", "vendeur-password-1");
+  await page.click("button[type=submit].btn");
+  await page.waitForURL("**/partners/dashboard/");
+
+  for (const [name, quartier] of [["Paul Nkwi", "Makepe"], ["Chantal Abanda", "Bonapriso"]]) {
+    await page.click("text=+ Nouvelle commande");
+    await page.waitForURL("**/partners/orders/new/");
+    await htmxReady(page, "#quote");
+    await page.fill("#f-recipient_name", name);
+    await page.fill("#f-recipient_phone", "677 98 76 54");
+    await page.selectOption("#f-dropoff_quartier", { label: quartier });
+    // The quote follows the quartier, without a reload.
+    await page.waitForFunction(() => document.querySelector("#quote .price")?.textContent.includes("FCFA"));
+    await page.fill("#f-dropoff_address", "Derrière la pharmacie, portail bleu");
+    await page.fill("#f-package_description", "Chaussures");
+    await page.fill("#f-cod_amount", "15 000");
+    if (name === "Paul Nkwi") await shot(page, "10-order-form");
+    await page.click("#order-form button[type=submit]:not([name])");
+    await page.waitForURL(/\/partners\/orders\/[0-9a-f-]+\/\?created=1$/);
+    check((await text(page)).includes("Commande créée"), "created flash");
+    if (name === "Paul Nkwi") await shot(page, "11-order-detail");
+    await page.click("nav >> text=Tableau de bord");
+    await page.waitForURL("**/partners/dashboard/");
+  }
+
+  // The list, filtered as you type: the URL follows (hx-push-url).
+  await page.click("nav >> text=Commandes");
+  await page.waitForURL("**/partners/orders/");
+  check((await text(page)).includes("2 résultat(s)"), "two orders listed");
+  await htmxReady(page, "form.orders-filters");
+  await page.fill("#q", "chantal");
+  await page.waitForFunction(() => document.querySelector("#orders-results")?.textContent.includes("1 résultat(s)"));
+  await page.waitForURL(/q=chantal/);
+  check(!(await text(page)).includes("Paul Nkwi"), "filtered out");
+  await shot(page, "12-orders-filtered");
+
+  // Open it and cancel it.
+  await page.click(".order-row a");
+  await page.waitForURL(/\/partners\/orders\/[0-9a-f-]+\/$/);
+  await page.click("button.danger");
+  await page.waitForURL(/\?cancelled=1$/);
+  check((await text(page)).includes("Annulée"), "cancelled");
+  await shot(page, "13-order-cancelled");
+
+  // The back button restores the filtered list.
+  await page.goto(`${BASE}/partners/orders/?status=CANCELLED`);
+  check((await text(page)).includes("1 résultat(s)"), "status filter without JavaScript-specific steps");
+  console.log("orders scenario passed");
+} finally {
+  await browser.close();
+}
