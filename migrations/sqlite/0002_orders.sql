@@ -42,6 +42,7 @@ CREATE TABLE orders (
 );
 CREATE INDEX orders_partner_created ON orders (partner_id, created_at, id);
 CREATE INDEX orders_partner_status ON orders (partner_id, status, created_at);
+CREATE INDEX orders_partner_finished ON orders (partner_id, status, finished_at);
 CREATE INDEX orders_courier ON orders (courier_id, status);
 CREATE INDEX orders_status ON orders (status, created_at);
 

@@ -56,31 +56,57 @@ pub async fn seed(db: &Db) -> sqlx::Result<()> {
     })
 }
 
-pub async fn cities(db: &Db) -> sqlx::Result<Vec<City>> {
-    on_db!(db, pool => sqlx::query_as("SELECT id, slug, name, lat, lng FROM cities ORDER BY name").fetch_all(pool).await)
+// Cities and quartiers are fixed data from `data.rs` (the tables mirror them for joins and
+// foreign keys): reading them costs no query.
+
+fn all_cities() -> &'static [City] {
+    static CITIES: std::sync::OnceLock<Vec<City>> = std::sync::OnceLock::new();
+    CITIES.get_or_init(|| {
+        let mut v: Vec<City> = data::CITIES
+            .iter()
+            .map(|(id, slug, name, lat, lng, _)| City { id: *id, slug: (*slug).to_owned(), name: (*name).to_owned(), lat: *lat, lng: *lng })
+            .collect();
+        v.sort_by_key(|c| text::match_key(&c.name));
+        v
+    })
 }
 
-pub async fn quartiers_of(db: &Db, city_id: i64) -> sqlx::Result<Vec<Quartier>> {
-    on_db!(db, pool => sqlx::query_as("SELECT id, city_id, name, lat, lng FROM quartiers WHERE city_id = $1 ORDER BY name_key")
-        .bind(city_id)
-        .fetch_all(pool)
-        .await)
+fn all_quartiers() -> &'static [Quartier] {
+    static QUARTIERS: std::sync::OnceLock<Vec<Quartier>> = std::sync::OnceLock::new();
+    QUARTIERS.get_or_init(|| {
+        let mut v: Vec<Quartier> = data::CITIES
+            .iter()
+            .flat_map(|(city_id, _, _, _, _, qs)| {
+                qs.iter().enumerate().map(move |(i, (name, lat, lng))| Quartier {
+                    id: city_id * 1000 + i as i64 + 1,
+                    city_id: *city_id,
+                    name: (*name).to_owned(),
+                    lat: *lat,
+                    lng: *lng,
+                })
+            })
+            .collect();
+        v.sort_by_key(|q| text::match_key(&q.name));
+        v
+    })
 }
 
-pub async fn quartier(db: &Db, id: i64) -> sqlx::Result<Option<Quartier>> {
-    on_db!(db, pool => sqlx::query_as("SELECT id, city_id, name, lat, lng FROM quartiers WHERE id = $1")
-        .bind(id)
-        .fetch_optional(pool)
-        .await)
+pub async fn cities(_db: &Db) -> sqlx::Result<Vec<City>> {
+    Ok(all_cities().to_vec())
+}
+
+pub async fn quartiers_of(_db: &Db, city_id: i64) -> sqlx::Result<Vec<Quartier>> {
+    Ok(all_quartiers().iter().filter(|q| q.city_id == city_id).cloned().collect())
+}
+
+pub async fn quartier(_db: &Db, id: i64) -> sqlx::Result<Option<Quartier>> {
+    Ok(all_quartiers().iter().find(|q| q.id == id).cloned())
 }
 
 /// Find a quartier of a city by name, ignoring case, accents and punctuation.
-pub async fn find_quartier(db: &Db, city_id: i64, name: &str) -> sqlx::Result<Option<Quartier>> {
-    on_db!(db, pool => sqlx::query_as("SELECT id, city_id, name, lat, lng FROM quartiers WHERE city_id = $1 AND name_key = $2")
-        .bind(city_id)
-        .bind(text::match_key(name))
-        .fetch_optional(pool)
-        .await)
+pub async fn find_quartier(_db: &Db, city_id: i64, name: &str) -> sqlx::Result<Option<Quartier>> {
+    let key = text::match_key(name);
+    Ok(all_quartiers().iter().find(|q| q.city_id == city_id && text::match_key(&q.name) == key).cloned())
 }
 
 /// Great-circle distance in kilometres.

@@ -122,6 +122,7 @@ super::define_catalogue! {
     Filter => ("Filtrer", "Filter"),
     FilterAll => ("Tous", "All"),
     ResultsCount => ("{n} résultat(s)", "{n} result(s)"),
+    ResultsCountMore => ("Plus de {n} résultats", "More than {n} results"),
     NoResults => ("Aucun résultat.", "No results."),
     Pagination => ("Pagination", "Pagination"),
     Previous => ("Précédent", "Previous"),

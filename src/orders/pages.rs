@@ -36,6 +36,8 @@ use crate::{
 };
 
 pub const PAGE_SIZE: i64 = 20;
+/// The list counts its results up to this many.
+pub const COUNT_CAP: i64 = 1000;
 /// htmx target of the list's results.
 pub const RESULTS_ID: &str = "orders-results";
 pub const QUOTE_ID: &str = "quote";
@@ -169,15 +171,18 @@ fn order_row(ctx: &Ctx, o: &Order) -> Markup {
     }
 }
 
-async fn results(state: &AppState, ctx: &Ctx, partner: &Partner, query: &ListQuery, filter: &Filter) -> poem::Result<Markup> {
+async fn results(state: &AppState, ctx: &Ctx, partner_id: &str, query: &ListQuery, filter: &Filter) -> poem::Result<Markup> {
     let cursor = Cursor::decode(&query.cursor);
-    let (rows, next) = repo::list(&state.db, &partner.id, filter, cursor.as_ref(), PAGE_SIZE).await.map_err(internal)?;
-    let total = repo::count(&state.db, &partner.id, filter).await.map_err(internal)?;
+    let repo::Page { orders: rows, next, total, more } =
+        repo::list_counted(&state.db, partner_id, filter, cursor.as_ref(), PAGE_SIZE, COUNT_CAP).await.map_err(internal)?;
     let export_qs = ListQuery { cursor: String::new(), ..query.clone() }.with_cursor("");
     Ok(html! {
         div #(RESULTS_ID) {
             div.row.between {
-                p.muted.small { (ctx.fmt(Msg::ResultsCount, &[("n", &total.to_string())])) }
+                p.muted.small {
+                    @if more { (ctx.fmt(Msg::ResultsCountMore, &[("n", &crate::web::components::format_int(COUNT_CAP))])) }
+                    @else { (ctx.fmt(Msg::ResultsCount, &[("n", &total.to_string())])) }
+                }
                 a.small href=(format!("/partners/orders/export/?{export_qs}")) hx-boost="false" download { (ctx.t(Msg::ExportCsv)) }
             }
             @if rows.is_empty() {
@@ -193,7 +198,13 @@ async fn results(state: &AppState, ctx: &Ctx, partner: &Partner, query: &ListQue
     })
 }
 
-fn filters_form(ctx: &Ctx, query: &ListQuery, errors: &FieldErrors, cities: &[geo::City]) -> Markup {
+fn filters_form(
+    ctx: &Ctx,
+    query: &ListQuery,
+    errors: &FieldErrors,
+    cities: &[geo::City],
+    quartiers: &[(String, Vec<geo::Quartier>)],
+) -> Markup {
     let statuses: Vec<(String, Msg)> = std::iter::once(("".to_owned(), Msg::FilterAll))
         .chain(std::iter::once(("active".to_owned(), Msg::FilterActive)))
         .chain(Status::ALL.iter().map(|s| (s.as_str().to_owned(), s.label())))
@@ -202,7 +213,7 @@ fn filters_form(ctx: &Ctx, query: &ListQuery, errors: &FieldErrors, cities: &[ge
     html! {
         form.filters.orders-filters method="get" action="/partners/orders/" role="search"
             hx-get="/partners/orders/" hx-target=(format!("#{RESULTS_ID}")) hx-select=(format!("#{RESULTS_ID}")) hx-swap="outerHTML"
-            hx-push-url="true" hx-trigger="submit, input changed delay:400ms from:#q, change from:#status, change from:#city, change from:#from, change from:#to, change from:#sort"
+            hx-push-url="true" hx-trigger="submit, input changed delay:400ms from:#q, change from:#status, change from:#city, change from:#quartier, change from:#from, change from:#to, change from:#sort"
             hx-sync="this:replace" {
             div.wide {
                 label for="q" { (ctx.t(Msg::Search)) }
@@ -224,6 +235,18 @@ fn filters_form(ctx: &Ctx, query: &ListQuery, errors: &FieldErrors, cities: &[ge
                 @if let Some(e) = err("city") { (e) }
             }
             div {
+                label for="quartier" { (ctx.t(Msg::FieldQuartier)) }
+                select #quartier name="quartier" {
+                    option value="" { (ctx.t(Msg::FilterAll)) }
+                    @for (city, quartiers) in quartiers {
+                        optgroup label=(city) {
+                            @for q in quartiers { option value=(q.id) selected[q.id.to_string() == query.quartier] { (q.name) } }
+                        }
+                    }
+                }
+                @if let Some(e) = err("quartier") { (e) }
+            }
+            div {
                 label for="from" { (ctx.t(Msg::FieldFrom)) }
                 input #from type="date" name="from" value=(query.from);
                 @if let Some(e) = err("from") { (e) }
@@ -240,7 +263,6 @@ fn filters_form(ctx: &Ctx, query: &ListQuery, errors: &FieldErrors, cities: &[ge
                     option value="oldest" selected[query.sort == "oldest"] { (ctx.t(Msg::SortOldest)) }
                 }
             }
-            @if !query.quartier.is_empty() { input type="hidden" name="quartier" value=(query.quartier); }
             button.btn.secondary type="submit" { (ctx.t(Msg::Filter)) }
         }
     }
@@ -253,16 +275,21 @@ async fn list_orders(
     Query(query): Query<ListQuery>,
     req: &Request,
 ) -> poem::Result<Response> {
-    let partner = load_partner(state, ctx).await?;
+    // The session already names the approved partner: no need to load the profile here.
+    let partner = guard::partner(ctx)?;
     let (filter, errors) = query.to_filter(ctx);
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    let results = results(state, ctx, &partner, &query, &filter).await?;
+    let results = results(state, ctx, &partner.id, &query, &filter).await?;
     // htmx asking for the results only: the fragment, not the page.
     let wants_fragment = req.header("hx-target") == Some(RESULTS_ID) && errors.is_empty();
     if wants_fragment {
         return Ok(respond(status, results));
     }
     let cities = geo::cities(&state.db).await.map_err(internal)?;
+    let mut quartiers = Vec::with_capacity(cities.len());
+    for c in &cities {
+        quartiers.push((c.name.clone(), geo::quartiers_of(&state.db, c.id).await.map_err(internal)?));
+    }
     let body = html! {
         div.row.between {
             h1 { (ctx.t(Msg::NavOrders)) }
@@ -271,7 +298,7 @@ async fn list_orders(
                 a.btn.secondary href="/partners/orders/import/" { (ctx.t(Msg::ImportCsv)) }
             }
         }
-        (filters_form(ctx, &query, &errors, &cities))
+        (filters_form(ctx, &query, &errors, &cities, &quartiers))
         (results)
     };
     Ok(respond(status, page(ctx, ctx.t(Msg::NavOrders), body)))

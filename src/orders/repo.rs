@@ -81,18 +81,30 @@ impl Order {
     }
 }
 
-pub const SELECT: &str = "SELECT o.id, o.partner_id, o.tracking_number, o.public_token, o.status, o.source, \
+macro_rules! order_columns {
+    () => {
+        "o.id, o.partner_id, o.tracking_number, o.public_token, o.status, o.source, \
     o.pickup_quartier_id, o.pickup_address, o.dropoff_quartier_id, o.dropoff_address, o.recipient_name, o.recipient_phone, \
     o.package_description, o.size_class, o.cod_amount, o.courier_note, o.delivery_pin, o.distance_m, o.price_total, \
     o.price_commission, o.price_net, o.courier_id, o.failure_reason, o.cancel_reason, o.created_at, o.updated_at, o.finished_at, \
     pq.name AS pickup_quartier, pc.name AS pickup_city, dq.name AS dropoff_quartier, dc.name AS dropoff_city, dq.city_id AS dropoff_city_id, \
     dq.lat AS dropoff_lat, dq.lng AS dropoff_lng, pq.lat AS pickup_lat, pq.lng AS pickup_lng, \
-    cu.full_name AS courier_name, cu.phone AS courier_phone, p.business_name \
-    FROM orders o \
+    cu.full_name AS courier_name, cu.phone AS courier_phone, p.business_name"
+    };
+}
+
+macro_rules! order_from {
+    () => {
+        "FROM orders o \
     JOIN quartiers pq ON pq.id = o.pickup_quartier_id JOIN cities pc ON pc.id = pq.city_id \
     JOIN quartiers dq ON dq.id = o.dropoff_quartier_id JOIN cities dc ON dc.id = dq.city_id \
     JOIN partners p ON p.id = o.partner_id \
-    LEFT JOIN users cu ON cu.id = o.courier_id";
+    LEFT JOIN users cu ON cu.id = o.courier_id"
+    };
+}
+
+/// The order and the names around it; add a WHERE clause.
+pub const SELECT: &str = concat!("SELECT ", order_columns!(), " ", order_from!());
 
 /// One order of one partner, by id or tracking number. Another partner's order is `None`.
 pub async fn find_for_partner(db: &Db, partner_id: &str, id_or_tracking: &str) -> sqlx::Result<Option<Order>> {
@@ -236,36 +248,87 @@ pub async fn list(
     cursor: Option<&Cursor>,
     limit: i64,
 ) -> sqlx::Result<(Vec<Order>, Option<Cursor>)> {
+    let page = list_counted(db, partner_id, f, cursor, limit, 0).await?;
+    Ok((page.orders, page.next))
+}
+
+/// A page of orders with the (capped) number of all matching orders.
+pub struct Page {
+    pub orders: Vec<Order>,
+    pub next: Option<Cursor>,
+    pub total: i64,
+    /// More than `total` orders match.
+    pub more: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct CountedRow {
+    #[sqlx(flatten)]
+    order: Order,
+    capped_total: i64,
+}
+
+/// One page and the count capped at `count_cap`, in a single query: the count is an
+/// uncorrelated sub-query that both backends evaluate once.
+pub async fn list_counted(
+    db: &Db,
+    partner_id: &str,
+    f: &Filter,
+    cursor: Option<&Cursor>,
+    limit: i64,
+    count_cap: i64,
+) -> sqlx::Result<Page> {
     let (clause, binds) = where_clause("$1", f, cursor);
+    // The cursor's bind comes last, so the count's clause can share the first placeholders.
+    let (count_clause, _) = where_clause("$1", f, None);
     let dir = if f.newest_first { "DESC" } else { "ASC" };
-    let sql = format!("{SELECT}{clause} ORDER BY o.created_at {dir}, o.id {dir} LIMIT {}", limit + 1);
-    let mut rows: Vec<Order> = on_db!(db, pool => {
+    let sql = format!(
+        "SELECT {}, (SELECT COUNT(*) FROM (SELECT 1 FROM orders o{count_clause} LIMIT {}) c) AS capped_total {}{clause} \
+         ORDER BY o.created_at {dir}, o.id {dir} LIMIT {}",
+        order_columns!(),
+        count_cap + 1,
+        order_from!(),
+        limit + 1
+    );
+    let rows: Vec<CountedRow> = on_db!(db, pool => {
         let mut q = sqlx::query_as(&sql).bind(partner_id);
         for b in &binds {
             q = q.bind(b);
         }
         q.fetch_all(pool).await
     })?;
-    let next = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|o| Cursor { created_at: o.created_at, id: o.id.clone() })
+    let capped = match rows.first() {
+        Some(r) => r.capped_total,
+        // An empty page past the end still reports the count.
+        None if cursor.is_some() && count_cap > 0 => {
+            let (n, more) = count_capped(db, partner_id, f, count_cap).await?;
+            n + i64::from(more)
+        }
+        None => 0,
+    };
+    let mut orders: Vec<Order> = rows.into_iter().map(|r| r.order).collect();
+    let next = if orders.len() as i64 > limit {
+        orders.truncate(limit as usize);
+        orders.last().map(|o| Cursor { created_at: o.created_at, id: o.id.clone() })
     } else {
         None
     };
-    Ok((rows, next))
+    Ok(Page { orders, next, total: capped.min(count_cap), more: capped > count_cap })
 }
 
-/// How many orders match (for the list's heading).
-pub async fn count(db: &Db, partner_id: &str, f: &Filter) -> sqlx::Result<i64> {
+/// How many orders match, counting at most `cap` (the list says "more than" beyond): the
+/// cost of a count stays bounded on a vendor with a hundred thousand orders.
+pub async fn count_capped(db: &Db, partner_id: &str, f: &Filter, cap: i64) -> sqlx::Result<(i64, bool)> {
     let (clause, binds) = where_clause("$1", f, None);
-    let sql = format!("SELECT COUNT(*) FROM orders o{clause}");
-    on_db!(db, pool => {
+    let sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM orders o{clause} LIMIT {}) capped", cap + 1);
+    let n: i64 = on_db!(db, pool => {
         let mut q = sqlx::query_scalar(&sql).bind(partner_id);
         for b in &binds {
             q = q.bind(b);
         }
         q.fetch_one(pool).await
-    })
+    })?;
+    Ok((n.min(cap), n > cap))
 }
 
 /// The dashboard's figures.
@@ -277,14 +340,18 @@ pub struct Kpis {
     pub cod_to_collect: i64,
 }
 
+/// Four indexed counts rather than one scan of every order of the vendor.
 pub async fn kpis(db: &Db, partner_id: &str, day_start_ms: i64, month_start_ms: i64) -> sqlx::Result<Kpis> {
-    let sql = "SELECT \
-        CAST(COALESCE(SUM(CASE WHEN created_at >= $2 THEN 1 ELSE 0 END), 0) AS BIGINT), \
-        CAST(COALESCE(SUM(CASE WHEN status IN ('ASSIGNED', 'PICKED_UP', 'IN_TRANSIT') THEN 1 ELSE 0 END), 0) AS BIGINT), \
-        CAST(COALESCE(SUM(CASE WHEN status = 'COMPLETED' AND finished_at >= $3 THEN 1 ELSE 0 END), 0) AS BIGINT), \
-        CAST(COALESCE(SUM(CASE WHEN status IN ('PENDING', 'ASSIGNED', 'PICKED_UP', 'IN_TRANSIT') THEN cod_amount ELSE 0 END), 0) AS BIGINT) \
-        FROM orders WHERE partner_id = $1";
-    let (today, in_progress, completed, cod): (i64, i64, i64, i64) =
-        on_db!(db, pool => sqlx::query_as(sql).bind(partner_id).bind(day_start_ms).bind(month_start_ms).fetch_one(pool).await)?;
-    Ok(Kpis { today, in_progress, completed_this_month: completed, cod_to_collect: cod })
+    const ACTIVE: &str = "('PENDING', 'ASSIGNED', 'PICKED_UP', 'IN_TRANSIT')";
+    let today_sql = "SELECT COUNT(*) FROM orders WHERE partner_id = $1 AND created_at >= $2";
+    let moving_sql = "SELECT COUNT(*) FROM orders WHERE partner_id = $1 AND status IN ('ASSIGNED', 'PICKED_UP', 'IN_TRANSIT')";
+    let done_sql = "SELECT COUNT(*) FROM orders WHERE partner_id = $1 AND status = 'COMPLETED' AND finished_at >= $2";
+    let cod_sql = format!("SELECT CAST(COALESCE(SUM(cod_amount), 0) AS BIGINT) FROM orders WHERE partner_id = $1 AND status IN {ACTIVE}");
+    on_db!(db, pool => {
+        let today: i64 = sqlx::query_scalar(today_sql).bind(partner_id).bind(day_start_ms).fetch_one(pool).await?;
+        let in_progress: i64 = sqlx::query_scalar(moving_sql).bind(partner_id).fetch_one(pool).await?;
+        let completed_this_month: i64 = sqlx::query_scalar(done_sql).bind(partner_id).bind(month_start_ms).fetch_one(pool).await?;
+        let cod_to_collect: i64 = sqlx::query_scalar(&cod_sql).bind(partner_id).fetch_one(pool).await?;
+        Ok(Kpis { today, in_progress, completed_this_month, cod_to_collect })
+    })
 }

@@ -22,6 +22,11 @@ impl Render for Fcfa {
 
 /// `1500` → `1 500 FCFA`, with a no-break space between thousands and before the unit.
 pub fn format_fcfa(amount: i64) -> String {
+    format!("{}\u{a0}FCFA", format_int(amount))
+}
+
+/// `1500` → `1 500` (no-break space between thousands).
+pub fn format_int(amount: i64) -> String {
     let digits = amount.unsigned_abs().to_string();
     let mut grouped = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -31,7 +36,7 @@ pub fn format_fcfa(amount: i64) -> String {
         grouped.push(c);
     }
     let sign = if amount < 0 { "-" } else { "" };
-    format!("{sign}{grouped}\u{a0}FCFA")
+    format!("{sign}{grouped}")
 }
 
 /// A timestamp (ms since epoch, UTC) shown in Douala time, `28/11/2026 14:05`.

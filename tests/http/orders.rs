@@ -333,6 +333,8 @@ async fn the_list_filters_searches_and_pages(backend: Backend) {
     let cancelled = app.get("/partners/orders/?status=CANCELLED").await.text().await.unwrap();
     assert!(cancelled.contains("1 résultat(s)") && cancelled.contains("Mireille Owona"));
     assert!(app.get("/partners/orders/?city=2").await.text().await.unwrap().contains("1 résultat(s)"));
+    assert!(app.get("/partners/orders/?quartier=2001").await.text().await.unwrap().contains("1 résultat(s)"));
+    assert!(app.get("/partners/orders/?quartier=1012").await.text().await.unwrap().contains("23 résultat(s)"));
     assert!(app.get("/partners/orders/?q=owona").await.text().await.unwrap().contains("1 résultat(s)"));
     assert!(app.get("/partners/orders/?q=699+00+00+07").await.text().await.unwrap().contains("1 résultat(s)"));
     let tracking = scalar_str(&app, "SELECT tracking_number FROM orders WHERE id = $1", &special).await;
