@@ -13,7 +13,7 @@ use poem::{
 };
 
 use crate::{
-    accounts, admin,
+    accounts, admin, api, api_keys,
     config::Config,
     couriers,
     db::Db,
@@ -91,6 +91,7 @@ pub fn routes(state: AppState) -> impl poem::Endpoint<Output = Response> {
         admin::pages::routes,
         admin::orders::routes,
         pricing::pages::routes,
+        api_keys::pages::routes,
     ]
     .into_iter()
     .fold(Route::new(), |route, add| add(route))
@@ -99,6 +100,9 @@ pub fn routes(state: AppState) -> impl poem::Endpoint<Output = Response> {
         .at("/healthz", get(healthz))
         .at("/static/:file", get(assets::serve_asset))
         .nest("/courier/v1", couriers::api::routes(Route::new()))
+        .nest("/api/v1", api::routes(&state))
+        // Swagger UI brings its own scripts: it stays outside the pages' CSP.
+        .nest("/partners/docs", api::docs(&state))
         .nest("/", pages)
         .around(compress)
         .with(CatchPanic::new().with_handler(|_| {

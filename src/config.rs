@@ -40,12 +40,29 @@ pub struct Config {
     #[arg(long, env = "LOG", default_value = "info", global = true)]
     pub log: String,
 
+    /// API requests allowed per key per minute.
+    #[arg(long, env = "API_RATE_LIMIT", default_value_t = 120, global = true)]
+    pub api_rate_limit: i64,
+
     /// Trust the first address of `X-Forwarded-For` as the client's (only behind a proxy you run).
     #[arg(long, env = "TRUST_PROXY", default_value_t = false, global = true)]
     pub trust_proxy: bool,
 }
 
 impl Config {
+    /// The defaults, on this database and a random local port (tests, benchmarks).
+    pub fn local(database_url: String) -> Config {
+        Config {
+            database_url,
+            bind: "127.0.0.1:0".to_owned(),
+            public_url: None,
+            secret_key: None,
+            log: "warn".to_owned(),
+            api_rate_limit: 120,
+            trust_proxy: false,
+        }
+    }
+
     /// The public base URL without a trailing slash.
     pub fn public_url(&self) -> String {
         match &self.public_url {

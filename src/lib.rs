@@ -2,6 +2,8 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod api;
+pub mod api_keys;
 pub mod app;
 pub mod config;
 pub mod couriers;

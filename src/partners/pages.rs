@@ -60,6 +60,7 @@ async fn pending(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem::R
         div.narrow {
             h1 { (ctx.t(Msg::PendingTitle)) }
             div.flash.warn role="status" { (ctx.t(Msg::PendingText)) }
+            p.muted { (ctx.t(Msg::PendingApiKeys)) }
             div.card {
                 h2 { (ctx.t(Msg::PendingMeanwhile)) }
                 (profile_checklist(ctx, &partner))
@@ -102,6 +103,7 @@ async fn dashboard(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem:
     let filter = orders_repo::Filter { newest_first: true, ..Default::default() };
     let (recent, _) = orders_repo::list(&state.db, &partner.id, &filter, None, 5).await.map_err(internal)?;
     let booking_url = format!("{}/book/{}/", state.config.public_url(), partner.slug);
+    let active_keys = crate::api_keys::count_active(&state.db, &partner.id).await.map_err(internal)?;
     let profile_complete = partner.pickup_quartier_id.is_some();
     let body = html! {
         div.row.between {
@@ -131,6 +133,10 @@ async fn dashboard(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem:
                     }
                 }
             }
+        }
+        div.card {
+            div.row.between { h2 { (ctx.t(Msg::ApiKeysTitle)) } a href="/partners/api-keys/" { (ctx.t(Msg::ApiKeyManage)) } }
+            p.muted { (ctx.fmt(Msg::ApiKeysActiveCount, &[("n", &active_keys.to_string())])) " · " a href="/partners/docs/" hx-boost="false" { (ctx.t(Msg::ApiDocsLink)) } }
         }
         div.card {
             h2 { (ctx.t(Msg::DashboardBookingTitle)) }

@@ -37,6 +37,7 @@ fn nav_items(ctx: &Ctx) -> Vec<NavItem> {
             if approved {
                 items.push(NavItem { href: "/partners/dashboard/", label: Msg::NavDashboard });
                 items.push(NavItem { href: "/partners/orders/", label: Msg::NavOrders });
+                items.push(NavItem { href: "/partners/api-keys/", label: Msg::NavApi });
             } else {
                 items.push(NavItem { href: "/partners/pending/", label: Msg::NavPending });
             }

@@ -162,14 +162,7 @@ async fn measure_export(url: &str, cookie: &str) -> (Duration, usize, usize, u64
 async fn main() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        database_url: format!("sqlite://{}", dir.path().join("bench.db").display()),
-        bind: "127.0.0.1:0".to_owned(),
-        public_url: None,
-        secret_key: None,
-        log: "error".to_owned(),
-        trust_proxy: false,
-    };
+    let config = Config::local(format!("sqlite://{}", dir.path().join("bench.db").display()));
     let app = App::build(config).await.unwrap();
     let base = format!("http://{}", app.addr());
     let db = app.state.db.clone();

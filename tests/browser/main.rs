@@ -18,14 +18,7 @@ fn root() -> PathBuf {
 }
 
 async fn spawn_portal(dir: &std::path::Path) -> String {
-    let config = Config {
-        database_url: format!("sqlite://{}", dir.join("browser.db").display()),
-        bind: "127.0.0.1:0".to_owned(),
-        public_url: None,
-        secret_key: None,
-        log: "warn".to_owned(),
-        trust_proxy: false,
-    };
+    let config = Config::local(format!("sqlite://{}", dir.join("browser.db").display()));
     let app = App::build(config).await.expect("the app builds");
     let hash = password::hash("admin-password-1").expect("hash");
     users::create_staff(&app.state.db, Role::Admin, "admin@delivr.cm", "Admin", None, &hash).await.expect("admin");

@@ -62,7 +62,7 @@ async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
 }
 
 pub fn test_config(database_url: String) -> Config {
-    Config { database_url, bind: "127.0.0.1:0".to_owned(), public_url: None, secret_key: None, log: "warn".to_owned(), trust_proxy: false }
+    Config::local(database_url)
 }
 
 impl TestApp {

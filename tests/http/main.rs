@@ -5,6 +5,7 @@ mod helpers;
 
 mod accounts;
 mod admin;
+mod api;
 mod cli;
 mod orders;
 mod shell;

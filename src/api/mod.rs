@@ -1,0 +1,290 @@
+//! The integrator REST API under `/api/v1/`, typed with poem-openapi: its OpenAPI document is
+//! generated from the handler types and served at `/api/v1/openapi.json`, with Swagger UI at
+//! `/partners/docs/`. Around every operation: API-key authentication, a per-key rate limit,
+//! a body-size cap, `Idempotency-Key` on POST, and RFC 7807 problems for every error.
+
+pub mod problem;
+
+use std::sync::Arc;
+
+use poem::{
+    Endpoint, EndpointExt, IntoResponse, Request, Response,
+    http::{HeaderValue, Method, StatusCode, header},
+};
+use poem_openapi::{OpenApiService, SecurityScheme, Tags, auth::ApiKey};
+
+use crate::{
+    api::problem::{for_status, lang_of, response},
+    api_keys::{self, Authenticated},
+    app::AppState,
+    db::now_ms,
+    i18n::Msg,
+    on_db, security,
+};
+
+/// Largest JSON body accepted.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// How long an idempotency record is kept.
+pub const IDEMPOTENCY_TTL_MS: i64 = 24 * 60 * 60 * 1000;
+
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Prices before ordering.
+    Quotes,
+    /// Deliveries: create, list, follow, cancel.
+    Orders,
+}
+
+/// `Authorization: Api-Key dlv_XXXXXXXX.<secret>`: the key shown once in the portal's API keys
+/// section. Every request is scoped to the key's partner.
+#[derive(SecurityScheme)]
+#[oai(ty = "api_key", key_name = "Authorization", key_in = "header", checker = "checked_key")]
+pub struct ApiKeyAuth(pub Authenticated);
+
+/// The middleware has already authenticated the key; the scheme only hands the result over.
+async fn checked_key(req: &Request, _key: ApiKey) -> poem::Result<Authenticated> {
+    req.extensions()
+        .get::<Authenticated>()
+        .cloned()
+        .ok_or_else(|| poem::Error::from_response(for_status(StatusCode::UNAUTHORIZED, lang_of(req), None)))
+}
+
+const API_DESCRIPTION: &str = include_str!("description.md");
+
+pub fn service(public_url: &str) -> OpenApiService<crate::orders::api::OrdersApi, ()> {
+    OpenApiService::new(crate::orders::api::OrdersApi, "DELIVR-CM Partner API", env!("CARGO_PKG_VERSION"))
+        .description(API_DESCRIPTION)
+        .server(format!("{public_url}/api/v1"))
+}
+
+/// The API routes: the operations under `/api/v1` with the middleware, the spec beside them.
+pub fn routes(state: &AppState) -> impl Endpoint<Output = Response> + use<> {
+    let service = service(&state.config.public_url());
+    let spec = service.spec();
+    let spec_endpoint = poem::endpoint::make_sync(move |_| {
+        Response::builder()
+            .content_type("application/json; charset=utf-8")
+            .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")
+            .header(header::CACHE_CONTROL, "public, max-age=300")
+            .body(spec.clone())
+    });
+    poem::Route::new().at("/openapi.json", spec_endpoint).nest("/", service.around(api_middleware)).map_to_response()
+}
+
+/// Swagger UI for `/partners/docs/` (its HTML embeds the spec).
+pub fn docs(state: &AppState) -> impl Endpoint<Output = Response> + use<> {
+    let html = service(&state.config.public_url()).swagger_ui_html();
+    poem::endpoint::make_sync(move |_| {
+        Response::builder().content_type("text/html; charset=utf-8").header(header::CACHE_CONTROL, "public, max-age=300").body(html.clone())
+    })
+}
+
+fn presented_key(req: &Request) -> Option<String> {
+    let value = req.header(header::AUTHORIZATION.as_str())?;
+    let (scheme, key) = value.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("Api-Key").then(|| key.trim().to_owned())
+}
+
+/// Authentication, rate limit, body cap, idempotency, and problems for every error.
+async fn api_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<Response> {
+    let lang = lang_of(&req);
+    let Some(state) = req.data::<AppState>().cloned() else {
+        return Ok(for_status(StatusCode::INTERNAL_SERVER_ERROR, lang, None));
+    };
+    // 1. Who is calling.
+    let Some(key) = presented_key(&req) else {
+        let mut resp = response(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            lang,
+            Msg::ErrApiUnauthorized,
+            Some("Authorization: Api-Key <key>".to_owned()),
+        );
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Api-Key"));
+        return Ok(resp);
+    };
+    let auth = match api_keys::authenticate(&state.db, &key).await {
+        Ok(Some(a)) => a,
+        Ok(None) => return Ok(response(StatusCode::UNAUTHORIZED, "unauthorized", lang, Msg::ErrApiUnauthorized, None)),
+        Err(e) => return Ok(internal(e, lang)),
+    };
+    // 2. Rate limit per key.
+    let limit = state.config.api_rate_limit;
+    let (count, reset_at) = match api_keys::count_request(&state.db, &auth.key_id, now_ms()).await {
+        Ok(c) => c,
+        Err(e) => return Ok(internal(e, lang)),
+    };
+    let reset_secs = ((reset_at - now_ms()).max(0) + 999) / 1000;
+    let rate_headers = |resp: &mut Response| {
+        let h = resp.headers_mut();
+        h.insert("ratelimit-limit", HeaderValue::from(limit));
+        h.insert("ratelimit-remaining", HeaderValue::from((limit - count).max(0)));
+        h.insert("ratelimit-reset", HeaderValue::from(reset_secs));
+        if let Ok(v) = HeaderValue::from_str(&format!("{limit};w=60")) {
+            h.insert("ratelimit-policy", v);
+        }
+    };
+    if count > limit {
+        let mut resp = response(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            lang,
+            Msg::ErrTooManyTitle,
+            Some(format!("{limit} requests per minute")),
+        );
+        rate_headers(&mut resp);
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(reset_secs));
+        return Ok(resp);
+    }
+    req.extensions_mut().insert(auth.clone());
+
+    // 3. The body, capped; 4. idempotency on POST.
+    let mut claimed: Option<String> = None;
+    if req.method() == Method::POST {
+        let body = match req.take_body().into_bytes_limit(MAX_BODY_BYTES).await {
+            Ok(b) => b,
+            Err(_) => return Ok(for_status(StatusCode::PAYLOAD_TOO_LARGE, lang, Some(format!("at most {MAX_BODY_BYTES} bytes")))),
+        };
+        if let Some(idem) = req.header("idempotency-key").map(str::to_owned) {
+            if idem.is_empty() || idem.len() > 255 || !idem.is_ascii() {
+                return Ok(response(StatusCode::BAD_REQUEST, "idempotency-key", lang, Msg::ErrIdempotencyKey, None));
+            }
+            let hash = security::sha256_hex(&[req.uri().path().as_bytes(), b"\n", &body].concat());
+            match claim(&state, &auth, &idem, &hash).await {
+                Ok(Claim::Mine) => claimed = Some(idem),
+                Ok(Claim::Replay { status, content_type, body }) => {
+                    let mut resp = Response::builder()
+                        .status(StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK))
+                        .header(header::CONTENT_TYPE, content_type)
+                        .header("idempotent-replayed", "true")
+                        .body(body);
+                    rate_headers(&mut resp);
+                    return Ok(resp);
+                }
+                Ok(Claim::InFlight) => {
+                    return Ok(response(StatusCode::CONFLICT, "idempotency-in-flight", lang, Msg::ErrIdempotencyInFlight, None));
+                }
+                Ok(Claim::Mismatch) => {
+                    return Ok(response(StatusCode::UNPROCESSABLE_ENTITY, "idempotency-mismatch", lang, Msg::ErrIdempotencyMismatch, None));
+                }
+                Err(e) => return Ok(internal(e, lang)),
+            }
+        }
+        req.set_body(body);
+    }
+
+    // 5. The operation; errors become problems.
+    let mut resp = match ep.call(req).await {
+        Ok(r) => {
+            let r = r.into_response();
+            // Unmatched routes and methods answer with plain statuses: give them a problem body.
+            let is_problem = r.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+            if r.status().is_client_error() && !is_problem { for_status(r.status(), lang, None) } else { r }
+        }
+        Err(e) if e.is_from_response() => e.into_response(),
+        Err(e) => {
+            let status = e.status();
+            if status.is_server_error() {
+                tracing::error!(error = %e, "API operation failed");
+            }
+            for_status(status, lang, Some(e.to_string()))
+        }
+    };
+    if let Some(idem) = claimed {
+        resp = record(&state, &auth, &idem, resp).await;
+    }
+    rate_headers(&mut resp);
+    Ok(resp)
+}
+
+fn internal(e: impl std::fmt::Display, lang: crate::i18n::Lang) -> Response {
+    tracing::error!(error = %e, "API middleware failure");
+    for_status(StatusCode::INTERNAL_SERVER_ERROR, lang, None)
+}
+
+#[derive(sqlx::FromRow)]
+struct IdempotencyRow {
+    request_hash: String,
+    /// `None` while the first request is still running.
+    status: Option<i64>,
+    content_type: Option<String>,
+    response_body: Option<String>,
+    created_at: i64,
+}
+
+enum Claim {
+    Mine,
+    Replay { status: i64, content_type: String, body: String },
+    InFlight,
+    Mismatch,
+}
+
+/// Claim an idempotency key: the first request inserts the row and proceeds; later ones see it.
+async fn claim(state: &AppState, auth: &Authenticated, key: &str, hash: &str) -> sqlx::Result<Claim> {
+    let now = now_ms();
+    let inserted = on_db!(&state.db, pool => sqlx::query(
+        "INSERT INTO idempotency_keys (partner_id, key, request_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (partner_id, key) DO NOTHING",
+    )
+    .bind(&auth.partner_id)
+    .bind(key)
+    .bind(hash)
+    .bind(now)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    if inserted == 1 {
+        on_db!(&state.db, pool => sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1").bind(now - IDEMPOTENCY_TTL_MS).execute(pool).await.map(|_| ()))?;
+        return Ok(Claim::Mine);
+    }
+    let row: Option<IdempotencyRow> = on_db!(&state.db, pool => sqlx::query_as(
+        "SELECT request_hash, status, content_type, response_body, created_at FROM idempotency_keys WHERE partner_id = $1 AND key = $2",
+    )
+    .bind(&auth.partner_id)
+    .bind(key)
+    .fetch_optional(pool)
+    .await)?;
+    Ok(match row {
+        // Expired record: replace it.
+        Some(r) if now - r.created_at > IDEMPOTENCY_TTL_MS => {
+            on_db!(&state.db, pool => sqlx::query("DELETE FROM idempotency_keys WHERE partner_id = $1 AND key = $2").bind(&auth.partner_id).bind(key).execute(pool).await.map(|_| ()))?;
+            return Box::pin(claim(state, auth, key, hash)).await;
+        }
+        Some(r) if r.request_hash != hash => Claim::Mismatch,
+        Some(IdempotencyRow { status: Some(status), content_type, response_body, .. }) => Claim::Replay {
+            status,
+            content_type: content_type.unwrap_or_else(|| "application/json".to_owned()),
+            body: response_body.unwrap_or_default(),
+        },
+        Some(_) => Claim::InFlight,
+        // Deleted between our insert attempt and the read (it had expired): the caller retries.
+        None => Claim::InFlight,
+    })
+}
+
+/// Keep the response for replays; a server error frees the key for a retry instead.
+async fn record(state: &AppState, auth: &Authenticated, key: &str, resp: Response) -> Response {
+    let status = resp.status();
+    if status.is_server_error() {
+        let _ = on_db!(&state.db, pool => sqlx::query("DELETE FROM idempotency_keys WHERE partner_id = $1 AND key = $2").bind(&auth.partner_id).bind(key).execute(pool).await.map(|_| ()));
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let bytes = body.into_bytes().await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json").to_owned();
+    let stored = on_db!(&state.db, pool => sqlx::query(
+        "UPDATE idempotency_keys SET status = $3, content_type = $4, response_body = $5 WHERE partner_id = $1 AND key = $2",
+    )
+    .bind(&auth.partner_id)
+    .bind(key)
+    .bind(i64::from(status.as_u16()))
+    .bind(&content_type)
+    .bind(&text)
+    .execute(pool)
+    .await
+    .map(|_| ()));
+    if let Err(e) = stored {
+        tracing::error!(error = %e, "storing an idempotent response failed");
+    }
+    Response::from_parts(parts, poem::Body::from(bytes))
+}

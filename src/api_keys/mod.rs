@@ -1,0 +1,169 @@
+//! API keys for integrators: `dlv_<prefix>.<secret>`, shown once, stored as a SHA-256 of the
+//! whole key (a high-entropy secret needs no slow hash), revocable with immediate effect.
+//! Only approved, non-suspended partners' keys authenticate.
+
+pub mod pages;
+
+use uuid::Uuid;
+
+use crate::{
+    db::{Db, now_ms},
+    on_db, security,
+};
+
+/// `last_used_at` is refreshed at most this often.
+const TOUCH_EVERY_MS: i64 = 60_000;
+const PREFIX_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+
+#[derive(sqlx::FromRow, Debug, Clone)]
+pub struct ApiKey {
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// A new key: its row and the full secret, which is never stored.
+pub struct NewKey {
+    pub key: ApiKey,
+    pub secret: String,
+}
+
+fn random_prefix() -> String {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).expect("the operating system's random generator failed");
+    let code: String = bytes.iter().map(|b| PREFIX_ALPHABET[*b as usize % PREFIX_ALPHABET.len()] as char).collect();
+    format!("dlv_{code}")
+}
+
+pub async fn list(db: &Db, partner_id: &str) -> sqlx::Result<Vec<ApiKey>> {
+    on_db!(db, pool => sqlx::query_as(
+        "SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM api_keys WHERE partner_id = $1 ORDER BY created_at DESC",
+    )
+    .bind(partner_id)
+    .fetch_all(pool)
+    .await)
+}
+
+pub async fn count_active(db: &Db, partner_id: &str) -> sqlx::Result<i64> {
+    on_db!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM api_keys WHERE partner_id = $1 AND revoked_at IS NULL")
+        .bind(partner_id)
+        .fetch_one(pool)
+        .await)
+}
+
+/// Create a key for an approved partner (`None` if the partner is not approved).
+pub async fn create(db: &Db, partner_id: &str, name: &str) -> sqlx::Result<Option<NewKey>> {
+    let approved: Option<bool> = on_db!(db, pool => sqlx::query_scalar(
+        "SELECT is_business_approved FROM partners WHERE id = $1 AND suspended_at IS NULL",
+    )
+    .bind(partner_id)
+    .fetch_optional(pool)
+    .await)?;
+    if approved != Some(true) {
+        return Ok(None);
+    }
+    loop {
+        let prefix = random_prefix();
+        let secret = format!("{prefix}.{}", security::random_token(24));
+        let key = ApiKey {
+            id: Uuid::new_v4().to_string(),
+            name: name.to_owned(),
+            prefix: prefix.clone(),
+            created_at: now_ms(),
+            last_used_at: None,
+            revoked_at: None,
+        };
+        let inserted = on_db!(db, pool => sqlx::query(
+            "INSERT INTO api_keys (id, partner_id, name, prefix, hashed_key, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&key.id)
+        .bind(partner_id)
+        .bind(name)
+        .bind(&prefix)
+        .bind(security::sha256_hex(secret.as_bytes()))
+        .bind(key.created_at)
+        .execute(pool)
+        .await
+        .map(|_| ()));
+        match inserted {
+            Ok(()) => return Ok(Some(NewKey { key, secret })),
+            // Prefix collision: draw another.
+            Err(e) if crate::db::is_unique_violation(&e) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+pub async fn revoke(db: &Db, partner_id: &str, id: &str) -> sqlx::Result<bool> {
+    let n = on_db!(db, pool => sqlx::query("UPDATE api_keys SET revoked_at = $3 WHERE id = $1 AND partner_id = $2 AND revoked_at IS NULL")
+        .bind(id)
+        .bind(partner_id)
+        .bind(now_ms())
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+/// Who a key authenticates: the key and its partner.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub key_id: String,
+    pub partner_id: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    id: String,
+    partner_id: String,
+    hashed_key: String,
+    last_used_at: Option<i64>,
+}
+
+/// Check a presented key. Revoked keys and keys of unapproved or suspended partners fail; the
+/// database is read every time, so revocation holds on the very next request, everywhere.
+pub async fn authenticate(db: &Db, presented: &str) -> sqlx::Result<Option<Authenticated>> {
+    let presented = presented.trim();
+    let Some((prefix, _)) = presented.split_once('.') else { return Ok(None) };
+    if !prefix.starts_with("dlv_") || prefix.len() != 12 || presented.len() > 100 {
+        return Ok(None);
+    }
+    let row: Option<KeyRow> = on_db!(db, pool => sqlx::query_as(
+        "SELECT k.id, k.partner_id, k.hashed_key, k.last_used_at FROM api_keys k JOIN partners p ON p.id = k.partner_id \
+         WHERE k.prefix = $1 AND k.revoked_at IS NULL AND p.is_business_approved = TRUE AND p.suspended_at IS NULL",
+    )
+    .bind(prefix)
+    .fetch_optional(pool)
+    .await)?;
+    let Some(row) = row else { return Ok(None) };
+    if !security::constant_time_eq(security::sha256_hex(presented.as_bytes()).as_bytes(), row.hashed_key.as_bytes()) {
+        return Ok(None);
+    }
+    let now = now_ms();
+    if row.last_used_at.is_none_or(|t| now - t > TOUCH_EVERY_MS) {
+        on_db!(db, pool => sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1").bind(&row.id).bind(now).execute(pool).await.map(|_| ()))?;
+    }
+    Ok(Some(Authenticated { key_id: row.id, partner_id: row.partner_id }))
+}
+
+/// Count one request in the key's current one-minute window; returns the count so far and
+/// when the window ends (ms). One row per key per minute, shared by every instance.
+pub async fn count_request(db: &Db, key_id: &str, now: i64) -> sqlx::Result<(i64, i64)> {
+    let window = now - now.rem_euclid(60_000);
+    let count: i64 = on_db!(db, pool => sqlx::query_scalar(
+        "INSERT INTO api_rate_windows (key_id, window_start, count) VALUES ($1, $2, 1) \
+         ON CONFLICT (key_id, window_start) DO UPDATE SET count = api_rate_windows.count + 1 RETURNING count",
+    )
+    .bind(key_id)
+    .bind(window)
+    .fetch_one(pool)
+    .await)?;
+    if count == 1 {
+        // First request of a window: forget windows older than an hour.
+        on_db!(db, pool => sqlx::query("DELETE FROM api_rate_windows WHERE window_start < $1").bind(window - 3_600_000).execute(pool).await.map(|_| ()))?;
+    }
+    Ok((count, window + 60_000))
+}

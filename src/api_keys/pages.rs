@@ -1,0 +1,116 @@
+//! The API keys section: list, create (the key is shown once), revoke.
+
+use maud::{Markup, html};
+use poem::{
+    Response, Route, get, handler,
+    http::StatusCode,
+    post,
+    web::{Data, Form, Path},
+};
+use serde::Deserialize;
+
+use crate::{
+    accounts::{guard, pages::required_text},
+    api_keys::{self, ApiKey},
+    app::AppState,
+    i18n::Msg,
+    web::{
+        Ctx,
+        components::{badge, format_datetime},
+        forms::{FieldErrors, Input},
+        internal,
+        layout::{csrf_field, page, respond},
+        redirect, status_error,
+    },
+};
+
+pub fn routes(route: Route) -> Route {
+    route.at("/partners/api-keys/", get(keys_page).post(create_key)).at("/partners/api-keys/:id/revoke/", post(revoke_key))
+}
+
+fn view(ctx: &Ctx, keys: &[ApiKey], created: Option<&str>, errors: &FieldErrors, flash: Option<Msg>) -> Markup {
+    html! {
+        h1 { (ctx.t(Msg::ApiKeysTitle)) }
+        p.muted { (ctx.t(Msg::ApiKeysIntro)) " " a href="/partners/docs/" hx-boost="false" { (ctx.t(Msg::ApiDocsLink)) } }
+        @if let Some(f) = flash { div.flash.ok role="status" { (ctx.t(f)) } }
+        @if let Some(secret) = created {
+            div.card.new-key role="status" {
+                h2 { (ctx.t(Msg::ApiKeyCreated)) }
+                p.flash.warn { (ctx.t(Msg::ApiKeyShownOnce)) }
+                input #new-key type="text" readonly value=(secret) aria-label=(ctx.t(Msg::ApiKeysTitle));
+                p { button.btn.secondary type="button" data-copy="#new-key" { (ctx.t(Msg::Copy)) } }
+                p.small.muted { code { "Authorization: Api-Key " (secret) } }
+            }
+        }
+        form.card method="post" action="/partners/api-keys/" novalidate {
+            (csrf_field(ctx))
+            (Input::new("name", ctx.t(Msg::ApiKeyName), "").hint(ctx.t(Msg::ApiKeyNameHint)).render(errors))
+            button.btn type="submit" { (ctx.t(Msg::ApiKeyCreate)) }
+        }
+        @if keys.is_empty() {
+            div.card { p.muted { (ctx.t(Msg::ApiKeysNone)) } }
+        } @else {
+            ul.keys {
+                @for k in keys {
+                    li.card {
+                        div.row.between {
+                            strong { (k.name) }
+                            @if k.revoked_at.is_some() { (badge(ctx.t(Msg::ApiKeyRevoked), "err")) } @else { (badge(ctx.t(Msg::ApiKeyActive), "ok")) }
+                        }
+                        dl.facts.small {
+                            dt { (ctx.t(Msg::ApiKeyPrefix)) } dd { code { (k.prefix) "…" } }
+                            dt { (ctx.t(Msg::ApiKeyCreatedAt)) } dd { (format_datetime(k.created_at, ctx.lang)) }
+                            dt { (ctx.t(Msg::ApiKeyLastUsed)) } dd { (k.last_used_at.map(|t| format_datetime(t, ctx.lang)).unwrap_or_else(|| "—".to_owned())) }
+                        }
+                        @if k.revoked_at.is_none() {
+                            form method="post" action=(format!("/partners/api-keys/{}/revoke/", k.id)) {
+                                (csrf_field(ctx))
+                                button.btn.danger type="submit" { (ctx.t(Msg::ApiKeyRevoke)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[handler]
+async fn keys_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &poem::Request) -> poem::Result<Response> {
+    let p = guard::partner(ctx)?;
+    let keys = api_keys::list(&state.db, &p.id).await.map_err(internal)?;
+    let flash = req.uri().query().is_some_and(|q| q.contains("revoked=1")).then_some(Msg::ApiKeyRevokedFlash);
+    Ok(respond(StatusCode::OK, page(ctx, ctx.t(Msg::ApiKeysTitle), view(ctx, &keys, None, &FieldErrors::default(), flash))))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CreateForm {
+    name: String,
+}
+
+#[handler]
+async fn create_key(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form): Form<CreateForm>) -> poem::Result<Response> {
+    let p = guard::partner(ctx)?;
+    let mut errors = FieldErrors::default();
+    let name = required_text(ctx, &mut errors, "name", &form.name, 60);
+    if !errors.is_empty() {
+        let keys = api_keys::list(&state.db, &p.id).await.map_err(internal)?;
+        return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, page(ctx, ctx.t(Msg::ApiKeysTitle), view(ctx, &keys, None, &errors, None))));
+    }
+    let Some(new) = api_keys::create(&state.db, &p.id, &name).await.map_err(internal)? else {
+        return Err(status_error(StatusCode::FORBIDDEN));
+    };
+    let keys = api_keys::list(&state.db, &p.id).await.map_err(internal)?;
+    // Shown in this response only; it is not stored and cannot be shown again.
+    Ok(respond(StatusCode::OK, page(ctx, ctx.t(Msg::ApiKeysTitle), view(ctx, &keys, Some(&new.secret), &FieldErrors::default(), None))))
+}
+
+#[handler]
+async fn revoke_key(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> poem::Result<Response> {
+    let p = guard::partner(ctx)?;
+    if uuid::Uuid::parse_str(&id).is_err() || !api_keys::revoke(&state.db, &p.id, &id).await.map_err(internal)? {
+        return Err(status_error(StatusCode::NOT_FOUND));
+    }
+    Ok(redirect("/partners/api-keys/?revoked=1"))
+}

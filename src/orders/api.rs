@@ -1,0 +1,536 @@
+//! The orders part of the integrator API: quotes, create, list, get, cancel, timeline and
+//! latest position. Same validation and use cases as the portal's pages.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use poem::{Request, web::Data};
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
+
+use crate::{
+    accounts::phone::Phone,
+    api::{
+        ApiKeyAuth, ApiTags,
+        problem::{ApiProblem, lang_of},
+    },
+    app::AppState,
+    db::now_ms,
+    i18n::Msg,
+    orders::{
+        self, Draft,
+        model::{Action, Role},
+        pages::ListQuery,
+        repo::{self, Cursor, Filter, Order},
+        service::{self, Actor, OrderError, Source},
+    },
+    partners::repo as partners,
+};
+
+pub struct OrdersApi;
+
+fn rfc3339(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// `{total, commission, net}` in FCFA: the commission is DELIVR-CM's share, the net the courier's.
+#[derive(Object, Debug, Clone)]
+#[oai(example)]
+pub struct Pricing {
+    pub total: i64,
+    pub commission: i64,
+    pub net: i64,
+}
+
+impl poem_openapi::types::Example for Pricing {
+    fn example() -> Self {
+        pricing_example()
+    }
+}
+
+fn pricing_example() -> Pricing {
+    Pricing { total: 1500, commission: 300, net: 1200 }
+}
+
+/// A person on a delivery.
+#[derive(Object, Debug, Clone)]
+pub struct Person {
+    /// Full name.
+    pub name: String,
+    /// E.164 phone number; on input `677 98 76 54`, `00237…` and `+237…` are accepted.
+    pub phone: String,
+}
+
+/// Where a parcel is picked up or delivered.
+#[derive(Object, Debug, Clone)]
+pub struct Place {
+    pub city: String,
+    pub quartier: String,
+    /// Street or landmark ("derrière la pharmacie …").
+    pub address: String,
+}
+
+/// A quote request. The pickup defaults to the partner's profile.
+#[derive(Object, Debug, Clone)]
+#[oai(deny_unknown_fields, example)]
+pub struct QuoteRequest {
+    /// Pickup city, by name (`Douala`) or id; defaults to the profile's.
+    pub pickup_city: Option<String>,
+    /// Pickup quartier, by name (`Akwa`) or id; defaults to the profile's.
+    pub pickup_quartier: Option<String>,
+    /// Drop-off city, by name or id.
+    #[oai(validator(max_length = 60))]
+    pub dropoff_city: String,
+    /// Drop-off quartier, by name (accents and case ignored) or id.
+    #[oai(validator(max_length = 80))]
+    pub dropoff_quartier: String,
+    /// Package size: `S`, `M` or `L` (default `S`).
+    pub size_class: Option<String>,
+}
+
+impl poem_openapi::types::Example for QuoteRequest {
+    fn example() -> Self {
+        quote_request_example()
+    }
+}
+
+fn quote_request_example() -> QuoteRequest {
+    QuoteRequest {
+        pickup_city: None,
+        pickup_quartier: None,
+        dropoff_city: "Douala".into(),
+        dropoff_quartier: "Bonamoussadi".into(),
+        size_class: Some("M".into()),
+    }
+}
+
+/// A price before ordering.
+#[derive(Object, Debug, Clone)]
+pub struct QuoteResponse {
+    /// Distance between the quartiers, in metres.
+    pub distance_m: i64,
+    pub pricing: Pricing,
+    /// Always `XAF`.
+    pub currency: String,
+}
+
+/// A new delivery.
+#[derive(Object, Debug, Clone)]
+#[oai(deny_unknown_fields, example)]
+pub struct OrderCreate {
+    /// Pickup city; defaults to the profile's.
+    pub pickup_city: Option<String>,
+    /// Pickup quartier; defaults to the profile's.
+    pub pickup_quartier: Option<String>,
+    /// Pickup address or landmark; defaults to the profile's.
+    pub pickup_address: Option<String>,
+    #[oai(validator(max_length = 60))]
+    pub dropoff_city: String,
+    #[oai(validator(max_length = 80))]
+    pub dropoff_quartier: String,
+    /// Street or landmark, 3 to 200 characters.
+    #[oai(validator(max_length = 400))]
+    pub dropoff_address: String,
+    pub recipient: Person,
+    /// What is in the parcel, 2 to 200 characters.
+    #[oai(validator(max_length = 400))]
+    pub package_description: String,
+    /// `S`, `M` or `L` (default `S`).
+    pub size_class: Option<String>,
+    /// Cash to collect from the recipient, FCFA (0 to 2 000 000; default 0).
+    pub cod_amount: Option<i64>,
+    /// For the courier, up to 300 characters.
+    #[oai(validator(max_length = 600))]
+    pub courier_note: Option<String>,
+}
+
+impl poem_openapi::types::Example for OrderCreate {
+    fn example() -> Self {
+        order_create_example()
+    }
+}
+
+fn order_create_example() -> OrderCreate {
+    OrderCreate {
+        pickup_city: None,
+        pickup_quartier: None,
+        pickup_address: None,
+        dropoff_city: "Douala".into(),
+        dropoff_quartier: "Bonamoussadi".into(),
+        dropoff_address: "Derrière la pharmacie du Carrefour".into(),
+        recipient: Person { name: "Paul Nkwi".into(), phone: "+237677987654".into() },
+        package_description: "Chaussures".into(),
+        size_class: Some("M".into()),
+        cod_amount: Some(15000),
+        courier_note: Some("Appeler avant d'arriver".into()),
+    }
+}
+
+/// A delivery.
+#[derive(Object, Debug, Clone)]
+pub struct OrderOut {
+    /// Internal id (UUID).
+    pub id: String,
+    /// `DLV-XXXXXX`.
+    pub tracking_number: String,
+    /// `PENDING`, `ASSIGNED`, `PICKED_UP`, `IN_TRANSIT`, `COMPLETED`, `CANCELLED` or `FAILED`.
+    pub status: String,
+    /// `PORTAL`, `API`, `BOOKING`, `IMPORT` or `DEMO`.
+    pub source: String,
+    pub pickup: Place,
+    pub dropoff: Place,
+    pub recipient: Person,
+    pub package_description: String,
+    pub size_class: String,
+    pub cod_amount: i64,
+    pub pricing: Pricing,
+    pub distance_m: i64,
+    /// The 4-digit PIN the recipient gives the courier on hand-over.
+    pub delivery_pin: String,
+    pub courier: Option<Person>,
+    pub courier_note: Option<String>,
+    /// Public tracking page for the recipient.
+    pub tracking_url: String,
+    pub failure_reason: Option<String>,
+    pub cancel_reason: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub finished_at: Option<String>,
+}
+
+impl OrderOut {
+    fn from(o: &Order, public_url: &str) -> OrderOut {
+        let phone = |p: &str| Phone::parse(p).map(|x| x.as_str().to_owned()).unwrap_or_else(|| p.to_owned());
+        OrderOut {
+            id: o.id.clone(),
+            tracking_number: o.tracking_number.clone(),
+            status: o.status.clone(),
+            source: o.source.clone(),
+            pickup: Place { city: o.pickup_city.clone(), quartier: o.pickup_quartier.clone(), address: o.pickup_address.clone() },
+            dropoff: Place { city: o.dropoff_city.clone(), quartier: o.dropoff_quartier.clone(), address: o.dropoff_address.clone() },
+            recipient: Person { name: o.recipient_name.clone(), phone: o.recipient_phone.clone() },
+            package_description: o.package_description.clone(),
+            size_class: o.size_class.clone(),
+            cod_amount: o.cod_amount,
+            pricing: Pricing { total: o.price_total, commission: o.price_commission, net: o.price_net },
+            distance_m: o.distance_m,
+            delivery_pin: o.delivery_pin.clone(),
+            courier: o
+                .courier_name
+                .as_ref()
+                .map(|n| Person { name: n.clone(), phone: o.courier_phone.as_deref().map(phone).unwrap_or_default() }),
+            courier_note: o.courier_note.clone(),
+            tracking_url: format!("{public_url}/t/{}/", o.public_token),
+            failure_reason: o.failure_reason.clone(),
+            cancel_reason: o.cancel_reason.clone(),
+            created_at: rfc3339(o.created_at),
+            updated_at: rfc3339(o.updated_at),
+            finished_at: o.finished_at.map(rfc3339),
+        }
+    }
+}
+
+/// One page of orders.
+#[derive(Object, Debug, Clone)]
+pub struct OrderPage {
+    pub data: Vec<OrderOut>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Cancelling an order (before pick-up).
+#[derive(Object, Debug, Clone, Default)]
+#[oai(deny_unknown_fields)]
+pub struct CancelRequest {
+    /// Why, for your records (optional, up to 200 characters).
+    #[oai(validator(max_length = 400))]
+    pub reason: Option<String>,
+}
+
+/// A timeline entry.
+#[derive(Object, Debug, Clone)]
+pub struct TimelineEntry {
+    pub status: String,
+    /// `VENDOR`, `ADMIN`, `COURIER`, `SYSTEM` or `CUSTOMER`.
+    pub actor: String,
+    pub at: String,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    pub note: Option<String>,
+}
+
+#[derive(Object, Debug, Clone)]
+pub struct Timeline {
+    pub events: Vec<TimelineEntry>,
+}
+
+/// The courier's latest known position.
+#[derive(Object, Debug, Clone)]
+pub struct PositionOut {
+    pub lat: f64,
+    pub lng: f64,
+    pub at: String,
+}
+
+#[derive(ApiResponse)]
+pub enum Created {
+    /// The order was created.
+    #[oai(status = 201)]
+    Created(Json<OrderOut>),
+}
+
+/// API field names for the portal's form fields.
+fn api_field(f: &str) -> String {
+    match f {
+        "recipient_name" => "recipient.name".to_owned(),
+        "recipient_phone" => "recipient.phone".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+async fn partner(state: &AppState, auth: &ApiKeyAuth, lang: crate::i18n::Lang) -> Result<partners::Partner, ApiProblem> {
+    partners::by_id(&state.db, &auth.0.partner_id)
+        .await
+        .map_err(|e| ApiProblem::internal(lang, e))?
+        .ok_or_else(|| ApiProblem::new(poem::http::StatusCode::UNAUTHORIZED, "unauthorized", lang, Msg::ErrApiUnauthorized, None))
+}
+
+async fn find(state: &AppState, auth: &ApiKeyAuth, id: &str, req: &Request) -> Result<Order, ApiProblem> {
+    repo::find_for_partner(&state.db, &auth.0.partner_id, id)
+        .await
+        .map_err(|e| ApiProblem::internal(lang_of(req), e))?
+        .ok_or_else(|| ApiProblem::not_found(lang_of(req)))
+}
+
+#[OpenApi]
+impl OrdersApi {
+    /// Quote a delivery.
+    ///
+    /// The price the order would have now, from the drop-off city's tariff and the distance
+    /// between the quartiers.
+    #[oai(path = "/quotes", method = "post", tag = "ApiTags::Quotes")]
+    async fn create_quote(
+        &self,
+        auth: ApiKeyAuth,
+        state: Data<&AppState>,
+        req: &Request,
+        body: Json<QuoteRequest>,
+    ) -> Result<Json<QuoteResponse>, ApiProblem> {
+        let lang = lang_of(req);
+        let partner = partner(&state, &auth, lang).await?;
+        let b = body.0;
+        let draft = Draft {
+            pickup_city: b.pickup_city.unwrap_or_default(),
+            pickup_quartier: b.pickup_quartier.unwrap_or_default(),
+            dropoff_city: b.dropoff_city,
+            dropoff_quartier: b.dropoff_quartier,
+            size_class: b.size_class.unwrap_or_default(),
+            // Placeholders: a quote needs only the places and the size.
+            pickup_address: partner.pickup_address.clone().filter(|a| a.len() >= 3).unwrap_or_else(|| "---".into()),
+            dropoff_address: "---".into(),
+            recipient_name: "xx".into(),
+            recipient_phone: "677000000".into(),
+            package_description: "xx".into(),
+            ..Draft::default()
+        };
+        match orders::validate(&state.db, lang, &partner, &draft).await.map_err(|e| ApiProblem::internal(lang, e))? {
+            Ok(v) => Ok(Json(QuoteResponse {
+                distance_m: v.quote.distance_m,
+                pricing: Pricing { total: v.quote.price.total, commission: v.quote.price.commission, net: v.quote.price.net },
+                currency: "XAF".into(),
+            })),
+            Err(errors) => Err(ApiProblem::validation(lang, &errors, api_field)),
+        }
+    }
+
+    /// Create a delivery.
+    ///
+    /// Same rules as the portal's form. Send an `Idempotency-Key` so that a retry never
+    /// creates a second order.
+    #[oai(path = "/orders", method = "post", tag = "ApiTags::Orders")]
+    async fn create_order(
+        &self,
+        auth: ApiKeyAuth,
+        state: Data<&AppState>,
+        req: &Request,
+        body: Json<OrderCreate>,
+    ) -> Result<Created, ApiProblem> {
+        let lang = lang_of(req);
+        let partner = partner(&state, &auth, lang).await?;
+        let b = body.0;
+        let cod = match b.cod_amount {
+            Some(v) if v < 0 => "-1".to_owned(),
+            Some(v) => v.to_string(),
+            None => String::new(),
+        };
+        let draft = Draft {
+            pickup_city: b.pickup_city.unwrap_or_default(),
+            pickup_quartier: b.pickup_quartier.unwrap_or_default(),
+            pickup_address: b.pickup_address.unwrap_or_default(),
+            dropoff_city: b.dropoff_city,
+            dropoff_quartier: b.dropoff_quartier,
+            dropoff_address: b.dropoff_address,
+            recipient_name: b.recipient.name,
+            recipient_phone: b.recipient.phone,
+            package_description: b.package_description,
+            size_class: b.size_class.unwrap_or_default(),
+            cod_amount: cod,
+            courier_note: b.courier_note.unwrap_or_default(),
+        };
+        let valid = match orders::validate(&state.db, lang, &partner, &draft).await.map_err(|e| ApiProblem::internal(lang, e))? {
+            Ok(v) => v,
+            Err(errors) => return Err(ApiProblem::validation(lang, &errors, api_field)),
+        };
+        let actor = Actor { role: Role::Vendor, user_id: Some(partner.user_id.clone()) };
+        let order = service::create(&state.db, &state.bus, &partner.id, Source::Api, &valid, &actor, now_ms())
+            .await
+            .map_err(|e| ApiProblem::internal(lang, e))?;
+        Ok(Created::Created(Json(OrderOut::from(&order, &state.config.public_url()))))
+    }
+
+    /// List deliveries.
+    ///
+    /// Newest first unless `sort=oldest`; pages follow `next_cursor`.
+    #[oai(path = "/orders", method = "get", tag = "ApiTags::Orders")]
+    #[allow(clippy::too_many_arguments)]
+    async fn list_orders(
+        &self,
+        auth: ApiKeyAuth,
+        state: Data<&AppState>,
+        req: &Request,
+        /// `PENDING`, `ASSIGNED`, `PICKED_UP`, `IN_TRANSIT`, `COMPLETED`, `CANCELLED`, `FAILED` or `active`.
+        status: Query<Option<String>>,
+        /// First day (Douala time), `YYYY-MM-DD`.
+        from: Query<Option<String>>,
+        /// Last day (Douala time), `YYYY-MM-DD`.
+        to: Query<Option<String>>,
+        /// Drop-off city id.
+        city: Query<Option<String>>,
+        /// Drop-off quartier id.
+        quartier: Query<Option<String>>,
+        /// Tracking number, recipient name or phone.
+        q: Query<Option<String>>,
+        /// `newest` (default) or `oldest`.
+        sort: Query<Option<String>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+        /// Page size, 1 to 100 (default 20).
+        limit: Query<Option<i64>>,
+    ) -> Result<Json<OrderPage>, ApiProblem> {
+        let lang = lang_of(req);
+        let query = ListQuery {
+            q: q.0.unwrap_or_default(),
+            status: status.0.unwrap_or_default(),
+            from: from.0.unwrap_or_default(),
+            to: to.0.unwrap_or_default(),
+            city: city.0.unwrap_or_default(),
+            quartier: quartier.0.unwrap_or_default(),
+            sort: sort.0.unwrap_or_default(),
+            cursor: String::new(),
+        };
+        let limit = match limit.0 {
+            None => 20,
+            Some(n) if (1..=100).contains(&n) => n,
+            Some(_) => return Err(ApiProblem::new(poem::http::StatusCode::BAD_REQUEST, "bad-parameter", lang, Msg::ErrApiLimit, None)),
+        };
+        if !matches!(query.sort.as_str(), "" | "newest" | "oldest") {
+            return Err(ApiProblem::new(poem::http::StatusCode::BAD_REQUEST, "bad-parameter", lang, Msg::ErrChoice, Some("sort".into())));
+        }
+        let cursor = match cursor.0.filter(|c| !c.is_empty()) {
+            Some(c) => match Cursor::decode(&c) {
+                Some(c) => Some(c),
+                None => return Err(ApiProblem::new(poem::http::StatusCode::BAD_REQUEST, "bad-cursor", lang, Msg::ErrApiCursor, None)),
+            },
+            None => None,
+        };
+        let ctx = crate::web::Ctx { lang, user: None, csrf_token: String::new(), path: String::new(), hx: false, client: String::new() };
+        let (filter, errors): (Filter, _) = query.to_filter(&ctx);
+        if !errors.is_empty() {
+            return Err(ApiProblem::validation(lang, &errors, |f| f.to_owned()));
+        }
+        let (rows, next) =
+            repo::list(&state.db, &auth.0.partner_id, &filter, cursor.as_ref(), limit).await.map_err(|e| ApiProblem::internal(lang, e))?;
+        let public_url = state.config.public_url();
+        Ok(Json(OrderPage { data: rows.iter().map(|o| OrderOut::from(o, &public_url)).collect(), next_cursor: next.map(|c| c.encode()) }))
+    }
+
+    /// Get one delivery, by id or tracking number.
+    #[oai(path = "/orders/:id", method = "get", tag = "ApiTags::Orders")]
+    async fn get_order(
+        &self,
+        auth: ApiKeyAuth,
+        state: Data<&AppState>,
+        req: &Request,
+        id: Path<String>,
+    ) -> Result<Json<OrderOut>, ApiProblem> {
+        let o = find(&state, &auth, &id.0, req).await?;
+        Ok(Json(OrderOut::from(&o, &state.config.public_url())))
+    }
+
+    /// Cancel a delivery (before pick-up).
+    #[oai(path = "/orders/:id/cancel", method = "post", tag = "ApiTags::Orders")]
+    async fn cancel_order(
+        &self,
+        auth: ApiKeyAuth,
+        state: Data<&AppState>,
+        req: &Request,
+        id: Path<String>,
+        body: Json<CancelRequest>,
+    ) -> Result<Json<OrderOut>, ApiProblem> {
+        let lang = lang_of(req);
+        let order = find(&state, &auth, &id.0, req).await?;
+        let partner = partner(&state, &auth, lang).await?;
+        let reason: String = body.0.reason.unwrap_or_default().trim().chars().take(200).collect();
+        let actor = Actor { role: Role::Vendor, user_id: Some(partner.user_id.clone()) };
+        match service::transition(&state.db, &state.bus, &order, &Action::Cancel { reason }, &actor, now_ms()).await {
+            Ok(o) => Ok(Json(OrderOut::from(&o, &state.config.public_url()))),
+            Err(OrderError::Transition(e)) => Err(ApiProblem::new(
+                poem::http::StatusCode::CONFLICT,
+                "transition-refused",
+                lang,
+                e.message(),
+                Some(format!("status is {}", order.status)),
+            )),
+            Err(OrderError::Conflict) => {
+                Err(ApiProblem::new(poem::http::StatusCode::CONFLICT, "conflict", lang, Msg::ErrOrderChanged, None))
+            }
+            Err(e) => Err(ApiProblem::internal(lang, e)),
+        }
+    }
+
+    /// A delivery's timeline.
+    #[oai(path = "/orders/:id/timeline", method = "get", tag = "ApiTags::Orders")]
+    async fn order_timeline(
+        &self,
+        auth: ApiKeyAuth,
+        state: Data<&AppState>,
+        req: &Request,
+        id: Path<String>,
+    ) -> Result<Json<Timeline>, ApiProblem> {
+        let order = find(&state, &auth, &id.0, req).await?;
+        let events = repo::timeline(&state.db, &order.id).await.map_err(|e| ApiProblem::internal(lang_of(req), e))?;
+        Ok(Json(Timeline {
+            events: events
+                .into_iter()
+                .map(|e| TimelineEntry { status: e.status, actor: e.actor_role, at: rfc3339(e.at), lat: e.lat, lng: e.lng, note: e.note })
+                .collect(),
+        }))
+    }
+
+    /// The courier's latest position for a delivery in progress (404 when none is known).
+    #[oai(path = "/orders/:id/position", method = "get", tag = "ApiTags::Orders")]
+    async fn order_position(
+        &self,
+        auth: ApiKeyAuth,
+        state: Data<&AppState>,
+        req: &Request,
+        id: Path<String>,
+    ) -> Result<Json<PositionOut>, ApiProblem> {
+        let order = find(&state, &auth, &id.0, req).await?;
+        match repo::latest_position(&state.db, &order.id).await.map_err(|e| ApiProblem::internal(lang_of(req), e))? {
+            Some(p) if order.status().in_progress() => Ok(Json(PositionOut { lat: p.lat, lng: p.lng, at: rfc3339(p.at) })),
+            _ => Err(ApiProblem::not_found(lang_of(req))),
+        }
+    }
+}
