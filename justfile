@@ -46,8 +46,12 @@ test-pg: assets
 test-browser: assets
     cargo test --test browser -- --nocapture
 
+# Fuzz the API against its OpenAPI document (schemathesis from PyPI).
+test-api-fuzz: assets
+    bash .ci/schemathesis
+
 # What CI runs, in order.
-ci: setup lint test
+ci: setup lint test test-api-fuzz
 
 # Benchmarks: ratios and bytes, measured in one run on this machine.
 bench: assets

@@ -35,8 +35,14 @@ const COURIERS: &[(&str, &str, &str)] = &[
 
 pub const COURIER: DemoLogin = DemoLogin { role: "COURIER", email: "jean.mbarga@coursiers.delivr.cm", password: "coursier-demo-2026" };
 
-/// Seed the demo accounts into an empty database; returns the logins to print.
-pub async fn seed(db: &Db) -> anyhow::Result<Vec<DemoLogin>> {
+/// What the demo prints: the logins and an API key of the demo vendor.
+pub struct Seeded {
+    pub logins: Vec<DemoLogin>,
+    pub api_key: String,
+}
+
+/// Seed the demo accounts into an empty database.
+pub async fn seed(db: &Db) -> anyhow::Result<Seeded> {
     let admin_hash = password::hash_blocking(ADMIN.password.to_owned()).await?;
     users::create_staff(db, Role::Admin, ADMIN.email, "Admin DELIVR-CM", None, &admin_hash).await?;
 
@@ -81,7 +87,8 @@ pub async fn seed(db: &Db) -> anyhow::Result<Vec<DemoLogin>> {
         courier_ids.push(users::create_staff(db, Role::Courier, email, name, Some(phone), hash).await?);
     }
     seed_orders(db, &vendor_id, &courier_ids, now_ms(), 450).await?;
-    Ok(vec![ADMIN, VENDOR, COURIER])
+    let key = crate::api_keys::create(db, &vendor_id, "Démo").await?.ok_or_else(|| anyhow::anyhow!("the demo vendor is approved"))?;
+    Ok(Seeded { logins: vec![ADMIN, VENDOR, COURIER], api_key: key.secret })
 }
 
 /// A tiny deterministic generator: the demo is the same at every start.

@@ -77,13 +77,15 @@ async fn serve(config: Config, demo: Option<()>) -> anyhow::Result<()> {
     };
     if demo.is_some() {
         println!("seeding demo data (about 450 orders over 90 days)…");
-        let logins = demo::seed(&app.state.db).await.context("seeding demo data")?;
+        let seeded = demo::seed(&app.state.db).await.context("seeding demo data")?;
         // Keep the demo alive: couriers pick up, move and deliver.
         tokio::spawn(Simulator::default().run(app.state.db.clone(), app.state.bus.clone()));
         println!("\nDELIVR-CM demo portal: {url}/");
-        for l in logins {
-            println!("  {:<9} {:<22} password: {}", l.role, l.email, l.password);
+        for l in seeded.logins {
+            println!("  {:<9} {:<32} password: {}", l.role, l.email, l.password);
         }
+        println!("  API key of the demo vendor: {}", seeded.api_key);
+        println!("  API docs: {url}/partners/docs/");
         println!();
     }
     tracing::info!(%url, "listening");

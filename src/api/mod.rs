@@ -183,7 +183,8 @@ async fn api_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Resu
         }
         Err(e) if e.is_from_response() => e.into_response(),
         Err(e) => {
-            let status = e.status();
+            // A missing or wrong Content-Type is a malformed request like any other.
+            let status = if e.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE { StatusCode::BAD_REQUEST } else { e.status() };
             if status.is_server_error() {
                 tracing::error!(error = %e, "API operation failed");
             }

@@ -30,8 +30,8 @@ pub struct Problem {
     #[oai(skip_serializing_if_is_none)]
     pub detail: Option<String>,
     /// Per-field messages, for validation problems.
-    #[oai(skip_serializing_if_is_empty)]
-    pub errors: Vec<FieldProblem>,
+    #[oai(skip_serializing_if_is_none)]
+    pub errors: Option<Vec<FieldProblem>>,
 }
 
 impl poem_openapi::types::Example for Problem {
@@ -46,7 +46,7 @@ fn problem_example() -> Problem {
         title: "Certains champs sont à corriger.".to_owned(),
         status: 422,
         detail: None,
-        errors: vec![FieldProblem { field: "recipient.phone".to_owned(), message: "Numéro camerounais invalide.".to_owned() }],
+        errors: Some(vec![FieldProblem { field: "recipient.phone".to_owned(), message: "Numéro camerounais invalide.".to_owned() }]),
     }
 }
 
@@ -95,13 +95,8 @@ pub enum ApiProblem {
 
 impl ApiProblem {
     pub fn new(status: StatusCode, kind: &str, lang: Lang, title: Msg, detail: Option<String>) -> ApiProblem {
-        let p = Problem {
-            kind: format!("{TYPE_BASE}{kind}"),
-            title: lang.t(title).to_owned(),
-            status: status.as_u16(),
-            detail,
-            errors: Vec::new(),
-        };
+        let p =
+            Problem { kind: format!("{TYPE_BASE}{kind}"), title: lang.t(title).to_owned(), status: status.as_u16(), detail, errors: None };
         match status.as_u16() {
             401 => ApiProblem::Unauthorized(Json(p)),
             403 => ApiProblem::Forbidden(Json(p)),
@@ -128,7 +123,7 @@ impl ApiProblem {
             title: lang.t(Msg::ErrFixBelowApi).to_owned(),
             status: 422,
             detail: None,
-            errors,
+            errors: Some(errors),
         }))
     }
 

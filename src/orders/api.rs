@@ -1,7 +1,7 @@
 //! The orders part of the integrator API: quotes, create, list, get, cancel, timeline and
 //! latest position. Same validation and use cases as the portal's pages.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use poem::{Request, web::Data};
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
@@ -20,8 +20,8 @@ use crate::{
     i18n::Msg,
     orders::{
         self, Draft,
-        model::{Action, Role},
-        pages::ListQuery,
+        model::{Action, Role, Status},
+        pages::douala_day_start,
         repo::{self, Cursor, Filter, Order},
         service::{self, Actor, OrderError, Source},
     },
@@ -29,6 +29,45 @@ use crate::{
 };
 
 pub struct OrdersApi;
+
+/// Status filter of the list.
+#[derive(poem_openapi::Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum StatusFilter {
+    Pending,
+    Assigned,
+    PickedUp,
+    InTransit,
+    Completed,
+    Cancelled,
+    Failed,
+    /// Every order not finished yet.
+    #[oai(rename = "active")]
+    Active,
+}
+
+impl StatusFilter {
+    fn to_str(self) -> &'static str {
+        match self {
+            StatusFilter::Pending => "PENDING",
+            StatusFilter::Assigned => "ASSIGNED",
+            StatusFilter::PickedUp => "PICKED_UP",
+            StatusFilter::InTransit => "IN_TRANSIT",
+            StatusFilter::Completed => "COMPLETED",
+            StatusFilter::Cancelled => "CANCELLED",
+            StatusFilter::Failed => "FAILED",
+            StatusFilter::Active => "active",
+        }
+    }
+}
+
+/// List order.
+#[derive(poem_openapi::Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "lowercase")]
+pub enum SortOrder {
+    Newest,
+    Oldest,
+}
 
 fn rfc3339(ms: i64) -> String {
     DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -76,8 +115,10 @@ pub struct Place {
 #[oai(deny_unknown_fields, example)]
 pub struct QuoteRequest {
     /// Pickup city, by name (`Douala`) or id; defaults to the profile's.
+    #[oai(skip_serializing_if_is_none)]
     pub pickup_city: Option<String>,
     /// Pickup quartier, by name (`Akwa`) or id; defaults to the profile's.
+    #[oai(skip_serializing_if_is_none)]
     pub pickup_quartier: Option<String>,
     /// Drop-off city, by name or id.
     #[oai(validator(max_length = 60))]
@@ -86,6 +127,7 @@ pub struct QuoteRequest {
     #[oai(validator(max_length = 80))]
     pub dropoff_quartier: String,
     /// Package size: `S`, `M` or `L` (default `S`).
+    #[oai(skip_serializing_if_is_none)]
     pub size_class: Option<String>,
 }
 
@@ -107,6 +149,7 @@ fn quote_request_example() -> QuoteRequest {
 
 /// A price before ordering.
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 pub struct QuoteResponse {
     /// Distance between the quartiers, in metres.
     pub distance_m: i64,
@@ -120,10 +163,13 @@ pub struct QuoteResponse {
 #[oai(deny_unknown_fields, example)]
 pub struct OrderCreate {
     /// Pickup city; defaults to the profile's.
+    #[oai(skip_serializing_if_is_none)]
     pub pickup_city: Option<String>,
     /// Pickup quartier; defaults to the profile's.
+    #[oai(skip_serializing_if_is_none)]
     pub pickup_quartier: Option<String>,
     /// Pickup address or landmark; defaults to the profile's.
+    #[oai(skip_serializing_if_is_none)]
     pub pickup_address: Option<String>,
     #[oai(validator(max_length = 60))]
     pub dropoff_city: String,
@@ -137,11 +183,14 @@ pub struct OrderCreate {
     #[oai(validator(max_length = 400))]
     pub package_description: String,
     /// `S`, `M` or `L` (default `S`).
+    #[oai(skip_serializing_if_is_none)]
     pub size_class: Option<String>,
     /// Cash to collect from the recipient, FCFA (0 to 2 000 000; default 0).
+    #[oai(skip_serializing_if_is_none)]
     pub cod_amount: Option<i64>,
     /// For the courier, up to 300 characters.
     #[oai(validator(max_length = 600))]
+    #[oai(skip_serializing_if_is_none)]
     pub courier_note: Option<String>,
 }
 
@@ -169,6 +218,7 @@ fn order_create_example() -> OrderCreate {
 
 /// A delivery.
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 pub struct OrderOut {
     /// Internal id (UUID).
     pub id: String,
@@ -188,14 +238,19 @@ pub struct OrderOut {
     pub distance_m: i64,
     /// The 4-digit PIN the recipient gives the courier on hand-over.
     pub delivery_pin: String,
+    #[oai(skip_serializing_if_is_none)]
     pub courier: Option<Person>,
+    #[oai(skip_serializing_if_is_none)]
     pub courier_note: Option<String>,
     /// Public tracking page for the recipient.
     pub tracking_url: String,
+    #[oai(skip_serializing_if_is_none)]
     pub failure_reason: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
     pub cancel_reason: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    #[oai(skip_serializing_if_is_none)]
     pub finished_at: Option<String>,
 }
 
@@ -233,18 +288,21 @@ impl OrderOut {
 
 /// One page of orders.
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 pub struct OrderPage {
     pub data: Vec<OrderOut>,
     /// Pass as `cursor` to get the next page; absent on the last page.
+    #[oai(skip_serializing_if_is_none)]
     pub next_cursor: Option<String>,
 }
 
 /// Cancelling an order (before pick-up).
 #[derive(Object, Debug, Clone, Default)]
-#[oai(deny_unknown_fields)]
+#[oai(deny_unknown_fields, example)]
 pub struct CancelRequest {
     /// Why, for your records (optional, up to 200 characters).
     #[oai(validator(max_length = 400))]
+    #[oai(skip_serializing_if_is_none)]
     pub reason: Option<String>,
 }
 
@@ -255,18 +313,23 @@ pub struct TimelineEntry {
     /// `VENDOR`, `ADMIN`, `COURIER`, `SYSTEM` or `CUSTOMER`.
     pub actor: String,
     pub at: String,
+    #[oai(skip_serializing_if_is_none)]
     pub lat: Option<f64>,
+    #[oai(skip_serializing_if_is_none)]
     pub lng: Option<f64>,
+    #[oai(skip_serializing_if_is_none)]
     pub note: Option<String>,
 }
 
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 pub struct Timeline {
     pub events: Vec<TimelineEntry>,
 }
 
 /// The courier's latest known position.
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 pub struct PositionOut {
     pub lat: f64,
     pub lng: f64,
@@ -391,7 +454,8 @@ impl OrdersApi {
 
     /// List deliveries.
     ///
-    /// Newest first unless `sort=oldest`; pages follow `next_cursor`.
+    /// Newest first unless `sort=oldest`; pages follow `next_cursor`. An unknown city or
+    /// quartier matches nothing.
     #[oai(path = "/orders", method = "get", tag = "ApiTags::Orders")]
     #[allow(clippy::too_many_arguments)]
     async fn list_orders(
@@ -399,43 +463,67 @@ impl OrdersApi {
         auth: ApiKeyAuth,
         state: Data<&AppState>,
         req: &Request,
-        /// `PENDING`, `ASSIGNED`, `PICKED_UP`, `IN_TRANSIT`, `COMPLETED`, `CANCELLED`, `FAILED` or `active`.
-        status: Query<Option<String>>,
-        /// First day (Douala time), `YYYY-MM-DD`.
-        from: Query<Option<String>>,
-        /// Last day (Douala time), `YYYY-MM-DD`.
-        to: Query<Option<String>>,
-        /// Drop-off city id.
+        /// A status, or `active` for every order not yet finished.
+        status: Query<Option<StatusFilter>>,
+        /// First day (Douala time).
+        from: Query<Option<NaiveDate>>,
+        /// Last day (Douala time), not before `from`.
+        to: Query<Option<NaiveDate>>,
+        /// Drop-off city, by name or id.
+        #[oai(validator(max_length = 60))]
         city: Query<Option<String>>,
-        /// Drop-off quartier id.
+        /// Drop-off quartier, by name or id.
+        #[oai(validator(max_length = 80))]
         quartier: Query<Option<String>>,
         /// Tracking number, recipient name or phone.
+        #[oai(validator(max_length = 100))]
         q: Query<Option<String>>,
         /// `newest` (default) or `oldest`.
-        sort: Query<Option<String>>,
+        sort: Query<Option<SortOrder>>,
         /// `next_cursor` of the previous page.
+        #[oai(validator(max_length = 200))]
         cursor: Query<Option<String>>,
-        /// Page size, 1 to 100 (default 20).
+        /// Page size (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<i64>>,
     ) -> Result<Json<OrderPage>, ApiProblem> {
         let lang = lang_of(req);
-        let query = ListQuery {
-            q: q.0.unwrap_or_default(),
-            status: status.0.unwrap_or_default(),
-            from: from.0.unwrap_or_default(),
-            to: to.0.unwrap_or_default(),
-            city: city.0.unwrap_or_default(),
-            quartier: quartier.0.unwrap_or_default(),
-            sort: sort.0.unwrap_or_default(),
-            cursor: String::new(),
+        let empty = || Json(OrderPage { data: Vec::new(), next_cursor: None });
+        let mut filter = Filter { text: q.0.unwrap_or_default(), newest_first: sort.0 != Some(SortOrder::Oldest), ..Filter::default() };
+        filter.statuses = match status.0 {
+            None => Vec::new(),
+            Some(StatusFilter::Active) => vec![Status::Pending, Status::Assigned, Status::PickedUp, Status::InTransit],
+            Some(s) => Status::parse(s.to_str()).into_iter().collect(),
         };
-        let limit = match limit.0 {
-            None => 20,
-            Some(n) if (1..=100).contains(&n) => n,
-            Some(_) => return Err(ApiProblem::new(poem::http::StatusCode::BAD_REQUEST, "bad-parameter", lang, Msg::ErrApiLimit, None)),
-        };
-        if !matches!(query.sort.as_str(), "" | "newest" | "oldest") {
-            return Err(ApiProblem::new(poem::http::StatusCode::BAD_REQUEST, "bad-parameter", lang, Msg::ErrChoice, Some("sort".into())));
+        if let (Some(a), Some(b)) = (from.0, to.0)
+            && b < a
+        {
+            let mut errors = crate::web::forms::FieldErrors::default();
+            errors.add("to", lang.t(Msg::ErrDateOrder));
+            return Err(ApiProblem::validation(lang, &errors, |f| f.to_owned()));
+        }
+        filter.from_ms = from.0.map(douala_day_start);
+        filter.to_ms = to.0.and_then(|d| d.succ_opt()).map(|d| douala_day_start(d) - 1);
+        if let Some(c) = city.0.filter(|c| !c.trim().is_empty()) {
+            match orders::resolve_city(&state.db, &c).await.map_err(|e| ApiProblem::internal(lang, e))? {
+                Some(city) => filter.city_id = Some(city.id),
+                None => return Ok(empty()),
+            }
+        }
+        if let Some(qn) = quartier.0.filter(|q| !q.trim().is_empty()) {
+            let mut found = None;
+            for c in crate::geo::cities(&state.db).await.map_err(|e| ApiProblem::internal(lang, e))? {
+                if filter.city_id.is_none_or(|id| id == c.id)
+                    && let Some(q) = orders::resolve_quartier(&state.db, c.id, &qn).await.map_err(|e| ApiProblem::internal(lang, e))?
+                {
+                    found = Some(q.id);
+                    break;
+                }
+            }
+            match found {
+                Some(id) => filter.quartier_id = Some(id),
+                None => return Ok(empty()),
+            }
         }
         let cursor = match cursor.0.filter(|c| !c.is_empty()) {
             Some(c) => match Cursor::decode(&c) {
@@ -444,13 +532,9 @@ impl OrdersApi {
             },
             None => None,
         };
-        let ctx = crate::web::Ctx { lang, user: None, csrf_token: String::new(), path: String::new(), hx: false, client: String::new() };
-        let (filter, errors): (Filter, _) = query.to_filter(&ctx);
-        if !errors.is_empty() {
-            return Err(ApiProblem::validation(lang, &errors, |f| f.to_owned()));
-        }
-        let (rows, next) =
-            repo::list(&state.db, &auth.0.partner_id, &filter, cursor.as_ref(), limit).await.map_err(|e| ApiProblem::internal(lang, e))?;
+        let (rows, next) = repo::list(&state.db, &auth.0.partner_id, &filter, cursor.as_ref(), limit.0.unwrap_or(20))
+            .await
+            .map_err(|e| ApiProblem::internal(lang, e))?;
         let public_url = state.config.public_url();
         Ok(Json(OrderPage { data: rows.iter().map(|o| OrderOut::from(o, &public_url)).collect(), next_cursor: next.map(|c| c.encode()) }))
     }
@@ -532,5 +616,87 @@ impl OrdersApi {
             Some(p) if order.status().in_progress() => Ok(Json(PositionOut { lat: p.lat, lng: p.lng, at: rfc3339(p.at) })),
             _ => Err(ApiProblem::not_found(lang_of(req))),
         }
+    }
+}
+
+impl poem_openapi::types::Example for QuoteResponse {
+    fn example() -> Self {
+        QuoteResponse { distance_m: 6720, pricing: Pricing { total: 2350, commission: 470, net: 1880 }, currency: "XAF".into() }
+    }
+}
+
+impl poem_openapi::types::Example for OrderOut {
+    fn example() -> Self {
+        OrderOut {
+            id: "a7f3c1d2-5b6e-4f8a-9c0d-1e2f3a4b5c6d".into(),
+            tracking_number: "DLV-A7F3X2".into(),
+            status: "IN_TRANSIT".into(),
+            source: "API".into(),
+            pickup: Place { city: "Douala".into(), quartier: "Akwa".into(), address: "Rue Joss, face à la pharmacie du Centre".into() },
+            dropoff: Place {
+                city: "Douala".into(), quartier: "Bonamoussadi".into(), address: "Derrière la pharmacie du Carrefour".into()
+            },
+            recipient: Person { name: "Paul Nkwi".into(), phone: "+237677987654".into() },
+            package_description: "Chaussures".into(),
+            size_class: "M".into(),
+            cod_amount: 15000,
+            pricing: pricing_example(),
+            distance_m: 6720,
+            delivery_pin: "4821".into(),
+            courier: Some(Person { name: "Jean Mbarga".into(), phone: "+237691234567".into() }),
+            courier_note: Some("Appeler avant d'arriver".into()),
+            tracking_url: "https://portal.delivr.cm/t/Zk3…/".into(),
+            failure_reason: None,
+            cancel_reason: None,
+            created_at: "2026-02-11T09:12:00Z".into(),
+            updated_at: "2026-02-11T10:05:00Z".into(),
+            finished_at: None,
+        }
+    }
+}
+
+impl poem_openapi::types::Example for OrderPage {
+    fn example() -> Self {
+        OrderPage {
+            data: vec![<OrderOut as poem_openapi::types::Example>::example()],
+            next_cursor: Some("MTc3MDgwMTEyMDAwMDphN2YzYzFkMi0uLi4".into()),
+        }
+    }
+}
+
+impl poem_openapi::types::Example for Timeline {
+    fn example() -> Self {
+        Timeline {
+            events: vec![
+                TimelineEntry {
+                    status: "PENDING".into(),
+                    actor: "VENDOR".into(),
+                    at: "2026-02-11T09:12:00Z".into(),
+                    lat: Some(4.049),
+                    lng: Some(9.695),
+                    note: None,
+                },
+                TimelineEntry {
+                    status: "ASSIGNED".into(),
+                    actor: "ADMIN".into(),
+                    at: "2026-02-11T09:20:00Z".into(),
+                    lat: None,
+                    lng: None,
+                    note: None,
+                },
+            ],
+        }
+    }
+}
+
+impl poem_openapi::types::Example for PositionOut {
+    fn example() -> Self {
+        PositionOut { lat: 4.0712, lng: 9.7311, at: "2026-02-11T10:01:30Z".into() }
+    }
+}
+
+impl poem_openapi::types::Example for CancelRequest {
+    fn example() -> Self {
+        CancelRequest { reason: Some("Le client a annulé sa commande".into()) }
     }
 }

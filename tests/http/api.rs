@@ -323,7 +323,12 @@ async fn every_error_is_a_problem_document(backend: Backend) {
     assert_eq!(app.count("orders").await, 0);
     problem(call(&app, &key, reqwest::Method::GET, "/orders?cursor=garbage", None).await, StatusCode::BAD_REQUEST).await;
     problem(call(&app, &key, reqwest::Method::GET, "/orders?limit=1000", None).await, StatusCode::BAD_REQUEST).await;
-    problem(call(&app, &key, reqwest::Method::GET, "/orders?from=2026-99-99", None).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    problem(call(&app, &key, reqwest::Method::GET, "/orders?from=2026-99-99", None).await, StatusCode::BAD_REQUEST).await;
+    problem(call(&app, &key, reqwest::Method::GET, "/orders?from=2026-05-10&to=2026-05-01", None).await, StatusCode::UNPROCESSABLE_ENTITY)
+        .await;
+    problem(call(&app, &key, reqwest::Method::GET, "/orders?status=LOST", None).await, StatusCode::BAD_REQUEST).await;
+    let none: Value = call(&app, &key, reqwest::Method::GET, "/orders?city=Paris", None).await.json().await.unwrap();
+    assert!(none["data"].as_array().unwrap().is_empty());
     problem(call(&app, &key, reqwest::Method::GET, "/orders/00000000-0000-0000-0000-000000000000", None).await, StatusCode::NOT_FOUND)
         .await;
     problem(call(&app, &key, reqwest::Method::GET, "/nowhere", None).await, StatusCode::NOT_FOUND).await;
