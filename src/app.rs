@@ -13,7 +13,9 @@ use poem::{
 };
 
 use crate::{
-    accounts, admin, api, api_keys,
+    accounts,
+    actors::{Actors, Env as ActorEnv},
+    admin, api, api_keys,
     config::Config,
     couriers,
     db::Db,
@@ -21,6 +23,7 @@ use crate::{
     geo, orders, partners, pricing, public,
     security::Secret,
     web::{self, assets},
+    webhooks,
 };
 
 /// What every handler can reach, as `Data<&AppState>`.
@@ -31,6 +34,8 @@ pub struct AppState {
     pub secret: Arc<Secret>,
     /// Committed domain events, announced in-process.
     pub bus: Bus,
+    /// The per-partner actors (webhook delivery).
+    pub actors: Actors,
 }
 
 /// A built application, bound to its listener but not yet serving.
@@ -43,6 +48,8 @@ pub struct App {
 impl App {
     /// Connect, migrate, seed the geography, load the secret and bind `config.bind`.
     pub async fn build(config: Config) -> anyhow::Result<App> {
+        // reqwest (webhooks) uses rustls with the ring provider; installing twice is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let db = Db::connect(&config.database_url).await?;
         db.migrate().await?;
         geo::seed(&db).await.context("seeding cities and quartiers")?;
@@ -56,7 +63,17 @@ impl App {
         let mut config = config;
         // Links the portal prints (booking page, tracking links) need a real port.
         config.public_url.get_or_insert_with(|| format!("http://{addr}"));
-        let state = AppState { db, config: Arc::new(config), secret: Arc::new(secret), bus: Bus::default() };
+        let bus = Bus::default();
+        let actors = Actors::start(
+            ActorEnv {
+                db: db.clone(),
+                runtime: tokio::runtime::Handle::current(),
+                http: webhooks::delivery::client(config.allow_loopback_webhooks),
+                allow_loopback: config.allow_loopback_webhooks,
+            },
+            &bus,
+        );
+        let state = AppState { db, config: Arc::new(config), secret: Arc::new(secret), bus, actors };
         Ok(App { acceptor, addr, state })
     }
 
@@ -71,11 +88,13 @@ impl App {
     /// Serve until `shutdown` resolves, then let in-flight requests finish (up to 10 s).
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         let db = self.state.db.clone();
+        let actors = self.state.actors.clone();
         let app = routes(self.state);
         Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(10)))
             .await
             .context("HTTP server failed")?;
+        actors.shutdown().await;
         db.close().await;
         Ok(())
     }
@@ -92,6 +111,7 @@ pub fn routes(state: AppState) -> impl poem::Endpoint<Output = Response> {
         admin::orders::routes,
         pricing::pages::routes,
         api_keys::pages::routes,
+        webhooks::pages::routes,
     ]
     .into_iter()
     .fold(Route::new(), |route, add| add(route))

@@ -44,6 +44,11 @@ pub struct Config {
     #[arg(long, env = "API_RATE_LIMIT", default_value_t = 120, global = true)]
     pub api_rate_limit: i64,
 
+    /// Let webhooks reach loopback addresses (local development and tests only; never in
+    /// production: it opens the SSRF guard).
+    #[arg(long, env = "ALLOW_LOOPBACK_WEBHOOKS", default_value_t = false, global = true)]
+    pub allow_loopback_webhooks: bool,
+
     /// Trust the first address of `X-Forwarded-For` as the client's (only behind a proxy you run).
     #[arg(long, env = "TRUST_PROXY", default_value_t = false, global = true)]
     pub trust_proxy: bool,
@@ -59,6 +64,7 @@ impl Config {
             secret_key: None,
             log: "warn".to_owned(),
             api_rate_limit: 120,
+            allow_loopback_webhooks: false,
             trust_proxy: false,
         }
     }

@@ -1,6 +1,7 @@
 //! DELIVR-CM partner portal: the library behind the `delivr` binary (the tests link it).
 
 pub mod accounts;
+pub mod actors;
 pub mod admin;
 pub mod api;
 pub mod api_keys;
@@ -19,3 +20,4 @@ pub mod public;
 pub mod security;
 pub mod text;
 pub mod web;
+pub mod webhooks;

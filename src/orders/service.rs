@@ -83,10 +83,6 @@ pub enum OrderError {
     Db(#[from] sqlx::Error),
 }
 
-fn event_id() -> String {
-    Uuid::new_v4().to_string()
-}
-
 /// Create an order (status PENDING) with its first timeline entry and `order.created`.
 pub async fn create(
     db: &Db,
@@ -177,16 +173,7 @@ pub async fn create_many(
                     .await?;
                 let order: Order = sqlx::query_as(&format!("{} WHERE o.id = $1", repo::SELECT)).bind(id).fetch_one(&mut *tx).await?;
                 let payload = serde_json::to_string(&order.event_data(None)).unwrap_or_default();
-                let seq: i64 = sqlx::query_scalar(
-                    "INSERT INTO domain_events (id, partner_id, kind, order_id, payload, created_at) VALUES ($1, $2, 'order.created', $3, $4, $5) RETURNING seq",
-                )
-                .bind(event_id())
-                .bind(partner_id)
-                .bind(id)
-                .bind(&payload)
-                .bind(at)
-                .fetch_one(&mut *tx)
-                .await?;
+                let seq = crate::outbox_insert!(tx, partner_id, "order.created", Some(id.as_str()), payload.as_str(), at);
                 created.push((id.clone(), seq));
             }
             tx.commit().await?;
@@ -283,17 +270,7 @@ pub async fn transition(db: &Db, bus: &Bus, order: &Order, action: &Action, acto
             .await?;
         let fresh: Order = sqlx::query_as(&format!("{} WHERE o.id = $1", repo::SELECT)).bind(&order.id).fetch_one(&mut *tx).await?;
         let payload = serde_json::to_string(&fresh.event_data(reason.clone())).unwrap_or_default();
-        let seq: i64 = sqlx::query_scalar(
-            "INSERT INTO domain_events (id, partner_id, kind, order_id, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq",
-        )
-        .bind(event_id())
-        .bind(&order.partner_id)
-        .bind(kind)
-        .bind(&order.id)
-        .bind(&payload)
-        .bind(at)
-        .fetch_one(&mut *tx)
-        .await?;
+        let seq = crate::outbox_insert!(tx, order.partner_id.as_str(), kind, Some(order.id.as_str()), payload.as_str(), at);
         if to.is_final() {
             sqlx::query("DELETE FROM order_positions_latest WHERE order_id = $1").bind(&order.id).execute(&mut *tx).await?;
         }

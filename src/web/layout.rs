@@ -38,6 +38,7 @@ fn nav_items(ctx: &Ctx) -> Vec<NavItem> {
                 items.push(NavItem { href: "/partners/dashboard/", label: Msg::NavDashboard });
                 items.push(NavItem { href: "/partners/orders/", label: Msg::NavOrders });
                 items.push(NavItem { href: "/partners/api-keys/", label: Msg::NavApi });
+                items.push(NavItem { href: "/partners/webhooks/", label: Msg::NavWebhooks });
             } else {
                 items.push(NavItem { href: "/partners/pending/", label: Msg::NavPending });
             }

@@ -9,3 +9,4 @@ mod api;
 mod cli;
 mod orders;
 mod shell;
+mod webhooks;

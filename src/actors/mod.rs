@@ -1,0 +1,183 @@
+//! The actor core: an actix System on its own thread, a registry that lazily starts one actor
+//! per partner for each concern with serialised state (webhook delivery now), stops idle
+//! actors, and starts them again from the database on demand. Actors serialise and cache; the
+//! database stays the truth, so a crash loses nothing.
+
+pub mod webhook;
+
+use std::{collections::HashMap, time::Duration};
+
+use actix::{Actor, Addr, AsyncContext, Context, Handler, Message};
+use tokio::sync::oneshot;
+
+use crate::{db::Db, events::Bus};
+
+/// What the actors need from the application.
+#[derive(Clone)]
+pub struct Env {
+    pub db: Db,
+    /// The application's tokio runtime: actors run their I/O there.
+    pub runtime: tokio::runtime::Handle,
+    pub http: reqwest::Client,
+    pub allow_loopback: bool,
+}
+
+/// Handle on the actor system, cheap to clone, usable from any thread.
+#[derive(Clone)]
+pub struct Actors {
+    registry: Addr<Registry>,
+}
+
+impl Actors {
+    /// Start the actor system on a dedicated thread, and the tasks that wake actors: one on
+    /// committed events (the bus), one sweeping the database for due work (retries, work
+    /// left by a crash or by another instance).
+    pub fn start(env: Env, bus: &Bus) -> Actors {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread_env = env.clone();
+        std::thread::Builder::new()
+            .name("delivr-actors".to_owned())
+            .spawn(move || {
+                let system = actix::System::new();
+                system.block_on(async move {
+                    let registry = Registry { env: thread_env, webhooks: HashMap::new() }.start();
+                    let _ = tx.send(registry);
+                });
+                let _ = system.run();
+            })
+            .expect("the actor thread starts");
+        let registry = rx.recv().expect("the actor system starts");
+        let actors = Actors { registry };
+
+        let mut notices = bus.subscribe();
+        let on_events = actors.clone();
+        env.runtime.spawn(async move {
+            loop {
+                match notices.recv().await {
+                    Ok(n) => on_events.wake_webhooks(&n.partner_id),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        });
+        let sweeper = actors.clone();
+        let db = env.db.clone();
+        env.runtime.spawn(async move {
+            // When the application's runtime goes away, this task is dropped, and the guard
+            // stops the actor system, so that its thread and database handles go too.
+            let _guard = StopOnDrop(sweeper.registry.clone());
+            let mut tick = tokio::time::interval(Duration::from_secs(2));
+            loop {
+                tick.tick().await;
+                match crate::webhooks::delivery::partners_with_due(&db, crate::db::now_ms()).await {
+                    Ok(partners) => partners.iter().for_each(|p| sweeper.wake_webhooks(p)),
+                    Err(e) => tracing::warn!(error = %e, "webhook sweep failed"),
+                }
+                if sweeper.registry.connected() {
+                    continue;
+                }
+                break;
+            }
+        });
+        actors
+    }
+
+    /// There may be webhook deliveries to send for this partner.
+    pub fn wake_webhooks(&self, partner_id: &str) {
+        self.registry.do_send(WakeWebhooks(partner_id.to_owned()));
+    }
+
+    /// How many partner actors are running (for tests and health).
+    pub async fn running(&self) -> usize {
+        self.registry.send(Count).await.unwrap_or(0)
+    }
+
+    /// Stop every actor and the system; in-flight sends finish on the runtime, unsent work
+    /// stays in the database for the next start.
+    pub async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        self.registry.do_send(Shutdown(std::sync::Mutex::new(Some(tx))));
+        let _ = tokio::time::timeout(Duration::from_secs(5), rx).await;
+    }
+}
+
+struct StopOnDrop(Addr<Registry>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.do_send(Shutdown(std::sync::Mutex::new(None)));
+    }
+}
+
+struct Registry {
+    env: Env,
+    webhooks: HashMap<String, Addr<webhook::WebhookActor>>,
+}
+
+impl Actor for Registry {
+    type Context = Context<Self>;
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct WakeWebhooks(String);
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct Stopped(pub String);
+
+#[derive(Message)]
+#[rtype(result = "usize")]
+struct Count;
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Shutdown(std::sync::Mutex<Option<oneshot::Sender<()>>>);
+
+impl Handler<WakeWebhooks> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, msg: WakeWebhooks, ctx: &mut Context<Self>) {
+        let addr = match self.webhooks.get(&msg.0).filter(|a| a.connected()) {
+            Some(a) => a.clone(),
+            None => {
+                let a = webhook::WebhookActor::new(msg.0.clone(), self.env.clone(), ctx.address()).start();
+                self.webhooks.insert(msg.0, a.clone());
+                a
+            }
+        };
+        addr.do_send(webhook::Kick);
+    }
+}
+
+impl Handler<Stopped> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, msg: Stopped, _: &mut Context<Self>) {
+        if self.webhooks.get(&msg.0).is_some_and(|a| !a.connected()) {
+            self.webhooks.remove(&msg.0);
+        }
+    }
+}
+
+impl Handler<Count> for Registry {
+    type Result = usize;
+
+    fn handle(&mut self, _: Count, _: &mut Context<Self>) -> usize {
+        self.webhooks.values().filter(|a| a.connected()).count()
+    }
+}
+
+impl Handler<Shutdown> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, msg: Shutdown, _: &mut Context<Self>) {
+        self.webhooks.clear();
+        actix::System::current().stop();
+        if let Ok(mut slot) = msg.0.lock()
+            && let Some(tx) = slot.take()
+        {
+            let _ = tx.send(());
+        }
+    }
+}

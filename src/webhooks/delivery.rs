@@ -1,0 +1,326 @@
+//! Sending deliveries: claim the due ones (once, even across instances), POST them signed,
+//! record every attempt, schedule retries with jitter, pause a webhook that keeps failing.
+//! `now` is a parameter everywhere so that tests drive the clock.
+
+use std::time::{Duration, Instant};
+
+use crate::{
+    db::Db,
+    i18n::{Lang, Msg},
+    on_db,
+    webhooks::{self, WebhookConfig, ssrf::GuardedResolver},
+};
+
+/// Delay before each attempt after the first failure: immediately, 5 s, 5 min, 30 min, 2 h,
+/// 5 h, 10 h, 10 h. After the last one the delivery fails for good.
+pub const SCHEDULE_MS: [i64; 8] = [0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
+/// Deliveries in flight at once for one partner.
+pub const MAX_IN_FLIGHT: usize = 4;
+/// Consecutive failures after which the webhook is paused.
+pub const PAUSE_AFTER_FAILURES: i64 = 25;
+/// A claimed delivery not finished within this time (crash) is claimed again.
+pub const LOCK_MS: i64 = 60_000;
+/// How much of a response is kept in the log.
+pub const EXCERPT_BYTES: usize = 1024;
+
+/// The HTTP client for deliveries: 5 s to connect, 15 s in all, no redirects, no proxy, and a
+/// resolver that only hands out public addresses.
+pub fn client(allow_loopback: bool) -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(15))
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .dns_resolver(GuardedResolver { allow_loopback })
+        .user_agent(concat!("DELIVR-CM-Webhooks/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("the webhook HTTP client builds")
+}
+
+/// A delivery being sent.
+#[derive(sqlx::FromRow, Debug, Clone)]
+pub struct Delivery {
+    pub id: String,
+    pub partner_id: String,
+    pub event_id: String,
+    pub event_kind: String,
+    pub body: String,
+    pub attempts: i64,
+}
+
+/// Claim up to `limit` due deliveries of a partner whose webhook is active. On PostgreSQL
+/// `FOR UPDATE SKIP LOCKED` makes each row go to exactly one instance; on SQLite the single
+/// writer does the same.
+pub async fn claim_due(db: &Db, partner_id: &str, now: i64, limit: usize) -> sqlx::Result<Vec<Delivery>> {
+    let lock = if db.is_postgres() { " FOR UPDATE SKIP LOCKED" } else { "" };
+    let sql = format!(
+        "UPDATE webhook_deliveries SET status = 'SENDING', locked_until = $3 WHERE id IN (\
+           SELECT d.id FROM webhook_deliveries d WHERE d.partner_id = $1 \
+           AND ((d.status = 'PENDING' AND d.next_attempt_at <= $2) OR (d.status = 'SENDING' AND d.locked_until < $2)) \
+           AND EXISTS (SELECT 1 FROM webhook_configs c WHERE c.partner_id = d.partner_id AND c.is_active = TRUE) \
+           ORDER BY d.next_attempt_at, d.created_at LIMIT {limit}{lock}) \
+         RETURNING id, partner_id, event_id, event_kind, body, attempts"
+    );
+    on_db!(db, pool => sqlx::query_as(&sql).bind(partner_id).bind(now).bind(now + LOCK_MS).fetch_all(pool).await)
+}
+
+/// Partners with deliveries due at `now` (for the sweeper that wakes their actors).
+pub async fn partners_with_due(db: &Db, now: i64) -> sqlx::Result<Vec<String>> {
+    on_db!(db, pool => sqlx::query_scalar(
+        "SELECT DISTINCT d.partner_id FROM webhook_deliveries d JOIN webhook_configs c ON c.partner_id = d.partner_id \
+         WHERE c.is_active = TRUE AND ((d.status = 'PENDING' AND d.next_attempt_at <= $1) OR (d.status = 'SENDING' AND d.locked_until < $1))",
+    )
+    .bind(now)
+    .fetch_all(pool)
+    .await)
+}
+
+/// When the partner's next pending delivery is due, if any.
+pub async fn next_due(db: &Db, partner_id: &str) -> sqlx::Result<Option<i64>> {
+    on_db!(db, pool => sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM webhook_deliveries WHERE partner_id = $1 AND status = 'PENDING'")
+        .bind(partner_id)
+        .fetch_one(pool)
+        .await)
+}
+
+/// What one attempt gave.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub status_code: Option<u16>,
+    pub excerpt: Option<String>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+}
+
+impl Outcome {
+    pub fn ok(&self) -> bool {
+        self.status_code.is_some_and(|s| (200..300).contains(&s))
+    }
+}
+
+/// POST one delivery. At most [`EXCERPT_BYTES`] of the answer are read: a receiver that
+/// answers with megabytes cannot hurt us.
+pub async fn send(client: &reqwest::Client, cfg: &WebhookConfig, d: &Delivery, now_ms: i64, allow_loopback: bool) -> Outcome {
+    let started = Instant::now();
+    let elapsed = |s: Instant| s.elapsed().as_millis() as i64;
+    if let Err(e) = webhooks::ssrf::check_shape(&cfg.url, allow_loopback) {
+        return Outcome { error: Some(format!("refused URL: {e:?}")), duration_ms: 0, ..Outcome::default() };
+    }
+    let timestamp = now_ms / 1000;
+    let request = client
+        .post(&cfg.url)
+        .header("content-type", "application/json")
+        .header("x-delivr-signature", webhooks::delivr_signature(&cfg.secret, d.body.as_bytes()))
+        .header("x-delivr-event", &d.event_kind)
+        .header("webhook-id", &d.event_id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", webhooks::standard_signature(&cfg.secret, &d.event_id, timestamp, d.body.as_bytes()))
+        .body(d.body.clone());
+    match request.send().await {
+        Ok(mut resp) => {
+            let status = resp.status().as_u16();
+            let mut excerpt = Vec::new();
+            while excerpt.len() < EXCERPT_BYTES {
+                match resp.chunk().await {
+                    Ok(Some(chunk)) => excerpt.extend_from_slice(&chunk[..chunk.len().min(EXCERPT_BYTES - excerpt.len())]),
+                    _ => break,
+                }
+            }
+            let text = String::from_utf8_lossy(&excerpt).into_owned();
+            Outcome { status_code: Some(status), excerpt: (!text.is_empty()).then_some(text), error: None, duration_ms: elapsed(started) }
+        }
+        Err(e) => {
+            let kind = if e.is_timeout() {
+                "timeout"
+            } else if e.is_connect() {
+                "connection failed"
+            } else {
+                "request failed"
+            };
+            let mut chain = format!("{kind}: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                chain.push_str(&format!(": {s}"));
+                source = s.source();
+            }
+            chain.truncate(EXCERPT_BYTES);
+            Outcome { error: Some(chain), duration_ms: elapsed(started), ..Outcome::default() }
+        }
+    }
+}
+
+/// The delay before the next attempt, with ±10 % jitter so that retries do not stampede.
+pub fn retry_delay(attempts_so_far: i64, jitter: f64) -> Option<i64> {
+    let base = *SCHEDULE_MS.get(attempts_so_far as usize)?;
+    Some((base as f64 * (1.0 + 0.1 * jitter.clamp(-1.0, 1.0))).round() as i64)
+}
+
+fn jitter() -> f64 {
+    let mut b = [0u8; 2];
+    getrandom::fill(&mut b).unwrap_or_default();
+    (u16::from_le_bytes(b) as f64 / u16::MAX as f64) * 2.0 - 1.0
+}
+
+/// Record an attempt: the log row, the delivery's new state, the configuration's counters;
+/// pause the webhook (and tell the partner) when it keeps failing.
+pub async fn record(db: &Db, d: &Delivery, outcome: &Outcome, now: i64) -> sqlx::Result<()> {
+    let attempt = d.attempts + 1;
+    let ok = outcome.ok();
+    // `attempt` attempts made; the schedule gives the delay before attempt + 1.
+    let next = if ok { None } else { retry_delay(attempt, jitter()).map(|delay| now + delay) };
+    let status = match (ok, next) {
+        (true, _) => "DELIVERED",
+        (false, Some(_)) => "PENDING",
+        (false, None) => "FAILED",
+    };
+    let status_code = outcome.status_code.map(i64::from);
+    let paused = on_db!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO webhook_attempts (delivery_id, attempt, at, duration_ms, status_code, response_excerpt, error) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&d.id)
+        .bind(attempt)
+        .bind(now)
+        .bind(outcome.duration_ms)
+        .bind(status_code)
+        .bind(outcome.excerpt.as_deref())
+        .bind(outcome.error.as_deref())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE webhook_deliveries SET status = $2, attempts = $3, next_attempt_at = COALESCE($4, next_attempt_at), locked_until = NULL, \
+             last_status_code = $5, last_error = $6, delivered_at = CASE WHEN $2 = 'DELIVERED' THEN $7 ELSE delivered_at END WHERE id = $1",
+        )
+        .bind(&d.id)
+        .bind(status)
+        .bind(attempt)
+        .bind(next)
+        .bind(status_code)
+        .bind(outcome.error.as_deref())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let failures: i64 = sqlx::query_scalar(
+            "UPDATE webhook_configs SET last_triggered = $2, last_status_code = $3, \
+             failure_count = CASE WHEN $4 THEN 0 ELSE failure_count + 1 END WHERE partner_id = $1 RETURNING failure_count",
+        )
+        .bind(&d.partner_id)
+        .bind(now)
+        .bind(status_code)
+        .bind(ok)
+        .fetch_one(&mut *tx)
+        .await?;
+        let exhausted = status == "FAILED";
+        let pause = !ok && (exhausted || failures >= PAUSE_AFTER_FAILURES);
+        if pause {
+            let paused_now = sqlx::query("UPDATE webhook_configs SET is_active = FALSE, paused_reason = $2 WHERE partner_id = $1 AND is_active = TRUE")
+                .bind(&d.partner_id)
+                .bind(if exhausted { "retries-exhausted" } else { "consecutive-failures" })
+                .execute(&mut *tx)
+                .await?;
+            if paused_now.rows_affected() == 1 {
+                let lang: Option<String> = sqlx::query_scalar("SELECT u.language FROM partners p JOIN users u ON u.id = p.user_id WHERE p.id = $1")
+                    .bind(&d.partner_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .flatten();
+                let lang = lang.as_deref().and_then(Lang::parse).unwrap_or_default();
+                let why =
+                    if exhausted { lang.t(Msg::WebhookPausedExhausted).to_owned() } else { lang.fmt(Msg::WebhookPausedFailures, &[("n", &failures.to_string())]) };
+                sqlx::query(
+                    "INSERT INTO partner_notifications (partner_id, notification_type, title, message, order_id, is_read, created_at) \
+                     VALUES ($1, 'system', $2, $3, NULL, FALSE, $4)",
+                )
+                .bind(&d.partner_id)
+                .bind(lang.t(Msg::WebhookPausedTitle))
+                .bind(format!("{why} {}", lang.t(Msg::WebhookPausedHowToResume)))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok::<bool, sqlx::Error>(pause)
+    }
+    .await)?;
+    if paused {
+        tracing::warn!(partner_id = d.partner_id, "webhook paused after repeated failures");
+    }
+    Ok(())
+}
+
+/// Claim and send up to `limit` due deliveries of one partner, concurrently; returns how many
+/// were attempted.
+pub async fn deliver_due(
+    db: &Db,
+    client: &reqwest::Client,
+    partner_id: &str,
+    now: i64,
+    limit: usize,
+    allow_loopback: bool,
+) -> sqlx::Result<usize> {
+    let claimed = claim_due(db, partner_id, now, limit).await?;
+    if claimed.is_empty() {
+        return Ok(0);
+    }
+    let Some(cfg) = webhooks::config(db, partner_id).await? else { return Ok(0) };
+    let sends = claimed.iter().map(|d| async {
+        let outcome = send(client, &cfg, d, now, allow_loopback).await;
+        record(db, d, &outcome, now).await
+    });
+    for result in futures_util::future::join_all(sends).await {
+        result?;
+    }
+    Ok(claimed.len())
+}
+
+/// Queue a test event (delivered whatever the subscription).
+pub async fn enqueue_test(db: &Db, partner_id: &str, now: i64) -> sqlx::Result<String> {
+    let event_id = uuid::Uuid::new_v4().to_string();
+    let body = webhooks::event_body(&event_id, "webhook.test", now, r#"{"message":"Test DELIVR-CM : votre webhook est bien configuré."}"#);
+    on_db!(db, pool => sqlx::query(
+        "INSERT INTO webhook_deliveries (id, partner_id, event_id, event_kind, body, status, attempts, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, 'webhook.test', $4, 'PENDING', 0, $5, $5)",
+    )
+    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(partner_id)
+    .bind(&event_id)
+    .bind(&body)
+    .bind(now)
+    .execute(pool)
+    .await
+    .map(|_| ()))?;
+    Ok(event_id)
+}
+
+/// Send an existing delivery's event again, as a new delivery with the same event id.
+pub async fn replay(db: &Db, partner_id: &str, delivery_id: &str, now: i64) -> sqlx::Result<bool> {
+    let n = on_db!(db, pool => sqlx::query(
+        "INSERT INTO webhook_deliveries (id, partner_id, event_id, event_kind, body, status, attempts, next_attempt_at, created_at) \
+         SELECT $1, partner_id, event_id, event_kind, body, 'PENDING', 0, $3, $3 FROM webhook_deliveries WHERE id = $2 AND partner_id = $4",
+    )
+    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(delivery_id)
+    .bind(now)
+    .bind(partner_id)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schedule_spaces_retries_with_bounded_jitter() {
+        assert_eq!(retry_delay(0, 0.0), Some(0));
+        assert_eq!(retry_delay(1, 0.0), Some(5_000));
+        assert_eq!(retry_delay(2, 1.0), Some(330_000));
+        assert_eq!(retry_delay(3, -1.0), Some(1_620_000));
+        assert_eq!(retry_delay(7, 0.0), Some(36_000_000));
+        assert_eq!(retry_delay(8, 0.0), None);
+    }
+}

@@ -1,0 +1,338 @@
+//! The webhooks page: configuration (URL, events, active), the secret (masked, revealable,
+//! copyable, regenerable), a test event, and the delivery log with replay.
+
+use maud::{Markup, html};
+use poem::{
+    Response, Route, get, handler,
+    http::StatusCode,
+    post,
+    web::{Data, Form, Path, Query},
+};
+use serde::Deserialize;
+
+use crate::{
+    accounts::guard,
+    app::AppState,
+    db::now_ms,
+    i18n::Msg,
+    on_db,
+    web::{
+        Ctx,
+        components::{badge, format_datetime},
+        forms::FieldErrors,
+        internal,
+        layout::{csrf_field, page, respond},
+        redirect, status_error,
+    },
+    webhooks::{self, EVENTS, WebhookConfig, delivery, ssrf},
+};
+
+pub fn routes(route: Route) -> Route {
+    route
+        .at("/partners/webhooks/", get(webhooks_page).post(save_webhook))
+        .at("/partners/webhooks/secret/", post(regenerate))
+        .at("/partners/webhooks/test/", post(send_test))
+        .at("/partners/webhooks/deliveries/:id/replay/", post(replay))
+}
+
+#[derive(sqlx::FromRow, Debug)]
+struct DeliveryRow {
+    id: String,
+    event_id: String,
+    event_kind: String,
+    status: String,
+    attempts: i64,
+    last_status_code: Option<i64>,
+    last_error: Option<String>,
+    created_at: i64,
+    next_attempt_at: i64,
+}
+
+#[derive(sqlx::FromRow, Debug)]
+struct AttemptRow {
+    delivery_id: String,
+    attempt: i64,
+    at: i64,
+    duration_ms: i64,
+    status_code: Option<i64>,
+    response_excerpt: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+struct LogQuery {
+    status: String,
+    event: String,
+    saved: String,
+}
+
+async fn log(state: &AppState, partner_id: &str, q: &LogQuery) -> poem::Result<(Vec<DeliveryRow>, Vec<AttemptRow>)> {
+    let status = ["DELIVERED", "PENDING", "SENDING", "FAILED"].into_iter().find(|s| s.eq_ignore_ascii_case(&q.status)).unwrap_or("");
+    let event = EVENTS.iter().copied().chain(["webhook.test"]).find(|e| *e == q.event).unwrap_or("");
+    let rows: Vec<DeliveryRow> = on_db!(&state.db, pool => sqlx::query_as(
+        "SELECT id, event_id, event_kind, status, attempts, last_status_code, last_error, created_at, next_attempt_at FROM webhook_deliveries \
+         WHERE partner_id = $1 AND ($2 = '' OR status = $2) AND ($3 = '' OR event_kind = $3) ORDER BY created_at DESC LIMIT 50",
+    )
+    .bind(partner_id)
+    .bind(status)
+    .bind(event)
+    .fetch_all(pool)
+    .await)
+    .map_err(internal)?;
+    let attempts: Vec<AttemptRow> = on_db!(&state.db, pool => sqlx::query_as(
+        "SELECT a.delivery_id, a.attempt, a.at, a.duration_ms, a.status_code, a.response_excerpt, a.error FROM webhook_attempts a \
+         JOIN webhook_deliveries d ON d.id = a.delivery_id WHERE d.partner_id = $1 ORDER BY a.at DESC LIMIT 200",
+    )
+    .bind(partner_id)
+    .fetch_all(pool)
+    .await)
+    .map_err(internal)?;
+    Ok((rows, attempts))
+}
+
+/// The values of the form, as typed.
+#[derive(Default, Clone)]
+struct ConfigForm {
+    url: String,
+    events: Vec<String>,
+    active: bool,
+}
+
+fn view(
+    ctx: &Ctx,
+    cfg: Option<&WebhookConfig>,
+    form: &ConfigForm,
+    errors: &FieldErrors,
+    log: &(Vec<DeliveryRow>, Vec<AttemptRow>),
+    q: &LogQuery,
+    flash: Option<Msg>,
+) -> Markup {
+    let delivery_badge = |s: &str| match s {
+        "DELIVERED" => badge(ctx.t(Msg::WebhookDelivered), "ok"),
+        "FAILED" => badge(ctx.t(Msg::WebhookFailed), "err"),
+        _ => badge(ctx.t(Msg::WebhookPending), "warn"),
+    };
+    html! {
+        h1 { (ctx.t(Msg::NavWebhooks)) }
+        p.muted { (ctx.t(Msg::WebhooksIntro)) " " a href="/partners/docs/" hx-boost="false" { (ctx.t(Msg::ApiDocsLink)) } }
+        @if let Some(f) = flash { div.flash.ok role="status" { (ctx.t(f)) } }
+        @if let Some(c) = cfg {
+            @if let Some(reason) = &c.paused_reason {
+                div.flash.err role="alert" {
+                    (ctx.t(Msg::WebhookPausedTitle)) " — "
+                    (if reason == "retries-exhausted" { ctx.t(Msg::WebhookPausedExhausted).to_owned() } else { ctx.fmt(Msg::WebhookPausedFailures, &[("n", &c.failure_count.to_string())]) })
+                    " " (ctx.t(Msg::WebhookPausedHowToResume))
+                }
+            }
+            div.kpis {
+                div.kpi { span.l { (ctx.t(Msg::FieldStatus)) } span.v { @if c.is_active { (badge(ctx.t(Msg::ApiKeyActive), "ok")) } @else { (badge(ctx.t(Msg::WebhookInactive), "err")) } } }
+                div.kpi { span.l { "last_triggered" } span.v.small { (c.last_triggered.map(|t| format_datetime(t, ctx.lang)).unwrap_or_else(|| "—".into())) } }
+                div.kpi { span.l { "last_status_code" } span.v { (c.last_status_code.map(|s| s.to_string()).unwrap_or_else(|| "—".into())) } }
+                div.kpi { span.l { "failure_count" } span.v { (c.failure_count) } }
+            }
+        }
+        form.card method="post" action="/partners/webhooks/" novalidate {
+            (csrf_field(ctx))
+            div.field.invalid[errors.get("url").is_some()] {
+                label for="f-url" { (ctx.t(Msg::WebhookUrl)) }
+                input #f-url type="url" name="url" value=(form.url) placeholder="https://maboutique.cm/webhooks/delivr" inputmode="url" autocomplete="off";
+                div.hint { (ctx.t(Msg::WebhookUrlHint)) }
+                @if let Some(e) = errors.get("url") { div.error role="alert" { (e) } }
+            }
+            fieldset.field.invalid[errors.get("events").is_some()] {
+                legend { (ctx.t(Msg::WebhookEvents)) }
+                @for e in EVENTS {
+                    label.check { input type="checkbox" name="events" value=(e) checked[form.events.iter().any(|x| x == e)]; " " code { (e) } }
+                }
+                @if let Some(e) = errors.get("events") { div.error role="alert" { (e) } }
+            }
+            label.check { input type="checkbox" name="active" value="1" checked[form.active]; " " (ctx.t(Msg::WebhookActive)) }
+            button.btn type="submit" { (ctx.t(Msg::Save)) }
+        }
+        @if let Some(c) = cfg {
+            div.card {
+                h2 { (ctx.t(Msg::WebhookSecret)) }
+                p.small.muted { (ctx.t(Msg::WebhookSecretHint)) }
+                details {
+                    summary { code { "whsec_••••••••" } " " (ctx.t(Msg::Reveal)) }
+                    input #webhook-secret type="text" readonly value=(c.secret);
+                    button.btn.secondary type="button" data-copy="#webhook-secret" { (ctx.t(Msg::Copy)) }
+                }
+                form method="post" action="/partners/webhooks/secret/" {
+                    (csrf_field(ctx))
+                    button.btn.secondary type="submit" { (ctx.t(Msg::WebhookRegenerate)) }
+                }
+            }
+            form.card method="post" action="/partners/webhooks/test/" {
+                (csrf_field(ctx))
+                p.small.muted { (ctx.t(Msg::WebhookTestHint)) }
+                button.btn.secondary type="submit" { (ctx.t(Msg::WebhookSendTest)) }
+            }
+            div.card {
+                h2 { (ctx.t(Msg::WebhookLog)) }
+                form.filters method="get" action="/partners/webhooks/" {
+                    div {
+                        label for="log-status" { (ctx.t(Msg::FieldStatus)) }
+                        select #log-status name="status" {
+                            option value="" { (ctx.t(Msg::FilterAll)) }
+                            @for (v, m) in [("DELIVERED", Msg::WebhookDelivered), ("PENDING", Msg::WebhookPending), ("FAILED", Msg::WebhookFailed)] {
+                                option value=(v) selected[q.status == v] { (ctx.t(m)) }
+                            }
+                        }
+                    }
+                    div {
+                        label for="log-event" { (ctx.t(Msg::WebhookEvent)) }
+                        select #log-event name="event" {
+                            option value="" { (ctx.t(Msg::FilterAll)) }
+                            @for e in EVENTS.iter().copied().chain(["webhook.test"]) { option value=(e) selected[q.event == e] { (e) } }
+                        }
+                    }
+                    button.btn.secondary type="submit" { (ctx.t(Msg::Filter)) }
+                }
+                @if log.0.is_empty() { p.muted { (ctx.t(Msg::NoResults)) } }
+                ul.orders {
+                    @for d in &log.0 {
+                        li.order-row.delivery {
+                            details {
+                                summary {
+                                    code { (d.event_kind) } " " (delivery_badge(&d.status))
+                                    br; span.small.muted { (format_datetime(d.created_at, ctx.lang)) " · " (ctx.fmt(Msg::WebhookAttempts, &[("n", &d.attempts.to_string())]))
+                                        @if let Some(c) = d.last_status_code { " · HTTP " (c) }
+                                        @if d.status == "PENDING" && d.attempts > 0 { " · " (ctx.t(Msg::WebhookNextAttempt)) " " (format_datetime(d.next_attempt_at, ctx.lang)) } }
+                                }
+                                p.small { "id: " code { (d.event_id) } }
+                                @if let Some(e) = &d.last_error { p.small.error { (e) } }
+                                ol.timeline.small {
+                                    @for a in log.1.iter().filter(|a| a.delivery_id == d.id) {
+                                        li {
+                                            (format_datetime(a.at, ctx.lang)) " · #" (a.attempt) " · " (a.duration_ms) " ms"
+                                            @if let Some(c) = a.status_code { " · HTTP " (c) }
+                                            @if let Some(e) = &a.error { br; span.error { (e) } }
+                                            @if let Some(x) = &a.response_excerpt { br; code.excerpt { (x) } }
+                                        }
+                                    }
+                                }
+                                form method="post" action=(format!("/partners/webhooks/deliveries/{}/replay/", d.id)) {
+                                    (csrf_field(ctx))
+                                    button.btn.secondary type="submit" { (ctx.t(Msg::WebhookReplay)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn form_of(cfg: Option<&WebhookConfig>) -> ConfigForm {
+    match cfg {
+        Some(c) => ConfigForm { url: c.url.clone(), events: c.event_list(), active: c.is_active },
+        None => ConfigForm { url: String::new(), events: EVENTS.iter().map(|e| (*e).to_owned()).collect(), active: true },
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn render(
+    state: &AppState,
+    ctx: &Ctx,
+    partner_id: &str,
+    form: Option<ConfigForm>,
+    errors: &FieldErrors,
+    q: &LogQuery,
+    flash: Option<Msg>,
+    status: StatusCode,
+) -> poem::Result<Response> {
+    let cfg = webhooks::config(&state.db, partner_id).await.map_err(internal)?;
+    let form = form.unwrap_or_else(|| form_of(cfg.as_ref()));
+    let log = log(state, partner_id, q).await?;
+    Ok(respond(status, page(ctx, ctx.t(Msg::NavWebhooks), view(ctx, cfg.as_ref(), &form, errors, &log, q, flash))))
+}
+
+#[handler]
+async fn webhooks_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<LogQuery>) -> poem::Result<Response> {
+    let p = guard::partner(ctx)?;
+    let flash = match q.saved.as_str() {
+        "config" => Some(Msg::WebhookSaved),
+        "secret" => Some(Msg::WebhookSecretRegenerated),
+        "test" => Some(Msg::WebhookTestQueued),
+        "replay" => Some(Msg::WebhookReplayQueued),
+        _ => None,
+    };
+    render(state, ctx, &p.id, None, &FieldErrors::default(), &q, flash, StatusCode::OK).await
+}
+
+#[handler]
+async fn save_webhook(
+    Data(state): Data<&AppState>,
+    Data(ctx): Data<&Ctx>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> poem::Result<Response> {
+    let p = guard::partner(ctx)?;
+    let value = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let form = ConfigForm {
+        url: value("url").trim().to_owned(),
+        events: pairs.iter().filter(|(n, _)| n == "events").map(|(_, v)| v.clone()).collect(),
+        active: value("active") == "1",
+    };
+    let mut errors = FieldErrors::default();
+    if form.url.is_empty() {
+        errors.add("url", ctx.t(Msg::ErrRequired));
+    } else if form.url.len() > 500 {
+        errors.add("url", ctx.fmt(Msg::ErrTooLong, &[("max", "500")]));
+    } else if let Err(e) = ssrf::resolve_checked(&form.url, state.config.allow_loopback_webhooks).await {
+        errors.add(
+            "url",
+            ctx.t(match e {
+                ssrf::UrlError::Malformed | ssrf::UrlError::Credentials => Msg::ErrWebhookUrl,
+                ssrf::UrlError::Scheme => Msg::ErrWebhookScheme,
+                ssrf::UrlError::PrivateAddress => Msg::ErrWebhookPrivate,
+                ssrf::UrlError::Unresolvable => Msg::ErrWebhookUnresolvable,
+            }),
+        );
+    }
+    if let Some(bad) = form.events.iter().find(|e| !EVENTS.contains(&e.as_str())) {
+        errors.add("events", ctx.fmt(Msg::ErrWebhookEvent, &[("event", bad)]));
+    } else if form.events.is_empty() && form.active {
+        errors.add("events", ctx.t(Msg::ErrWebhookNoEvents));
+    }
+    if !errors.is_empty() {
+        return render(state, ctx, &p.id, Some(form), &errors, &LogQuery::default(), None, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let mut events = form.events.clone();
+    events.dedup();
+    webhooks::save(&state.db, &p.id, &form.url, &events, form.active).await.map_err(internal)?;
+    state.actors.wake_webhooks(&p.id);
+    Ok(redirect("/partners/webhooks/?saved=config"))
+}
+
+#[handler]
+async fn regenerate(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem::Result<Response> {
+    let p = guard::partner(ctx)?;
+    if !webhooks::regenerate_secret(&state.db, &p.id).await.map_err(internal)? {
+        return Err(status_error(StatusCode::NOT_FOUND));
+    }
+    Ok(redirect("/partners/webhooks/?saved=secret"))
+}
+
+#[handler]
+async fn send_test(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem::Result<Response> {
+    let p = guard::partner(ctx)?;
+    if webhooks::config(&state.db, &p.id).await.map_err(internal)?.is_none() {
+        return Err(status_error(StatusCode::NOT_FOUND));
+    }
+    delivery::enqueue_test(&state.db, &p.id, now_ms()).await.map_err(internal)?;
+    state.actors.wake_webhooks(&p.id);
+    Ok(redirect("/partners/webhooks/?saved=test"))
+}
+
+#[handler]
+async fn replay(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> poem::Result<Response> {
+    let p = guard::partner(ctx)?;
+    if uuid::Uuid::parse_str(&id).is_err() || !delivery::replay(&state.db, &p.id, &id, now_ms()).await.map_err(internal)? {
+        return Err(status_error(StatusCode::NOT_FOUND));
+    }
+    state.actors.wake_webhooks(&p.id);
+    Ok(redirect("/partners/webhooks/?saved=replay"))
+}
