@@ -70,6 +70,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config, demo: Option<()>) -> anyhow::Result<()> {
+    let shutdown = shutdown_signal();
     let app = App::build(config).await?;
     let url = match &app.state.config.public_url {
         Some(u) => u.clone(),
@@ -89,25 +90,28 @@ async fn serve(config: Config, demo: Option<()>) -> anyhow::Result<()> {
         println!();
     }
     tracing::info!(%url, "listening");
-    app.run_until(shutdown_signal()).await
+    app.run_until(shutdown).await
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on Ctrl-C or SIGTERM. The handlers are installed when this is called (at start,
+/// before the listener is bound), not when the future is first polled.
+fn shutdown_signal() -> impl Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let ctrl_c = tokio::signal::ctrl_c();
+    async move {
+        #[cfg(unix)]
+        let term = async {
+            match term.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    tracing::info!("shutting down");
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+        tracing::info!("shutting down");
+    }
 }
