@@ -68,8 +68,7 @@ impl App {
             ActorEnv {
                 db: db.clone(),
                 runtime: tokio::runtime::Handle::current(),
-                http: webhooks::delivery::client(config.allow_loopback_webhooks),
-                allow_loopback: config.allow_loopback_webhooks,
+                sending: webhooks::delivery::Sending::new(config.allow_loopback_webhooks, config.webhook_lock_secs * 1000),
             },
             &bus,
         );

@@ -49,6 +49,11 @@ pub struct Config {
     #[arg(long, env = "ALLOW_LOOPBACK_WEBHOOKS", default_value_t = false, global = true)]
     pub allow_loopback_webhooks: bool,
 
+    /// Seconds a claimed webhook delivery stays claimed; after a crash it is sent again once
+    /// this has passed. Keep it above the 15 s request timeout.
+    #[arg(long, env = "WEBHOOK_LOCK_SECS", default_value_t = 60, global = true)]
+    pub webhook_lock_secs: i64,
+
     /// Trust the first address of `X-Forwarded-For` as the client's (only behind a proxy you run).
     #[arg(long, env = "TRUST_PROXY", default_value_t = false, global = true)]
     pub trust_proxy: bool,
@@ -65,6 +70,7 @@ impl Config {
             log: "warn".to_owned(),
             api_rate_limit: 120,
             allow_loopback_webhooks: false,
+            webhook_lock_secs: 60,
             trust_proxy: false,
         }
     }

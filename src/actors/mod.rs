@@ -18,8 +18,7 @@ pub struct Env {
     pub db: Db,
     /// The application's tokio runtime: actors run their I/O there.
     pub runtime: tokio::runtime::Handle,
-    pub http: reqwest::Client,
-    pub allow_loopback: bool,
+    pub sending: crate::webhooks::delivery::Sending,
 }
 
 /// Handle on the actor system, cheap to clone, usable from any thread.

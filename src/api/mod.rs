@@ -33,6 +33,8 @@ pub enum ApiTags {
     Quotes,
     /// Deliveries: create, list, follow, cancel.
     Orders,
+    /// Signed HTTP callbacks for every event.
+    Webhooks,
 }
 
 /// `Authorization: Api-Key dlv_XXXXXXXX.<secret>`: the key shown once in the portal's API keys
@@ -51,8 +53,11 @@ async fn checked_key(req: &Request, _key: ApiKey) -> poem::Result<Authenticated>
 
 const API_DESCRIPTION: &str = include_str!("description.md");
 
-pub fn service(public_url: &str) -> OpenApiService<crate::orders::api::OrdersApi, ()> {
-    OpenApiService::new(crate::orders::api::OrdersApi, "DELIVR-CM Partner API", env!("CARGO_PKG_VERSION"))
+/// Every part of the API; later domains add theirs to the tuple.
+type Apis = (crate::orders::api::OrdersApi, crate::webhooks::api::WebhooksApi);
+
+pub fn service(public_url: &str) -> OpenApiService<Apis, ()> {
+    OpenApiService::new((crate::orders::api::OrdersApi, crate::webhooks::api::WebhooksApi), "DELIVR-CM Partner API", env!("CARGO_PKG_VERSION"))
         .description(API_DESCRIPTION)
         .server(format!("{public_url}/api/v1"))
 }

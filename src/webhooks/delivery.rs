@@ -18,10 +18,26 @@ pub const SCHEDULE_MS: [i64; 8] = [0, 5_000, 300_000, 1_800_000, 7_200_000, 18_0
 pub const MAX_IN_FLIGHT: usize = 4;
 /// Consecutive failures after which the webhook is paused.
 pub const PAUSE_AFTER_FAILURES: i64 = 25;
-/// A claimed delivery not finished within this time (crash) is claimed again.
-pub const LOCK_MS: i64 = 60_000;
+/// A claimed delivery not finished within this time (a crash) is claimed again. Longer than
+/// the 15 s request timeout, so that a slow delivery is not sent twice.
+pub const DEFAULT_LOCK_MS: i64 = 60_000;
 /// How much of a response is kept in the log.
 pub const EXCERPT_BYTES: usize = 1024;
+
+/// How deliveries are sent: the client, whether loopback is allowed (development and tests),
+/// and how long a claim holds.
+#[derive(Clone, Debug)]
+pub struct Sending {
+    pub client: reqwest::Client,
+    pub allow_loopback: bool,
+    pub lock_ms: i64,
+}
+
+impl Sending {
+    pub fn new(allow_loopback: bool, lock_ms: i64) -> Sending {
+        Sending { client: client(allow_loopback), allow_loopback, lock_ms }
+    }
+}
 
 /// The HTTP client for deliveries: 5 s to connect, 15 s in all, no redirects, no proxy, and a
 /// resolver that only hands out public addresses.
@@ -51,7 +67,7 @@ pub struct Delivery {
 /// Claim up to `limit` due deliveries of a partner whose webhook is active. On PostgreSQL
 /// `FOR UPDATE SKIP LOCKED` makes each row go to exactly one instance; on SQLite the single
 /// writer does the same.
-pub async fn claim_due(db: &Db, partner_id: &str, now: i64, limit: usize) -> sqlx::Result<Vec<Delivery>> {
+pub async fn claim_due(db: &Db, partner_id: &str, now: i64, limit: usize, lock_ms: i64) -> sqlx::Result<Vec<Delivery>> {
     let lock = if db.is_postgres() { " FOR UPDATE SKIP LOCKED" } else { "" };
     let sql = format!(
         "UPDATE webhook_deliveries SET status = 'SENDING', locked_until = $3 WHERE id IN (\
@@ -61,7 +77,7 @@ pub async fn claim_due(db: &Db, partner_id: &str, now: i64, limit: usize) -> sql
            ORDER BY d.next_attempt_at, d.created_at LIMIT {limit}{lock}) \
          RETURNING id, partner_id, event_id, event_kind, body, attempts"
     );
-    on_db!(db, pool => sqlx::query_as(&sql).bind(partner_id).bind(now).bind(now + LOCK_MS).fetch_all(pool).await)
+    on_db!(db, pool => sqlx::query_as(&sql).bind(partner_id).bind(now).bind(now + lock_ms).fetch_all(pool).await)
 }
 
 /// Partners with deliveries due at `now` (for the sweeper that wakes their actors).
@@ -252,21 +268,14 @@ pub async fn record(db: &Db, d: &Delivery, outcome: &Outcome, now: i64) -> sqlx:
 
 /// Claim and send up to `limit` due deliveries of one partner, concurrently; returns how many
 /// were attempted.
-pub async fn deliver_due(
-    db: &Db,
-    client: &reqwest::Client,
-    partner_id: &str,
-    now: i64,
-    limit: usize,
-    allow_loopback: bool,
-) -> sqlx::Result<usize> {
-    let claimed = claim_due(db, partner_id, now, limit).await?;
+pub async fn deliver_due(db: &Db, sending: &Sending, partner_id: &str, now: i64, limit: usize) -> sqlx::Result<usize> {
+    let claimed = claim_due(db, partner_id, now, limit, sending.lock_ms).await?;
     if claimed.is_empty() {
         return Ok(0);
     }
     let Some(cfg) = webhooks::config(db, partner_id).await? else { return Ok(0) };
     let sends = claimed.iter().map(|d| async {
-        let outcome = send(client, &cfg, d, now, allow_loopback).await;
+        let outcome = send(&sending.client, &cfg, d, now, sending.allow_loopback).await;
         record(db, d, &outcome, now).await
     });
     for result in futures_util::future::join_all(sends).await {

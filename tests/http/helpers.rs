@@ -43,7 +43,7 @@ pub fn client() -> Client {
     Client::builder().cookie_store(true).redirect(Policy::none()).build().expect("a reqwest client")
 }
 
-async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
+pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
     match backend {
         Backend::Sqlite => format!("sqlite://{}", dir.join("test.db").display()),
         Backend::Postgres => {

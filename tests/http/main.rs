@@ -7,6 +7,7 @@ mod accounts;
 mod admin;
 mod api;
 mod cli;
+mod crash;
 mod orders;
 mod shell;
 mod webhooks;

@@ -28,6 +28,7 @@ both_backends!(
     replay_sends_the_same_event_again,
     a_dead_endpoint_does_not_delay_another_partner,
     the_ssrf_guard_makes_no_connection,
+    the_webhook_api,
 );
 
 #[derive(Clone, Debug)]
@@ -224,15 +225,15 @@ async fn retries_follow_the_schedule_then_pause(backend: Backend) {
     let receiver = Receiver::start().await;
     receiver.status.store(500, Ordering::SeqCst);
     let (partner, _) = vendor_with_webhook(&app, "a@shop.cm", &receiver.url).await;
-    let client = delivr::webhooks::delivery::client(true);
+    let client = delivr::webhooks::delivery::Sending::new(true, 60_000);
     let mut now = delivr::db::now_ms() + 10 * 86_400_000;
     let delivery = future_delivery(&app, &partner, now).await;
     let mut gaps = Vec::new();
     for attempt in 1..=8 {
-        let sent = delivr::webhooks::delivery::deliver_due(&app.state.db, &client, &partner, now, 4, true).await.unwrap();
+        let sent = delivr::webhooks::delivery::deliver_due(&app.state.db, &client, &partner, now, 4).await.unwrap();
         assert_eq!(sent, 1, "attempt {attempt} is due");
         // Nothing else is due before the next scheduled time.
-        assert_eq!(delivr::webhooks::delivery::deliver_due(&app.state.db, &client, &partner, now, 4, true).await.unwrap(), 0);
+        assert_eq!(delivr::webhooks::delivery::deliver_due(&app.state.db, &client, &partner, now, 4).await.unwrap(), 0);
         let (status, next): (String, i64) = delivr::on_db!(&app.state.db, pool => sqlx::query_as("SELECT status, next_attempt_at FROM webhook_deliveries WHERE id = $1").bind(&delivery).fetch_one(pool).await).unwrap();
         if attempt == 8 {
             assert_eq!(status, "FAILED");
@@ -262,7 +263,7 @@ async fn retries_follow_the_schedule_then_pause(backend: Backend) {
     receiver.status.store(204, Ordering::SeqCst);
     delivr::webhooks::save(&app.state.db, &partner, &receiver.url, &["order.created".to_owned()], true).await.unwrap();
     future_delivery(&app, &partner, now).await;
-    delivr::webhooks::delivery::deliver_due(&app.state.db, &client, &partner, now, 4, true).await.unwrap();
+    delivr::webhooks::delivery::deliver_due(&app.state.db, &client, &partner, now, 4).await.unwrap();
     assert_eq!(delivr::webhooks::config(&app.state.db, &partner).await.unwrap().unwrap().failure_count, 0);
 }
 
@@ -323,10 +324,52 @@ async fn the_ssrf_guard_makes_no_connection(backend: Backend) {
         create_order(&app).await;
     }
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let client = delivr::webhooks::delivery::client(false);
-    delivr::webhooks::delivery::deliver_due(&app.state.db, &client, &partner, delivr::db::now_ms() + 60_000, 4, false).await.unwrap();
+    let client = delivr::webhooks::delivery::Sending::new(false, 60_000);
+    delivr::webhooks::delivery::deliver_due(&app.state.db, &client, &partner, delivr::db::now_ms() + 60_000, 4).await.unwrap();
     assert_eq!(receiver.count(), 0, "no connection reached the private address");
     let errors: Vec<Option<String>> =
         delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT error FROM webhook_attempts").fetch_all(pool).await).unwrap();
     assert!(!errors.is_empty() && errors.iter().all(|e| e.is_some()), "{errors:?}");
+}
+
+async fn the_webhook_api(backend: Backend) {
+    let app = loopback_app(backend).await;
+    let receiver = Receiver::start().await;
+    let partner = app.approved_vendor("Boutique", "a@shop.cm").await;
+    let key = delivr::api_keys::create(&app.state.db, &partner, "api").await.unwrap().unwrap().secret;
+    let call = |method: reqwest::Method, path: &str, body: Option<Value>| {
+        let mut req = app.client.request(method, app.url(&format!("/api/v1{path}"))).header("authorization", format!("Api-Key {key}"));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        async move { req.send().await.unwrap() }
+    };
+    assert_eq!(call(reqwest::Method::GET, "/webhook", None).await.status(), StatusCode::NOT_FOUND);
+    let bad = call(reqwest::Method::PUT, "/webhook", Some(serde_json::json!({"url": "http://10.0.0.1/x", "events": ["order.created"]}))).await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let bad = call(reqwest::Method::PUT, "/webhook", Some(serde_json::json!({"url": receiver.url, "events": ["order.boom"]}))).await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let put = call(reqwest::Method::PUT, "/webhook", Some(serde_json::json!({"url": receiver.url, "events": ["order.created", "order.completed"]}))).await;
+    assert_eq!(put.status(), StatusCode::OK);
+    let cfg: Value = put.json().await.unwrap();
+    assert_eq!(cfg["events"].as_array().unwrap().len(), 2);
+    assert!(cfg.get("secret").is_none(), "the secret is not echoed");
+    let secret: Value = call(reqwest::Method::POST, "/webhook/secret", Some(serde_json::json!({}))).await.json().await.unwrap();
+    let secret = secret["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"));
+    let test = call(reqwest::Method::POST, "/webhook/test", Some(serde_json::json!({}))).await;
+    assert_eq!(test.status(), StatusCode::ACCEPTED);
+    let got = receiver.wait_for(1, 10).await;
+    assert_eq!(got[0].header("x-delivr-signature").unwrap(), spec_signature(&secret, &got[0].body));
+    let list: Value = call(reqwest::Method::GET, "/webhook/deliveries", None).await.json().await.unwrap();
+    let id = list["data"][0]["id"].as_str().unwrap().to_owned();
+    let replay = call(reqwest::Method::POST, &format!("/webhook/deliveries/{id}/replay"), Some(serde_json::json!({}))).await;
+    assert_eq!(replay.status(), StatusCode::ACCEPTED);
+    assert_eq!(receiver.wait_for(2, 10).await.len(), 2);
+    // Another partner's key sees none of it.
+    let other = app.other_browser();
+    let other_partner = other.approved_vendor("Autre", "b@shop.cm").await;
+    let other_key = delivr::api_keys::create(&app.state.db, &other_partner, "api").await.unwrap().unwrap().secret;
+    let resp = app.client.post(app.url(&format!("/api/v1/webhook/deliveries/{id}/replay"))).header("authorization", format!("Api-Key {other_key}")).json(&serde_json::json!({})).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 }

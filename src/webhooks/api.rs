@@ -1,0 +1,279 @@
+//! The webhooks part of the integrator API: read and change the configuration, regenerate the
+//! secret, send a test event, list deliveries and replay one.
+
+use poem::{Request, web::Data};
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
+
+use crate::{
+    api::{
+        ApiKeyAuth, ApiTags,
+        problem::{ApiProblem, lang_of},
+    },
+    app::AppState,
+    db::now_ms,
+    i18n::Msg,
+    on_db,
+    web::forms::FieldErrors,
+    webhooks::{self, EVENTS, WebhookConfig, delivery, ssrf},
+};
+
+pub struct WebhooksApi;
+
+fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The partner's webhook (the secret is shown only when created or regenerated).
+#[derive(Object, Debug, Clone)]
+#[oai(example)]
+pub struct WebhookOut {
+    pub url: String,
+    /// Subscribed events.
+    pub events: Vec<String>,
+    pub is_active: bool,
+    #[oai(skip_serializing_if_is_none)]
+    pub last_triggered: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    pub last_status_code: Option<i64>,
+    /// Consecutive failed attempts; reset by a success.
+    pub failure_count: i64,
+    /// Why the webhook was paused: `retries-exhausted` or `consecutive-failures`.
+    #[oai(skip_serializing_if_is_none)]
+    pub paused_reason: Option<String>,
+}
+
+impl poem_openapi::types::Example for WebhookOut {
+    fn example() -> Self {
+        WebhookOut {
+            url: "https://maboutique.cm/webhooks/delivr".into(),
+            events: vec!["order.created".into(), "order.completed".into(), "payment.received".into()],
+            is_active: true,
+            last_triggered: Some("2026-02-11T10:30:00Z".into()),
+            last_status_code: Some(200),
+            failure_count: 0,
+            paused_reason: None,
+        }
+    }
+}
+
+impl From<&WebhookConfig> for WebhookOut {
+    fn from(c: &WebhookConfig) -> Self {
+        WebhookOut {
+            url: c.url.clone(),
+            events: c.event_list(),
+            is_active: c.is_active,
+            last_triggered: c.last_triggered.map(rfc3339),
+            last_status_code: c.last_status_code,
+            failure_count: c.failure_count,
+            paused_reason: c.paused_reason.clone(),
+        }
+    }
+}
+
+/// A webhook configuration to save.
+#[derive(Object, Debug, Clone)]
+#[oai(deny_unknown_fields, example)]
+pub struct WebhookIn {
+    /// A public http(s) URL (private and loopback addresses are refused).
+    #[oai(validator(max_length = 500))]
+    pub url: String,
+    /// Events to receive, among `order.created`, `order.assigned`, `order.picked_up`,
+    /// `order.in_transit`, `order.completed`, `order.cancelled`, `order.failed`,
+    /// `payment.received`.
+    #[oai(validator(max_items = 20))]
+    pub events: Vec<String>,
+    /// Deliver events (default true). Re-activating a paused webhook resumes its deliveries.
+    pub is_active: Option<bool>,
+}
+
+impl poem_openapi::types::Example for WebhookIn {
+    fn example() -> Self {
+        WebhookIn { url: "https://maboutique.cm/webhooks/delivr".into(), events: vec!["order.created".into(), "order.completed".into()], is_active: Some(true) }
+    }
+}
+
+/// The signing secret, shown after creation or regeneration.
+#[derive(Object, Debug, Clone)]
+pub struct WebhookSecret {
+    /// `whsec_…`: the key of `X-Delivr-Signature` (as is) and of `webhook-signature` (base64 part).
+    pub secret: String,
+}
+
+/// One delivery of an event.
+#[derive(Object, Debug, Clone)]
+pub struct DeliveryOut {
+    pub id: String,
+    /// The event id (`webhook-id`), the same on every attempt and replay.
+    pub event_id: String,
+    pub event: String,
+    /// `PENDING`, `SENDING`, `DELIVERED` or `FAILED`.
+    pub status: String,
+    pub attempts: i64,
+    #[oai(skip_serializing_if_is_none)]
+    pub last_status_code: Option<i64>,
+    #[oai(skip_serializing_if_is_none)]
+    pub last_error: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct DeliveryRow {
+    id: String,
+    event_id: String,
+    event_kind: String,
+    status: String,
+    attempts: i64,
+    last_status_code: Option<i64>,
+    last_error: Option<String>,
+    created_at: i64,
+}
+
+#[derive(Object, Debug, Clone)]
+pub struct DeliveryList {
+    pub data: Vec<DeliveryOut>,
+}
+
+#[derive(ApiResponse)]
+pub enum Accepted {
+    /// Queued; it is sent within seconds.
+    #[oai(status = 202)]
+    Accepted(Json<DeliveryAccepted>),
+}
+
+#[derive(Object, Debug, Clone)]
+pub struct DeliveryAccepted {
+    pub event_id: String,
+}
+
+async fn current(state: &AppState, partner_id: &str, lang: crate::i18n::Lang) -> Result<WebhookConfig, ApiProblem> {
+    webhooks::config(&state.db, partner_id).await.map_err(|e| ApiProblem::internal(lang, e))?.ok_or_else(|| ApiProblem::not_found(lang))
+}
+
+#[OpenApi]
+impl WebhooksApi {
+    /// The webhook configuration.
+    #[oai(path = "/webhook", method = "get", tag = "ApiTags::Webhooks")]
+    async fn get_webhook(&self, auth: ApiKeyAuth, state: Data<&AppState>, req: &Request) -> Result<Json<WebhookOut>, ApiProblem> {
+        let cfg = current(&state, &auth.0.partner_id, lang_of(req)).await?;
+        Ok(Json(WebhookOut::from(&cfg)))
+    }
+
+    /// Create or change the webhook configuration.
+    #[oai(path = "/webhook", method = "put", tag = "ApiTags::Webhooks")]
+    async fn put_webhook(&self, auth: ApiKeyAuth, state: Data<&AppState>, req: &Request, body: Json<WebhookIn>) -> Result<Json<WebhookOut>, ApiProblem> {
+        let lang = lang_of(req);
+        let b = body.0;
+        let active = b.is_active.unwrap_or(true);
+        let mut errors = FieldErrors::default();
+        match ssrf::resolve_checked(&b.url, state.config.allow_loopback_webhooks).await {
+            Ok(_) => {}
+            Err(ssrf::UrlError::PrivateAddress) => errors.add("url", lang.t(Msg::ErrWebhookPrivate)),
+            Err(ssrf::UrlError::Scheme) => errors.add("url", lang.t(Msg::ErrWebhookScheme)),
+            Err(ssrf::UrlError::Unresolvable) => errors.add("url", lang.t(Msg::ErrWebhookUnresolvable)),
+            Err(_) => errors.add("url", lang.t(Msg::ErrWebhookUrl)),
+        }
+        if let Some(bad) = b.events.iter().find(|e| !EVENTS.contains(&e.as_str())) {
+            errors.add("events", lang.fmt(Msg::ErrWebhookEvent, &[("event", bad)]));
+        } else if b.events.is_empty() && active {
+            errors.add("events", lang.t(Msg::ErrWebhookNoEvents));
+        }
+        if !errors.is_empty() {
+            return Err(ApiProblem::validation(lang, &errors, |f| f.to_owned()));
+        }
+        let mut events = b.events;
+        events.sort();
+        events.dedup();
+        webhooks::save(&state.db, &auth.0.partner_id, b.url.trim(), &events, active).await.map_err(|e| ApiProblem::internal(lang, e))?;
+        state.actors.wake_webhooks(&auth.0.partner_id);
+        let cfg = current(&state, &auth.0.partner_id, lang).await?;
+        Ok(Json(WebhookOut::from(&cfg)))
+    }
+
+    /// Regenerate the signing secret (the old one stops at once).
+    #[oai(path = "/webhook/secret", method = "post", tag = "ApiTags::Webhooks")]
+    async fn regenerate_secret(&self, auth: ApiKeyAuth, state: Data<&AppState>, req: &Request) -> Result<Json<WebhookSecret>, ApiProblem> {
+        let lang = lang_of(req);
+        if !webhooks::regenerate_secret(&state.db, &auth.0.partner_id).await.map_err(|e| ApiProblem::internal(lang, e))? {
+            return Err(ApiProblem::not_found(lang));
+        }
+        let cfg = current(&state, &auth.0.partner_id, lang).await?;
+        Ok(Json(WebhookSecret { secret: cfg.secret }))
+    }
+
+    /// Send a `webhook.test` event now.
+    #[oai(path = "/webhook/test", method = "post", tag = "ApiTags::Webhooks")]
+    async fn send_test(&self, auth: ApiKeyAuth, state: Data<&AppState>, req: &Request) -> Result<Accepted, ApiProblem> {
+        let lang = lang_of(req);
+        current(&state, &auth.0.partner_id, lang).await?;
+        let event_id = delivery::enqueue_test(&state.db, &auth.0.partner_id, now_ms()).await.map_err(|e| ApiProblem::internal(lang, e))?;
+        state.actors.wake_webhooks(&auth.0.partner_id);
+        Ok(Accepted::Accepted(Json(DeliveryAccepted { event_id })))
+    }
+
+    /// The latest deliveries (at most 100), newest first.
+    #[oai(path = "/webhook/deliveries", method = "get", tag = "ApiTags::Webhooks")]
+    async fn list_deliveries(
+        &self,
+        auth: ApiKeyAuth,
+        state: Data<&AppState>,
+        req: &Request,
+        /// `PENDING`, `SENDING`, `DELIVERED` or `FAILED`.
+        #[oai(validator(max_length = 20))]
+        status: Query<Option<String>>,
+        /// An event name.
+        #[oai(validator(max_length = 40))]
+        event: Query<Option<String>>,
+    ) -> Result<Json<DeliveryList>, ApiProblem> {
+        let lang = lang_of(req);
+        let status = status.0.unwrap_or_default().to_uppercase();
+        let event = event.0.unwrap_or_default();
+        let rows: Vec<DeliveryRow> = on_db!(&state.db, pool => sqlx::query_as(
+            "SELECT id, event_id, event_kind, status, attempts, last_status_code, last_error, created_at FROM webhook_deliveries \
+             WHERE partner_id = $1 AND ($2 = '' OR status = $2) AND ($3 = '' OR event_kind = $3) ORDER BY created_at DESC LIMIT 100",
+        )
+        .bind(&auth.0.partner_id)
+        .bind(&status)
+        .bind(&event)
+        .fetch_all(pool)
+        .await)
+        .map_err(|e| ApiProblem::internal(lang, e))?;
+        Ok(Json(DeliveryList {
+            data: rows
+                .into_iter()
+                .map(|r| DeliveryOut {
+                    id: r.id,
+                    event_id: r.event_id,
+                    event: r.event_kind,
+                    status: r.status,
+                    attempts: r.attempts,
+                    last_status_code: r.last_status_code,
+                    last_error: r.last_error,
+                    created_at: rfc3339(r.created_at),
+                })
+                .collect(),
+        }))
+    }
+
+    /// Send a delivery's event again (same event id, so receivers can deduplicate).
+    #[oai(path = "/webhook/deliveries/:id/replay", method = "post", tag = "ApiTags::Webhooks")]
+    async fn replay_delivery(&self, auth: ApiKeyAuth, state: Data<&AppState>, req: &Request, id: Path<String>) -> Result<Accepted, ApiProblem> {
+        let lang = lang_of(req);
+        if uuid::Uuid::parse_str(&id.0).is_err() {
+            return Err(ApiProblem::not_found(lang));
+        }
+        let event_id: Option<String> = on_db!(&state.db, pool => sqlx::query_scalar("SELECT event_id FROM webhook_deliveries WHERE id = $1 AND partner_id = $2")
+            .bind(&id.0)
+            .bind(&auth.0.partner_id)
+            .fetch_optional(pool)
+            .await)
+        .map_err(|e| ApiProblem::internal(lang, e))?;
+        let Some(event_id) = event_id else { return Err(ApiProblem::not_found(lang)) };
+        delivery::replay(&state.db, &auth.0.partner_id, &id.0, now_ms()).await.map_err(|e| ApiProblem::internal(lang, e))?;
+        state.actors.wake_webhooks(&auth.0.partner_id);
+        Ok(Accepted::Accepted(Json(DeliveryAccepted { event_id })))
+    }
+}
