@@ -57,9 +57,13 @@ const API_DESCRIPTION: &str = include_str!("description.md");
 type Apis = (crate::orders::api::OrdersApi, crate::webhooks::api::WebhooksApi);
 
 pub fn service(public_url: &str) -> OpenApiService<Apis, ()> {
-    OpenApiService::new((crate::orders::api::OrdersApi, crate::webhooks::api::WebhooksApi), "DELIVR-CM Partner API", env!("CARGO_PKG_VERSION"))
-        .description(API_DESCRIPTION)
-        .server(format!("{public_url}/api/v1"))
+    OpenApiService::new(
+        (crate::orders::api::OrdersApi, crate::webhooks::api::WebhooksApi),
+        "DELIVR-CM Partner API",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(API_DESCRIPTION)
+    .server(format!("{public_url}/api/v1"))
 }
 
 /// The API routes: the operations under `/api/v1` with the middleware, the spec beside them.

@@ -92,7 +92,11 @@ pub struct WebhookIn {
 
 impl poem_openapi::types::Example for WebhookIn {
     fn example() -> Self {
-        WebhookIn { url: "https://maboutique.cm/webhooks/delivr".into(), events: vec!["order.created".into(), "order.completed".into()], is_active: Some(true) }
+        WebhookIn {
+            url: "https://maboutique.cm/webhooks/delivr".into(),
+            events: vec!["order.created".into(), "order.completed".into()],
+            is_active: Some(true),
+        }
     }
 }
 
@@ -164,7 +168,13 @@ impl WebhooksApi {
 
     /// Create or change the webhook configuration.
     #[oai(path = "/webhook", method = "put", tag = "ApiTags::Webhooks")]
-    async fn put_webhook(&self, auth: ApiKeyAuth, state: Data<&AppState>, req: &Request, body: Json<WebhookIn>) -> Result<Json<WebhookOut>, ApiProblem> {
+    async fn put_webhook(
+        &self,
+        auth: ApiKeyAuth,
+        state: Data<&AppState>,
+        req: &Request,
+        body: Json<WebhookIn>,
+    ) -> Result<Json<WebhookOut>, ApiProblem> {
         let lang = lang_of(req);
         let b = body.0;
         let active = b.is_active.unwrap_or(true);
@@ -260,17 +270,24 @@ impl WebhooksApi {
 
     /// Send a delivery's event again (same event id, so receivers can deduplicate).
     #[oai(path = "/webhook/deliveries/:id/replay", method = "post", tag = "ApiTags::Webhooks")]
-    async fn replay_delivery(&self, auth: ApiKeyAuth, state: Data<&AppState>, req: &Request, id: Path<String>) -> Result<Accepted, ApiProblem> {
+    async fn replay_delivery(
+        &self,
+        auth: ApiKeyAuth,
+        state: Data<&AppState>,
+        req: &Request,
+        id: Path<String>,
+    ) -> Result<Accepted, ApiProblem> {
         let lang = lang_of(req);
         if uuid::Uuid::parse_str(&id.0).is_err() {
             return Err(ApiProblem::not_found(lang));
         }
-        let event_id: Option<String> = on_db!(&state.db, pool => sqlx::query_scalar("SELECT event_id FROM webhook_deliveries WHERE id = $1 AND partner_id = $2")
+        let event_id: Option<String> =
+            on_db!(&state.db, pool => sqlx::query_scalar("SELECT event_id FROM webhook_deliveries WHERE id = $1 AND partner_id = $2")
             .bind(&id.0)
             .bind(&auth.0.partner_id)
             .fetch_optional(pool)
             .await)
-        .map_err(|e| ApiProblem::internal(lang, e))?;
+            .map_err(|e| ApiProblem::internal(lang, e))?;
         let Some(event_id) = event_id else { return Err(ApiProblem::not_found(lang)) };
         delivery::replay(&state.db, &auth.0.partner_id, &id.0, now_ms()).await.map_err(|e| ApiProblem::internal(lang, e))?;
         state.actors.wake_webhooks(&auth.0.partner_id);

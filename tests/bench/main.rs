@@ -13,7 +13,7 @@ use std::{
 };
 
 use delivr::{accounts::password, app::App, config::Config, partners::repo as partners};
-use poem::{Route, Server, get, handler, listener::TcpAcceptor};
+use poem::{Endpoint, EndpointExt, Route, Server, get, handler, listener::TcpAcceptor};
 
 const CONNECTIONS: usize = 32;
 const DURATION: Duration = Duration::from_secs(5);
@@ -158,6 +158,127 @@ async fn measure_export(url: &str, cookie: &str) -> (Duration, usize, usize, u64
     (first.unwrap_or_default(), bytes, rows.saturating_sub(1), peak.saturating_sub(before))
 }
 
+#[handler]
+fn accept_webhook(body: Vec<u8>) -> &'static str {
+    std::hint::black_box(body);
+    "ok"
+}
+
+/// A local webhook receiver that counts requests.
+async fn spawn_receiver(counter: Arc<AtomicU64>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let acceptor = TcpAcceptor::from_tokio(listener).unwrap();
+    let app = Route::new().at("/hooks", poem::post(accept_webhook)).around(move |ep, req| {
+        let counter = counter.clone();
+        async move {
+            counter.fetch_add(1, Ordering::Relaxed);
+            ep.call(req).await
+        }
+    });
+    tokio::spawn(Server::new_with_acceptor(acceptor).run(app));
+    format!("http://{addr}/hooks")
+}
+
+/// POST requests per second the receiver takes from the same load generator.
+async fn measure_post(url: &str, body: &str) -> f64 {
+    let count = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let client = reqwest::Client::new();
+        let (url, body, count, stop) = (url.to_owned(), body.to_owned(), count.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                client.post(&url).body(body.clone()).send().await.unwrap().bytes().await.unwrap();
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let start = count.load(Ordering::Relaxed);
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let done = count.load(Ordering::Relaxed) - start;
+    let elapsed = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    done as f64 / elapsed
+}
+
+/// Webhook deliveries per second: `partners` partners with `each` events waiting.
+async fn measure_webhooks(partners: usize, each: usize) -> (f64, f64) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::local(format!("sqlite://{}", dir.path().join("hooks.db").display()));
+    config.allow_loopback_webhooks = true;
+    let app = App::build(config).await.unwrap();
+    let state = app.state.clone();
+    tokio::spawn(app.run_until(std::future::pending()));
+    let received = Arc::new(AtomicU64::new(0));
+    let url = spawn_receiver(received.clone()).await;
+    let body = delivr::webhooks::event_body(
+        "evt",
+        "order.created",
+        0,
+        r#"{"order_id":"a7f3c1d2","tracking_number":"DLV-A7F3X2","status":"COMPLETED","recipient":{"name":"Paul Nkwi","phone":"+237677987654"},"pricing":{"total":1500,"commission":300,"net":1200}}"#,
+    );
+    let capacity = measure_post(&url, &body).await;
+    received.store(0, Ordering::Relaxed);
+    let hash = password::hash("bench-password-1").unwrap();
+    let mut ids = Vec::new();
+    for p in 0..partners {
+        let email = format!("hooks{p}@shop.cm");
+        let new = partners::NewPartner {
+            business_name: "Hooks",
+            contact_name: "H",
+            phone: "+237677000000",
+            email: &email,
+            password_hash: &hash,
+            language: "fr",
+        };
+        let (_, id) = partners::create(&state.db, &new).await.unwrap();
+        partners::approve(&state.db, &id).await.unwrap();
+        delivr::webhooks::save(&state.db, &id, &url, &["order.created".to_owned()], true).await.unwrap();
+        ids.push(id);
+    }
+    // The events are written while the webhooks are paused, then released all at once.
+    delivr::on_db!(&state.db, pool => sqlx::query("UPDATE webhook_configs SET is_active = FALSE").execute(pool).await.map(|_| ())).unwrap();
+    let now = delivr::db::now_ms();
+    delivr::on_db!(&state.db, pool => {
+        let mut tx = pool.begin().await.unwrap();
+        for id in &ids {
+            for i in 0..each {
+                sqlx::query(
+                    "INSERT INTO webhook_deliveries (id, partner_id, event_id, event_kind, body, status, attempts, next_attempt_at, created_at) \
+                     VALUES ($1, $2, $3, 'order.created', $4, 'PENDING', 0, $5, $5)",
+                )
+                .bind(uuid::Uuid::new_v4().to_string())
+                .bind(id)
+                .bind(format!("{id}-{i}"))
+                .bind(&body)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            }
+        }
+        tx.commit().await.unwrap();
+    });
+    let total = (partners * each) as u64;
+    let started = Instant::now();
+    delivr::on_db!(&state.db, pool => sqlx::query("UPDATE webhook_configs SET is_active = TRUE").execute(pool).await.map(|_| ())).unwrap();
+    for id in &ids {
+        state.actors.wake_webhooks(id);
+    }
+    while received.load(Ordering::Relaxed) < total {
+        assert!(started.elapsed() < Duration::from_secs(300), "deliveries stalled at {}", received.load(Ordering::Relaxed));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    (total as f64 / started.elapsed().as_secs_f64(), capacity)
+}
+
 #[tokio::main]
 async fn main() {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -199,6 +320,7 @@ async fn main() {
     let list = measure(&format!("{base}/partners/orders/"), Some(&cookie)).await;
     let (ttfb, export_bytes, export_rows, export_rss) = measure_export(&format!("{base}/partners/orders/export/"), &cookie).await;
     assert_eq!(export_rows, 100_000, "every order exported");
+    let (deliveries, receiver_capacity) = measure_webhooks(20, 200).await;
 
     println!();
     println!("| benchmark | figure | budget |");
@@ -215,6 +337,10 @@ async fn main() {
         export_rss as f64 / 1_048_576.0
     );
     println!("| CSV export of 100 000 orders: first byte | {} ms | ≤ 300 ms |", ttfb.as_millis());
+    println!(
+        "| webhook deliveries/s (20 partners × 200 events, SQLite) vs the receiver's own capacity ({receiver_capacity:.0} req/s) | {:.2} × receiver | ≥ 0.5 |",
+        deliveries / receiver_capacity
+    );
     println!();
     println!("({CONNECTIONS} keep-alive connections, {}s per measurement, load generator in the same process)", DURATION.as_secs());
 }

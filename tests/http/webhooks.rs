@@ -345,11 +345,17 @@ async fn the_webhook_api(backend: Backend) {
         async move { req.send().await.unwrap() }
     };
     assert_eq!(call(reqwest::Method::GET, "/webhook", None).await.status(), StatusCode::NOT_FOUND);
-    let bad = call(reqwest::Method::PUT, "/webhook", Some(serde_json::json!({"url": "http://10.0.0.1/x", "events": ["order.created"]}))).await;
+    let bad =
+        call(reqwest::Method::PUT, "/webhook", Some(serde_json::json!({"url": "http://10.0.0.1/x", "events": ["order.created"]}))).await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let bad = call(reqwest::Method::PUT, "/webhook", Some(serde_json::json!({"url": receiver.url, "events": ["order.boom"]}))).await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let put = call(reqwest::Method::PUT, "/webhook", Some(serde_json::json!({"url": receiver.url, "events": ["order.created", "order.completed"]}))).await;
+    let put = call(
+        reqwest::Method::PUT,
+        "/webhook",
+        Some(serde_json::json!({"url": receiver.url, "events": ["order.created", "order.completed"]})),
+    )
+    .await;
     assert_eq!(put.status(), StatusCode::OK);
     let cfg: Value = put.json().await.unwrap();
     assert_eq!(cfg["events"].as_array().unwrap().len(), 2);
@@ -370,6 +376,13 @@ async fn the_webhook_api(backend: Backend) {
     let other = app.other_browser();
     let other_partner = other.approved_vendor("Autre", "b@shop.cm").await;
     let other_key = delivr::api_keys::create(&app.state.db, &other_partner, "api").await.unwrap().unwrap().secret;
-    let resp = app.client.post(app.url(&format!("/api/v1/webhook/deliveries/{id}/replay"))).header("authorization", format!("Api-Key {other_key}")).json(&serde_json::json!({})).send().await.unwrap();
+    let resp = app
+        .client
+        .post(app.url(&format!("/api/v1/webhook/deliveries/{id}/replay")))
+        .header("authorization", format!("Api-Key {other_key}"))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 }
