@@ -111,6 +111,7 @@ pub fn routes(state: AppState) -> impl poem::Endpoint<Output = Response> {
         pricing::pages::routes,
         api_keys::pages::routes,
         webhooks::pages::routes,
+        crate::wallet::pages::routes,
     ]
     .into_iter()
     .fold(Route::new(), |route, add| add(route))

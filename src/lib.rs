@@ -19,5 +19,6 @@ pub mod pricing;
 pub mod public;
 pub mod security;
 pub mod text;
+pub mod wallet;
 pub mod web;
 pub mod webhooks;

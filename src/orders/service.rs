@@ -237,6 +237,7 @@ pub async fn transition(db: &Db, bus: &Bus, order: &Order, action: &Action, acto
         _ => (None, None),
     };
     let kind = to.event();
+    let is_pg = db.is_postgres();
     let result: sqlx::Result<Option<i64>> = on_db!(db, pool => async {
         let mut tx = pool.begin().await?;
         let updated = sqlx::query(
@@ -271,6 +272,21 @@ pub async fn transition(db: &Db, bus: &Bus, order: &Order, action: &Action, acto
         let fresh: Order = sqlx::query_as(&format!("{} WHERE o.id = $1", repo::SELECT)).bind(&order.id).fetch_one(&mut *tx).await?;
         let payload = serde_json::to_string(&fresh.event_data(reason.clone())).unwrap_or_default();
         let seq = crate::outbox_insert!(tx, order.partner_id.as_str(), kind, Some(order.id.as_str()), payload.as_str(), at);
+        // The wallet follows the order in the same transaction: the fee of a delivered or
+        // failed order is debited, a delivered order's cash on delivery is credited and
+        // announced as `payment.received` (the ledger books each once per order, ever).
+        if matches!(to, Status::Completed | Status::Failed) {
+            let partner = order.partner_id.as_str();
+            crate::wallet_book!(tx, is_pg, partner, "DELIVERY_FEE", -fresh.price_total, Some(order.id.as_str()), None::<&str>, None::<&str>, at);
+            if to == Status::Completed && fresh.cod_amount > 0 {
+                let credited = crate::wallet_book!(tx, is_pg, partner, "COD_COLLECTED", fresh.cod_amount, Some(order.id.as_str()), None::<&str>, None::<&str>, at);
+                if credited {
+                    let data = crate::wallet::PaymentData { order_id: &order.id, tracking_number: &order.tracking_number, amount: fresh.cod_amount, currency: "XAF" };
+                    let data = serde_json::to_string(&data).unwrap_or_default();
+                    crate::outbox_insert!(tx, partner, "payment.received", Some(order.id.as_str()), data.as_str(), at);
+                }
+            }
+        }
         if to.is_final() {
             sqlx::query("DELETE FROM order_positions_latest WHERE order_id = $1").bind(&order.id).execute(&mut *tx).await?;
         }

@@ -29,6 +29,7 @@ fn nav_items(ctx: &Ctx) -> Vec<NavItem> {
         Role::Admin => vec![
             NavItem { href: "/admin/partners/", label: Msg::NavAdminPartners },
             NavItem { href: "/admin/orders/", label: Msg::NavOrders },
+            NavItem { href: "/admin/payouts/", label: Msg::NavPayouts },
             NavItem { href: "/admin/tariffs/", label: Msg::NavTariffs },
         ],
         Role::Business => {
@@ -37,6 +38,7 @@ fn nav_items(ctx: &Ctx) -> Vec<NavItem> {
             if approved {
                 items.push(NavItem { href: "/partners/dashboard/", label: Msg::NavDashboard });
                 items.push(NavItem { href: "/partners/orders/", label: Msg::NavOrders });
+                items.push(NavItem { href: "/partners/wallet/", label: Msg::NavWallet });
                 items.push(NavItem { href: "/partners/api-keys/", label: Msg::NavApi });
                 items.push(NavItem { href: "/partners/webhooks/", label: Msg::NavWebhooks });
             } else {

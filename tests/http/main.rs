@@ -10,4 +10,5 @@ mod cli;
 mod crash;
 mod orders;
 mod shell;
+mod wallet;
 mod webhooks;

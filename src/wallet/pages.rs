@@ -1,0 +1,343 @@
+//! The wallet page (balance, ledger with filters, CSV export, payout requests) and the
+//! admin's payout queue.
+
+use chrono::NaiveDate;
+use maud::{Markup, html};
+use poem::{
+    Response, Route, get, handler,
+    http::{StatusCode, header},
+    post,
+    web::{Data, Form, Path, Query},
+};
+use serde::Deserialize;
+
+use crate::{
+    accounts::{guard, pages::required_text, phone::Phone},
+    app::AppState,
+    i18n::Msg,
+    orders::pages::douala_day_start,
+    pricing::parse_fcfa,
+    wallet::{self, EntryFilter, WalletError},
+    web::{
+        Ctx,
+        components::{Fcfa, badge, format_datetime},
+        forms::{FieldErrors, Input},
+        internal,
+        layout::{csrf_field, page, respond},
+        redirect, status_error,
+    },
+};
+
+const PAGE: i64 = 30;
+const KINDS: [(&str, Msg); 5] = [
+    ("COD_COLLECTED", Msg::EntryCod),
+    ("DELIVERY_FEE", Msg::EntryFee),
+    ("DISPUTE_REFUND", Msg::EntryRefund),
+    ("PAYOUT", Msg::EntryPayout),
+    ("ADJUSTMENT", Msg::EntryAdjustment),
+];
+
+pub fn routes(route: Route) -> Route {
+    route
+        .at("/partners/wallet/", get(wallet_page))
+        .at("/partners/wallet/export/", get(export_ledger))
+        .at("/partners/wallet/payouts/", post(request_payout))
+        .at("/admin/payouts/", get(payout_queue))
+        .at("/admin/payouts/:id/", post(decide_payout))
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+struct LedgerQuery {
+    kind: String,
+    from: String,
+    to: String,
+    before: String,
+    requested: String,
+}
+
+fn filter_of(ctx: &Ctx, q: &LedgerQuery) -> (EntryFilter, FieldErrors) {
+    let mut errors = FieldErrors::default();
+    let kind = KINDS.iter().find(|(k, _)| *k == q.kind).map(|(k, _)| (*k).to_owned());
+    if !q.kind.is_empty() && kind.is_none() {
+        errors.add("kind", ctx.t(Msg::ErrChoice));
+    }
+    let date = |field: &'static str, v: &str, errors: &mut FieldErrors| {
+        if v.is_empty() {
+            return None;
+        }
+        let d = NaiveDate::parse_from_str(v, "%Y-%m-%d").ok();
+        if d.is_none() {
+            errors.add(field, ctx.t(Msg::ErrDate));
+        }
+        d
+    };
+    let from = date("from", &q.from, &mut errors);
+    let to = date("to", &q.to, &mut errors);
+    if let (Some(a), Some(b)) = (from, to)
+        && b < a
+    {
+        errors.add("to", ctx.t(Msg::ErrDateOrder));
+    }
+    let f =
+        EntryFilter { kind, from_ms: from.map(douala_day_start), to_ms: to.and_then(|d| d.succ_opt()).map(|d| douala_day_start(d) - 1) };
+    (f, errors)
+}
+
+fn explain(ctx: &Ctx, e: &wallet::Entry) -> String {
+    let t = e.tracking_number.clone().unwrap_or_default();
+    match e.kind.as_str() {
+        "COD_COLLECTED" => ctx.fmt(Msg::ExplainCod, &[("tracking", &t)]),
+        "DELIVERY_FEE" => ctx.fmt(Msg::ExplainFee, &[("tracking", &t)]),
+        "DISPUTE_REFUND" => ctx.fmt(Msg::ExplainRefund, &[("tracking", &t)]),
+        "PAYOUT" => ctx.fmt(Msg::ExplainPayout, &[("reference", e.reason.as_deref().unwrap_or(""))]),
+        _ => ctx.fmt(Msg::ExplainAdjustment, &[("reason", e.reason.as_deref().unwrap_or(""))]),
+    }
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+struct PayoutForm {
+    amount: String,
+    phone: String,
+    operator: String,
+    request_token: String,
+}
+
+async fn view(
+    state: &AppState,
+    ctx: &Ctx,
+    partner_id: &str,
+    q: &LedgerQuery,
+    form: &PayoutForm,
+    payout_errors: &FieldErrors,
+    flash: Option<Msg>,
+) -> poem::Result<Markup> {
+    let (filter, errors) = filter_of(ctx, q);
+    let b = wallet::balance(&state.db, partner_id).await.map_err(internal)?;
+    let before = q.before.parse::<i64>().ok();
+    let entries = wallet::entries(&state.db, partner_id, &filter, before, PAGE + 1).await.map_err(internal)?;
+    let more = entries.len() as i64 > PAGE;
+    let entries = &entries[..entries.len().min(PAGE as usize)];
+    let payouts = wallet::payouts(&state.db, partner_id).await.map_err(internal)?;
+    let token = if form.request_token.is_empty() { uuid::Uuid::new_v4().to_string() } else { form.request_token.clone() };
+    let qs = |before: Option<i64>| {
+        let mut pairs = vec![("kind", q.kind.clone()), ("from", q.from.clone()), ("to", q.to.clone())];
+        if let Some(b) = before {
+            pairs.push(("before", b.to_string()));
+        }
+        serde_urlencoded::to_string(pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect::<Vec<_>>()).unwrap_or_default()
+    };
+    let operators = [("MTN", "MTN Mobile Money"), ("ORANGE", "Orange Money")];
+    Ok(html! {
+        h1 { (ctx.t(Msg::NavWallet)) }
+        @if let Some(f) = flash { div.flash.ok role="status" { (ctx.t(f)) } }
+        div.kpis {
+            div.kpi { span.l { (ctx.t(Msg::WalletBalance)) } span.v { (Fcfa(b.balance)) } }
+            div.kpi { span.l { (ctx.t(Msg::WalletAvailable)) } span.v { (Fcfa(b.available())) } }
+            div.kpi { span.l { (ctx.t(Msg::WalletHeld)) } span.v { (Fcfa(b.held)) } }
+        }
+        p.small.muted { (ctx.t(Msg::WalletRules)) }
+        form.card method="post" action="/partners/wallet/payouts/" novalidate {
+            (csrf_field(ctx))
+            input type="hidden" name="request_token" value=(token);
+            h2 { (ctx.t(Msg::PayoutRequest)) }
+            @if let Some(e) = payout_errors.get("form") { div.flash.err role="alert" { (e) } }
+            div.grid2 {
+                (Input::new("amount", ctx.t(Msg::PayoutAmount), &form.amount).inputmode("numeric").hint(&ctx.fmt(Msg::PayoutAmountHint, &[("min", &crate::web::components::format_fcfa(wallet::MIN_PAYOUT))])).render(payout_errors))
+                (Input::new("phone", ctx.t(Msg::PayoutPhone), &form.phone).kind("tel").inputmode("tel").hint(ctx.t(Msg::PayoutPhoneHint)).render(payout_errors))
+            }
+            fieldset.field.invalid[payout_errors.get("operator").is_some()] {
+                legend { (ctx.t(Msg::PayoutOperator)) }
+                @for (v, label) in operators { label.check { input type="radio" name="operator" value=(v) checked[form.operator == v]; " " (label) } }
+                @if let Some(e) = payout_errors.get("operator") { div.error role="alert" { (e) } }
+            }
+            button.btn type="submit" { (ctx.t(Msg::PayoutSubmit)) }
+        }
+        @if !payouts.is_empty() {
+            div.card {
+                h2 { (ctx.t(Msg::Payouts)) }
+                ul.orders.compact {
+                    @for p in &payouts {
+                        li.order-row { div {
+                            strong { (Fcfa(p.amount)) } " · " (p.operator) " " (Phone::parse(&p.phone).map(|x| x.to_string()).unwrap_or_else(|| p.phone.clone())) " "
+                            @match p.status.as_str() { "PAID" => { (badge(ctx.t(Msg::PayoutPaid), "ok")) } "REJECTED" => { (badge(ctx.t(Msg::PayoutRejected), "err")) } _ => { (badge(ctx.t(Msg::PayoutPending), "warn")) } }
+                            br; span.small.muted { (format_datetime(p.created_at, ctx.lang))
+                                @if let Some(r) = &p.reference { " · " (r) } @if let Some(r) = &p.reject_reason { " · " (r) } }
+                        } }
+                    }
+                }
+            }
+        }
+        div.card {
+            div.row.between { h2 { (ctx.t(Msg::Ledger)) } a href=(format!("/partners/wallet/export/?{}", qs(None))) hx-boost="false" download { (ctx.t(Msg::ExportCsv)) } }
+            form.filters method="get" action="/partners/wallet/" {
+                div { label for="kind" { (ctx.t(Msg::EntryKind)) }
+                    select #kind name="kind" { option value="" { (ctx.t(Msg::FilterAll)) } @for (k, m) in KINDS { option value=(k) selected[q.kind == k] { (ctx.t(m)) } } }
+                    @if let Some(e) = errors.get("kind") { div.error role="alert" { (e) } } }
+                div { label for="from" { (ctx.t(Msg::FieldFrom)) } input #from type="date" name="from" value=(q.from); @if let Some(e) = errors.get("from") { div.error role="alert" { (e) } } }
+                div { label for="to" { (ctx.t(Msg::FieldTo)) } input #to type="date" name="to" value=(q.to); @if let Some(e) = errors.get("to") { div.error role="alert" { (e) } } }
+                button.btn.secondary type="submit" { (ctx.t(Msg::Filter)) }
+            }
+            @if entries.is_empty() { p.muted { (ctx.t(Msg::NoResults)) } }
+            ul.orders.compact.ledger {
+                @for e in entries {
+                    li.order-row { div {
+                        strong.amount.credit[e.amount > 0] { @if e.amount > 0 { "+" } (Fcfa(e.amount)) }
+                        " " span.small.muted { (format_datetime(e.created_at, ctx.lang)) " · " (ctx.t(Msg::BalanceAfter)) " " (Fcfa(e.balance_after)) }
+                        br;
+                        @match &e.order_id { Some(id) => { a href=(format!("/partners/orders/{id}/")) { (explain(ctx, e)) } } None => { (explain(ctx, e)) } }
+                    } }
+                }
+            }
+            @if more { a.btn.secondary href=(format!("/partners/wallet/?{}", qs(entries.last().map(|e| e.id)))) rel="next" { (ctx.t(Msg::Next)) } }
+        }
+    })
+}
+
+#[handler]
+async fn wallet_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<LedgerQuery>) -> poem::Result<Response> {
+    let p = guard::partner(ctx)?;
+    let flash = (q.requested == "1").then_some(Msg::PayoutRequested);
+    let (_, errors) = filter_of(ctx, &q);
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let body = view(state, ctx, &p.id, &q, &PayoutForm::default(), &FieldErrors::default(), flash).await?;
+    Ok(respond(status, page(ctx, ctx.t(Msg::NavWallet), body)))
+}
+
+#[handler]
+async fn request_payout(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form): Form<PayoutForm>) -> poem::Result<Response> {
+    let p = guard::partner(ctx)?;
+    let mut errors = FieldErrors::default();
+    let amount = match parse_fcfa(&form.amount) {
+        Some(a) if a >= wallet::MIN_PAYOUT => Some(a),
+        Some(_) => {
+            errors.add("amount", ctx.fmt(Msg::ErrPayoutMinimum, &[("min", &crate::web::components::format_fcfa(wallet::MIN_PAYOUT))]));
+            None
+        }
+        None => {
+            errors.add("amount", ctx.t(Msg::ErrAmount));
+            None
+        }
+    };
+    let phone = Phone::parse(&form.phone);
+    let operator = phone.as_ref().and_then(wallet::operator_of);
+    match (&phone, operator) {
+        (None, _) => errors.add("phone", ctx.t(Msg::ErrPhone)),
+        (Some(_), None) => errors.add("phone", ctx.t(Msg::ErrPayoutOperatorUnknown)),
+        (Some(_), Some(op)) if op != form.operator => errors.add(
+            "operator",
+            ctx.fmt(Msg::ErrPayoutOperatorMismatch, &[("operator", if op == "MTN" { "MTN Mobile Money" } else { "Orange Money" })]),
+        ),
+        _ => {}
+    }
+    if uuid::Uuid::parse_str(&form.request_token).is_err() {
+        errors.add("form", ctx.t(Msg::ErrForbiddenText));
+    }
+    if let (Some(amount), Some(phone), Some(operator), true) = (amount, &phone, operator, errors.is_empty()) {
+        match wallet::request_payout(&state.db, &p.id, amount, phone, operator, &form.request_token).await {
+            Ok(_) => return Ok(redirect("/partners/wallet/?requested=1")),
+            Err(WalletError::InsufficientFunds) => errors.add("amount", ctx.t(Msg::ErrPayoutFunds)),
+            Err(WalletError::BelowMinimum) => errors.add("amount", ctx.t(Msg::ErrAmount)),
+            Err(e) => return Err(internal(anyhow::anyhow!(e))),
+        }
+    }
+    let body = view(state, ctx, &p.id, &LedgerQuery::default(), &form, &errors, None).await?;
+    Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, page(ctx, ctx.t(Msg::NavWallet), body)))
+}
+
+#[handler]
+async fn export_ledger(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<LedgerQuery>) -> poem::Result<Response> {
+    let p = guard::partner(ctx)?;
+    let (filter, errors) = filter_of(ctx, &q);
+    if !errors.is_empty() {
+        return Err(status_error(StatusCode::BAD_REQUEST));
+    }
+    let entries = wallet::entries(&state.db, &p.id, &filter, None, 100_000).await.map_err(internal)?;
+    let sep = if ctx.lang == crate::i18n::Lang::Fr { b';' } else { b',' };
+    let mut w = csv::WriterBuilder::new().delimiter(sep).terminator(csv::Terminator::CRLF).from_writer(b"\xEF\xBB\xBF".to_vec());
+    let _ = w.write_record([
+        ctx.t(Msg::CsvCreated),
+        ctx.t(Msg::EntryKind),
+        ctx.t(Msg::CsvAmount),
+        ctx.t(Msg::BalanceAfter),
+        ctx.t(Msg::CsvTracking),
+        ctx.t(Msg::CsvDetail),
+    ]);
+    for e in &entries {
+        let kind = KINDS.iter().find(|(k, _)| *k == e.kind).map(|(_, m)| ctx.t(*m)).unwrap_or("");
+        let _ = w.write_record([
+            format_datetime(e.created_at, ctx.lang),
+            kind.to_owned(),
+            e.amount.to_string(),
+            e.balance_after.to_string(),
+            e.tracking_number.clone().unwrap_or_default(),
+            explain(ctx, e),
+        ]);
+    }
+    let bytes = w.into_inner().unwrap_or_default();
+    Ok(Response::builder()
+        .content_type("text/csv; charset=utf-8")
+        .header(header::CONTENT_DISPOSITION, "attachment; filename=\"wallet.csv\"")
+        .body(bytes))
+}
+
+#[handler]
+async fn payout_queue(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem::Result<Response> {
+    guard::admin(ctx)?;
+    let pending = wallet::pending_payouts(&state.db).await.map_err(internal)?;
+    let body = html! {
+        h1 { (ctx.t(Msg::AdminPayoutsTitle)) }
+        @if pending.is_empty() { div.card { p.muted { (ctx.t(Msg::NoResults)) } } }
+        @for (p, business) in &pending {
+            div.card {
+                p { strong { (Fcfa(p.amount)) } " · " (business) " · " (p.operator) " " (Phone::parse(&p.phone).map(|x| x.to_string()).unwrap_or_else(|| p.phone.clone())) }
+                p.small.muted { (format_datetime(p.created_at, ctx.lang)) }
+                form method="post" action=(format!("/admin/payouts/{}/", p.id)) {
+                    (csrf_field(ctx))
+                    (Input::new("note", ctx.t(Msg::PayoutNote), "").hint(ctx.t(Msg::PayoutNoteHint)).render(&FieldErrors::default()))
+                    div.row {
+                        button.btn type="submit" name="decision" value="paid" { (ctx.t(Msg::PayoutMarkPaid)) }
+                        button.btn.danger type="submit" name="decision" value="rejected" { (ctx.t(Msg::PayoutReject)) }
+                    }
+                }
+            }
+        }
+    };
+    Ok(respond(StatusCode::OK, page(ctx, ctx.t(Msg::AdminPayoutsTitle), body)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct DecisionForm {
+    note: String,
+    decision: String,
+}
+
+#[handler]
+async fn decide_payout(
+    Data(state): Data<&AppState>,
+    Data(ctx): Data<&Ctx>,
+    Path(id): Path<String>,
+    Form(f): Form<DecisionForm>,
+) -> poem::Result<Response> {
+    let admin = guard::admin(ctx)?;
+    if uuid::Uuid::parse_str(&id).is_err() {
+        return Err(status_error(StatusCode::NOT_FOUND));
+    }
+    let mut errors = FieldErrors::default();
+    let note = required_text(ctx, &mut errors, "note", &f.note, 120);
+    let paid = match f.decision.as_str() {
+        "paid" => true,
+        "rejected" => false,
+        _ => return Err(status_error(StatusCode::BAD_REQUEST)),
+    };
+    if !errors.is_empty() {
+        return Err(status_error(StatusCode::UNPROCESSABLE_ENTITY));
+    }
+    match wallet::decide_payout(&state.db, &id, paid, &note, &admin.user_id).await {
+        Ok(()) => Ok(redirect("/admin/payouts/")),
+        Err(WalletError::NotPending) => Err(status_error(StatusCode::NOT_FOUND)),
+        Err(e) => Err(internal(anyhow::anyhow!(e))),
+    }
+}

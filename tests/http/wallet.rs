@@ -1,0 +1,264 @@
+//! The wallet: settlement of orders, exactly-once COD, payouts that never overdraw, the
+//! ledger always balancing.
+
+use reqwest::StatusCode;
+
+use crate::{
+    both_backends,
+    helpers::{Backend, TestApp, location},
+};
+use delivr::{
+    orders::{
+        model::Action,
+        service::{self, Actor},
+    },
+    wallet,
+};
+
+both_backends!(
+    orders_settle_into_the_ledger,
+    concurrent_completions_credit_cod_once,
+    concurrent_payouts_never_overdraw,
+    random_operations_keep_the_ledger_balanced,
+    payout_requests_are_validated_and_decided,
+);
+
+/// An approved vendor with a pickup address; returns its partner id.
+async fn vendor(app: &TestApp) -> String {
+    let id = app.approved_vendor("Boutique", "a@shop.cm").await;
+    app.exec(&format!("UPDATE partners SET pickup_quartier_id = 1001, pickup_address = 'Rue Joss' WHERE id = '{id}'")).await;
+    id
+}
+
+async fn new_order(app: &TestApp, cod: &str) -> delivr::orders::repo::Order {
+    let fields = [
+        ("recipient_name", "Paul Nkwi"),
+        ("recipient_phone", "677987654"),
+        ("dropoff_city", "1"),
+        ("dropoff_quartier", "1012"),
+        ("dropoff_address", "Derrière la pharmacie"),
+        ("package_description", "Chaussures"),
+        ("cod_amount", cod),
+    ];
+    let resp = app.post_form("/partners/orders/new/", "/partners/orders/new/", &fields).await;
+    let id = location(&resp).trim_start_matches("/partners/orders/").split('/').next().unwrap().to_owned();
+    delivr::orders::repo::find(&app.state.db, &id).await.unwrap().unwrap()
+}
+
+/// Drive an order to IN_TRANSIT as the system.
+async fn in_transit(app: &TestApp, order: &delivr::orders::repo::Order) -> delivr::orders::repo::Order {
+    let hash = delivr::accounts::password::hash("x-password-1").unwrap();
+    let courier = delivr::accounts::repo::create_staff(
+        &app.state.db,
+        delivr::accounts::Role::Courier,
+        &format!("c-{}@c.cm", order.id),
+        "C",
+        None,
+        &hash,
+    )
+    .await
+    .unwrap();
+    let sys = Actor::system();
+    let (db, bus, now) = (&app.state.db, &app.state.bus, delivr::db::now_ms());
+    let o = service::transition(db, bus, order, &Action::Assign { courier_id: courier }, &sys, now).await.unwrap();
+    let o = service::transition(db, bus, &o, &Action::PickUp, &sys, now).await.unwrap();
+    service::transition(db, bus, &o, &Action::StartTransit, &sys, now).await.unwrap()
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    delivr::on_db!(&app.state.db, pool => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await).unwrap()
+}
+
+async fn orders_settle_into_the_ledger(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let partner = vendor(&app).await;
+    let sys = Actor::system();
+    let delivered = in_transit(&app, &new_order(&app, "15 000").await).await;
+    service::transition(
+        &app.state.db,
+        &app.state.bus,
+        &delivered,
+        &Action::Complete { pin: delivered.delivery_pin.clone() },
+        &sys,
+        delivr::db::now_ms(),
+    )
+    .await
+    .unwrap();
+    let failed = in_transit(&app, &new_order(&app, "5 000").await).await;
+    service::transition(&app.state.db, &app.state.bus, &failed, &Action::Fail { reason: "absent".into() }, &sys, delivr::db::now_ms())
+        .await
+        .unwrap();
+    let cancelled = new_order(&app, "8 000").await;
+    service::transition(&app.state.db, &app.state.bus, &cancelled, &Action::Cancel { reason: "x".into() }, &sys, delivr::db::now_ms())
+        .await
+        .unwrap();
+    let b = wallet::balance(&app.state.db, &partner).await.unwrap();
+    assert_eq!(b.balance, 15_000 - delivered.price_total - failed.price_total, "COD in, two fees out, the cancelled order costs nothing");
+    assert_eq!(b.balance, wallet::ledger_sum(&app.state.db, &partner).await.unwrap());
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM domain_events WHERE kind = 'payment.received'").await, 1);
+    let page = app.get("/partners/wallet/").await.text().await.unwrap();
+    assert!(page.contains(&delivered.tracking_number), "the ledger links the order");
+    assert!(page.contains("Montant encaissé par le coursier"), "and explains the entry");
+    let csv = app.get("/partners/wallet/export/").await.text().await.unwrap();
+    assert_eq!(csv.lines().count(), 4, "header and three entries");
+}
+
+async fn concurrent_completions_credit_cod_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let partner = vendor(&app).await;
+    let order = in_transit(&app, &new_order(&app, "20 000").await).await;
+    let mut tasks = Vec::new();
+    for _ in 0..100 {
+        let (db, bus, order) = (app.state.db.clone(), app.state.bus.clone(), order.clone());
+        tasks.push(tokio::spawn(async move {
+            let pin = order.delivery_pin.clone();
+            service::transition(&db, &bus, &order, &Action::Complete { pin }, &Actor::system(), delivr::db::now_ms()).await.is_ok()
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        ok += usize::from(t.await.unwrap());
+    }
+    assert_eq!(ok, 1);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM wallet_entries WHERE kind = 'COD_COLLECTED'").await, 1);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM domain_events WHERE kind = 'payment.received'").await, 1);
+    assert_eq!(wallet::balance(&app.state.db, &partner).await.unwrap().balance, 20_000 - order.price_total);
+}
+
+async fn concurrent_payouts_never_overdraw(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let partner = vendor(&app).await;
+    wallet::adjust(&app.state.db, &partner, 10_000, "solde de départ").await.unwrap();
+    let phone = delivr::accounts::phone::Phone::parse("677987654").unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let (db, partner, phone) = (app.state.db.clone(), partner.clone(), phone.clone());
+        tasks.push(tokio::spawn(async move {
+            wallet::request_payout(&db, &partner, 3_000, &phone, "MTN", &format!("00000000-0000-0000-0000-{i:012}")).await.is_ok()
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        ok += usize::from(t.await.unwrap());
+    }
+    assert_eq!(ok, 3, "three payouts of 3 000 fit in 10 000");
+    let b = wallet::balance(&app.state.db, &partner).await.unwrap();
+    assert_eq!((b.balance, b.held, b.available()), (10_000, 9_000, 1_000));
+    // The same request token twice (a double click) makes one payout.
+    let token = "11111111-1111-1111-1111-111111111111";
+    let a = wallet::request_payout(&app.state.db, &partner, 1_000, &phone, "MTN", token).await.unwrap();
+    let b2 = wallet::request_payout(&app.state.db, &partner, 1_000, &phone, "MTN", token).await.unwrap();
+    assert_eq!(a, b2);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM payouts").await, 4);
+}
+
+async fn random_operations_keep_the_ledger_balanced(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let partner = vendor(&app).await;
+    let phone = delivr::accounts::phone::Phone::parse("699123456").unwrap();
+    let mut seed: u64 = 0x2545F4914F6CDD1D;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for step in 0..60 {
+        match next() % 4 {
+            0 => wallet::adjust(&app.state.db, &partner, (next() % 20_000) as i64 - 5_000, "test").await.unwrap(),
+            1 => {
+                let _ = wallet::request_payout(
+                    &app.state.db,
+                    &partner,
+                    1_000 + (next() % 10_000) as i64,
+                    &phone,
+                    "ORANGE",
+                    &uuid::Uuid::new_v4().to_string(),
+                )
+                .await;
+            }
+            2 => {
+                let pending: Vec<String> = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT id FROM payouts WHERE status = 'PENDING'").fetch_all(pool).await).unwrap();
+                if let Some(id) = pending.first() {
+                    wallet::decide_payout(&app.state.db, id, next() % 2 == 0, "ref", "admin").await.unwrap();
+                }
+            }
+            _ => {
+                let order = in_transit(&app, &new_order(&app, &((next() % 30) * 500).to_string()).await).await;
+                service::transition(
+                    &app.state.db,
+                    &app.state.bus,
+                    &order,
+                    &Action::Complete { pin: order.delivery_pin.clone() },
+                    &Actor::system(),
+                    delivr::db::now_ms(),
+                )
+                .await
+                .unwrap();
+            }
+        }
+        let b = wallet::balance(&app.state.db, &partner).await.unwrap();
+        assert_eq!(b.balance, wallet::ledger_sum(&app.state.db, &partner).await.unwrap(), "step {step}");
+        let pending: i64 = count(&app, "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM payouts WHERE status = 'PENDING'").await;
+        assert_eq!(b.held, pending, "step {step}: held = pending payouts");
+        assert!(b.available() >= 0);
+    }
+}
+
+async fn payout_requests_are_validated_and_decided(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let partner = vendor(&app).await;
+    wallet::adjust(&app.state.db, &partner, 50_000, "test").await.unwrap();
+    let token = |s: &str| format!("22222222-2222-2222-2222-{s:0>12}");
+    let cases: &[(&str, &str, &str, &str)] = &[
+        ("60 000", "677987654", "MTN", "supérieur à votre solde"),
+        ("500", "677987654", "MTN", "Retrait minimum"),
+        ("15.5", "677987654", "MTN", "Montant invalide"),
+        ("-3000", "677987654", "MTN", "Montant invalide"),
+        ("5000", "222123456", "MTN", "ni MTN ni Orange"),
+        ("5000", "699123456", "MTN", "numéro Orange Money"),
+    ];
+    for (i, (amount, phone, op, message)) in cases.iter().enumerate() {
+        let t = token(&i.to_string());
+        let resp = app
+            .post_form(
+                "/partners/wallet/",
+                "/partners/wallet/payouts/",
+                &[("amount", amount), ("phone", phone), ("operator", op), ("request_token", &t)],
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY, "{amount} {phone}");
+        assert!(resp.text().await.unwrap().contains(message), "{message}");
+    }
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM payouts").await, 0);
+    let t = token("99");
+    for _ in 0..2 {
+        let resp = app
+            .post_form(
+                "/partners/wallet/",
+                "/partners/wallet/payouts/",
+                &[("amount", "1 500"), ("phone", "677 98 76 54"), ("operator", "MTN"), ("request_token", &t)],
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    }
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM payouts").await, 1, "a double submit makes one payout");
+    assert_eq!(wallet::balance(&app.state.db, &partner).await.unwrap().held, 1_500);
+    // The admin pays it: debited, hold released, vendor told.
+    let admin = app.other_browser();
+    admin.create_admin("admin@delivr.cm", "admin-password-1").await;
+    admin.login("admin@delivr.cm", "admin-password-1").await;
+    let id: String = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT id FROM payouts").fetch_one(pool).await).unwrap();
+    assert!(admin.get("/admin/payouts/").await.text().await.unwrap().contains("1\u{a0}500\u{a0}FCFA"));
+    let resp = admin
+        .post_form("/admin/payouts/", &format!("/admin/payouts/{id}/"), &[("note", "MP240211.1234.A56789"), ("decision", "paid")])
+        .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let b = wallet::balance(&app.state.db, &partner).await.unwrap();
+    assert_eq!((b.balance, b.held), (48_500, 0));
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM partner_notifications WHERE title = 'Retrait payé'").await, 1);
+    // Deciding twice is refused; a vendor cannot reach the queue.
+    let resp = admin.post_form("/admin/payouts/", &format!("/admin/payouts/{id}/"), &[("note", "again"), ("decision", "rejected")]).await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/admin/payouts/").await.status(), StatusCode::NOT_FOUND);
+}
