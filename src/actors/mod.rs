@@ -3,11 +3,12 @@
 //! actors, and starts them again from the database on demand. Actors serialise and cache; the
 //! database stays the truth, so a crash loses nothing.
 
+pub mod wallet;
 pub mod webhook;
 
 use std::{collections::HashMap, time::Duration};
 
-use actix::{Actor, Addr, AsyncContext, Context, Handler, Message};
+use actix::{Actor, Addr, AsyncContext, Context, Handler, Message, ResponseFuture};
 use tokio::sync::oneshot;
 
 use crate::{db::Db, events::Bus};
@@ -39,7 +40,7 @@ impl Actors {
             .spawn(move || {
                 let system = actix::System::new();
                 system.block_on(async move {
-                    let registry = Registry { env: thread_env, webhooks: HashMap::new() }.start();
+                    let registry = Registry { env: thread_env, webhooks: HashMap::new(), wallets: HashMap::new() }.start();
                     let _ = tx.send(registry);
                 });
                 let _ = system.run();
@@ -86,6 +87,14 @@ impl Actors {
         self.registry.do_send(WakeWebhooks(partner_id.to_owned()));
     }
 
+    /// Run a balance-changing command through the partner's wallet actor.
+    pub async fn wallet(&self, partner_id: &str, cmd: wallet::WalletCommand) -> Result<String, crate::wallet::WalletError> {
+        self.registry
+            .send(WalletFor(partner_id.to_owned(), cmd))
+            .await
+            .unwrap_or_else(|e| Err(crate::wallet::WalletError::Db(format!("actor system unavailable: {e}"))))
+    }
+
     /// How many partner actors are running (for tests and health).
     pub async fn running(&self) -> usize {
         self.registry.send(Count).await.unwrap_or(0)
@@ -111,6 +120,7 @@ impl Drop for StopOnDrop {
 struct Registry {
     env: Env,
     webhooks: HashMap<String, Addr<webhook::WebhookActor>>,
+    wallets: HashMap<String, Addr<wallet::WalletActor>>,
 }
 
 impl Actor for Registry {
@@ -121,6 +131,11 @@ impl Actor for Registry {
 #[rtype(result = "()")]
 struct WakeWebhooks(String);
 
+#[derive(Message)]
+#[rtype(result = "Result<String, crate::wallet::WalletError>")]
+struct WalletFor(String, wallet::WalletCommand);
+
+/// An actor stopped; its key is the partner id (webhooks) or `wallet:<partner id>`.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub(crate) struct Stopped(pub String);
@@ -149,11 +164,35 @@ impl Handler<WakeWebhooks> for Registry {
     }
 }
 
+impl Handler<WalletFor> for Registry {
+    type Result = ResponseFuture<Result<String, crate::wallet::WalletError>>;
+
+    fn handle(&mut self, msg: WalletFor, ctx: &mut Context<Self>) -> Self::Result {
+        let addr = match self.wallets.get(&msg.0).filter(|a| a.connected()) {
+            Some(a) => a.clone(),
+            None => {
+                let a = wallet::WalletActor::new(msg.0.clone(), self.env.clone(), ctx.address()).start();
+                self.wallets.insert(msg.0, a.clone());
+                a
+            }
+        };
+        Box::pin(async move {
+            addr.send(wallet::Command(msg.1))
+                .await
+                .unwrap_or_else(|e| Err(crate::wallet::WalletError::Db(format!("wallet actor stopped: {e}"))))
+        })
+    }
+}
+
 impl Handler<Stopped> for Registry {
     type Result = ();
 
     fn handle(&mut self, msg: Stopped, _: &mut Context<Self>) {
-        if self.webhooks.get(&msg.0).is_some_and(|a| !a.connected()) {
+        if let Some(partner) = msg.0.strip_prefix("wallet:") {
+            if self.wallets.get(partner).is_some_and(|a| !a.connected()) {
+                self.wallets.remove(partner);
+            }
+        } else if self.webhooks.get(&msg.0).is_some_and(|a| !a.connected()) {
             self.webhooks.remove(&msg.0);
         }
     }
@@ -163,7 +202,7 @@ impl Handler<Count> for Registry {
     type Result = usize;
 
     fn handle(&mut self, _: Count, _: &mut Context<Self>) -> usize {
-        self.webhooks.values().filter(|a| a.connected()).count()
+        self.webhooks.values().filter(|a| a.connected()).count() + self.wallets.values().filter(|a| a.connected()).count()
     }
 }
 
@@ -172,6 +211,7 @@ impl Handler<Shutdown> for Registry {
 
     fn handle(&mut self, msg: Shutdown, _: &mut Context<Self>) {
         self.webhooks.clear();
+        self.wallets.clear();
         actix::System::current().stop();
         if let Ok(mut slot) = msg.0.lock()
             && let Some(tx) = slot.take()

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::{
     accounts::{guard, pages::required_text, phone::Phone},
+    actors::wallet::WalletCommand,
     app::AppState,
     i18n::Msg,
     orders::pages::douala_day_start,
@@ -235,7 +236,8 @@ async fn request_payout(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, For
         errors.add("form", ctx.t(Msg::ErrForbiddenText));
     }
     if let (Some(amount), Some(phone), Some(operator), true) = (amount, &phone, operator, errors.is_empty()) {
-        match wallet::request_payout(&state.db, &p.id, amount, phone, operator, &form.request_token).await {
+        let cmd = WalletCommand::RequestPayout { amount, phone: phone.clone(), operator, request_token: form.request_token.clone() };
+        match state.actors.wallet(&p.id, cmd).await {
             Ok(_) => return Ok(redirect("/partners/wallet/?requested=1")),
             Err(WalletError::InsufficientFunds) => errors.add("amount", ctx.t(Msg::ErrPayoutFunds)),
             Err(WalletError::BelowMinimum) => errors.add("amount", ctx.t(Msg::ErrAmount)),
@@ -335,8 +337,12 @@ async fn decide_payout(
     if !errors.is_empty() {
         return Err(status_error(StatusCode::UNPROCESSABLE_ENTITY));
     }
-    match wallet::decide_payout(&state.db, &id, paid, &note, &admin.user_id).await {
-        Ok(()) => Ok(redirect("/admin/payouts/")),
+    let partner: Option<String> = crate::on_db!(&state.db, pool => sqlx::query_scalar("SELECT partner_id FROM payouts WHERE id = $1").bind(&id).fetch_optional(pool).await)
+        .map_err(internal)?;
+    let Some(partner) = partner else { return Err(status_error(StatusCode::NOT_FOUND)) };
+    let cmd = WalletCommand::DecidePayout { payout_id: id.clone(), paid, note, admin_id: admin.user_id.clone() };
+    match state.actors.wallet(&partner, cmd).await {
+        Ok(_) => Ok(redirect("/admin/payouts/")),
         Err(WalletError::NotPending) => Err(status_error(StatusCode::NOT_FOUND)),
         Err(e) => Err(internal(anyhow::anyhow!(e))),
     }

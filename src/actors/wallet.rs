@@ -1,0 +1,87 @@
+//! `WalletActor`: one per partner with wallet commands. It runs that partner's balance-changing
+//! commands one at a time (the mailbox waits while one runs); underneath, each command is a
+//! transaction that locks the account (`BEGIN IMMEDIATE` on SQLite, a row lock on
+//! PostgreSQL), so several instances stay correct too.
+
+use std::time::{Duration, Instant};
+
+use actix::{Actor, ActorContext, ActorFutureExt, Addr, AsyncContext, AtomicResponse, Context, Handler, Message, WrapFuture};
+
+use super::{Env, Registry, Stopped};
+use crate::{
+    accounts::phone::Phone,
+    wallet::{self, WalletError},
+};
+
+const IDLE: Duration = Duration::from_secs(300);
+
+/// A balance-changing command.
+#[derive(Debug, Clone)]
+pub enum WalletCommand {
+    RequestPayout { amount: i64, phone: Phone, operator: &'static str, request_token: String },
+    DecidePayout { payout_id: String, paid: bool, note: String, admin_id: String },
+    Adjust { amount: i64, reason: String },
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<String, WalletError>")]
+pub struct Command(pub WalletCommand);
+
+pub struct WalletActor {
+    partner_id: String,
+    env: Env,
+    registry: Addr<Registry>,
+    last_activity: Instant,
+}
+
+impl WalletActor {
+    pub(super) fn new(partner_id: String, env: Env, registry: Addr<Registry>) -> Self {
+        WalletActor { partner_id, env, registry, last_activity: Instant::now() }
+    }
+}
+
+impl Actor for WalletActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_interval(Duration::from_secs(30), |act, ctx| {
+            if act.last_activity.elapsed() > IDLE {
+                ctx.stop();
+            }
+        });
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        self.registry.do_send(Stopped(format!("wallet:{}", self.partner_id)));
+    }
+}
+
+async fn run(db: crate::db::Db, partner_id: String, cmd: WalletCommand) -> Result<String, WalletError> {
+    match cmd {
+        WalletCommand::RequestPayout { amount, phone, operator, request_token } => {
+            wallet::request_payout(&db, &partner_id, amount, &phone, operator, &request_token).await
+        }
+        WalletCommand::DecidePayout { payout_id, paid, note, admin_id } => {
+            wallet::decide_payout(&db, &payout_id, paid, &note, &admin_id).await.map(|()| payout_id)
+        }
+        WalletCommand::Adjust { amount, reason } => wallet::adjust(&db, &partner_id, amount, &reason).await.map(|()| String::new()),
+    }
+}
+
+impl Handler<Command> for WalletActor {
+    type Result = AtomicResponse<Self, Result<String, WalletError>>;
+
+    fn handle(&mut self, msg: Command, _: &mut Context<Self>) -> Self::Result {
+        self.last_activity = Instant::now();
+        // The work runs on the application runtime; the actor waits for it before the next message.
+        let job = self.env.runtime.spawn(run(self.env.db.clone(), self.partner_id.clone(), msg.0));
+        AtomicResponse::new(Box::pin(
+            async move { job.await.unwrap_or_else(|e| Err(WalletError::Db(format!("wallet command failed: {e}")))) }.into_actor(self).map(
+                |result, act: &mut WalletActor, _| {
+                    act.last_activity = Instant::now();
+                    result
+                },
+            ),
+        ))
+    }
+}
