@@ -72,6 +72,18 @@ impl App {
             },
             &bus,
         );
+        // Invoices are issued automatically after each month's end (idempotent, every instance).
+        let invoicing_db = db.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                tick.tick().await;
+                let month = crate::invoices::previous_month(crate::db::now_ms());
+                if let Err(e) = crate::invoices::close_month(&invoicing_db, &month).await {
+                    tracing::warn!(error = %e, month, "closing the month failed");
+                }
+            }
+        });
         let state = AppState { db, config: Arc::new(config), secret: Arc::new(secret), bus, actors };
         Ok(App { acceptor, addr, state })
     }
@@ -112,6 +124,7 @@ pub fn routes(state: AppState) -> impl poem::Endpoint<Output = Response> {
         api_keys::pages::routes,
         webhooks::pages::routes,
         crate::wallet::pages::routes,
+        crate::invoices::pages::routes,
     ]
     .into_iter()
     .fold(Route::new(), |route, add| add(route))

@@ -107,10 +107,25 @@ pub enum Command {
         #[arg(long, default_value_t = 10.0)]
         speed: f64,
     },
+    /// Invoicing tasks.
+    Invoices {
+        #[command(subcommand)]
+        command: InvoicesCommand,
+    },
     /// Administration tasks.
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum InvoicesCommand {
+    /// Issue the invoices of a month (default: the previous month) for every partner with deliveries.
+    CloseMonth {
+        /// The month, `YYYY-MM`.
+        #[arg(long)]
+        month: Option<String>,
     },
 }
 

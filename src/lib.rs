@@ -13,6 +13,7 @@ pub mod demo;
 pub mod events;
 pub mod geo;
 pub mod i18n;
+pub mod invoices;
 pub mod orders;
 pub mod partners;
 pub mod pricing;

@@ -7,7 +7,7 @@ use clap::Parser;
 use delivr::{
     accounts::{Role, parse_email, password, repo as users},
     app::App,
-    config::{AdminCommand, Cli, Command, Config},
+    config::{AdminCommand, Cli, Command, Config, InvoicesCommand},
     couriers::simulator::Simulator,
     db::Db,
     demo,
@@ -50,6 +50,14 @@ async fn main() -> anyhow::Result<()> {
                 _ = sim.run(db, Bus::default()) => Ok(()),
                 _ = shutdown_signal() => Ok(()),
             }
+        }
+        Command::Invoices { command: InvoicesCommand::CloseMonth { month } } => {
+            let db = Db::connect(&cli.config.database_url).await?;
+            db.migrate().await?;
+            let month = month.unwrap_or_else(|| delivr::invoices::previous_month(delivr::db::now_ms()));
+            let issued = delivr::invoices::close_month(&db, &month).await?;
+            println!("{issued} invoice(s) issued for {month}");
+            Ok(())
         }
         Command::Admin { command: AdminCommand::Create { email, name, password_stdin: _ } } => {
             let email = parse_email(&email).context("--email is not a valid email address")?;

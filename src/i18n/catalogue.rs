@@ -389,4 +389,22 @@ super::define_catalogue! {
     ErrPayoutFunds => ("Montant supérieur à votre solde disponible.", "Amount above your available balance."),
     ErrPayoutOperatorUnknown => ("Ce numéro n'est ni MTN ni Orange : les retraits passent par MTN Mobile Money ou Orange Money.", "This number is neither MTN nor Orange: payouts go through MTN Mobile Money or Orange Money."),
     ErrPayoutOperatorMismatch => ("Ce numéro est un numéro {operator} : confirmez cet opérateur.", "This number is a {operator} number: confirm that operator."),
+
+    // Invoices
+    NavInvoices => ("Factures", "Invoices"),
+    InvoicesIntro => ("Une facture par mois où vous avez eu des livraisons, émise au début du mois suivant. Une facture émise ne change plus ; une correction se fait par avoir.", "One invoice per month with deliveries, issued early the next month. An issued invoice never changes; a correction is a credit note."),
+    InvoicesNone => ("Aucune facture pour l'instant.", "No invoices yet."),
+    InvoiceLines => ("{n} livraison(s)", "{n} delivery(ies)"),
+    InvoiceTitle => ("FACTURE", "INVOICE"),
+    InvoiceNumber => ("N° de facture", "Invoice number"),
+    InvoiceDate => ("Date", "Date"),
+    InvoicePeriod => ("Période", "Period"),
+    InvoiceCustomer => ("Facturé à", "Billed to"),
+    InvoiceAmountTtc => ("Montant TTC", "Amount incl. VAT"),
+    InvoiceSubtotal => ("Total HT", "Total excl. VAT"),
+    InvoiceTva => ("TVA 19,25 %", "VAT 19.25%"),
+    InvoiceTotal => ("Total TTC", "Total incl. VAT"),
+    InvoiceFooter => ("Montants en FCFA (XAF). Frais de livraison débités de votre portefeuille DELIVR-CM ; TVA comprise.", "Amounts in FCFA (XAF). Delivery fees debited from your DELIVR-CM wallet; VAT included."),
+    InvoiceGeneratedTitle => ("Facture {number} disponible", "Invoice {number} available"),
+    InvoiceGeneratedText => ("Votre facture de {month} ({total}) est disponible dans Factures.", "Your invoice for {month} ({total}) is available under Invoices."),
 }

@@ -3,6 +3,8 @@
 
 mod helpers;
 
+mod invoices;
+
 mod accounts;
 mod admin;
 mod api;
