@@ -33,6 +33,8 @@ pub fn routes(route: Route) -> Route {
         .at("/admin/partners/:id/", get(show_partner))
         .at("/admin/partners/:id/approve/", post(approve_partner))
         .at("/admin/partners/:id/suspend/", post(suspend_partner))
+        .at("/admin/partners/:id/adjust/", post(adjust_wallet))
+        .at("/admin/invoices/:id/credit-note/", post(issue_credit_note))
 }
 
 #[handler]
@@ -133,10 +135,50 @@ async fn load(state: &AppState, id: &str) -> poem::Result<Partner> {
 async fn show_partner(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> poem::Result<Response> {
     guard::admin(ctx)?;
     let p = load(state, &id).await?;
-    Ok(respond(StatusCode::OK, partner_view(ctx, &p, &FieldErrors::default())))
+    Ok(respond(StatusCode::OK, partner_page(state, ctx, &p, &FieldErrors::default()).await?))
 }
 
-fn partner_view(ctx: &Ctx, p: &Partner, errors: &FieldErrors) -> maud::Markup {
+/// The partner's detail with its money: balance, adjustment, invoices and credit notes.
+async fn partner_page(state: &AppState, ctx: &Ctx, p: &Partner, errors: &FieldErrors) -> poem::Result<maud::Markup> {
+    let balance = crate::wallet::balance(&state.db, &p.id).await.map_err(internal)?;
+    let invoices = crate::invoices::list(&state.db, &p.id).await.map_err(internal)?;
+    let money = html! {
+        div.card {
+            h2 { (ctx.t(Msg::NavWallet)) }
+            p { (ctx.t(Msg::WalletBalance)) " " strong { (crate::web::components::Fcfa(balance.balance)) } " · " (ctx.t(Msg::WalletHeld)) " " (crate::web::components::Fcfa(balance.held)) }
+            form method="post" action=(format!("/admin/partners/{}/adjust/", p.id)) {
+                (csrf_field(ctx))
+                div.grid2 {
+                    (Input::new("amount", ctx.t(Msg::AdjustAmount), "").hint(ctx.t(Msg::AdjustAmountHint)).render(errors))
+                    (Input::new("adjust_reason", ctx.t(Msg::FieldReason), "").render(errors))
+                }
+                button.btn.secondary type="submit" { (ctx.t(Msg::AdjustSubmit)) }
+            }
+        }
+        @if !invoices.is_empty() {
+            div.card {
+                h2 { (ctx.t(Msg::NavInvoices)) }
+                ul.orders.compact {
+                    @for inv in &invoices {
+                        li.order-row { div {
+                            strong { (inv.number) } " · " (inv.month) " · " (crate::web::components::Fcfa(inv.total))
+                            @if inv.kind == "INVOICE" {
+                                form.row method="post" action=(format!("/admin/invoices/{}/credit-note/", inv.id)) {
+                                    (csrf_field(ctx))
+                                    input type="text" name="reason" required maxlength="200" placeholder=(ctx.t(Msg::FieldReason)) aria-label=(ctx.t(Msg::FieldReason));
+                                    button.btn.secondary type="submit" { (ctx.t(Msg::CreditNoteIssue)) }
+                                }
+                            }
+                        } }
+                    }
+                }
+            }
+        }
+    };
+    Ok(partner_view(ctx, p, errors, money))
+}
+
+fn partner_view(ctx: &Ctx, p: &Partner, errors: &FieldErrors, money: maud::Markup) -> maud::Markup {
     let phone = Phone::parse(&p.phone).map(|ph| ph.to_string()).unwrap_or_else(|| p.phone.clone());
     let body = html! {
         p { a href="/admin/partners/" { "← " (ctx.t(Msg::AdminPartnersTitle)) } }
@@ -171,6 +213,7 @@ fn partner_view(ctx: &Ctx, p: &Partner, errors: &FieldErrors) -> maud::Markup {
                 }
             }
         }
+        (money)
     };
     page(ctx, &p.business_name, body)
 }
@@ -202,9 +245,73 @@ async fn suspend_partner(
     let mut errors = FieldErrors::default();
     let reason = required_text(ctx, &mut errors, "reason", &form.reason, 200);
     if !errors.is_empty() {
-        return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, partner_view(ctx, &p, &errors)));
+        return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, partner_page(state, ctx, &p, &errors).await?));
     }
     repo::suspend(&state.db, &p.id, &reason).await.map_err(internal)?;
     tracing::info!(partner_id = p.id, admin = admin.user_id, "partner suspended");
     Ok(redirect(&format!("/admin/partners/{}/", p.id)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AdjustForm {
+    amount: String,
+    adjust_reason: String,
+}
+
+#[handler]
+async fn adjust_wallet(
+    Data(state): Data<&AppState>,
+    Data(ctx): Data<&Ctx>,
+    Path(id): Path<String>,
+    Form(form): Form<AdjustForm>,
+) -> poem::Result<Response> {
+    guard::admin(ctx)?;
+    let p = load(state, &id).await?;
+    let mut errors = FieldErrors::default();
+    let raw = form.amount.trim();
+    let (negative, digits) = match raw.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, raw.strip_prefix('+').unwrap_or(raw)),
+    };
+    let amount = match crate::pricing::parse_fcfa(digits) {
+        Some(a) if a > 0 && a <= 10_000_000 => Some(if negative { -a } else { a }),
+        _ => {
+            errors.add("amount", ctx.t(Msg::ErrAmount));
+            None
+        }
+    };
+    let reason = required_text(ctx, &mut errors, "adjust_reason", &form.adjust_reason, 200);
+    let Some(amount) = amount.filter(|_| errors.is_empty()) else {
+        return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, partner_page(state, ctx, &p, &errors).await?));
+    };
+    let cmd = crate::actors::wallet::WalletCommand::Adjust { amount, reason };
+    state.actors.wallet(&p.id, cmd).await.map_err(|e| internal(anyhow::anyhow!(e)))?;
+    Ok(redirect(&format!("/admin/partners/{}/", p.id)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CreditForm {
+    reason: String,
+}
+
+#[handler]
+async fn issue_credit_note(
+    Data(state): Data<&AppState>,
+    Data(ctx): Data<&Ctx>,
+    Path(id): Path<String>,
+    Form(form): Form<CreditForm>,
+) -> poem::Result<Response> {
+    guard::admin(ctx)?;
+    if uuid::Uuid::parse_str(&id).is_err() {
+        return Err(status_error(StatusCode::NOT_FOUND));
+    }
+    let reason = clean(&form.reason, 200).unwrap_or_default();
+    if reason.is_empty() {
+        return Err(status_error(StatusCode::UNPROCESSABLE_ENTITY));
+    }
+    let Some(inv) = crate::invoices::find(&state.db, &id).await.map_err(internal)? else { return Err(status_error(StatusCode::NOT_FOUND)) };
+    crate::invoices::credit_note(&state.db, &id, &reason).await.map_err(internal)?;
+    Ok(redirect(&format!("/admin/partners/{}/", inv.partner_id)))
 }

@@ -407,4 +407,13 @@ super::define_catalogue! {
     InvoiceFooter => ("Montants en FCFA (XAF). Frais de livraison débités de votre portefeuille DELIVR-CM ; TVA comprise.", "Amounts in FCFA (XAF). Delivery fees debited from your DELIVR-CM wallet; VAT included."),
     InvoiceGeneratedTitle => ("Facture {number} disponible", "Invoice {number} available"),
     InvoiceGeneratedText => ("Votre facture de {month} ({total}) est disponible dans Factures.", "Your invoice for {month} ({total}) is available under Invoices."),
+    ProfileLegal => ("Mentions légales (factures)", "Legal details (invoices)"),
+    HintNiu => ("Numéro d'Identifiant Unique, ex. M012345678901A", "Taxpayer number, e.g. M012345678901A"),
+    HintRccm => ("Registre du commerce, ex. RC/DLA/2024/B/1234", "Trade register, e.g. RC/DLA/2024/B/1234"),
+    ErrNiu => ("NIU invalide : 10 à 20 lettres et chiffres.", "Invalid NIU: 10 to 20 letters and digits."),
+    ErrRccm => ("RCCM invalide : lettres, chiffres et / - . seulement.", "Invalid RCCM: letters, digits and / - . only."),
+    AdjustAmount => ("Ajustement (FCFA)", "Adjustment (FCFA)"),
+    AdjustAmountHint => ("Positif pour créditer, négatif (ex. -1 500) pour débiter.", "Positive to credit, negative (e.g. -1 500) to debit."),
+    AdjustSubmit => ("Enregistrer l'ajustement", "Record the adjustment"),
+    CreditNoteIssue => ("Émettre un avoir", "Issue a credit note"),
 }

@@ -244,6 +244,51 @@ pub async fn close_month(db: &Db, month: &str) -> anyhow::Result<usize> {
     Ok(issued)
 }
 
+/// Correct an issued invoice with a credit note cancelling it in full (numbered in the same
+/// yearly sequence, `AV-YYYY-NNNNNN`). The invoice itself never changes.
+pub async fn credit_note(db: &Db, invoice_id: &str, reason: &str) -> anyhow::Result<Option<Invoice>> {
+    let Some(original) = find(db, invoice_id).await?.filter(|i| i.kind == "INVOICE") else { return Ok(None) };
+    let now = now_ms();
+    let year = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(now).unwrap_or_default().with_timezone(&douala()).year() as i64;
+    let is_pg = db.is_postgres();
+    let id = uuid::Uuid::new_v4().to_string();
+    let lines: Vec<Line> = original.lines().into_iter().map(|l| Line { amount: -l.amount, ..l }).collect();
+    let mut customer = original.customer();
+    customer.address = format!("{} — {reason}", customer.address);
+    let done: sqlx::Result<bool> = on_db!(db, pool => async {
+        let mut tx = if is_pg { pool.begin().await? } else { pool.begin_with("BEGIN IMMEDIATE").await? };
+        let exists: Option<String> = sqlx::query_scalar("SELECT id FROM invoices WHERE credit_for = $1").bind(invoice_id).fetch_optional(&mut *tx).await?;
+        if exists.is_some() {
+            return Ok(false);
+        }
+        sqlx::query("INSERT INTO invoice_counters (year, last) VALUES ($1, 0) ON CONFLICT (year) DO NOTHING").bind(year).execute(&mut *tx).await?;
+        let seq: i64 = sqlx::query_scalar("UPDATE invoice_counters SET last = last + 1 WHERE year = $1 RETURNING last").bind(year).fetch_one(&mut *tx).await?;
+        sqlx::query(
+            "INSERT INTO invoices (id, partner_id, number, year, seq, month, kind, subtotal, tva, total, lines, customer, credit_for, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'CREDIT_NOTE', $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(&id)
+        .bind(&original.partner_id)
+        .bind(format!("AV-{year}-{seq:06}"))
+        .bind(year)
+        .bind(seq)
+        .bind(&original.month)
+        .bind(-original.subtotal)
+        .bind(-original.tva)
+        .bind(-original.total)
+        .bind(serde_json::to_string(&lines).unwrap_or_default())
+        .bind(serde_json::to_string(&customer).unwrap_or_default())
+        .bind(&original.id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+    .await);
+    if done? { Ok(find(db, &id).await?) } else { Ok(None) }
+}
+
 pub async fn find(db: &Db, id: &str) -> sqlx::Result<Option<Invoice>> {
     let sql = format!("{SELECT} WHERE id = $1");
     on_db!(db, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)

@@ -158,6 +158,8 @@ struct ProfileForm {
     pickup_city_id: String,
     pickup_quartier_id: String,
     pickup_address: String,
+    niu: String,
+    rccm: String,
     /// Set by the "show quartiers" button: re-render without saving (the no-JavaScript path).
     refresh: String,
 }
@@ -173,6 +175,8 @@ impl ProfileForm {
             pickup_city_id: p.pickup_city_id.map(|c| c.to_string()).unwrap_or_default(),
             pickup_quartier_id: p.pickup_quartier_id.map(|q| q.to_string()).unwrap_or_default(),
             pickup_address: p.pickup_address.clone().unwrap_or_default(),
+            niu: p.niu.clone().unwrap_or_default(),
+            rccm: p.rccm.clone().unwrap_or_default(),
             refresh: String::new(),
         }
     }
@@ -243,6 +247,11 @@ async fn profile_view(
                 (quartier_select(state, ctx, city_id, &form.pickup_quartier_id, errors).await?)
             }
             (Input::new("pickup_address", ctx.t(Msg::FieldPickupAddress), &form.pickup_address).optional().hint(ctx.t(Msg::HintAddress)).render(errors))
+            h2 { (ctx.t(Msg::ProfileLegal)) }
+            div.grid2 {
+                (Input::new("niu", "NIU", &form.niu).optional().hint(ctx.t(Msg::HintNiu)).render(errors))
+                (Input::new("rccm", "RCCM", &form.rccm).optional().hint(ctx.t(Msg::HintRccm)).render(errors))
+            }
             div.row {
                 button.btn type="submit" { (ctx.t(Msg::Save)) }
                 // Without JavaScript, this reloads the form with the chosen city's quartiers.
@@ -348,6 +357,14 @@ async fn save_profile(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(
             String::new()
         }
     };
+    let niu = form.niu.trim().to_uppercase();
+    if !niu.is_empty() && !(niu.len() >= 10 && niu.len() <= 20 && niu.chars().all(|c| c.is_ascii_alphanumeric())) {
+        errors.add("niu", ctx.t(Msg::ErrNiu));
+    }
+    let rccm = form.rccm.trim().to_uppercase();
+    if !rccm.is_empty() && !(rccm.len() <= 40 && rccm.chars().all(|c| c.is_ascii_alphanumeric() || "/-. ".contains(c))) {
+        errors.add("rccm", ctx.t(Msg::ErrRccm));
+    }
     let (Some(phone), Some(email), Some(language), true) = (phone, email, language, errors.is_empty()) else {
         return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, profile_view(state, ctx, &partner, &form, &errors, &none, None).await?));
     };
@@ -359,6 +376,8 @@ async fn save_profile(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(
         language: language.code(),
         pickup_quartier_id: quartier_id,
         pickup_address: (!address.is_empty()).then_some(address.as_str()),
+        niu: (!niu.is_empty()).then_some(niu.as_str()),
+        rccm: (!rccm.is_empty()).then_some(rccm.as_str()),
     };
     match repo::update_profile(&state.db, &partner, &update).await {
         Ok(()) => Ok(redirect("/partners/profile/?saved=profile")),

@@ -51,6 +51,10 @@ pub struct Partner {
     pub pickup_quartier_id: Option<i64>,
     pub pickup_city_id: Option<i64>,
     pub pickup_address: Option<String>,
+    /// Tax identifier (Numéro d'Identifiant Unique), printed on invoices.
+    pub niu: Option<String>,
+    /// Trade register number, printed on invoices.
+    pub rccm: Option<String>,
     pub created_at: i64,
 }
 
@@ -95,7 +99,7 @@ impl Partner {
 
 const SELECT: &str = "SELECT p.id, p.user_id, p.business_name, p.slug, p.phone, u.full_name AS contact_name, u.email, \
      u.language, p.is_business_approved, p.approved_at, p.suspended_at, p.suspension_reason, p.pickup_quartier_id, \
-     q.city_id AS pickup_city_id, p.pickup_address, p.created_at \
+     q.city_id AS pickup_city_id, p.pickup_address, p.niu, p.rccm, p.created_at \
      FROM partners p JOIN users u ON u.id = p.user_id LEFT JOIN quartiers q ON q.id = p.pickup_quartier_id";
 
 pub async fn by_id(db: &Db, id: &str) -> sqlx::Result<Option<Partner>> {
@@ -207,6 +211,8 @@ pub struct ProfileUpdate<'a> {
     pub language: &'a str,
     pub pickup_quartier_id: Option<i64>,
     pub pickup_address: Option<&'a str>,
+    pub niu: Option<&'a str>,
+    pub rccm: Option<&'a str>,
 }
 
 pub async fn update_profile(db: &Db, partner: &Partner, up: &ProfileUpdate<'_>) -> Result<(), CreateError> {
@@ -222,12 +228,16 @@ pub async fn update_profile(db: &Db, partner: &Partner, up: &ProfileUpdate<'_>) 
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("UPDATE partners SET business_name = $2, phone = $3, pickup_quartier_id = $4, pickup_address = $5, updated_at = $6 WHERE id = $1")
+        sqlx::query(
+            "UPDATE partners SET business_name = $2, phone = $3, pickup_quartier_id = $4, pickup_address = $5, niu = $6, rccm = $7, updated_at = $8 WHERE id = $1",
+        )
             .bind(&partner.id)
             .bind(up.business_name)
             .bind(up.phone)
             .bind(up.pickup_quartier_id)
             .bind(up.pickup_address)
+            .bind(up.niu)
+            .bind(up.rccm)
             .bind(now)
             .execute(&mut *tx)
             .await?;

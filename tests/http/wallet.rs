@@ -261,4 +261,17 @@ async fn payout_requests_are_validated_and_decided(backend: Backend) {
     let resp = admin.post_form("/admin/payouts/", &format!("/admin/payouts/{id}/"), &[("note", "again"), ("decision", "rejected")]).await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     assert_eq!(app.get("/admin/payouts/").await.status(), StatusCode::NOT_FOUND);
+    // An admin adjustment needs an amount and a reason, and lands in the ledger.
+    let page = format!("/admin/partners/{partner}/");
+    let resp = admin.post_form(&page, &format!("/admin/partners/{partner}/adjust/"), &[("amount", "-2 500"), ("adjust_reason", "")]).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let resp =
+        admin.post_form(&page, &format!("/admin/partners/{partner}/adjust/"), &[("amount", "12.5"), ("adjust_reason", "geste")]).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let resp = admin
+        .post_form(&page, &format!("/admin/partners/{partner}/adjust/"), &[("amount", "-2 500"), ("adjust_reason", "Frais de retour")])
+        .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(wallet::balance(&app.state.db, &partner).await.unwrap().balance, 46_000);
+    assert!(app.get("/partners/wallet/").await.text().await.unwrap().contains("Frais de retour"));
 }
