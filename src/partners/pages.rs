@@ -358,11 +358,13 @@ async fn save_profile(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(
         }
     };
     let niu = form.niu.trim().to_uppercase();
-    if !niu.is_empty() && !(niu.len() >= 10 && niu.len() <= 20 && niu.chars().all(|c| c.is_ascii_alphanumeric())) {
+    let niu_ok = (10..=20).contains(&niu.len()) && niu.chars().all(|c| c.is_ascii_alphanumeric());
+    if !niu.is_empty() && !niu_ok {
         errors.add("niu", ctx.t(Msg::ErrNiu));
     }
     let rccm = form.rccm.trim().to_uppercase();
-    if !rccm.is_empty() && !(rccm.len() <= 40 && rccm.chars().all(|c| c.is_ascii_alphanumeric() || "/-. ".contains(c))) {
+    let rccm_ok = rccm.len() <= 40 && rccm.chars().all(|c| c.is_ascii_alphanumeric() || "/-. ".contains(c));
+    if !rccm.is_empty() && !rccm_ok {
         errors.add("rccm", ctx.t(Msg::ErrRccm));
     }
     let (Some(phone), Some(email), Some(language), true) = (phone, email, language, errors.is_empty()) else {
