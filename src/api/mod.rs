@@ -35,6 +35,8 @@ pub enum ApiTags {
     Orders,
     /// Signed HTTP callbacks for every event.
     Webhooks,
+    /// Balance, ledger, payouts and invoices.
+    Wallet,
 }
 
 /// `Authorization: Api-Key dlv_XXXXXXXX.<secret>`: the key shown once in the portal's API keys
@@ -54,11 +56,11 @@ async fn checked_key(req: &Request, _key: ApiKey) -> poem::Result<Authenticated>
 const API_DESCRIPTION: &str = include_str!("description.md");
 
 /// Every part of the API; later domains add theirs to the tuple.
-type Apis = (crate::orders::api::OrdersApi, crate::webhooks::api::WebhooksApi);
+type Apis = (crate::orders::api::OrdersApi, crate::webhooks::api::WebhooksApi, crate::wallet::api::WalletApi);
 
 pub fn service(public_url: &str) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (crate::orders::api::OrdersApi, crate::webhooks::api::WebhooksApi),
+        (crate::orders::api::OrdersApi, crate::webhooks::api::WebhooksApi, crate::wallet::api::WalletApi),
         "DELIVR-CM Partner API",
         env!("CARGO_PKG_VERSION"),
     )

@@ -4,6 +4,7 @@
 //! order costs nothing. Payouts hold their amount while pending and are debited when paid.
 //! The balance always equals the sum of the ledger; available = balance − held.
 
+pub mod api;
 pub mod pages;
 
 use crate::{

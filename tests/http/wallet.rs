@@ -21,6 +21,7 @@ both_backends!(
     concurrent_payouts_never_overdraw,
     random_operations_keep_the_ledger_balanced,
     payout_requests_are_validated_and_decided,
+    the_wallet_api,
 );
 
 /// An approved vendor with a pickup address; returns its partner id.
@@ -274,4 +275,50 @@ async fn payout_requests_are_validated_and_decided(backend: Backend) {
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(wallet::balance(&app.state.db, &partner).await.unwrap().balance, 46_000);
     assert!(app.get("/partners/wallet/").await.text().await.unwrap().contains("Frais de retour"));
+}
+
+async fn the_wallet_api(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let partner = vendor(&app).await;
+    let key = delivr::api_keys::create(&app.state.db, &partner, "api").await.unwrap().unwrap().secret;
+    for i in 0..7 {
+        wallet::adjust(&app.state.db, &partner, 1_000 * (i + 1), "test").await.unwrap();
+    }
+    let call = |method: reqwest::Method, path: &str, body: Option<serde_json::Value>| {
+        let mut req = app.client.request(method, app.url(&format!("/api/v1{path}"))).header("authorization", format!("Api-Key {key}"));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        async move { req.send().await.unwrap() }
+    };
+    let b: serde_json::Value = call(reqwest::Method::GET, "/wallet", None).await.json().await.unwrap();
+    assert_eq!((b["balance"].as_i64(), b["available"].as_i64()), (Some(28_000), Some(28_000)));
+    let page: serde_json::Value = call(reqwest::Method::GET, "/wallet/ledger?limit=5", None).await.json().await.unwrap();
+    assert_eq!(page["data"].as_array().unwrap().len(), 5);
+    let cursor = page["next_cursor"].as_str().unwrap().to_owned();
+    let rest: serde_json::Value =
+        call(reqwest::Method::GET, &format!("/wallet/ledger?limit=5&cursor={cursor}"), None).await.json().await.unwrap();
+    assert_eq!(rest["data"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        call(reqwest::Method::POST, "/wallet/payouts", Some(serde_json::json!({"amount": 50_000, "phone": "677987654"}))).await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        call(reqwest::Method::POST, "/wallet/payouts", Some(serde_json::json!({"amount": 5_000, "phone": "222123456"}))).await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let created = call(reqwest::Method::POST, "/wallet/payouts", Some(serde_json::json!({"amount": 5_000, "phone": "699 12 34 56"}))).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let created: serde_json::Value = created.json().await.unwrap();
+    assert_eq!((created["operator"].as_str(), created["status"].as_str()), (Some("ORANGE"), Some("PENDING")));
+    let b: serde_json::Value = call(reqwest::Method::GET, "/wallet", None).await.json().await.unwrap();
+    assert_eq!((b["held"].as_i64(), b["available"].as_i64()), (Some(5_000), Some(23_000)));
+    let list: serde_json::Value = call(reqwest::Method::GET, "/wallet/payouts", None).await.json().await.unwrap();
+    assert_eq!(list["data"].as_array().unwrap().len(), 1);
+    let invoices: serde_json::Value = call(reqwest::Method::GET, "/invoices", None).await.json().await.unwrap();
+    assert!(invoices["data"].as_array().unwrap().is_empty());
+    assert_eq!(
+        call(reqwest::Method::GET, "/invoices/00000000-0000-0000-0000-000000000000/pdf", None).await.status(),
+        StatusCode::NOT_FOUND
+    );
 }

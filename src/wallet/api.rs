@@ -1,0 +1,301 @@
+//! The money part of the integrator API: balance, ledger, payouts, invoices.
+
+use poem::{Request, web::Data};
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Path, Query},
+    payload::{Binary, Json},
+};
+
+use crate::{
+    accounts::phone::Phone,
+    actors::wallet::WalletCommand,
+    api::{
+        ApiKeyAuth, ApiTags,
+        problem::{ApiProblem, lang_of},
+    },
+    app::AppState,
+    i18n::Msg,
+    invoices,
+    wallet::{self, EntryFilter, WalletError},
+    web::forms::FieldErrors,
+};
+
+pub struct WalletApi;
+
+fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The wallet's figures, FCFA.
+#[derive(Object, Debug, Clone)]
+pub struct BalanceOut {
+    /// The sum of the ledger.
+    pub balance: i64,
+    /// Held by payouts not yet paid.
+    pub held: i64,
+    /// What can be paid out now.
+    pub available: i64,
+    pub currency: String,
+}
+
+/// A ledger entry.
+#[derive(Object, Debug, Clone)]
+pub struct EntryOut {
+    pub id: i64,
+    /// `COD_COLLECTED`, `DELIVERY_FEE`, `DISPUTE_REFUND`, `PAYOUT` or `ADJUSTMENT`.
+    pub kind: String,
+    /// Signed amount, FCFA.
+    pub amount: i64,
+    pub balance_after: i64,
+    #[oai(skip_serializing_if_is_none)]
+    pub order_id: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    pub tracking_number: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    pub reason: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Object, Debug, Clone)]
+pub struct LedgerPage {
+    pub data: Vec<EntryOut>,
+    /// Pass as `cursor` for older entries.
+    #[oai(skip_serializing_if_is_none)]
+    pub next_cursor: Option<String>,
+}
+
+/// A payout to mobile money.
+#[derive(Object, Debug, Clone)]
+pub struct PayoutOut {
+    pub id: String,
+    pub amount: i64,
+    /// `MTN` or `ORANGE`.
+    pub operator: String,
+    pub phone: String,
+    /// `PENDING`, `PAID` or `REJECTED`.
+    pub status: String,
+    #[oai(skip_serializing_if_is_none)]
+    pub reference: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    pub reject_reason: Option<String>,
+    pub created_at: String,
+}
+
+impl From<&wallet::Payout> for PayoutOut {
+    fn from(p: &wallet::Payout) -> Self {
+        PayoutOut {
+            id: p.id.clone(),
+            amount: p.amount,
+            operator: p.operator.clone(),
+            phone: p.phone.clone(),
+            status: p.status.clone(),
+            reference: p.reference.clone(),
+            reject_reason: p.reject_reason.clone(),
+            created_at: rfc3339(p.created_at),
+        }
+    }
+}
+
+/// A payout request. Send an `Idempotency-Key`: a retry never pays twice.
+#[derive(Object, Debug, Clone)]
+#[oai(deny_unknown_fields, example)]
+pub struct PayoutRequest {
+    /// FCFA, at least 1 000 and at most the available balance.
+    pub amount: i64,
+    /// An MTN or Orange Money number.
+    #[oai(validator(max_length = 30))]
+    pub phone: String,
+}
+
+impl poem_openapi::types::Example for PayoutRequest {
+    fn example() -> Self {
+        PayoutRequest { amount: 25_000, phone: "+237677987654".into() }
+    }
+}
+
+#[derive(Object, Debug, Clone)]
+pub struct PayoutList {
+    pub data: Vec<PayoutOut>,
+}
+
+/// An invoice (or credit note).
+#[derive(Object, Debug, Clone)]
+pub struct InvoiceOut {
+    pub id: String,
+    /// `FAC-YYYY-NNNNNN`, or `AV-…` for a credit note.
+    pub number: String,
+    /// `INVOICE` or `CREDIT_NOTE`.
+    pub kind: String,
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Excluding TVA.
+    pub subtotal: i64,
+    /// TVA 19.25 %.
+    pub tva: i64,
+    pub total: i64,
+    pub issued_at: String,
+}
+
+#[derive(Object, Debug, Clone)]
+pub struct InvoiceList {
+    pub data: Vec<InvoiceOut>,
+}
+
+#[derive(ApiResponse)]
+pub enum PayoutCreated {
+    /// The amount is held until an administrator pays or rejects the payout.
+    #[oai(status = 201)]
+    Created(Json<PayoutOut>),
+}
+
+#[derive(ApiResponse)]
+pub enum PdfFile {
+    /// The invoice as PDF.
+    #[oai(status = 200, content_type = "application/pdf")]
+    Pdf(Binary<Vec<u8>>),
+}
+
+#[OpenApi]
+impl WalletApi {
+    /// The wallet's balance.
+    #[oai(path = "/wallet", method = "get", tag = "ApiTags::Wallet")]
+    async fn get_balance(&self, auth: ApiKeyAuth, state: Data<&AppState>, req: &Request) -> Result<Json<BalanceOut>, ApiProblem> {
+        let b = wallet::balance(&state.db, &auth.0.partner_id).await.map_err(|e| ApiProblem::internal(lang_of(req), e))?;
+        Ok(Json(BalanceOut { balance: b.balance, held: b.held, available: b.available(), currency: "XAF".into() }))
+    }
+
+    /// The ledger, newest first.
+    #[oai(path = "/wallet/ledger", method = "get", tag = "ApiTags::Wallet")]
+    async fn list_ledger(
+        &self,
+        auth: ApiKeyAuth,
+        state: Data<&AppState>,
+        req: &Request,
+        /// `next_cursor` of the previous page.
+        #[oai(validator(max_length = 30))]
+        cursor: Query<Option<String>>,
+        /// Page size (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
+        limit: Query<Option<i64>>,
+    ) -> Result<Json<LedgerPage>, ApiProblem> {
+        let lang = lang_of(req);
+        let before = match cursor.0.filter(|c| !c.is_empty()) {
+            Some(c) => match c.parse::<i64>() {
+                Ok(id) if id > 0 => Some(id),
+                _ => return Err(ApiProblem::new(poem::http::StatusCode::BAD_REQUEST, "bad-cursor", lang, Msg::ErrApiCursor, None)),
+            },
+            None => None,
+        };
+        let limit = limit.0.unwrap_or(50);
+        let mut rows = wallet::entries(&state.db, &auth.0.partner_id, &EntryFilter::default(), before, limit + 1)
+            .await
+            .map_err(|e| ApiProblem::internal(lang, e))?;
+        let next = if rows.len() as i64 > limit {
+            rows.truncate(limit as usize);
+            rows.last().map(|e| e.id.to_string())
+        } else {
+            None
+        };
+        Ok(Json(LedgerPage {
+            data: rows
+                .into_iter()
+                .map(|e| EntryOut {
+                    id: e.id,
+                    kind: e.kind,
+                    amount: e.amount,
+                    balance_after: e.balance_after,
+                    order_id: e.order_id,
+                    tracking_number: e.tracking_number,
+                    reason: e.reason,
+                    created_at: rfc3339(e.created_at),
+                })
+                .collect(),
+            next_cursor: next,
+        }))
+    }
+
+    /// Payouts, newest first.
+    #[oai(path = "/wallet/payouts", method = "get", tag = "ApiTags::Wallet")]
+    async fn list_payouts(&self, auth: ApiKeyAuth, state: Data<&AppState>, req: &Request) -> Result<Json<PayoutList>, ApiProblem> {
+        let rows = wallet::payouts(&state.db, &auth.0.partner_id).await.map_err(|e| ApiProblem::internal(lang_of(req), e))?;
+        Ok(Json(PayoutList { data: rows.iter().map(PayoutOut::from).collect() }))
+    }
+
+    /// Request a payout to MTN Mobile Money or Orange Money (the operator follows the number).
+    #[oai(path = "/wallet/payouts", method = "post", tag = "ApiTags::Wallet")]
+    async fn request_payout(
+        &self,
+        auth: ApiKeyAuth,
+        state: Data<&AppState>,
+        req: &Request,
+        body: Json<PayoutRequest>,
+    ) -> Result<PayoutCreated, ApiProblem> {
+        let lang = lang_of(req);
+        let mut errors = FieldErrors::default();
+        let phone = Phone::parse(&body.0.phone);
+        let operator = phone.as_ref().and_then(wallet::operator_of);
+        match (&phone, operator) {
+            (None, _) => errors.add("phone", lang.t(Msg::ErrPhone)),
+            (Some(_), None) => errors.add("phone", lang.t(Msg::ErrPayoutOperatorUnknown)),
+            _ => {}
+        }
+        if body.0.amount < wallet::MIN_PAYOUT {
+            errors.add("amount", lang.fmt(Msg::ErrPayoutMinimum, &[("min", &crate::web::components::format_fcfa(wallet::MIN_PAYOUT))]));
+        }
+        let (Some(phone), Some(operator), true) = (phone, operator, errors.is_empty()) else {
+            return Err(ApiProblem::validation(lang, &errors, |f| f.to_owned()));
+        };
+        // Each API request is its own payout; the Idempotency-Key guards retries.
+        let token = uuid::Uuid::new_v4().to_string();
+        let cmd = WalletCommand::RequestPayout { amount: body.0.amount, phone, operator, request_token: token };
+        let id = match state.actors.wallet(&auth.0.partner_id, cmd).await {
+            Ok(id) => id,
+            Err(WalletError::InsufficientFunds) => {
+                let mut errors = FieldErrors::default();
+                errors.add("amount", lang.t(Msg::ErrPayoutFunds));
+                return Err(ApiProblem::validation(lang, &errors, |f| f.to_owned()));
+            }
+            Err(e) => return Err(ApiProblem::internal(lang, e)),
+        };
+        let payouts = wallet::payouts(&state.db, &auth.0.partner_id).await.map_err(|e| ApiProblem::internal(lang, e))?;
+        let p = payouts.iter().find(|p| p.id == id).ok_or_else(|| ApiProblem::internal(lang, "payout vanished"))?;
+        Ok(PayoutCreated::Created(Json(PayoutOut::from(p))))
+    }
+
+    /// Invoices and credit notes, newest first.
+    #[oai(path = "/invoices", method = "get", tag = "ApiTags::Wallet")]
+    async fn list_invoices(&self, auth: ApiKeyAuth, state: Data<&AppState>, req: &Request) -> Result<Json<InvoiceList>, ApiProblem> {
+        let rows = invoices::list(&state.db, &auth.0.partner_id).await.map_err(|e| ApiProblem::internal(lang_of(req), e))?;
+        Ok(Json(InvoiceList {
+            data: rows
+                .into_iter()
+                .map(|i| InvoiceOut {
+                    id: i.id,
+                    number: i.number,
+                    kind: i.kind,
+                    month: i.month,
+                    subtotal: i.subtotal,
+                    tva: i.tva,
+                    total: i.total,
+                    issued_at: rfc3339(i.created_at),
+                })
+                .collect(),
+        }))
+    }
+
+    /// An invoice as PDF (in the `Accept-Language` language).
+    #[oai(path = "/invoices/:id/pdf", method = "get", tag = "ApiTags::Wallet")]
+    async fn invoice_pdf(&self, auth: ApiKeyAuth, state: Data<&AppState>, req: &Request, id: Path<String>) -> Result<PdfFile, ApiProblem> {
+        let lang = lang_of(req);
+        if uuid::Uuid::parse_str(&id.0).is_err() {
+            return Err(ApiProblem::not_found(lang));
+        }
+        let inv = invoices::find(&state.db, &id.0)
+            .await
+            .map_err(|e| ApiProblem::internal(lang, e))?
+            .filter(|i| i.partner_id == auth.0.partner_id)
+            .ok_or_else(|| ApiProblem::not_found(lang))?;
+        Ok(PdfFile::Pdf(Binary(invoices::to_pdf(&inv, lang))))
+    }
+}
