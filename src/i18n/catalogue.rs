@@ -309,7 +309,7 @@ super::define_catalogue! {
     NavWebhooks => ("Webhooks", "Webhooks"),
     WebhooksIntro => ("Recevez chaque événement de vos livraisons sur votre serveur, signé avec votre secret.", "Receive every event of your deliveries on your server, signed with your secret."),
     WebhookUrl => ("URL de rappel", "Callback URL"),
-    WebhookUrlHint => ("Adresse publique en https de préférence ; nous suivons ni redirections ni adresses privées.", "A public address, https preferably; we follow neither redirects nor private addresses."),
+    WebhookUrlHint => ("Adresse publique, en https de préférence ; nous ne suivons ni les redirections ni les adresses privées.", "A public address, https preferably; we follow neither redirects nor private addresses."),
     WebhookEvents => ("Événements", "Events"),
     WebhookEvent => ("Événement", "Event"),
     WebhookActive => ("Actif", "Active"),

@@ -104,6 +104,7 @@ async fn dashboard(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem:
     let (recent, _) = orders_repo::list(&state.db, &partner.id, &filter, None, 5).await.map_err(internal)?;
     let booking_url = format!("{}/book/{}/", state.config.public_url(), partner.slug);
     let active_keys = crate::api_keys::count_active(&state.db, &partner.id).await.map_err(internal)?;
+    let wallet_balance = crate::wallet::balance(&state.db, &partner.id).await.map_err(internal)?;
     let profile_complete = partner.pickup_quartier_id.is_some();
     let body = html! {
         div.row.between {
@@ -116,6 +117,7 @@ async fn dashboard(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem:
             a.kpi href="/partners/orders/?status=active" { span.l { (ctx.t(Msg::KpiInProgress)) } span.v { (kpis.in_progress) } }
             a.kpi href="/partners/orders/?status=COMPLETED" { span.l { (ctx.t(Msg::KpiCompletedMonth)) } span.v { (kpis.completed_this_month) } }
             div.kpi { span.l { (ctx.t(Msg::KpiCodToCollect)) } span.v { (Fcfa(kpis.cod_to_collect)) } }
+            a.kpi href="/partners/wallet/" { span.l { (ctx.t(Msg::WalletAvailable)) } span.v { (Fcfa(wallet_balance.available())) } }
         }
         div.card {
             div.row.between { h2 { (ctx.t(Msg::RecentOrders)) } a href="/partners/orders/" { (ctx.t(Msg::SeeAll)) } }
