@@ -21,6 +21,7 @@ pub enum WalletCommand {
     RequestPayout { amount: i64, phone: Phone, operator: &'static str, request_token: String },
     DecidePayout { payout_id: String, paid: bool, note: String, admin_id: String },
     Adjust { amount: i64, reason: String },
+    Refund { order_id: String, amount: i64, reason: String },
 }
 
 #[derive(Message)]
@@ -65,6 +66,9 @@ async fn run(db: crate::db::Db, partner_id: String, cmd: WalletCommand) -> Resul
             wallet::decide_payout(&db, &payout_id, paid, &note, &admin_id).await.map(|()| payout_id)
         }
         WalletCommand::Adjust { amount, reason } => wallet::adjust(&db, &partner_id, amount, &reason).await.map(|()| String::new()),
+        WalletCommand::Refund { order_id, amount, reason } => {
+            wallet::refund(&db, &partner_id, &order_id, amount, &reason).await.map(|()| String::new())
+        }
     }
 }
 

@@ -352,3 +352,19 @@ pub async fn adjust(db: &Db, partner_id: &str, amount: i64, reason: &str) -> Res
     }
     .await)
 }
+
+/// Credit a dispute refund for an order (the disputes issue calls this through the wallet actor).
+pub async fn refund(db: &Db, partner_id: &str, order_id: &str, amount: i64, reason: &str) -> Result<(), WalletError> {
+    if amount <= 0 {
+        return Err(WalletError::BelowMinimum);
+    }
+    let now = now_ms();
+    let is_pg = db.is_postgres();
+    on_db!(db, pool => async {
+        let mut tx = if is_pg { pool.begin().await? } else { pool.begin_with("BEGIN IMMEDIATE").await? };
+        crate::wallet_book!(tx, is_pg, partner_id, "DISPUTE_REFUND", amount, Some(order_id), None::<&str>, Some(reason), now);
+        tx.commit().await?;
+        Ok::<(), WalletError>(())
+    }
+    .await)
+}

@@ -165,8 +165,16 @@ async fn random_operations_keep_the_ledger_balanced(backend: Backend) {
         seed
     };
     for step in 0..60 {
-        match next() % 4 {
+        match next() % 5 {
             0 => wallet::adjust(&app.state.db, &partner, (next() % 20_000) as i64 - 5_000, "test").await.unwrap(),
+            4 => {
+                let order = new_order(&app, "").await;
+                let cmd =
+                    delivr::actors::wallet::WalletCommand::Refund {
+                        order_id: order.id.clone(), amount: 500, reason: "colis abîmé".into()
+                    };
+                app.state.actors.wallet(&partner, cmd).await.unwrap();
+            }
             1 => {
                 let _ = wallet::request_payout(
                     &app.state.db,
