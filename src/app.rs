@@ -125,6 +125,7 @@ pub fn routes(state: AppState) -> impl poem::Endpoint<Output = Response> {
         webhooks::pages::routes,
         crate::wallet::pages::routes,
         crate::invoices::pages::routes,
+        crate::notifications::pages::routes,
     ]
     .into_iter()
     .fold(Route::new(), |route, add| add(route))

@@ -14,6 +14,7 @@ pub mod events;
 pub mod geo;
 pub mod i18n;
 pub mod invoices;
+pub mod notifications;
 pub mod orders;
 pub mod partners;
 pub mod pricing;

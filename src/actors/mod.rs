@@ -3,6 +3,7 @@
 //! actors, and starts them again from the database on demand. Actors serialise and cache; the
 //! database stays the truth, so a crash loses nothing.
 
+pub mod notifications;
 pub mod wallet;
 pub mod webhook;
 
@@ -40,7 +41,8 @@ impl Actors {
             .spawn(move || {
                 let system = actix::System::new();
                 system.block_on(async move {
-                    let registry = Registry { env: thread_env, webhooks: HashMap::new(), wallets: HashMap::new() }.start();
+                    let registry =
+                        Registry { env: thread_env, webhooks: HashMap::new(), wallets: HashMap::new(), streams: HashMap::new() }.start();
                     let _ = tx.send(registry);
                 });
                 let _ = system.run();
@@ -54,12 +56,37 @@ impl Actors {
         env.runtime.spawn(async move {
             loop {
                 match notices.recv().await {
-                    Ok(n) => on_events.wake_webhooks(&n.partner_id),
+                    Ok(n) => {
+                        on_events.wake_webhooks(&n.partner_id);
+                        on_events.wake_streams(&n.partner_id);
+                    }
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
                 }
             }
         });
+        // PostgreSQL: notifications made by any instance wake this instance's streams.
+        if let Db::Postgres(pool) = &env.db {
+            let (pool, listening) = (pool.clone(), actors.clone());
+            env.runtime.spawn(async move {
+                loop {
+                    match sqlx::postgres::PgListener::connect_with(&pool).await {
+                        Ok(mut listener) => {
+                            if listener.listen(crate::notifications::CHANNEL).await.is_ok() {
+                                while let Ok(n) = listener.recv().await {
+                                    listening.wake_streams(n.payload());
+                                }
+                            }
+                        }
+                        Err(e) => tracing::warn!(error = %e, "LISTEN failed; retrying"),
+                    }
+                    if !listening.registry.connected() {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+            });
+        }
         let sweeper = actors.clone();
         let db = env.db.clone();
         env.runtime.spawn(async move {
@@ -95,6 +122,16 @@ impl Actors {
             .unwrap_or_else(|e| Err(crate::wallet::WalletError::Db(format!("actor system unavailable: {e}"))))
     }
 
+    /// The partner's streams should look for new notifications.
+    pub fn wake_streams(&self, partner_id: &str) {
+        self.registry.do_send(WakeStreams(partner_id.to_owned()));
+    }
+
+    /// A stream's subscription to the partner's wake-ups.
+    pub async fn subscribe(&self, partner_id: &str) -> Option<tokio::sync::broadcast::Receiver<()>> {
+        self.registry.send(SubscribeStreams(partner_id.to_owned())).await.ok().flatten()
+    }
+
     /// How many partner actors are running (for tests and health).
     pub async fn running(&self) -> usize {
         self.registry.send(Count).await.unwrap_or(0)
@@ -121,6 +158,48 @@ struct Registry {
     env: Env,
     webhooks: HashMap<String, Addr<webhook::WebhookActor>>,
     wallets: HashMap<String, Addr<wallet::WalletActor>>,
+    streams: HashMap<String, Addr<notifications::NotificationActor>>,
+}
+
+impl Registry {
+    fn streams_of(&mut self, partner_id: &str, ctx: &mut Context<Self>) -> Addr<notifications::NotificationActor> {
+        match self.streams.get(partner_id).filter(|a| a.connected()) {
+            Some(a) => a.clone(),
+            None => {
+                let a = notifications::NotificationActor::new(partner_id.to_owned(), ctx.address()).start();
+                self.streams.insert(partner_id.to_owned(), a.clone());
+                a
+            }
+        }
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct WakeStreams(String);
+
+#[derive(Message)]
+#[rtype(result = "Option<tokio::sync::broadcast::Receiver<()>>")]
+struct SubscribeStreams(String);
+
+impl Handler<WakeStreams> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, msg: WakeStreams, _: &mut Context<Self>) {
+        // Nobody listening: nothing to wake.
+        if let Some(a) = self.streams.get(&msg.0).filter(|a| a.connected()) {
+            a.do_send(notifications::Wake);
+        }
+    }
+}
+
+impl Handler<SubscribeStreams> for Registry {
+    type Result = ResponseFuture<Option<tokio::sync::broadcast::Receiver<()>>>;
+
+    fn handle(&mut self, msg: SubscribeStreams, ctx: &mut Context<Self>) -> Self::Result {
+        let addr = self.streams_of(&msg.0, ctx);
+        Box::pin(async move { addr.send(notifications::Subscribe).await.ok() })
+    }
 }
 
 impl Actor for Registry {
@@ -188,7 +267,11 @@ impl Handler<Stopped> for Registry {
     type Result = ();
 
     fn handle(&mut self, msg: Stopped, _: &mut Context<Self>) {
-        if let Some(partner) = msg.0.strip_prefix("wallet:") {
+        if let Some(partner) = msg.0.strip_prefix("notifications:") {
+            if self.streams.get(partner).is_some_and(|a| !a.connected()) {
+                self.streams.remove(partner);
+            }
+        } else if let Some(partner) = msg.0.strip_prefix("wallet:") {
             if self.wallets.get(partner).is_some_and(|a| !a.connected()) {
                 self.wallets.remove(partner);
             }
@@ -212,6 +295,7 @@ impl Handler<Shutdown> for Registry {
     fn handle(&mut self, msg: Shutdown, _: &mut Context<Self>) {
         self.webhooks.clear();
         self.wallets.clear();
+        self.streams.clear();
         actix::System::current().stop();
         if let Ok(mut slot) = msg.0.lock()
             && let Some(tx) = slot.take()

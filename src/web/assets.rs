@@ -28,6 +28,11 @@ pub const ASSETS: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("../../assets/node_modules/htmx.org/dist/htmx.min.js"),
     },
+    Asset {
+        name: "sse.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../../assets/node_modules/htmx-ext-sse/dist/sse.min.js"),
+    },
     Asset { name: "icon.svg", content_type: "image/svg+xml", bytes: include_bytes!("../../assets/icon.svg") },
 ];
 

@@ -40,6 +40,7 @@ fn nav_items(ctx: &Ctx) -> Vec<NavItem> {
                 items.push(NavItem { href: "/partners/orders/", label: Msg::NavOrders });
                 items.push(NavItem { href: "/partners/wallet/", label: Msg::NavWallet });
                 items.push(NavItem { href: "/partners/invoices/", label: Msg::NavInvoices });
+                items.push(NavItem { href: "/partners/notifications/", label: Msg::NavNotifications });
                 items.push(NavItem { href: "/partners/api-keys/", label: Msg::NavApi });
                 items.push(NavItem { href: "/partners/webhooks/", label: Msg::NavWebhooks });
             } else {
@@ -71,6 +72,7 @@ fn lang_switcher(ctx: &Ctx) -> Markup {
 /// A full HTML page in the portal layout.
 pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
     let items = nav_items(ctx);
+    let live = ctx.user.as_ref().and_then(|u| u.partner.as_ref()).is_some_and(|p| p.approved);
     html! {
         (DOCTYPE)
         html lang=(ctx.lang.code()) {
@@ -83,9 +85,12 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
                 link rel="icon" href=(assets::url("icon.svg")) type="image/svg+xml";
                 link rel="stylesheet" href=(assets::url("app.css"));
                 script src=(assets::url("htmx.js")) defer {}
+                @if live { script src=(assets::url("sse.js")) defer {} }
                 script src=(assets::url("app.js")) defer {}
             }
-            body hx-boost="true" hx-headers=(format!(r#"{{"X-CSRF-Token":"{}"}}"#, ctx.csrf_token)) {
+            // Approved vendors keep one event stream open: the body survives boosted navigation.
+            body hx-boost="true" hx-headers=(format!(r#"{{"X-CSRF-Token":"{}"}}"#, ctx.csrf_token))
+                hx-ext=[live.then_some("sse")] sse-connect=[live.then_some("/partners/notifications/stream/")] {
                 a.skip href="#main" { (ctx.t(Msg::SkipToContent)) }
                 header.top {
                     div.top-in {
@@ -98,7 +103,10 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
                     nav.nav aria-label=(ctx.t(Msg::NavLabel)) {
                         ul {
                             @for item in &items {
-                                li { a href=(item.href) aria-current=[ctx.path.starts_with(item.href).then_some("page")] { (ctx.t(item.label)) } }
+                                li { a href=(item.href) aria-current=[ctx.path.starts_with(item.href).then_some("page")] {
+                                    (ctx.t(item.label))
+                                    @if item.href == "/partners/notifications/" { " " span sse-swap="badge" { (crate::notifications::stream::badge(ctx.unread)) } }
+                                } }
                             }
                             li {
                                 form method="post" action="/accounts/logout/" {

@@ -40,6 +40,8 @@ pub struct Ctx {
     pub hx: bool,
     /// The client's address as the throttles see it.
     pub client: String,
+    /// Unread notifications of an approved vendor (the badge in the layout).
+    pub unread: i64,
 }
 
 impl Ctx {
@@ -184,8 +186,13 @@ pub async fn context_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request) -> po
             .or_else(|| req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Lang::from_accept_language))
             .unwrap_or_default();
 
+        let unread = match user.as_ref().and_then(|u| u.partner.as_ref()).filter(|p| p.approved) {
+            Some(p) => crate::notifications::unread_count(&state.db, &p.id).await.map_err(internal)?,
+            None => 0,
+        };
         let ctx = Ctx {
             lang,
+            unread,
             user,
             csrf_token: csrf_token.clone(),
             path: req.uri().path().to_owned(),

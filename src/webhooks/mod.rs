@@ -163,6 +163,7 @@ macro_rules! outbox_insert {
         .bind(format!("%\"{}\"%", $kind))
         .execute(&mut *$tx)
         .await?;
+        $crate::notification_insert!($tx, $partner_id, $kind, $order_id, $data_json, $at);
         seq
     }};
 }

@@ -10,6 +10,7 @@ mod admin;
 mod api;
 mod cli;
 mod crash;
+mod notifications;
 mod orders;
 mod shell;
 mod wallet;

@@ -1,0 +1,104 @@
+//! The notifications page: the feed (live over the page's stream), unread filter, pagination,
+//! mark one or all as read.
+
+use maud::html;
+use poem::{
+    Response, Route, get, handler,
+    http::StatusCode,
+    post,
+    web::{Data, Path, Query},
+};
+use serde::Deserialize;
+
+use crate::{
+    accounts::guard,
+    app::AppState,
+    i18n::Msg,
+    notifications::{self, stream},
+    web::{
+        Ctx, internal,
+        layout::{csrf_field, page, respond},
+        redirect, status_error,
+    },
+};
+
+const PAGE: i64 = 30;
+
+pub fn routes(route: Route) -> Route {
+    route
+        .at("/partners/notifications/", get(notifications_page))
+        .at("/partners/notifications/stream/", get(stream::stream))
+        .at("/partners/notifications/read-all/", post(read_all))
+        .at("/partners/notifications/:id/read/", post(read_one))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ListQuery {
+    unread: String,
+    before: String,
+}
+
+#[handler]
+async fn notifications_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<ListQuery>) -> poem::Result<Response> {
+    let p = guard::partner(ctx)?;
+    let unread_only = q.unread == "1";
+    let before = q.before.parse::<i64>().ok().filter(|b| *b > 0);
+    let mut rows = notifications::list(&state.db, &p.id, unread_only, before, PAGE + 1).await.map_err(internal)?;
+    let more = rows.len() as i64 > PAGE;
+    rows.truncate(PAGE as usize);
+    let unread = notifications::unread_count(&state.db, &p.id).await.map_err(internal)?;
+    let body = html! {
+        div.row.between {
+            h1 { (ctx.t(Msg::NavNotifications)) }
+            @if unread > 0 {
+                form method="post" action="/partners/notifications/read-all/" {
+                    (csrf_field(ctx))
+                    button.btn.secondary type="submit" { (ctx.t(Msg::MarkAllRead)) }
+                }
+            }
+        }
+        nav.row aria-label=(ctx.t(Msg::Filter)) {
+            a.btn.secondary[unread_only] .btn[!unread_only] href="/partners/notifications/" { (ctx.t(Msg::FilterAll)) }
+            a.btn.secondary[!unread_only] .btn[unread_only] href="/partners/notifications/?unread=1" { (ctx.fmt(Msg::UnreadCount, &[("n", &unread.to_string())])) }
+        }
+        // New notifications arrive here over the page's stream (htmx SSE extension).
+        ul.orders.notifs #notif-list sse-swap="notification" hx-swap="afterbegin" {
+            @for n in &rows {
+                (stream::item(ctx.lang, n))
+                @if !n.is_read {
+                    form.inline method="post" action=(format!("/partners/notifications/{}/read/", n.id)) {
+                        (csrf_field(ctx))
+                        button.linkish type="submit" { (ctx.t(Msg::MarkRead)) }
+                    }
+                }
+            }
+        }
+        @if rows.is_empty() { div.card #notif-empty { p.muted { (ctx.t(Msg::NoNotifications)) } } }
+        @if more {
+            a.btn.secondary rel="next" href=(format!("/partners/notifications/?{}before={}", if unread_only { "unread=1&" } else { "" }, rows.last().map_or(0, |n| n.id))) { (ctx.t(Msg::Next)) }
+        }
+    };
+    Ok(respond(StatusCode::OK, page(ctx, ctx.t(Msg::NavNotifications), body)))
+}
+
+#[handler]
+async fn read_all(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem::Result<Response> {
+    let p = guard::partner(ctx)?;
+    notifications::mark_read(&state.db, &p.id, None).await.map_err(internal)?;
+    Ok(redirect("/partners/notifications/"))
+}
+
+#[handler]
+async fn read_one(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> poem::Result<Response> {
+    let p = guard::partner(ctx)?;
+    let id = id.parse::<i64>().map_err(|_| status_error(StatusCode::NOT_FOUND))?;
+    if notifications::mark_read(&state.db, &p.id, Some(id)).await.map_err(internal)? == 0 {
+        // Unknown, another partner's, or already read: nothing to change.
+        let exists = notifications::list(&state.db, &p.id, false, Some(id + 1), 1).await.map_err(internal)?.iter().any(|n| n.id == id);
+        if !exists {
+            return Err(status_error(StatusCode::NOT_FOUND));
+        }
+    }
+    Ok(redirect("/partners/notifications/"))
+}

@@ -1,0 +1,127 @@
+//! One server-sent-event stream per signed-in vendor page: new notifications (event
+//! `notification`, an HTML fragment for the feed) and the unread badge (event `badge`).
+//! Event ids are notification ids, so `Last-Event-ID` resumes without loss or repetition; an id
+//! that is malformed or too far behind gets a `refresh` event instead of an error.
+
+use std::{collections::VecDeque, time::Duration};
+
+use maud::html;
+use poem::{
+    IntoResponse, Request, Response, handler,
+    http::StatusCode,
+    web::{
+        Data,
+        sse::{Event, SSE},
+    },
+};
+
+use crate::{
+    app::AppState,
+    db::Db,
+    i18n::{Lang, Msg},
+    notifications::{self, Notification},
+    web::{Ctx, components::format_datetime},
+};
+
+/// Beyond this many missed notifications, the page is told to refresh instead.
+const MAX_BACKLOG: i64 = 50;
+
+pub fn item(lang: Lang, n: &Notification) -> maud::Markup {
+    html! {
+        li.notif.unread[!n.is_read] #(format!("notif-{}", n.id)) {
+            strong { (n.title) }
+            br;
+            span { (n.message) }
+            br;
+            span.small.muted { (format_datetime(n.created_at, lang)) }
+            @if let Some(order) = &n.order_id { " · " a href=(format!("/partners/orders/{order}/")) { (lang.t(Msg::SeeOrder)) } }
+        }
+    }
+}
+
+pub fn badge(count: i64) -> maud::Markup {
+    html! { span #notif-badge.count.hidden[count == 0] aria-live="polite" { (count) } }
+}
+
+struct State {
+    db: Db,
+    partner_id: String,
+    lang: Lang,
+    last: i64,
+    rx: tokio::sync::broadcast::Receiver<()>,
+    queue: VecDeque<Event>,
+}
+
+impl State {
+    /// Read what is new since `last` into the queue (and the badge with it).
+    async fn fill(&mut self) {
+        let Ok(rows) = notifications::after(&self.db, &self.partner_id, self.last, MAX_BACKLOG).await else { return };
+        if rows.is_empty() {
+            return;
+        }
+        for n in &rows {
+            self.last = n.id;
+            self.queue.push_back(Event::message(item(self.lang, n).into_string()).event_type("notification").id(n.id.to_string()));
+        }
+        if let Ok(count) = notifications::unread_count(&self.db, &self.partner_id).await {
+            self.queue.push_back(Event::message(badge(count).into_string()).event_type("badge"));
+        }
+    }
+}
+
+#[handler]
+pub async fn stream(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &Request) -> poem::Result<Response> {
+    // No session, no stream (and never another partner's).
+    let Some(partner) = ctx.user.as_ref().and_then(|u| u.partner.as_ref()).filter(|p| p.approved) else {
+        return Ok(StatusCode::UNAUTHORIZED.into_response());
+    };
+    let Some(rx) = state.actors.subscribe(&partner.id).await else {
+        return Ok(StatusCode::SERVICE_UNAVAILABLE.into_response());
+    };
+    let db = state.db.clone();
+    let newest = notifications::last_id(&db, &partner.id).await.map_err(crate::web::internal)?;
+    let resume = req.header("last-event-id").map(|v| v.trim().parse::<i64>());
+    let mut queue = VecDeque::new();
+    let last = match resume {
+        None => newest,
+        Some(Ok(id)) if id >= 0 && id <= newest && newest - id <= MAX_BACKLOG * 10 => {
+            let missed = notifications::after(&db, &partner.id, id, MAX_BACKLOG + 1).await.map_err(crate::web::internal)?;
+            if missed.len() as i64 > MAX_BACKLOG {
+                queue.push_back(Event::message("refresh").event_type("refresh"));
+                newest
+            } else {
+                id
+            }
+        }
+        // Malformed, from the future or far too old: start afresh.
+        Some(_) => {
+            queue.push_back(Event::message("refresh").event_type("refresh"));
+            newest
+        }
+    };
+    let mut st = State { db, partner_id: partner.id.clone(), lang: ctx.lang, last, rx, queue };
+    st.fill().await;
+    let events = futures_util::stream::unfold(st, |mut st| async move {
+        loop {
+            if let Some(e) = st.queue.pop_front() {
+                return Some((e, st));
+            }
+            // Woken by an event, or look anyway now and then (notifications written where no
+            // event is announced in this process).
+            tokio::select! {
+                r = st.rx.recv() => {
+                    if matches!(r, Err(tokio::sync::broadcast::error::RecvError::Closed)) {
+                        return None;
+                    }
+                }
+                _ = tokio::time::sleep(Duration::from_secs(10)) => {}
+            }
+            st.fill().await;
+        }
+    });
+    let mut resp = SSE::new(events).keep_alive(Duration::from_secs(15)).into_response();
+    let h = resp.headers_mut();
+    h.insert("x-accel-buffering", poem::http::HeaderValue::from_static("no"));
+    h.insert(poem::http::header::CACHE_CONTROL, poem::http::HeaderValue::from_static("no-cache"));
+    Ok(resp)
+}

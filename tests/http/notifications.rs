@@ -1,0 +1,160 @@
+//! Notifications: one per event in the partner's language, the page, and the live stream
+//! (resume with Last-Event-ID, isolation, and across two instances on PostgreSQL).
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+use crate::{
+    both_backends,
+    helpers::{Backend, TestApp, location},
+};
+
+both_backends!(notifications_follow_the_order_and_can_be_read, the_stream_delivers_and_resumes_without_loss_or_repeat);
+
+async fn vendor(app: &TestApp, email: &str) -> String {
+    let id = app.approved_vendor("Boutique", email).await;
+    app.exec(&format!("UPDATE partners SET pickup_quartier_id = 1001, pickup_address = 'Rue Joss' WHERE id = '{id}'")).await;
+    id
+}
+
+async fn create_order(app: &TestApp, name: &str) -> String {
+    let fields = [
+        ("recipient_name", name),
+        ("recipient_phone", "677987654"),
+        ("dropoff_city", "1"),
+        ("dropoff_quartier", "1012"),
+        ("dropoff_address", "Derrière la pharmacie"),
+        ("package_description", "Chaussures"),
+        ("cod_amount", "10 000"),
+    ];
+    let resp = app.post_form("/partners/orders/new/", "/partners/orders/new/", &fields).await;
+    location(&resp).trim_start_matches("/partners/orders/").split('/').next().unwrap().to_owned()
+}
+
+async fn notifications_follow_the_order_and_can_be_read(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let partner = vendor(&app, "a@shop.cm").await;
+    let id = create_order(&app, "Paul Nkwi").await;
+    let order = delivr::orders::repo::find(&app.state.db, &id).await.unwrap().unwrap();
+    let hash = delivr::accounts::password::hash("x-password-1").unwrap();
+    let courier =
+        delivr::accounts::repo::create_staff(&app.state.db, delivr::accounts::Role::Courier, "c@c.cm", "Jean Mbarga", None, &hash)
+            .await
+            .unwrap();
+    let sys = delivr::orders::service::Actor::system();
+    let (db, bus, now) = (&app.state.db, &app.state.bus, delivr::db::now_ms());
+    use delivr::orders::{model::Action, service::transition};
+    let o = transition(db, bus, &order, &Action::Assign { courier_id: courier }, &sys, now).await.unwrap();
+    let o = transition(db, bus, &o, &Action::PickUp, &sys, now).await.unwrap();
+    let o = transition(db, bus, &o, &Action::StartTransit, &sys, now).await.unwrap();
+    transition(db, bus, &o, &Action::Complete { pin: o.delivery_pin.clone() }, &sys, now).await.unwrap();
+    let other = delivr::orders::repo::find(db, &create_order(&app, "Chantal").await).await.unwrap().unwrap();
+    transition(db, bus, &other, &Action::Cancel { reason: "x".into() }, &sys, now).await.unwrap();
+    let types: Vec<String> = delivr::on_db!(db, pool => sqlx::query_scalar("SELECT notification_type FROM partner_notifications WHERE partner_id = $1 ORDER BY id").bind(&partner).fetch_all(pool).await).unwrap();
+    assert_eq!(
+        types,
+        ["order_created", "order_assigned", "order_picked_up", "order_completed", "payment_received", "order_created", "order_cancelled"]
+    );
+    // In the partner's language, linked to the order.
+    let page = app.get("/partners/notifications/").await.text().await.unwrap();
+    assert!(page.contains("Paiement reçu pour") && page.contains("Jean Mbarga s'occupe de la livraison"), "{page}");
+    assert!(page.contains(&format!("/partners/orders/{id}/")));
+    // The badge counts them; read one, then all.
+    let dash = app.get("/partners/dashboard/").await.text().await.unwrap();
+    assert!(dash.contains(r#"<span class="count" id="notif-badge""#) || dash.contains(r#"id="notif-badge" class="count""#), "{dash}");
+    let first: i64 = delivr::on_db!(db, pool => sqlx::query_scalar("SELECT MIN(id) FROM partner_notifications WHERE partner_id = $1").bind(&partner).fetch_one(pool).await).unwrap();
+    let resp = app.post_form("/partners/notifications/", &format!("/partners/notifications/{first}/read/"), &[]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(delivr::notifications::unread_count(db, &partner).await.unwrap(), 6);
+    let unread = app.get("/partners/notifications/?unread=1").await.text().await.unwrap();
+    assert!(unread.contains("Non lues (6)"));
+    app.post_form("/partners/notifications/", "/partners/notifications/read-all/", &[]).await;
+    assert_eq!(delivr::notifications::unread_count(db, &partner).await.unwrap(), 0);
+    // Another partner cannot touch them.
+    let b = app.other_browser();
+    vendor(&b, "b@shop.cm").await;
+    let resp = b.post_form("/partners/notifications/", &format!("/partners/notifications/{first}/read/"), &[]).await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    assert!(!b.get("/partners/notifications/").await.text().await.unwrap().contains("Paul Nkwi"));
+}
+
+/// Read a stream until `want` appears (or time runs out); returns what was read.
+async fn read_until(resp: &mut reqwest::Response, buf: &mut String, want: &str, secs: u64) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    while !buf.contains(want) {
+        match tokio::time::timeout_at(deadline, resp.chunk()).await {
+            Ok(Ok(Some(c))) => buf.push_str(&String::from_utf8_lossy(&c)),
+            _ => return false,
+        }
+    }
+    true
+}
+
+fn ids(buf: &str) -> Vec<i64> {
+    buf.lines().filter_map(|l| l.strip_prefix("id: ").or_else(|| l.strip_prefix("id:"))).filter_map(|v| v.trim().parse().ok()).collect()
+}
+
+async fn open(app: &TestApp, last: Option<&str>) -> reqwest::Response {
+    let mut req = app.client.get(app.url("/partners/notifications/stream/"));
+    if let Some(l) = last {
+        req = req.header("last-event-id", l);
+    }
+    let resp = req.send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    assert_eq!(resp.headers()["x-accel-buffering"], "no");
+    resp
+}
+
+async fn the_stream_delivers_and_resumes_without_loss_or_repeat(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    vendor(&app, "a@shop.cm").await;
+    // Anonymous: refused.
+    let anon = app.other_browser();
+    assert_eq!(anon.get("/partners/notifications/stream/").await.status(), StatusCode::UNAUTHORIZED);
+    // Another partner listens too, and must hear nothing of ours.
+    let b = app.other_browser();
+    vendor(&b, "b@shop.cm").await;
+    let mut theirs = open(&b, None).await;
+
+    let mut stream = open(&app, None).await;
+    create_order(&app, "Paul Nkwi").await;
+    let mut buf = String::new();
+    assert!(read_until(&mut stream, &mut buf, "event: badge", 10).await, "a live notification arrived: {buf}");
+    assert!(buf.contains("event: notification") && buf.contains("Nouvelle commande"));
+    let seen = ids(&buf);
+    assert_eq!(seen.len(), 1);
+    drop(stream);
+
+    // While disconnected, two more; resuming from the last id gets exactly those.
+    create_order(&app, "Chantal").await;
+    create_order(&app, "Ibrahim").await;
+    let mut again = open(&app, Some(&seen[0].to_string())).await;
+    let mut buf = String::new();
+    assert!(read_until(&mut again, &mut buf, "Ibrahim", 10).await || buf.matches("event: notification").count() >= 2, "{buf}");
+    let resumed = ids(&buf);
+    assert_eq!(resumed.len(), 2, "{buf}");
+    assert!(resumed.iter().all(|id| *id > seen[0]), "nothing repeated");
+    // A malformed id asks for a refresh rather than failing.
+    let mut odd = open(&app, Some("yesterday")).await;
+    let mut buf = String::new();
+    assert!(read_until(&mut odd, &mut buf, "event: refresh", 5).await);
+    // The other partner heard nothing.
+    let mut their_buf = String::new();
+    assert!(!read_until(&mut theirs, &mut their_buf, "event: notification", 1).await, "{their_buf}");
+
+    // PostgreSQL: a second instance on the same database hears what the first one does.
+    if let Backend::Postgres = backend {
+        let url = app.state.config.database_url.clone();
+        let second = TestApp::spawn_with(backend, |c| *c = crate::helpers::test_config(url)).await;
+        let browser = second.other_browser();
+        let resp = browser.login("a@shop.cm", "mot-de-passe-sur").await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let mut remote = open(&browser, None).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        create_order(&app, "Depuis l'autre instance").await;
+        let mut buf = String::new();
+        assert!(read_until(&mut remote, &mut buf, "event: notification", 5).await, "the other instance's stream got it: {buf}");
+    }
+}
