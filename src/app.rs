@@ -126,6 +126,7 @@ pub fn routes(state: AppState) -> impl poem::Endpoint<Output = Response> {
         crate::wallet::pages::routes,
         crate::invoices::pages::routes,
         crate::notifications::pages::routes,
+        crate::tracking::routes,
     ]
     .into_iter()
     .fold(Route::new(), |route, add| add(route))

@@ -49,6 +49,11 @@ pub struct Config {
     #[arg(long, env = "ALLOW_LOOPBACK_WEBHOOKS", default_value_t = false, global = true)]
     pub allow_loopback_webhooks: bool,
 
+    /// Map tiles for the tracking map (Leaflet URL template). Without tiles the map still shows
+    /// the markers, and the list beside it says everything.
+    #[arg(long, env = "TILE_URL", default_value = "https://tile.openstreetmap.org/{z}/{x}/{y}.png", global = true)]
+    pub tile_url: String,
+
     /// Seconds a claimed webhook delivery stays claimed; after a crash it is sent again once
     /// this has passed. Keep it above the 15 s request timeout.
     #[arg(long, env = "WEBHOOK_LOCK_SECS", default_value_t = 60, global = true)]
@@ -71,6 +76,7 @@ impl Config {
             api_rate_limit: 120,
             allow_loopback_webhooks: false,
             webhook_lock_secs: 60,
+            tile_url: "https://tile.openstreetmap.org/{z}/{x}/{y}.png".to_owned(),
             trust_proxy: false,
         }
     }

@@ -21,6 +21,7 @@ pub mod pricing;
 pub mod public;
 pub mod security;
 pub mod text;
+pub mod tracking;
 pub mod wallet;
 pub mod web;
 pub mod webhooks;

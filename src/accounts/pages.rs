@@ -55,7 +55,9 @@ fn signup_view(ctx: &Ctx, form: &SignupForm, errors: &FieldErrors) -> Markup {
         div.narrow {
             h1 { (ctx.t(Msg::SignupTitle)) }
             p.muted { (ctx.t(Msg::SignupIntro)) }
-            form.card method="post" action="/accounts/signup/" novalidate {
+            // Full navigations, not boosted swaps: signing in changes the whole document (its
+            // event stream, its scripts), which a body swap would not.
+            form.card method="post" action="/accounts/signup/" novalidate hx-boost="false" {
                 (csrf_field(ctx))
                 (Input::new("business_name", ctx.t(Msg::FieldBusinessName), &form.business_name).autocomplete("organization").render(errors))
                 (Input::new("contact_name", ctx.t(Msg::FieldContactName), &form.contact_name).autocomplete("name").render(errors))
@@ -191,7 +193,7 @@ fn login_view(ctx: &Ctx, email: &str, next: &str, errors: &FieldErrors, banner: 
         div.narrow {
             h1 { (ctx.t(Msg::LoginTitle)) }
             @if let Some(b) = banner { div.flash.err role="alert" { (b) } }
-            form.card method="post" action="/accounts/login/" novalidate {
+            form.card method="post" action="/accounts/login/" novalidate hx-boost="false" {
                 (csrf_field(ctx))
                 input type="hidden" name="next" value=(next);
                 (Input::new("email", ctx.t(Msg::FieldEmail), email).kind("email").autocomplete("username").render(errors))

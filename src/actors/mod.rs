@@ -56,6 +56,11 @@ impl Actors {
         env.runtime.spawn(async move {
             loop {
                 match notices.recv().await {
+                    Ok(n) if n.kind == "position" => {
+                        if let Some(order) = &n.order_id {
+                            on_events.position(&n.partner_id, order);
+                        }
+                    }
                     Ok(n) => {
                         on_events.wake_webhooks(&n.partner_id);
                         on_events.wake_streams(&n.partner_id);
@@ -74,7 +79,11 @@ impl Actors {
                         Ok(mut listener) => {
                             if listener.listen(crate::notifications::CHANNEL).await.is_ok() {
                                 while let Ok(n) = listener.recv().await {
-                                    listening.wake_streams(n.payload());
+                                    // `partner` (new notifications) or `pos:partner:order`.
+                                    match n.payload().strip_prefix("pos:").and_then(|rest| rest.split_once(':')) {
+                                        Some((partner, order)) => listening.position(partner, order),
+                                        None => listening.wake_streams(n.payload()),
+                                    }
                                 }
                             }
                         }
@@ -124,11 +133,16 @@ impl Actors {
 
     /// The partner's streams should look for new notifications.
     pub fn wake_streams(&self, partner_id: &str) {
-        self.registry.do_send(WakeStreams(partner_id.to_owned()));
+        self.registry.do_send(WakeStreams(partner_id.to_owned(), notifications::Live::Notifications));
+    }
+
+    /// A courier moved on one of the partner's orders.
+    pub fn position(&self, partner_id: &str, order_id: &str) {
+        self.registry.do_send(WakeStreams(partner_id.to_owned(), notifications::Live::Position(order_id.to_owned())));
     }
 
     /// A stream's subscription to the partner's wake-ups.
-    pub async fn subscribe(&self, partner_id: &str) -> Option<tokio::sync::broadcast::Receiver<()>> {
+    pub async fn subscribe(&self, partner_id: &str) -> Option<tokio::sync::broadcast::Receiver<notifications::Live>> {
         self.registry.send(SubscribeStreams(partner_id.to_owned())).await.ok().flatten()
     }
 
@@ -176,10 +190,10 @@ impl Registry {
 
 #[derive(Message)]
 #[rtype(result = "()")]
-struct WakeStreams(String);
+struct WakeStreams(String, notifications::Live);
 
 #[derive(Message)]
-#[rtype(result = "Option<tokio::sync::broadcast::Receiver<()>>")]
+#[rtype(result = "Option<tokio::sync::broadcast::Receiver<notifications::Live>>")]
 struct SubscribeStreams(String);
 
 impl Handler<WakeStreams> for Registry {
@@ -188,13 +202,13 @@ impl Handler<WakeStreams> for Registry {
     fn handle(&mut self, msg: WakeStreams, _: &mut Context<Self>) {
         // Nobody listening: nothing to wake.
         if let Some(a) = self.streams.get(&msg.0).filter(|a| a.connected()) {
-            a.do_send(notifications::Wake);
+            a.do_send(notifications::Wake(msg.1));
         }
     }
 }
 
 impl Handler<SubscribeStreams> for Registry {
-    type Result = ResponseFuture<Option<tokio::sync::broadcast::Receiver<()>>>;
+    type Result = ResponseFuture<Option<tokio::sync::broadcast::Receiver<notifications::Live>>>;
 
     fn handle(&mut self, msg: SubscribeStreams, ctx: &mut Context<Self>) -> Self::Result {
         let addr = self.streams_of(&msg.0, ctx);

@@ -12,13 +12,13 @@ use super::{Registry, Stopped};
 pub struct NotificationActor {
     partner_id: String,
     registry: Addr<Registry>,
-    tx: broadcast::Sender<()>,
+    tx: broadcast::Sender<Live>,
 }
 
 impl NotificationActor {
     pub(super) fn new(partner_id: String, registry: Addr<Registry>) -> Self {
-        // One pending wake is enough: a stream reads everything new when it wakes.
-        NotificationActor { partner_id, registry, tx: broadcast::channel(16).0 }
+        // A stream that lags only misses wake-ups: it reads everything new when it wakes.
+        NotificationActor { partner_id, registry, tx: broadcast::channel(64).0 }
     }
 }
 
@@ -40,7 +40,7 @@ impl Actor for NotificationActor {
 
 /// A stream wants the partner's wake-ups.
 #[derive(Message)]
-#[rtype(result = "broadcast::Receiver<()>")]
+#[rtype(result = "broadcast::Receiver<Live>")]
 pub struct Subscribe;
 
 impl Handler<Subscribe> for NotificationActor {
@@ -51,15 +51,23 @@ impl Handler<Subscribe> for NotificationActor {
     }
 }
 
+/// What a stream is woken for: new notifications (read from the database), or a courier's
+/// new position on one of the partner's orders (read from the database too).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Live {
+    Notifications,
+    Position(String),
+}
+
 /// Something new for this partner.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Wake;
+pub struct Wake(pub Live);
 
 impl Handler<Wake> for NotificationActor {
     type Result = ();
 
-    fn handle(&mut self, _: Wake, _: &mut Context<Self>) {
-        let _ = self.tx.send(());
+    fn handle(&mut self, msg: Wake, _: &mut Context<Self>) {
+        let _ = self.tx.send(msg.0);
     }
 }

@@ -292,7 +292,7 @@ async fn position(Data(state): Data<&AppState>, req: &Request, body: Result<Json
         Ok(o) => o,
         Err(r) => return r,
     };
-    match couriers::record_position(&state.db, &courier_id, &order, body.lat, body.lng, now_ms()).await {
+    match couriers::report_position(&state.db, &state.bus, &courier_id, &order, body.lat, body.lng, now_ms()).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(PositionError::Implausible) => problem(StatusCode::UNPROCESSABLE_ENTITY, "bad-position", lang, Msg::ErrPosition, None),
         Err(PositionError::NotYours) => problem(StatusCode::CONFLICT, "transition-refused", lang, Msg::ErrTransition, None),

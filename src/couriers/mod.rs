@@ -106,6 +106,7 @@ pub async fn record_position(db: &Db, courier_id: &str, order: &Order, lat: f64,
     .bind(&order.id)
     .fetch_optional(pool)
     .await)?;
+    let is_pg = db.is_postgres();
     let keep = match last_history {
         None => true,
         Some((plat, plng, pat)) => at - pat >= HISTORY_EVERY_MS || geo::distance_km((plat, plng), (lat, lng)) * 1000.0 >= HISTORY_EVERY_M,
@@ -123,6 +124,14 @@ pub async fn record_position(db: &Db, courier_id: &str, order: &Order, lat: f64,
         .bind(at)
         .execute(&mut *tx)
         .await?;
+        if is_pg {
+            // Other instances' streams learn of it at commit (ids only; they read the row).
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(crate::notifications::CHANNEL)
+                .bind(format!("pos:{}:{}", order.partner_id, order.id))
+                .execute(&mut *tx)
+                .await?;
+        }
         if keep {
             sqlx::query("INSERT INTO order_positions (order_id, lat, lng, at) VALUES ($1, $2, $3, $4)")
                 .bind(&order.id)
@@ -135,5 +144,28 @@ pub async fn record_position(db: &Db, courier_id: &str, order: &Order, lat: f64,
         tx.commit().await
     }
     .await)?;
+    Ok(())
+}
+
+/// Record a position and tell this instance's streams (other instances hear it from the
+/// database); the courier API and the simulator both report through here.
+pub async fn report_position(
+    db: &Db,
+    bus: &Bus,
+    courier_id: &str,
+    order: &Order,
+    lat: f64,
+    lng: f64,
+    at: i64,
+) -> Result<(), PositionError> {
+    record_position(db, courier_id, order, lat, lng, at).await?;
+    if !db.is_postgres() {
+        bus.publish(crate::events::Notice {
+            partner_id: order.partner_id.clone(),
+            seq: 0,
+            kind: "position".to_owned(),
+            order_id: Some(order.id.clone()),
+        });
+    }
     Ok(())
 }

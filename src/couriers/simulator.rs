@@ -112,7 +112,7 @@ impl Simulator {
                     } else {
                         let (lat, lng) = along(&order, frac);
                         // Too frequent or refused positions are not errors for the simulator.
-                        let _ = super::record_position(db, &courier, &order, lat, lng, now).await;
+                        let _ = super::report_position(db, bus, &courier, &order, lat, lng, now).await;
                         Ok(())
                     }
                 }

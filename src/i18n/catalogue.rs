@@ -438,4 +438,9 @@ super::define_catalogue! {
     NotifFailedText => ("La livraison {tracking} a échoué : {reason}", "Delivery {tracking} failed: {reason}"),
     NotifPaymentTitle => ("Paiement reçu pour {tracking}", "Payment received for {tracking}"),
     NotifPaymentText => ("{amount} encaissés à la livraison de {tracking}, crédités sur votre portefeuille.", "{amount} collected on delivering {tracking}, credited to your wallet."),
+    NavTracking => ("Suivi", "Tracking"),
+    TrackingIntro => ("Vos livraisons en cours, en direct : les coursiers bougent sur la carte au fil de leurs positions.", "Your deliveries in progress, live: couriers move on the map as their positions arrive."),
+    TrackingMapLabel => ("Carte des livraisons en cours", "Map of deliveries in progress"),
+    TrackingNone => ("Aucune livraison en cours.", "No delivery in progress."),
+    TrackingNoEta => ("Pas encore en route", "Not on the way yet"),
 }

@@ -16,6 +16,7 @@ use poem::{
 };
 
 use crate::{
+    actors::notifications::Live,
     app::AppState,
     db::Db,
     i18n::{Lang, Msg},
@@ -48,11 +49,35 @@ struct State {
     partner_id: String,
     lang: Lang,
     last: i64,
-    rx: tokio::sync::broadcast::Receiver<()>,
+    rx: tokio::sync::broadcast::Receiver<Live>,
     queue: VecDeque<Event>,
 }
 
+/// The `position` event: at most ~200 bytes of JSON.
+#[derive(serde::Serialize)]
+pub struct PositionEvent<'a> {
+    pub id: &'a str,
+    pub t: &'a str,
+    pub s: &'a str,
+    pub la: f64,
+    pub ln: f64,
+    /// Minutes to the drop-off, when in transit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eta: Option<i64>,
+}
+
 impl State {
+    /// The latest position of one of this partner's orders.
+    async fn position(&mut self, order_id: &str) {
+        let Ok(Some(order)) = crate::orders::repo::find_for_partner(&self.db, &self.partner_id, order_id).await else { return };
+        let Ok(Some(p)) = crate::orders::repo::latest_position(&self.db, &order.id).await else { return };
+        let eta = (order.status() == crate::orders::model::Status::InTransit).then(|| crate::orders::eta_minutes(&order, p));
+        let ev = PositionEvent { id: &order.id, t: &order.tracking_number, s: order.status().as_str(), la: p.lat, ln: p.lng, eta };
+        if let Ok(json) = serde_json::to_string(&ev) {
+            self.queue.push_back(Event::message(json).event_type("position"));
+        }
+    }
+
     /// Read what is new since `last` into the queue (and the badge with it).
     async fn fill(&mut self) {
         let Ok(rows) = notifications::after(&self.db, &self.partner_id, self.last, MAX_BACKLOG).await else { return };
@@ -109,11 +134,14 @@ pub async fn stream(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &R
             // Woken by an event, or look anyway now and then (notifications written where no
             // event is announced in this process).
             tokio::select! {
-                r = st.rx.recv() => {
-                    if matches!(r, Err(tokio::sync::broadcast::error::RecvError::Closed)) {
-                        return None;
+                r = st.rx.recv() => match r {
+                    Ok(Live::Position(order)) => {
+                        st.position(&order).await;
+                        continue;
                     }
-                }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                    _ => {}
+                },
                 _ = tokio::time::sleep(Duration::from_secs(10)) => {}
             }
             st.fill().await;

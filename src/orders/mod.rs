@@ -178,3 +178,9 @@ pub async fn validate(db: &Db, lang: Lang, partner: &Partner, d: &Draft) -> sqlx
         _ => Ok(Err(errors)),
     }
 }
+
+/// Minutes to the drop-off from a courier's position, at a moto-taxi's pace in town.
+pub fn eta_minutes(order: &repo::Order, position: repo::Position) -> i64 {
+    let km = geo::distance_km((position.lat, position.lng), (order.dropoff_lat, order.dropoff_lng));
+    ((km * 1000.0 / 5.0) / 60.0).ceil().max(1.0) as i64
+}

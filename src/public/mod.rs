@@ -41,13 +41,6 @@ pub fn routes(route: Route) -> Route {
     route.at("/t/:token/", get(track)).at("/book/:slug/", get(booking_page).post(book))
 }
 
-/// Estimated minutes to arrival for an order in transit, from the courier's last position.
-fn eta_minutes(o: &repo::Order, position: Option<repo::Position>) -> Option<i64> {
-    let p = position?;
-    let km = geo::distance_km((p.lat, p.lng), (o.dropoff_lat, o.dropoff_lng));
-    Some(((km * 1000.0 / 5.0) / 60.0).ceil().max(1.0) as i64)
-}
-
 #[handler]
 async fn track(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(token): Path<String>) -> poem::Result<Response> {
     if token.len() > 64 {
@@ -58,7 +51,7 @@ async fn track(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(token):
     let timeline = repo::timeline(&state.db, &order.id).await.map_err(internal)?;
     let position = repo::latest_position(&state.db, &order.id).await.map_err(internal)?;
     let status = order.status();
-    let eta = if status == Status::InTransit { eta_minutes(&order, position) } else { None };
+    let eta = if status == Status::InTransit { position.map(|p| orders::eta_minutes(&order, p)) } else { None };
     let body = html! {
         div.narrow {
             p.muted { (ctx.fmt(Msg::TrackFrom, &[("vendor", &order.business_name)])) }

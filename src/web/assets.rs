@@ -33,6 +33,17 @@ pub const ASSETS: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("../../assets/node_modules/htmx-ext-sse/dist/sse.min.js"),
     },
+    Asset {
+        name: "leaflet.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../../assets/node_modules/leaflet/dist/leaflet.js"),
+    },
+    Asset {
+        name: "leaflet.css",
+        content_type: "text/css; charset=utf-8",
+        bytes: include_bytes!("../../assets/node_modules/leaflet/dist/leaflet.css"),
+    },
+    Asset { name: "tracking.js", content_type: "text/javascript; charset=utf-8", bytes: include_bytes!("../../assets/tracking.js") },
     Asset { name: "icon.svg", content_type: "image/svg+xml", bytes: include_bytes!("../../assets/icon.svg") },
 ];
 

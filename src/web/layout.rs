@@ -38,6 +38,7 @@ fn nav_items(ctx: &Ctx) -> Vec<NavItem> {
             if approved {
                 items.push(NavItem { href: "/partners/dashboard/", label: Msg::NavDashboard });
                 items.push(NavItem { href: "/partners/orders/", label: Msg::NavOrders });
+                items.push(NavItem { href: "/partners/tracking/", label: Msg::NavTracking });
                 items.push(NavItem { href: "/partners/wallet/", label: Msg::NavWallet });
                 items.push(NavItem { href: "/partners/invoices/", label: Msg::NavInvoices });
                 items.push(NavItem { href: "/partners/notifications/", label: Msg::NavNotifications });
@@ -109,7 +110,7 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
                                 } }
                             }
                             li {
-                                form method="post" action="/accounts/logout/" {
+                                form method="post" action="/accounts/logout/" hx-boost="false" {
                                     (csrf_field(ctx))
                                     button type="submit" { (ctx.t(Msg::NavLogout)) }
                                 }

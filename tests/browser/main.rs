@@ -36,6 +36,14 @@ async fn spawn_portal(dir: &std::path::Path) -> String {
     partners::approve(&app.state.db, &partner_id).await.expect("approve");
     delivr::on_db!(&app.state.db, pool => sqlx::query("UPDATE partners SET pickup_quartier_id = 1001, pickup_address = 'Rue Joss' WHERE id = $1")
         .bind(&partner_id).execute(pool).await.map(|_| ())).expect("pickup");
+    // Couriers and a fast simulator, so that orders move on their own (live scenarios).
+    for i in 0..2 {
+        users::create_staff(&app.state.db, Role::Courier, &format!("coursier{i}@test.cm"), &format!("Coursier {i}"), None, &hash)
+            .await
+            .expect("courier");
+    }
+    let sim = delivr::couriers::simulator::Simulator { speed: 400.0, tick: std::time::Duration::from_millis(500), failure_percent: 0 };
+    tokio::spawn(sim.run(app.state.db.clone(), app.state.bus.clone()));
     let base = format!("http://{}", app.addr());
     tokio::spawn(app.run_until(std::future::pending()));
     base
@@ -82,4 +90,9 @@ async fn signup_approval_login_and_language_at_phone_width() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_filter_open_and_cancel_orders_at_phone_width() {
     run_scenario("orders.mjs").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_and_the_map_update_live() {
+    run_scenario("live.mjs").await;
 }

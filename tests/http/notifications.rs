@@ -158,3 +158,48 @@ async fn the_stream_delivers_and_resumes_without_loss_or_repeat(backend: Backend
         assert!(read_until(&mut remote, &mut buf, "event: notification", 5).await, "the other instance's stream got it: {buf}");
     }
 }
+
+both_backends!(positions_reach_the_tracking_map_stream);
+
+async fn positions_reach_the_tracking_map_stream(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    vendor(&app, "a@shop.cm").await;
+    let id = create_order(&app, "Paul Nkwi").await;
+    let order = delivr::orders::repo::find(&app.state.db, &id).await.unwrap().unwrap();
+    let hash = delivr::accounts::password::hash("x-password-1").unwrap();
+    let courier =
+        delivr::accounts::repo::create_staff(&app.state.db, delivr::accounts::Role::Courier, "c@c.cm", "Jean Mbarga", None, &hash)
+            .await
+            .unwrap();
+    let token = delivr::couriers::issue_token(&app.state.db, &courier).await.unwrap();
+    let sys = delivr::orders::service::Actor::system();
+    use delivr::orders::{model::Action, service::transition};
+    let (db, bus, now) = (&app.state.db, &app.state.bus, delivr::db::now_ms());
+    let o = transition(db, bus, &order, &Action::Assign { courier_id: courier }, &sys, now).await.unwrap();
+    let o = transition(db, bus, &o, &Action::PickUp, &sys, now).await.unwrap();
+    transition(db, bus, &o, &Action::StartTransit, &sys, now).await.unwrap();
+    // The map page lists it, with its tiles allowed by the page's CSP.
+    let page = app.get("/partners/tracking/").await;
+    assert!(page.headers()["content-security-policy"].to_str().unwrap().contains("https://tile.openstreetmap.org"));
+    let html = page.text().await.unwrap();
+    assert!(html.contains(&order.tracking_number) && html.contains("data-markers"));
+    // A courier position reaches the partner's stream as a small event.
+    let mut stream = open(&app, None).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let resp = app
+        .client
+        .post(app.url("/courier/v1/positions"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"order_id": id, "lat": 4.06, "lng": 9.72}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let mut buf = String::new();
+    assert!(read_until(&mut stream, &mut buf, "event: position", 10).await, "{buf}");
+    let data = buf.split("event: position").nth(1).unwrap().lines().find_map(|l| l.strip_prefix("data: ")).unwrap().to_owned();
+    assert!(data.len() <= 300, "{} bytes: {data}", data.len());
+    let v: serde_json::Value = serde_json::from_str(&data).unwrap();
+    assert_eq!((v["id"].as_str(), v["s"].as_str()), (Some(id.as_str()), Some("IN_TRANSIT")));
+    assert!(v["eta"].as_i64().unwrap() >= 1);
+}

@@ -1,0 +1,52 @@
+// Live updates over the page's event stream: a new order makes the notification badge count
+// up without a reload, and the tracking map's markers move as the simulated courier drives.
+import { BASE, launch, phone, shot, check, text, watch, htmxReady } from "./lib.mjs";
+
+const browser = await launch();
+try {
+  const ctx = await phone(browser);
+  const page = await ctx.newPage();
+  watch(page, "vendor");
+  await page.goto(`${BASE}/accounts/login/`);
+  await page.fill("#f-email", "vendeur@test.cm");
+  await page.fill("#f-password", "vendeur-password-1");
+  await page.click("button[type=submit].btn");
+  await page.waitForURL("**/partners/dashboard/");
+  await htmxReady(page, "body");
+  const before = await page.locator("#notif-badge").innerText();
+
+  // Another tab of the same vendor creates an order.
+  const other = await ctx.newPage();
+  await other.goto(`${BASE}/partners/orders/new/`);
+  await htmxReady(other, "#quote");
+  await other.fill("#f-recipient_name", "Paul Nkwi");
+  await other.fill("#f-recipient_phone", "677 98 76 54");
+  await other.selectOption("#f-dropoff_quartier", { label: "Makepe" });
+  await other.fill("#f-dropoff_address", "Derrière la pharmacie");
+  await other.fill("#f-package_description", "Chaussures");
+  await other.click("#order-form button[type=submit]:not([name])");
+  await other.waitForURL(/created=1/);
+
+  // The first tab's badge counts up by itself.
+  await page.waitForFunction((b) => {
+    const el = document.querySelector("#notif-badge");
+    return el && el.textContent.trim() !== b && Number(el.textContent) > 0;
+  }, before, { timeout: 15000 });
+  await shot(page, "20-badge-live");
+
+  // The notifications page shows it.
+  await page.click("nav >> text=Notifications");
+  await page.waitForURL("**/partners/notifications/");
+  check((await text(page)).includes("Nouvelle commande"), "notification listed");
+  await shot(page, "21-notifications");
+
+  // The tracking map: the simulator assigns a courier and drives; markers move live.
+  await page.click("nav >> text=Suivi");
+  await page.waitForURL("**/partners/tracking/");
+  await page.waitForFunction(() => window.L && document.querySelector("#map.leaflet-container"), null, { timeout: 15000 });
+  await page.waitForFunction(() => Number(document.getElementById("map").dataset.updates || 0) > 0, null, { timeout: 30000 });
+  await shot(page, "22-tracking-live");
+  console.log("live scenario passed");
+} finally {
+  await browser.close();
+}
