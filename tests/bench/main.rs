@@ -279,6 +279,156 @@ async fn measure_webhooks(partners: usize, each: usize) -> (f64, f64) {
     (total as f64 / started.elapsed().as_secs_f64(), capacity)
 }
 
+/// Resident memory of another process, in bytes.
+fn rss_of(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .unwrap_or(0)
+        * 1024
+}
+
+/// Open `n` event streams as one signed-in vendor; returns them once each has its headers.
+async fn open_streams(url: &str, cookie: &str, n: usize) -> Vec<reqwest::Response> {
+    let mut streams = Vec::with_capacity(n);
+    let clients: Vec<reqwest::Client> = (0..16).map(|_| reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap()).collect();
+    let mut pending = Vec::new();
+    for i in 0..n {
+        let req = clients[i % clients.len()].get(url).header("cookie", cookie).send();
+        pending.push(req);
+        if pending.len() == 200 {
+            for r in futures_util::future::join_all(pending.drain(..)).await {
+                streams.push(r.unwrap());
+            }
+        }
+    }
+    for r in futures_util::future::join_all(pending).await {
+        streams.push(r.unwrap());
+    }
+    streams
+}
+
+/// Memory per idle event stream of a separate `delivr serve` process, with `n` streams.
+async fn measure_idle_streams(n: usize) -> (u64, usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}", dir.path().join("sse.db").display());
+    let db = delivr::db::Db::connect(&db_url).await.unwrap();
+    db.migrate().await.unwrap();
+    let hash = password::hash("bench-password-1").unwrap();
+    let new = partners::NewPartner {
+        business_name: "Streams",
+        contact_name: "S",
+        phone: "+237677000000",
+        email: "sse@shop.cm",
+        password_hash: &hash,
+        language: "fr",
+    };
+    let (user_id, partner_id) = partners::create(&db, &new).await.unwrap();
+    partners::approve(&db, &partner_id).await.unwrap();
+    let session = delivr::accounts::sessions::create(&db, &user_id).await.unwrap();
+    db.close().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_delivr"))
+        .arg("serve")
+        .env("DATABASE_URL", &db_url)
+        .env("BIND", format!("127.0.0.1:{port}"))
+        .env("LOG", "error")
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if reqwest::get(format!("{base}/healthz")).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let cookie = format!("delivr_session={session}");
+    let url = format!("{base}/partners/notifications/stream/");
+    // Warm the process up with a few streams, then measure the growth for n more.
+    let warm = open_streams(&url, &cookie, 50).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = rss_of(child.id());
+    let streams = open_streams(&url, &cookie, n).await;
+    let opened = streams.iter().filter(|r| r.status().is_success()).count();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after = rss_of(child.id());
+    drop(streams);
+    drop(warm);
+    let _ = child.kill();
+    let _ = child.wait();
+    (after.saturating_sub(before) / opened.max(1) as u64, opened)
+}
+
+/// One position to `n` streams of one partner: the 99th percentile of arrival times.
+async fn measure_broadcast(n: usize) -> Duration {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::build(Config::local(format!("sqlite://{}", dir.path().join("fan.db").display()))).await.unwrap();
+    let base = format!("http://{}", app.addr());
+    let state = app.state.clone();
+    tokio::spawn(app.run_until(std::future::pending()));
+    let hash = password::hash("bench-password-1").unwrap();
+    let new = partners::NewPartner {
+        business_name: "Fan",
+        contact_name: "F",
+        phone: "+237677000000",
+        email: "fan@shop.cm",
+        password_hash: &hash,
+        language: "fr",
+    };
+    let (user_id, partner_id) = partners::create(&state.db, &new).await.unwrap();
+    partners::approve(&state.db, &partner_id).await.unwrap();
+    delivr::on_db!(&state.db, pool => sqlx::query("UPDATE partners SET pickup_quartier_id = 1001, pickup_address = 'Rue Joss' WHERE id = $1").bind(&partner_id).execute(pool).await.map(|_| ())).unwrap();
+    let session = delivr::accounts::sessions::create(&state.db, &user_id).await.unwrap();
+    let partner = partners::by_id(&state.db, &partner_id).await.unwrap().unwrap();
+    let draft = delivr::orders::Draft {
+        dropoff_city: "Douala".into(),
+        dropoff_quartier: "Makepe".into(),
+        dropoff_address: "Derrière la pharmacie".into(),
+        recipient_name: "Paul".into(),
+        recipient_phone: "677987654".into(),
+        package_description: "Colis".into(),
+        ..Default::default()
+    };
+    let valid = delivr::orders::validate(&state.db, delivr::i18n::Lang::Fr, &partner, &draft).await.unwrap().unwrap();
+    let sys = delivr::orders::service::Actor::system();
+    let now = delivr::db::now_ms();
+    let o = delivr::orders::service::create(&state.db, &state.bus, &partner_id, delivr::orders::service::Source::Api, &valid, &sys, now)
+        .await
+        .unwrap();
+    let courier =
+        delivr::accounts::repo::create_staff(&state.db, delivr::accounts::Role::Courier, "c@c.cm", "C", None, &hash).await.unwrap();
+    let o = delivr::orders::service::transition(
+        &state.db,
+        &state.bus,
+        &o,
+        &delivr::orders::model::Action::Assign { courier_id: courier.clone() },
+        &sys,
+        now,
+    )
+    .await
+    .unwrap();
+    let url = format!("{base}/partners/notifications/stream/");
+    let mut streams = open_streams(&url, &format!("delivr_session={session}"), n).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let started = Instant::now();
+    delivr::couriers::report_position(&state.db, &state.bus, &courier, &o, 4.06, 9.72, delivr::db::now_ms()).await.unwrap();
+    let waits = streams.iter_mut().map(|s| async move {
+        let mut buf = String::new();
+        while !buf.contains("event: position") {
+            match tokio::time::timeout(Duration::from_secs(10), s.chunk()).await {
+                Ok(Ok(Some(c))) => buf.push_str(&String::from_utf8_lossy(&c)),
+                _ => return Duration::from_secs(10),
+            }
+        }
+        started.elapsed()
+    });
+    let mut times = futures_util::future::join_all(waits).await;
+    times.sort();
+    times[(times.len() * 99 / 100).min(times.len() - 1)]
+}
+
 #[tokio::main]
 async fn main() {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -321,6 +471,9 @@ async fn main() {
     let (ttfb, export_bytes, export_rows, export_rss) = measure_export(&format!("{base}/partners/orders/export/"), &cookie).await;
     assert_eq!(export_rows, 100_000, "every order exported");
     let (deliveries, receiver_capacity) = measure_webhooks(20, 200).await;
+    let (per_stream, streams_open) = measure_idle_streams(10_000).await;
+    let p99 = measure_broadcast(1_000).await;
+    let (tracking_first, _) = page_weight(&base, "/partners/tracking/", &cookie).await;
 
     println!();
     println!("| benchmark | figure | budget |");
@@ -337,6 +490,15 @@ async fn main() {
         export_rss as f64 / 1_048_576.0
     );
     println!("| CSV export of 100 000 orders: first byte | {} ms | ≤ 300 ms |", ttfb.as_millis());
+    println!(
+        "| {streams_open} idle event streams on a separate `delivr serve`: resident memory per stream | {:.1} KiB | ≤ 16 KiB |",
+        per_stream as f64 / 1024.0
+    );
+    println!("| one position to 1 000 streams of a partner: 99th percentile arrival | {} ms | ≤ 250 ms |", p99.as_millis());
+    println!(
+        "| tracking page first load (HTML, CSS, JS incl. Leaflet; no tiles), brotli | {:.1} KB | ≤ 100 KB |",
+        tracking_first as f64 / 1024.0
+    );
     println!(
         "| webhook deliveries/s (20 partners × 200 events, SQLite) vs the receiver's own capacity ({receiver_capacity:.0} req/s) | {:.2} × receiver | ≥ 0.5 |",
         deliveries / receiver_capacity
