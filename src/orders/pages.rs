@@ -588,11 +588,16 @@ fn order_detail(
                 }
                 @if let Some(r) = &o.failure_reason { dt { (ctx.t(Msg::FailureReason)) } dd { (r) } }
                 @if let Some(r) = &o.cancel_reason { dt { (ctx.t(Msg::CancelReason)) } dd { (r) } }
-                @if let Some(p) = position {
-                    dt { (ctx.t(Msg::LastPosition)) } dd { (format!("{:.5}, {:.5}", p.lat, p.lng)) " · " (format_datetime(p.at, ctx.lang)) }
+                @if status.in_progress() {
+                    dt { (ctx.t(Msg::LastPosition)) }
+                    dd #live-position data-eta=(ctx.t(Msg::TrackEta)) {
+                        @if let Some(p) = position { (format!("{:.5}, {:.5}", p.lat, p.lng)) " · " (format_datetime(p.at, ctx.lang)) } @else { "—" }
+                    }
                 }
             }
         }
+        // The page's stream brings this order's positions (app.js writes them above).
+        @if status.in_progress() { div #order-position sse-swap="position" hidden data-order=(o.id) {} }
         div.card {
             h2 { (ctx.t(Msg::Pricing)) }
             dl.facts {

@@ -28,7 +28,7 @@ use crate::{
         components::format_datetime,
         forms::{FieldErrors, Input},
         internal,
-        layout::{csrf_field, page, respond},
+        layout::{csrf_field, page, public_page, respond},
         status_error,
     },
 };
@@ -38,7 +38,7 @@ pub const BOOKINGS_PER_CLIENT_HOUR: i64 = 5;
 pub const BOOKINGS_PER_PARTNER_DAY: i64 = 200;
 
 pub fn routes(route: Route) -> Route {
-    route.at("/t/:token/", get(track)).at("/book/:slug/", get(booking_page).post(book))
+    route.at("/t/:token/", get(track)).at("/t/:token/stream/", get(track_stream)).at("/book/:slug/", get(booking_page).post(book))
 }
 
 #[handler]
@@ -58,7 +58,12 @@ async fn track(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(token):
             h1 { (order.tracking_number) }
             div.card {
                 p { (status_badge(ctx, status)) }
-                @if let Some(m) = eta { p.eta { (ctx.fmt(Msg::TrackEta, &[("minutes", &m.to_string())])) } }
+                @if status.in_progress() {
+                    // Updated live while the order moves (public.js; without it, reload the page).
+                    p.eta #live data-stream=(format!("/t/{}/stream/", order.public_token)) data-template=(ctx.t(Msg::TrackEta)) {
+                        @if let Some(m) = eta { (ctx.fmt(Msg::TrackEta, &[("minutes", &m.to_string())])) }
+                    }
+                }
                 dl.facts {
                     dt { (ctx.t(Msg::Dropoff)) } dd { (order.dropoff_quartier) ", " (order.dropoff_city) }
                     @if let Some(name) = &order.courier_name { dt { (ctx.t(Msg::Courier)) } dd { (name) } }
@@ -78,8 +83,61 @@ async fn track(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(token):
             }
         }
     };
-    let mut resp = respond(StatusCode::OK, page(ctx, &order.tracking_number, body));
+    let mut resp = respond(StatusCode::OK, public_page(ctx, &order.tracking_number, body, status.in_progress().then_some("public.js")));
     resp.headers_mut().insert("x-robots-tag", poem::http::HeaderValue::from_static("noindex"));
+    Ok(resp)
+}
+
+/// The live feed of one order for its public page: `position` events while it moves, and
+/// `status` when its status changes (the page then reloads). Only that order, nothing else.
+#[handler]
+async fn track_stream(Data(state): Data<&AppState>, Path(token): Path<String>) -> poem::Result<poem::Response> {
+    use poem::{
+        IntoResponse,
+        web::sse::{Event, SSE},
+    };
+    if token.len() > 64 {
+        return Err(status_error(StatusCode::NOT_FOUND));
+    }
+    let order =
+        repo::find_by_public_token(&state.db, &token).await.map_err(internal)?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))?;
+    if !order.status().in_progress() {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let Some(rx) = state.actors.subscribe(&order.partner_id).await else {
+        return Ok(StatusCode::SERVICE_UNAVAILABLE.into_response());
+    };
+    let db = state.db.clone();
+    let events = futures_util::stream::unfold((rx, db, order), |(mut rx, db, order)| async move {
+        loop {
+            match rx.recv().await {
+                Ok(crate::actors::notifications::Live::Position(id)) if id == order.id => {
+                    let Ok(Some(p)) = repo::latest_position(&db, &order.id).await else { continue };
+                    let ev = crate::notifications::stream::PositionEvent {
+                        id: &order.id,
+                        t: &order.tracking_number,
+                        s: order.status().as_str(),
+                        la: p.lat,
+                        ln: p.lng,
+                        eta: Some(orders::eta_minutes(&order, p)),
+                    };
+                    let json = serde_json::to_string(&ev).unwrap_or_default();
+                    return Some((Event::message(json).event_type("position"), (rx, db, order)));
+                }
+                Ok(crate::actors::notifications::Live::Notifications) => {
+                    let fresh = repo::find(&db, &order.id).await.ok().flatten();
+                    if let Some(f) = fresh.filter(|f| f.status != order.status) {
+                        return Some((Event::message(f.status.clone()).event_type("status"), (rx, db, f)));
+                    }
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    let mut resp = SSE::new(events).keep_alive(std::time::Duration::from_secs(15)).into_response();
+    resp.headers_mut().insert("x-accel-buffering", poem::http::HeaderValue::from_static("no"));
+    resp.headers_mut().insert(poem::http::header::CACHE_CONTROL, poem::http::HeaderValue::from_static("no-cache"));
     Ok(resp)
 }
 

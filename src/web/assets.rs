@@ -44,6 +44,7 @@ pub const ASSETS: &[Asset] = &[
         bytes: include_bytes!("../../assets/node_modules/leaflet/dist/leaflet.css"),
     },
     Asset { name: "tracking.js", content_type: "text/javascript; charset=utf-8", bytes: include_bytes!("../../assets/tracking.js") },
+    Asset { name: "public.js", content_type: "text/javascript; charset=utf-8", bytes: include_bytes!("../../assets/public.js") },
     Asset { name: "icon.svg", content_type: "image/svg+xml", bytes: include_bytes!("../../assets/icon.svg") },
 ];
 

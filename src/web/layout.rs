@@ -125,6 +125,35 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
     }
 }
 
+/// A page for the vendor's customers (public tracking and booking): the portal's look without
+/// htmx or the portal's scripts, so that it stays a few kilobytes on a 2G connection.
+pub fn public_page(ctx: &Ctx, title: &str, body: Markup, script: Option<&str>) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(ctx.lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · DELIVR-CM" }
+                meta name="theme-color" content="#0f6e55";
+                link rel="stylesheet" href=(assets::url("app.css"));
+                @if let Some(s) = script { script src=(assets::url(s)) defer {} }
+            }
+            body {
+                header.top {
+                    div.top-in {
+                        span.logo { "DELIVR-CM" }
+                        span.spacer {}
+                        (lang_switcher(ctx))
+                    }
+                }
+                main #main { (body) }
+                footer { "DELIVR-CM · " (ctx.t(Msg::FooterTagline)) }
+            }
+        }
+    }
+}
+
 /// A page response with a status code.
 pub fn respond(status: StatusCode, markup: Markup) -> Response {
     (status, markup).into_response()

@@ -202,4 +202,23 @@ async fn positions_reach_the_tracking_map_stream(backend: Backend) {
     let v: serde_json::Value = serde_json::from_str(&data).unwrap();
     assert_eq!((v["id"].as_str(), v["s"].as_str()), (Some(id.as_str()), Some("IN_TRANSIT")));
     assert!(v["eta"].as_i64().unwrap() >= 1);
+    // The recipient's public page follows the same order, anonymously, and only that order.
+    let public = app.other_browser();
+    let mut feed = public.client.get(public.url(&format!("/t/{}/stream/", order.public_token))).send().await.unwrap();
+    assert_eq!(feed.status(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let resp = app
+        .client
+        .post(app.url("/courier/v1/positions"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"order_id": id, "lat": 4.07, "lng": 9.73}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let mut buf = String::new();
+    assert!(read_until(&mut feed, &mut buf, "event: position", 10).await, "{buf}");
+    let page = public.get(&format!("/t/{}/", order.public_token)).await.text().await.unwrap();
+    assert!(page.contains("data-stream") && page.contains("public."), "the public page subscribes");
+    assert_eq!(public.get("/t/nope/stream/").await.status(), StatusCode::NOT_FOUND);
 }
