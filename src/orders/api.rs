@@ -1,7 +1,7 @@
 //! The orders part of the integrator API: quotes, create, list, get, cancel, timeline and
 //! latest position. Same validation and use cases as the portal's pages.
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::NaiveDate;
 use poem::{Request, web::Data};
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
@@ -14,6 +14,7 @@ use crate::{
     api::{
         ApiKeyAuth, ApiTags,
         problem::{ApiProblem, lang_of},
+        rfc3339,
     },
     app::AppState,
     db::now_ms,
@@ -67,10 +68,6 @@ impl StatusFilter {
 pub enum SortOrder {
     Newest,
     Oldest,
-}
-
-fn rfc3339(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// `{total, commission, net}` in FCFA: the commission is DELIVR-CM's share, the net the courier's.

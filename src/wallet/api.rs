@@ -13,6 +13,7 @@ use crate::{
     api::{
         ApiKeyAuth, ApiTags,
         problem::{ApiProblem, lang_of},
+        rfc3339,
     },
     app::AppState,
     i18n::Msg,
@@ -22,10 +23,6 @@ use crate::{
 };
 
 pub struct WalletApi;
-
-fn rfc3339(ms: i64) -> String {
-    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
 
 /// The wallet's figures, FCFA.
 #[derive(Object, Debug, Clone)]

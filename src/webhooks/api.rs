@@ -12,6 +12,7 @@ use crate::{
     api::{
         ApiKeyAuth, ApiTags,
         problem::{ApiProblem, lang_of},
+        rfc3339,
     },
     app::AppState,
     db::now_ms,
@@ -22,10 +23,6 @@ use crate::{
 };
 
 pub struct WebhooksApi;
-
-fn rfc3339(ms: i64) -> String {
-    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
 
 /// The partner's webhook (the secret is shown only when created or regenerated).
 #[derive(Object, Debug, Clone)]
