@@ -177,67 +177,75 @@ fn jitter() -> f64 {
     (u16::from_le_bytes(b) as f64 / u16::MAX as f64) * 2.0 - 1.0
 }
 
-/// Record an attempt: the log row, the delivery's new state, the configuration's counters;
-/// pause the webhook (and tell the partner) when it keeps failing.
-pub async fn record(db: &Db, d: &Delivery, outcome: &Outcome, now: i64) -> sqlx::Result<()> {
-    let attempt = d.attempts + 1;
-    let ok = outcome.ok();
-    // `attempt` attempts made; the schedule gives the delay before attempt + 1.
-    let next = if ok { None } else { retry_delay(attempt, jitter()).map(|delay| now + delay) };
-    let status = match (ok, next) {
-        (true, _) => "DELIVERED",
-        (false, Some(_)) => "PENDING",
-        (false, None) => "FAILED",
-    };
-    let status_code = outcome.status_code.map(i64::from);
+/// Record a batch of attempts in one transaction: for each, the log row, the delivery's new
+/// state and the configuration's counters; pause the webhook (and tell the partner) when it
+/// keeps failing.
+pub async fn record(db: &Db, attempts: &[(Delivery, Outcome)], now: i64) -> sqlx::Result<()> {
+    let Some((first, _)) = attempts.first() else { return Ok(()) };
+    let partner_id = first.partner_id.clone();
     let paused = on_db!(db, pool => async {
         let mut tx = pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO webhook_attempts (delivery_id, attempt, at, duration_ms, status_code, response_excerpt, error) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&d.id)
-        .bind(attempt)
-        .bind(now)
-        .bind(outcome.duration_ms)
-        .bind(status_code)
-        .bind(outcome.excerpt.as_deref())
-        .bind(outcome.error.as_deref())
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE webhook_deliveries SET status = $2, attempts = $3, next_attempt_at = COALESCE($4, next_attempt_at), locked_until = NULL, \
-             last_status_code = $5, last_error = $6, delivered_at = CASE WHEN $2 = 'DELIVERED' THEN $7 ELSE delivered_at END WHERE id = $1",
-        )
-        .bind(&d.id)
-        .bind(status)
-        .bind(attempt)
-        .bind(next)
-        .bind(status_code)
-        .bind(outcome.error.as_deref())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        let failures: i64 = sqlx::query_scalar(
-            "UPDATE webhook_configs SET last_triggered = $2, last_status_code = $3, \
-             failure_count = CASE WHEN $4 THEN 0 ELSE failure_count + 1 END WHERE partner_id = $1 RETURNING failure_count",
-        )
-        .bind(&d.partner_id)
-        .bind(now)
-        .bind(status_code)
-        .bind(ok)
-        .fetch_one(&mut *tx)
-        .await?;
-        let exhausted = status == "FAILED";
-        let pause = !ok && (exhausted || failures >= PAUSE_AFTER_FAILURES);
-        if pause {
+        let mut pause: Option<(bool, i64)> = None;
+        for (d, outcome) in attempts {
+            let attempt = d.attempts + 1;
+            let ok = outcome.ok();
+            // `attempt` attempts made; the schedule gives the delay before attempt + 1.
+            let next = if ok { None } else { retry_delay(attempt, jitter()).map(|delay| now + delay) };
+            let status = match (ok, next) {
+                (true, _) => "DELIVERED",
+                (false, Some(_)) => "PENDING",
+                (false, None) => "FAILED",
+            };
+            let status_code = outcome.status_code.map(i64::from);
+            sqlx::query(
+                "INSERT INTO webhook_attempts (delivery_id, attempt, at, duration_ms, status_code, response_excerpt, error) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&d.id)
+            .bind(attempt)
+            .bind(now)
+            .bind(outcome.duration_ms)
+            .bind(status_code)
+            .bind(outcome.excerpt.as_deref())
+            .bind(outcome.error.as_deref())
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE webhook_deliveries SET status = $2, attempts = $3, next_attempt_at = COALESCE($4, next_attempt_at), locked_until = NULL, \
+                 last_status_code = $5, last_error = $6, delivered_at = CASE WHEN $2 = 'DELIVERED' THEN $7 ELSE delivered_at END WHERE id = $1",
+            )
+            .bind(&d.id)
+            .bind(status)
+            .bind(attempt)
+            .bind(next)
+            .bind(status_code)
+            .bind(outcome.error.as_deref())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            let failures: i64 = sqlx::query_scalar(
+                "UPDATE webhook_configs SET last_triggered = $2, last_status_code = $3, \
+                 failure_count = CASE WHEN $4 THEN 0 ELSE failure_count + 1 END WHERE partner_id = $1 RETURNING failure_count",
+            )
+            .bind(&d.partner_id)
+            .bind(now)
+            .bind(status_code)
+            .bind(ok)
+            .fetch_one(&mut *tx)
+            .await?;
+            let exhausted = status == "FAILED";
+            if !ok && (exhausted || failures >= PAUSE_AFTER_FAILURES) {
+                pause = Some((exhausted, failures));
+            }
+        }
+        if let Some((exhausted, failures)) = pause {
             let paused_now = sqlx::query("UPDATE webhook_configs SET is_active = FALSE, paused_reason = $2 WHERE partner_id = $1 AND is_active = TRUE")
-                .bind(&d.partner_id)
+                .bind(&partner_id)
                 .bind(if exhausted { "retries-exhausted" } else { "consecutive-failures" })
                 .execute(&mut *tx)
                 .await?;
             if paused_now.rows_affected() == 1 {
                 let lang: Option<String> = sqlx::query_scalar("SELECT u.language FROM partners p JOIN users u ON u.id = p.user_id WHERE p.id = $1")
-                    .bind(&d.partner_id)
+                    .bind(&partner_id)
                     .fetch_optional(&mut *tx)
                     .await?
                     .flatten();
@@ -248,7 +256,7 @@ pub async fn record(db: &Db, d: &Delivery, outcome: &Outcome, now: i64) -> sqlx:
                     "INSERT INTO partner_notifications (partner_id, notification_type, title, message, order_id, is_read, created_at) \
                      VALUES ($1, 'system', $2, $3, NULL, FALSE, $4)",
                 )
-                .bind(&d.partner_id)
+                .bind(&partner_id)
                 .bind(lang.t(Msg::WebhookPausedTitle))
                 .bind(format!("{why} {}", lang.t(Msg::WebhookPausedHowToResume)))
                 .bind(now)
@@ -257,31 +265,30 @@ pub async fn record(db: &Db, d: &Delivery, outcome: &Outcome, now: i64) -> sqlx:
             }
         }
         tx.commit().await?;
-        Ok::<bool, sqlx::Error>(pause)
+        Ok::<bool, sqlx::Error>(pause.is_some())
     }
     .await)?;
     if paused {
-        tracing::warn!(partner_id = d.partner_id, "webhook paused after repeated failures");
+        tracing::warn!(partner_id, "webhook paused after repeated failures");
     }
     Ok(())
 }
 
-/// Claim and send up to `limit` due deliveries of one partner, concurrently; returns how many
-/// were attempted.
+/// Claim and send up to `limit` due deliveries of one partner, concurrently, then record the
+/// batch in one transaction; returns how many were attempted.
 pub async fn deliver_due(db: &Db, sending: &Sending, partner_id: &str, now: i64, limit: usize) -> sqlx::Result<usize> {
     let claimed = claim_due(db, partner_id, now, limit, sending.lock_ms).await?;
     if claimed.is_empty() {
         return Ok(0);
     }
     let Some(cfg) = webhooks::config(db, partner_id).await? else { return Ok(0) };
-    let sends = claimed.iter().map(|d| async {
-        let outcome = send(&sending.client, &cfg, d, now, sending.allow_loopback).await;
-        record(db, d, &outcome, now).await
+    let sends = claimed.into_iter().map(|d| async {
+        let outcome = send(&sending.client, &cfg, &d, now, sending.allow_loopback).await;
+        (d, outcome)
     });
-    for result in futures_util::future::join_all(sends).await {
-        result?;
-    }
-    Ok(claimed.len())
+    let attempts = futures_util::future::join_all(sends).await;
+    record(db, &attempts, now).await?;
+    Ok(attempts.len())
 }
 
 /// Queue a test event (delivered whatever the subscription).
