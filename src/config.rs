@@ -59,7 +59,8 @@ pub struct Config {
     #[arg(long, env = "WEBHOOK_LOCK_SECS", default_value_t = 60, global = true)]
     pub webhook_lock_secs: i64,
 
-    /// Trust the first address of `X-Forwarded-For` as the client's (only behind a proxy you run).
+    /// Take the client's address from the last entry of `X-Forwarded-For`, the one your proxy
+    /// appends (only behind a single proxy you run; earlier entries are the client's own words).
     #[arg(long, env = "TRUST_PROXY", default_value_t = false, global = true)]
     pub trust_proxy: bool,
 }

@@ -4,9 +4,12 @@
 ALTER TABLE partners ADD COLUMN niu TEXT;
 ALTER TABLE partners ADD COLUMN rccm TEXT;
 
+-- One gapless sequence per year and kind (invoices FAC-…, credit notes AV-…).
 CREATE TABLE invoice_counters (
-    year INTEGER PRIMARY KEY,
-    last INTEGER NOT NULL
+    year INTEGER NOT NULL,
+    kind TEXT    NOT NULL,
+    last INTEGER NOT NULL,
+    PRIMARY KEY (year, kind)
 );
 
 CREATE TABLE invoices (
@@ -24,7 +27,9 @@ CREATE TABLE invoices (
     customer    TEXT    NOT NULL,
     credit_for  TEXT    REFERENCES invoices(id),
     created_at  INTEGER NOT NULL,
-    UNIQUE (year, seq)
+    UNIQUE (year, kind, seq)
 );
 CREATE UNIQUE INDEX invoices_one_per_month ON invoices (partner_id, month) WHERE kind = 'INVOICE';
 CREATE INDEX invoices_partner ON invoices (partner_id, created_at);
+-- An invoice is corrected once.
+CREATE UNIQUE INDEX invoices_one_credit_note ON invoices (credit_for) WHERE credit_for IS NOT NULL;

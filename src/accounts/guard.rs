@@ -57,7 +57,12 @@ pub fn home_of(user: &SessionUser) -> &'static str {
 
 /// A `next=` target is only followed when it is a local path.
 pub fn safe_next(next: &str) -> Option<&str> {
-    let ok = next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && !next.contains("://");
+    // Browsers drop tabs and newlines from URLs, so `/\t/evil` would become `//evil`.
+    let second = next.chars().nth(1);
+    let ok = next.starts_with('/')
+        && !matches!(second, Some('/' | '\\'))
+        && !next.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+        && !next.contains("://");
     ok.then_some(next)
 }
 
@@ -68,7 +73,7 @@ mod tests {
     #[test]
     fn next_must_be_local() {
         assert_eq!(safe_next("/partners/profile/"), Some("/partners/profile/"));
-        for bad in ["//evil.com", "https://evil.com", "/\\evil.com", "evil", ""] {
+        for bad in ["//evil.com", "https://evil.com", "/\\evil.com", "evil", "", "/\t/evil.com", "/\n/evil.com", "/ /evil.com"] {
             assert_eq!(safe_next(bad), None, "{bad}");
         }
     }

@@ -243,17 +243,19 @@ async fn login(
         return Ok(resp);
     }
 
+    // Counted first, forgotten on success: parallel guesses cannot outrun the limit.
+    let attempt = throttle::record_failure(&state.db, &email, &ctx.client).await.map_err(internal)?;
     let user = repo::find_by_email(&state.db, &email).await.map_err(internal)?;
     let phc = user.as_ref().map_or_else(|| password::dummy_hash().to_owned(), |u| u.password_hash.clone());
     let matches = password::verify_blocking(form.password.clone(), phc).await;
     let user = match user {
         Some(u) if matches && u.is_active => u,
         _ => {
-            throttle::record_failure(&state.db, &email, &ctx.client).await.map_err(internal)?;
             let banner = ctx.t(Msg::ErrLoginInvalid).to_owned();
             return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, login_view(ctx, &form.email, &next, &errors, Some(banner))));
         }
     };
+    throttle::forget(&state.db, &attempt).await.map_err(internal)?;
     if Role::parse(&user.role) == Some(Role::Courier) {
         let banner = ctx.t(Msg::ErrCourierPortal).to_owned();
         return Ok(respond(StatusCode::FORBIDDEN, login_view(ctx, &form.email, &next, &errors, Some(banner))));

@@ -41,18 +41,27 @@ pub async fn retry_after(db: &Db, email: &str, client: &str) -> sqlx::Result<Opt
     Ok(wait)
 }
 
-/// Record a failed attempt for the account and the client.
-pub async fn record_failure(db: &Db, email: &str, client: &str) -> sqlx::Result<()> {
+/// Count an attempt as failed for the account and the client, *before* the password is
+/// checked, so that parallel guesses cannot all slip under the limit; returns the rows to
+/// forget if the attempt turns out to succeed.
+pub async fn record_failure(db: &Db, email: &str, client: &str) -> sqlx::Result<Vec<i64>> {
     let now = now_ms();
     on_db!(db, pool => {
-        sqlx::query("INSERT INTO login_failures (key, at) VALUES ($1, $3), ($2, $3)")
-            .bind(account_key(email))
-            .bind(client_key(client))
-            .bind(now)
-            .execute(pool)
-            .await?;
-        sqlx::query("DELETE FROM login_failures WHERE at < $1").bind(now - WINDOW_MS).execute(pool).await.map(|r| r.rows_affected())
-    })?;
+        let mut ids = Vec::with_capacity(2);
+        for key in [account_key(email), client_key(client)] {
+            let id: i64 = sqlx::query_scalar("INSERT INTO login_failures (key, at) VALUES ($1, $2) RETURNING id").bind(key).bind(now).fetch_one(pool).await?;
+            ids.push(id);
+        }
+        sqlx::query("DELETE FROM login_failures WHERE at < $1").bind(now - WINDOW_MS).execute(pool).await?;
+        Ok(ids)
+    })
+}
+
+/// Forget an attempt counted by [`record_failure`] that succeeded.
+pub async fn forget(db: &Db, ids: &[i64]) -> sqlx::Result<()> {
+    for id in ids {
+        on_db!(db, pool => sqlx::query("DELETE FROM login_failures WHERE id = $1").bind(id).execute(pool).await.map(|_| ()))?;
+    }
     Ok(())
 }
 

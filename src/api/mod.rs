@@ -29,6 +29,8 @@ pub fn rfc3339(ms: i64) -> String {
 
 /// Largest JSON body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// A request still "in flight" after this long is presumed dead and its key may be claimed again.
+pub const IN_FLIGHT_LEASE_MS: i64 = 60_000;
 /// How long an idempotency record is kept.
 pub const IDEMPOTENCY_TTL_MS: i64 = 24 * 60 * 60 * 1000;
 
@@ -156,12 +158,12 @@ async fn api_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Resu
 
     // 3. The body, capped; 4. idempotency on POST.
     let mut claimed: Option<String> = None;
-    if req.method() == Method::POST {
+    if matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH) {
         let body = match req.take_body().into_bytes_limit(MAX_BODY_BYTES).await {
             Ok(b) => b,
             Err(_) => return Ok(for_status(StatusCode::PAYLOAD_TOO_LARGE, lang, Some(format!("at most {MAX_BODY_BYTES} bytes")))),
         };
-        if let Some(idem) = req.header("idempotency-key").map(str::to_owned) {
+        if let Some(idem) = req.header("idempotency-key").filter(|_| req.method() == Method::POST).map(str::to_owned) {
             if idem.is_empty() || idem.len() > 255 || !idem.is_ascii() {
                 return Ok(response(StatusCode::BAD_REQUEST, "idempotency-key", lang, Msg::ErrIdempotencyKey, None));
             }
@@ -261,8 +263,9 @@ async fn claim(state: &AppState, auth: &Authenticated, key: &str, hash: &str) ->
     .fetch_optional(pool)
     .await)?;
     Ok(match row {
-        // Expired record: replace it.
-        Some(r) if now - r.created_at > IDEMPOTENCY_TTL_MS => {
+        // Expired record, or a claim whose request never finished (its process died, or the
+        // client went away mid-request): replace it.
+        Some(r) if now - r.created_at > IDEMPOTENCY_TTL_MS || (r.status.is_none() && now - r.created_at > IN_FLIGHT_LEASE_MS) => {
             on_db!(&state.db, pool => sqlx::query("DELETE FROM idempotency_keys WHERE partner_id = $1 AND key = $2").bind(&auth.partner_id).bind(key).execute(pool).await.map(|_| ()))?;
             return Box::pin(claim(state, auth, key, hash)).await;
         }

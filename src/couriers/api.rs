@@ -103,6 +103,10 @@ async fn login(Data(state): Data<&AppState>, req: &Request, body: Result<Json<Lo
         Ok(None) => {}
         Err(e) => return internal(lang, e),
     }
+    let attempt = match throttle::record_failure(&state.db, &email, &client).await {
+        Ok(ids) => ids,
+        Err(e) => return internal(lang, e),
+    };
     let user = match users::find_by_email(&state.db, &email).await {
         Ok(u) => u,
         Err(e) => return internal(lang, e),
@@ -110,9 +114,9 @@ async fn login(Data(state): Data<&AppState>, req: &Request, body: Result<Json<Lo
     let phc = user.as_ref().map_or_else(|| password::dummy_hash().to_owned(), |u| u.password_hash.clone());
     let ok = password::verify_blocking(body.password, phc).await;
     let Some(user) = user.filter(|u| ok && u.is_active && u.role == "COURIER") else {
-        let _ = throttle::record_failure(&state.db, &email, &client).await;
         return problem(StatusCode::UNAUTHORIZED, "unauthorized", lang, Msg::ErrLoginInvalid, None);
     };
+    let _ = throttle::forget(&state.db, &attempt).await;
     let _ = throttle::clear_account(&state.db, &email).await;
     match couriers::issue_token(&state.db, &user.id).await {
         Ok(token) => {

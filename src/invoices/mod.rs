@@ -106,6 +106,24 @@ fn month_bounds(first: NaiveDate) -> (i64, i64) {
     (douala_day_start(first), douala_day_start(next))
 }
 
+/// The next number of a year's sequence of one kind, inside the caller's transaction: the
+/// counter row is locked by the update, and rolls back with the transaction, so no gap.
+macro_rules! next_number {
+    ($tx:expr, $year:expr, $kind:expr) => {{
+        sqlx::query("INSERT INTO invoice_counters (year, kind, last) VALUES ($1, $2, 0) ON CONFLICT (year, kind) DO NOTHING")
+            .bind($year)
+            .bind($kind)
+            .execute(&mut *$tx)
+            .await?;
+        let seq: i64 = sqlx::query_scalar("UPDATE invoice_counters SET last = last + 1 WHERE year = $1 AND kind = $2 RETURNING last")
+            .bind($year)
+            .bind($kind)
+            .fetch_one(&mut *$tx)
+            .await?;
+        seq
+    }};
+}
+
 pub const SELECT: &str = "SELECT id, partner_id, number, month, kind, subtotal, tva, total, lines, customer, created_at FROM invoices";
 
 /// Issue the invoice of `partner_id` for `month` (`YYYY-MM`). `None` when the month had no
@@ -164,8 +182,7 @@ pub async fn generate(db: &Db, partner_id: &str, month: &str) -> anyhow::Result<
         .bind(partner_id)
         .fetch_one(&mut *tx)
         .await?;
-        sqlx::query("INSERT INTO invoice_counters (year, last) VALUES ($1, 0) ON CONFLICT (year) DO NOTHING").bind(year).execute(&mut *tx).await?;
-        let seq: i64 = sqlx::query_scalar("UPDATE invoice_counters SET last = last + 1 WHERE year = $1 RETURNING last").bind(year).fetch_one(&mut *tx).await?;
+        let seq = next_number!(tx, year, "INVOICE");
         let number = format!("FAC-{year}-{seq:06}");
         let lines: Vec<Line> = fees.iter().map(|f| Line { date_ms: f.created_at, tracking_number: f.tracking_number.clone(), dropoff: f.dropoff.clone(), amount: f.amount }).collect();
         let total: i64 = lines.iter().map(|l| l.amount).sum();
@@ -244,7 +261,7 @@ pub async fn close_month(db: &Db, month: &str) -> anyhow::Result<usize> {
     Ok(issued)
 }
 
-/// Correct an issued invoice with a credit note cancelling it in full (numbered in the same
+/// Correct an issued invoice with a credit note cancelling it in full (numbered in its own
 /// yearly sequence, `AV-YYYY-NNNNNN`). The invoice itself never changes.
 pub async fn credit_note(db: &Db, invoice_id: &str, reason: &str) -> anyhow::Result<Option<Invoice>> {
     let Some(original) = find(db, invoice_id).await?.filter(|i| i.kind == "INVOICE") else { return Ok(None) };
@@ -261,8 +278,7 @@ pub async fn credit_note(db: &Db, invoice_id: &str, reason: &str) -> anyhow::Res
         if exists.is_some() {
             return Ok(false);
         }
-        sqlx::query("INSERT INTO invoice_counters (year, last) VALUES ($1, 0) ON CONFLICT (year) DO NOTHING").bind(year).execute(&mut *tx).await?;
-        let seq: i64 = sqlx::query_scalar("UPDATE invoice_counters SET last = last + 1 WHERE year = $1 RETURNING last").bind(year).fetch_one(&mut *tx).await?;
+        let seq = next_number!(tx, year, "CREDIT_NOTE");
         sqlx::query(
             "INSERT INTO invoices (id, partner_id, number, year, seq, month, kind, subtotal, tva, total, lines, customer, credit_for, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, 'CREDIT_NOTE', $7, $8, $9, $10, $11, $12, $13)",
@@ -286,7 +302,13 @@ pub async fn credit_note(db: &Db, invoice_id: &str, reason: &str) -> anyhow::Res
         Ok(true)
     }
     .await);
-    if done? { Ok(find(db, &id).await?) } else { Ok(None) }
+    match done {
+        Ok(true) => Ok(find(db, &id).await?),
+        Ok(false) => Ok(None),
+        // A concurrent correction of the same invoice won.
+        Err(e) if crate::db::is_unique_violation(&e) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub async fn find(db: &Db, id: &str) -> sqlx::Result<Option<Invoice>> {

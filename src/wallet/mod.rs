@@ -362,6 +362,10 @@ pub async fn refund(db: &Db, partner_id: &str, order_id: &str, amount: i64, reas
     let is_pg = db.is_postgres();
     on_db!(db, pool => async {
         let mut tx = if is_pg { pool.begin().await? } else { pool.begin_with("BEGIN IMMEDIATE").await? };
+        let own: Option<String> = sqlx::query_scalar("SELECT id FROM orders WHERE id = $1 AND partner_id = $2").bind(order_id).bind(partner_id).fetch_optional(&mut *tx).await?;
+        if own.is_none() {
+            return Err(WalletError::NotPending);
+        }
         crate::wallet_book!(tx, is_pg, partner_id, "DISPUTE_REFUND", amount, Some(order_id), None::<&str>, Some(reason), now);
         tx.commit().await?;
         Ok::<(), WalletError>(())

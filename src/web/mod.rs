@@ -97,7 +97,8 @@ pub fn cookie(state: &AppState, name: &str, value: &str, max_age_secs: i64) -> S
 }
 
 fn client_address(req: &Request, trust_proxy: bool) -> String {
-    if trust_proxy && let Some(first) = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next())
+    if trust_proxy
+        && let Some(first) = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.rsplit(',').next())
     {
         return first.trim().to_owned();
     }

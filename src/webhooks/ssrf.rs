@@ -24,6 +24,10 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || (seg[0] & 0xffc0) == 0xfe80 // link-local fe80::/10
                 || (seg[0] == 0x2001 && seg[1] == 0x0db8) // documentation
                 || (seg[0] == 0x0064 && seg[1] == 0xff9b) // NAT64 to anything
+                || seg[0] == 0x2002 // 6to4, embeds an IPv4 address
+                || (seg[0] == 0x2001 && seg[1] == 0x0000) // Teredo, embeds an IPv4 address
+                || (seg[0] & 0xffc0) == 0xfec0 // deprecated site-local
+                || (seg[..4] == [0, 0, 0, 0] && seg[4] == 0xffff && seg[5] == 0) // IPv4-translated ::ffff:0:a.b.c.d
                 || seg[..6] == [0, 0, 0, 0, 0, 0]) // IPv4-compatible (deprecated)
         }
     }
@@ -145,6 +149,10 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
             "2001:db8::1",
+            "2002:7f00:1::",
+            "2001:0:4136:e378::1",
+            "fec0::1",
+            "::ffff:0:7f00:1",
         ] {
             assert!(!is_public(bad.parse().unwrap()), "{bad}");
         }

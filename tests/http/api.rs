@@ -256,6 +256,10 @@ async fn idempotency_replays_refuses_and_serialises(backend: Backend) {
     assert_eq!(app.count("orders").await, 2);
     // A bad key header is refused.
     problem(post("", order_body()).await, StatusCode::BAD_REQUEST).await;
+    // A claim whose request died mid-way (no response recorded) frees its key after a minute.
+    let stale = delivr::db::now_ms() - 2 * 60_000;
+    app.exec(&format!("INSERT INTO idempotency_keys (partner_id, key, request_hash, created_at) SELECT partner_id, 'dead-1', 'x', {stale} FROM api_keys LIMIT 1")).await;
+    assert_eq!(post("dead-1", order_body()).await.status(), StatusCode::CREATED);
 }
 
 async fn rate_limit_answers_429_with_headers(backend: Backend) {
@@ -293,6 +297,17 @@ async fn every_error_is_a_problem_document(backend: Backend) {
     let resp = app
         .client
         .post(app.url("/api/v1/orders"))
+        .header("authorization", format!("Api-Key {key}"))
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    problem(resp, StatusCode::PAYLOAD_TOO_LARGE).await;
+    let huge = format!("{{\"url\": \"{}\", \"events\": []}}", "x".repeat(100_000));
+    let resp = app
+        .client
+        .put(app.url("/api/v1/webhook"))
         .header("authorization", format!("Api-Key {key}"))
         .header("content-type", "application/json")
         .body(huge)
