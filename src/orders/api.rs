@@ -369,7 +369,7 @@ impl OrdersApi {
     ///
     /// The price the order would have now, from the drop-off city's tariff and the distance
     /// between the quartiers.
-    #[oai(path = "/quotes", method = "post", tag = "ApiTags::Quotes")]
+    #[oai(path = "/quotes", method = "post", operation_id = "createQuote", tag = "ApiTags::Quotes")]
     async fn create_quote(
         &self,
         auth: ApiKeyAuth,
@@ -408,7 +408,7 @@ impl OrdersApi {
     ///
     /// Same rules as the portal's form. Send an `Idempotency-Key` so that a retry never
     /// creates a second order.
-    #[oai(path = "/orders", method = "post", tag = "ApiTags::Orders")]
+    #[oai(path = "/orders", method = "post", operation_id = "createOrder", tag = "ApiTags::Orders")]
     async fn create_order(
         &self,
         auth: ApiKeyAuth,
@@ -453,7 +453,7 @@ impl OrdersApi {
     ///
     /// Newest first unless `sort=oldest`; pages follow `next_cursor`. An unknown city or
     /// quartier matches nothing.
-    #[oai(path = "/orders", method = "get", tag = "ApiTags::Orders")]
+    #[oai(path = "/orders", method = "get", operation_id = "listOrders", tag = "ApiTags::Orders")]
     #[allow(clippy::too_many_arguments)]
     async fn list_orders(
         &self,
@@ -537,7 +537,7 @@ impl OrdersApi {
     }
 
     /// Get one delivery, by id or tracking number.
-    #[oai(path = "/orders/:id", method = "get", tag = "ApiTags::Orders")]
+    #[oai(path = "/orders/:id", method = "get", operation_id = "getOrder", tag = "ApiTags::Orders")]
     async fn get_order(
         &self,
         auth: ApiKeyAuth,
@@ -550,7 +550,7 @@ impl OrdersApi {
     }
 
     /// Cancel a delivery (before pick-up).
-    #[oai(path = "/orders/:id/cancel", method = "post", tag = "ApiTags::Orders")]
+    #[oai(path = "/orders/:id/cancel", method = "post", operation_id = "cancelOrder", tag = "ApiTags::Orders")]
     async fn cancel_order(
         &self,
         auth: ApiKeyAuth,
@@ -581,7 +581,7 @@ impl OrdersApi {
     }
 
     /// A delivery's timeline.
-    #[oai(path = "/orders/:id/timeline", method = "get", tag = "ApiTags::Orders")]
+    #[oai(path = "/orders/:id/timeline", method = "get", operation_id = "getOrderTimeline", tag = "ApiTags::Orders")]
     async fn order_timeline(
         &self,
         auth: ApiKeyAuth,
@@ -600,7 +600,7 @@ impl OrdersApi {
     }
 
     /// The courier's latest position for a delivery in progress (404 when none is known).
-    #[oai(path = "/orders/:id/position", method = "get", tag = "ApiTags::Orders")]
+    #[oai(path = "/orders/:id/position", method = "get", operation_id = "getOrderPosition", tag = "ApiTags::Orders")]
     async fn order_position(
         &self,
         auth: ApiKeyAuth,

@@ -156,14 +156,14 @@ pub enum PdfFile {
 #[OpenApi]
 impl WalletApi {
     /// The wallet's balance.
-    #[oai(path = "/wallet", method = "get", tag = "ApiTags::Wallet")]
+    #[oai(path = "/wallet", method = "get", operation_id = "getWallet", tag = "ApiTags::Wallet")]
     async fn get_balance(&self, auth: ApiKeyAuth, state: Data<&AppState>, req: &Request) -> Result<Json<BalanceOut>, ApiProblem> {
         let b = wallet::balance(&state.db, &auth.0.partner_id).await.map_err(|e| ApiProblem::internal(lang_of(req), e))?;
         Ok(Json(BalanceOut { balance: b.balance, held: b.held, available: b.available(), currency: "XAF".into() }))
     }
 
     /// The ledger, newest first.
-    #[oai(path = "/wallet/ledger", method = "get", tag = "ApiTags::Wallet")]
+    #[oai(path = "/wallet/ledger", method = "get", operation_id = "listLedger", tag = "ApiTags::Wallet")]
     async fn list_ledger(
         &self,
         auth: ApiKeyAuth,
@@ -213,14 +213,14 @@ impl WalletApi {
     }
 
     /// Payouts, newest first.
-    #[oai(path = "/wallet/payouts", method = "get", tag = "ApiTags::Wallet")]
+    #[oai(path = "/wallet/payouts", method = "get", operation_id = "listPayouts", tag = "ApiTags::Wallet")]
     async fn list_payouts(&self, auth: ApiKeyAuth, state: Data<&AppState>, req: &Request) -> Result<Json<PayoutList>, ApiProblem> {
         let rows = wallet::payouts(&state.db, &auth.0.partner_id).await.map_err(|e| ApiProblem::internal(lang_of(req), e))?;
         Ok(Json(PayoutList { data: rows.iter().map(PayoutOut::from).collect() }))
     }
 
     /// Request a payout to MTN Mobile Money or Orange Money (the operator follows the number).
-    #[oai(path = "/wallet/payouts", method = "post", tag = "ApiTags::Wallet")]
+    #[oai(path = "/wallet/payouts", method = "post", operation_id = "requestPayout", tag = "ApiTags::Wallet")]
     async fn request_payout(
         &self,
         auth: ApiKeyAuth,
@@ -261,7 +261,7 @@ impl WalletApi {
     }
 
     /// Invoices and credit notes, newest first.
-    #[oai(path = "/invoices", method = "get", tag = "ApiTags::Wallet")]
+    #[oai(path = "/invoices", method = "get", operation_id = "listInvoices", tag = "ApiTags::Wallet")]
     async fn list_invoices(&self, auth: ApiKeyAuth, state: Data<&AppState>, req: &Request) -> Result<Json<InvoiceList>, ApiProblem> {
         let rows = invoices::list(&state.db, &auth.0.partner_id).await.map_err(|e| ApiProblem::internal(lang_of(req), e))?;
         Ok(Json(InvoiceList {
@@ -282,7 +282,7 @@ impl WalletApi {
     }
 
     /// An invoice as PDF (in the `Accept-Language` language).
-    #[oai(path = "/invoices/:id/pdf", method = "get", tag = "ApiTags::Wallet")]
+    #[oai(path = "/invoices/:id/pdf", method = "get", operation_id = "getInvoicePdf", tag = "ApiTags::Wallet")]
     async fn invoice_pdf(&self, auth: ApiKeyAuth, state: Data<&AppState>, req: &Request, id: Path<String>) -> Result<PdfFile, ApiProblem> {
         let lang = lang_of(req);
         if uuid::Uuid::parse_str(&id.0).is_err() {

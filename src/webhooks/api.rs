@@ -157,14 +157,14 @@ async fn current(state: &AppState, partner_id: &str, lang: crate::i18n::Lang) ->
 #[OpenApi]
 impl WebhooksApi {
     /// The webhook configuration.
-    #[oai(path = "/webhook", method = "get", tag = "ApiTags::Webhooks")]
+    #[oai(path = "/webhook", method = "get", operation_id = "getWebhook", tag = "ApiTags::Webhooks")]
     async fn get_webhook(&self, auth: ApiKeyAuth, state: Data<&AppState>, req: &Request) -> Result<Json<WebhookOut>, ApiProblem> {
         let cfg = current(&state, &auth.0.partner_id, lang_of(req)).await?;
         Ok(Json(WebhookOut::from(&cfg)))
     }
 
     /// Create or change the webhook configuration.
-    #[oai(path = "/webhook", method = "put", tag = "ApiTags::Webhooks")]
+    #[oai(path = "/webhook", method = "put", operation_id = "putWebhook", tag = "ApiTags::Webhooks")]
     async fn put_webhook(
         &self,
         auth: ApiKeyAuth,
@@ -201,7 +201,7 @@ impl WebhooksApi {
     }
 
     /// Regenerate the signing secret (the old one stops at once).
-    #[oai(path = "/webhook/secret", method = "post", tag = "ApiTags::Webhooks")]
+    #[oai(path = "/webhook/secret", method = "post", operation_id = "regenerateWebhookSecret", tag = "ApiTags::Webhooks")]
     async fn regenerate_secret(&self, auth: ApiKeyAuth, state: Data<&AppState>, req: &Request) -> Result<Json<WebhookSecret>, ApiProblem> {
         let lang = lang_of(req);
         if !webhooks::regenerate_secret(&state.db, &auth.0.partner_id).await.map_err(|e| ApiProblem::internal(lang, e))? {
@@ -212,7 +212,7 @@ impl WebhooksApi {
     }
 
     /// Send a `webhook.test` event now.
-    #[oai(path = "/webhook/test", method = "post", tag = "ApiTags::Webhooks")]
+    #[oai(path = "/webhook/test", method = "post", operation_id = "sendWebhookTest", tag = "ApiTags::Webhooks")]
     async fn send_test(&self, auth: ApiKeyAuth, state: Data<&AppState>, req: &Request) -> Result<Accepted, ApiProblem> {
         let lang = lang_of(req);
         current(&state, &auth.0.partner_id, lang).await?;
@@ -222,7 +222,7 @@ impl WebhooksApi {
     }
 
     /// The latest deliveries (at most 100), newest first.
-    #[oai(path = "/webhook/deliveries", method = "get", tag = "ApiTags::Webhooks")]
+    #[oai(path = "/webhook/deliveries", method = "get", operation_id = "listWebhookDeliveries", tag = "ApiTags::Webhooks")]
     async fn list_deliveries(
         &self,
         auth: ApiKeyAuth,
@@ -266,7 +266,7 @@ impl WebhooksApi {
     }
 
     /// Send a delivery's event again (same event id, so receivers can deduplicate).
-    #[oai(path = "/webhook/deliveries/:id/replay", method = "post", tag = "ApiTags::Webhooks")]
+    #[oai(path = "/webhook/deliveries/:id/replay", method = "post", operation_id = "replayWebhookDelivery", tag = "ApiTags::Webhooks")]
     async fn replay_delivery(
         &self,
         auth: ApiKeyAuth,

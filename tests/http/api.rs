@@ -364,6 +364,7 @@ async fn the_openapi_document_and_docs_are_served(backend: Backend) {
     }
     assert!(spec["info"]["description"].as_str().unwrap().contains("X-Delivr-Signature"));
     let create = &spec["paths"]["/orders"]["post"];
+    assert_eq!(create["operationId"], "createOrder", "generated clients get stable method names");
     assert!(create["responses"]["422"]["content"]["application/problem+json"].is_object());
     let docs = app.get("/partners/docs/").await;
     assert_eq!(docs.status(), StatusCode::OK);
