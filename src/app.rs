@@ -116,6 +116,7 @@ pub fn routes(state: AppState) -> impl poem::Endpoint<Output = Response> {
     let pages = [
         accounts::pages::routes,
         partners::pages::routes,
+        crate::analytics::pages::routes,
         orders::pages::routes,
         public::routes,
         admin::pages::routes,

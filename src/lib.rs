@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod actors;
 pub mod admin;
+pub mod analytics;
 pub mod api;
 pub mod api_keys;
 pub mod app;

@@ -38,7 +38,7 @@ pub struct ExportQuery {
 
 /// Excel runs cells starting with `=`, `+`, `-` or `@` as formulas: neutralise those that are
 /// not plain numbers (a phone like `+237…` stays as it is).
-fn cell(value: &str) -> String {
+pub(crate) fn cell(value: &str) -> String {
     let risky = value.starts_with(['=', '@', '\t', '\r'])
         || (value.starts_with(['+', '-']) && !value[1..].chars().all(|c| c.is_ascii_digit() || c == ' '));
     if risky { format!("'{value}") } else { value.to_owned() }
@@ -105,7 +105,7 @@ fn row(o: &Order, lang: Lang, public_url: &str) -> Vec<String> {
     ]
 }
 
-fn to_csv(rows: impl IntoIterator<Item = Vec<String>>, delimiter: u8) -> Bytes {
+pub(crate) fn to_csv(rows: impl IntoIterator<Item = Vec<String>>, delimiter: u8) -> Bytes {
     let mut w = csv::WriterBuilder::new().delimiter(delimiter).terminator(csv::Terminator::CRLF).from_writer(Vec::new());
     for r in rows {
         // Writing into memory cannot fail.

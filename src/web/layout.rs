@@ -39,6 +39,7 @@ fn nav_items(ctx: &Ctx) -> Vec<NavItem> {
                 items.push(NavItem { href: "/partners/dashboard/", label: Msg::NavDashboard });
                 items.push(NavItem { href: "/partners/orders/", label: Msg::NavOrders });
                 items.push(NavItem { href: "/partners/tracking/", label: Msg::NavTracking });
+                items.push(NavItem { href: "/partners/analytics/", label: Msg::NavAnalytics });
                 items.push(NavItem { href: "/partners/wallet/", label: Msg::NavWallet });
                 items.push(NavItem { href: "/partners/invoices/", label: Msg::NavInvoices });
                 items.push(NavItem { href: "/partners/notifications/", label: Msg::NavNotifications });

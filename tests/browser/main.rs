@@ -96,3 +96,8 @@ async fn create_filter_open_and_cancel_orders_at_phone_width() {
 async fn notifications_and_the_map_update_live() {
     run_scenario("live.mjs").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analytics_at_phone_and_desktop_widths() {
+    run_scenario("analytics.mjs").await;
+}

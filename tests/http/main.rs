@@ -7,6 +7,7 @@ mod invoices;
 
 mod accounts;
 mod admin;
+mod analytics;
 mod api;
 mod cli;
 mod crash;

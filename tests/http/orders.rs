@@ -63,7 +63,7 @@ const GOOD: &[(&str, &str)] = &[
 ];
 
 /// Create an order through the form; returns its id.
-async fn create_order(app: &TestApp, overrides: &[(&str, &str)]) -> String {
+pub(crate) async fn create_order(app: &TestApp, overrides: &[(&str, &str)]) -> String {
     let fields: Vec<(&str, &str)> =
         GOOD.iter().map(|(k, v)| overrides.iter().find(|(ok, _)| ok == k).map_or((*k, *v), |(ok, ov)| (*ok, *ov))).collect();
     let resp = app.post_form("/partners/orders/new/", "/partners/orders/new/", &fields).await;
