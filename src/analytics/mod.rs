@@ -144,7 +144,7 @@ impl Summary {
 }
 
 /// Everything the analytics page draws for one period.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Metrics {
     pub range: Option<Range>,
     pub summary: Summary,
@@ -199,13 +199,76 @@ impl Metrics {
     }
 }
 
-const DAY_EXPR: &str = "(created_at + 3600000) / 86400000";
+/// Where the figures are read from: the roll-ups (what the pages use) or the orders table
+/// and the ledger directly (the reference the roll-ups are checked against).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Source {
+    Rollup,
+    Direct,
+}
+
+struct Sql {
+    statuses: &'static str,
+    per_day: &'static str,
+    heat: &'static str,
+    top: &'static str,
+    money: &'static str,
+}
+
+// `$2` and `$3` are Douala day numbers, both included. 1970-01-01 was a Thursday, so
+// `(day + 3) % 7` is the weekday with Monday = 0.
+const ROLLUP: Sql = Sql {
+    statuses: "SELECT status, CAST(SUM(n) AS BIGINT) FROM analytics_daily WHERE partner_id = $1 AND day >= $2 AND day <= $3 GROUP BY status",
+    per_day: "SELECT day, CAST(SUM(n) AS BIGINT) AS c FROM analytics_daily WHERE partner_id = $1 AND day >= $2 AND day <= $3
+              GROUP BY day HAVING SUM(n) <> 0 ORDER BY day",
+    heat: "SELECT (day + 3) % 7 AS wd, hour, CAST(SUM(n) AS BIGINT) FROM analytics_hourly WHERE partner_id = $1 AND day >= $2 AND day <= $3
+           GROUP BY wd, hour HAVING SUM(n) <> 0",
+    top: "SELECT q.name, CAST(SUM(a.n) AS BIGINT) AS c FROM analytics_quartiers a JOIN quartiers q ON q.id = a.quartier_id
+           WHERE a.partner_id = $1 AND a.day >= $2 AND a.day <= $3
+           GROUP BY q.id, q.name HAVING SUM(a.n) > 0 ORDER BY c DESC, q.name LIMIT 8",
+    money: "SELECT day, CAST(SUM(cod) AS BIGINT), CAST(SUM(spend) AS BIGINT) FROM analytics_money
+             WHERE partner_id = $1 AND day >= $2 AND day <= $3 GROUP BY day HAVING SUM(cod) <> 0 OR SUM(spend) <> 0 ORDER BY day",
+};
+
+const DIRECT: Sql = Sql {
+    statuses: "SELECT status, COUNT(*) FROM orders WHERE partner_id = $1 AND (created_at + 3600000) / 86400000 BETWEEN $2 AND $3 GROUP BY status",
+    per_day: "SELECT (created_at + 3600000) / 86400000 AS d, COUNT(*) FROM orders
+               WHERE partner_id = $1 AND (created_at + 3600000) / 86400000 BETWEEN $2 AND $3 GROUP BY d ORDER BY d",
+    heat: "SELECT ((created_at + 3600000) / 86400000 + 3) % 7 AS wd, ((created_at + 3600000) / 3600000) % 24 AS h, COUNT(*) FROM orders
+            WHERE partner_id = $1 AND (created_at + 3600000) / 86400000 BETWEEN $2 AND $3 GROUP BY wd, h",
+    top: "SELECT q.name, COUNT(*) AS c FROM orders o JOIN quartiers q ON q.id = o.dropoff_quartier_id
+           WHERE o.partner_id = $1 AND (o.created_at + 3600000) / 86400000 BETWEEN $2 AND $3
+           GROUP BY q.id, q.name ORDER BY c DESC, q.name LIMIT 8",
+    money: "SELECT (created_at + 3600000) / 86400000 AS d,
+                   CAST(SUM(CASE WHEN kind = 'COD_COLLECTED' THEN amount ELSE 0 END) AS BIGINT),
+                   CAST(SUM(CASE WHEN kind = 'DELIVERY_FEE' THEN -amount ELSE 0 END) AS BIGINT)
+              FROM wallet_entries
+             WHERE partner_id = $1 AND kind IN ('COD_COLLECTED', 'DELIVERY_FEE') AND (created_at + 3600000) / 86400000 BETWEEN $2 AND $3
+             GROUP BY d ORDER BY d",
+};
+
+impl Source {
+    fn sql(self) -> &'static Sql {
+        match self {
+            Source::Rollup => &ROLLUP,
+            Source::Direct => &DIRECT,
+        }
+    }
+}
+
+impl Range {
+    /// The first and last Douala day numbers.
+    fn day_numbers(&self) -> (i64, i64) {
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+        ((self.from - epoch).num_days(), (self.to - epoch).num_days())
+    }
+}
 
 /// Orders per status among the orders created in `range`.
-async fn statuses(db: &Db, partner_id: &str, range: Range) -> sqlx::Result<StatusCounts> {
-    let (start, end) = range.bounds_ms();
-    let sql = "SELECT status, COUNT(*) FROM orders WHERE partner_id = $1 AND created_at >= $2 AND created_at < $3 GROUP BY status";
-    let rows: Vec<(String, i64)> = on_db!(db, pool => sqlx::query_as(sql).bind(partner_id).bind(start).bind(end).fetch_all(pool).await)?;
+async fn statuses(db: &Db, src: Source, partner_id: &str, range: Range) -> sqlx::Result<StatusCounts> {
+    let (first, last) = range.day_numbers();
+    let rows: Vec<(String, i64)> =
+        on_db!(db, pool => sqlx::query_as(src.sql().statuses).bind(partner_id).bind(first).bind(last).fetch_all(pool).await)?;
     let mut c = StatusCounts::default();
     for (status, n) in rows {
         match status.as_str() {
@@ -220,50 +283,39 @@ async fn statuses(db: &Db, partner_id: &str, range: Range) -> sqlx::Result<Statu
 }
 
 /// COD collected and delivery spend per Douala day, from the ledger.
-async fn money(db: &Db, partner_id: &str, range: Range) -> sqlx::Result<Vec<(NaiveDate, i64, i64)>> {
-    let (start, end) = range.bounds_ms();
-    let sql = format!(
-        "SELECT {DAY_EXPR} AS d,
-                CAST(COALESCE(SUM(CASE WHEN kind = 'COD_COLLECTED' THEN amount ELSE 0 END), 0) AS BIGINT),
-                CAST(COALESCE(SUM(CASE WHEN kind = 'DELIVERY_FEE' THEN -amount ELSE 0 END), 0) AS BIGINT)
-           FROM wallet_entries
-          WHERE partner_id = $1 AND kind IN ('COD_COLLECTED', 'DELIVERY_FEE') AND created_at >= $2 AND created_at < $3
-          GROUP BY d ORDER BY d"
-    );
-    let rows: Vec<(i64, i64, i64)> = on_db!(db, pool => sqlx::query_as(&sql).bind(partner_id).bind(start).bind(end).fetch_all(pool).await)?;
+async fn money(db: &Db, src: Source, partner_id: &str, range: Range) -> sqlx::Result<Vec<(NaiveDate, i64, i64)>> {
+    let (first, last) = range.day_numbers();
+    let rows: Vec<(i64, i64, i64)> =
+        on_db!(db, pool => sqlx::query_as(src.sql().money).bind(partner_id).bind(first).bind(last).fetch_all(pool).await)?;
     Ok(rows.into_iter().map(|(d, c, s)| (day_date(d), c, s)).collect())
 }
 
 /// The headline figures of a period.
 pub async fn summary(db: &Db, partner_id: &str, range: Range) -> sqlx::Result<Summary> {
-    let statuses = statuses(db, partner_id, range).await?;
-    let money = money(db, partner_id, range).await?;
+    let statuses = statuses(db, Source::Rollup, partner_id, range).await?;
+    let money = money(db, Source::Rollup, partner_id, range).await?;
     let (cod_collected, delivery_spend) = money.iter().fold((0, 0), |(c, s), (_, dc, ds)| (c + dc, s + ds));
     Ok(Summary { statuses, cod_collected, delivery_spend, disputed: 0 })
 }
 
-/// All the metrics of a period.
+/// All the metrics of a period, from the roll-ups.
 pub async fn metrics(db: &Db, partner_id: &str, range: Range) -> sqlx::Result<Metrics> {
-    let (start, end) = range.bounds_ms();
-    let statuses = statuses(db, partner_id, range).await?;
-    let money_per_day = money(db, partner_id, range).await?;
+    metrics_from(db, Source::Rollup, partner_id, range).await
+}
+
+/// All the metrics of a period, from `src`.
+pub async fn metrics_from(db: &Db, src: Source, partner_id: &str, range: Range) -> sqlx::Result<Metrics> {
+    let (first, last) = range.day_numbers();
+    let sql = src.sql();
+    let statuses = statuses(db, src, partner_id, range).await?;
+    let money_per_day = money(db, src, partner_id, range).await?;
     let (cod_collected, delivery_spend) = money_per_day.iter().fold((0, 0), |(c, s), (_, dc, ds)| (c + dc, s + ds));
-    let per_day_sql = format!(
-        "SELECT {DAY_EXPR} AS d, COUNT(*) FROM orders WHERE partner_id = $1 AND created_at >= $2 AND created_at < $3 GROUP BY d ORDER BY d"
-    );
-    // 1970-01-01 was a Thursday: (day + 3) % 7 is the weekday with Monday = 0.
-    let heat_sql = format!(
-        "SELECT ({DAY_EXPR} + 3) % 7 AS wd, ((created_at + 3600000) / 3600000) % 24 AS h, COUNT(*)
-           FROM orders WHERE partner_id = $1 AND created_at >= $2 AND created_at < $3 GROUP BY wd, h"
-    );
-    let top_sql = "SELECT q.name, COUNT(*) AS n FROM orders o JOIN quartiers q ON q.id = o.dropoff_quartier_id
-                    WHERE o.partner_id = $1 AND o.created_at >= $2 AND o.created_at < $3
-                    GROUP BY q.id, q.name ORDER BY n DESC, q.name LIMIT 8";
     let per_day: Vec<(i64, i64)> =
-        on_db!(db, pool => sqlx::query_as(&per_day_sql).bind(partner_id).bind(start).bind(end).fetch_all(pool).await)?;
+        on_db!(db, pool => sqlx::query_as(sql.per_day).bind(partner_id).bind(first).bind(last).fetch_all(pool).await)?;
     let heat_rows: Vec<(i64, i64, i64)> =
-        on_db!(db, pool => sqlx::query_as(&heat_sql).bind(partner_id).bind(start).bind(end).fetch_all(pool).await)?;
-    let top: Vec<(String, i64)> = on_db!(db, pool => sqlx::query_as(top_sql).bind(partner_id).bind(start).bind(end).fetch_all(pool).await)?;
+        on_db!(db, pool => sqlx::query_as(sql.heat).bind(partner_id).bind(first).bind(last).fetch_all(pool).await)?;
+    let top: Vec<(String, i64)> =
+        on_db!(db, pool => sqlx::query_as(sql.top).bind(partner_id).bind(first).bind(last).fetch_all(pool).await)?;
     let mut heat = [[0; 24]; 7];
     for (wd, h, n) in heat_rows {
         if let (Ok(wd), Ok(h)) = (usize::try_from(wd), usize::try_from(h))
