@@ -114,6 +114,14 @@ pub enum Command {
         #[arg(long, default_value_t = 10.0)]
         speed: f64,
     },
+    /// Fill an empty database with benchmark data: one vendor (`bench@delivr.cm`, password
+    /// `bench-password-1`) with ORDERS orders over two years, and VENDORS other vendors.
+    BenchData {
+        #[arg(long, default_value_t = 1_000_000)]
+        orders: i64,
+        #[arg(long, default_value_t = 20)]
+        vendors: i64,
+    },
     /// Invoicing tasks.
     Invoices {
         #[command(subcommand)]

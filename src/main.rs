@@ -51,6 +51,19 @@ async fn main() -> anyhow::Result<()> {
                 _ = shutdown_signal() => Ok(()),
             }
         }
+        Command::BenchData { orders, vendors } => {
+            let db = Db::connect(&cli.config.database_url).await?;
+            db.migrate().await?;
+            geo::seed(&db).await?;
+            let started = std::time::Instant::now();
+            let filled = delivr::analytics::bench_data::fill(&db, orders, vendors).await?;
+            println!(
+                "{} orders written in {:.1}s; the bench vendor is bench@delivr.cm (password bench-password-1)",
+                filled.total_orders,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
         Command::Invoices { command: InvoicesCommand::CloseMonth { month } } => {
             let db = Db::connect(&cli.config.database_url).await?;
             db.migrate().await?;

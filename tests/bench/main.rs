@@ -139,6 +139,49 @@ async fn fill_orders(db: &delivr::db::Db, partner_id: &str, n: usize) {
     });
 }
 
+/// The analytics page for 12 months on a fresh `delivr` app over `db_url` filled with a
+/// million orders of one vendor (and 200 000 of others): (95th-percentile time to first
+/// byte, first-load weight in brotli bytes with assets).
+async fn measure_analytics(db_url: &str) -> (Duration, usize) {
+    let app = App::build(Config::local(db_url.to_owned())).await.unwrap();
+    let base = format!("http://{}", app.addr());
+    let db = app.state.db.clone();
+    tokio::spawn(app.run_until(std::future::pending()));
+    let filled = delivr::analytics::bench_data::fill(&db, 1_000_000, 20).await.unwrap();
+    assert_eq!(filled.total_orders, 1_200_000);
+    let session = delivr::accounts::sessions::create(&db, &filled.user_id).await.unwrap();
+    let cookie = format!("delivr_session={session}");
+    let url = format!("{base}/partners/analytics/?period=12m");
+    let client = reqwest::Client::builder().build().unwrap();
+    let mut times = Vec::new();
+    for i in 0..60 {
+        let started = Instant::now();
+        let resp = client.get(&url).header("cookie", &cookie).header("accept-encoding", "br").send().await.unwrap();
+        let ttfb = started.elapsed();
+        assert!(resp.status().is_success());
+        let body = resp.bytes().await.unwrap();
+        assert!(body.len() > 1000);
+        // The first requests warm the caches.
+        if i >= 10 {
+            times.push(ttfb);
+        }
+    }
+    times.sort();
+    let p95 = times[times.len() * 95 / 100 - 1];
+    let (first, _) = page_weight(&base, "/partners/analytics/?period=12m", &cookie).await;
+    (p95, first)
+}
+
+/// A fresh PostgreSQL database for a bench (`TEST_POSTGRES_URL`, default the local `test`).
+async fn fresh_postgres(name: &str) -> String {
+    use sqlx::Connection;
+    let admin = std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("PostgreSQL must run for the bench");
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut conn).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+    format!("{}/{name}", admin.rsplit_once('/').unwrap().0)
+}
+
 /// Stream the export: (time to first byte, bytes, rows, resident-memory growth).
 async fn measure_export(url: &str, cookie: &str) -> (Duration, usize, usize, u64) {
     let client = reqwest::Client::new();
@@ -474,6 +517,9 @@ async fn main() {
     let (per_stream, streams_open) = measure_idle_streams(10_000).await;
     let p99 = measure_broadcast(1_000).await;
     let (tracking_first, _) = page_weight(&base, "/partners/tracking/", &cookie).await;
+    let (analytics_sqlite, analytics_weight) = measure_analytics(&format!("sqlite://{}", dir.path().join("analytics.db").display())).await;
+    let pg_url = fresh_postgres("delivr_bench_analytics").await;
+    let (analytics_pg, _) = measure_analytics(&pg_url).await;
 
     println!();
     println!("| benchmark | figure | budget |");
@@ -498,6 +544,18 @@ async fn main() {
     println!(
         "| tracking page first load (HTML, CSS, JS incl. Leaflet; no tiles), brotli | {:.1} KB | ≤ 100 KB |",
         tracking_first as f64 / 1024.0
+    );
+    println!(
+        "| `/partners/analytics/` 12 months, 1 000 000 orders, SQLite: time to first byte, p95 | {} ms | ≤ 200 ms |",
+        analytics_sqlite.as_millis()
+    );
+    println!(
+        "| `/partners/analytics/` 12 months, 1 000 000 orders, PostgreSQL: time to first byte, p95 | {} ms | ≤ 200 ms |",
+        analytics_pg.as_millis()
+    );
+    println!(
+        "| analytics page with all charts, first load (HTML, CSS, JS), brotli | {:.1} KB | ≤ 60 KB |",
+        analytics_weight as f64 / 1024.0
     );
     println!(
         "| webhook deliveries/s (20 partners × 200 events, SQLite) vs the receiver's own capacity ({receiver_capacity:.0} req/s) | {:.2} × receiver | ≥ 0.5 |",
