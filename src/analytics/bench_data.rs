@@ -95,6 +95,10 @@ pub async fn fill(db: &Db, orders: i64, others: i64) -> anyhow::Result<Filled> {
         }
     }
     let (partner_id, user_id) = main.context("no vendor")?;
+    // Planner statistics, as autovacuum would have them on a live database.
+    if let Db::Postgres(pool) = db {
+        sqlx::query("ANALYZE").execute(pool).await?;
+    }
     let total_orders = on_db!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM orders").fetch_one(pool).await)?;
     Ok(Filled { partner_id, user_id, total_orders })
 }

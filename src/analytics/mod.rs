@@ -2,6 +2,7 @@
 //! ledger. Douala is UTC+1 all year (no daylight saving), so a Douala calendar day is an
 //! integer division of `created_at + 1 h` by one day, the same arithmetic on both backends.
 
+pub mod api;
 pub mod bench_data;
 pub mod pages;
 

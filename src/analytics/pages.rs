@@ -165,7 +165,8 @@ fn change(ctx: &Ctx, now: i64, before: i64) -> Markup {
     html! { span class=(format!("delta {tone}")) { (arrow) " " (pct.abs()) " %" } }
 }
 
-fn permille(v: Option<i64>) -> String {
+/// `875` → `87,5 %`; `None` → `–`.
+pub fn permille(v: Option<i64>) -> String {
     v.map_or_else(|| "–".to_owned(), |p| format!("{},{} %", p / 10, p % 10))
 }
 

@@ -44,6 +44,8 @@ pub enum ApiTags {
     Webhooks,
     /// Balance, ledger, payouts and invoices.
     Wallet,
+    /// The figures of the analytics page.
+    Analytics,
 }
 
 /// `Authorization: Api-Key dlv_XXXXXXXX.<secret>`: the key shown once in the portal's API keys
@@ -63,11 +65,17 @@ async fn checked_key(req: &Request, _key: ApiKey) -> poem::Result<Authenticated>
 const API_DESCRIPTION: &str = include_str!("description.md");
 
 /// Every part of the API; later domains add theirs to the tuple.
-type Apis = (crate::orders::api::OrdersApi, crate::webhooks::api::WebhooksApi, crate::wallet::api::WalletApi);
+type Apis =
+    (crate::orders::api::OrdersApi, crate::webhooks::api::WebhooksApi, crate::wallet::api::WalletApi, crate::analytics::api::AnalyticsApi);
 
 pub fn service(public_url: &str) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (crate::orders::api::OrdersApi, crate::webhooks::api::WebhooksApi, crate::wallet::api::WalletApi),
+        (
+            crate::orders::api::OrdersApi,
+            crate::webhooks::api::WebhooksApi,
+            crate::wallet::api::WalletApi,
+            crate::analytics::api::AnalyticsApi,
+        ),
         "DELIVR-CM Partner API",
         env!("CARGO_PKG_VERSION"),
     )

@@ -446,6 +446,7 @@ super::define_catalogue! {
 
     // Analytics
     NavAnalytics => ("Graphiques avancés", "Analytics"),
+    KpiDeliveryRate30 => ("Taux de livraison (30 j)", "Delivery rate (30 days)"),
     PeriodLabel => ("Période", "Period"),
     Period7d => ("7 derniers jours", "Last 7 days"),
     Period30d => ("30 derniers jours", "Last 30 days"),

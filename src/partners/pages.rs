@@ -106,6 +106,9 @@ async fn dashboard(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem:
     let active_keys = crate::api_keys::count_active(&state.db, &partner.id).await.map_err(internal)?;
     let wallet_balance = crate::wallet::balance(&state.db, &partner.id).await.map_err(internal)?;
     let profile_complete = partner.pickup_quartier_id.is_some();
+    // The analytics page's own figures, for the last 30 days.
+    let (period, _) = crate::analytics::pages::Period::parse(&Default::default(), crate::analytics::douala_date(crate::db::now_ms()));
+    let month = crate::analytics::summary(&state.db, &partner.id, period.range).await.map_err(internal)?;
     let body = html! {
         div.row.between {
             h1 { (ctx.fmt(Msg::DashboardHello, &[("name", &partner.business_name)])) }
@@ -118,6 +121,10 @@ async fn dashboard(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem:
             a.kpi href="/partners/orders/?status=COMPLETED" { span.l { (ctx.t(Msg::KpiCompletedMonth)) } span.v { (kpis.completed_this_month) } }
             div.kpi { span.l { (ctx.t(Msg::KpiCodToCollect)) } span.v { (Fcfa(kpis.cod_to_collect)) } }
             a.kpi href="/partners/wallet/" { span.l { (ctx.t(Msg::WalletAvailable)) } span.v { (Fcfa(wallet_balance.available())) } }
+            a.kpi href="/partners/analytics/" {
+                span.l { (ctx.t(Msg::KpiDeliveryRate30)) }
+                span.v { (crate::analytics::pages::permille(month.statuses.delivery_rate_permille())) }
+            }
         }
         div.card {
             div.row.between { h2 { (ctx.t(Msg::RecentOrders)) } a href="/partners/orders/" { (ctx.t(Msg::SeeAll)) } }

@@ -22,6 +22,7 @@ both_backends!(
     the_page_and_its_bad_input,
     series_download_as_csv,
     rollups_equal_direct_computation_after_random_changes,
+    the_summary_through_the_api,
 );
 
 fn ms(rfc3339: &str) -> i64 {
@@ -236,4 +237,36 @@ async fn rollups_equal_direct_computation_after_random_changes(backend: Backend)
     }
     let all = analytics::metrics(db, &a, ranges[2]).await.unwrap();
     assert_eq!(all.summary.statuses.total(), 4 + 24, "every order counted once");
+}
+
+async fn the_summary_through_the_api(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (a, _) = fixture(&app).await;
+    let key = delivr::api_keys::create(&app.state.db, &a, "api").await.unwrap().unwrap().secret;
+    let get = |qs: &str| {
+        app.client.get(app.url(&format!("/api/v1/analytics/summary?{qs}"))).header("Authorization", format!("Api-Key {key}")).send()
+    };
+    let resp = get("period=custom&from=2026-03-09&to=2026-03-10").await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let v: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(v["current"]["from"], "2026-03-09");
+    assert_eq!(v["current"]["orders"], 3);
+    assert_eq!(v["current"]["completed"], 1);
+    assert_eq!(v["current"]["in_progress"], 1);
+    assert_eq!(v["current"]["delivery_rate"], 0.5);
+    assert_eq!(v["current"]["cod_collected"], 15000);
+    assert_eq!(v["current"]["delivery_spend"], 1500);
+    assert_eq!(v["previous"]["from"], "2026-03-07");
+    assert_eq!(v["previous"]["failed"], 1);
+    assert_eq!(v["currency"], "XAF");
+
+    let bad = get("period=custom&from=2026-03-10&to=2026-03-01").await.unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.headers()["content-type"], "application/problem+json");
+    let p: serde_json::Value = bad.json().await.unwrap();
+    assert_eq!(p["errors"][0]["field"], "to");
+    let unknown = get("period=forever").await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let anon = app.client.get(app.url("/api/v1/analytics/summary")).send().await.unwrap();
+    assert_eq!(anon.status(), StatusCode::UNAUTHORIZED);
 }
