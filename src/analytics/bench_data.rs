@@ -43,26 +43,19 @@ async fn orders_for(db: &Db, partner_id: &str, tag: &str, n: i64, now_ms: i64) -
     let account = "INSERT INTO wallet_accounts (partner_id, balance, held, updated_at)
                    SELECT $1, COALESCE(SUM(amount), 0), 0, $2 FROM wallet_entries WHERE partner_id = $1
                    ON CONFLICT (partner_id) DO UPDATE SET balance = EXCLUDED.balance";
-    let span = TWO_YEARS_MS;
-    match db {
-        Db::Sqlite(pool) => {
-            let sql =
-                format!("WITH RECURSIVE seq(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM seq WHERE i < $5 - 1) {columns} {select} FROM seq");
-            let mut tx = pool.begin().await?;
-            sqlx::query(&sql).bind(partner_id).bind(tag).bind(now_ms).bind(span).bind(n).execute(&mut *tx).await?;
-            sqlx::query(ledger).bind(partner_id).execute(&mut *tx).await?;
-            sqlx::query(account).bind(partner_id).bind(now_ms).execute(&mut *tx).await?;
-            tx.commit().await?;
+    let sql = match db {
+        Db::Sqlite(_) => {
+            format!("WITH RECURSIVE seq(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM seq WHERE i < $5 - 1) {columns} {select} FROM seq")
         }
-        Db::Postgres(pool) => {
-            let sql = format!("{columns} {select} FROM generate_series(0::BIGINT, $5 - 1) AS i");
-            let mut tx = pool.begin().await?;
-            sqlx::query(&sql).bind(partner_id).bind(tag).bind(now_ms).bind(span).bind(n).execute(&mut *tx).await?;
-            sqlx::query(ledger).bind(partner_id).execute(&mut *tx).await?;
-            sqlx::query(account).bind(partner_id).bind(now_ms).execute(&mut *tx).await?;
-            tx.commit().await?;
-        }
-    }
+        Db::Postgres(_) => format!("{columns} {select} FROM generate_series(0::BIGINT, $5 - 1) AS i"),
+    };
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        sqlx::query(&sql).bind(partner_id).bind(tag).bind(now_ms).bind(TWO_YEARS_MS).bind(n).execute(&mut *tx).await?;
+        sqlx::query(ledger).bind(partner_id).execute(&mut *tx).await?;
+        sqlx::query(account).bind(partner_id).bind(now_ms).execute(&mut *tx).await?;
+        tx.commit().await?;
+    });
     Ok(())
 }
 

@@ -294,10 +294,15 @@ async fn money(db: &Db, src: Source, partner_id: &str, range: Range) -> sqlx::Re
 
 /// The headline figures of a period.
 pub async fn summary(db: &Db, partner_id: &str, range: Range) -> sqlx::Result<Summary> {
-    let statuses = statuses(db, Source::Rollup, partner_id, range).await?;
-    let money = money(db, Source::Rollup, partner_id, range).await?;
+    Ok(summary_and_money(db, Source::Rollup, partner_id, range).await?.0)
+}
+
+/// The headline figures of a period and the ledger's daily figures they sum.
+async fn summary_and_money(db: &Db, src: Source, partner_id: &str, range: Range) -> sqlx::Result<(Summary, Vec<(NaiveDate, i64, i64)>)> {
+    let statuses = statuses(db, src, partner_id, range).await?;
+    let money = money(db, src, partner_id, range).await?;
     let (cod_collected, delivery_spend) = money.iter().fold((0, 0), |(c, s), (_, dc, ds)| (c + dc, s + ds));
-    Ok(Summary { statuses, cod_collected, delivery_spend, disputed: 0 })
+    Ok((Summary { statuses, cod_collected, delivery_spend, disputed: 0 }, money))
 }
 
 /// All the metrics of a period, from the roll-ups.
@@ -309,9 +314,7 @@ pub async fn metrics(db: &Db, partner_id: &str, range: Range) -> sqlx::Result<Me
 pub async fn metrics_from(db: &Db, src: Source, partner_id: &str, range: Range) -> sqlx::Result<Metrics> {
     let (first, last) = range.day_numbers();
     let sql = src.sql();
-    let statuses = statuses(db, src, partner_id, range).await?;
-    let money_per_day = money(db, src, partner_id, range).await?;
-    let (cod_collected, delivery_spend) = money_per_day.iter().fold((0, 0), |(c, s), (_, dc, ds)| (c + dc, s + ds));
+    let (summary, money_per_day) = summary_and_money(db, src, partner_id, range).await?;
     let per_day: Vec<(i64, i64)> =
         on_db!(db, pool => sqlx::query_as(sql.per_day).bind(partner_id).bind(first).bind(last).fetch_all(pool).await)?;
     let heat_rows: Vec<(i64, i64, i64)> =
@@ -329,7 +332,7 @@ pub async fn metrics_from(db: &Db, src: Source, partner_id: &str, range: Range) 
     }
     Ok(Metrics {
         range: Some(range),
-        summary: Summary { statuses, cod_collected, delivery_spend, disputed: 0 },
+        summary,
         orders_per_day: per_day.into_iter().map(|(d, n)| (day_date(d), n)).collect(),
         money_per_day,
         heat,
