@@ -115,7 +115,7 @@ async fn analytics(
     let previous = super::summary(&state.db, &partner.id, period.range.previous()).await.map_err(internal)?;
     let results = results(ctx, &period, error, &metrics, &previous);
     if req.header("hx-target") == Some(RESULTS_ID) {
-        return Ok(respond(StatusCode::OK, results));
+        return Ok(respond(StatusCode::OK, html! { (results) (dates(ctx, &period, true)) }));
     }
     let body = html! {
         h1 { (ctx.t(Msg::NavAnalytics)) }
@@ -138,12 +138,20 @@ fn period_form(ctx: &Ctx, period: &Period) -> Markup {
                     @for (value, msg) in presets { option value=(value) selected[period.preset == value] { (ctx.t(msg)) } }
                 }
             }
-            div.row {
-                div.field { label for="from" { (ctx.t(Msg::FieldFrom)) } input #from type="date" name="from" value=(period.range.from); }
-                div.field { label for="to" { (ctx.t(Msg::FieldTo)) } input #to type="date" name="to" value=(period.range.to); }
-            }
+            (dates(ctx, period, false))
             p.muted.small { (ctx.t(Msg::PeriodCustomHint)) }
             button.btn.secondary type="submit" { (ctx.t(Msg::PeriodApply)) }
+        }
+    }
+}
+
+/// The range's dates; `oob` for an htmx answer, which swaps them beside the results so that
+/// the form always shows the period on screen.
+fn dates(ctx: &Ctx, period: &Period, oob: bool) -> Markup {
+    html! {
+        div.row #period-dates hx-swap-oob=[oob.then_some("true")] {
+            div.field { label for="from" { (ctx.t(Msg::FieldFrom)) } input #from type="date" name="from" value=(period.range.from); }
+            div.field { label for="to" { (ctx.t(Msg::FieldTo)) } input #to type="date" name="to" value=(period.range.to); }
         }
     }
 }

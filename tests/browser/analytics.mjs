@@ -40,9 +40,13 @@ try {
   }
   await shot(page, "30-analytics-phone");
   // The period switch: charts swapped in place, URL follows.
+  const fromBefore = await page.inputValue("#from");
   await page.selectOption("#period", "12m");
   await page.waitForURL(/period=12m/);
   await page.waitForFunction(() => document.querySelector("#analytics .grains a[aria-current]")?.textContent.trim() === "Mois");
+  // The form's dates follow the period shown.
+  const from = await page.inputValue("#from");
+  check(from !== fromBefore && from < (await page.inputValue("#to")), `dates follow the period (${fromBefore} → ${from})`);
   await shot(page, "31-analytics-12m-phone");
   // A custom range with the end before the start.
   await page.goto(`${BASE}/partners/analytics/?period=custom&from=2026-05-10&to=2026-05-01`);

@@ -136,6 +136,7 @@ async fn the_page_and_its_bad_input(backend: Backend) {
         .unwrap();
     let frag = frag.text().await.unwrap();
     assert!(frag.starts_with("<div id=\"analytics\">") && !frag.contains("<html"), "{frag}");
+    assert!(frag.contains("id=\"period-dates\" hx-swap-oob=\"true\""), "the form's dates follow the period");
 
     for (qs, message) in [
         ("period=custom&from=2026-05-10&to=2026-05-01", "La date de fin est avant la date de début."),
