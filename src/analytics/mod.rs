@@ -25,12 +25,6 @@ pub fn day_date(day: i64) -> NaiveDate {
     u64::try_from(day).ok().and_then(|d| epoch.checked_add_days(Days::new(d))).unwrap_or(epoch)
 }
 
-/// Start of a Douala calendar day, in ms since the epoch.
-pub fn day_start_ms(date: NaiveDate) -> i64 {
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-    (date - epoch).num_days() * DAY_MS - DOUALA_OFFSET_MS
-}
-
 /// How the orders-over-time series is bucketed.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Grain {
@@ -86,11 +80,6 @@ pub struct Range {
 impl Range {
     pub fn days(&self) -> i64 {
         (self.to - self.from).num_days() + 1
-    }
-
-    /// `[start, end)` in ms since the epoch.
-    pub fn bounds_ms(&self) -> (i64, i64) {
-        (day_start_ms(self.from), day_start_ms(self.to) + DAY_MS)
     }
 
     /// The period of the same length just before this one.
@@ -350,7 +339,7 @@ mod tests {
 
     #[test]
     fn douala_days_start_at_23h_utc() {
-        let start = day_start_ms(d(2026, 3, 10));
+        let start = crate::orders::pages::douala_day_start(d(2026, 3, 10));
         assert_eq!(douala_date(start), d(2026, 3, 10));
         assert_eq!(douala_date(start - 1), d(2026, 3, 9));
         assert_eq!(start, chrono::DateTime::parse_from_rfc3339("2026-03-09T23:00:00Z").unwrap().timestamp_millis());

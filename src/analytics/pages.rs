@@ -511,14 +511,10 @@ async fn series_csv(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q
         }
         _ => return Err(status_error(StatusCode::NOT_FOUND)),
     };
-    let delimiter = if ctx.lang == Lang::Fr { b';' } else { b',' };
     let mut body = b"\xEF\xBB\xBF".to_vec();
-    body.extend_from_slice(&crate::orders::export::to_csv(rows, delimiter));
-    Ok(Response::builder()
-        .content_type("text/csv; charset=utf-8")
-        .header(header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}-{}-{}.csv\"", q.series, period.range.from, period.range.to))
-        .header(header::CACHE_CONTROL, "no-store")
-        .body(body))
+    body.extend_from_slice(&crate::orders::export::to_csv(rows, ctx.lang.csv_delimiter()));
+    let filename = format!("{}-{}-{}.csv", q.series, period.range.from, period.range.to);
+    Ok(crate::web::csv_attachment(&filename).header(header::CACHE_CONTROL, "no-store").body(body))
 }
 
 /// `s` escaped for HTML text and attributes.

@@ -16,6 +16,14 @@ pub enum Lang {
 impl Lang {
     pub const ALL: [Lang; 2] = [Lang::Fr, Lang::En];
 
+    /// The CSV separator Excel expects in this language's locale: `;` in French, `,` in English.
+    pub fn csv_delimiter(self) -> u8 {
+        match self {
+            Lang::Fr => b';',
+            Lang::En => b',',
+        }
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             Lang::Fr => "fr",

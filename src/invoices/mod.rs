@@ -406,7 +406,7 @@ pub fn to_pdf(inv: &Invoice, lang: Lang) -> Vec<u8> {
 /// The invoice as CSV (UTF-8 with BOM, `;` in French).
 pub fn to_csv(inv: &Invoice, lang: Lang) -> Vec<u8> {
     let [_, _, _, _, _, created, tracking, dropoff, subtotal, total] = labels(lang);
-    let sep = if lang == Lang::Fr { b';' } else { b',' };
+    let sep = lang.csv_delimiter();
     let mut w =
         csv::WriterBuilder::new().delimiter(sep).terminator(csv::Terminator::CRLF).flexible(true).from_writer(b"\xEF\xBB\xBF".to_vec());
     let _ = w.write_record([lang.t(Msg::InvoiceNumber), &inv.number, lang.t(Msg::InvoicePeriod), &inv.month]);

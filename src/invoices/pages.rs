@@ -78,8 +78,5 @@ async fn invoice_pdf(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(i
 #[handler]
 async fn invoice_csv(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> poem::Result<Response> {
     let inv = load(state, ctx, &id).await?;
-    Ok(Response::builder()
-        .content_type("text/csv; charset=utf-8")
-        .header(header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}.csv\"", inv.number))
-        .body(invoices::to_csv(&inv, ctx.lang)))
+    Ok(crate::web::csv_attachment(&format!("{}.csv", inv.number)).body(invoices::to_csv(&inv, ctx.lang)))
 }

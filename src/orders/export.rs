@@ -167,18 +167,13 @@ pub async fn export_orders(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, 
     let delimiter = match (q.sep.as_str(), ctx.lang) {
         ("comma", _) => b',',
         ("semicolon", _) => b';',
-        ("", Lang::Fr) => b';',
-        ("", Lang::En) => b',',
+        ("", lang) => lang.csv_delimiter(),
         _ => return Err(status_error(StatusCode::BAD_REQUEST)),
     };
     let today = chrono::Utc::now().with_timezone(&douala()).format("%Y-%m-%d");
     let name = if ctx.lang == Lang::Fr { "commandes" } else { "orders" };
     let body = stream_orders(state.db.clone(), partner.id, filter, ctx.lang, state.config.public_url(), delimiter);
-    Ok(Response::builder()
-        .content_type("text/csv; charset=utf-8")
-        .header(header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}-{today}.csv\""))
-        .header(header::CACHE_CONTROL, "no-store")
-        .body(body))
+    Ok(crate::web::csv_attachment(&format!("{name}-{today}.csv")).header(header::CACHE_CONTROL, "no-store").body(body))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use maud::{Markup, html};
 use poem::{
     Response, Route, get, handler,
-    http::{StatusCode, header},
+    http::StatusCode,
     post,
     web::{Data, Form, Path, Query},
 };
@@ -256,7 +256,7 @@ async fn export_ledger(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Quer
         return Err(status_error(StatusCode::BAD_REQUEST));
     }
     let entries = wallet::entries(&state.db, &p.id, &filter, None, 100_000).await.map_err(internal)?;
-    let sep = if ctx.lang == crate::i18n::Lang::Fr { b';' } else { b',' };
+    let sep = ctx.lang.csv_delimiter();
     let mut w = csv::WriterBuilder::new().delimiter(sep).terminator(csv::Terminator::CRLF).from_writer(b"\xEF\xBB\xBF".to_vec());
     let _ = w.write_record([
         ctx.t(Msg::CsvCreated),
@@ -278,10 +278,7 @@ async fn export_ledger(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Quer
         ]);
     }
     let bytes = w.into_inner().unwrap_or_default();
-    Ok(Response::builder()
-        .content_type("text/csv; charset=utf-8")
-        .header(header::CONTENT_DISPOSITION, "attachment; filename=\"wallet.csv\"")
-        .body(bytes))
+    Ok(crate::web::csv_attachment("wallet.csv").body(bytes))
 }
 
 #[handler]

@@ -68,6 +68,13 @@ pub fn internal(err: impl Into<anyhow::Error>) -> poem::Error {
 
 /// A `303 See Other` redirect (after a successful form post). For htmx requests also sets
 /// `HX-Location`-free `HX-Redirect`-less behaviour: htmx follows 303s transparently.
+/// A CSV download named `filename` (the body and any extra header are the caller's).
+pub fn csv_attachment(filename: &str) -> poem::ResponseBuilder {
+    Response::builder()
+        .content_type("text/csv; charset=utf-8")
+        .header(header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\""))
+}
+
 pub fn redirect(to: &str) -> Response {
     Response::builder().status(StatusCode::SEE_OTHER).header(header::LOCATION, to).finish()
 }
