@@ -69,6 +69,7 @@ impl App {
                 db: db.clone(),
                 runtime: tokio::runtime::Handle::current(),
                 sending: webhooks::delivery::Sending::new(config.allow_loopback_webhooks, config.webhook_lock_secs * 1000),
+                bus: bus.clone(),
             },
             &bus,
         );
@@ -128,6 +129,9 @@ pub fn routes(state: AppState) -> impl poem::Endpoint<Output = Response> {
         crate::invoices::pages::routes,
         crate::notifications::pages::routes,
         crate::tracking::routes,
+        crate::disputes::pages::routes,
+        crate::disputes::admin::routes,
+        crate::branding::routes,
     ]
     .into_iter()
     .fold(Route::new(), |route, add| add(route))

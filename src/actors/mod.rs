@@ -21,6 +21,8 @@ pub struct Env {
     /// The application's tokio runtime: actors run their I/O there.
     pub runtime: tokio::runtime::Handle,
     pub sending: crate::webhooks::delivery::Sending,
+    /// Where actors announce the events they commit.
+    pub bus: Bus,
 }
 
 /// Handle on the actor system, cheap to clone, usable from any thread.

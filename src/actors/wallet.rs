@@ -18,10 +18,28 @@ const IDLE: Duration = Duration::from_secs(300);
 /// A balance-changing command.
 #[derive(Debug, Clone)]
 pub enum WalletCommand {
-    RequestPayout { amount: i64, phone: Phone, operator: &'static str, request_token: String },
-    DecidePayout { payout_id: String, paid: bool, note: String, admin_id: String },
-    Adjust { amount: i64, reason: String },
-    Refund { order_id: String, amount: i64, reason: String },
+    RequestPayout {
+        amount: i64,
+        phone: Phone,
+        operator: &'static str,
+        request_token: String,
+    },
+    DecidePayout {
+        payout_id: String,
+        paid: bool,
+        note: String,
+        admin_id: String,
+    },
+    Adjust {
+        amount: i64,
+        reason: String,
+    },
+    /// Resolve or reject a dispute, crediting its refund (see `disputes::decide`).
+    DecideDispute {
+        dispute_id: String,
+        decision: crate::disputes::Decision,
+        admin_id: String,
+    },
 }
 
 #[derive(Message)]
@@ -57,7 +75,7 @@ impl Actor for WalletActor {
     }
 }
 
-async fn run(db: crate::db::Db, partner_id: String, cmd: WalletCommand) -> Result<String, WalletError> {
+async fn run(db: crate::db::Db, bus: crate::events::Bus, partner_id: String, cmd: WalletCommand) -> Result<String, WalletError> {
     match cmd {
         WalletCommand::RequestPayout { amount, phone, operator, request_token } => {
             wallet::request_payout(&db, &partner_id, amount, &phone, operator, &request_token).await
@@ -66,8 +84,12 @@ async fn run(db: crate::db::Db, partner_id: String, cmd: WalletCommand) -> Resul
             wallet::decide_payout(&db, &payout_id, paid, &note, &admin_id).await.map(|()| payout_id)
         }
         WalletCommand::Adjust { amount, reason } => wallet::adjust(&db, &partner_id, amount, &reason).await.map(|()| String::new()),
-        WalletCommand::Refund { order_id, amount, reason } => {
-            wallet::refund(&db, &partner_id, &order_id, amount, &reason).await.map(|()| String::new())
+        WalletCommand::DecideDispute { dispute_id, decision, admin_id } => {
+            match crate::disputes::decide(&db, &bus, &dispute_id, &admin_id, &decision, crate::db::now_ms()).await {
+                Ok(d) if d.partner_id == partner_id => Ok(d.id),
+                Ok(_) => Err(WalletError::NotPending),
+                Err(e) => Err(WalletError::Dispute(e)),
+            }
         }
     }
 }
@@ -78,7 +100,7 @@ impl Handler<Command> for WalletActor {
     fn handle(&mut self, msg: Command, _: &mut Context<Self>) -> Self::Result {
         self.last_activity = Instant::now();
         // The work runs on the application runtime; the actor waits for it before the next message.
-        let job = self.env.runtime.spawn(run(self.env.db.clone(), self.partner_id.clone(), msg.0));
+        let job = self.env.runtime.spawn(run(self.env.db.clone(), self.env.bus.clone(), self.partner_id.clone(), msg.0));
         AtomicResponse::new(Box::pin(
             async move { job.await.unwrap_or_else(|e| Err(WalletError::Db(format!("wallet command failed: {e}")))) }.into_actor(self).map(
                 |result, act: &mut WalletActor, _| {

@@ -8,7 +8,7 @@ pub mod pages;
 
 use chrono::{Datelike, Days, NaiveDate};
 
-use crate::{db::Db, on_db};
+use crate::{db::Db, on_db, orders::pages::douala_day_start};
 
 /// Milliseconds Douala is ahead of UTC.
 pub const DOUALA_OFFSET_MS: i64 = 3_600_000;
@@ -123,7 +123,7 @@ pub struct Summary {
     pub cod_collected: i64,
     /// Delivery fees debited from the wallet in the period (FCFA, positive).
     pub delivery_spend: i64,
-    /// Orders of the period with a dispute (disputes arrive with their own feature).
+    /// Orders of the period with a dispute (read from the disputes, which are few).
     pub disputed: i64,
 }
 
@@ -291,7 +291,9 @@ async fn summary_and_money(db: &Db, src: Source, partner_id: &str, range: Range)
     let statuses = statuses(db, src, partner_id, range).await?;
     let money = money(db, src, partner_id, range).await?;
     let (cod_collected, delivery_spend) = money.iter().fold((0, 0), |(c, s), (_, dc, ds)| (c + dc, s + ds));
-    Ok((Summary { statuses, cod_collected, delivery_spend, disputed: 0 }, money))
+    let (from_ms, to_ms) = (douala_day_start(range.from), douala_day_start(range.to + Days::new(1)));
+    let disputed = crate::disputes::disputed_orders(db, partner_id, from_ms, to_ms).await?;
+    Ok((Summary { statuses, cod_collected, delivery_spend, disputed }, money))
 }
 
 /// All the metrics of a period, from the roll-ups.
@@ -339,7 +341,7 @@ mod tests {
 
     #[test]
     fn douala_days_start_at_23h_utc() {
-        let start = crate::orders::pages::douala_day_start(d(2026, 3, 10));
+        let start = douala_day_start(d(2026, 3, 10));
         assert_eq!(douala_date(start), d(2026, 3, 10));
         assert_eq!(douala_date(start - 1), d(2026, 3, 9));
         assert_eq!(start, chrono::DateTime::parse_from_rfc3339("2026-03-09T23:00:00Z").unwrap().timestamp_millis());

@@ -46,6 +46,8 @@ pub enum ApiTags {
     Wallet,
     /// The figures of the analytics page.
     Analytics,
+    /// Disputes on orders: open, follow, discuss.
+    Disputes,
 }
 
 /// `Authorization: Api-Key dlv_XXXXXXXX.<secret>`: the key shown once in the portal's API keys
@@ -65,8 +67,13 @@ async fn checked_key(req: &Request, _key: ApiKey) -> poem::Result<Authenticated>
 const API_DESCRIPTION: &str = include_str!("description.md");
 
 /// Every part of the API; later domains add theirs to the tuple.
-type Apis =
-    (crate::orders::api::OrdersApi, crate::webhooks::api::WebhooksApi, crate::wallet::api::WalletApi, crate::analytics::api::AnalyticsApi);
+type Apis = (
+    crate::orders::api::OrdersApi,
+    crate::webhooks::api::WebhooksApi,
+    crate::wallet::api::WalletApi,
+    crate::analytics::api::AnalyticsApi,
+    crate::disputes::api::DisputesApi,
+);
 
 pub fn service(public_url: &str) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
@@ -75,6 +82,7 @@ pub fn service(public_url: &str) -> OpenApiService<Apis, ()> {
             crate::webhooks::api::WebhooksApi,
             crate::wallet::api::WalletApi,
             crate::analytics::api::AnalyticsApi,
+            crate::disputes::api::DisputesApi,
         ),
         "DELIVR-CM Partner API",
         env!("CARGO_PKG_VERSION"),

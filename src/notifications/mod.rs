@@ -31,9 +31,35 @@ pub fn render(kind: &str, lang: Lang, data: &serde_json::Value) -> Option<(&'sta
         "order.cancelled" => ("order_cancelled", Msg::NotifCancelledTitle, lang.fmt(Msg::NotifCancelledText, &[t])),
         "order.failed" => ("system", Msg::NotifFailedTitle, lang.fmt(Msg::NotifFailedText, &[t, ("reason", reason)])),
         "payment.received" => ("payment_received", Msg::NotifPaymentTitle, lang.fmt(Msg::NotifPaymentText, &[t, ("amount", &amount)])),
+        // Disputes: the vendor hears of every change but their own messages.
+        "dispute.opened" | "dispute.updated" | "dispute.resolved" => {
+            let number = ("number", data["number"].as_str().unwrap_or(""));
+            let decision = data["decision_reason"].as_str().unwrap_or("");
+            match (kind, data["status"].as_str().unwrap_or(""), data["message"]["author"].as_str()) {
+                (_, _, Some("VENDOR")) => return None,
+                ("dispute.opened", _, _) => ("system", Msg::NotifDisputeOpenedTitle, lang.fmt(Msg::NotifDisputeOpenedText, &[t, number])),
+                ("dispute.updated", _, Some(_)) => {
+                    let body: String = data["message"]["body"].as_str().unwrap_or("").chars().take(200).collect();
+                    ("system", Msg::NotifDisputeMessageTitle, lang.fmt(Msg::NotifDisputeMessageText, &[number, ("message", &body)]))
+                }
+                ("dispute.updated", _, None) => {
+                    ("system", Msg::NotifDisputeReviewTitle, lang.fmt(Msg::NotifDisputeReviewText, &[t, number]))
+                }
+                (_, "RESOLVED", _) => {
+                    let refund = format_fcfa(data["refund_amount"].as_i64().unwrap_or(0));
+                    let text = if data["refund_amount"].as_i64().unwrap_or(0) > 0 {
+                        Msg::NotifDisputeRefundText
+                    } else {
+                        Msg::NotifDisputeResolvedText
+                    };
+                    ("system", Msg::NotifDisputeResolvedTitle, lang.fmt(text, &[number, ("amount", &refund), ("reason", decision)]))
+                }
+                _ => ("system", Msg::NotifDisputeRejectedTitle, lang.fmt(Msg::NotifDisputeRejectedText, &[number, ("reason", decision)])),
+            }
+        }
         _ => return None,
     };
-    Some((ty, lang.fmt(title, &[t]), message))
+    Some((ty, lang.fmt(title, &[t, ("number", data["number"].as_str().unwrap_or(""))]), message))
 }
 
 /// Write the notification an event gives (inside the caller's transaction), in the partner's

@@ -645,7 +645,34 @@ async fn render_detail(
     let timeline = repo::timeline(&state.db, &o.id).await.map_err(internal)?;
     let position = repo::latest_position(&state.db, &o.id).await.map_err(internal)?;
     let body = order_detail(ctx, o, &timeline, position, &state.config.public_url(), flash, error);
-    Ok(respond(status, page(ctx, &o.tracking_number, body)))
+    let disputes = dispute_card(state, ctx, o).await?;
+    Ok(respond(status, page(ctx, &o.tracking_number, html! { (body) (disputes) })))
+}
+
+/// The order's disputes, and the way to open one while that is possible.
+async fn dispute_card(state: &AppState, ctx: &Ctx, o: &Order) -> poem::Result<Markup> {
+    use crate::disputes::{self, Eligibility};
+    let past = disputes::of_order(&state.db, &o.id).await.map_err(internal)?;
+    let eligibility = disputes::eligibility(&state.db, o, crate::db::now_ms()).await.map_err(internal)?;
+    if past.is_empty() && !matches!(eligibility, Eligibility::Until(_)) {
+        return Ok(html! {});
+    }
+    Ok(html! {
+        div.card #disputes {
+            h2 { (ctx.t(Msg::NavDisputes)) }
+            @if !past.is_empty() {
+                ul.plain {
+                    @for (id, number, status) in &past {
+                        li { a href=(format!("/partners/disputes/{id}/")) { (number) } " " (crate::disputes::pages::status_badge(ctx, status)) }
+                    }
+                }
+            }
+            @if let Eligibility::Until(until) = eligibility {
+                p.small.muted { (ctx.fmt(Msg::DisputeDeadline, &[("tracking", &o.tracking_number), ("date", &format_datetime(until, ctx.lang))])) }
+                a.btn.secondary href=(format!("/partners/disputes/new/{}/", o.id)) { (ctx.t(Msg::DisputeOpenAction)) }
+            }
+        }
+    })
 }
 
 #[handler]

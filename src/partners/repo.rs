@@ -31,6 +31,12 @@ pub const RESERVED_SLUGS: &[&str] = &[
     "www",
     "new",
     "edit",
+    "media",
+    "dashboard",
+    "orders",
+    "disputes",
+    "branding",
+    "delivr-cameroun",
 ];
 
 /// Everything the profile and admin pages show about a partner.
@@ -190,7 +196,10 @@ async fn email_exists(db: &Db, email: &str) -> sqlx::Result<bool> {
 
 /// `base`, or `base-2`, `base-3`, … whichever is free.
 async fn free_slug(db: &Db, base: &str) -> sqlx::Result<String> {
-    let taken: Vec<(String,)> = on_db!(db, pool => sqlx::query_as("SELECT slug FROM partners WHERE slug = $1 OR slug LIKE $2")
+    // Slugs a vendor used before keep redirecting to them: they are taken too.
+    let taken: Vec<(String,)> = on_db!(db, pool => sqlx::query_as(
+        "SELECT slug FROM partners WHERE slug = $1 OR slug LIKE $2 UNION SELECT slug FROM partner_old_slugs WHERE slug = $1 OR slug LIKE $2",
+    )
         .bind(base)
         .bind(format!("{base}-%"))
         .fetch_all(pool)

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::{
     app::AppState,
+    branding::Brand,
     db::{Db, now_ms},
     geo,
     i18n::Msg,
@@ -28,7 +29,7 @@ use crate::{
         components::format_datetime,
         forms::{FieldErrors, Input},
         internal,
-        layout::{csrf_field, page, public_page, respond},
+        layout::{branded_page, csrf_field, public_page, respond},
         status_error,
     },
 };
@@ -52,9 +53,11 @@ async fn track(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(token):
     let position = repo::latest_position(&state.db, &order.id).await.map_err(internal)?;
     let status = order.status();
     let eta = if status == Status::InTransit { position.map(|p| orders::eta_minutes(&order, p)) } else { None };
+    let brand = crate::branding::of(&state.db, &order.partner_id).await.map_err(internal)?;
     let body = html! {
         div.narrow {
             p.muted { (ctx.fmt(Msg::TrackFrom, &[("vendor", &order.business_name)])) }
+            @if let Some(m) = &brand.message { p.brand-message { (m) } }
             h1 { (order.tracking_number) }
             div.card {
                 p { (status_badge(ctx, status)) }
@@ -83,7 +86,8 @@ async fn track(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(token):
             }
         }
     };
-    let mut resp = respond(StatusCode::OK, public_page(ctx, &order.tracking_number, body, status.in_progress().then_some("public.js")));
+    let mut resp =
+        respond(StatusCode::OK, public_page(ctx, &order.tracking_number, body, status.in_progress().then_some("public.js"), Some(&brand)));
     resp.headers_mut().insert("x-robots-tag", poem::http::HeaderValue::from_static("noindex"));
     Ok(resp)
 }
@@ -174,6 +178,7 @@ async fn booking_view(
     state: &AppState,
     ctx: &Ctx,
     partner: &partners::Partner,
+    brand: &Brand,
     form: &Draft,
     errors: &FieldErrors,
     banner: Option<String>,
@@ -186,6 +191,7 @@ async fn booking_view(
     Ok(html! {
         div.narrow {
             h1 { (partner.business_name) }
+            @if let Some(m) = &brand.message { p.brand-message { (m) } }
             p.muted { (ctx.t(Msg::BookIntro)) }
             @if let Some(b) = banner { div.flash.err role="alert" { (b) } }
             form.card method="post" action=(format!("/book/{}/", partner.slug)) novalidate {
@@ -218,20 +224,31 @@ async fn booking_view(
     })
 }
 
-async fn bookable(state: &AppState, slug: &str) -> poem::Result<partners::Partner> {
-    let id: Option<String> = on_db!(&state.db, pool => sqlx::query_scalar("SELECT id FROM partners WHERE slug = $1")
-        .bind(slug)
-        .fetch_optional(pool)
-        .await)
-    .map_err(internal)?;
-    let partner = match id {
-        Some(id) => partners::by_id(&state.db, &id).await.map_err(internal)?,
+/// The vendor behind a slug, with their brand. A former slug answers with a permanent
+/// redirect to the current one (`308` keeps a form's POST a POST).
+async fn bookable(state: &AppState, slug: &str, query: Option<&str>, post: bool) -> poem::Result<(partners::Partner, Brand)> {
+    if slug.len() > 60 {
+        return Err(status_error(StatusCode::NOT_FOUND));
+    }
+    let found = crate::branding::resolve_slug(&state.db, slug).await.map_err(internal)?;
+    let partner = match found {
+        Some((_, current)) if current != slug => {
+            let to = match query.filter(|q| !q.is_empty()) {
+                Some(q) => format!("/book/{current}/?{q}"),
+                None => format!("/book/{current}/"),
+            };
+            let code = if post { StatusCode::PERMANENT_REDIRECT } else { StatusCode::MOVED_PERMANENTLY };
+            return Err(poem::Error::from_response(Response::builder().status(code).header(poem::http::header::LOCATION, to).finish()));
+        }
+        Some((id, _)) => partners::by_id(&state.db, &id).await.map_err(internal)?,
         None => None,
     };
     // Only approved, active vendors with a pickup address take bookings.
-    partner
+    let partner = partner
         .filter(|p| p.status() == partners::Status::Approved && p.pickup_quartier_id.is_some())
-        .ok_or_else(|| status_error(StatusCode::NOT_FOUND))
+        .ok_or_else(|| status_error(StatusCode::NOT_FOUND))?;
+    let brand = crate::branding::of(&state.db, &partner.id).await.map_err(internal)?;
+    Ok((partner, brand))
 }
 
 #[derive(Deserialize, Default)]
@@ -246,12 +263,13 @@ async fn booking_page(
     Data(ctx): Data<&Ctx>,
     Path(slug): Path<String>,
     Query(q): Query<CityQuery>,
+    req: &poem::Request,
 ) -> poem::Result<Response> {
-    let partner = bookable(state, &slug).await?;
+    let (partner, brand) = bookable(state, &slug, req.uri().query(), false).await?;
     let city = if q.dropoff_city.is_empty() { partner.pickup_city_id.map(|c| c.to_string()).unwrap_or_default() } else { q.dropoff_city };
     let draft = Draft { dropoff_city: city, ..Draft::default() };
-    let body = booking_view(state, ctx, &partner, &draft, &FieldErrors::default(), None).await?;
-    Ok(respond(StatusCode::OK, page(ctx, &partner.business_name, body)))
+    let body = booking_view(state, ctx, &partner, &brand, &draft, &FieldErrors::default(), None).await?;
+    Ok(respond(StatusCode::OK, branded_page(ctx, &partner.business_name, body, Some(&brand))))
 }
 
 #[handler]
@@ -259,12 +277,14 @@ async fn book(
     Data(state): Data<&AppState>,
     Data(ctx): Data<&Ctx>,
     Path(slug): Path<String>,
+    req: &poem::Request,
     Form(form): Form<BookingForm>,
 ) -> poem::Result<Response> {
-    let partner = bookable(state, &slug).await?;
+    let (partner, brand) = bookable(state, &slug, req.uri().query(), true).await?;
+    let page = |ctx: &Ctx, title: &str, body: Markup| branded_page(ctx, title, body, Some(&brand));
     let title = partner.business_name.clone();
     if form.refresh == "1" {
-        let body = booking_view(state, ctx, &partner, &form.draft, &FieldErrors::default(), None).await?;
+        let body = booking_view(state, ctx, &partner, &brand, &form.draft, &FieldErrors::default(), None).await?;
         return Ok(respond(StatusCode::OK, page(ctx, &title, body)));
     }
     // A bot filled the hidden field: pretend success, store nothing.
@@ -278,9 +298,16 @@ async fn book(
     let allowed = allow(&state.db, &client_key, now - 3_600_000, BOOKINGS_PER_CLIENT_HOUR).await.map_err(internal)?
         && allow(&state.db, &partner_key, now - 86_400_000, BOOKINGS_PER_PARTNER_DAY).await.map_err(internal)?;
     if !allowed {
-        let body =
-            booking_view(state, ctx, &partner, &form.draft, &FieldErrors::default(), Some(ctx.t(Msg::ErrBookingThrottled).to_owned()))
-                .await?;
+        let body = booking_view(
+            state,
+            ctx,
+            &partner,
+            &brand,
+            &form.draft,
+            &FieldErrors::default(),
+            Some(ctx.t(Msg::ErrBookingThrottled).to_owned()),
+        )
+        .await?;
         let mut resp = respond(StatusCode::TOO_MANY_REQUESTS, page(ctx, &title, body));
         resp.headers_mut().insert(poem::http::header::RETRY_AFTER, poem::http::HeaderValue::from_static("3600"));
         return Ok(resp);
@@ -312,7 +339,7 @@ async fn book(
             Ok(respond(StatusCode::OK, page(ctx, &title, thanks(ctx, Some((&order.tracking_number, &url))))))
         }
         Err(errors) => {
-            let body = booking_view(state, ctx, &partner, &form.draft, &errors, None).await?;
+            let body = booking_view(state, ctx, &partner, &brand, &form.draft, &errors, None).await?;
             Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, page(ctx, &title, body)))
         }
     }

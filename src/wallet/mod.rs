@@ -21,7 +21,10 @@ pub const MIN_PAYOUT: i64 = 1_000;
 /// serialise; SQLite's single writer does the same. Evaluates to whether it was booked.
 #[macro_export]
 macro_rules! wallet_book {
-    ($tx:expr, $is_pg:expr, $partner_id:expr, $kind:expr, $amount:expr, $order_id:expr, $payout_id:expr, $reason:expr, $at:expr) => {{
+    ($tx:expr, $is_pg:expr, $partner_id:expr, $kind:expr, $amount:expr, $order_id:expr, $payout_id:expr, $reason:expr, $at:expr) => {
+        $crate::wallet_book!($tx, $is_pg, $partner_id, $kind, $amount, $order_id, $payout_id, $reason, $at, None::<&str>)
+    };
+    ($tx:expr, $is_pg:expr, $partner_id:expr, $kind:expr, $amount:expr, $order_id:expr, $payout_id:expr, $reason:expr, $at:expr, $dispute_id:expr) => {{
         sqlx::query(
             "INSERT INTO wallet_accounts (partner_id, balance, held, updated_at) VALUES ($1, 0, 0, $2) ON CONFLICT (partner_id) DO NOTHING",
         )
@@ -36,8 +39,8 @@ macro_rules! wallet_book {
             .await?;
         let amount: i64 = $amount;
         let booked = sqlx::query(
-            "INSERT INTO wallet_entries (partner_id, kind, amount, balance_after, order_id, payout_id, reason, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+            "INSERT INTO wallet_entries (partner_id, kind, amount, balance_after, order_id, payout_id, reason, created_at, dispute_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
         )
         .bind($partner_id)
         .bind($kind)
@@ -47,6 +50,7 @@ macro_rules! wallet_book {
         .bind($payout_id)
         .bind($reason)
         .bind($at)
+        .bind($dispute_id)
         .execute(&mut *$tx)
         .await?
         .rows_affected()
@@ -201,6 +205,8 @@ pub enum WalletError {
     NotPending,
     #[error("database: {0}")]
     Db(String),
+    #[error(transparent)]
+    Dispute(#[from] crate::disputes::DisputeError),
 }
 
 impl From<sqlx::Error> for WalletError {
@@ -347,26 +353,6 @@ pub async fn adjust(db: &Db, partner_id: &str, amount: i64, reason: &str) -> Res
     on_db!(db, pool => async {
         let mut tx = if is_pg { pool.begin().await? } else { pool.begin_with("BEGIN IMMEDIATE").await? };
         crate::wallet_book!(tx, is_pg, partner_id, "ADJUSTMENT", amount, None::<&str>, None::<&str>, Some(reason), now);
-        tx.commit().await?;
-        Ok::<(), WalletError>(())
-    }
-    .await)
-}
-
-/// Credit a dispute refund for an order (the disputes issue calls this through the wallet actor).
-pub async fn refund(db: &Db, partner_id: &str, order_id: &str, amount: i64, reason: &str) -> Result<(), WalletError> {
-    if amount <= 0 {
-        return Err(WalletError::BelowMinimum);
-    }
-    let now = now_ms();
-    let is_pg = db.is_postgres();
-    on_db!(db, pool => async {
-        let mut tx = if is_pg { pool.begin().await? } else { pool.begin_with("BEGIN IMMEDIATE").await? };
-        let own: Option<String> = sqlx::query_scalar("SELECT id FROM orders WHERE id = $1 AND partner_id = $2").bind(order_id).bind(partner_id).fetch_optional(&mut *tx).await?;
-        if own.is_none() {
-            return Err(WalletError::NotPending);
-        }
-        crate::wallet_book!(tx, is_pg, partner_id, "DISPUTE_REFUND", amount, Some(order_id), None::<&str>, Some(reason), now);
         tx.commit().await?;
         Ok::<(), WalletError>(())
     }

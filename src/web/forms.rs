@@ -121,3 +121,22 @@ pub fn clean(value: &str, max_chars: usize) -> Result<String, usize> {
     let v = value.trim();
     if v.chars().count() > max_chars { Err(max_chars) } else { Ok(v.to_owned()) }
 }
+
+/// A labelled `<textarea>` with its hint and error.
+pub fn textarea(name: &'static str, label: &str, value: &str, max_chars: usize, hint: Option<&str>, errors: &FieldErrors) -> Markup {
+    let error = errors.get(name);
+    let id = format!("f-{name}");
+    let hint_id = format!("{id}-hint");
+    let err_id = format!("{id}-err");
+    let described: Vec<&str> = [hint.map(|_| hint_id.as_str()), error.map(|_| err_id.as_str())].into_iter().flatten().collect();
+    html! {
+        div.field.invalid[error.is_some()] {
+            label for=(id) { (label) }
+            textarea #(id) name=(name) rows="4" maxlength=(max_chars) required
+                aria-invalid=[error.map(|_| "true")]
+                aria-describedby=[(!described.is_empty()).then(|| described.join(" "))] { (value) }
+            @if let Some(h) = hint { div.hint #(hint_id) { (h) } }
+            @if let Some(e) = error { div.error #(err_id) role="alert" { (e) } }
+        }
+    }
+}

@@ -5,6 +5,7 @@ use poem::{IntoResponse, Response, http::StatusCode};
 
 use crate::{
     accounts::Role,
+    branding::Brand,
     i18n::{Lang, Msg},
     web::{CSRF_FIELD, Ctx, assets},
 };
@@ -30,6 +31,7 @@ fn nav_items(ctx: &Ctx) -> Vec<NavItem> {
             NavItem { href: "/admin/partners/", label: Msg::NavAdminPartners },
             NavItem { href: "/admin/orders/", label: Msg::NavOrders },
             NavItem { href: "/admin/payouts/", label: Msg::NavPayouts },
+            NavItem { href: "/admin/disputes/", label: Msg::NavDisputes },
             NavItem { href: "/admin/tariffs/", label: Msg::NavTariffs },
         ],
         Role::Business => {
@@ -42,9 +44,11 @@ fn nav_items(ctx: &Ctx) -> Vec<NavItem> {
                 items.push(NavItem { href: "/partners/analytics/", label: Msg::NavAnalytics });
                 items.push(NavItem { href: "/partners/wallet/", label: Msg::NavWallet });
                 items.push(NavItem { href: "/partners/invoices/", label: Msg::NavInvoices });
+                items.push(NavItem { href: "/partners/disputes/", label: Msg::NavDisputes });
                 items.push(NavItem { href: "/partners/notifications/", label: Msg::NavNotifications });
                 items.push(NavItem { href: "/partners/api-keys/", label: Msg::NavApi });
                 items.push(NavItem { href: "/partners/webhooks/", label: Msg::NavWebhooks });
+                items.push(NavItem { href: "/partners/branding/", label: Msg::NavBranding });
             } else {
                 items.push(NavItem { href: "/partners/pending/", label: Msg::NavPending });
             }
@@ -73,6 +77,33 @@ fn lang_switcher(ctx: &Ctx) -> Markup {
 
 /// A full HTML page in the portal layout.
 pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
+    branded_page(ctx, title, body, None)
+}
+
+/// The `<head>` lines and the header mark of a vendor's brand (public pages).
+fn brand_head(brand: Option<&Brand>) -> Markup {
+    html! {
+        @if let Some(css) = brand.and_then(Brand::css) {
+            meta name="theme-color" content=(brand.and_then(|b| b.color.clone()).unwrap_or_default());
+            style { (PreEscaped(css)) }
+        } @else {
+            meta name="theme-color" content="#0f6e55";
+        }
+    }
+}
+
+fn brand_mark(brand: &Brand) -> Markup {
+    html! {
+        span.logo.brand {
+            @if let Some(url) = &brand.logo_url { img src=(url) alt="" width="28" height="28"; }
+            (brand.name)
+        }
+    }
+}
+
+/// A full HTML page in the portal layout, in a vendor's colours when `brand` is given (the
+/// booking page).
+pub fn branded_page(ctx: &Ctx, title: &str, body: Markup, brand: Option<&Brand>) -> Markup {
     let items = nav_items(ctx);
     let live = ctx.user.as_ref().and_then(|u| u.partner.as_ref()).is_some_and(|p| p.approved);
     html! {
@@ -82,7 +113,7 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · DELIVR-CM" }
-                meta name="theme-color" content="#0f6e55";
+                (brand_head(brand))
                 meta name="htmx-config" content=(HTMX_CONFIG);
                 link rel="icon" href=(assets::url("icon.svg")) type="image/svg+xml";
                 link rel="stylesheet" href=(assets::url("app.css"));
@@ -96,7 +127,9 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
                 a.skip href="#main" { (ctx.t(Msg::SkipToContent)) }
                 header.top {
                     div.top-in {
-                        a.logo href="/" { img src=(assets::url("icon.svg")) alt="" width="28" height="28"; "DELIVR-CM" }
+                        @if let Some(b) = brand { (brand_mark(b)) } @else {
+                            a.logo href="/" { img src=(assets::url("icon.svg")) alt="" width="28" height="28"; "DELIVR-CM" }
+                        }
                         span.spacer {}
                         (lang_switcher(ctx))
                     }
@@ -128,7 +161,7 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
 
 /// A page for the vendor's customers (public tracking and booking): the portal's look without
 /// htmx or the portal's scripts, so that it stays a few kilobytes on a 2G connection.
-pub fn public_page(ctx: &Ctx, title: &str, body: Markup, script: Option<&str>) -> Markup {
+pub fn public_page(ctx: &Ctx, title: &str, body: Markup, script: Option<&str>, brand: Option<&Brand>) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(ctx.lang.code()) {
@@ -136,14 +169,14 @@ pub fn public_page(ctx: &Ctx, title: &str, body: Markup, script: Option<&str>) -
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · DELIVR-CM" }
-                meta name="theme-color" content="#0f6e55";
+                (brand_head(brand))
                 link rel="stylesheet" href=(assets::url("app.css"));
                 @if let Some(s) = script { script src=(assets::url(s)) defer {} }
             }
             body {
                 header.top {
                     div.top-in {
-                        span.logo { "DELIVR-CM" }
+                        @if let Some(b) = brand { (brand_mark(b)) } @else { span.logo { "DELIVR-CM" } }
                         span.spacer {}
                         (lang_switcher(ctx))
                     }

@@ -80,7 +80,7 @@ pub struct WebhookIn {
     pub url: String,
     /// Events to receive, among `order.created`, `order.assigned`, `order.picked_up`,
     /// `order.in_transit`, `order.completed`, `order.cancelled`, `order.failed`,
-    /// `payment.received`.
+    /// `payment.received`, `dispute.opened`, `dispute.updated`, `dispute.resolved`.
     #[oai(validator(max_items = 20))]
     pub events: Vec<String>,
     /// Deliver events (default true). Re-activating a paused webhook resumes its deliveries.

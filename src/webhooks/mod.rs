@@ -17,7 +17,7 @@ use crate::{
     on_db, security,
 };
 
-/// The events a webhook can subscribe to: the spec's seven, plus `order.failed`.
+/// The events a webhook can subscribe to: the spec's seven, `order.failed`, and the disputes'.
 pub const EVENTS: &[&str] = &[
     "order.created",
     "order.assigned",
@@ -27,6 +27,9 @@ pub const EVENTS: &[&str] = &[
     "order.cancelled",
     "order.failed",
     "payment.received",
+    "dispute.opened",
+    "dispute.updated",
+    "dispute.resolved",
 ];
 
 /// The webhook configuration of a partner.

@@ -187,3 +187,108 @@ macro_rules! both_backends {
         }
     )*};
 }
+
+/// One part of a multipart form: a text field, or a file with its name and declared type.
+pub enum Part<'a> {
+    Text(&'a str, &'a str),
+    File { name: &'a str, filename: &'a str, content_type: &'a str, bytes: Vec<u8> },
+}
+
+impl TestApp {
+    /// POST a multipart form to `action` (which must accept `?csrf=`), with the CSRF token
+    /// taken from `page`.
+    pub async fn post_multipart(&self, page: &str, action: &str, parts: Vec<Part<'_>>) -> Response {
+        let token = self.csrf(page).await;
+        let boundary = "XdelivrBoundary7MA4YWxk";
+        let mut body = Vec::new();
+        for part in parts {
+            body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+            match part {
+                Part::Text(name, value) => {
+                    body.extend_from_slice(format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
+                }
+                Part::File { name, filename, content_type, bytes } => {
+                    body.extend_from_slice(
+                        format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n")
+                            .as_bytes(),
+                    );
+                    body.extend_from_slice(&bytes);
+                    body.extend_from_slice(b"\r\n");
+                }
+            }
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let sep = if action.contains('?') { '&' } else { '?' };
+        self.client
+            .post(self.url(&format!("{action}{sep}csrf={token}")))
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .body(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+}
+
+/// A real image, encoded in `format`.
+pub fn image_bytes(width: u32, height: u32, format: image::ImageFormat) -> Vec<u8> {
+    let img =
+        image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 200) as u8, (y % 200) as u8, 120])));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, format).expect("encodes");
+    out.into_inner()
+}
+
+/// A vendor order made through the portal's form (the signed-in vendor needs a pickup address).
+pub async fn new_order(app: &TestApp, cod: &str) -> delivr::orders::repo::Order {
+    let fields = [
+        ("recipient_name", "Paul Nkwi"),
+        ("recipient_phone", "677987654"),
+        ("dropoff_city", "1"),
+        ("dropoff_quartier", "1012"),
+        ("dropoff_address", "Derrière la pharmacie"),
+        ("package_description", "Chaussures"),
+        ("cod_amount", cod),
+    ];
+    let resp = app.post_form("/partners/orders/new/", "/partners/orders/new/", &fields).await;
+    let id = location(&resp).trim_start_matches("/partners/orders/").split('/').next().unwrap().to_owned();
+    delivr::orders::repo::find(&app.state.db, &id).await.unwrap().unwrap()
+}
+
+/// Drive an order to IN_TRANSIT as the system.
+pub async fn in_transit(app: &TestApp, order: &delivr::orders::repo::Order) -> delivr::orders::repo::Order {
+    let hash = delivr::accounts::password::hash("x-password-1").unwrap();
+    let courier = delivr::accounts::repo::create_staff(
+        &app.state.db,
+        delivr::accounts::Role::Courier,
+        &format!("c-{}@c.cm", order.id),
+        "C",
+        None,
+        &hash,
+    )
+    .await
+    .unwrap();
+    let sys = delivr::orders::service::Actor::system();
+    let (db, bus, now) = (&app.state.db, &app.state.bus, delivr::db::now_ms());
+    let o = delivr::orders::service::transition(db, bus, order, &delivr::orders::model::Action::Assign { courier_id: courier }, &sys, now)
+        .await
+        .unwrap();
+    let o = delivr::orders::service::transition(db, bus, &o, &delivr::orders::model::Action::PickUp, &sys, now).await.unwrap();
+    delivr::orders::service::transition(db, bus, &o, &delivr::orders::model::Action::StartTransit, &sys, now).await.unwrap()
+}
+
+/// Drive an order to COMPLETED (the courier enters the PIN).
+pub async fn delivered(app: &TestApp, order: &delivr::orders::repo::Order) -> delivr::orders::repo::Order {
+    let o = in_transit(app, order).await;
+    let pin = o.delivery_pin.clone();
+    let sys = delivr::orders::service::Actor::system();
+    delivr::orders::service::transition(
+        &app.state.db,
+        &app.state.bus,
+        &o,
+        &delivr::orders::model::Action::Complete { pin },
+        &sys,
+        delivr::db::now_ms(),
+    )
+    .await
+    .unwrap()
+}

@@ -11,6 +11,7 @@ mod analytics;
 mod api;
 mod cli;
 mod crash;
+mod disputes;
 mod notifications;
 mod orders;
 mod shell;

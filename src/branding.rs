@@ -1,0 +1,506 @@
+//! The vendor's public face: logo, brand colour and a message for customers, applied to the
+//! booking page `/book/<slug>/` and to the public tracking page; and the slug itself, editable
+//! here (an old slug keeps redirecting to the new one).
+
+use maud::{Markup, html};
+use poem::{
+    Response, Route, get, handler,
+    http::{StatusCode, header},
+    web::{Data, Multipart, Path, Query},
+};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::{
+    accounts::guard,
+    app::AppState,
+    db::{Db, is_unique_violation, now_ms},
+    i18n::{Lang, Msg},
+    media::{self, ImageError},
+    on_db,
+    partners::repo::RESERVED_SLUGS,
+    web::{
+        Ctx,
+        forms::{FieldErrors, Input, clean, textarea},
+        internal,
+        layout::{page, respond},
+        redirect, status_error,
+    },
+};
+
+pub const MAX_LOGO_BYTES: usize = 2 * 1024 * 1024;
+pub const MAX_MESSAGE: usize = 280;
+/// WCAG AA for normal text: white text on the brand colour must reach 4.5:1.
+pub const MIN_CONTRAST: f64 = 4.5;
+
+pub fn routes(route: Route) -> Route {
+    route
+        .at("/partners/branding/", get(branding_page).post(save))
+        .at("/partners/branding/preview/", get(preview_fragment))
+        .at("/media/logos/:file", get(serve_logo))
+}
+
+/// What the public pages show of a vendor.
+#[derive(Debug, Clone, Default)]
+pub struct Brand {
+    pub name: String,
+    /// `#rrggbb`, readable under white text.
+    pub color: Option<String>,
+    pub message: Option<String>,
+    pub logo_url: Option<String>,
+}
+
+impl Brand {
+    /// The CSS custom properties that repaint a page in the brand's colour.
+    pub fn css(&self) -> Option<String> {
+        let rgb = parse_color(self.color.as_deref()?)?;
+        let soft = mix_with_white(rgb, 0.88);
+        Some(format!(":root{{--brand:{};--brand-soft:{}}}", hex(rgb), hex(soft)))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct BrandRow {
+    business_name: String,
+    brand_color: Option<String>,
+    brand_message: Option<String>,
+    logo_hash: Option<String>,
+    logo_content_type: Option<String>,
+}
+
+fn logo_url(hash: &str, content_type: &str) -> String {
+    let ext = if content_type == "image/jpeg" { "jpg" } else { "png" };
+    format!("/media/logos/{hash}.{ext}")
+}
+
+pub async fn of(db: &Db, partner_id: &str) -> sqlx::Result<Brand> {
+    let row: Option<BrandRow> = on_db!(db, pool => sqlx::query_as(
+        "SELECT business_name, brand_color, brand_message, logo_hash, logo_content_type FROM partners WHERE id = $1",
+    )
+    .bind(partner_id)
+    .fetch_optional(pool)
+    .await)?;
+    Ok(row
+        .map(|r| Brand {
+            name: r.business_name,
+            color: r.brand_color,
+            message: r.brand_message,
+            logo_url: r.logo_hash.zip(r.logo_content_type).map(|(h, t)| logo_url(&h, &t)),
+        })
+        .unwrap_or_default())
+}
+
+/// `#abc`, `#aabbcc` (or without `#`), any case.
+pub fn parse_color(input: &str) -> Option<[u8; 3]> {
+    let s = input.trim();
+    let s = s.strip_prefix('#').unwrap_or(s);
+    if !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let full: String = match s.len() {
+        3 => s.chars().flat_map(|c| [c, c]).collect(),
+        6 => s.to_owned(),
+        _ => return None,
+    };
+    let byte = |i: usize| u8::from_str_radix(&full[i..i + 2], 16).ok();
+    Some([byte(0)?, byte(2)?, byte(4)?])
+}
+
+pub fn hex(rgb: [u8; 3]) -> String {
+    format!("#{:02x}{:02x}{:02x}", rgb[0], rgb[1], rgb[2])
+}
+
+fn mix_with_white(rgb: [u8; 3], white: f64) -> [u8; 3] {
+    rgb.map(|c| (f64::from(c) * (1.0 - white) + 255.0 * white).round() as u8)
+}
+
+/// WCAG relative luminance.
+fn luminance(rgb: [u8; 3]) -> f64 {
+    let lin = |c: u8| {
+        let c = f64::from(c) / 255.0;
+        if c <= 0.039_28 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
+    };
+    0.2126 * lin(rgb[0]) + 0.7152 * lin(rgb[1]) + 0.0722 * lin(rgb[2])
+}
+
+/// Contrast ratio of white text on this colour (1 to 21).
+pub fn contrast_with_white(rgb: [u8; 3]) -> f64 {
+    1.05 / (luminance(rgb) + 0.05)
+}
+
+/// The same hue, darkened just enough for white text to be readable.
+pub fn suggest(rgb: [u8; 3]) -> [u8; 3] {
+    let mut c = rgb;
+    for _ in 0..100 {
+        if contrast_with_white(c) >= MIN_CONTRAST {
+            break;
+        }
+        c = c.map(|v| (f64::from(v) * 0.95).floor() as u8);
+    }
+    c
+}
+
+/// A colour's problem, if any: unreadable hex, or too light for white text (with a suggestion).
+pub fn check_color(lang: Lang, input: &str) -> Result<Option<String>, String> {
+    if input.trim().is_empty() {
+        return Ok(None);
+    }
+    let Some(rgb) = parse_color(input) else { return Err(lang.t(Msg::ErrColor).to_owned()) };
+    let ratio = contrast_with_white(rgb);
+    if ratio < MIN_CONTRAST {
+        return Err(lang.fmt(Msg::ErrColorContrast, &[("ratio", &format!("{ratio:.1}")), ("suggestion", &hex(suggest(rgb)))]));
+    }
+    Ok(Some(hex(rgb)))
+}
+
+/// A slug's problem, if any (format and reserved words; availability is checked on save).
+pub fn check_slug(lang: Lang, input: &str) -> Result<String, String> {
+    let s = input.trim().to_lowercase();
+    let well_formed = (3..=50).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+        && !s.contains("--");
+    if !well_formed {
+        return Err(lang.t(Msg::ErrSlugFormat).to_owned());
+    }
+    if RESERVED_SLUGS.contains(&s.as_str()) {
+        return Err(lang.t(Msg::ErrSlugReserved).to_owned());
+    }
+    Ok(s)
+}
+
+/// The partner whose current or former slug this is: `(id, current slug)`.
+pub async fn resolve_slug(db: &Db, slug: &str) -> sqlx::Result<Option<(String, String)>> {
+    on_db!(db, pool => sqlx::query_as(
+        "SELECT id, slug FROM partners WHERE slug = $1 \
+         UNION ALL SELECT p.id, p.slug FROM partner_old_slugs o JOIN partners p ON p.id = o.partner_id WHERE o.slug = $1",
+    )
+    .bind(slug)
+    .fetch_optional(pool)
+    .await)
+}
+
+/// A validated branding change.
+pub struct BrandingUpdate {
+    pub color: Option<String>,
+    pub message: Option<String>,
+    pub slug: String,
+    /// `Some(None)` removes the logo, `Some(Some(_))` replaces it.
+    pub logo: Option<Option<media::Image>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    #[error("slug taken")]
+    SlugTaken,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// Save the brand in one transaction. A new slug leaves the old one redirecting; a slug the
+/// vendor used before may be taken back.
+pub async fn save_branding(db: &Db, partner_id: &str, u: &BrandingUpdate) -> Result<(), SaveError> {
+    let now = now_ms();
+    let result: sqlx::Result<bool> = on_db!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        let current: String = sqlx::query_scalar("SELECT slug FROM partners WHERE id = $1").bind(partner_id).fetch_one(&mut *tx).await?;
+        if current != u.slug {
+            let owner: Option<String> = sqlx::query_scalar(
+                "SELECT id FROM partners WHERE slug = $1 UNION ALL SELECT partner_id FROM partner_old_slugs WHERE slug = $1",
+            )
+            .bind(&u.slug)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if owner.is_some_and(|o| o != partner_id) {
+                return Ok(false);
+            }
+            sqlx::query("DELETE FROM partner_old_slugs WHERE slug = $1 AND partner_id = $2").bind(&u.slug).bind(partner_id).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO partner_old_slugs (slug, partner_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (slug) DO NOTHING")
+                .bind(&current)
+                .bind(partner_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("UPDATE partners SET slug = $2, brand_color = $3, brand_message = $4, updated_at = $5 WHERE id = $1")
+            .bind(partner_id)
+            .bind(&u.slug)
+            .bind(u.color.as_deref())
+            .bind(u.message.as_deref())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        match &u.logo {
+            None => {}
+            Some(None) => {
+                sqlx::query("UPDATE partners SET logo = NULL, logo_hash = NULL, logo_content_type = NULL WHERE id = $1")
+                    .bind(partner_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Some(Some(img)) => {
+                let digest = Sha256::digest(&img.bytes);
+                let hash: String = digest.iter().take(10).map(|b| format!("{b:02x}")).collect();
+                sqlx::query("UPDATE partners SET logo = $2, logo_hash = $3, logo_content_type = $4 WHERE id = $1")
+                    .bind(partner_id)
+                    .bind(&img.bytes)
+                    .bind(&hash)
+                    .bind(img.content_type)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+    .await);
+    match result {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(SaveError::SlugTaken),
+        Err(e) if is_unique_violation(&e) => Err(SaveError::SlugTaken),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The brand's header and message, as the public pages show them.
+pub fn header_preview(ctx: &Ctx, brand: &Brand, slug_url: &str, problem: Option<&str>) -> Markup {
+    let color = brand.color.clone().unwrap_or_else(|| "#0f6e55".to_owned());
+    html! {
+        div #brand-preview.card aria-live="polite" {
+            h2 { (ctx.t(Msg::BrandPreview)) }
+            div.brand-sample {
+                div.brand-bar style=(format!("background:{color}")) {
+                    @if let Some(url) = &brand.logo_url { img src=(url) alt="" width="32" height="32"; }
+                    strong { (brand.name) }
+                }
+                div.brand-body {
+                    @if let Some(m) = &brand.message { p.brand-message { (m) } }
+                    span.btn style=(format!("background:{color};border-color:{color}")) { (ctx.t(Msg::BookSubmit)) }
+                }
+            }
+            @if let Some(p) = problem { div.error role="alert" { (p) } }
+            p.small.muted { (ctx.t(Msg::BrandPublicAt)) " " a href=(slug_url) { (slug_url) } }
+        }
+    }
+}
+
+#[derive(Default, Clone, Deserialize)]
+#[serde(default)]
+struct BrandForm {
+    brand_color: String,
+    brand_message: String,
+    slug: String,
+}
+
+fn form_view(state: &AppState, ctx: &Ctx, brand: &Brand, form: &BrandForm, errors: &FieldErrors, flash: bool) -> Markup {
+    let base = format!("{}/book/", state.config.public_url());
+    let slug_url = format!("{base}{}/", form.slug);
+    let mut shown = brand.clone();
+    shown.color = parse_color(&form.brand_color).map(hex).or(shown.color);
+    shown.message = Some(form.brand_message.trim().to_owned()).filter(|m| !m.is_empty());
+    let live = "#f-brand_color, #f-brand_message, #f-slug";
+    html! {
+        h1 { (ctx.t(Msg::NavBranding)) }
+        p.muted { (ctx.t(Msg::BrandIntro)) }
+        @if flash { div.flash.ok role="status" { (ctx.t(Msg::BrandSaved)) } }
+        @if !errors.is_empty() { div.flash.err role="alert" { (ctx.t(Msg::ErrFixBelow)) } }
+        div.grid2 {
+            form.card method="post" action=(format!("/partners/branding/?csrf={}", ctx.csrf_token)) enctype="multipart/form-data" hx-boost="false" novalidate {
+                div hx-get="/partners/branding/preview/" hx-trigger="input changed delay:300ms" hx-include=(live) hx-target="#brand-preview" hx-swap="outerHTML" {
+                    div.field.invalid[errors.get("logo").is_some()] {
+                        label for="f-logo" { (ctx.t(Msg::BrandLogo)) }
+                        @if let Some(url) = &brand.logo_url { p { img.logo-current src=(url) alt=(ctx.t(Msg::BrandLogoCurrent)) width="64" height="64"; } }
+                        input #f-logo type="file" name="logo" accept="image/jpeg,image/png,image/webp" aria-describedby="f-logo-hint";
+                        div.hint #f-logo-hint { (ctx.fmt(Msg::BrandLogoHint, &[("mb", &(MAX_LOGO_BYTES >> 20).to_string())])) }
+                        @if let Some(e) = errors.get("logo") { div.error role="alert" { (e) } }
+                        @if brand.logo_url.is_some() { label.check { input type="checkbox" name="remove_logo" value="1"; " " (ctx.t(Msg::BrandLogoRemove)) } }
+                    }
+                    (Input::new("brand_color", ctx.t(Msg::BrandColor), &form.brand_color).optional().hint(ctx.t(Msg::BrandColorHint)).render(errors))
+                    (textarea("brand_message", ctx.t(Msg::BrandMessage), &form.brand_message, MAX_MESSAGE, Some(ctx.t(Msg::BrandMessageHint)), errors))
+                    (Input::new("slug", ctx.t(Msg::FieldSlug), &form.slug).hint(&ctx.fmt(Msg::BrandSlugHint, &[("base", &base)])).render(errors))
+                }
+                button.btn type="submit" { (ctx.t(Msg::Save)) }
+            }
+            (header_preview(ctx, &shown, &slug_url, None))
+        }
+    }
+}
+
+async fn current_form(state: &AppState, partner_id: &str) -> poem::Result<(Brand, BrandForm)> {
+    let brand = of(&state.db, partner_id).await.map_err(internal)?;
+    let slug: String =
+        on_db!(&state.db, pool => sqlx::query_scalar("SELECT slug FROM partners WHERE id = $1").bind(partner_id).fetch_one(pool).await)
+            .map_err(internal)?;
+    let form =
+        BrandForm { brand_color: brand.color.clone().unwrap_or_default(), brand_message: brand.message.clone().unwrap_or_default(), slug };
+    Ok((brand, form))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SavedQuery {
+    saved: String,
+}
+
+#[handler]
+async fn branding_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<SavedQuery>) -> poem::Result<Response> {
+    let p = guard::partner(ctx)?;
+    let (brand, form) = current_form(state, &p.id).await?;
+    let body = form_view(state, ctx, &brand, &form, &FieldErrors::default(), q.saved == "1");
+    Ok(respond(StatusCode::OK, page(ctx, ctx.t(Msg::NavBranding), body)))
+}
+
+/// The live preview (htmx, as the vendor types): nothing is saved.
+#[handler]
+async fn preview_fragment(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(form): Query<BrandForm>) -> poem::Result<Response> {
+    let p = guard::partner(ctx)?;
+    let mut brand = of(&state.db, &p.id).await.map_err(internal)?;
+    let mut problems = Vec::new();
+    match check_color(ctx.lang, &form.brand_color) {
+        Ok(c) => brand.color = c,
+        Err(e) => {
+            brand.color = parse_color(&form.brand_color).map(hex);
+            problems.push(e);
+        }
+    }
+    brand.message = Some(form.brand_message.trim().chars().take(MAX_MESSAGE).collect::<String>()).filter(|m| !m.is_empty());
+    let slug = match check_slug(ctx.lang, &form.slug) {
+        Ok(s) => s,
+        Err(e) => {
+            problems.push(e);
+            form.slug.trim().to_lowercase()
+        }
+    };
+    let url = format!("{}/book/{slug}/", state.config.public_url());
+    let problem = (!problems.is_empty()).then(|| problems.join(" "));
+    Ok(respond(StatusCode::OK, header_preview(ctx, &brand, &url, problem.as_deref())))
+}
+
+#[handler]
+async fn save(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, mut multipart: Multipart) -> poem::Result<Response> {
+    let p = guard::partner(ctx)?;
+    let mut form = BrandForm::default();
+    let mut upload: Option<Result<Vec<u8>, ImageError>> = None;
+    let mut remove_logo = false;
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(_) => return Err(status_error(StatusCode::BAD_REQUEST)),
+        };
+        match field.name() {
+            Some("logo") => {
+                let named = field.file_name().is_some_and(|n| !n.is_empty());
+                match media::read_field(field, MAX_LOGO_BYTES).await {
+                    Ok(b) if b.is_empty() && !named => {}
+                    other => upload = Some(other),
+                }
+            }
+            Some(name @ ("brand_color" | "brand_message" | "slug" | "remove_logo")) => {
+                let name = name.to_owned();
+                let text: String =
+                    field.text().await.map_err(|_| status_error(StatusCode::BAD_REQUEST))?.chars().take(2 * MAX_MESSAGE).collect();
+                match name.as_str() {
+                    "brand_color" => form.brand_color = text,
+                    "brand_message" => form.brand_message = text,
+                    "slug" => form.slug = text,
+                    _ => remove_logo = text == "1",
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut errors = FieldErrors::default();
+    let color = check_color(ctx.lang, &form.brand_color).unwrap_or_else(|e| {
+        errors.add("brand_color", e);
+        None
+    });
+    let message = match clean(&form.brand_message, MAX_MESSAGE) {
+        Ok(m) => Some(m).filter(|m| !m.is_empty()),
+        Err(max) => {
+            errors.add("brand_message", ctx.fmt(Msg::ErrTooLong, &[("max", &max.to_string())]));
+            None
+        }
+    };
+    let slug = check_slug(ctx.lang, &form.slug).unwrap_or_else(|e| {
+        errors.add("slug", e);
+        String::new()
+    });
+    let logo = match upload {
+        None => remove_logo.then_some(None),
+        Some(Err(e)) => {
+            errors.add("logo", e.message(ctx.lang, MAX_LOGO_BYTES >> 20));
+            None
+        }
+        Some(Ok(bytes)) => match tokio::task::spawn_blocking(move || media::logo(&bytes, MAX_LOGO_BYTES)).await.map_err(internal)? {
+            Ok(img) => Some(Some(img)),
+            Err(e) => {
+                errors.add("logo", e.message(ctx.lang, MAX_LOGO_BYTES >> 20));
+                None
+            }
+        },
+    };
+    if errors.is_empty() {
+        match save_branding(&state.db, &p.id, &BrandingUpdate { color, message, slug, logo }).await {
+            Ok(()) => return Ok(redirect("/partners/branding/?saved=1")),
+            Err(SaveError::SlugTaken) => errors.add("slug", ctx.t(Msg::ErrSlugTaken)),
+            Err(SaveError::Db(e)) => return Err(internal(e)),
+        }
+    }
+    let (brand, _) = current_form(state, &p.id).await?;
+    let body = form_view(state, ctx, &brand, &form, &errors, false);
+    Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, page(ctx, ctx.t(Msg::NavBranding), body)))
+}
+
+/// A logo, by the hash of its bytes: the URL changes with the logo, so it is cached for good.
+#[handler]
+async fn serve_logo(Data(state): Data<&AppState>, Path(file): Path<String>) -> poem::Result<Response> {
+    let Some((hash, ext)) = file.split_once('.') else { return Err(status_error(StatusCode::NOT_FOUND)) };
+    if hash.len() != 20 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) || !matches!(ext, "png" | "jpg") {
+        return Err(status_error(StatusCode::NOT_FOUND));
+    }
+    let row: Option<(String, Vec<u8>)> = on_db!(&state.db, pool => sqlx::query_as(
+        "SELECT logo_content_type, logo FROM partners WHERE logo_hash = $1 AND logo IS NOT NULL LIMIT 1",
+    )
+    .bind(hash)
+    .fetch_optional(pool)
+    .await)
+    .map_err(internal)?;
+    let Some((content_type, bytes)) = row else { return Err(status_error(StatusCode::NOT_FOUND)) };
+    Ok(Response::builder()
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::CACHE_CONTROL, "public, max-age=31536000, immutable")
+        .header("x-content-type-options", "nosniff")
+        .body(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colours_parse_and_contrast() {
+        assert_eq!(parse_color("#0F6E55"), Some([0x0f, 0x6e, 0x55]));
+        assert_eq!(parse_color("abc"), Some([0xaa, 0xbb, 0xcc]));
+        assert_eq!(parse_color("#zzz"), None);
+        assert_eq!(parse_color("#12345"), None);
+        assert!((contrast_with_white([0, 0, 0]) - 21.0).abs() < 0.01);
+        assert!((contrast_with_white([255, 255, 255]) - 1.0).abs() < 0.01);
+        // Yellow is unreadable under white text; the suggestion is a darker yellow that is.
+        let s = suggest([0xff, 0xd7, 0x00]);
+        assert!(contrast_with_white(s) >= MIN_CONTRAST);
+        assert!(s[0] > s[2], "{s:?} keeps the hue");
+        assert!(check_color(Lang::Fr, "#ffd700").is_err());
+        assert_eq!(check_color(Lang::Fr, "#0F6E55"), Ok(Some("#0f6e55".to_owned())));
+        assert_eq!(check_color(Lang::Fr, ""), Ok(None));
+    }
+
+    #[test]
+    fn slugs_are_checked() {
+        assert_eq!(check_slug(Lang::Fr, " Chez-Zoe "), Ok("chez-zoe".to_owned()));
+        for bad in ["ab", "chez zoé", "-zoe", "zoe-", "a--b", "admin", "api", &"x".repeat(51)] {
+            assert!(check_slug(Lang::Fr, bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,594 @@
+//! Disputes on orders: a vendor opens one on a finished order (within 14 days, one open at a
+//! time), with a reason, a description, the amount claimed and evidence photos; vendor and
+//! admins talk in a thread; an admin takes it in review, then resolves it (optionally with a
+//! refund credited to the wallet, once per dispute, ever) or rejects it, each time with a
+//! reason. Every change is one transaction with its domain event (`dispute.opened`,
+//! `dispute.updated`, `dispute.resolved`) and the vendor's notification.
+
+pub mod admin;
+pub mod api;
+pub mod pages;
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::{
+    db::{Db, is_unique_violation},
+    events::{Bus, Notice},
+    i18n::{Lang, Msg},
+    media::Image,
+    on_db,
+    orders::repo::Order,
+    pricing::parse_fcfa,
+    web::{
+        components::format_fcfa,
+        forms::{FieldErrors, clean},
+    },
+};
+
+/// How long after an order finished a dispute may be opened.
+pub const WINDOW_MS: i64 = 14 * 24 * 3_600_000;
+pub const MAX_PHOTOS: usize = 5;
+pub const MAX_PHOTO_BYTES: usize = 5 * 1024 * 1024;
+/// Largest amount a vendor may claim (FCFA).
+pub const MAX_CLAIM: i64 = 5_000_000;
+pub const MAX_DESCRIPTION: usize = 2000;
+pub const MAX_MESSAGE: usize = 2000;
+pub const MAX_DECISION: usize = 500;
+pub const PER_PAGE: i64 = 20;
+
+/// The reasons a dispute may have, with their labels.
+pub const REASONS: [(&str, Msg); 6] = [
+    ("DAMAGED", Msg::DisputeReasonDamaged),
+    ("MISSING_ITEM", Msg::DisputeReasonMissing),
+    ("COD_MISMATCH", Msg::DisputeReasonCod),
+    ("LATE", Msg::DisputeReasonLate),
+    ("COURIER_CONDUCT", Msg::DisputeReasonConduct),
+    ("OTHER", Msg::DisputeReasonOther),
+];
+
+/// The statuses, with their labels and badge tones.
+pub const STATUSES: [(&str, Msg, &str); 4] = [
+    ("OPEN", Msg::DisputeOpen, "warn"),
+    ("IN_REVIEW", Msg::DisputeInReview, "info"),
+    ("RESOLVED", Msg::DisputeResolved, "ok"),
+    ("REJECTED", Msg::DisputeRejected, "err"),
+];
+
+pub fn reason_code(input: &str) -> Option<&'static str> {
+    REASONS.iter().map(|(c, _)| *c).find(|c| *c == input)
+}
+
+pub fn reason_label(code: &str) -> Msg {
+    REASONS.iter().find(|(c, _)| *c == code).map(|(_, m)| *m).unwrap_or(Msg::DisputeReasonOther)
+}
+
+pub fn status_code(input: &str) -> Option<&'static str> {
+    STATUSES.iter().map(|(c, _, _)| *c).find(|c| *c == input)
+}
+
+pub fn status_label(code: &str) -> (Msg, &'static str) {
+    STATUSES.iter().find(|(c, _, _)| *c == code).map(|(_, m, t)| (*m, *t)).unwrap_or((Msg::DisputeOpen, "warn"))
+}
+
+#[derive(sqlx::FromRow, Debug, Clone)]
+pub struct Dispute {
+    pub id: String,
+    pub number: String,
+    pub partner_id: String,
+    pub order_id: String,
+    pub tracking_number: String,
+    pub business_name: String,
+    pub reason: String,
+    pub description: String,
+    pub amount_claimed: i64,
+    pub status: String,
+    pub decision_reason: Option<String>,
+    pub refund_amount: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub decided_at: Option<i64>,
+}
+
+impl Dispute {
+    /// Still waiting for a decision (messages and decisions are possible).
+    pub fn is_open(&self) -> bool {
+        self.status == "OPEN" || self.status == "IN_REVIEW"
+    }
+}
+
+/// The `data` of a dispute event (webhooks, notifications).
+#[derive(Serialize, Debug, Clone)]
+pub struct EventData<'a> {
+    pub dispute_id: &'a str,
+    pub number: &'a str,
+    pub order_id: &'a str,
+    pub tracking_number: &'a str,
+    pub status: &'a str,
+    pub reason: &'a str,
+    pub amount_claimed: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_amount: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision_reason: Option<&'a str>,
+    /// The message that caused a `dispute.updated`, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<MessageData<'a>>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct MessageData<'a> {
+    /// `VENDOR` or `ADMIN`.
+    pub author: &'a str,
+    pub body: &'a str,
+}
+
+const SELECT: &str = "SELECT d.id, d.number, d.partner_id, d.order_id, o.tracking_number, p.business_name, d.reason, d.description, \
+    d.amount_claimed, d.status, d.decision_reason, d.refund_amount, d.created_at, d.updated_at, d.decided_at \
+    FROM disputes d JOIN orders o ON o.id = d.order_id JOIN partners p ON p.id = d.partner_id";
+
+/// One entry of the thread: a message, or a status change with its reason.
+#[derive(sqlx::FromRow, Debug, Clone)]
+pub struct Message {
+    pub id: i64,
+    pub author_role: String,
+    pub author_name: Option<String>,
+    /// The status the dispute moved to, for a status change.
+    pub status: Option<String>,
+    pub body: String,
+    pub created_at: i64,
+}
+
+#[derive(sqlx::FromRow, Debug, Clone)]
+pub struct PhotoRef {
+    pub id: String,
+    pub width: i64,
+    pub height: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DisputeError {
+    #[error("not found")]
+    NotFound,
+    #[error("the order is not finished")]
+    NotFinished,
+    #[error("the order finished more than 14 days ago")]
+    TooLate,
+    #[error("the order already has an open dispute")]
+    AlreadyOpen,
+    #[error("the dispute is closed")]
+    Closed,
+    #[error("the refund is larger than the amount claimed")]
+    RefundTooHigh,
+    #[error("database: {0}")]
+    Db(String),
+}
+
+impl From<sqlx::Error> for DisputeError {
+    fn from(e: sqlx::Error) -> Self {
+        DisputeError::Db(e.to_string())
+    }
+}
+
+impl DisputeError {
+    pub fn message(&self) -> Msg {
+        match self {
+            DisputeError::NotFound => Msg::ErrNotFoundText,
+            DisputeError::NotFinished => Msg::ErrDisputeNotFinished,
+            DisputeError::TooLate => Msg::ErrDisputeTooLate,
+            DisputeError::AlreadyOpen => Msg::ErrDisputeAlreadyOpen,
+            DisputeError::Closed => Msg::ErrDisputeClosed,
+            DisputeError::RefundTooHigh => Msg::ErrRefundTooHigh,
+            DisputeError::Db(_) => Msg::ErrServerText,
+        }
+    }
+}
+
+/// Whether a dispute may be opened on an order now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Eligibility {
+    /// Yes, until this time (ms).
+    Until(i64),
+    NotFinished,
+    TooLate,
+    /// No: this dispute is open on it.
+    AlreadyOpen(String),
+}
+
+pub async fn eligibility(db: &Db, order: &Order, now: i64) -> sqlx::Result<Eligibility> {
+    if let Some(id) = open_on_order(db, &order.id).await? {
+        return Ok(Eligibility::AlreadyOpen(id));
+    }
+    Ok(match (order.status().is_final(), order.finished_at) {
+        (true, Some(at)) if now <= at + WINDOW_MS => Eligibility::Until(at + WINDOW_MS),
+        (true, Some(_)) => Eligibility::TooLate,
+        _ => Eligibility::NotFinished,
+    })
+}
+
+pub async fn open_on_order(db: &Db, order_id: &str) -> sqlx::Result<Option<String>> {
+    on_db!(db, pool => sqlx::query_scalar("SELECT id FROM disputes WHERE order_id = $1 AND status IN ('OPEN', 'IN_REVIEW')")
+        .bind(order_id)
+        .fetch_optional(pool)
+        .await)
+}
+
+/// The disputes of an order, newest first (id, number, status).
+pub async fn of_order(db: &Db, order_id: &str) -> sqlx::Result<Vec<(String, String, String)>> {
+    on_db!(db, pool => sqlx::query_as("SELECT id, number, status FROM disputes WHERE order_id = $1 ORDER BY created_at DESC")
+        .bind(order_id)
+        .fetch_all(pool)
+        .await)
+}
+
+/// A validated dispute, ready to open.
+#[derive(Debug, Clone)]
+pub struct NewDispute {
+    pub reason: &'static str,
+    pub description: String,
+    pub amount_claimed: i64,
+}
+
+/// A required text of at most `max` characters, trimmed.
+pub fn required(lang: Lang, errors: &mut FieldErrors, field: &'static str, value: &str, max: usize) -> String {
+    match clean(value, max) {
+        Ok(v) if v.is_empty() => errors.add(field, lang.t(Msg::ErrRequired)),
+        Ok(v) if v.chars().count() < 2 => errors.add(field, lang.t(Msg::ErrTooShort)),
+        Ok(v) => return v,
+        Err(max) => errors.add(field, lang.fmt(Msg::ErrTooLong, &[("max", &max.to_string())])),
+    }
+    String::new()
+}
+
+/// Check the fields of a new dispute (the portal's form and the API share it).
+pub fn validate(lang: Lang, reason: &str, description: &str, amount: &str, errors: &mut FieldErrors) -> Option<NewDispute> {
+    let reason = reason_code(reason);
+    if reason.is_none() {
+        errors.add("reason", lang.t(Msg::ErrChoice));
+    }
+    let description = required(lang, errors, "description", description, MAX_DESCRIPTION);
+    let amount = if amount.trim().is_empty() { Some(0) } else { parse_fcfa(amount) };
+    match amount {
+        Some(a) if a <= MAX_CLAIM => {}
+        Some(_) => errors.add("amount_claimed", lang.fmt(Msg::ErrClaimTooHigh, &[("max", &format_fcfa(MAX_CLAIM))])),
+        None => errors.add("amount_claimed", lang.t(Msg::ErrAmount)),
+    }
+    Some(NewDispute { reason: reason?, description, amount_claimed: amount? })
+}
+
+fn new_number() -> String {
+    crate::orders::model::new_tracking_number().replacen("DLV-", "LIT-", 1)
+}
+
+/// Write a dispute event (outbox, webhook deliveries, notification) in the caller's transaction.
+macro_rules! dispute_event {
+    ($tx:expr, $d:expr, $kind:expr, $message:expr, $at:expr) => {{
+        let d: &Dispute = $d;
+        let data = EventData {
+            dispute_id: &d.id,
+            number: &d.number,
+            order_id: &d.order_id,
+            tracking_number: &d.tracking_number,
+            status: &d.status,
+            reason: &d.reason,
+            amount_claimed: d.amount_claimed,
+            refund_amount: d.refund_amount,
+            decision_reason: d.decision_reason.as_deref(),
+            message: $message,
+        };
+        let payload = serde_json::to_string(&data).unwrap_or_default();
+        crate::outbox_insert!($tx, d.partner_id.as_str(), $kind, Some(d.order_id.as_str()), payload.as_str(), $at)
+    }};
+}
+
+fn announce(bus: &Bus, d: &Dispute, kind: &str, seq: i64) {
+    bus.publish(Notice { partner_id: d.partner_id.clone(), seq, kind: kind.to_owned(), order_id: Some(d.order_id.clone()) });
+}
+
+/// Open a dispute on one of the partner's orders, with its photos, in one transaction.
+pub async fn open(
+    db: &Db,
+    bus: &Bus,
+    order: &Order,
+    user_id: Option<&str>,
+    new: &NewDispute,
+    photos: &[Image],
+    now: i64,
+) -> Result<Dispute, DisputeError> {
+    match eligibility(db, order, now).await? {
+        Eligibility::Until(_) => {}
+        Eligibility::NotFinished => return Err(DisputeError::NotFinished),
+        Eligibility::TooLate => return Err(DisputeError::TooLate),
+        Eligibility::AlreadyOpen(_) => return Err(DisputeError::AlreadyOpen),
+    }
+    for _attempt in 0..5 {
+        let id = Uuid::new_v4().to_string();
+        let number = new_number();
+        let result: Result<(Dispute, i64), sqlx::Error> = on_db!(db, pool => async {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO disputes (id, number, partner_id, order_id, reason, description, amount_claimed, status, opened_by, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'OPEN', $8, $9, $9)",
+            )
+            .bind(&id)
+            .bind(&number)
+            .bind(&order.partner_id)
+            .bind(&order.id)
+            .bind(new.reason)
+            .bind(&new.description)
+            .bind(new.amount_claimed)
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            for photo in photos {
+                sqlx::query(
+                    "INSERT INTO dispute_photos (id, dispute_id, content_type, width, height, bytes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(Uuid::new_v4().to_string())
+                .bind(&id)
+                .bind(photo.content_type)
+                .bind(i64::from(photo.width))
+                .bind(i64::from(photo.height))
+                .bind(&photo.bytes)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            let d: Dispute = sqlx::query_as(&format!("{SELECT} WHERE d.id = $1")).bind(&id).fetch_one(&mut *tx).await?;
+            let seq = dispute_event!(tx, &d, "dispute.opened", None, now);
+            tx.commit().await?;
+            Ok((d, seq))
+        }
+        .await);
+        match result {
+            Ok((d, seq)) => {
+                announce(bus, &d, "dispute.opened", seq);
+                return Ok(d);
+            }
+            Err(e) if is_unique_violation(&e) => {
+                // Either another open dispute won the race, or the number was drawn twice.
+                if open_on_order(db, &order.id).await?.is_some() {
+                    return Err(DisputeError::AlreadyOpen);
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(DisputeError::AlreadyOpen)
+}
+
+/// Who writes in a thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Author<'a> {
+    Vendor(Option<&'a str>),
+    Admin(&'a str),
+}
+
+impl Author<'_> {
+    fn role(&self) -> &'static str {
+        match self {
+            Author::Vendor(_) => "VENDOR",
+            Author::Admin(_) => "ADMIN",
+        }
+    }
+
+    fn user_id(&self) -> Option<&str> {
+        match self {
+            Author::Vendor(u) => *u,
+            Author::Admin(u) => Some(u),
+        }
+    }
+}
+
+/// Add a message to the thread of an open dispute (`dispute.updated`).
+pub async fn comment(db: &Db, bus: &Bus, dispute_id: &str, author: Author<'_>, body: &str, now: i64) -> Result<Message, DisputeError> {
+    let (d, seq, message) = on_db!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        // Touching the row first serialises the comment with a concurrent decision.
+        let touched = sqlx::query("UPDATE disputes SET updated_at = $2 WHERE id = $1 AND status IN ('OPEN', 'IN_REVIEW')")
+            .bind(dispute_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if touched != 1 {
+            let exists: Option<String> = sqlx::query_scalar("SELECT id FROM disputes WHERE id = $1").bind(dispute_id).fetch_optional(&mut *tx).await?;
+            return Err(if exists.is_some() { DisputeError::Closed } else { DisputeError::NotFound });
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO dispute_messages (dispute_id, author_role, author_id, status, body, created_at) VALUES ($1, $2, $3, NULL, $4, $5) RETURNING id",
+        )
+        .bind(dispute_id)
+        .bind(author.role())
+        .bind(author.user_id())
+        .bind(body)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let d: Dispute = sqlx::query_as(&format!("{SELECT} WHERE d.id = $1")).bind(dispute_id).fetch_one(&mut *tx).await?;
+        let seq = dispute_event!(tx, &d, "dispute.updated", Some(MessageData { author: author.role(), body }), now);
+        tx.commit().await?;
+        let message = Message { id, author_role: author.role().to_owned(), author_name: None, status: None, body: body.to_owned(), created_at: now };
+        Ok::<_, DisputeError>((d, seq, message))
+    }
+    .await)?;
+    announce(bus, &d, "dispute.updated", seq);
+    Ok(message)
+}
+
+/// Record a status change with its reason in the thread (in the caller's transaction).
+macro_rules! status_entry {
+    ($tx:expr, $dispute_id:expr, $admin_id:expr, $status:expr, $note:expr, $at:expr) => {
+        sqlx::query("INSERT INTO dispute_messages (dispute_id, author_role, author_id, status, body, created_at) VALUES ($1, 'ADMIN', $2, $3, $4, $5)")
+            .bind($dispute_id)
+            .bind($admin_id)
+            .bind($status)
+            .bind($note)
+            .bind($at)
+            .execute(&mut *$tx)
+            .await?
+    };
+}
+
+/// An admin takes an open dispute in review, saying why or what happens next (`dispute.updated`).
+pub async fn review(db: &Db, bus: &Bus, dispute_id: &str, admin_id: &str, note: &str, now: i64) -> Result<(), DisputeError> {
+    let (d, seq) = on_db!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        let moved = sqlx::query("UPDATE disputes SET status = 'IN_REVIEW', updated_at = $2 WHERE id = $1 AND status = 'OPEN'")
+            .bind(dispute_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if moved != 1 {
+            return Err(DisputeError::Closed);
+        }
+        status_entry!(tx, dispute_id, admin_id, "IN_REVIEW", note, now);
+        let d: Dispute = sqlx::query_as(&format!("{SELECT} WHERE d.id = $1")).bind(dispute_id).fetch_one(&mut *tx).await?;
+        let seq = dispute_event!(tx, &d, "dispute.updated", None, now);
+        tx.commit().await?;
+        Ok::<_, DisputeError>((d, seq))
+    }
+    .await)?;
+    announce(bus, &d, "dispute.updated", seq);
+    Ok(())
+}
+
+/// An admin's decision on an open dispute.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub resolved: bool,
+    pub reason: String,
+    /// Credited to the vendor's wallet when resolved (0 for none).
+    pub refund: i64,
+}
+
+/// Resolve (with an optional refund to the wallet) or reject an open dispute, in one
+/// transaction with the ledger entry, the event `dispute.resolved` and the notification. Runs
+/// through the partner's wallet actor (see `WalletCommand::DecideDispute`): the refund is
+/// credited once per dispute, ever (the status guard, and a unique index on the ledger).
+pub async fn decide(db: &Db, bus: &Bus, dispute_id: &str, admin_id: &str, decision: &Decision, now: i64) -> Result<Dispute, DisputeError> {
+    let current = find(db, dispute_id).await?.ok_or(DisputeError::NotFound)?;
+    if !current.is_open() {
+        return Err(DisputeError::Closed);
+    }
+    let refund = if decision.resolved { decision.refund } else { 0 };
+    if refund < 0 || refund > current.amount_claimed {
+        return Err(DisputeError::RefundTooHigh);
+    }
+    let status = if decision.resolved { "RESOLVED" } else { "REJECTED" };
+    let is_pg = db.is_postgres();
+    let (d, seq) = on_db!(db, pool => async {
+        let mut tx = if is_pg { pool.begin().await? } else { pool.begin_with("BEGIN IMMEDIATE").await? };
+        let moved = sqlx::query(
+            "UPDATE disputes SET status = $2, decision_reason = $3, refund_amount = $4, decided_by = $5, decided_at = $6, updated_at = $6 \
+             WHERE id = $1 AND status IN ('OPEN', 'IN_REVIEW')",
+        )
+        .bind(dispute_id)
+        .bind(status)
+        .bind(&decision.reason)
+        .bind(decision.resolved.then_some(refund))
+        .bind(admin_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if moved != 1 {
+            return Err(DisputeError::Closed);
+        }
+        status_entry!(tx, dispute_id, admin_id, status, &decision.reason, now);
+        if refund > 0 {
+            let reason = format!("{} · {}", current.number, decision.reason);
+            let booked = crate::wallet_book!(tx, is_pg, current.partner_id.as_str(), "DISPUTE_REFUND", refund, Some(current.order_id.as_str()), None::<&str>, Some(reason.as_str()), now, Some(dispute_id));
+            if !booked {
+                return Err(DisputeError::Closed);
+            }
+        }
+        let d: Dispute = sqlx::query_as(&format!("{SELECT} WHERE d.id = $1")).bind(dispute_id).fetch_one(&mut *tx).await?;
+        let seq = dispute_event!(tx, &d, "dispute.resolved", None, now);
+        tx.commit().await?;
+        Ok::<_, DisputeError>((d, seq))
+    }
+    .await)?;
+    announce(bus, &d, "dispute.resolved", seq);
+    Ok(d)
+}
+
+pub async fn find(db: &Db, id: &str) -> sqlx::Result<Option<Dispute>> {
+    if Uuid::parse_str(id).is_err() {
+        return Ok(None);
+    }
+    on_db!(db, pool => sqlx::query_as(&format!("{SELECT} WHERE d.id = $1")).bind(id).fetch_optional(pool).await)
+}
+
+/// A dispute, only if it is this partner's.
+pub async fn find_for_partner(db: &Db, partner_id: &str, id: &str) -> sqlx::Result<Option<Dispute>> {
+    Ok(find(db, id).await?.filter(|d| d.partner_id == partner_id))
+}
+
+/// Disputes newest first: one partner's (or everyone's, for admins), optionally with one
+/// status (`open` means OPEN or IN_REVIEW); `limit` rows from `offset`, and the total.
+pub async fn list(db: &Db, partner_id: Option<&str>, status: Option<&str>, offset: i64, limit: i64) -> sqlx::Result<(Vec<Dispute>, i64)> {
+    let (a, b) = match status {
+        Some("open") => ("OPEN", "IN_REVIEW"),
+        Some(s) => (s, s),
+        None => ("", ""),
+    };
+    let filter = "($1 = '' OR d.partner_id = $1) AND ($2 = '' OR d.status = $2 OR d.status = $3)";
+    let rows = on_db!(db, pool => sqlx::query_as(&format!("{SELECT} WHERE {filter} ORDER BY d.created_at DESC, d.id DESC LIMIT $4 OFFSET $5"))
+        .bind(partner_id.unwrap_or(""))
+        .bind(a)
+        .bind(b)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(pool)
+        .await)?;
+    let total: i64 = on_db!(db, pool => sqlx::query_scalar(&format!("SELECT COUNT(*) FROM disputes d WHERE {filter}"))
+        .bind(partner_id.unwrap_or(""))
+        .bind(a)
+        .bind(b)
+        .fetch_one(pool)
+        .await)?;
+    Ok((rows, total))
+}
+
+/// The thread, oldest first.
+pub async fn messages(db: &Db, dispute_id: &str) -> sqlx::Result<Vec<Message>> {
+    on_db!(db, pool => sqlx::query_as(
+        "SELECT m.id, m.author_role, u.full_name AS author_name, m.status, m.body, m.created_at FROM dispute_messages m \
+         LEFT JOIN users u ON u.id = m.author_id WHERE m.dispute_id = $1 ORDER BY m.id",
+    )
+    .bind(dispute_id)
+    .fetch_all(pool)
+    .await)
+}
+
+pub async fn photos(db: &Db, dispute_id: &str) -> sqlx::Result<Vec<PhotoRef>> {
+    on_db!(db, pool => sqlx::query_as("SELECT id, width, height FROM dispute_photos WHERE dispute_id = $1 ORDER BY created_at, id")
+        .bind(dispute_id)
+        .fetch_all(pool)
+        .await)
+}
+
+/// One photo's type and bytes.
+pub async fn photo(db: &Db, dispute_id: &str, photo_id: &str) -> sqlx::Result<Option<(String, Vec<u8>)>> {
+    on_db!(db, pool => sqlx::query_as("SELECT content_type, bytes FROM dispute_photos WHERE dispute_id = $1 AND id = $2")
+        .bind(dispute_id)
+        .bind(photo_id)
+        .fetch_optional(pool)
+        .await)
+}
+
+/// Orders created in `[from_ms, to_ms)` with at least one dispute (the analytics' dispute rate).
+pub async fn disputed_orders(db: &Db, partner_id: &str, from_ms: i64, to_ms: i64) -> sqlx::Result<i64> {
+    on_db!(db, pool => sqlx::query_scalar(
+        "SELECT COUNT(DISTINCT d.order_id) FROM disputes d JOIN orders o ON o.id = d.order_id \
+         WHERE d.partner_id = $1 AND o.created_at >= $2 AND o.created_at < $3",
+    )
+    .bind(partner_id)
+    .bind(from_ms)
+    .bind(to_ms)
+    .fetch_one(pool)
+    .await)
+}
