@@ -307,7 +307,7 @@ fn form_view(state: &AppState, ctx: &Ctx, brand: &Brand, form: &BrandForm, error
         @if !errors.is_empty() { div.flash.err role="alert" { (ctx.t(Msg::ErrFixBelow)) } }
         div.grid2 {
             form.card method="post" action=(format!("/partners/branding/?csrf={}", ctx.csrf_token)) enctype="multipart/form-data" hx-boost="false" novalidate {
-                div hx-get="/partners/branding/preview/" hx-trigger="input changed delay:300ms" hx-include=(live) hx-target="#brand-preview" hx-swap="outerHTML" {
+                div #brand-fields hx-get="/partners/branding/preview/" hx-trigger="input changed delay:300ms" hx-include=(live) hx-target="#brand-preview" hx-swap="outerHTML" {
                     div.field.invalid[errors.get("logo").is_some()] {
                         label for="f-logo" { (ctx.t(Msg::BrandLogo)) }
                         @if let Some(url) = &brand.logo_url { p { img.logo-current src=(url) alt=(ctx.t(Msg::BrandLogoCurrent)) width="64" height="64"; } }

@@ -44,7 +44,7 @@ pub struct Seeded {
 /// Seed the demo accounts into an empty database.
 pub async fn seed(db: &Db) -> anyhow::Result<Seeded> {
     let admin_hash = password::hash_blocking(ADMIN.password.to_owned()).await?;
-    users::create_staff(db, Role::Admin, ADMIN.email, "Admin DELIVR-CM", None, &admin_hash).await?;
+    let admin_id = users::create_staff(db, Role::Admin, ADMIN.email, "Admin DELIVR-CM", None, &admin_hash).await?;
 
     let vendor_hash = password::hash_blocking(VENDOR.password.to_owned()).await?;
     let (_, vendor_id) = partners::create(
@@ -88,6 +88,8 @@ pub async fn seed(db: &Db) -> anyhow::Result<Seeded> {
     }
     seed_orders(db, &vendor_id, &courier_ids, now_ms(), 450).await?;
     seed_money(db, &vendor_id).await?;
+    seed_disputes(db, &vendor_id, &admin_id).await?;
+    seed_brand(db, &vendor_id).await?;
     let key = crate::api_keys::create(db, &vendor_id, "Démo").await?.ok_or_else(|| anyhow::anyhow!("the demo vendor is approved"))?;
     Ok(Seeded { logins: vec![ADMIN, VENDOR, COURIER], api_key: key.secret })
 }
@@ -252,5 +254,111 @@ async fn seed_money(db: &Db, vendor_id: &str) -> anyhow::Result<()> {
         crate::wallet::request_payout(db, vendor_id, crate::wallet::MIN_PAYOUT * 5, &phone, "MTN", &uuid::Uuid::new_v4().to_string())
             .await?;
     }
+    Ok(())
+}
+
+/// A drawn picture (no photo ships with the code): a parcel-brown gradient with a dark band.
+fn demo_picture(width: u32, height: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(width, height, |x, y| {
+        let band = (y * 5 / height) == 2;
+        let shade = (x * 60 / width) as u8;
+        if band { image::Rgb([90, 60, 30]) } else { image::Rgb([170 + shade / 2, 120 + shade / 3, 70]) }
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    let _ = image::DynamicImage::ImageRgb8(img).write_to(&mut out, image::ImageFormat::Png);
+    out.into_inner()
+}
+
+/// Four disputes on the demo vendor's delivered orders, one in each status.
+async fn seed_disputes(db: &Db, vendor_id: &str, admin_id: &str) -> anyhow::Result<()> {
+    use crate::disputes::{self, Author, Decision, NewDispute};
+    let bus = crate::events::Bus::default();
+    let finished: Vec<String> = on_db!(db, pool => sqlx::query_scalar(
+        "SELECT id FROM orders WHERE partner_id = $1 AND status = 'COMPLETED' AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 40",
+    )
+    .bind(vendor_id)
+    .fetch_all(pool)
+    .await)?;
+    let photo = crate::media::evidence(&demo_picture(1200, 900), disputes::MAX_PHOTO_BYTES)?;
+    // (index among recent deliveries, reason, description, claimed, outcome)
+    let plan: [(usize, &str, &str, i64, &str); 4] = [
+        (0, "DAMAGED", "Le client a reçu le carton écrasé : deux bouteilles de jus cassées.", 4000, "open"),
+        (3, "COD_MISMATCH", "Le client dit avoir payé 15 000 FCFA, le coursier a déclaré 12 000 FCFA.", 3000, "review"),
+        (12, "LATE", "Livraison prévue le matin, arrivée à 19 h ; le client a refusé de payer la livraison.", 1500, "resolved"),
+        (25, "COURIER_CONDUCT", "Le coursier a appelé la cliente plusieurs fois tard le soir.", 0, "rejected"),
+    ];
+    for (index, reason, description, claimed, outcome) in plan {
+        let Some(id) = finished.get(index) else { continue };
+        let Some(order) = crate::orders::repo::find(db, id).await? else { continue };
+        let finished_at = order.finished_at.unwrap_or_else(now_ms);
+        let opened = (finished_at + 3_600_000).min(now_ms());
+        let new = NewDispute {
+            reason: disputes::reason_code(reason).unwrap_or("OTHER"),
+            description: description.to_owned(),
+            amount_claimed: claimed,
+        };
+        let photos = if outcome == "open" || outcome == "resolved" { vec![photo.clone()] } else { Vec::new() };
+        let d = disputes::open(db, &bus, &order, None, &new, &photos, opened).await.map_err(|e| anyhow::anyhow!(e))?;
+        let later = |hours: i64| (opened + hours * 3_600_000).min(now_ms());
+        match outcome {
+            "review" => {
+                disputes::review(db, &bus, &d.id, admin_id, "Nous vérifions le reçu du coursier.", later(2))
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e))?;
+                disputes::comment(
+                    db,
+                    &bus,
+                    &d.id,
+                    Author::Admin(admin_id),
+                    "Pouvez-vous nous envoyer la capture du paiement du client ?",
+                    later(3),
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?;
+            }
+            "resolved" | "rejected" => {
+                disputes::review(db, &bus, &d.id, admin_id, "Pris en charge par l'équipe.", later(2))
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e))?;
+                let decision = if outcome == "resolved" {
+                    Decision { resolved: true, reason: "Retard confirmé par le suivi GPS : frais remboursés.".into(), refund: claimed }
+                } else {
+                    Decision {
+                        resolved: false, reason: "Appels justifiés : la cliente était injoignable à l'adresse.".into(), refund: 0
+                    }
+                };
+                disputes::decide(db, &bus, &d.id, admin_id, &decision, later(26)).await.map_err(|e| anyhow::anyhow!(e))?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The demo vendor's brand: a colour, a message and a drawn logo.
+async fn seed_brand(db: &Db, vendor_id: &str) -> anyhow::Result<()> {
+    let logo = image::RgbaImage::from_fn(256, 256, |x, y| {
+        let (dx, dy) = (x as f64 - 128.0, y as f64 - 128.0);
+        let r = (dx * dx + dy * dy).sqrt();
+        if r < 84.0 {
+            image::Rgba([255, 255, 255, 255])
+        } else if r < 124.0 {
+            image::Rgba([138, 59, 18, 255])
+        } else {
+            image::Rgba([0, 0, 0, 0])
+        }
+    });
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgba8(logo).write_to(&mut png, image::ImageFormat::Png)?;
+    let logo = crate::media::logo(png.get_ref(), crate::branding::MAX_LOGO_BYTES)?;
+    let slug: String =
+        on_db!(db, pool => sqlx::query_scalar("SELECT slug FROM partners WHERE id = $1").bind(vendor_id).fetch_one(pool).await)?;
+    let update = crate::branding::BrandingUpdate {
+        color: Some("#8a3b12".to_owned()),
+        message: Some("Merci de votre confiance ! Livraison le jour même à Douala pour toute commande passée avant 14 h.".to_owned()),
+        slug,
+        logo: Some(Some(logo)),
+    };
+    crate::branding::save_branding(db, vendor_id, &update).await?;
     Ok(())
 }

@@ -335,7 +335,7 @@ pub async fn detail_view(
                     dt { (ctx.t(Msg::DisputeDecision)) } dd { (d.decision_reason.as_deref().unwrap_or("")) }
                 }
                 @if let Some(r) = d.refund_amount.filter(|r| *r > 0) {
-                    dt { (ctx.t(Msg::DisputeRefund)) } dd { strong { (Fcfa(r)) } " · " a href="/partners/wallet/?kind=DISPUTE_REFUND" { (ctx.t(Msg::DisputeRefundInWallet)) } }
+                    dt { (ctx.t(Msg::DisputeRefunded)) } dd { strong { (Fcfa(r)) } @if !is_admin { " · " a href="/partners/wallet/?kind=DISPUTE_REFUND" { (ctx.t(Msg::DisputeRefundInWallet)) } } }
                 }
             }
             @if !photos.is_empty() {

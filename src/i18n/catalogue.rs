@@ -529,6 +529,7 @@ super::define_catalogue! {
     DisputeSubmit => ("Ouvrir le litige", "Open the dispute"),
     DisputeClaimed => ("Réclamé", "Claimed"),
     DisputeRefund => ("Remboursement", "Refund"),
+    DisputeRefunded => ("Remboursé", "Refunded"),
     DisputeRefundInWallet => ("voir le portefeuille", "see the wallet"),
     DisputeOpenedAt => ("Ouvert le", "Opened on"),
     DisputeDecidedAt => ("Décidé le", "Decided on"),

@@ -80,16 +80,15 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
     branded_page(ctx, title, body, None)
 }
 
-/// The `<head>` lines and the header mark of a vendor's brand (public pages).
-fn brand_head(brand: Option<&Brand>) -> Markup {
-    html! {
-        @if let Some(css) = brand.and_then(Brand::css) {
-            meta name="theme-color" content=(brand.and_then(|b| b.color.clone()).unwrap_or_default());
-            style { (PreEscaped(css)) }
-        } @else {
-            meta name="theme-color" content="#0f6e55";
-        }
-    }
+/// The browser's theme colour: the vendor's on their public pages.
+fn theme_color(brand: Option<&Brand>) -> Markup {
+    let color = brand.and_then(|b| b.color.clone()).unwrap_or_else(|| "#0f6e55".to_owned());
+    html! { meta name="theme-color" content=(color); }
+}
+
+/// The brand's colours, after the stylesheet so that they win (the colour is a checked hex).
+fn brand_style(brand: Option<&Brand>) -> Markup {
+    html! { @if let Some(css) = brand.and_then(Brand::css) { style { (PreEscaped(css)) } } }
 }
 
 fn brand_mark(brand: &Brand) -> Markup {
@@ -113,10 +112,11 @@ pub fn branded_page(ctx: &Ctx, title: &str, body: Markup, brand: Option<&Brand>)
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · DELIVR-CM" }
-                (brand_head(brand))
+                (theme_color(brand))
                 meta name="htmx-config" content=(HTMX_CONFIG);
                 link rel="icon" href=(assets::url("icon.svg")) type="image/svg+xml";
                 link rel="stylesheet" href=(assets::url("app.css"));
+                (brand_style(brand))
                 script src=(assets::url("htmx.js")) defer {}
                 @if live { script src=(assets::url("sse.js")) defer {} }
                 script src=(assets::url("app.js")) defer {}
@@ -169,8 +169,9 @@ pub fn public_page(ctx: &Ctx, title: &str, body: Markup, script: Option<&str>, b
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · DELIVR-CM" }
-                (brand_head(brand))
+                (theme_color(brand))
                 link rel="stylesheet" href=(assets::url("app.css"));
+                (brand_style(brand))
                 @if let Some(s) = script { script src=(assets::url(s)) defer {} }
             }
             body {

@@ -101,3 +101,8 @@ async fn notifications_and_the_map_update_live() {
 async fn analytics_at_phone_and_desktop_widths() {
     run_scenario("analytics.mjs").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dispute_with_a_photo_to_a_refund_and_the_brand_on_the_booking_page() {
+    run_scenario("disputes.mjs").await;
+}

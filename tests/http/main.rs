@@ -9,6 +9,7 @@ mod accounts;
 mod admin;
 mod analytics;
 mod api;
+mod branding;
 mod cli;
 mod crash;
 mod disputes;

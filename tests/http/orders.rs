@@ -504,22 +504,52 @@ async fn public_tracking_page_is_tiny_and_unguessable(backend: Backend) {
     assert!(html.contains("Livraison de Boutique Akwa") && html.contains("En attente"));
     assert!(!html.contains("Paul Nkwi"), "no recipient details on the public page");
     // Everything the page loads: the HTML and each static file it references.
-    let mut total = html_len;
-    for part in html.split("/static/").skip(1) {
-        let name = part.split('"').next().unwrap();
-        total += visitor
-            .client
-            .get(visitor.url(&format!("/static/{name}")))
-            .header("accept-encoding", "br")
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap()
-            .len();
-    }
+    let weight = |html: String, html_len: usize| {
+        let visitor = visitor.other_browser();
+        async move {
+            let mut total = html_len;
+            for dir in ["/static/", "/media/"] {
+                for part in html.split(dir).skip(1) {
+                    let name = part.split('"').next().unwrap();
+                    let resp =
+                        visitor.client.get(visitor.url(&format!("{dir}{name}"))).header("accept-encoding", "br").send().await.unwrap();
+                    assert_eq!(resp.status(), StatusCode::OK, "{dir}{name}");
+                    total += resp.bytes().await.unwrap().len();
+                }
+            }
+            total
+        }
+    };
+    let total = weight(html.clone(), html_len).await;
     assert!(total <= 15 * 1024, "tracking page loads {total} bytes, over 15 KB");
+    // Branded (colour, message, a 256-pixel logo drawn in flat colours as logos are): still within.
+    let logo = image::RgbaImage::from_fn(512, 512, |x, y| {
+        let r = ((x as f64 - 256.0).powi(2) + (y as f64 - 256.0).powi(2)).sqrt();
+        if r < 160.0 {
+            image::Rgba([255, 255, 255, 255])
+        } else if r < 250.0 {
+            image::Rgba([122, 31, 92, 255])
+        } else {
+            image::Rgba([0, 0, 0, 0])
+        }
+    });
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgba8(logo).write_to(&mut png, image::ImageFormat::Png).unwrap();
+    let partner = app.partner_id("a@shop.cm").await;
+    let update = delivr::branding::BrandingUpdate {
+        color: Some("#7a1f5c".into()),
+        message: Some("Merci de votre confiance ! Livraison le jour même à Douala pour toute commande passée avant 14 h.".into()),
+        slug: "boutique-akwa".into(),
+        logo: Some(Some(delivr::media::logo(png.get_ref(), delivr::branding::MAX_LOGO_BYTES).unwrap())),
+    };
+    delivr::branding::save_branding(&app.state.db, &partner, &update).await.unwrap();
+    let resp = visitor.client.get(visitor.url(&format!("/t/{token}/"))).header("accept-encoding", "br").send().await.unwrap();
+    let html_len = resp.bytes().await.unwrap().len();
+    let html = visitor.get(&format!("/t/{token}/")).await.text().await.unwrap();
+    assert!(html.contains("/media/logos/"));
+    let branded = weight(html.clone(), html_len).await;
+    assert!(branded <= 15 * 1024, "branded tracking page loads {branded} bytes, over 15 KB");
+    println!("public tracking page: {total} bytes, branded {branded} bytes");
     assert!(!html.contains("htmx"), "no htmx on the public page");
     for bad in ["/t/nope/", "/t/aaaaaaaaaaaaaaaaaaaaaa/", &format!("/t/{id}/")] {
         assert_eq!(visitor.get(bad).await.status(), StatusCode::NOT_FOUND, "{bad}");
