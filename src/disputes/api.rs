@@ -77,8 +77,8 @@ pub struct DisputeRequest {
     #[oai(validator(max_length = 64))]
     pub order_id: String,
     pub reason: DisputeReason,
-    /// What happened.
-    #[oai(validator(max_length = 4000))]
+    /// What happened (2 to 2 000 characters).
+    #[oai(validator(min_length = 2, max_length = 2000))]
     pub description: String,
     /// The amount claimed, in FCFA (0 when nothing is claimed; at most 5 000 000).
     #[oai(default, validator(minimum(value = "0"), maximum(value = "5000000")))]
@@ -100,7 +100,8 @@ impl poem_openapi::types::Example for DisputeRequest {
 #[derive(Object, Debug, Clone)]
 #[oai(deny_unknown_fields, example)]
 pub struct MessageRequest {
-    #[oai(validator(max_length = 4000))]
+    /// 2 to 2 000 characters.
+    #[oai(validator(min_length = 2, max_length = 2000))]
     pub body: String,
 }
 

@@ -50,13 +50,17 @@ pub struct ListQuery {
     pub page: String,
 }
 
+/// A status filter that is not one of the choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnknownStatus;
+
 impl ListQuery {
-    /// The status filter (`open` = waiting for a decision), or an error message.
-    pub fn status(&self) -> Result<Option<&str>, ()> {
+    /// The status filter (`open` = waiting for a decision).
+    pub fn status(&self) -> Result<Option<&str>, UnknownStatus> {
         match self.status.as_str() {
             "" => Ok(None),
             "open" => Ok(Some("open")),
-            s => super::status_code(s).map(Some).ok_or(()),
+            s => super::status_code(s).map(Some).ok_or(UnknownStatus),
         }
     }
 

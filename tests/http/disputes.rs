@@ -319,7 +319,8 @@ async fn the_disputes_api(backend: Backend) {
     let p: Value = resp.json().await.unwrap();
     assert!(p["type"].as_str().unwrap().ends_with("order-not-finished"), "{p}");
 
-    let resp = call(&app, &key, Method::POST, "/disputes", Some(json!({"order_id": order.id, "reason": "LATE", "description": ""}))).await;
+    let resp =
+        call(&app, &key, Method::POST, "/disputes", Some(json!({"order_id": order.id, "reason": "LATE", "description": "   "}))).await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let p: Value = resp.json().await.unwrap();
     assert_eq!(p["errors"][0]["field"], "description");
