@@ -383,12 +383,7 @@ async fn save(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, mut multipart
     let mut form = BrandForm::default();
     let mut upload: Option<Result<Vec<u8>, ImageError>> = None;
     let mut remove_logo = false;
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(_) => return Err(status_error(StatusCode::BAD_REQUEST)),
-        };
+    while let Some(field) = media::next_field(&mut multipart).await? {
         match field.name() {
             Some("logo") => {
                 let named = field.file_name().is_some_and(|n| !n.is_empty());
@@ -399,8 +394,7 @@ async fn save(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, mut multipart
             }
             Some(name @ ("brand_color" | "brand_message" | "slug" | "remove_logo")) => {
                 let name = name.to_owned();
-                let text: String =
-                    field.text().await.map_err(|_| status_error(StatusCode::BAD_REQUEST))?.chars().take(2 * MAX_MESSAGE).collect();
+                let text = media::read_text(field, 8 * MAX_MESSAGE).await?;
                 match name.as_str() {
                     "brand_color" => form.brand_color = text,
                     "brand_message" => form.brand_message = text,

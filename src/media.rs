@@ -133,6 +133,20 @@ pub fn logo(bytes: &[u8], max_bytes: usize) -> Result<Image, ImageError> {
     Ok(Image { bytes, content_type, width: img.width(), height: img.height() })
 }
 
+/// The next field of a multipart form; a malformed body is a `400`.
+pub async fn next_field(multipart: &mut poem::web::Multipart) -> poem::Result<Option<poem::web::Field>> {
+    multipart.next_field().await.map_err(|_| poem::Error::from_status(poem::http::StatusCode::BAD_REQUEST))
+}
+
+/// A multipart text field of at most `max_bytes` (a larger one is a `413`), lossily decoded.
+pub async fn read_text(field: poem::web::Field, max_bytes: usize) -> poem::Result<String> {
+    match read_field(field, max_bytes).await {
+        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+        Err(ImageError::TooLarge) => Err(poem::Error::from_status(poem::http::StatusCode::PAYLOAD_TOO_LARGE)),
+        Err(_) => Err(poem::Error::from_status(poem::http::StatusCode::BAD_REQUEST)),
+    }
+}
+
 /// Read one multipart file field, refusing it (without keeping it) past `max_bytes`.
 pub async fn read_field(field: poem::web::Field, max_bytes: usize) -> Result<Vec<u8>, ImageError> {
     use tokio::io::AsyncReadExt;

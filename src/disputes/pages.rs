@@ -233,20 +233,16 @@ async fn create(
     let mut uploads: Vec<Vec<u8>> = Vec::new();
     let mut photo_error: Option<ImageError> = None;
     let mut too_many = false;
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(_) => return Err(status_error(StatusCode::BAD_REQUEST)),
-        };
+    while let Some(field) = media::next_field(&mut multipart).await? {
         match field.name() {
             Some("photos") => {
                 let named = field.file_name().is_some_and(|n| !n.is_empty());
                 match media::read_field(field, MAX_PHOTO_BYTES).await {
                     Ok(bytes) if bytes.is_empty() && !named => {}
-                    Ok(bytes) if uploads.len() >= MAX_PHOTOS => {
-                        drop(bytes);
+                    Ok(_) if uploads.len() >= MAX_PHOTOS => {
+                        // No need to read further: the upload is refused.
                         too_many = true;
+                        break;
                     }
                     Ok(bytes) => uploads.push(bytes),
                     Err(e) => {
@@ -256,8 +252,7 @@ async fn create(
             }
             Some(name @ ("reason" | "description" | "amount_claimed")) => {
                 let name = name.to_owned();
-                let text = field.text().await.map_err(|_| status_error(StatusCode::BAD_REQUEST))?;
-                let text: String = text.chars().take(super::MAX_DESCRIPTION * 2).collect();
+                let text = media::read_text(field, 4 * super::MAX_DESCRIPTION).await?;
                 match name.as_str() {
                     "reason" => form.reason = text,
                     "description" => form.description = text,
@@ -321,6 +316,11 @@ pub async fn detail_view(
     let is_admin = admin_forms.is_some();
     let reply_action =
         if is_admin { format!("/admin/disputes/{}/messages/", d.id) } else { format!("/partners/disputes/{}/messages/", d.id) };
+    let vendor_label = if is_admin {
+        ctx.fmt(Msg::DisputeAuthorVendorNamed, &[("name", &d.business_name)])
+    } else {
+        ctx.t(Msg::DisputeAuthorVendor).to_owned()
+    };
     let order_href = if is_admin { format!("/admin/orders/{}/", d.order_id) } else { format!("/partners/orders/{}/", d.order_id) };
     Ok(html! {
         div.row.between {
@@ -356,13 +356,13 @@ pub async fn detail_view(
             h2 { (ctx.t(Msg::DisputeThread)) }
             ol.thread {
                 li.msg.vendor {
-                    div.who { strong { (ctx.t(Msg::DisputeAuthorVendor)) } " · " span.muted { (format_datetime(d.created_at, ctx.lang)) } }
+                    div.who { strong { (vendor_label) } " · " span.muted { (format_datetime(d.created_at, ctx.lang)) } }
                     p { (d.description) }
                 }
                 @for m in &messages {
                     li.msg.admin[m.author_role == "ADMIN"].vendor[m.author_role == "VENDOR"].status[m.status.is_some()] {
                         div.who {
-                            strong { @if m.author_role == "ADMIN" { (ctx.t(Msg::DisputeAuthorAdmin)) } @else { (ctx.t(Msg::DisputeAuthorVendor)) } }
+                            strong { @if m.author_role == "ADMIN" { (ctx.t(Msg::DisputeAuthorAdmin)) } @else { (vendor_label) } }
                             @if is_admin { @if let Some(n) = &m.author_name { " (" (n) ")" } }
                             " · " span.muted { (format_datetime(m.created_at, ctx.lang)) }
                         }

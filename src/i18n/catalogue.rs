@@ -536,6 +536,7 @@ super::define_catalogue! {
     DisputeDecision => ("Décision", "Decision"),
     DisputeThread => ("Échanges", "Conversation"),
     DisputeAuthorVendor => ("Vous (vendeur)", "You (vendor)"),
+    DisputeAuthorVendorNamed => ("{name} (vendeur)", "{name} (vendor)"),
     DisputeAuthorAdmin => ("Équipe DELIVR-CM", "DELIVR-CM team"),
     DisputeStatusChanged => ("Statut :", "Status:"),
     DisputeReply => ("Votre message", "Your message"),

@@ -1,6 +1,6 @@
 // Sign-up → pending → admin approval → dashboard; bad input; logout and login; language
 // switch; the same flow without JavaScript. At 360×740, with screenshots.
-import { BASE, launch, phone, shot, check, text, watch, htmxReady } from "./lib.mjs";
+import { BASE, launch, phone, shot, check, text, watch, htmxReady, login } from "./lib.mjs";
 
 const browser = await launch();
 try {
@@ -31,11 +31,7 @@ try {
   const adminCtx = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "fr-FR" });
   const admin = await adminCtx.newPage();
   watch(admin, "admin");
-  await admin.goto(`${BASE}/accounts/login/`);
-  await admin.fill("#f-email", "admin@delivr.cm");
-  await admin.fill("#f-password", "admin-password-1");
-  await admin.click("button[type=submit].btn");
-  await admin.waitForURL("**/admin/partners/");
+  await login(admin, "admin@delivr.cm", "admin-password-1", "**/admin/partners/");
   await admin.click("text=Épicerie Chez Zoé");
   await admin.waitForURL("**/admin/partners/*/");
   await shot(admin, "04-admin-partner");
@@ -77,11 +73,7 @@ try {
   // 7. Without JavaScript, every step still works with plain forms.
   const nojs = await phone(browser, { javaScriptEnabled: false });
   const p2 = await nojs.newPage();
-  await p2.goto(`${BASE}/accounts/login/`);
-  await p2.fill("#f-email", "zoe@epicerie.cm");
-  await p2.fill("#f-password", "mot-de-passe-sur");
-  await p2.click("button[type=submit].btn");
-  await p2.waitForURL("**/partners/dashboard/");
+  await login(p2, "zoe@epicerie.cm", "mot-de-passe-sur", "**/partners/dashboard/");
   await p2.goto(`${BASE}/partners/profile/`);
   await p2.selectOption("#f-pickup_city_id", { label: "Yaoundé" });
   await p2.click("button[name=refresh]");

@@ -1,6 +1,6 @@
 // The analytics page at phone and desktop widths: the period switch swaps the charts with
 // htmx and the URL follows; a bad custom range falls back to 30 days with a message.
-import { BASE, launch, phone, shot, check, text, watch, htmxReady } from "./lib.mjs";
+import { BASE, launch, phone, shot, check, text, watch, htmxReady, login } from "./lib.mjs";
 
 const email = process.env.VENDOR_EMAIL || "vendeur@test.cm";
 const password = process.env.VENDOR_PASSWORD || "vendeur-password-1";
@@ -10,11 +10,7 @@ try {
   const ctx = await phone(browser);
   const page = await ctx.newPage();
   watch(page, "vendor");
-  await page.goto(`${BASE}/accounts/login/`);
-  await page.fill("#f-email", email);
-  await page.fill("#f-password", password);
-  await page.click("button[type=submit].btn");
-  await page.waitForURL("**/partners/dashboard/");
+  await login(page, email, password, "**/partners/dashboard/");
   if (!process.env.VENDOR_EMAIL) {
     // A fresh vendor: one order first, so that the charts have something to draw.
     await page.goto(`${BASE}/partners/orders/new/`);

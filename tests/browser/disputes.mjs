@@ -1,17 +1,13 @@
 // A vendor files a dispute with a photo on a delivered order, an admin resolves it with a
 // refund, and the vendor brands the public booking page (screenshots before and after).
-import { BASE, launch, phone, shot, check, text, watch, htmxReady } from "./lib.mjs";
+import { BASE, launch, phone, shot, check, text, watch, htmxReady, login } from "./lib.mjs";
 
 const browser = await launch();
 try {
   const ctx = await phone(browser);
   const page = await ctx.newPage();
   watch(page, "vendor");
-  await page.goto(`${BASE}/accounts/login/`);
-  await page.fill("#f-email", "vendeur@test.cm");
-  await page.fill("#f-password", "vendeur-password-1");
-  await page.click("button[type=submit].btn");
-  await page.waitForURL("**/partners/dashboard/");
+  await login(page, "vendeur@test.cm", "vendeur-password-1", "**/partners/dashboard/");
 
   // The public booking page before any branding.
   const booking = await ctx.newPage();
@@ -59,11 +55,7 @@ try {
   const adminCtx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "fr-FR" });
   const admin = await adminCtx.newPage();
   watch(admin, "admin");
-  await admin.goto(`${BASE}/accounts/login/`);
-  await admin.fill("#f-email", "admin@delivr.cm");
-  await admin.fill("#f-password", "admin-password-1");
-  await admin.click("button[type=submit].btn");
-  await admin.waitForURL("**/admin/partners/");
+  await login(admin, "admin@delivr.cm", "admin-password-1", "**/admin/partners/");
   await admin.goto(`${BASE}/admin/disputes/?status=open`);
   await admin.click(".order-row a");
   await admin.waitForURL(/\/admin\/disputes\/[0-9a-f-]+\/$/);

@@ -54,3 +54,12 @@ export async function htmxReady(page, selector) {
     return el && el["htmx-internal-data"] && !document.body.classList.contains("htmx-swapping");
   }, selector);
 }
+
+/** Sign in through the login form and wait for the landing page (`**/partners/dashboard/` …). */
+export async function login(page, email, password, landing) {
+  await page.goto(`${BASE}/accounts/login/`);
+  await page.fill("#f-email", email);
+  await page.fill("#f-password", password);
+  await page.click("button[type=submit].btn");
+  await page.waitForURL(landing);
+}

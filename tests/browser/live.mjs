@@ -1,17 +1,13 @@
 // Live updates over the page's event stream: a new order makes the notification badge count
 // up without a reload, and the tracking map's markers move as the simulated courier drives.
-import { BASE, launch, phone, shot, check, text, watch, htmxReady } from "./lib.mjs";
+import { BASE, launch, phone, shot, check, text, watch, htmxReady, login } from "./lib.mjs";
 
 const browser = await launch();
 try {
   const ctx = await phone(browser);
   const page = await ctx.newPage();
   watch(page, "vendor");
-  await page.goto(`${BASE}/accounts/login/`);
-  await page.fill("#f-email", "vendeur@test.cm");
-  await page.fill("#f-password", "vendeur-password-1");
-  await page.click("button[type=submit].btn");
-  await page.waitForURL("**/partners/dashboard/");
+  await login(page, "vendeur@test.cm", "vendeur-password-1", "**/partners/dashboard/");
   await htmxReady(page, "body");
   const before = await page.locator("#notif-badge").innerText();
 

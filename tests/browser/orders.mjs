@@ -1,17 +1,13 @@
 // A vendor creates orders at phone width (live quote), filters the list with htmx (the URL
 // follows), opens the detail, cancels; screenshots along the way.
-import { BASE, launch, phone, shot, check, text, watch, htmxReady } from "./lib.mjs";
+import { BASE, launch, phone, shot, check, text, watch, htmxReady, login } from "./lib.mjs";
 
 const browser = await launch();
 try {
   const ctx = await phone(browser);
   const page = await ctx.newPage();
   watch(page, "vendor");
-  await page.goto(`${BASE}/accounts/login/`);
-  await page.fill("#f-email", "vendeur@test.cm");
-  await page.fill("#f-password", "vendeur-password-1");
-  await page.click("button[type=submit].btn");
-  await page.waitForURL("**/partners/dashboard/");
+  await login(page, "vendeur@test.cm", "vendeur-password-1", "**/partners/dashboard/");
 
   for (const [name, quartier] of [["Paul Nkwi", "Makepe"], ["Chantal Abanda", "Bonapriso"]]) {
     await page.click("text=+ Nouvelle commande");
