@@ -139,6 +139,7 @@ pub fn routes(state: AppState) -> impl poem::Endpoint<Output = Response> {
     Route::new()
         .at("/healthz", get(healthz))
         .at("/static/:file", get(assets::serve_asset))
+        .at("/media/logos/:file", get(crate::branding::serve_logo))
         .nest("/courier/v1", couriers::api::routes(Route::new()))
         .nest("/api/v1", api::routes(&state))
         // Swagger UI brings its own scripts: it stays outside the pages' CSP.

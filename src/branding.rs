@@ -32,12 +32,11 @@ pub const MAX_LOGO_BYTES: usize = 2 * 1024 * 1024;
 pub const MAX_MESSAGE: usize = 280;
 /// WCAG AA for normal text: white text on the brand colour must reach 4.5:1.
 pub const MIN_CONTRAST: f64 = 4.5;
+/// Former slugs kept redirecting per vendor.
+pub const MAX_OLD_SLUGS: i64 = 5;
 
 pub fn routes(route: Route) -> Route {
-    route
-        .at("/partners/branding/", get(branding_page).post(save))
-        .at("/partners/branding/preview/", get(preview_fragment))
-        .at("/media/logos/:file", get(serve_logo))
+    route.at("/partners/branding/", get(branding_page).post(save)).at("/partners/branding/preview/", get(preview_fragment))
 }
 
 /// What the public pages show of a vendor.
@@ -148,7 +147,9 @@ pub fn check_color(lang: Lang, input: &str) -> Result<Option<String>, String> {
     let Some(rgb) = parse_color(input) else { return Err(lang.t(Msg::ErrColor).to_owned()) };
     let ratio = contrast_with_white(rgb);
     if ratio < MIN_CONTRAST {
-        return Err(lang.fmt(Msg::ErrColorContrast, &[("ratio", &format!("{ratio:.1}")), ("suggestion", &hex(suggest(rgb)))]));
+        let ratio = format!("{ratio:.1}");
+        let ratio = if lang == Lang::Fr { ratio.replace('.', ",") } else { ratio };
+        return Err(lang.fmt(Msg::ErrColorContrast, &[("ratio", &ratio), ("suggestion", &hex(suggest(rgb)))]));
     }
     Ok(Some(hex(rgb)))
 }
@@ -172,13 +173,16 @@ pub fn check_slug(lang: Lang, input: &str) -> Result<String, String> {
 
 /// The partner whose current or former slug this is: `(id, current slug)`.
 pub async fn resolve_slug(db: &Db, slug: &str) -> sqlx::Result<Option<(String, String)>> {
-    on_db!(db, pool => sqlx::query_as(
-        "SELECT id, slug FROM partners WHERE slug = $1 \
-         UNION ALL SELECT p.id, p.slug FROM partner_old_slugs o JOIN partners p ON p.id = o.partner_id WHERE o.slug = $1",
+    // A current slug wins over a former one (the branding page keeps them apart anyway).
+    let row: Option<(String, String, i64)> = on_db!(db, pool => sqlx::query_as(
+        "SELECT id, slug, CAST(0 AS BIGINT) AS pri FROM partners WHERE slug = $1 \
+         UNION ALL SELECT p.id, p.slug, CAST(1 AS BIGINT) AS pri FROM partner_old_slugs o JOIN partners p ON p.id = o.partner_id WHERE o.slug = $1 \
+         ORDER BY pri LIMIT 1",
     )
     .bind(slug)
     .fetch_optional(pool)
-    .await)
+    .await)?;
+    Ok(row.map(|(id, slug, _)| (id, slug)))
 }
 
 /// A validated branding change.
@@ -202,8 +206,10 @@ pub enum SaveError {
 /// vendor used before may be taken back.
 pub async fn save_branding(db: &Db, partner_id: &str, u: &BrandingUpdate) -> Result<(), SaveError> {
     let now = now_ms();
+    let is_pg = db.is_postgres();
     let result: sqlx::Result<bool> = on_db!(db, pool => async {
-        let mut tx = pool.begin().await?;
+        // SQLite: take the write lock first (a read-then-write transaction could not upgrade).
+        let mut tx = if is_pg { pool.begin().await? } else { pool.begin_with("BEGIN IMMEDIATE").await? };
         let current: String = sqlx::query_scalar("SELECT slug FROM partners WHERE id = $1").bind(partner_id).fetch_one(&mut *tx).await?;
         if current != u.slug {
             let owner: Option<String> = sqlx::query_scalar(
@@ -222,6 +228,15 @@ pub async fn save_branding(db: &Db, partner_id: &str, u: &BrandingUpdate) -> Res
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+            // A vendor keeps their last few addresses, not an unbounded reserve of names.
+            sqlx::query(
+                "DELETE FROM partner_old_slugs WHERE partner_id = $1 AND slug NOT IN \
+                 (SELECT slug FROM partner_old_slugs WHERE partner_id = $1 ORDER BY created_at DESC, slug LIMIT $2)",
+            )
+            .bind(partner_id)
+            .bind(MAX_OLD_SLUGS)
+            .execute(&mut *tx)
+            .await?;
         }
         sqlx::query("UPDATE partners SET slug = $2, brand_color = $3, brand_message = $4, updated_at = $5 WHERE id = $1")
             .bind(partner_id)
@@ -267,8 +282,6 @@ pub async fn save_branding(db: &Db, partner_id: &str, u: &BrandingUpdate) -> Res
 pub fn header_preview(ctx: &Ctx, brand: &Brand, slug_url: &str, problem: Option<&str>) -> Markup {
     let color = brand.color.clone().unwrap_or_else(|| "#0f6e55".to_owned());
     html! {
-        div #brand-preview.card aria-live="polite" {
-            h2 { (ctx.t(Msg::BrandPreview)) }
             div.brand-sample {
                 div.brand-bar style=(format!("background:{color}")) {
                     @if let Some(url) = &brand.logo_url { img src=(url) alt="" width="32" height="32"; }
@@ -279,9 +292,8 @@ pub fn header_preview(ctx: &Ctx, brand: &Brand, slug_url: &str, problem: Option<
                     span.btn style=(format!("background:{color};border-color:{color}")) { (ctx.t(Msg::BookSubmit)) }
                 }
             }
-            @if let Some(p) = problem { div.error role="alert" { (p) } }
+            @if let Some(p) = problem { div.error { (p) } }
             p.small.muted { (ctx.t(Msg::BrandPublicAt)) " " a href=(slug_url) { (slug_url) } }
-        }
     }
 }
 
@@ -307,13 +319,15 @@ fn form_view(state: &AppState, ctx: &Ctx, brand: &Brand, form: &BrandForm, error
         @if !errors.is_empty() { div.flash.err role="alert" { (ctx.t(Msg::ErrFixBelow)) } }
         div.grid2 {
             form.card method="post" action=(format!("/partners/branding/?csrf={}", ctx.csrf_token)) enctype="multipart/form-data" hx-boost="false" novalidate {
-                div #brand-fields hx-get="/partners/branding/preview/" hx-trigger="input changed delay:300ms" hx-include=(live) hx-target="#brand-preview" hx-swap="outerHTML" {
+                div #brand-fields hx-get="/partners/branding/preview/" hx-trigger="input changed delay:300ms" hx-include=(live) hx-target="#brand-preview" hx-swap="innerHTML" {
                     div.field.invalid[errors.get("logo").is_some()] {
                         label for="f-logo" { (ctx.t(Msg::BrandLogo)) }
                         @if let Some(url) = &brand.logo_url { p { img.logo-current src=(url) alt=(ctx.t(Msg::BrandLogoCurrent)) width="64" height="64"; } }
-                        input #f-logo type="file" name="logo" accept="image/jpeg,image/png,image/webp" aria-describedby="f-logo-hint";
+                        input #f-logo type="file" name="logo" accept="image/jpeg,image/png,image/webp"
+                            aria-describedby=(if errors.get("logo").is_some() { "f-logo-hint f-logo-err" } else { "f-logo-hint" })
+                            aria-invalid=[errors.get("logo").map(|_| "true")];
                         div.hint #f-logo-hint { (ctx.fmt(Msg::BrandLogoHint, &[("mb", &(MAX_LOGO_BYTES >> 20).to_string())])) }
-                        @if let Some(e) = errors.get("logo") { div.error role="alert" { (e) } }
+                        @if let Some(e) = errors.get("logo") { div.error #f-logo-err role="alert" { (e) } }
                         @if brand.logo_url.is_some() { label.check { input type="checkbox" name="remove_logo" value="1"; " " (ctx.t(Msg::BrandLogoRemove)) } }
                     }
                     (Input::new("brand_color", ctx.t(Msg::BrandColor), &form.brand_color).optional().hint(ctx.t(Msg::BrandColorHint)).render(errors))
@@ -322,7 +336,11 @@ fn form_view(state: &AppState, ctx: &Ctx, brand: &Brand, form: &BrandForm, error
                 }
                 button.btn type="submit" { (ctx.t(Msg::Save)) }
             }
-            (header_preview(ctx, &shown, &slug_url, None))
+            div.card {
+                h2 { (ctx.t(Msg::BrandPreview)) }
+                // The live region stays; htmx replaces what is inside it.
+                div #brand-preview aria-live="polite" { (header_preview(ctx, &shown, &slug_url, None)) }
+            }
         }
     }
 }
@@ -417,17 +435,25 @@ async fn save(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, mut multipart
             None
         }
     };
-    let slug = check_slug(ctx.lang, &form.slug).unwrap_or_else(|e| {
-        errors.add("slug", e);
-        String::new()
-    });
+    // A slug made at sign-up under older rules stays acceptable as long as it is not changed.
+    let current: String =
+        on_db!(&state.db, pool => sqlx::query_scalar("SELECT slug FROM partners WHERE id = $1").bind(&p.id).fetch_one(pool).await)
+            .map_err(internal)?;
+    let slug = if form.slug.trim() == current {
+        current
+    } else {
+        check_slug(ctx.lang, &form.slug).unwrap_or_else(|e| {
+            errors.add("slug", e);
+            String::new()
+        })
+    };
     let logo = match upload {
         None => remove_logo.then_some(None),
         Some(Err(e)) => {
             errors.add("logo", e.message(ctx.lang, MAX_LOGO_BYTES >> 20));
             None
         }
-        Some(Ok(bytes)) => match tokio::task::spawn_blocking(move || media::logo(&bytes, MAX_LOGO_BYTES)).await.map_err(internal)? {
+        Some(Ok(bytes)) => match media::off_thread(move || media::logo(&bytes, MAX_LOGO_BYTES)).await.map_err(internal)? {
             Ok(img) => Some(Some(img)),
             Err(e) => {
                 errors.add("logo", e.message(ctx.lang, MAX_LOGO_BYTES >> 20));
@@ -448,8 +474,9 @@ async fn save(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, mut multipart
 }
 
 /// A logo, by the hash of its bytes: the URL changes with the logo, so it is cached for good.
+/// Mounted beside `/static`, outside the pages' middleware: no session, no cookie.
 #[handler]
-async fn serve_logo(Data(state): Data<&AppState>, Path(file): Path<String>) -> poem::Result<Response> {
+pub async fn serve_logo(Data(state): Data<&AppState>, Path(file): Path<String>) -> poem::Result<Response> {
     let Some((hash, ext)) = file.split_once('.') else { return Err(status_error(StatusCode::NOT_FOUND)) };
     if hash.len() != 20 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) || !matches!(ext, "png" | "jpg") {
         return Err(status_error(StatusCode::NOT_FOUND));

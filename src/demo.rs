@@ -327,7 +327,7 @@ async fn seed_disputes(db: &Db, vendor_id: &str, admin_id: &str) -> anyhow::Resu
                         resolved: false, reason: "Appels justifiés : la cliente était injoignable à l'adresse.".into(), refund: 0
                     }
                 };
-                disputes::decide(db, &bus, &d.id, admin_id, &decision, later(26)).await.map_err(|e| anyhow::anyhow!(e))?;
+                disputes::decide(db, &bus, vendor_id, &d.id, admin_id, &decision, later(26)).await.map_err(|e| anyhow::anyhow!(e))?;
             }
             _ => {}
         }

@@ -5,16 +5,20 @@
 
 use std::io::Cursor;
 
-use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, codecs, imageops::FilterType};
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, codecs};
 
 use crate::i18n::{Lang, Msg};
 
 /// Largest width or height accepted from an upload.
 pub const MAX_SIDE: u32 = 10_000;
-/// Largest number of pixels accepted from an upload (a 40-megapixel photo).
+/// Largest number of pixels accepted for a photo (a 40-megapixel phone camera).
 pub const MAX_PIXELS: u64 = 40_000_000;
-/// Memory the decoder may use.
-const MAX_ALLOC: u64 = 256 * 1024 * 1024;
+/// Largest number of pixels accepted for a logo.
+pub const MAX_LOGO_PIXELS: u64 = 16_000_000;
+/// Largest decoded image (a 40-megapixel RGBA picture); 16-bit images that large are refused.
+const MAX_ALLOC: u64 = 160 * 1024 * 1024;
+/// Images decoded at the same time: each may take `MAX_ALLOC` of memory.
+const DECODERS: usize = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ImageError {
@@ -48,8 +52,17 @@ pub struct Image {
     pub height: u32,
 }
 
+/// Run image work on the blocking pool, at most `DECODERS` at a time (memory stays bounded
+/// however many uploads arrive together).
+pub async fn off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, tokio::task::JoinError> {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let permits = PERMITS.get_or_init(|| tokio::sync::Semaphore::new(DECODERS));
+    let _permit = permits.acquire().await.expect("the semaphore is never closed");
+    tokio::task::spawn_blocking(work).await
+}
+
 /// Decode an upload: JPEG, PNG or WebP only, within the limits, turned upright.
-fn decode(bytes: &[u8]) -> Result<DynamicImage, ImageError> {
+fn decode(bytes: &[u8], max_pixels: u64) -> Result<DynamicImage, ImageError> {
     let reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|_| ImageError::NotAnImage)?;
     match reader.format() {
         Some(ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP) => {}
@@ -66,7 +79,8 @@ fn decode(bytes: &[u8]) -> Result<DynamicImage, ImageError> {
     if w == 0 || h == 0 {
         return Err(ImageError::Damaged);
     }
-    if u64::from(w) * u64::from(h) > MAX_PIXELS {
+    // The decoder's own allocation limit does not cover its output buffer: check it here.
+    if u64::from(w) * u64::from(h) > max_pixels || decoder.total_bytes() > MAX_ALLOC {
         return Err(ImageError::TooManyPixels);
     }
     let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
@@ -83,11 +97,13 @@ fn classify(e: image::ImageError) -> ImageError {
     }
 }
 
+/// Fit within `max_side` (aspect kept). `thumbnail` averages in integers, without the full-size
+/// float buffer a filtered resize would take.
 fn shrink(img: DynamicImage, max_side: u32) -> DynamicImage {
     if img.width() <= max_side && img.height() <= max_side {
         return img;
     }
-    img.resize(max_side, max_side, FilterType::Triangle)
+    img.thumbnail(max_side, max_side)
 }
 
 fn jpeg(img: &DynamicImage, quality: u8) -> Result<Vec<u8>, ImageError> {
@@ -112,7 +128,7 @@ pub fn evidence(bytes: &[u8], max_bytes: usize) -> Result<Image, ImageError> {
     if bytes.len() > max_bytes {
         return Err(ImageError::TooLarge);
     }
-    let img = shrink(decode(bytes)?, 1600);
+    let img = shrink(decode(bytes, MAX_PIXELS)?, 1600);
     Ok(Image { bytes: jpeg(&img, 82)?, content_type: "image/jpeg", width: img.width(), height: img.height() })
 }
 
@@ -122,7 +138,7 @@ pub fn logo(bytes: &[u8], max_bytes: usize) -> Result<Image, ImageError> {
     if bytes.len() > max_bytes {
         return Err(ImageError::TooLarge);
     }
-    let img = shrink(decode(bytes)?, 256);
+    let img = shrink(decode(bytes, MAX_LOGO_PIXELS)?, 256);
     let png_bytes = png(&img)?;
     let (bytes, content_type) = if img.color().has_alpha() {
         (png_bytes, "image/png")

@@ -85,11 +85,10 @@ async fn run(db: crate::db::Db, bus: crate::events::Bus, partner_id: String, cmd
         }
         WalletCommand::Adjust { amount, reason } => wallet::adjust(&db, &partner_id, amount, &reason).await.map(|()| String::new()),
         WalletCommand::DecideDispute { dispute_id, decision, admin_id } => {
-            match crate::disputes::decide(&db, &bus, &dispute_id, &admin_id, &decision, crate::db::now_ms()).await {
-                Ok(d) if d.partner_id == partner_id => Ok(d.id),
-                Ok(_) => Err(WalletError::NotPending),
-                Err(e) => Err(WalletError::Dispute(e)),
-            }
+            crate::disputes::decide(&db, &bus, &partner_id, &dispute_id, &admin_id, &decision, crate::db::now_ms())
+                .await
+                .map(|d| d.id)
+                .map_err(WalletError::Dispute)
         }
     }
 }

@@ -70,19 +70,19 @@ struct DecideForm {
 
 fn decision_forms(ctx: &Ctx, d: &Dispute, form: &DecideForm, errors: &FieldErrors) -> Markup {
     html! {
-        @if d.is_open() {
-            @if d.status == "OPEN" {
-                form.card method="post" action=(format!("/admin/disputes/{}/review/", d.id)) novalidate {
-                    (csrf_field(ctx))
-                    h2 { (ctx.t(Msg::DisputeTakeInReview)) }
-                    (Input::new("note", ctx.t(Msg::DisputeReviewNote), &form.note).hint(ctx.t(Msg::DisputeReviewNoteHint)).render(errors))
-                    button.btn.secondary type="submit" { (ctx.t(Msg::DisputeTakeInReview)) }
-                }
+        @if d.status == "OPEN" {
+            form.card method="post" action=(format!("/admin/disputes/{}/review/", d.id)) novalidate {
+                (csrf_field(ctx))
+                h2 { (ctx.t(Msg::DisputeTakeInReview)) }
+                p.small.muted { (ctx.t(Msg::DisputeReviewFirst)) }
+                (Input::new("note", ctx.t(Msg::DisputeReviewNote), &form.note).hint(ctx.t(Msg::DisputeReviewNoteHint)).render(errors))
+                button.btn type="submit" { (ctx.t(Msg::DisputeTakeInReview)) }
             }
+        }
+        @if d.status == "IN_REVIEW" {
             form.card method="post" action=(format!("/admin/disputes/{}/decide/", d.id)) novalidate {
                 (csrf_field(ctx))
                 h2 { (ctx.t(Msg::DisputeDecide)) }
-                @if let Some(e) = errors.get("form") { div.flash.err role="alert" { (e) } }
                 (textarea("reason", ctx.t(Msg::DisputeDecisionReason), &form.reason, super::MAX_DECISION, Some(ctx.t(Msg::DisputeDecisionHint)), errors))
                 (Input::new("refund", ctx.t(Msg::DisputeRefund), &form.refund).inputmode("numeric").optional()
                     .hint(&ctx.fmt(Msg::DisputeRefundHint, &[("max", &crate::web::components::format_fcfa(d.amount_claimed))])).render(errors))
@@ -139,7 +139,7 @@ async fn post_reply(
         match super::comment(&state.db, &state.bus, &d.id, super::Author::Admin(&admin.user_id), &body, now_ms()).await {
             Ok(_) => return Ok(redirect(&format!("/admin/disputes/{}/", d.id))),
             Err(DisputeError::Db(e)) => return Err(internal(anyhow::anyhow!(e))),
-            Err(e) => errors.add("body", ctx.t(e.message())),
+            Err(e) => errors.add("form", ctx.t(e.message())),
         }
     }
     let d = load(state, &id).await?;
@@ -161,7 +161,7 @@ async fn review(
         match super::review(&state.db, &state.bus, &d.id, &admin.user_id, &note, now_ms()).await {
             Ok(()) => return Ok(redirect(&format!("/admin/disputes/{}/", d.id))),
             Err(DisputeError::Db(e)) => return Err(internal(anyhow::anyhow!(e))),
-            Err(e) => errors.add("note", ctx.t(e.message())),
+            Err(e) => errors.add("form", ctx.t(e.message())),
         }
     }
     let d = load(state, &id).await?;

@@ -237,6 +237,7 @@ fn refused(lang: Lang, e: DisputeError) -> ApiProblem {
         DisputeError::TooLate => "dispute-window-closed",
         DisputeError::AlreadyOpen => "dispute-already-open",
         DisputeError::Closed => "dispute-closed",
+        DisputeError::NotInReview => "dispute-not-in-review",
         DisputeError::RefundTooHigh => "refund-too-high",
     };
     ApiProblem::new(StatusCode::CONFLICT, kind, lang, e.message(), None)

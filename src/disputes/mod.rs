@@ -158,6 +158,8 @@ pub enum DisputeError {
     AlreadyOpen,
     #[error("the dispute is closed")]
     Closed,
+    #[error("the dispute must be in review first")]
+    NotInReview,
     #[error("the refund is larger than the amount claimed")]
     RefundTooHigh,
     #[error("database: {0}")]
@@ -178,6 +180,7 @@ impl DisputeError {
             DisputeError::TooLate => Msg::ErrDisputeTooLate,
             DisputeError::AlreadyOpen => Msg::ErrDisputeAlreadyOpen,
             DisputeError::Closed => Msg::ErrDisputeClosed,
+            DisputeError::NotInReview => Msg::ErrDisputeNotInReview,
             DisputeError::RefundTooHigh => Msg::ErrRefundTooHigh,
             DisputeError::Db(_) => Msg::ErrServerText,
         }
@@ -464,14 +467,24 @@ pub struct Decision {
     pub refund: i64,
 }
 
-/// Resolve (with an optional refund to the wallet) or reject an open dispute, in one
+/// Resolve (with an optional refund to the wallet) or reject a dispute in review, in one
 /// transaction with the ledger entry, the event `dispute.resolved` and the notification. Runs
 /// through the partner's wallet actor (see `WalletCommand::DecideDispute`): the refund is
 /// credited once per dispute, ever (the status guard, and a unique index on the ledger).
-pub async fn decide(db: &Db, bus: &Bus, dispute_id: &str, admin_id: &str, decision: &Decision, now: i64) -> Result<Dispute, DisputeError> {
-    let current = find(db, dispute_id).await?.ok_or(DisputeError::NotFound)?;
-    if !current.is_open() {
-        return Err(DisputeError::Closed);
+pub async fn decide(
+    db: &Db,
+    bus: &Bus,
+    partner_id: &str,
+    dispute_id: &str,
+    admin_id: &str,
+    decision: &Decision,
+    now: i64,
+) -> Result<Dispute, DisputeError> {
+    let current = find_for_partner(db, partner_id, dispute_id).await?.ok_or(DisputeError::NotFound)?;
+    match current.status.as_str() {
+        "IN_REVIEW" => {}
+        "OPEN" => return Err(DisputeError::NotInReview),
+        _ => return Err(DisputeError::Closed),
     }
     let refund = if decision.resolved { decision.refund } else { 0 };
     if refund < 0 || refund > current.amount_claimed {
@@ -483,7 +496,7 @@ pub async fn decide(db: &Db, bus: &Bus, dispute_id: &str, admin_id: &str, decisi
         let mut tx = if is_pg { pool.begin().await? } else { pool.begin_with("BEGIN IMMEDIATE").await? };
         let moved = sqlx::query(
             "UPDATE disputes SET status = $2, decision_reason = $3, refund_amount = $4, decided_by = $5, decided_at = $6, updated_at = $6 \
-             WHERE id = $1 AND status IN ('OPEN', 'IN_REVIEW')",
+             WHERE id = $1 AND status = 'IN_REVIEW'",
         )
         .bind(dispute_id)
         .bind(status)

@@ -159,21 +159,22 @@ fn new_form(ctx: &Ctx, order: &orders::Order, until: i64, form: &DisputeForm, er
         p.muted { (ctx.fmt(Msg::DisputeDeadline, &[("tracking", &order.tracking_number), ("date", &format_datetime(until, ctx.lang))])) }
         @if let Some(e) = errors.get("form") { div.flash.err role="alert" { (e) } }
         form.card method="post" action=(format!("/partners/disputes/new/{}/?csrf={}", order.id, ctx.csrf_token)) enctype="multipart/form-data" hx-boost="false" novalidate {
-            fieldset.field.invalid[errors.get("reason").is_some()] {
+            fieldset.field.invalid[errors.get("reason").is_some()] aria-describedby=[errors.get("reason").map(|_| "f-reason-err")] {
                 legend { (ctx.t(Msg::DisputeReason)) }
                 @for (code, label) in super::REASONS {
                     label.check { input type="radio" name="reason" value=(code) checked[form.reason == code] required; " " (ctx.t(label)) }
                 }
-                @if let Some(e) = errors.get("reason") { div.error role="alert" { (e) } }
+                @if let Some(e) = errors.get("reason") { div.error #f-reason-err role="alert" { (e) } }
             }
             (textarea("description", ctx.t(Msg::DisputeDescription), &form.description, super::MAX_DESCRIPTION, Some(ctx.t(Msg::DisputeDescriptionHint)), errors))
             (Input::new("amount_claimed", ctx.t(Msg::DisputeAmount), &form.amount_claimed).inputmode("numeric").hint(ctx.t(Msg::DisputeAmountHint)).render(errors))
             div.field.invalid[errors.get("photos").is_some()] {
                 label for="f-photos" { (ctx.t(Msg::DisputePhotos)) }
                 input #f-photos type="file" name="photos" accept="image/jpeg,image/png,image/webp" multiple
-                    aria-describedby="f-photos-hint" aria-invalid=[errors.get("photos").map(|_| "true")];
+                    aria-describedby=(if errors.get("photos").is_some() { "f-photos-hint f-photos-err" } else { "f-photos-hint" })
+                    aria-invalid=[errors.get("photos").map(|_| "true")];
                 div.hint #f-photos-hint { (ctx.fmt(Msg::DisputePhotosHint, &[("n", &MAX_PHOTOS.to_string()), ("mb", &(MAX_PHOTO_BYTES >> 20).to_string())])) }
-                @if let Some(e) = errors.get("photos") { div.error role="alert" { (e) } }
+                @if let Some(e) = errors.get("photos") { div.error #f-photos-err role="alert" { (e) } }
             }
             button.btn type="submit" { (ctx.t(Msg::DisputeSubmit)) }
         }
@@ -271,10 +272,9 @@ async fn create(
     }
     // Decoding is CPU work: off the async threads.
     let photos = if errors.is_empty() {
-        let decoded =
-            tokio::task::spawn_blocking(move || uploads.iter().map(|b| media::evidence(b, MAX_PHOTO_BYTES)).collect::<Result<Vec<_>, _>>())
-                .await
-                .map_err(internal)?;
+        let decoded = media::off_thread(move || uploads.iter().map(|b| media::evidence(b, MAX_PHOTO_BYTES)).collect::<Result<Vec<_>, _>>())
+            .await
+            .map_err(internal)?;
         match decoded {
             Ok(photos) => photos,
             Err(e) => {
@@ -323,6 +323,7 @@ pub async fn detail_view(
     };
     let order_href = if is_admin { format!("/admin/orders/{}/", d.order_id) } else { format!("/partners/orders/{}/", d.order_id) };
     Ok(html! {
+        @if let Some(e) = errors.get("form") { div.flash.err role="alert" { (e) } }
         div.row.between {
             h1 { (ctx.t(Msg::Dispute)) " " (d.number) }
             (status_badge(ctx, &d.status))
@@ -410,8 +411,6 @@ async fn detail_page(
         Some(Msg::DisputeOpenedFlash)
     } else if q.sent == "1" {
         Some(Msg::DisputeSentFlash)
-    } else if q.already == "1" {
-        Some(Msg::ErrDisputeAlreadyOpen)
     } else {
         None
     };
@@ -419,6 +418,7 @@ async fn detail_page(
     let body = html! {
         p { a href="/partners/disputes/" { "← " (ctx.t(Msg::NavDisputes)) } }
         @if let Some(f) = flash { div.flash.ok role="status" { (ctx.t(f)) } }
+        @if q.already == "1" { div.flash.warn role="alert" { (ctx.t(Msg::ErrDisputeAlreadyOpen)) } }
         (view)
     };
     Ok(respond(StatusCode::OK, page(ctx, &d.number, body)))
@@ -446,7 +446,7 @@ async fn add_message(
         match super::comment(&state.db, &state.bus, &d.id, super::Author::Vendor(user), &body, now_ms()).await {
             Ok(_) => return Ok(redirect(&format!("/partners/disputes/{}/?sent=1", d.id))),
             Err(DisputeError::Db(e)) => return Err(internal(anyhow::anyhow!(e))),
-            Err(e) => errors.add("body", ctx.t(e.message())),
+            Err(e) => errors.add("form", ctx.t(e.message())),
         }
     }
     let d = own_dispute(state, &p.id, &id).await?;

@@ -669,7 +669,8 @@ async fn dispute_card(state: &AppState, ctx: &Ctx, o: &Order) -> poem::Result<Ma
             }
             @if let Eligibility::Until(until) = eligibility {
                 p.small.muted { (ctx.fmt(Msg::DisputeDeadline, &[("tracking", &o.tracking_number), ("date", &format_datetime(until, ctx.lang))])) }
-                a.btn.secondary href=(format!("/partners/disputes/new/{}/", o.id)) { (ctx.t(Msg::DisputeOpenAction)) }
+                // A full navigation: the refusal page (window just closed) must show even with htmx.
+                a.btn.secondary href=(format!("/partners/disputes/new/{}/", o.id)) hx-boost="false" { (ctx.t(Msg::DisputeOpenAction)) }
             }
         }
     })

@@ -135,7 +135,8 @@ pub enum CreateError {
 pub async fn create(db: &Db, new: &NewPartner<'_>) -> Result<(String, String), CreateError> {
     let base = {
         let s = text::slugify(new.business_name);
-        if s.is_empty() || RESERVED_SLUGS.contains(&s.as_str()) { format!("boutique-{s}").trim_end_matches('-').to_owned() } else { s }
+        // At least 3 characters, never a reserved word (the rules of the branding page).
+        if s.len() < 3 || RESERVED_SLUGS.contains(&s.as_str()) { format!("boutique-{s}").trim_end_matches('-').to_owned() } else { s }
     };
     // A concurrent sign-up may take the slug we picked: try again with the next free one.
     for _attempt in 0..5 {

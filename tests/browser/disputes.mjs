@@ -51,7 +51,7 @@ try {
   check(width > 0 && width <= 1600, `the photo shows, re-encoded (${width} px)`);
   await shot(page, "42-dispute-opened");
 
-  // An admin resolves it with a refund.
+  // An admin takes it in review, then resolves it with a refund.
   const adminCtx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "fr-FR" });
   const admin = await adminCtx.newPage();
   watch(admin, "admin");
@@ -59,6 +59,9 @@ try {
   await admin.goto(`${BASE}/admin/disputes/?status=open`);
   await admin.click(".order-row a");
   await admin.waitForURL(/\/admin\/disputes\/[0-9a-f-]+\/$/);
+  await admin.fill("#f-note", "Nous vérifions avec le coursier.");
+  await admin.click("form[action$='/review/'] button[type=submit]");
+  await admin.waitForSelector("#f-reason");
   await admin.fill("#f-reason", "Casse confirmée par le coursier.");
   await admin.fill("#f-refund", "5000");
   await admin.click("button[value=resolve]");

@@ -55,7 +55,7 @@ export async function htmxReady(page, selector) {
   }, selector);
 }
 
-/** Sign in through the login form and wait for the landing page (`**/partners/dashboard/` …). */
+// Sign in through the login form and wait for the landing page (a URL glob).
 export async function login(page, email, password, landing) {
   await page.goto(`${BASE}/accounts/login/`);
   await page.fill("#f-email", email);

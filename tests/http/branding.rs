@@ -111,7 +111,7 @@ async fn the_brand_is_checked_and_shown_on_public_pages(backend: Backend) {
     // The live preview tells the problem and a readable suggestion as one types.
     let preview =
         app.get(&format!("/partners/branding/preview/?brand_color=%23ffd700&brand_message=&slug={slug}")).await.text().await.unwrap();
-    assert!(preview.contains("id=\"brand-preview\"") && preview.contains("Essayez #"), "{preview}");
+    assert!(preview.contains("brand-sample") && preview.contains("Essayez #") && preview.contains("1,4:1"), "{preview}");
 
     // A real brand: shrunk logo served for good, colour and message on the public pages.
     let resp = save(

@@ -151,6 +151,19 @@ async fn a_dispute_goes_from_photo_to_refund_once(backend: Backend) {
     let order2 = delivered(&app, &new_order(&app, "").await).await;
     let resp = open_dispute(&app, &order2.id, dispute_parts("LATE", "2000", vec![])).await;
     let id2 = location(&resp).trim_start_matches("/partners/disputes/").split('/').next().unwrap().to_owned();
+    // A decision comes after the review.
+    let early = admin
+        .post_form(
+            &format!("/admin/disputes/{id2}/"),
+            &format!("/admin/disputes/{id2}/decide/"),
+            &[("decision", "reject"), ("reason", "trop tôt")],
+        )
+        .await;
+    assert_eq!(early.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(early.text().await.unwrap().contains("en examen"), "the admin is told to review first");
+    let resp =
+        admin.post_form(&format!("/admin/disputes/{id2}/"), &format!("/admin/disputes/{id2}/review/"), &[("note", "On regarde.")]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     let admin_id = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar::<_, String>("SELECT id FROM users WHERE email = 'admin@delivr.cm'").fetch_one(pool).await).unwrap();
     let tasks: Vec<_> = (0..6)
         .map(|i| {
