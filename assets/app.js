@@ -29,4 +29,110 @@
     var el = e.target;
     if (el.matches && el.matches("select[data-autosubmit]") && !window.htmx) el.form.requestSubmit();
   });
+
+  // The installable, offline-capable portal: the service worker keeps the assets and the last
+  // dashboard, orders list and new-order form (see assets/sw.js).
+  if ("serviceWorker" in navigator && window.isSecureContext) {
+    navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
+  }
+  // A boosted link that fails offline: load the page for real, so the worker can answer.
+  document.addEventListener("htmx:sendError", function (e) {
+    var path = e.detail && e.detail.pathInfo && e.detail.pathInfo.requestPath;
+    var boosted = e.detail && e.detail.requestConfig && e.detail.requestConfig.boosted;
+    if (boosted && path && !navigator.onLine) window.location.href = path;
+  });
+
+  // Orders drafted offline wait on the device and are sent when the connection returns, each
+  // with its own key: sent twice, it still makes one order.
+  var QUEUE = "delivr-offline-orders";
+  var FAILED = "delivr-offline-failed";
+  function load(name) { try { return JSON.parse(localStorage.getItem(name) || "[]"); } catch (err) { return []; } }
+  function store(name, list) { try { localStorage.setItem(name, JSON.stringify(list)); } catch (err) { /* storage full */ } }
+  function newKey() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    return Array.prototype.map.call(b, function (x) { return ("0" + x.toString(16)).slice(-2); }).join("");
+  }
+  function texts() { var t = document.getElementById("offline-texts"); return t ? t.dataset : null; }
+  function note(kind, text, href, linkText) {
+    var main = document.getElementById("main");
+    if (!main || !text) return;
+    var div = document.createElement("div");
+    div.className = "flash " + kind + " offline-queue";
+    div.setAttribute("role", kind === "err" ? "alert" : "status");
+    div.textContent = text + " ";
+    if (href) {
+      var a = document.createElement("a");
+      a.href = href;
+      a.textContent = linkText;
+      div.appendChild(a);
+    }
+    main.insertBefore(div, main.firstChild);
+  }
+  function csrf() {
+    try { return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRF-Token"]; } catch (err) { return ""; }
+  }
+  // Capture phase: before htmx's boosted submit.
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (!form.matches || !form.matches("#order-form") || navigator.onLine || !texts()) return;
+    if (e.submitter && e.submitter.name === "refresh") return;
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    var fields = [];
+    new FormData(form).forEach(function (v, k) { if (k !== "csrf" && k !== "refresh") fields.push([k, String(v)]); });
+    var queue = load(QUEUE);
+    queue.push({ key: newKey(), fields: fields, at: Date.now() });
+    store(QUEUE, queue);
+    form.reset();
+    note("warn", texts().queued.replace("{n}", String(queue.length)));
+    window.scrollTo(0, 0);
+  }, true);
+  var sending = false;
+  function flush() {
+    var t = texts();
+    var queue = load(QUEUE);
+    if (!t || sending || !queue.length || !navigator.onLine) return;
+    sending = true;
+    var draft = queue[0];
+    var body = new URLSearchParams(draft.fields);
+    body.append("csrf", csrf());
+    fetch("/partners/orders/new/", {
+      method: "POST", body: body, credentials: "same-origin",
+      headers: { "Idempotency-Key": draft.key, "X-CSRF-Token": csrf() },
+    }).then(function (resp) {
+      sending = false;
+      if (resp.url.indexOf("/accounts/login/") >= 0) { note("warn", t.login); return; }
+      var sent = /\/partners\/orders\/[0-9a-f-]+\//.exec(resp.url);
+      if (resp.ok && sent) {
+        store(QUEUE, load(QUEUE).filter(function (d) { return d.key !== draft.key; }));
+        note("ok", t.sent, sent[0], t.see);
+        flush();
+      } else if (resp.status === 422) {
+        store(QUEUE, load(QUEUE).filter(function (d) { return d.key !== draft.key; }));
+        var failed = load(FAILED);
+        failed.push(draft);
+        store(FAILED, failed);
+        note("err", t.failed, "/partners/orders/new/?draft=" + encodeURIComponent(draft.key), t.resume);
+        flush();
+      }
+    }).catch(function () { sending = false; });
+  }
+  window.addEventListener("online", flush);
+  flush();
+  // A draft that the server refused: back into the form, to fix and send.
+  var wanted = new URLSearchParams(window.location.search).get("draft");
+  var form = document.getElementById("order-form");
+  if (wanted && form) {
+    var failed = load(FAILED);
+    var draft = failed.filter(function (d) { return d.key === wanted; })[0];
+    if (draft) {
+      draft.fields.forEach(function (f) {
+        var el = form.elements.namedItem(f[0]);
+        if (el && el.type !== "hidden") el.value = f[1];
+      });
+      store(FAILED, failed.filter(function (d) { return d.key !== wanted; }));
+    }
+  }
 })();

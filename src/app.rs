@@ -132,6 +132,7 @@ pub fn routes(state: AppState) -> impl poem::Endpoint<Output = Response> {
         crate::disputes::pages::routes,
         crate::disputes::admin::routes,
         crate::branding::routes,
+        web::pwa::routes,
     ]
     .into_iter()
     .fold(Route::new(), |route, add| add(route))
@@ -140,6 +141,8 @@ pub fn routes(state: AppState) -> impl poem::Endpoint<Output = Response> {
         .at("/healthz", get(healthz))
         .at("/static/:file", get(assets::serve_asset))
         .at("/media/logos/:file", get(crate::branding::serve_logo))
+        .at("/sw.js", get(web::pwa::service_worker))
+        .at("/icons/:file", get(web::pwa::icon))
         .nest("/courier/v1", couriers::api::routes(Route::new()))
         .nest("/api/v1", api::routes(&state))
         // Swagger UI brings its own scripts: it stays outside the pages' CSP.

@@ -600,4 +600,16 @@ super::define_catalogue! {
     ErrSlugFormat => ("De 3 à 50 caractères : lettres minuscules sans accent, chiffres et tirets (pas au début ni à la fin).", "3 to 50 characters: lowercase letters without accents, digits and hyphens (not at the start or end)."),
     ErrSlugReserved => ("Cette adresse est réservée par DELIVR-CM.", "This address is reserved by DELIVR-CM."),
     ErrSlugTaken => ("Cette adresse est déjà prise par un autre vendeur.", "This address is already taken by another vendor."),
+
+    // Installable, offline
+    PwaName => ("DELIVR-CM — Portail vendeur", "DELIVR-CM — Vendor portal"),
+    PwaDescription => ("Vos livraisons, votre argent et vos intégrations DELIVR-CM.", "Your DELIVR-CM deliveries, money and integrations."),
+    OfflineTitle => ("Vous êtes hors ligne", "You are offline"),
+    OfflineText => ("Cette page n'a pas été enregistrée sur l'appareil. Le tableau de bord et la liste des commandes restent consultables tels que vous les avez vus la dernière fois, et une nouvelle commande peut être préparée : elle partira au retour de la connexion.", "This page was not saved on the device. The dashboard and the orders list stay readable as you last saw them, and a new order can be prepared: it will be sent when the connection is back."),
+    OfflineQueued => ("Hors ligne : commande enregistrée sur cet appareil ({n} en attente). Elle sera envoyée automatiquement au retour de la connexion.", "Offline: order saved on this device ({n} waiting). It will be sent automatically when the connection is back."),
+    OfflineSent => ("Connexion rétablie : une commande préparée hors ligne a été envoyée.", "Back online: an order prepared offline has been sent."),
+    OfflineSee => ("Voir la commande", "See the order"),
+    OfflineFailed => ("Une commande préparée hors ligne n'a pas pu être créée : certains champs sont à corriger.", "An order prepared offline could not be created: some fields need fixing."),
+    OfflineResume => ("La reprendre", "Resume it"),
+    OfflineLogin => ("Des commandes préparées hors ligne attendent : reconnectez-vous pour les envoyer.", "Orders prepared offline are waiting: log in again to send them."),
 }

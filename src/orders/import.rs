@@ -343,9 +343,18 @@ pub async fn confirm(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(i
         return Err(status_error(StatusCode::UNPROCESSABLE_ENTITY));
     }
     let actor = Actor { role: Role::Vendor, user_id: Some(user.user_id.clone()) };
-    let created = service::create_many(&state.db, &state.bus, &partner.id, Source::Import, &valid, &actor, now_ms(), Some(&id))
-        .await
-        .map_err(internal)?;
+    let created = service::create_many(
+        &state.db,
+        &state.bus,
+        &partner.id,
+        Source::Import,
+        &valid,
+        &actor,
+        now_ms(),
+        Some(service::Once::Import(&id)),
+    )
+    .await
+    .map_err(internal)?;
     tracing::info!(partner_id = partner.id, created = created.len(), "orders imported");
     Ok(redirect(&format!("/partners/orders/?imported={}", created.len())))
 }

@@ -474,9 +474,24 @@ async fn new_order_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> 
     Ok(respond(StatusCode::OK, page(ctx, ctx.t(Msg::NewOrder), body)))
 }
 
+/// The key an offline draft carries (`Idempotency-Key`, sent by app.js when it sends drafts).
+fn client_key(req: &poem::Request) -> poem::Result<Option<String>> {
+    match req.header("idempotency-key") {
+        None => Ok(None),
+        Some(k) if (8..=100).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => Ok(Some(k.to_owned())),
+        Some(_) => Err(status_error(StatusCode::BAD_REQUEST)),
+    }
+}
+
 #[handler]
-async fn create_order(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form): Form<OrderForm>) -> poem::Result<Response> {
+async fn create_order(
+    Data(state): Data<&AppState>,
+    Data(ctx): Data<&Ctx>,
+    req: &poem::Request,
+    Form(form): Form<OrderForm>,
+) -> poem::Result<Response> {
     let partner = load_partner(state, ctx).await?;
+    let key = client_key(req)?;
     if form.refresh == "1" {
         let body = order_form(state, ctx, &partner, &form.draft, &FieldErrors::default()).await?;
         return Ok(respond(StatusCode::OK, page(ctx, ctx.t(Msg::NewOrder), body)));
@@ -485,8 +500,9 @@ async fn create_order(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(
         Ok(valid) => {
             let user = guard::user(ctx)?;
             let actor = Actor { role: Role::Vendor, user_id: Some(user.user_id.clone()) };
-            let order =
-                service::create(&state.db, &state.bus, &partner.id, Source::Portal, &valid, &actor, now_ms()).await.map_err(internal)?;
+            let order = service::create_once(&state.db, &state.bus, &partner.id, Source::Portal, &valid, &actor, now_ms(), key.as_deref())
+                .await
+                .map_err(internal)?;
             Ok(redirect(&format!("/partners/orders/{}/?created=1", order.id)))
         }
         Err(errors) => {

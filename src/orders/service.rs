@@ -93,14 +93,41 @@ pub async fn create(
     actor: &Actor,
     at: i64,
 ) -> Result<Order, OrderError> {
-    let ids = create_many(db, bus, partner_id, source, std::slice::from_ref(v), actor, at, None).await?;
+    create_once(db, bus, partner_id, source, v, actor, at, None).await
+}
+
+/// [`create`], at most once per `client_key` of the partner: the same key again gives the
+/// order it made (an offline draft sent twice makes one order).
+#[allow(clippy::too_many_arguments)]
+pub async fn create_once(
+    db: &Db,
+    bus: &Bus,
+    partner_id: &str,
+    source: Source,
+    v: &ValidOrder,
+    actor: &Actor,
+    at: i64,
+    client_key: Option<&str>,
+) -> Result<Order, OrderError> {
+    let once = client_key.map(Once::ClientKey);
+    let ids = create_many(db, bus, partner_id, source, std::slice::from_ref(v), actor, at, once).await?;
     let id = ids.first().ok_or(OrderError::NotFound)?;
     repo::find(db, id).await?.ok_or(OrderError::NotFound)
 }
 
-/// Create several orders in one transaction: all or none. With `import_id`, the import is
+/// What makes a creation happen once.
+#[derive(Clone, Copy, Debug)]
+pub enum Once<'a> {
+    /// A CSV import, marked used in the same transaction.
+    Import(&'a str),
+    /// A key the vendor's device gave its offline draft.
+    ClientKey(&'a str),
+}
+
+/// Create several orders in one transaction: all or none. With an import, the import is
 /// marked used in the same transaction, so a double submit creates nothing twice
-/// (`Ok(vec![])` when it was already used).
+/// (`Ok(vec![])` when it was already used); with a client key, the key is recorded with the
+/// order, and a key already used gives that order's id.
 #[allow(clippy::too_many_arguments)]
 pub async fn create_many(
     db: &Db,
@@ -110,7 +137,7 @@ pub async fn create_many(
     orders: &[ValidOrder],
     actor: &Actor,
     at: i64,
-    import_id: Option<&str>,
+    once: Option<Once<'_>>,
 ) -> Result<Vec<String>, OrderError> {
     for _attempt in 0..8 {
         // Fresh random identifiers at each attempt (a collision rolls the whole batch back).
@@ -118,9 +145,23 @@ pub async fn create_many(
             .iter()
             .map(|_| (Uuid::new_v4().to_string(), model::new_tracking_number(), security::random_token(16), model::new_pin()))
             .collect();
+        let is_pg = db.is_postgres();
         let result: sqlx::Result<Vec<(String, i64)>> = on_db!(db, pool => async {
-            let mut tx = pool.begin().await?;
-            if let Some(import_id) = import_id {
+            // SQLite: the write lock first (a client key is read before the order is written,
+            // and a read transaction cannot always be upgraded).
+            let mut tx = if is_pg { pool.begin().await? } else { pool.begin_with("BEGIN IMMEDIATE").await? };
+            if let Some(Once::ClientKey(key)) = once {
+                let made: Option<String> = sqlx::query_scalar("SELECT order_id FROM order_client_keys WHERE partner_id = $1 AND key = $2")
+                    .bind(partner_id)
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some(id) = made {
+                    // Already made: nothing new to announce (a negative sequence number).
+                    return Ok(vec![(id, -1)]);
+                }
+            }
+            if let Some(Once::Import(import_id)) = once {
                 let claimed = sqlx::query("UPDATE order_imports SET used_at = $3 WHERE id = $1 AND partner_id = $2 AND used_at IS NULL")
                     .bind(import_id)
                     .bind(partner_id)
@@ -176,13 +217,23 @@ pub async fn create_many(
                 let seq = crate::outbox_insert!(tx, partner_id, "order.created", Some(id.as_str()), payload.as_str(), at);
                 created.push((id.clone(), seq));
             }
+            if let (Some(Once::ClientKey(key)), Some((id, _))) = (once, created.first()) {
+                // A concurrent send of the same draft makes this fail: the retry finds its order.
+                sqlx::query("INSERT INTO order_client_keys (partner_id, key, order_id, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(partner_id)
+                    .bind(key)
+                    .bind(id)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
             Ok(created)
         }
         .await);
         match result {
             Ok(created) => {
-                for (id, seq) in &created {
+                for (id, seq) in created.iter().filter(|(_, seq)| *seq >= 0) {
                     bus.publish(Notice {
                         partner_id: partner_id.to_owned(),
                         seq: *seq,
@@ -192,7 +243,8 @@ pub async fn create_many(
                 }
                 return Ok(created.into_iter().map(|(id, _)| id).collect());
             }
-            // A tracking number or public token collision: draw again.
+            // A tracking number or public token collision, or a concurrent send of the same
+            // client key: draw again (the next attempt finds that key's order).
             Err(e) if is_unique_violation(&e) => continue,
             Err(e) => return Err(e.into()),
         }

@@ -115,6 +115,7 @@ pub fn branded_page(ctx: &Ctx, title: &str, body: Markup, brand: Option<&Brand>)
                 (theme_color(brand))
                 meta name="htmx-config" content=(HTMX_CONFIG);
                 link rel="icon" href=(assets::url("icon.svg")) type="image/svg+xml";
+                link rel="manifest" href="/manifest.webmanifest";
                 link rel="stylesheet" href=(assets::url("app.css"));
                 (brand_style(brand))
                 script src=(assets::url("htmx.js")) defer {}
@@ -154,6 +155,12 @@ pub fn branded_page(ctx: &Ctx, title: &str, body: Markup, brand: Option<&Brand>)
                 }
                 main #main { (body) }
                 footer { "DELIVR-CM · " (ctx.t(Msg::FooterTagline)) }
+                // What app.js says about orders drafted offline.
+                @if live {
+                    div #offline-texts hidden data-queued=(ctx.t(Msg::OfflineQueued)) data-sent=(ctx.t(Msg::OfflineSent))
+                        data-see=(ctx.t(Msg::OfflineSee)) data-failed=(ctx.t(Msg::OfflineFailed)) data-resume=(ctx.t(Msg::OfflineResume))
+                        data-login=(ctx.t(Msg::OfflineLogin)) {}
+                }
             }
         }
     }

@@ -5,6 +5,7 @@ pub mod assets;
 pub mod components;
 pub mod forms;
 pub mod layout;
+pub mod pwa;
 
 use std::{sync::Arc, time::Instant};
 

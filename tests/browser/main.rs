@@ -106,3 +106,8 @@ async fn analytics_at_phone_and_desktop_widths() {
 async fn a_dispute_with_a_photo_to_a_refund_and_the_brand_on_the_booking_page() {
     run_scenario("disputes.mjs").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_pages_and_an_order_drafted_offline_sent_once() {
+    run_scenario("offline.mjs").await;
+}

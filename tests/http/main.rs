@@ -15,6 +15,7 @@ mod crash;
 mod disputes;
 mod notifications;
 mod orders;
+mod pwa;
 mod shell;
 mod wallet;
 mod webhooks;
