@@ -143,6 +143,7 @@ pub fn routes(state: AppState) -> impl poem::Endpoint<Output = Response> {
         .at("/media/logos/:file", get(crate::branding::serve_logo))
         .at("/sw.js", get(web::pwa::service_worker))
         .at("/icons/:file", get(web::pwa::icon))
+        .at("/manifest/:file", get(web::pwa::manifest))
         .nest("/courier/v1", couriers::api::routes(Route::new()))
         .nest("/api/v1", api::routes(&state))
         // Swagger UI brings its own scripts: it stays outside the pages' CSP.

@@ -23,10 +23,10 @@ use crate::{
         repo::{self, Order},
     },
     web::{
-        Ctx, assets,
+        Ctx,
         components::format_datetime,
         internal,
-        layout::{page, respond},
+        layout::{Extras, page_with, respond},
     },
 };
 
@@ -124,11 +124,9 @@ async fn tracking_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> p
             div #live-positions sse-swap="position" hidden {}
             (list(ctx, &rows))
         }
-        link rel="stylesheet" href=(assets::url("leaflet.css"));
-        script src=(assets::url("leaflet.js")) defer {}
-        script src=(assets::url("tracking.js")) defer {}
     };
-    let mut resp = respond(StatusCode::OK, page(ctx, ctx.t(Msg::NavTracking), body));
+    let extras = Extras { brand: None, map: true };
+    let mut resp = respond(StatusCode::OK, page_with(ctx, ctx.t(Msg::NavTracking), body, extras));
     let csp = format!(
         "default-src 'self'; img-src 'self' data: {}; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
         tile_origin(tiles)

@@ -11,46 +11,48 @@ use poem::{
 
 use crate::security;
 
-/// One embedded file.
+/// One served file, made of one or more embedded files (a bundle saves requests on slow
+/// networks: each page loads one stylesheet and one script).
 pub struct Asset {
-    /// Logical name, e.g. `htmx.js`.
+    /// Logical name, e.g. `live.js`.
     pub name: &'static str,
     pub content_type: &'static str,
-    pub bytes: &'static [u8],
+    pub parts: &'static [&'static [u8]],
 }
 
-/// Every asset the pages reference. htmx comes from the npm registry (`assets/package.json`).
+const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+const APP_CSS: &[u8] = include_bytes!("../../assets/app.css");
+const APP_JS: &[u8] = include_bytes!("../../assets/app.js");
+/// htmx and its SSE extension come from the npm registry (`assets/package.json`), as Leaflet.
+const HTMX: &[u8] = include_bytes!("../../assets/node_modules/htmx.org/dist/htmx.min.js");
+const HTMX_SSE: &[u8] = include_bytes!("../../assets/node_modules/htmx-ext-sse/dist/sse.min.js");
+const LEAFLET_JS: &[u8] = include_bytes!("../../assets/node_modules/leaflet/dist/leaflet.js");
+const LEAFLET_CSS: &[u8] = include_bytes!("../../assets/node_modules/leaflet/dist/leaflet.css");
+const TRACKING_JS: &[u8] = include_bytes!("../../assets/tracking.js");
+
+/// Every asset the pages reference.
 pub const ASSETS: &[Asset] = &[
-    Asset { name: "app.css", content_type: "text/css; charset=utf-8", bytes: include_bytes!("../../assets/app.css") },
-    Asset { name: "app.js", content_type: "text/javascript; charset=utf-8", bytes: include_bytes!("../../assets/app.js") },
-    Asset {
-        name: "htmx.js",
-        content_type: "text/javascript; charset=utf-8",
-        bytes: include_bytes!("../../assets/node_modules/htmx.org/dist/htmx.min.js"),
-    },
-    Asset {
-        name: "sse.js",
-        content_type: "text/javascript; charset=utf-8",
-        bytes: include_bytes!("../../assets/node_modules/htmx-ext-sse/dist/sse.min.js"),
-    },
-    Asset {
-        name: "leaflet.js",
-        content_type: "text/javascript; charset=utf-8",
-        bytes: include_bytes!("../../assets/node_modules/leaflet/dist/leaflet.js"),
-    },
-    Asset {
-        name: "leaflet.css",
-        content_type: "text/css; charset=utf-8",
-        bytes: include_bytes!("../../assets/node_modules/leaflet/dist/leaflet.css"),
-    },
-    Asset { name: "tracking.js", content_type: "text/javascript; charset=utf-8", bytes: include_bytes!("../../assets/tracking.js") },
-    Asset { name: "public.js", content_type: "text/javascript; charset=utf-8", bytes: include_bytes!("../../assets/public.js") },
-    Asset { name: "icon.svg", content_type: "image/svg+xml", bytes: include_bytes!("../../assets/icon.svg") },
+    Asset { name: "app.css", content_type: CSS, parts: &[APP_CSS] },
+    // The tracking page: the portal's styles and Leaflet's.
+    Asset { name: "map.css", content_type: CSS, parts: &[APP_CSS, LEAFLET_CSS] },
+    // Pages without a live stream (sign-in, pending approval, admin).
+    Asset { name: "portal.js", content_type: JS, parts: &[HTMX, APP_JS] },
+    // An approved vendor's pages: htmx with its SSE extension.
+    Asset { name: "live.js", content_type: JS, parts: &[HTMX, HTMX_SSE, APP_JS] },
+    // The tracking page: the same, with Leaflet and the map's script.
+    Asset { name: "map.js", content_type: JS, parts: &[HTMX, HTMX_SSE, APP_JS, LEAFLET_JS, TRACKING_JS] },
+    Asset { name: "public.js", content_type: JS, parts: &[include_bytes!("../../assets/public.js")] },
+    Asset { name: "icon.svg", content_type: "image/svg+xml", parts: &[include_bytes!("../../assets/icon.svg")] },
 ];
+
+/// The DELIVR-CM mark, for pages that inline it (no request for a 300-byte picture).
+pub const ICON_SVG: &str = include_str!("../../assets/icon.svg");
 
 struct Prepared {
     /// `app.3f2a9c1e.css`
     hashed_name: String,
+    raw: Vec<u8>,
     br: Vec<u8>,
     gzip: Vec<u8>,
 }
@@ -61,7 +63,10 @@ fn prepared() -> &'static [Prepared] {
 }
 
 fn prepare(asset: &Asset) -> Prepared {
-    let hash = &security::sha256_hex(asset.bytes)[..10];
+    // Parts are joined on a new line (and a `;` between scripts, in case one omits its last).
+    let separator: &[u8] = if asset.content_type == JS { b";\n" } else { b"\n" };
+    let raw = asset.parts.join(separator);
+    let hash = &security::sha256_hex(&raw)[..10];
     let hashed_name = match asset.name.rsplit_once('.') {
         Some((stem, ext)) => format!("{stem}.{hash}.{ext}"),
         None => format!("{}.{hash}", asset.name),
@@ -69,12 +74,12 @@ fn prepare(asset: &Asset) -> Prepared {
     let mut br = Vec::new();
     {
         let mut w = brotli::CompressorWriter::new(&mut br, 4096, 11, 22);
-        w.write_all(asset.bytes).expect("compressing into memory cannot fail");
+        w.write_all(&raw).expect("compressing into memory cannot fail");
     }
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    gz.write_all(asset.bytes).expect("compressing into memory cannot fail");
+    gz.write_all(&raw).expect("compressing into memory cannot fail");
     let gzip = gz.finish().expect("compressing into memory cannot fail");
-    Prepared { hashed_name, br, gzip }
+    Prepared { hashed_name, raw, br, gzip }
 }
 
 /// Compress every asset now rather than on the first request.
@@ -106,7 +111,7 @@ pub fn serve_asset(Path(file): Path<String>, req: &Request) -> Response {
     } else if accepts("gzip") {
         (leak(&prep.gzip), Some("gzip"))
     } else {
-        (asset.bytes, None)
+        (leak(&prep.raw), None)
     };
     let mut resp = Response::builder()
         .content_type(asset.content_type)

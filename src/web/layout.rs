@@ -103,8 +103,45 @@ fn brand_mark(brand: &Brand) -> Markup {
 /// A full HTML page in the portal layout, in a vendor's colours when `brand` is given (the
 /// booking page).
 pub fn branded_page(ctx: &Ctx, title: &str, body: Markup, brand: Option<&Brand>) -> Markup {
+    page_with(ctx, title, body, Extras { brand, map: false })
+}
+
+/// What a page adds to the layout.
+#[derive(Default, Clone, Copy)]
+pub struct Extras<'a> {
+    /// A vendor's colours and logo (public pages).
+    pub brand: Option<&'a Brand>,
+    /// The tracking map: Leaflet in the page's one stylesheet and one script.
+    pub map: bool,
+}
+
+/// The favicon, inline: one request fewer on every first visit.
+fn favicon() -> String {
+    let encoded: String = assets::ICON_SVG
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '#' => "%23".to_owned(),
+            '"' => "'".to_owned(),
+            '<' => "%3C".to_owned(),
+            '>' => "%3E".to_owned(),
+            c => c.to_string(),
+        })
+        .collect();
+    format!("data:image/svg+xml,{encoded}")
+}
+
+/// A full HTML page in the portal layout. Each page loads one stylesheet and one script (both
+/// immutable), plus the web app manifest.
+pub fn page_with(ctx: &Ctx, title: &str, body: Markup, extras: Extras<'_>) -> Markup {
+    let brand = extras.brand;
     let items = nav_items(ctx);
     let live = ctx.user.as_ref().and_then(|u| u.partner.as_ref()).is_some_and(|p| p.approved);
+    let (css, js) = match (extras.map, live) {
+        (true, _) => ("map.css", "map.js"),
+        (false, true) => ("app.css", "live.js"),
+        (false, false) => ("app.css", "portal.js"),
+    };
     html! {
         (DOCTYPE)
         html lang=(ctx.lang.code()) {
@@ -114,13 +151,11 @@ pub fn branded_page(ctx: &Ctx, title: &str, body: Markup, brand: Option<&Brand>)
                 title { (title) " · DELIVR-CM" }
                 (theme_color(brand))
                 meta name="htmx-config" content=(HTMX_CONFIG);
-                link rel="icon" href=(assets::url("icon.svg")) type="image/svg+xml";
-                link rel="manifest" href="/manifest.webmanifest";
-                link rel="stylesheet" href=(assets::url("app.css"));
+                link rel="icon" href=(favicon()) type="image/svg+xml";
+                link rel="manifest" href=(super::pwa::manifest_url(ctx.lang));
+                link rel="stylesheet" href=(assets::url(css));
                 (brand_style(brand))
-                script src=(assets::url("htmx.js")) defer {}
-                @if live { script src=(assets::url("sse.js")) defer {} }
-                script src=(assets::url("app.js")) defer {}
+                script src=(assets::url(js)) defer {}
             }
             // Approved vendors keep one event stream open: the body survives boosted navigation.
             body hx-boost="true" hx-headers=(format!(r#"{{"X-CSRF-Token":"{}"}}"#, ctx.csrf_token))
@@ -129,7 +164,7 @@ pub fn branded_page(ctx: &Ctx, title: &str, body: Markup, brand: Option<&Brand>)
                 header.top {
                     div.top-in {
                         @if let Some(b) = brand { (brand_mark(b)) } @else {
-                            a.logo href="/" { img src=(assets::url("icon.svg")) alt="" width="28" height="28"; "DELIVR-CM" }
+                            a.logo href="/" { span.mark aria-hidden="true" { (PreEscaped(assets::ICON_SVG.trim())) } "DELIVR-CM" }
                         }
                         span.spacer {}
                         (lang_switcher(ctx))
@@ -139,7 +174,9 @@ pub fn branded_page(ctx: &Ctx, title: &str, body: Markup, brand: Option<&Brand>)
                     nav.nav aria-label=(ctx.t(Msg::NavLabel)) {
                         ul {
                             @for item in &items {
-                                li { a href=(item.href) aria-current=[ctx.path.starts_with(item.href).then_some("page")] {
+                                // The map page loads its own stylesheet and script: a full navigation.
+                                li { a href=(item.href) aria-current=[ctx.path.starts_with(item.href).then_some("page")]
+                                    hx-boost=[(item.href == "/partners/tracking/").then_some("false")] {
                                     (ctx.t(item.label))
                                     @if item.href == "/partners/notifications/" { " " span sse-swap="badge" { (crate::notifications::stream::badge(ctx.unread)) } }
                                 } }

@@ -13,7 +13,7 @@ use poem::{
 };
 
 use crate::{
-    i18n::Msg,
+    i18n::{Lang, Msg},
     security,
     web::{
         Ctx, assets,
@@ -23,7 +23,7 @@ use crate::{
 
 /// Routes inside the pages' middleware (translated).
 pub fn routes(route: Route) -> Route {
-    route.at("/manifest.webmanifest", get(manifest)).at("/offline/", get(offline_page))
+    route.at("/offline/", get(offline_page))
 }
 
 /// The pages a vendor finds again offline, as last loaded (and the new-order form, whose
@@ -128,8 +128,34 @@ pub fn icon(Path(file): Path<String>) -> Response {
     }
 }
 
-#[handler]
-fn manifest(Data(ctx): Data<&Ctx>) -> Response {
+struct Manifest {
+    lang: Lang,
+    /// `manifest.fr.3f2a9c1e0b.webmanifest`
+    name: String,
+    json: Vec<u8>,
+}
+
+fn manifests() -> &'static [Manifest] {
+    static MANIFESTS: OnceLock<Vec<Manifest>> = OnceLock::new();
+    MANIFESTS.get_or_init(|| {
+        Lang::ALL
+            .into_iter()
+            .map(|lang| {
+                let json = serde_json::to_vec(&manifest_json(lang)).unwrap_or_default();
+                let name = format!("manifest.{}.{}.webmanifest", lang.code(), &security::sha256_hex(&json)[..10]);
+                Manifest { lang, name, json }
+            })
+            .collect()
+    })
+}
+
+/// The manifest's URL in a language: it changes with its content, so it is cached for good
+/// (a repeat visit asks nothing but the page).
+pub fn manifest_url(lang: Lang) -> String {
+    manifests().iter().find(|m| m.lang == lang).map(|m| format!("/manifest/{}", m.name)).unwrap_or_default()
+}
+
+fn manifest_json(lang: Lang) -> serde_json::Value {
     let icons: Vec<serde_json::Value> = std::iter::once(serde_json::json!({
         "src": assets::url("icon.svg"), "sizes": "any", "type": "image/svg+xml", "purpose": "any"
     }))
@@ -142,11 +168,11 @@ fn manifest(Data(ctx): Data<&Ctx>) -> Response {
         })
     }))
     .collect();
-    let body = serde_json::json!({
-        "name": ctx.t(Msg::PwaName),
+    serde_json::json!({
+        "name": lang.t(Msg::PwaName),
         "short_name": "DELIVR-CM",
-        "description": ctx.t(Msg::PwaDescription),
-        "lang": ctx.lang.code(),
+        "description": lang.t(Msg::PwaDescription),
+        "lang": lang.code(),
         "id": "/partners/dashboard/",
         "start_url": "/partners/dashboard/",
         "scope": "/",
@@ -154,16 +180,25 @@ fn manifest(Data(ctx): Data<&Ctx>) -> Response {
         "background_color": "#f5f7f6",
         "theme_color": "#0f6e55",
         "icons": icons,
-    });
-    Response::builder()
-        .content_type("application/manifest+json")
-        .header(header::CACHE_CONTROL, "no-cache")
-        .body(serde_json::to_vec(&body).unwrap_or_default())
+    })
+}
+
+/// A manifest (mounted outside the pages' middleware: no session, no cookie).
+#[handler]
+pub fn manifest(Path(file): Path<String>) -> Response {
+    match manifests().iter().find(|m| m.name == file) {
+        Some(m) => Response::builder()
+            .content_type("application/manifest+json")
+            .header(header::CACHE_CONTROL, "public, max-age=31536000, immutable")
+            .header("x-content-type-options", "nosniff")
+            .body(m.json.clone()),
+        None => Response::builder().status(StatusCode::NOT_FOUND).body("not found"),
+    }
 }
 
 /// What the worker keeps from the first visit: the pages' assets and the offline page.
 fn precached() -> Vec<String> {
-    let mut urls: Vec<String> = ["app.css", "app.js", "htmx.js", "sse.js", "icon.svg"].iter().map(|n| assets::url(n)).collect();
+    let mut urls: Vec<String> = ["app.css", "portal.js", "live.js"].iter().map(|n| assets::url(n)).collect();
     urls.push("/offline/".to_owned());
     urls
 }

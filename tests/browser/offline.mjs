@@ -13,7 +13,7 @@ try {
   // The worker installs, then takes the pages; visiting them once more keeps their copy.
   await page.evaluate(() => navigator.serviceWorker.ready);
   await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
-  const manifest = await page.evaluate(() => fetch("/manifest.webmanifest").then((r) => r.json()));
+  const manifest = await page.evaluate(() => fetch(document.querySelector("link[rel=manifest]").href).then((r) => r.json()));
   check(manifest.start_url === "/partners/dashboard/" && manifest.icons.some((i) => i.sizes === "512x512"), "an installable manifest");
   for (const path of ["/partners/orders/", "/partners/orders/new/", "/partners/dashboard/"]) await page.goto(`${BASE}${path}`);
   const before = await page.locator(".kpi .v").first().innerText();

@@ -10,6 +10,7 @@ mod admin;
 mod analytics;
 mod api;
 mod branding;
+mod budgets;
 mod cli;
 mod crash;
 mod disputes;

@@ -13,8 +13,13 @@ both_backends!(the_portal_is_installable, an_offline_draft_sent_twice_makes_one_
 
 async fn the_portal_is_installable(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let manifest = app.get("/manifest.webmanifest").await;
+    let login = app.get("/accounts/login/").await.text().await.unwrap();
+    let href = login.split("rel=\"manifest\" href=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    assert!(href.starts_with("/manifest/manifest.fr."), "{href}");
+    let manifest = app.other_browser().get(&href).await;
     assert_eq!(manifest.headers()["content-type"], "application/manifest+json");
+    assert_eq!(manifest.headers()["cache-control"], "public, max-age=31536000, immutable");
+    assert!(manifest.headers().get("set-cookie").is_none());
     let m: Value = manifest.json().await.unwrap();
     assert_eq!(
         (m["start_url"].as_str(), m["display"].as_str(), m["theme_color"].as_str()),
@@ -36,10 +41,8 @@ async fn the_portal_is_installable(backend: Backend) {
     assert_eq!(sw.headers()["service-worker-allowed"], "/");
     let sw = sw.text().await.unwrap();
     assert!(!sw.contains("__"), "every placeholder is filled");
-    let login = app.get("/accounts/login/").await.text().await.unwrap();
     let css = login.split("/static/app.").nth(1).unwrap().split('"').next().unwrap();
     assert!(sw.contains(&format!("/static/app.{css}")), "the worker precaches this build's stylesheet");
-    assert!(login.contains("rel=\"manifest\""));
 
     let offline = app.get("/offline/").await.text().await.unwrap();
     assert!(offline.contains("Vous êtes hors ligne"));

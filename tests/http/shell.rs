@@ -44,11 +44,12 @@ async fn assets_are_fingerprinted_immutable_and_compressed(backend: Backend) {
     let plain = app.client.get(app.url(&path)).send().await.unwrap();
     assert!(plain.headers().get("content-encoding").is_none());
     assert!(plain.text().await.unwrap().contains("--brand"));
-    // htmx is served from the npm package, under its own hash.
-    let js = html.split("src=\"/static/htmx.").nth(1).and_then(|s| s.split('"').next()).expect("htmx script");
-    let resp = app.get(&format!("/static/htmx.{js}")).await;
+    // htmx, from the npm package, is bundled with the portal's script under the bundle's hash.
+    let js = html.split("src=\"/static/portal.").nth(1).and_then(|s| s.split('"').next()).expect("the page's script");
+    let resp = app.get(&format!("/static/portal.{js}")).await;
     assert_eq!(resp.status(), StatusCode::OK);
-    assert!(resp.text().await.unwrap().contains("htmx"));
+    let js = resp.text().await.unwrap();
+    assert!(js.contains("htmx") && js.contains("serviceWorker"), "htmx and app.js in one file");
     // A stale or unknown hash is a 404, not the wrong file.
     assert_eq!(app.get("/static/app.0000000000.css").await.status(), StatusCode::NOT_FOUND);
 }
@@ -143,7 +144,7 @@ async fn dashboard_first_load_fits_forty_kilobytes(backend: Backend) {
         total += resp.bytes().await.unwrap().len();
         assets += 1;
     }
-    assert!(assets >= 3, "the layout references its CSS and scripts");
+    assert!(assets >= 2, "the layout references its stylesheet and its script");
     println!("dashboard first load: {total} bytes compressed ({} of HTML, {assets} asset references)", html.len());
     assert!(total <= 40 * 1024, "dashboard first load is {total} bytes, over the 40 KB budget");
 }
