@@ -43,10 +43,10 @@ fn subresources(html: &str) -> Vec<String> {
             if marker == "<link " && !["stylesheet", "manifest", "icon"].iter().any(|r| tag.contains(&format!("rel=\"{r}\""))) {
                 continue;
             }
-            if let Some(url) = tag.split(attr).nth(1).map(|v| v.split('"').next().unwrap()) {
-                if !url.starts_with("data:") {
-                    found.push(url.to_owned());
-                }
+            if let Some(url) = tag.split(attr).nth(1).map(|v| v.split('"').next().unwrap())
+                && !url.starts_with("data:")
+            {
+                found.push(url.to_owned());
             }
         }
     }
