@@ -46,6 +46,12 @@ test-pg: assets
 test-browser: assets
     cargo test --test browser -- --nocapture
 
+# Scale-out, proven: two `delivr serve` processes on one PostgreSQL (TEST_POSTGRES_URL), the
+# simulator in a third, orders through both; webhooks once each, wallets balanced, live streams
+# fed on both instances.
+scale: assets
+    cargo test --test http scale -- --nocapture
+
 # Fuzz the API against its OpenAPI document (schemathesis from PyPI).
 test-api-fuzz: assets
     bash .ci/schemathesis

@@ -17,6 +17,7 @@ mod disputes;
 mod notifications;
 mod orders;
 mod pwa;
+mod scale;
 mod shell;
 mod wallet;
 mod webhooks;
