@@ -106,12 +106,12 @@ fn rss_bytes() -> u64 {
 
 /// Insert `n` orders for a vendor, spread over two years, in one transaction (bench data, not
 /// through the use cases: the point is the reads).
-async fn fill_orders(db: &delivr::db::Db, partner_id: &str, n: usize) {
+async fn fill_orders(db: &delivr::db::Db, partner_id: &str, from: usize, n: usize) {
     let now = delivr::db::now_ms();
     let statuses = ["COMPLETED", "COMPLETED", "COMPLETED", "COMPLETED", "CANCELLED", "FAILED", "PENDING", "IN_TRANSIT"];
     delivr::on_db!(db, pool => {
         let mut tx = pool.begin().await.unwrap();
-        for i in 0..n {
+        for i in from..from + n {
             let created = now - (i as i64) * 630_000; // about two years for 100 000
             let status = statuses[i % statuses.len()];
             sqlx::query(
@@ -472,11 +472,48 @@ async fn measure_broadcast(n: usize) -> Duration {
     times[(times.len() * 99 / 100).min(times.len() - 1)]
 }
 
+/// Lighthouse (npm, `assets/`) on one page with Debian's Chromium, mobile emulation and its
+/// simulated slow-4G throttling: the performance and accessibility scores (0–100).
+fn lighthouse(url: &str, cookie: &str) -> (u32, u32) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = tempfile::NamedTempFile::new().unwrap();
+    let status = std::process::Command::new("node")
+        .arg(root.join("assets/node_modules/lighthouse/cli/index.js"))
+        .arg(url)
+        .args(["--quiet", "--form-factor=mobile", "--only-categories=performance,accessibility", "--output=json"])
+        .arg(format!("--output-path={}", out.path().display()))
+        .arg(format!("--chrome-path={}", std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into())))
+        .arg("--chrome-flags=--headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking --disable-component-update --disable-sync")
+        .arg(format!("--extra-headers={}", serde_json::json!({ "Cookie": cookie })))
+        .status()
+        .expect("node runs lighthouse");
+    assert!(status.success(), "lighthouse failed on {url}");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(out.path()).unwrap()).unwrap();
+    let score = |c: &str| (report["categories"][c]["score"].as_f64().unwrap_or(0.0) * 100.0).round() as u32;
+    (score("performance"), score("accessibility"))
+}
+
+/// The dashboard on slow 3G (50 KB/s, 2 s round trip): usable after (cold, warm) milliseconds.
+fn slow_3g(base: &str, cookie: &str) -> (u64, u64) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let output = std::process::Command::new("node")
+        .arg(root.join("tests/bench/slow3g.mjs"))
+        .env("BASE_URL", base)
+        .env("COOKIE", cookie)
+        .output()
+        .expect("node runs");
+    assert!(output.status.success(), "slow3g.mjs failed: {}", String::from_utf8_lossy(&output.stderr));
+    let line: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    (line["cold_ms"].as_u64().unwrap(), line["warm_ms"].as_u64().unwrap())
+}
+
 #[tokio::main]
 async fn main() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
-    let config = Config::local(format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let mut config = Config::local(format!("sqlite://{}", dir.path().join("bench.db").display()));
+    // No internet here: map tiles from a closed local port fail at once.
+    config.tile_url = "http://127.0.0.1:9/{z}/{x}/{y}.png".to_owned();
     let app = App::build(config).await.unwrap();
     let base = format!("http://{}", app.addr());
     let db = app.state.db.clone();
@@ -507,9 +544,22 @@ async fn main() {
     let healthz = measure(&format!("{base}/healthz"), None).await;
     let dashboard = measure(&format!("{base}/partners/dashboard/"), Some(&cookie)).await;
     let (first, repeat) = page_weight(&base, "/partners/dashboard/", &cookie).await;
+    let (slow_cold, slow_warm) = slow_3g(&base, &cookie);
+    // Lighthouse on a vendor with a few orders (before the 100 000 below).
+    fill_orders(&db, &partner_id, 0, 40).await;
+    let token: String = delivr::on_db!(&db, pool => sqlx::query_scalar("SELECT public_token FROM orders WHERE partner_id = $1 LIMIT 1").bind(&partner_id).fetch_one(pool).await).unwrap();
+    let scores: Vec<(&str, (u32, u32))> = [
+        ("dashboard", "/partners/dashboard/".to_owned()),
+        ("orders", "/partners/orders/".to_owned()),
+        ("tracking", "/partners/tracking/".to_owned()),
+        ("public tracking", format!("/t/{token}/")),
+    ]
+    .into_iter()
+    .map(|(name, path)| (name, lighthouse(&format!("{base}{path}"), &cookie)))
+    .collect();
 
     // A vendor with 100 000 orders: the list page and the export.
-    fill_orders(&db, &partner_id, 100_000).await;
+    fill_orders(&db, &partner_id, 40, 100_000 - 40).await;
     let list = measure(&format!("{base}/partners/orders/"), Some(&cookie)).await;
     let (ttfb, export_bytes, export_rows, export_rss) = measure_export(&format!("{base}/partners/orders/export/"), &cookie).await;
     assert_eq!(export_rows, 100_000, "every order exported");
@@ -529,6 +579,11 @@ async fn main() {
     println!("| `/partners/dashboard/` signed in, SQLite | {:.2} × hello-world | — |", dashboard / hello);
     println!("| dashboard first load, HTML + CSS + JS, brotli | {:.1} KB | ≤ 40 KB |", first as f64 / 1024.0);
     println!("| dashboard repeat visit (HTML only) | {:.1} KB | HTML only |", repeat as f64 / 1024.0);
+    println!("| dashboard usable on slow 3G (50 KB/s, 2 s RTT), cold cache | {:.1} s | ≤ 5 s |", slow_cold as f64 / 1000.0);
+    println!("| dashboard usable on slow 3G, warm cache (service worker) | {:.1} s | ≤ 2.5 s |", slow_warm as f64 / 1000.0);
+    for (name, (perf, a11y)) in &scores {
+        println!("| Lighthouse mobile (slow 4G), {name}: performance / accessibility | {perf} / {a11y} | ≥ 95 / ≥ 95 |");
+    }
     println!("| `/partners/orders/` with 100 000 orders, SQLite | {:.2} × hello-world | ≥ 0.10 |", list / hello);
     println!(
         "| CSV export of 100 000 orders ({:.1} MB) : resident memory growth | {:.1} MB | ≤ 32 MB |",
