@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::{
     Decision, Dispute, DisputeError, PER_PAGE,
-    pages::{ListQuery, MessageForm, detail_view, filter_form, pager, row},
+    pages::{ListQuery, MessageForm, after, detail_view, filter_form, pager, row},
 };
 use crate::{
     accounts::{guard, pages::required_text},
@@ -136,10 +136,9 @@ async fn post_reply(
     let mut errors = FieldErrors::default();
     let body = required_text(ctx, &mut errors, "body", &f.body, super::MAX_MESSAGE);
     if errors.is_empty() {
-        match super::comment(&state.db, &state.bus, &d.id, super::Author::Admin(&admin.user_id), &body, now_ms()).await {
-            Ok(_) => return Ok(redirect(&format!("/admin/disputes/{}/", d.id))),
-            Err(DisputeError::Db(e)) => return Err(internal(anyhow::anyhow!(e))),
-            Err(e) => errors.add("form", ctx.t(e.message())),
+        let result = super::comment(&state.db, &state.bus, &d.id, super::Author::Admin(&admin.user_id), &body, now_ms()).await;
+        if let Some(done) = after(ctx, result, &format!("/admin/disputes/{}/", d.id), &mut errors)? {
+            return Ok(done);
         }
     }
     let d = load(state, &id).await?;
@@ -158,10 +157,9 @@ async fn review(
     let mut errors = FieldErrors::default();
     let note = required_text(ctx, &mut errors, "note", &f.note, super::MAX_DECISION);
     if errors.is_empty() {
-        match super::review(&state.db, &state.bus, &d.id, &admin.user_id, &note, now_ms()).await {
-            Ok(()) => return Ok(redirect(&format!("/admin/disputes/{}/", d.id))),
-            Err(DisputeError::Db(e)) => return Err(internal(anyhow::anyhow!(e))),
-            Err(e) => errors.add("form", ctx.t(e.message())),
+        let result = super::review(&state.db, &state.bus, &d.id, &admin.user_id, &note, now_ms()).await;
+        if let Some(done) = after(ctx, result, &format!("/admin/disputes/{}/", d.id), &mut errors)? {
+            return Ok(done);
         }
     }
     let d = load(state, &id).await?;

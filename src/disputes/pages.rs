@@ -424,6 +424,19 @@ async fn detail_page(
     Ok(respond(StatusCode::OK, page(ctx, &d.number, body)))
 }
 
+/// After an action on a dispute: `Some(redirect)` when it worked; otherwise its refusal is
+/// added to the page's errors (`None`), and a database failure is a 500.
+pub(super) fn after<T>(ctx: &Ctx, result: Result<T, DisputeError>, to: &str, errors: &mut FieldErrors) -> poem::Result<Option<Response>> {
+    match result {
+        Ok(_) => Ok(Some(redirect(to))),
+        Err(DisputeError::Db(e)) => Err(internal(anyhow::anyhow!(e))),
+        Err(e) => {
+            errors.add("form", ctx.t(e.message()));
+            Ok(None)
+        }
+    }
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct MessageForm {
@@ -443,10 +456,9 @@ async fn add_message(
     let body = required_text(ctx, &mut errors, "body", &f.body, super::MAX_MESSAGE);
     if errors.is_empty() {
         let user = ctx.user.as_ref().map(|u| u.user_id.as_str());
-        match super::comment(&state.db, &state.bus, &d.id, super::Author::Vendor(user), &body, now_ms()).await {
-            Ok(_) => return Ok(redirect(&format!("/partners/disputes/{}/?sent=1", d.id))),
-            Err(DisputeError::Db(e)) => return Err(internal(anyhow::anyhow!(e))),
-            Err(e) => errors.add("form", ctx.t(e.message())),
+        let result = super::comment(&state.db, &state.bus, &d.id, super::Author::Vendor(user), &body, now_ms()).await;
+        if let Some(done) = after(ctx, result, &format!("/partners/disputes/{}/?sent=1", d.id), &mut errors)? {
+            return Ok(done);
         }
     }
     let d = own_dispute(state, &p.id, &id).await?;
