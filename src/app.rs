@@ -60,6 +60,7 @@ impl App {
         let addr = listener.local_addr()?;
         let acceptor = TcpAcceptor::from_tokio(listener)?;
         assets::warm_up();
+        web::pwa::warm_up();
         let mut config = config;
         // Links the portal prints (booking page, tracking links) need a real port.
         config.public_url.get_or_insert_with(|| format!("http://{addr}"));

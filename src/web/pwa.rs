@@ -128,6 +128,12 @@ pub fn icon(Path(file): Path<String>) -> Response {
     }
 }
 
+/// Draw the icons and write the manifests now rather than during the first page.
+pub fn warm_up() {
+    manifests();
+    worker_source();
+}
+
 struct Manifest {
     lang: Lang,
     /// `manifest.fr.3f2a9c1e0b.webmanifest`
