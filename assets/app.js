@@ -97,7 +97,6 @@
     sending = true;
     var draft = queue[0];
     var body = new URLSearchParams(draft.fields);
-    body.append("csrf", csrf());
     fetch("/partners/orders/new/", {
       method: "POST", body: body, credentials: "same-origin",
       headers: { "Idempotency-Key": draft.key, "X-CSRF-Token": csrf() },

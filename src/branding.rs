@@ -12,7 +12,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::{
-    accounts::guard,
+    accounts::{guard, sessions::PartnerRef},
     app::AppState,
     db::{Db, is_unique_violation, now_ms},
     i18n::{Lang, Msg},
@@ -345,13 +345,14 @@ fn form_view(state: &AppState, ctx: &Ctx, brand: &Brand, form: &BrandForm, error
     }
 }
 
-async fn current_form(state: &AppState, partner_id: &str) -> poem::Result<(Brand, BrandForm)> {
-    let brand = of(&state.db, partner_id).await.map_err(internal)?;
-    let slug: String =
-        on_db!(&state.db, pool => sqlx::query_scalar("SELECT slug FROM partners WHERE id = $1").bind(partner_id).fetch_one(pool).await)
-            .map_err(internal)?;
-    let form =
-        BrandForm { brand_color: brand.color.clone().unwrap_or_default(), brand_message: brand.message.clone().unwrap_or_default(), slug };
+/// The saved brand, as the form shows it (the session's partner carries the current slug).
+async fn current_form(state: &AppState, partner: &PartnerRef) -> poem::Result<(Brand, BrandForm)> {
+    let brand = of(&state.db, &partner.id).await.map_err(internal)?;
+    let form = BrandForm {
+        brand_color: brand.color.clone().unwrap_or_default(),
+        brand_message: brand.message.clone().unwrap_or_default(),
+        slug: partner.slug.clone(),
+    };
     Ok((brand, form))
 }
 
@@ -364,7 +365,7 @@ struct SavedQuery {
 #[handler]
 async fn branding_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<SavedQuery>) -> poem::Result<Response> {
     let p = guard::partner(ctx)?;
-    let (brand, form) = current_form(state, &p.id).await?;
+    let (brand, form) = current_form(state, p).await?;
     let body = form_view(state, ctx, &brand, &form, &FieldErrors::default(), q.saved == "1");
     Ok(respond(StatusCode::OK, page(ctx, ctx.t(Msg::NavBranding), body)))
 }
@@ -436,11 +437,8 @@ async fn save(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, mut multipart
         }
     };
     // A slug made at sign-up under older rules stays acceptable as long as it is not changed.
-    let current: String =
-        on_db!(&state.db, pool => sqlx::query_scalar("SELECT slug FROM partners WHERE id = $1").bind(&p.id).fetch_one(pool).await)
-            .map_err(internal)?;
-    let slug = if form.slug.trim() == current {
-        current
+    let slug = if form.slug.trim() == p.slug {
+        p.slug.clone()
     } else {
         check_slug(ctx.lang, &form.slug).unwrap_or_else(|e| {
             errors.add("slug", e);
@@ -468,7 +466,7 @@ async fn save(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, mut multipart
             Err(SaveError::Db(e)) => return Err(internal(e)),
         }
     }
-    let (brand, _) = current_form(state, &p.id).await?;
+    let (brand, _) = current_form(state, p).await?;
     let body = form_view(state, ctx, &brand, &form, &errors, false);
     Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, page(ctx, ctx.t(Msg::NavBranding), body)))
 }

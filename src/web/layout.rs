@@ -77,7 +77,7 @@ fn lang_switcher(ctx: &Ctx) -> Markup {
 
 /// A full HTML page in the portal layout.
 pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
-    branded_page(ctx, title, body, None)
+    page_with(ctx, title, body, Extras::default())
 }
 
 /// The browser's theme colour: the vendor's on their public pages.
