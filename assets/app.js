@@ -12,6 +12,21 @@
       btn.setAttribute("data-copied", "1");
     });
   });
+  // The session behind the page's event stream ended (logout elsewhere, suspension, password
+  // change, expiry): go to the login page, which brings the vendor back here once signed in.
+  // A form of this page that ends the session itself (logout, sign out everywhere, a new
+  // password) leads the page on its own: the stream's end is expected then.
+  var leaving = 0;
+  document.addEventListener("submit", function (e) {
+    if (e.target.matches && e.target.matches("[data-ends-session]")) leaving = Date.now();
+  }, true);
+  document.addEventListener("htmx:sseBeforeMessage", function (e) {
+    if (!e.target || e.target.id !== "session-end") return;
+    e.preventDefault();
+    if (Date.now() - leaving < 10000) return;
+    var here = location.pathname + location.search;
+    location.assign("/accounts/login/?ended=1&next=" + encodeURIComponent(here));
+  });
   // Order detail: the courier's position, live, from the page's event stream.
   document.addEventListener("htmx:sseBeforeMessage", function (e) {
     if (!e.target || e.target.id !== "order-position") return;

@@ -123,6 +123,7 @@ pub fn routes(state: AppState) -> impl poem::Endpoint<Output = Response> {
         public::routes,
         admin::pages::routes,
         admin::orders::routes,
+        admin::couriers::routes,
         pricing::pages::routes,
         api_keys::pages::routes,
         webhooks::pages::routes,
@@ -145,12 +146,14 @@ pub fn routes(state: AppState) -> impl poem::Endpoint<Output = Response> {
         .at("/sw.js", get(web::pwa::service_worker))
         .at("/icons/:file", get(web::pwa::icon))
         .at("/manifest/:file", get(web::pwa::manifest))
-        .nest("/courier/v1", couriers::api::routes(Route::new()))
+        .nest("/courier/v1", couriers::api::routes(Route::new()).around(api::api_headers))
         .nest("/api/v1", api::routes(&state))
         // Swagger UI brings its own scripts: it stays outside the pages' CSP.
         .nest("/partners/docs", api::docs(&state))
         .nest("/", pages)
+        .around(web::input::reject_nul)
         .around(compress)
+        .around(transport_security)
         .with(CatchPanic::new().with_handler(|_| {
             tracing::error!("a handler panicked");
             (
@@ -185,6 +188,16 @@ async fn healthz(Data(state): Data<&AppState>) -> Response {
     let mut resp = (status, Json(body)).into_response();
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
+}
+
+/// Served over https (`PUBLIC_URL`): browsers are told to keep to https for a year.
+async fn transport_security<E: poem::Endpoint>(ep: Arc<E>, req: poem::Request) -> poem::Result<Response> {
+    let https = req.data::<AppState>().is_some_and(|s| s.config.secure_cookies());
+    let mut resp = ep.call(req).await?.into_response();
+    if https {
+        resp.headers_mut().insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    }
+    Ok(resp)
 }
 
 /// Compress text responses when the client accepts it. Pages and JSON are small and already

@@ -157,6 +157,8 @@ pub async fn next_field(multipart: &mut poem::web::Multipart) -> poem::Result<Op
 /// A multipart text field of at most `max_bytes` (a larger one is a `413`), lossily decoded.
 pub async fn read_text(field: poem::web::Field, max_bytes: usize) -> poem::Result<String> {
     match read_field(field, max_bytes).await {
+        // Text the databases cannot store (see `web::input`).
+        Ok(bytes) if bytes.contains(&0) => Err(poem::Error::from_status(poem::http::StatusCode::BAD_REQUEST)),
         Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
         Err(ImageError::TooLarge) => Err(poem::Error::from_status(poem::http::StatusCode::PAYLOAD_TOO_LARGE)),
         Err(_) => Err(poem::Error::from_status(poem::http::StatusCode::BAD_REQUEST)),

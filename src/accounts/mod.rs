@@ -1,6 +1,7 @@
 //! Accounts: users and their roles, sign-up, login and logout, sessions, login throttling.
 //! The vendor's business profile belongs to `partners`.
 
+pub mod device;
 pub mod guard;
 pub mod pages;
 pub mod password;

@@ -10,7 +10,7 @@ use poem::{
 use serde::Deserialize;
 
 use crate::{
-    accounts::{Role, guard, parse_email, password, phone::Phone, repo, sessions, throttle},
+    accounts::{Role, device, guard, parse_email, password, phone::Phone, repo, sessions, throttle},
     app::AppState,
     i18n::{Lang, Msg},
     partners,
@@ -144,6 +144,23 @@ async fn signup(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form):
     let (Some(phone), Some(email), true) = (phone, email, errors.is_empty()) else {
         return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, signup_view(ctx, &form, &errors)));
     };
+    // Every complete attempt counts, per client and per address: trying addresses to learn
+    // which have an account is slow and visible.
+    let (by_client, by_email) = (throttle::signup_client_key(&ctx.client), throttle::signup_email_key(&email));
+    let probes = throttle::signup_probe_key(&ctx.client);
+    let checks = [
+        (by_client.as_str(), throttle::SIGNUP_CLIENT),
+        (probes.as_str(), throttle::SIGNUP_PROBE_CLIENT),
+        (by_email.as_str(), throttle::SIGNUP_EMAIL),
+    ];
+    if let Some(wait) = throttle::retry_after(&state.db, &checks).await.map_err(internal)? {
+        let minutes = ((wait + 59) / 60).to_string();
+        errors.add("email", ctx.fmt(Msg::ErrSignupThrottled, &[("minutes", &minutes)]));
+        let mut resp = respond(StatusCode::TOO_MANY_REQUESTS, signup_view(ctx, &form, &errors));
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return Ok(resp);
+    }
+    throttle::record(&state.db, &[&by_client, &by_email]).await.map_err(internal)?;
     let hash = password::hash_blocking(form.password.clone()).await.map_err(internal)?;
     let new = partners::repo::NewPartner {
         business_name: &business_name,
@@ -156,7 +173,8 @@ async fn signup(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form):
     let (user_id, _) = match partners::repo::create(&state.db, &new).await {
         Ok(ids) => ids,
         Err(partners::repo::CreateError::EmailTaken) => {
-            errors.add("email", ctx.t(Msg::ErrEmailTaken));
+            throttle::record(&state.db, &[&probes]).await.map_err(internal)?;
+            errors.add("email", ctx.t(Msg::ErrSignupEmailUnavailable));
             return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, signup_view(ctx, &form, &errors)));
         }
         Err(partners::repo::CreateError::Db(e)) => return Err(internal(e)),
@@ -165,6 +183,7 @@ async fn signup(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form):
     let raw = sessions::create(&state.db, &user_id).await.map_err(internal)?;
     let mut resp = redirect("/partners/pending/");
     set_cookie(&mut resp, &cookie(state, SESSION_COOKIE, &raw, sessions::ABSOLUTE_MS / 1000));
+    set_cookie(&mut resp, &cookie(state, device::DEVICE_COOKIE, &device::issue(&state.secret, &user_id), device::DEVICE_MAX_AGE_SECS));
     Ok(resp)
 }
 
@@ -186,13 +205,21 @@ pub struct LoginForm {
 #[serde(default)]
 struct NextQuery {
     next: String,
+    /// `everywhere` after "sign out everywhere"; `1` when a page's session ended under it.
+    signed_out: String,
+    ended: String,
 }
 
 fn login_view(ctx: &Ctx, email: &str, next: &str, errors: &FieldErrors, banner: Option<String>) -> Markup {
+    login_view_with(ctx, email, next, errors, banner, None)
+}
+
+fn login_view_with(ctx: &Ctx, email: &str, next: &str, errors: &FieldErrors, banner: Option<String>, info: Option<Msg>) -> Markup {
     let body = html! {
         div.narrow {
             h1 { (ctx.t(Msg::LoginTitle)) }
             @if let Some(b) = banner { div.flash.err role="alert" { (b) } }
+            @if let Some(m) = info { div.flash role="status" { (ctx.t(m)) } }
             form.card method="post" action="/accounts/login/" novalidate hx-boost="false" {
                 (csrf_field(ctx))
                 input type="hidden" name="next" value=(next);
@@ -208,11 +235,20 @@ fn login_view(ctx: &Ctx, email: &str, next: &str, errors: &FieldErrors, banner: 
 
 #[handler]
 fn login_page(Data(ctx): Data<&Ctx>, Query(q): Query<NextQuery>) -> Response {
-    if let Some(user) = &ctx.user {
-        return redirect(guard::home_of(user));
-    }
     let next = guard::safe_next(&q.next).unwrap_or("");
-    respond(StatusCode::OK, login_view(ctx, "", next, &FieldErrors::default(), None))
+    if let Some(user) = &ctx.user {
+        // Still (or again) signed in, e.g. a page whose old session was renewed: back to it.
+        return redirect(match (next.is_empty(), guard::home_of(user)) {
+            (false, "/partners/dashboard/" | "/admin/partners/") => next,
+            (_, landing) => landing,
+        });
+    }
+    let info = match (q.signed_out.as_str(), q.ended.as_str()) {
+        ("everywhere", _) => Some(Msg::SignedOutEverywhere),
+        (_, "1") => Some(Msg::SessionEndedInfo),
+        _ => None,
+    };
+    respond(StatusCode::OK, login_view_with(ctx, "", next, &FieldErrors::default(), None, info))
 }
 
 #[handler]
@@ -235,7 +271,19 @@ async fn login(
         return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, login_view(ctx, &form.email, &next, &errors, None)));
     }
 
-    if let Some(wait) = throttle::retry_after(&state.db, &email, &ctx.client).await.map_err(internal)? {
+    // The user is looked up first (the same queries whether or not the account exists): a
+    // browser that signed in to this account before is throttled on its own count.
+    let user = repo::find_by_email(&state.db, &email).await.map_err(internal)?;
+    let device = match (&user, cookie_value(cookies, device::DEVICE_COOKIE)) {
+        (Some(u), Some(c)) => device::trusted_for(&state.secret, c, &u.id).map(throttle::device_key),
+        _ => None,
+    };
+    let (account, client) = (throttle::account_key(&email), throttle::client_key(&ctx.client));
+    let (checks, keys): (Vec<(&str, throttle::Rule)>, Vec<&str>) = match &device {
+        Some(d) => (vec![(d.as_str(), throttle::LOGIN_DEVICE)], vec![d.as_str()]),
+        None => (vec![(account.as_str(), throttle::LOGIN_ACCOUNT), (client.as_str(), throttle::LOGIN_CLIENT)], vec![&account, &client]),
+    };
+    if let Some(wait) = throttle::retry_after(&state.db, &checks).await.map_err(internal)? {
         let minutes = ((wait + 59) / 60).to_string();
         let banner = ctx.fmt(Msg::ErrLoginThrottled, &[("minutes", &minutes)]);
         let mut resp = respond(StatusCode::TOO_MANY_REQUESTS, login_view(ctx, &form.email, &next, &errors, Some(banner)));
@@ -244,14 +292,21 @@ async fn login(
     }
 
     // Counted first, forgotten on success: parallel guesses cannot outrun the limit.
-    let attempt = throttle::record_failure(&state.db, &email, &ctx.client).await.map_err(internal)?;
-    let user = repo::find_by_email(&state.db, &email).await.map_err(internal)?;
+    let attempt = throttle::record(&state.db, &keys).await.map_err(internal)?;
     let phc = user.as_ref().map_or_else(|| password::dummy_hash().to_owned(), |u| u.password_hash.clone());
     let matches = password::verify_blocking(form.password.clone(), phc).await;
     let user = match user {
         Some(u) if matches && u.is_active => u,
         _ => {
-            let banner = ctx.t(Msg::ErrLoginInvalid).to_owned();
+            // How many tries are left before the lock (the same whether or not the account exists).
+            let (key, rule) = checks[0];
+            let left = throttle::remaining(&state.db, key, rule).await.map_err(internal)?;
+            let then = if left > 0 {
+                ctx.fmt(Msg::LoginTriesLeft, &[("count", &left.to_string())])
+            } else {
+                ctx.fmt(Msg::ErrLoginThrottled, &[("minutes", &(throttle::WINDOW_MS / 60_000).to_string())])
+            };
+            let banner = format!("{} {then}", ctx.t(Msg::ErrLoginInvalid));
             return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, login_view(ctx, &form.email, &next, &errors, Some(banner))));
         }
     };
@@ -260,11 +315,11 @@ async fn login(
         let banner = ctx.t(Msg::ErrCourierPortal).to_owned();
         return Ok(respond(StatusCode::FORBIDDEN, login_view(ctx, &form.email, &next, &errors, Some(banner))));
     }
-    throttle::clear_account(&state.db, &email).await.map_err(internal)?;
+    throttle::clear(&state.db, device.as_deref().unwrap_or(&account)).await.map_err(internal)?;
 
     // Renew: the pre-login session (if any) ends, a new id is issued.
     if let Some(old) = cookie_value(cookies, SESSION_COOKIE) {
-        sessions::delete(&state.db, old).await.map_err(internal)?;
+        state.actors.sessions_ended(sessions::delete(&state.db, old).await.map_err(internal)?);
     }
     let raw = sessions::create(&state.db, &user.id).await.map_err(internal)?;
     let resolved = sessions::resolve(&state.db, &raw).await.map_err(internal)?;
@@ -279,6 +334,8 @@ async fn login(
     };
     let mut resp = redirect(target);
     set_cookie(&mut resp, &cookie(state, SESSION_COOKIE, &raw, sessions::ABSOLUTE_MS / 1000));
+    // This browser is now known to the account: its failed tries count on their own.
+    set_cookie(&mut resp, &cookie(state, device::DEVICE_COOKIE, &device::issue(&state.secret, &user.id), device::DEVICE_MAX_AGE_SECS));
     tracing::info!(user_id = user.id, "logged in");
     Ok(resp)
 }
@@ -297,7 +354,7 @@ fn cookie_value<'a>(req: &'a poem::Request, name: &str) -> Option<&'a str> {
 #[handler]
 async fn logout(Data(state): Data<&AppState>, req: &poem::Request) -> poem::Result<Response> {
     if let Some(raw) = cookie_value(req, SESSION_COOKIE) {
-        sessions::delete(&state.db, raw).await.map_err(internal)?;
+        state.actors.sessions_ended(sessions::delete(&state.db, raw).await.map_err(internal)?);
     }
     let mut resp = redirect("/accounts/login/");
     set_cookie(&mut resp, &cookie(state, SESSION_COOKIE, "", 0));

@@ -33,14 +33,30 @@ pub async fn password_hash(db: &Db, user_id: &str) -> sqlx::Result<Option<String
     Ok(row.map(|r| r.0))
 }
 
-pub async fn set_password_hash(db: &Db, user_id: &str, hash: &str) -> sqlx::Result<()> {
-    on_db!(db, pool => sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
-        .bind(user_id)
-        .bind(hash)
-        .bind(now_ms())
-        .execute(pool)
-        .await.map(|r| r.rows_affected()))?;
-    Ok(())
+/// Change a user's password: in the same transaction every session of the user ends and
+/// every courier token is revoked (whoever knew the old password is out). The caller starts
+/// a new session for the browser that made the change, if any.
+pub async fn set_password_hash(db: &Db, user_id: &str, hash: &str) -> sqlx::Result<crate::accounts::sessions::Ended> {
+    let now = now_ms();
+    let (hashes, partner): (Vec<String>, Option<String>) = on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+            .bind(user_id)
+            .bind(hash)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let hashes: Vec<String> = sqlx::query_scalar("DELETE FROM sessions WHERE user_id = $1 RETURNING id_hash").bind(user_id).fetch_all(&mut *tx).await?;
+        sqlx::query("UPDATE courier_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL").bind(user_id).bind(now).execute(&mut *tx).await?;
+        let partner: Option<String> = sqlx::query_scalar("SELECT id FROM partners WHERE user_id = $1").bind(user_id).fetch_optional(&mut *tx).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>((hashes, partner))
+    })?;
+    let sessions = match partner {
+        Some(p) => hashes.into_iter().map(|h| (p.clone(), h)).collect(),
+        None => Vec::new(),
+    };
+    Ok(crate::accounts::sessions::Ended { sessions })
 }
 
 pub async fn set_language(db: &Db, user_id: &str, lang: &str) -> sqlx::Result<()> {

@@ -1,5 +1,8 @@
 //! Server-side sessions: the cookie holds a random id, the database its SHA-256. Sessions end
-//! at logout, after 30 minutes idle, 12 hours after login, or when the partner is suspended.
+//! at logout, after 30 minutes idle, 12 hours after login, when the partner is suspended, when
+//! the password changes (every other session) or on "sign out everywhere". Whatever ends a
+//! session hands back an [`Ended`] for the live streams it opened (`Actors::sessions_ended`);
+//! on PostgreSQL a trigger also announces each end to every instance.
 
 use crate::{
     accounts::Role,
@@ -15,6 +18,8 @@ const TOUCH_EVERY_MS: i64 = 60 * 1000;
 /// The signed-in user, as every page sees them.
 #[derive(Clone, Debug)]
 pub struct SessionUser {
+    /// SHA-256 of the session cookie: what a live stream remembers of its session.
+    pub session_hash: String,
     pub user_id: String,
     pub email: String,
     pub role: Role,
@@ -61,17 +66,63 @@ pub async fn create(db: &Db, user_id: &str) -> sqlx::Result<String> {
     Ok(raw)
 }
 
-/// End the session with this cookie value (logout, or renewal at login).
-pub async fn delete(db: &Db, raw: &str) -> sqlx::Result<()> {
-    let hash = security::sha256_hex(raw.as_bytes());
-    on_db!(db, pool => sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(&hash).execute(pool).await.map(|r| r.rows_affected()))?;
-    Ok(())
+/// Sessions that have just ended: the live streams they opened must close. Hand it to
+/// `Actors::sessions_ended`.
+#[must_use = "announce ended sessions so that their live streams close"]
+#[derive(Debug, Default)]
+pub struct Ended {
+    /// (partner id, session hash) of each ended vendor session; other roles hold no streams.
+    pub sessions: Vec<(String, String)>,
 }
 
-/// End every session of a user (suspension, password change elsewhere).
-pub async fn delete_for_user(db: &Db, user_id: &str) -> sqlx::Result<()> {
-    on_db!(db, pool => sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(pool).await.map(|r| r.rows_affected()))?;
-    Ok(())
+impl Ended {
+    pub fn is_empty(&self) -> bool {
+        self.sessions.is_empty()
+    }
+}
+
+async fn partner_of(db: &Db, user_id: &str) -> sqlx::Result<Option<String>> {
+    on_db!(db, pool => sqlx::query_scalar("SELECT id FROM partners WHERE user_id = $1").bind(user_id).fetch_optional(pool).await)
+}
+
+/// End the session with this cookie value (logout, or renewal at login).
+pub async fn delete(db: &Db, raw: &str) -> sqlx::Result<Ended> {
+    let hash = security::sha256_hex(raw.as_bytes());
+    let user: Option<String> = on_db!(db, pool => sqlx::query_scalar("DELETE FROM sessions WHERE id_hash = $1 RETURNING user_id").bind(&hash).fetch_optional(pool).await)?;
+    let Some(user) = user else { return Ok(Ended::default()) };
+    Ok(Ended { sessions: partner_of(db, &user).await?.map(|p| (p, hash)).into_iter().collect() })
+}
+
+/// End every session of a user but the one with hash `keep` (suspension, password change,
+/// "sign out everywhere").
+pub async fn delete_for_user(db: &Db, user_id: &str, keep: Option<&str>) -> sqlx::Result<Ended> {
+    let hashes: Vec<String> = on_db!(db, pool => sqlx::query_scalar("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2 RETURNING id_hash")
+        .bind(user_id)
+        .bind(keep.unwrap_or(""))
+        .fetch_all(pool)
+        .await)?;
+    if hashes.is_empty() {
+        return Ok(Ended::default());
+    }
+    let Some(partner) = partner_of(db, user_id).await? else { return Ok(Ended::default()) };
+    Ok(Ended { sessions: hashes.into_iter().map(|h| (partner.clone(), h)).collect() })
+}
+
+/// When the session with this hash ends by itself (idle or absolute expiry), if it is still
+/// valid now: a live stream checks again then.
+pub async fn valid_until(db: &Db, hash: &str) -> sqlx::Result<Option<i64>> {
+    let row: Option<(i64, i64, Option<i64>)> = on_db!(db, pool => sqlx::query_as(
+        "SELECT s.created_at, s.last_seen_at, p.suspended_at FROM sessions s JOIN users u ON u.id = s.user_id \
+         LEFT JOIN partners p ON p.user_id = u.id WHERE s.id_hash = $1 AND u.is_active = TRUE",
+    )
+    .bind(hash)
+    .fetch_optional(pool)
+    .await)?;
+    let now = now_ms();
+    Ok(row.and_then(|(created, seen, suspended)| {
+        let until = (created + ABSOLUTE_MS).min(seen + IDLE_MS);
+        (suspended.is_none() && until > now).then_some(until)
+    }))
 }
 
 /// The user behind a session cookie, if the session is still valid. Expired sessions are deleted.
@@ -109,6 +160,7 @@ pub async fn resolve(db: &Db, raw: &str) -> sqlx::Result<Option<SessionUser>> {
         _ => None,
     };
     Ok(Some(SessionUser {
+        session_hash: hash,
         user_id: row.user_id,
         email: row.email,
         role: role.unwrap_or(Role::Business),

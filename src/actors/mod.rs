@@ -81,10 +81,15 @@ impl Actors {
                         Ok(mut listener) => {
                             if listener.listen(crate::notifications::CHANNEL).await.is_ok() {
                                 while let Ok(n) = listener.recv().await {
-                                    // `partner` (new notifications) or `pos:partner:order`.
-                                    match n.payload().strip_prefix("pos:").and_then(|rest| rest.split_once(':')) {
-                                        Some((partner, order)) => listening.position(partner, order),
-                                        None => listening.wake_streams(n.payload()),
+                                    // `partner` (new notifications), `pos:partner:order` or
+                                    // `end:partner:session hash` (a session ended).
+                                    let payload = n.payload();
+                                    if let Some((partner, order)) = payload.strip_prefix("pos:").and_then(|r| r.split_once(':')) {
+                                        listening.position(partner, order);
+                                    } else if let Some((partner, hash)) = payload.strip_prefix("end:").and_then(|r| r.split_once(':')) {
+                                        listening.session_ended(partner, hash);
+                                    } else {
+                                        listening.wake_streams(payload);
                                     }
                                 }
                             }
@@ -141,6 +146,18 @@ impl Actors {
     /// A courier moved on one of the partner's orders.
     pub fn position(&self, partner_id: &str, order_id: &str) {
         self.registry.do_send(WakeStreams(partner_id.to_owned(), notifications::Live::Position(order_id.to_owned())));
+    }
+
+    /// These sessions ended: the streams they opened on this instance close. (On PostgreSQL
+    /// the database also announces each end to every instance.)
+    pub fn sessions_ended(&self, ended: crate::accounts::sessions::Ended) {
+        for (partner, hash) in &ended.sessions {
+            self.session_ended(partner, hash);
+        }
+    }
+
+    fn session_ended(&self, partner_id: &str, session_hash: &str) {
+        self.registry.do_send(WakeStreams(partner_id.to_owned(), notifications::Live::SessionEnded(session_hash.into())));
     }
 
     /// A stream's subscription to the partner's wake-ups.

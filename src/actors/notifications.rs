@@ -51,12 +51,15 @@ impl Handler<Subscribe> for NotificationActor {
     }
 }
 
-/// What a stream is woken for: new notifications (read from the database), or a courier's
-/// new position on one of the partner's orders (read from the database too).
+/// What a stream is woken for: new notifications (read from the database), a courier's new
+/// position on one of the partner's orders (read from the database too), or the end of a
+/// session (the streams it opened close).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Live {
     Notifications,
     Position(String),
+    /// The SHA-256 of the ended session's cookie.
+    SessionEnded(std::sync::Arc<str>),
 }
 
 /// Something new for this partner.

@@ -1,4 +1,5 @@
-//! Admin pages: partner approval and suspension. Later issues add couriers, payouts, disputes.
+//! Admin pages: partner approval and suspension, orders and their PINs, couriers and their app tokens.
 
+pub mod couriers;
 pub mod orders;
 pub mod pages;

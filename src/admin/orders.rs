@@ -37,6 +37,8 @@ pub fn routes(route: Route) -> Route {
         .at("/admin/orders/:id/", get(show))
         .at("/admin/orders/:id/assign/", post(assign))
         .at("/admin/orders/:id/cancel/", post(cancel))
+        .at("/admin/orders/:id/reset-pin/", post(reset_pin))
+        .at("/admin/orders/:id/complete/", post(complete_without_pin))
 }
 
 #[derive(Deserialize, Default)]
@@ -48,16 +50,30 @@ struct QueueQuery {
 #[handler]
 async fn queue(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<QueueQuery>) -> poem::Result<Response> {
     guard::admin(ctx)?;
+    // `pin_locked`: deliveries whose PIN locked, waiting for an admin's decision.
+    let locked_tab = q.status == "pin_locked";
     let status = Status::parse(&q.status).unwrap_or(Status::Pending);
-    let sql = format!("{} WHERE o.status = $1 ORDER BY o.created_at LIMIT 200", repo::SELECT);
-    let orders: Vec<Order> =
-        on_db!(&state.db, pool => sqlx::query_as(&sql).bind(status.as_str()).fetch_all(pool).await).map_err(internal)?;
+    let orders: Vec<Order> = if locked_tab {
+        let sql =
+            format!("{} WHERE o.pin_locked_at IS NOT NULL AND o.status = 'IN_TRANSIT' ORDER BY o.pin_locked_at LIMIT 200", repo::SELECT);
+        on_db!(&state.db, pool => sqlx::query_as(&sql).fetch_all(pool).await)
+    } else {
+        let sql = format!("{} WHERE o.status = $1 ORDER BY o.created_at LIMIT 200", repo::SELECT);
+        on_db!(&state.db, pool => sqlx::query_as(&sql).bind(status.as_str()).fetch_all(pool).await)
+    }
+    .map_err(internal)?;
     let body = html! {
         h1 { (ctx.t(Msg::AdminOrdersTitle)) }
+        @if ctx.alerts > 0 && !locked_tab {
+            div.flash.err role="alert" {
+                a href="/admin/orders/?status=pin_locked" { (ctx.fmt(Msg::PinLockedCount, &[("count", &ctx.alerts.to_string())])) }
+            }
+        }
         nav.row aria-label=(ctx.t(Msg::FieldStatus)) {
             @for s in Status::ALL {
-                a.btn.secondary[s != status] .btn[s == status] href=(format!("/admin/orders/?status={}", s.as_str())) { (ctx.t(s.label())) }
+                a.btn.secondary[locked_tab || s != status] .btn[!locked_tab && s == status] href=(format!("/admin/orders/?status={}", s.as_str())) { (ctx.t(s.label())) }
             }
+            a.btn.secondary[!locked_tab] .btn[locked_tab] href="/admin/orders/?status=pin_locked" { (ctx.t(Msg::PinLockedTab)) " (" (ctx.alerts) ")" }
         }
         @if orders.is_empty() { div.card { p.muted { (ctx.t(Msg::NoResults)) } } }
         ul.orders {
@@ -110,6 +126,20 @@ async fn detail(state: &AppState, ctx: &Ctx, o: &Order, errors: &FieldErrors, st
                 (csrf_field(ctx))
                 (crate::web::forms::select("courier_id", ctx.t(Msg::Courier), &couriers, "", errors, html! { option value="" { (ctx.t(Msg::ChooseCourier)) } }))
                 button.btn type="submit" { (ctx.t(Msg::AssignCourier)) }
+            }
+        }
+        @if o.pin_locked_at.is_some() && st == Status::InTransit {
+            div.card {
+                p.flash.err role="alert" { (ctx.fmt(Msg::PinLockedAdmin, &[("count", &o.pin_failures.to_string())])) }
+                form method="post" action=(format!("/admin/orders/{}/reset-pin/", o.id)) {
+                    (csrf_field(ctx))
+                    button.btn type="submit" { (ctx.t(Msg::ResetPin)) }
+                }
+                form method="post" action=(format!("/admin/orders/{}/complete/", o.id)) {
+                    (csrf_field(ctx))
+                    (Input::new("complete_reason", ctx.t(Msg::CompleteReason), "").render(errors))
+                    button.btn.secondary type="submit" { (ctx.t(Msg::CompleteWithoutPin)) }
+                }
             }
         }
         @if !st.is_final() {
@@ -184,4 +214,50 @@ async fn cancel(
         return detail(state, ctx, &o, &errors, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     act(state, ctx, &o, Action::Cancel { reason }).await
+}
+
+/// A locked PIN: a new one for the recipient (the vendor is told and passes it on).
+#[handler]
+async fn reset_pin(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> poem::Result<Response> {
+    let admin = guard::admin(ctx)?;
+    let o = load(state, &id).await?;
+    match service::reset_pin(&state.db, &state.bus, &o, now_ms()).await {
+        Ok(Some(_)) => {
+            tracing::info!(order_id = o.id, admin = admin.user_id, "delivery PIN reset");
+            Ok(redirect(&format!("/admin/orders/{}/", o.id)))
+        }
+        Ok(None) => {
+            let mut errors = FieldErrors::default();
+            errors.add("action", ctx.t(Msg::ErrOrderChanged));
+            detail(state, ctx, &o, &errors, StatusCode::CONFLICT).await
+        }
+        Err(e) => Err(internal(e)),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CompleteForm {
+    complete_reason: String,
+}
+
+/// A locked PIN: the admin checked with the recipient and closes the delivery by hand.
+#[handler]
+async fn complete_without_pin(
+    Data(state): Data<&AppState>,
+    Data(ctx): Data<&Ctx>,
+    Path(id): Path<String>,
+    Form(f): Form<CompleteForm>,
+) -> poem::Result<Response> {
+    guard::admin(ctx)?;
+    let o = load(state, &id).await?;
+    let mut errors = FieldErrors::default();
+    let reason = required_text(ctx, &mut errors, "complete_reason", &f.complete_reason, 300);
+    if o.pin_locked_at.is_none() {
+        errors.add("action", ctx.t(Msg::ErrTransition));
+    }
+    if !errors.is_empty() {
+        return detail(state, ctx, &o, &errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    act(state, ctx, &o, Action::CompleteWithoutPin { reason }).await
 }

@@ -247,7 +247,9 @@ async fn suspend_partner(
     if !errors.is_empty() {
         return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, partner_page(state, ctx, &p, &errors).await?));
     }
-    repo::suspend(&state.db, &p.id, &reason).await.map_err(internal)?;
+    if let Some(ended) = repo::suspend(&state.db, &p.id, &reason).await.map_err(internal)? {
+        state.actors.sessions_ended(ended);
+    }
     tracing::info!(partner_id = p.id, admin = admin.user_id, "partner suspended");
     Ok(redirect(&format!("/admin/partners/{}/", p.id)))
 }

@@ -102,21 +102,61 @@ pub fn routes(state: &AppState) -> impl Endpoint<Output = Response> + use<> {
             .header(header::CACHE_CONTROL, "public, max-age=300")
             .body(spec.clone())
     });
-    poem::Route::new().at("/openapi.json", spec_endpoint).nest("/", service.around(api_middleware)).map_to_response()
+    poem::Route::new().at("/openapi.json", spec_endpoint).nest("/", service.around(api_middleware).around(api_headers)).map_to_response()
 }
 
-/// Swagger UI for `/partners/docs/` (its HTML embeds the spec).
+/// Swagger UI for `/partners/docs/` (its HTML embeds the spec), under a Content-Security-Policy
+/// that allows exactly its inline scripts (by hash) and no framing.
 pub fn docs(state: &AppState) -> impl Endpoint<Output = Response> + use<> {
     let html = service(&state.config.public_url()).swagger_ui_html();
+    let csp = docs_csp(&html);
     poem::endpoint::make_sync(move |_| {
-        Response::builder().content_type("text/html; charset=utf-8").header(header::CACHE_CONTROL, "public, max-age=300").body(html.clone())
+        let mut resp = Response::builder()
+            .content_type("text/html; charset=utf-8")
+            .header(header::CACHE_CONTROL, "public, max-age=300")
+            .header("content-security-policy", csp.as_str())
+            .body(html.clone());
+        security::add_security_headers(resp.headers_mut());
+        resp
     })
+}
+
+/// The docs page's policy: each inline `<script>` allowed by its SHA-256, nothing else runs.
+fn docs_csp(html: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let mut hashes = Vec::new();
+    let mut rest = html;
+    while let Some(open) = rest.find("<script") {
+        let after = &rest[open..];
+        let Some(start) = after.find('>') else { break };
+        let body = &after[start + 1..];
+        let Some(end) = body.find("</script>") else { break };
+        let digest = sha2::Sha256::digest(&body.as_bytes()[..end]);
+        hashes.push(format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(digest)));
+        rest = &body[end..];
+    }
+    format!(
+        "default-src 'none'; script-src {}; style-src 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; \
+         connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        hashes.join(" ")
+    )
 }
 
 fn presented_key(req: &Request) -> Option<String> {
     let value = req.header(header::AUTHORIZATION.as_str())?;
     let (scheme, key) = value.trim().split_once(' ')?;
     scheme.eq_ignore_ascii_case("Api-Key").then(|| key.trim().to_owned())
+}
+
+/// Headers on every API response, whatever answered: nothing is cached (an order carries its
+/// delivery PIN) and nothing is sniffed.
+pub async fn api_headers<E: Endpoint>(ep: Arc<E>, req: Request) -> poem::Result<Response> {
+    let mut resp = ep.call(req).await.map(IntoResponse::into_response).unwrap_or_else(|e| e.into_response());
+    let h = resp.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    Ok(resp)
 }
 
 /// Authentication, rate limit, body cap, idempotency, and problems for every error.
@@ -142,23 +182,22 @@ async fn api_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Resu
         Ok(None) => return Ok(response(StatusCode::UNAUTHORIZED, "unauthorized", lang, Msg::ErrApiUnauthorized, None)),
         Err(e) => return Ok(internal(e, lang)),
     };
-    // 2. Rate limit per key.
+    // 2. Rate limit per key (a GCRA: no window edge to straddle).
     let limit = state.config.api_rate_limit;
-    let (count, reset_at) = match api_keys::count_request(&state.db, &auth.key_id, now_ms()).await {
-        Ok(c) => c,
+    let rate = match api_keys::rate_limit(&state.db, &auth.key_id, limit, now_ms()).await {
+        Ok(r) => r,
         Err(e) => return Ok(internal(e, lang)),
     };
-    let reset_secs = ((reset_at - now_ms()).max(0) + 999) / 1000;
     let rate_headers = |resp: &mut Response| {
         let h = resp.headers_mut();
         h.insert("ratelimit-limit", HeaderValue::from(limit));
-        h.insert("ratelimit-remaining", HeaderValue::from((limit - count).max(0)));
-        h.insert("ratelimit-reset", HeaderValue::from(reset_secs));
+        h.insert("ratelimit-remaining", HeaderValue::from(rate.remaining));
+        h.insert("ratelimit-reset", HeaderValue::from((rate.reset_ms + 999) / 1000));
         if let Ok(v) = HeaderValue::from_str(&format!("{limit};w=60")) {
             h.insert("ratelimit-policy", v);
         }
     };
-    if count > limit {
+    if !rate.allowed {
         let mut resp = response(
             StatusCode::TOO_MANY_REQUESTS,
             "rate-limited",
@@ -167,7 +206,7 @@ async fn api_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Resu
             Some(format!("{limit} requests per minute")),
         );
         rate_headers(&mut resp);
-        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(reset_secs));
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from((rate.retry_after_ms + 999) / 1000));
         return Ok(resp);
     }
     req.extensions_mut().insert(auth.clone());

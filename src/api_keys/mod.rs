@@ -131,6 +131,9 @@ pub async fn authenticate(db: &Db, presented: &str) -> sqlx::Result<Option<Authe
     if !prefix.starts_with("dlv_") || prefix.len() != 12 || presented.len() > 100 {
         return Ok(None);
     }
+    // The same work whether or not the prefix exists: the hash is computed and compared
+    // either way (against a value no key hashes to when there is no row).
+    let presented_hash = security::sha256_hex(presented.as_bytes());
     let row: Option<KeyRow> = on_db!(db, pool => sqlx::query_as(
         "SELECT k.id, k.partner_id, k.hashed_key, k.last_used_at FROM api_keys k JOIN partners p ON p.id = k.partner_id \
          WHERE k.prefix = $1 AND k.revoked_at IS NULL AND p.is_business_approved = TRUE AND p.suspended_at IS NULL",
@@ -138,10 +141,10 @@ pub async fn authenticate(db: &Db, presented: &str) -> sqlx::Result<Option<Authe
     .bind(prefix)
     .fetch_optional(pool)
     .await)?;
-    let Some(row) = row else { return Ok(None) };
-    if !security::constant_time_eq(security::sha256_hex(presented.as_bytes()).as_bytes(), row.hashed_key.as_bytes()) {
-        return Ok(None);
-    }
+    const NO_KEY: &str = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+    let expected = row.as_ref().map_or(NO_KEY, |r| r.hashed_key.as_str());
+    let matches = security::constant_time_eq(presented_hash.as_bytes(), expected.as_bytes());
+    let Some(row) = row.filter(|_| matches) else { return Ok(None) };
     let now = now_ms();
     if row.last_used_at.is_none_or(|t| now - t > TOUCH_EVERY_MS) {
         on_db!(db, pool => sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1").bind(&row.id).bind(now).execute(pool).await.map(|_| ()))?;
@@ -149,21 +152,45 @@ pub async fn authenticate(db: &Db, presented: &str) -> sqlx::Result<Option<Authe
     Ok(Some(Authenticated { key_id: row.id, partner_id: row.partner_id }))
 }
 
-/// Count one request in the key's current one-minute window; returns the count so far and
-/// when the window ends (ms). One row per key per minute, shared by every instance.
-pub async fn count_request(db: &Db, key_id: &str, now: i64) -> sqlx::Result<(i64, i64)> {
-    let window = now - now.rem_euclid(60_000);
-    let count: i64 = on_db!(db, pool => sqlx::query_scalar(
-        "INSERT INTO api_rate_windows (key_id, window_start, count) VALUES ($1, $2, 1) \
-         ON CONFLICT (key_id, window_start) DO UPDATE SET count = api_rate_windows.count + 1 RETURNING count",
-    )
-    .bind(key_id)
-    .bind(window)
-    .fetch_one(pool)
-    .await)?;
-    if count == 1 {
-        // First request of a window: forget windows older than an hour.
-        on_db!(db, pool => sqlx::query("DELETE FROM api_rate_windows WHERE window_start < $1").bind(window - 3_600_000).execute(pool).await.map(|_| ()))?;
-    }
-    Ok((count, window + 60_000))
+/// The rate limit's window: `limit` requests per minute.
+pub const RATE_WINDOW_MS: i64 = 60_000;
+
+/// The outcome of one request against a key's rate limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateDecision {
+    pub allowed: bool,
+    /// Requests that could still be made right now.
+    pub remaining: i64,
+    /// Milliseconds until the allowance is whole again.
+    pub reset_ms: i64,
+    /// When refused: milliseconds until the next request is allowed.
+    pub retry_after_ms: i64,
+}
+
+/// Count one request against the key's limit, a GCRA (generic cell rate algorithm, a token
+/// bucket kept as one "theoretical arrival time" per key): `limit` requests per minute, at
+/// most `limit` in a burst, then one every `60 s / limit`, with no window edge to straddle.
+/// One statement on the shared database, so every instance counts the same.
+pub async fn rate_limit(db: &Db, key_id: &str, limit: i64, now: i64) -> sqlx::Result<RateDecision> {
+    let limit = limit.max(1);
+    let interval = (RATE_WINDOW_MS / limit).max(1);
+    // Allowed when the new arrival time is at most a window ahead of now.
+    let greatest = if db.is_postgres() { "GREATEST" } else { "MAX" };
+    let sql = format!(
+        "INSERT INTO api_rate_limits (key_id, tat, refused) VALUES ($1, $2 + $3, FALSE) \
+         ON CONFLICT (key_id) DO UPDATE SET \
+         refused = ({greatest}(api_rate_limits.tat, $2) + $3 - $2 > $4), \
+         tat = CASE WHEN {greatest}(api_rate_limits.tat, $2) + $3 - $2 > $4 THEN api_rate_limits.tat \
+                    ELSE {greatest}(api_rate_limits.tat, $2) + $3 END \
+         RETURNING tat, refused"
+    );
+    let (tat, refused): (i64, bool) =
+        on_db!(db, pool => sqlx::query_as(&sql).bind(key_id).bind(now).bind(interval).bind(RATE_WINDOW_MS).fetch_one(pool).await)?;
+    let ahead = (tat - now).max(0);
+    Ok(RateDecision {
+        allowed: !refused,
+        remaining: ((RATE_WINDOW_MS - ahead) / interval).max(0),
+        reset_ms: ahead,
+        retry_after_ms: if refused { (ahead + interval - RATE_WINDOW_MS).max(1) } else { 0 },
+    })
 }

@@ -94,7 +94,8 @@ async fn login(Data(state): Data<&AppState>, req: &Request, body: Result<Json<Lo
     let Ok(Json(body)) = body else { return problem(StatusCode::BAD_REQUEST, "malformed-body", lang, Msg::ErrApiBody, None) };
     let client = req.remote_addr().as_socket_addr().map(|a| a.ip().to_string()).unwrap_or_default();
     let email = body.email.trim().to_lowercase();
-    match throttle::retry_after(&state.db, &email, &client).await {
+    let (account, client) = (throttle::account_key(&email), throttle::client_key(&client));
+    match throttle::retry_after(&state.db, &[(&account, throttle::LOGIN_ACCOUNT), (&client, throttle::LOGIN_CLIENT)]).await {
         Ok(Some(wait)) => {
             let mut resp = problem(StatusCode::TOO_MANY_REQUESTS, "throttled", lang, Msg::ErrTooManyTitle, None);
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
@@ -103,7 +104,7 @@ async fn login(Data(state): Data<&AppState>, req: &Request, body: Result<Json<Lo
         Ok(None) => {}
         Err(e) => return internal(lang, e),
     }
-    let attempt = match throttle::record_failure(&state.db, &email, &client).await {
+    let attempt = match throttle::record(&state.db, &[&account, &client]).await {
         Ok(ids) => ids,
         Err(e) => return internal(lang, e),
     };
@@ -117,7 +118,7 @@ async fn login(Data(state): Data<&AppState>, req: &Request, body: Result<Json<Lo
         return problem(StatusCode::UNAUTHORIZED, "unauthorized", lang, Msg::ErrLoginInvalid, None);
     };
     let _ = throttle::forget(&state.db, &attempt).await;
-    let _ = throttle::clear_account(&state.db, &email).await;
+    let _ = throttle::clear(&state.db, &account).await;
     match couriers::issue_token(&state.db, &user.id).await {
         Ok(token) => {
             let name = couriers::authenticate(&state.db, &token).await.ok().flatten().map(|(_, n)| n).unwrap_or_default();
@@ -214,6 +215,9 @@ async fn apply(state: &AppState, req: &Request, id: &str, action: Action) -> Res
     };
     match couriers::act(&state.db, &state.bus, &courier_id, &order, &action).await {
         Ok(o) => Json(CourierOrder::from(&o)).into_response(),
+        Err(OrderError::Transition(e @ crate::orders::model::TransitionError::PinLocked)) => {
+            problem(StatusCode::LOCKED, "pin-locked", lang, e.message(), None)
+        }
         Err(OrderError::Transition(e)) => {
             let status =
                 if matches!(e, crate::orders::model::TransitionError::WrongPin | crate::orders::model::TransitionError::ReasonRequired) {

@@ -29,32 +29,112 @@ pub fn plausible(lat: f64, lng: f64) -> bool {
     lat.is_finite() && lng.is_finite() && (1.5..=13.2).contains(&lat) && (8.3..=16.3).contains(&lng)
 }
 
-/// Issue an API token for a courier; returns the raw token (shown once).
+/// A courier token lives this long after its last use (a working day with margin).
+pub const TOKEN_TTL_MS: i64 = 12 * 60 * 60 * 1000;
+/// Its expiry is pushed back at most this often, to keep requests cheap.
+const TOKEN_RENEW_EVERY_MS: i64 = 60_000;
+
+/// Issue an API token for a courier; returns the raw token (shown once; only its SHA-256 is
+/// kept).
 pub async fn issue_token(db: &Db, user_id: &str) -> sqlx::Result<String> {
     let raw = format!("dlvc_{}", security::random_token(32));
     let now = now_ms();
-    on_db!(db, pool => sqlx::query("INSERT INTO courier_tokens (token_hash, user_id, created_at, last_used_at) VALUES ($1, $2, $3, $3)")
+    on_db!(db, pool => sqlx::query(
+        "INSERT INTO courier_tokens (token_hash, user_id, created_at, last_used_at, expires_at) VALUES ($1, $2, $3, $3, $4)",
+    )
         .bind(security::sha256_hex(raw.as_bytes()))
         .bind(user_id)
         .bind(now)
+        .bind(now + TOKEN_TTL_MS)
         .execute(pool)
         .await
         .map(|_| ()))?;
     Ok(raw)
 }
 
-/// The courier (user id, name) behind a token, if valid.
+/// The courier (user id, name) behind a token, if valid: not revoked, not expired, its
+/// courier active. Using it pushes its expiry back.
 pub async fn authenticate(db: &Db, raw: &str) -> sqlx::Result<Option<(String, String)>> {
     if raw.len() > 100 {
         return Ok(None);
     }
     let hash = security::sha256_hex(raw.as_bytes());
-    on_db!(db, pool => sqlx::query_as(
-        "SELECT u.id, u.full_name FROM courier_tokens t JOIN users u ON u.id = t.user_id \
-         WHERE t.token_hash = $1 AND u.role = 'COURIER' AND u.is_active = TRUE",
+    let now = now_ms();
+    let row: Option<(String, String, i64)> = on_db!(db, pool => sqlx::query_as(
+        "SELECT u.id, u.full_name, t.last_used_at FROM courier_tokens t JOIN users u ON u.id = t.user_id \
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2 AND u.role = 'COURIER' AND u.is_active = TRUE",
     )
     .bind(&hash)
+    .bind(now)
     .fetch_optional(pool)
+    .await)?;
+    let Some((id, name, last_used)) = row else { return Ok(None) };
+    if now - last_used > TOKEN_RENEW_EVERY_MS {
+        on_db!(db, pool => sqlx::query("UPDATE courier_tokens SET last_used_at = $2, expires_at = $3 WHERE token_hash = $1 AND revoked_at IS NULL")
+            .bind(&hash)
+            .bind(now)
+            .bind(now + TOKEN_TTL_MS)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+    }
+    Ok(Some((id, name)))
+}
+
+/// Revoke every token of a courier (deactivation, an admin's "sign out", a password change);
+/// returns how many were live.
+pub async fn revoke_tokens(db: &Db, user_id: &str) -> sqlx::Result<u64> {
+    on_db!(db, pool => sqlx::query("UPDATE courier_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+        .bind(user_id)
+        .bind(now_ms())
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))
+}
+
+/// A courier as the admin pages list them.
+#[derive(sqlx::FromRow, Debug, Clone)]
+pub struct Courier {
+    pub id: String,
+    pub email: String,
+    pub full_name: String,
+    pub phone: Option<String>,
+    pub is_active: bool,
+    /// Tokens neither revoked nor expired.
+    pub live_tokens: i64,
+    pub last_used_at: Option<i64>,
+}
+
+pub async fn list(db: &Db) -> sqlx::Result<Vec<Courier>> {
+    on_db!(db, pool => sqlx::query_as(
+        "SELECT u.id, u.email, u.full_name, u.phone, u.is_active, \
+         (SELECT COUNT(*) FROM courier_tokens t WHERE t.user_id = u.id AND t.revoked_at IS NULL AND t.expires_at > $1) AS live_tokens, \
+         (SELECT MAX(t.last_used_at) FROM courier_tokens t WHERE t.user_id = u.id) AS last_used_at \
+         FROM users u WHERE u.role = 'COURIER' ORDER BY u.full_name, u.email",
+    )
+    .bind(now_ms())
+    .fetch_all(pool)
+    .await)
+}
+
+/// Activate or deactivate a courier; deactivation revokes their tokens in the same transaction.
+/// `false` if there is no such courier.
+pub async fn set_active(db: &Db, user_id: &str, active: bool) -> sqlx::Result<bool> {
+    let now = now_ms();
+    on_db!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        let done = sqlx::query("UPDATE users SET is_active = $2, updated_at = $3 WHERE id = $1 AND role = 'COURIER'")
+            .bind(user_id)
+            .bind(active)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        if !active {
+            sqlx::query("UPDATE courier_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL").bind(user_id).bind(now).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
     .await)
 }
 

@@ -30,6 +30,8 @@ pub fn render(kind: &str, lang: Lang, data: &serde_json::Value) -> Option<(&'sta
         "order.completed" => ("order_completed", Msg::NotifCompletedTitle, lang.fmt(Msg::NotifCompletedText, &[t])),
         "order.cancelled" => ("order_cancelled", Msg::NotifCancelledTitle, lang.fmt(Msg::NotifCancelledText, &[t])),
         "order.failed" => ("system", Msg::NotifFailedTitle, lang.fmt(Msg::NotifFailedText, &[t, ("reason", reason)])),
+        "order.pin_locked" => ("system", Msg::NotifPinLockedTitle, lang.fmt(Msg::NotifPinLockedText, &[t])),
+        "order.pin_reset" => ("system", Msg::NotifPinResetTitle, lang.fmt(Msg::NotifPinResetText, &[t])),
         "payment.received" => ("payment_received", Msg::NotifPaymentTitle, lang.fmt(Msg::NotifPaymentText, &[t, ("amount", &amount)])),
         // Disputes: the vendor hears of every change but their own messages.
         "dispute.opened" | "dispute.updated" | "dispute.resolved" => {

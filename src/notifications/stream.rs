@@ -2,6 +2,9 @@
 //! `notification`, an HTML fragment for the feed) and the unread badge (event `badge`).
 //! Event ids are notification ids, so `Last-Event-ID` resumes without loss or repetition; an id
 //! that is malformed or too far behind gets a `refresh` event instead of an error.
+//! A stream lives only as long as its session: when the session ends (logout, suspension,
+//! password change, expiry, "sign out everywhere") it sends `ended` (the login page's URL, for
+//! the page to go to) and closes.
 
 use std::{collections::VecDeque, time::Duration};
 
@@ -44,9 +47,17 @@ pub fn badge(count: i64) -> maud::Markup {
     html! { span #notif-badge.count.hidden[count == 0] aria-live="polite" { (count) } }
 }
 
+/// A stream looks at its session again at least this often, whatever it was told.
+const SESSION_CHECK_MS: i64 = 60_000;
+
 struct State {
     db: Db,
     partner_id: String,
+    /// The session this stream belongs to, and when to look at it again.
+    session_hash: String,
+    check_session_at: i64,
+    /// The session ended: send what is queued (the `ended` event), then close.
+    closing: bool,
     lang: Lang,
     last: i64,
     rx: tokio::sync::broadcast::Receiver<Live>,
@@ -67,6 +78,22 @@ pub struct PositionEvent<'a> {
 }
 
 impl State {
+    /// Is the session still valid? If not, queue `ended` and close after it.
+    async fn check_session(&mut self) {
+        match crate::accounts::sessions::valid_until(&self.db, &self.session_hash).await {
+            Ok(Some(until)) => self.check_session_at = until.min(crate::db::now_ms() + SESSION_CHECK_MS),
+            Ok(None) => self.end(),
+            // The database is away: look again soon, keep the stream.
+            Err(_) => self.check_session_at = crate::db::now_ms() + 5_000,
+        }
+    }
+
+    fn end(&mut self) {
+        self.queue.clear();
+        self.queue.push_back(Event::message("/accounts/login/").event_type("ended"));
+        self.closing = true;
+    }
+
     /// The latest position of one of this partner's orders.
     async fn position(&mut self, order_id: &str) {
         let Ok(Some(order)) = crate::orders::repo::find_for_partner(&self.db, &self.partner_id, order_id).await else { return };
@@ -124,27 +151,52 @@ pub async fn stream(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &R
             newest
         }
     };
-    let mut st = State { db, partner_id: partner.id.clone(), lang: ctx.lang, last, rx, queue };
-    st.fill().await;
+    let session_hash = ctx.user.as_ref().map(|u| u.session_hash.clone()).unwrap_or_default();
+    let mut st =
+        State { db, partner_id: partner.id.clone(), session_hash, check_session_at: 0, closing: false, lang: ctx.lang, last, rx, queue };
+    // Subscribed first, then checked: an end announced in between is not missed.
+    st.check_session().await;
+    if !st.closing {
+        st.fill().await;
+    }
     let events = futures_util::stream::unfold(st, |mut st| async move {
         loop {
             if let Some(e) = st.queue.pop_front() {
                 return Some((e, st));
             }
+            if st.closing {
+                return None;
+            }
             // Woken by an event, or look anyway now and then (notifications written where no
-            // event is announced in this process).
+            // event is announced in this process; the session's own expiry).
+            let now = crate::db::now_ms();
+            if now >= st.check_session_at {
+                st.check_session().await;
+                continue;
+            }
+            let nap = Duration::from_millis((st.check_session_at - now).clamp(1, 10_000) as u64);
             tokio::select! {
                 r = st.rx.recv() => match r {
                     Ok(Live::Position(order)) => {
                         st.position(&order).await;
                         continue;
                     }
+                    Ok(Live::SessionEnded(hash)) => {
+                        if *hash == *st.session_hash {
+                            st.end();
+                        }
+                        continue;
+                    }
+                    // Missed wake-ups may have carried this session's end: look.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => st.check_session().await,
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-                    _ => {}
+                    Ok(Live::Notifications) => {}
                 },
-                _ = tokio::time::sleep(Duration::from_secs(10)) => {}
+                _ = tokio::time::sleep(nap) => {}
             }
-            st.fill().await;
+            if !st.closing {
+                st.fill().await;
+            }
         }
     });
     let mut resp = SSE::new(events).keep_alive(Duration::from_secs(15)).into_response();

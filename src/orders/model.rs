@@ -107,15 +107,30 @@ impl Role {
     }
 }
 
+/// Wrong delivery PINs an order accepts before its PIN locks.
+pub const MAX_PIN_FAILURES: i32 = 5;
+
 /// A requested change of status.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
-    Assign { courier_id: String },
+    Assign {
+        courier_id: String,
+    },
     PickUp,
     StartTransit,
-    Complete { pin: String },
-    Cancel { reason: String },
-    Fail { reason: String },
+    Complete {
+        pin: String,
+    },
+    /// An admin closes a delivered order without its PIN (after the PIN locked), with a reason.
+    CompleteWithoutPin {
+        reason: String,
+    },
+    Cancel {
+        reason: String,
+    },
+    Fail {
+        reason: String,
+    },
 }
 
 impl Action {
@@ -124,7 +139,7 @@ impl Action {
             Action::Assign { .. } => Status::Assigned,
             Action::PickUp => Status::PickedUp,
             Action::StartTransit => Status::InTransit,
-            Action::Complete { .. } => Status::Completed,
+            Action::Complete { .. } | Action::CompleteWithoutPin { .. } => Status::Completed,
             Action::Cancel { .. } => Status::Cancelled,
             Action::Fail { .. } => Status::Failed,
         }
@@ -142,6 +157,8 @@ pub enum TransitionError {
     NotYours,
     #[error("wrong delivery PIN")]
     WrongPin,
+    #[error("the delivery PIN is locked after too many wrong tries")]
+    PinLocked,
     #[error("a reason is required")]
     ReasonRequired,
 }
@@ -153,6 +170,7 @@ impl TransitionError {
             TransitionError::NotFromHere => Msg::ErrTransition,
             TransitionError::NotYours => Msg::ErrTransitionActor,
             TransitionError::WrongPin => Msg::ErrWrongPin,
+            TransitionError::PinLocked => Msg::ErrPinLocked,
             TransitionError::ReasonRequired => Msg::ErrReasonRequired,
         }
     }
@@ -169,7 +187,7 @@ pub fn check(from: Status, action: &Action, role: Role) -> Result<Status, Transi
         Action::Assign { .. } => &[Pending],
         Action::PickUp => &[Assigned],
         Action::StartTransit => &[PickedUp],
-        Action::Complete { .. } => &[InTransit],
+        Action::Complete { .. } | Action::CompleteWithoutPin { .. } => &[InTransit],
         Action::Cancel { .. } if role == Role::Vendor => &[Pending, Assigned],
         Action::Cancel { .. } => &[Pending, Assigned, PickedUp, InTransit],
         Action::Fail { .. } => &[Assigned, PickedUp, InTransit],
@@ -180,6 +198,7 @@ pub fn check(from: Status, action: &Action, role: Role) -> Result<Status, Transi
             &[Role::Courier, Role::Admin, Role::System]
         }
         Action::Cancel { .. } => &[Role::Vendor, Role::Admin, Role::System],
+        Action::CompleteWithoutPin { .. } => &[Role::Admin],
     };
     if !allowed_roles.contains(&role) {
         return Err(TransitionError::NotYours);
@@ -187,9 +206,9 @@ pub fn check(from: Status, action: &Action, role: Role) -> Result<Status, Transi
     if !allowed_from.contains(&from) {
         return Err(TransitionError::NotFromHere);
     }
-    if let Action::Fail { reason } | Action::Cancel { reason } = action
+    if let Action::Fail { reason } | Action::Cancel { reason } | Action::CompleteWithoutPin { reason } = action
         && reason.trim().is_empty()
-        && (matches!(action, Action::Fail { .. }) || role != Role::Vendor)
+        && (!matches!(action, Action::Cancel { .. }) || role != Role::Vendor)
     {
         return Err(TransitionError::ReasonRequired);
     }
@@ -257,6 +276,7 @@ mod tests {
             Action::Complete { pin: "1234".into() },
             Action::Cancel { reason: "r".into() },
             Action::Fail { reason: "r".into() },
+            Action::CompleteWithoutPin { reason: "r".into() },
         ];
         let roles = [Role::Vendor, Role::Admin, Role::Courier, Role::System, Role::Customer];
         let mut legal = 0;
@@ -269,13 +289,14 @@ mod tests {
                         let ok_role = match action {
                             Action::Assign { .. } => matches!(role, Role::Admin | Role::System),
                             Action::Cancel { .. } => matches!(role, Role::Vendor | Role::Admin | Role::System),
+                            Action::CompleteWithoutPin { .. } => role == Role::Admin,
                             _ => matches!(role, Role::Courier | Role::Admin | Role::System),
                         };
                         let ok_from = match action {
                             Action::Assign { .. } => from == Pending,
                             Action::PickUp => from == Assigned,
                             Action::StartTransit => from == PickedUp,
-                            Action::Complete { .. } => from == InTransit,
+                            Action::Complete { .. } | Action::CompleteWithoutPin { .. } => from == InTransit,
                             Action::Cancel { .. } if role == Role::Vendor => matches!(from, Pending | Assigned),
                             Action::Cancel { .. } => true,
                             Action::Fail { .. } => matches!(from, Assigned | PickedUp | InTransit),
@@ -293,7 +314,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(legal, 30);
+        assert_eq!(legal, 31);
     }
 
     #[test]
@@ -301,5 +322,9 @@ mod tests {
         assert_eq!(check(Status::InTransit, &Action::Fail { reason: " ".into() }, Role::Courier), Err(TransitionError::ReasonRequired));
         assert_eq!(check(Status::Pending, &Action::Cancel { reason: String::new() }, Role::Vendor), Ok(Status::Cancelled));
         assert_eq!(check(Status::Pending, &Action::Cancel { reason: String::new() }, Role::Admin), Err(TransitionError::ReasonRequired));
+        assert_eq!(
+            check(Status::InTransit, &Action::CompleteWithoutPin { reason: "".into() }, Role::Admin),
+            Err(TransitionError::ReasonRequired)
+        );
     }
 }

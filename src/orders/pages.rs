@@ -580,6 +580,7 @@ fn order_detail(
             h1 { (o.tracking_number) }
             (status_badge(ctx, status))
         }
+        @if o.pin_locked_at.is_some() { div.flash.err role="alert" { (ctx.t(Msg::PinLockedVendor)) } }
         div.kpis {
             div.kpi { span.l { (ctx.t(Msg::PriceTotal)) } span.v { (Fcfa(o.price_total)) } }
             div.kpi { span.l { (ctx.t(Msg::FieldCod)) } span.v { (Fcfa(o.cod_amount)) } }

@@ -29,6 +29,10 @@ pub struct Order {
     pub cod_amount: i64,
     pub courier_note: Option<String>,
     pub delivery_pin: String,
+    /// Wrong PINs entered so far; at [`crate::orders::model::MAX_PIN_FAILURES`] the PIN locks.
+    pub pin_failures: i32,
+    /// When the PIN locked (an admin gives a new one or closes the order by hand).
+    pub pin_locked_at: Option<i64>,
     pub distance_m: i64,
     pub price_total: i64,
     pub price_commission: i64,
@@ -85,7 +89,7 @@ macro_rules! order_columns {
     () => {
         "o.id, o.partner_id, o.tracking_number, o.public_token, o.status, o.source, \
     o.pickup_quartier_id, o.pickup_address, o.dropoff_quartier_id, o.dropoff_address, o.recipient_name, o.recipient_phone, \
-    o.package_description, o.size_class, o.cod_amount, o.courier_note, o.delivery_pin, o.distance_m, o.price_total, \
+    o.package_description, o.size_class, o.cod_amount, o.courier_note, o.delivery_pin, o.pin_failures, o.pin_locked_at, o.distance_m, o.price_total, \
     o.price_commission, o.price_net, o.courier_id, o.failure_reason, o.cancel_reason, o.created_at, o.updated_at, o.finished_at, \
     pq.name AS pickup_quartier, pc.name AS pickup_city, dq.name AS dropoff_quartier, dc.name AS dropoff_city, dq.city_id AS dropoff_city_id, \
     dq.lat AS dropoff_lat, dq.lng AS dropoff_lng, pq.lat AS pickup_lat, pq.lng AS pickup_lng, \
@@ -124,6 +128,11 @@ pub async fn find(db: &Db, id: &str) -> sqlx::Result<Option<Order>> {
 pub async fn find_by_public_token(db: &Db, token: &str) -> sqlx::Result<Option<Order>> {
     let sql = format!("{SELECT} WHERE o.public_token = $1");
     on_db!(db, pool => sqlx::query_as(&sql).bind(token).fetch_optional(pool).await)
+}
+
+/// Deliveries whose PIN locked and wait for an admin.
+pub async fn count_pin_locked(db: &Db) -> sqlx::Result<i64> {
+    on_db!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE pin_locked_at IS NOT NULL AND status = 'IN_TRANSIT'").fetch_one(pool).await)
 }
 
 /// A timeline entry.

@@ -261,10 +261,19 @@ pub async fn transition(db: &Db, bus: &Bus, order: &Order, action: &Action, acto
     if actor.role == Role::Courier && order.courier_id.as_deref() != actor.user_id.as_deref() {
         return Err(TransitionError::NotYours.into());
     }
-    if let Action::Complete { pin } = action
-        && !security::constant_time_eq(pin.trim().as_bytes(), order.delivery_pin.as_bytes())
-    {
-        return Err(TransitionError::WrongPin.into());
+    // Closing without the PIN is only for a PIN that locked.
+    if matches!(action, Action::CompleteWithoutPin { .. }) && order.pin_locked_at.is_none() {
+        return Err(TransitionError::NotFromHere.into());
+    }
+    // The PIN proves the courier met the recipient: a locked PIN takes no more tries, and
+    // every wrong one is counted in the database (every instance, every restart).
+    if let Action::Complete { pin } = action {
+        if order.pin_locked_at.is_some() {
+            return Err(TransitionError::PinLocked.into());
+        }
+        if !security::constant_time_eq(pin.trim().as_bytes(), order.delivery_pin.as_bytes()) {
+            return Err(wrong_pin(db, bus, order, at).await?.into());
+        }
     }
     let courier_id = match action {
         Action::Assign { courier_id } => {
@@ -277,9 +286,14 @@ pub async fn transition(db: &Db, bus: &Bus, order: &Order, action: &Action, acto
         _ => order.courier_id.clone(),
     };
     let reason = match action {
-        Action::Cancel { reason } | Action::Fail { reason } => Some(reason.trim().to_owned()).filter(|r| !r.is_empty()),
+        Action::Cancel { reason } | Action::Fail { reason } | Action::CompleteWithoutPin { reason } => {
+            Some(reason.trim().to_owned()).filter(|r| !r.is_empty())
+        }
         _ => None,
     };
+    // A courier's completion must find the PIN unlocked at the moment of writing too (a wrong
+    // try may have locked it since the order was read).
+    let needs_open_pin = matches!(action, Action::Complete { .. });
     let finished_at = to.is_final().then_some(at);
     let position = repo::latest_position(db, &order.id).await?;
     let (lat, lng) = match (to, position) {
@@ -296,7 +310,7 @@ pub async fn transition(db: &Db, bus: &Bus, order: &Order, action: &Action, acto
             "UPDATE orders SET status = $3, courier_id = $4, updated_at = $5, finished_at = $6, \
              failure_reason = CASE WHEN $3 = 'FAILED' THEN $7 ELSE failure_reason END, \
              cancel_reason = CASE WHEN $3 = 'CANCELLED' THEN $7 ELSE cancel_reason END \
-             WHERE id = $1 AND status = $2",
+             WHERE id = $1 AND status = $2 AND ($8 = FALSE OR pin_locked_at IS NULL)",
         )
         .bind(&order.id)
         .bind(from.as_str())
@@ -305,6 +319,7 @@ pub async fn transition(db: &Db, bus: &Bus, order: &Order, action: &Action, acto
         .bind(at)
         .bind(finished_at)
         .bind(reason.as_deref())
+        .bind(needs_open_pin)
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() != 1 {
@@ -352,5 +367,87 @@ pub async fn transition(db: &Db, bus: &Bus, order: &Order, action: &Action, acto
             repo::find(db, &order.id).await?.ok_or(OrderError::NotFound)
         }
         None => Err(OrderError::Conflict),
+    }
+}
+
+/// Count a wrong delivery PIN for `order`. The [`model::MAX_PIN_FAILURES`]th locks the PIN;
+/// the lock's event (`order.pin_locked`: the vendor's notification, the admins' queue) is
+/// written in the same transaction. Returns the refusal to give the courier.
+async fn wrong_pin(db: &Db, bus: &Bus, order: &Order, at: i64) -> Result<TransitionError, OrderError> {
+    let result: sqlx::Result<(TransitionError, Option<i64>)> = on_db!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        let counted: Option<(i32, Option<i64>)> = sqlx::query_as(
+            "UPDATE orders SET pin_failures = pin_failures + 1, \
+             pin_locked_at = CASE WHEN pin_failures + 1 >= $2 THEN $3 ELSE NULL END, updated_at = $3 \
+             WHERE id = $1 AND pin_locked_at IS NULL RETURNING pin_failures, pin_locked_at",
+        )
+        .bind(&order.id)
+        .bind(model::MAX_PIN_FAILURES)
+        .bind(at)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let outcome = match counted {
+            // Locked meanwhile by another try.
+            None => (TransitionError::PinLocked, None),
+            Some((_, None)) => (TransitionError::WrongPin, None),
+            Some((_, Some(_))) => {
+                let payload = serde_json::to_string(&order.event_data(None)).unwrap_or_default();
+                let seq = crate::outbox_insert!(tx, order.partner_id.as_str(), "order.pin_locked", Some(order.id.as_str()), payload.as_str(), at);
+                (TransitionError::PinLocked, Some(seq))
+            }
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+    .await);
+    let (refusal, locked_seq) = result?;
+    if let Some(seq) = locked_seq {
+        tracing::warn!(order_id = order.id, tracking = order.tracking_number, "delivery PIN locked after too many wrong tries");
+        bus.publish(Notice {
+            partner_id: order.partner_id.clone(),
+            seq,
+            kind: "order.pin_locked".to_owned(),
+            order_id: Some(order.id.clone()),
+        });
+    }
+    Ok(refusal)
+}
+
+/// An admin gives a locked order a new PIN (for the recipient) and unlocks it; the vendor is
+/// told (`order.pin_reset`) in the same transaction. `Ok(None)` if the PIN was not locked or
+/// the order is no longer in transit.
+pub async fn reset_pin(db: &Db, bus: &Bus, order: &Order, at: i64) -> Result<Option<Order>, OrderError> {
+    let pin = model::new_pin();
+    let result: sqlx::Result<Option<i64>> = on_db!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE orders SET delivery_pin = $2, pin_failures = 0, pin_locked_at = NULL, updated_at = $3 \
+             WHERE id = $1 AND pin_locked_at IS NOT NULL AND status = 'IN_TRANSIT'",
+        )
+        .bind(&order.id)
+        .bind(&pin)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(None);
+        }
+        let payload = serde_json::to_string(&order.event_data(None)).unwrap_or_default();
+        let seq = crate::outbox_insert!(tx, order.partner_id.as_str(), "order.pin_reset", Some(order.id.as_str()), payload.as_str(), at);
+        tx.commit().await?;
+        Ok(Some(seq))
+    }
+    .await);
+    match result? {
+        Some(seq) => {
+            bus.publish(Notice {
+                partner_id: order.partner_id.clone(),
+                seq,
+                kind: "order.pin_reset".to_owned(),
+                order_id: Some(order.id.clone()),
+            });
+            Ok(repo::find(db, &order.id).await?)
+        }
+        None => Ok(None),
     }
 }

@@ -3,7 +3,7 @@
 use maud::{Markup, html};
 use poem::{
     Response, Route, get, handler,
-    http::StatusCode,
+    http::{HeaderValue, StatusCode, header},
     post,
     web::{Data, Form, Query},
 };
@@ -13,7 +13,7 @@ use crate::{
     accounts::{
         guard,
         pages::{check_password, required_email, required_phone, required_text},
-        password, repo as users,
+        password, repo as users, sessions,
     },
     app::AppState,
     geo,
@@ -21,8 +21,9 @@ use crate::{
     orders::repo as orders_repo,
     partners::repo::{self, Partner, ProfileUpdate, Status},
     web::{
-        Ctx,
+        Ctx, SESSION_COOKIE,
         components::{Fcfa, badge},
+        cookie,
         forms::{FieldErrors, Input, clean, select},
         internal,
         layout::{csrf_field, page, respond},
@@ -37,6 +38,7 @@ pub fn routes(route: Route) -> Route {
         .at("/partners/dashboard/", get(dashboard))
         .at("/partners/profile/", get(profile_page).post(save_profile))
         .at("/partners/profile/password/", post(change_password))
+        .at("/partners/profile/sign-out-everywhere/", post(sign_out_everywhere))
         .at("/partners/profile/quartiers/", get(quartier_options))
 }
 
@@ -267,12 +269,19 @@ async fn profile_view(
                 button.btn.secondary.nojs-only type="submit" name="refresh" value="1" formnovalidate { (ctx.t(Msg::RefreshQuartiers)) }
             }
         }
-        form.card method="post" action="/partners/profile/password/" novalidate {
+        form.card method="post" action="/partners/profile/password/" novalidate data-ends-session {
             (csrf_field(ctx))
             h2 { (ctx.t(Msg::ProfilePassword)) }
             (Input::new("current_password", ctx.t(Msg::FieldCurrentPassword), "").kind("password").autocomplete("current-password").render(pw_errors))
             (Input::new("new_password", ctx.t(Msg::FieldNewPassword), "").kind("password").autocomplete("new-password").hint(ctx.t(Msg::HintPassword)).render(pw_errors))
+            p.small.muted { (ctx.t(Msg::PasswordChangeEndsSessions)) }
             button.btn type="submit" { (ctx.t(Msg::ChangePassword)) }
+        }
+        form.card method="post" action="/partners/profile/sign-out-everywhere/" hx-boost="false" data-ends-session {
+            (csrf_field(ctx))
+            h2 { (ctx.t(Msg::SignOutEverywhere)) }
+            p.small.muted { (ctx.t(Msg::SignOutEverywhereHint)) }
+            button.btn.secondary type="submit" { (ctx.t(Msg::SignOutEverywhere)) }
         }
     };
     Ok(page(ctx, ctx.t(Msg::ProfileTitle), body))
@@ -393,7 +402,7 @@ async fn save_profile(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(
     match repo::update_profile(&state.db, &partner, &update).await {
         Ok(()) => Ok(redirect("/partners/profile/?saved=profile")),
         Err(repo::CreateError::EmailTaken) => {
-            errors.add("email", ctx.t(Msg::ErrEmailTaken));
+            errors.add("email", ctx.t(Msg::ErrEmailInUse));
             Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, profile_view(state, ctx, &partner, &form, &errors, &none, None).await?))
         }
         Err(repo::CreateError::Db(e)) => Err(internal(e)),
@@ -424,6 +433,27 @@ async fn change_password(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Fo
         return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, profile_view(state, ctx, &partner, &pf, &none, &errors, None).await?));
     }
     let hash = password::hash_blocking(form.new_password).await.map_err(internal)?;
-    users::set_password_hash(&state.db, &user.user_id, &hash).await.map_err(internal)?;
-    Ok(redirect("/partners/profile/?saved=password"))
+    // Every session ends, this browser's too, which gets a new one: whoever else knew the
+    // old password is out, here and in their open pages.
+    state.actors.sessions_ended(users::set_password_hash(&state.db, &user.user_id, &hash).await.map_err(internal)?);
+    let raw = sessions::create(&state.db, &user.user_id).await.map_err(internal)?;
+    let mut resp = redirect("/partners/profile/?saved=password");
+    if let Ok(v) = HeaderValue::from_str(&cookie(state, SESSION_COOKIE, &raw, sessions::ABSOLUTE_MS / 1000)) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+/// "Sign out everywhere": every session of the user ends, this one too.
+#[handler]
+async fn sign_out_everywhere(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem::Result<Response> {
+    guard::any_partner(ctx)?;
+    let user = guard::user(ctx)?;
+    state.actors.sessions_ended(sessions::delete_for_user(&state.db, &user.user_id, None).await.map_err(internal)?);
+    tracing::info!(user_id = user.user_id, "signed out everywhere");
+    let mut resp = redirect("/accounts/login/?signed_out=everywhere");
+    if let Ok(v) = HeaderValue::from_str(&cookie(state, SESSION_COOKIE, "", 0)) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(resp)
 }

@@ -294,10 +294,11 @@ pub async fn approve(db: &Db, id: &str) -> sqlx::Result<bool> {
     Ok(done == 1)
 }
 
-/// Suspend a partner and end their sessions in the same transaction.
-pub async fn suspend(db: &Db, id: &str, reason: &str) -> sqlx::Result<bool> {
+/// Suspend a partner and end their sessions in the same transaction; returns the ended
+/// sessions (`None` if there is no such partner).
+pub async fn suspend(db: &Db, id: &str, reason: &str) -> sqlx::Result<Option<crate::accounts::sessions::Ended>> {
     let now = now_ms();
-    on_db!(db, pool => {
+    let hashes: Option<Vec<String>> = on_db!(db, pool => {
         let mut tx = pool.begin().await?;
         let done = sqlx::query("UPDATE partners SET suspended_at = $2, suspension_reason = $3, updated_at = $2 WHERE id = $1")
             .bind(id)
@@ -305,13 +306,14 @@ pub async fn suspend(db: &Db, id: &str, reason: &str) -> sqlx::Result<bool> {
             .bind(reason)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = (SELECT user_id FROM partners WHERE id = $1)")
+        let hashes: Vec<String> = sqlx::query_scalar("DELETE FROM sessions WHERE user_id = (SELECT user_id FROM partners WHERE id = $1) RETURNING id_hash")
             .bind(id)
-            .execute(&mut *tx)
+            .fetch_all(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(done.rows_affected() == 1)
-    })
+        Ok::<_, sqlx::Error>((done.rows_affected() == 1).then_some(hashes))
+    })?;
+    Ok(hashes.map(|h| crate::accounts::sessions::Ended { sessions: h.into_iter().map(|h| (id.to_owned(), h)).collect() }))
 }
 
 /// Counts by status for the admin list's filter tabs.

@@ -30,6 +30,7 @@ fn nav_items(ctx: &Ctx) -> Vec<NavItem> {
         Role::Admin => vec![
             NavItem { href: "/admin/partners/", label: Msg::NavAdminPartners },
             NavItem { href: "/admin/orders/", label: Msg::NavOrders },
+            NavItem { href: "/admin/couriers/", label: Msg::NavCouriers },
             NavItem { href: "/admin/payouts/", label: Msg::NavPayouts },
             NavItem { href: "/admin/disputes/", label: Msg::NavDisputes },
             NavItem { href: "/admin/tariffs/", label: Msg::NavTariffs },
@@ -172,10 +173,11 @@ pub fn page_with(ctx: &Ctx, title: &str, body: Markup, extras: Extras<'_>) -> Ma
                                     hx-boost=[(item.href == "/partners/tracking/").then_some("false")] {
                                     (ctx.t(item.label))
                                     @if item.href == "/partners/notifications/" { " " span sse-swap="badge" { (crate::notifications::stream::badge(ctx.unread)) } }
+                                    @if item.href == "/admin/orders/" && ctx.alerts > 0 { " " span.count title=(ctx.t(Msg::PinLockedTab)) { (ctx.alerts) } }
                                 } }
                             }
                             li {
-                                form method="post" action="/accounts/logout/" hx-boost="false" {
+                                form method="post" action="/accounts/logout/" hx-boost="false" data-ends-session {
                                     (csrf_field(ctx))
                                     button type="submit" { (ctx.t(Msg::NavLogout)) }
                                 }
@@ -187,6 +189,8 @@ pub fn page_with(ctx: &Ctx, title: &str, body: Markup, extras: Extras<'_>) -> Ma
                 footer { "DELIVR-CM · " (ctx.t(Msg::FooterTagline)) }
                 // What app.js says about orders drafted offline.
                 @if live {
+                    // The stream's `ended` event (the session is over): app.js goes to the login page.
+                    div #session-end hidden sse-swap="ended" {}
                     div #offline-texts hidden data-queued=(ctx.t(Msg::OfflineQueued)) data-sent=(ctx.t(Msg::OfflineSent))
                         data-see=(ctx.t(Msg::OfflineSee)) data-failed=(ctx.t(Msg::OfflineFailed)) data-resume=(ctx.t(Msg::OfflineResume))
                         data-login=(ctx.t(Msg::OfflineLogin)) {}

@@ -4,6 +4,7 @@
 pub mod assets;
 pub mod components;
 pub mod forms;
+pub mod input;
 pub mod layout;
 pub mod pwa;
 
@@ -43,6 +44,8 @@ pub struct Ctx {
     pub client: String,
     /// Unread notifications of an approved vendor (the badge in the layout).
     pub unread: i64,
+    /// For admins: deliveries whose PIN locked and wait for a decision (shown in the menu).
+    pub alerts: i64,
 }
 
 impl Ctx {
@@ -199,9 +202,16 @@ pub async fn context_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request) -> po
             Some(p) => crate::notifications::unread_count(&state.db, &p.id).await.map_err(internal)?,
             None => 0,
         };
+        let alerts = match &user {
+            Some(u) if u.role == crate::accounts::Role::Admin => {
+                crate::orders::repo::count_pin_locked(&state.db).await.map_err(internal)?
+            }
+            _ => 0,
+        };
         let ctx = Ctx {
             lang,
             unread,
+            alerts,
             user,
             csrf_token: csrf_token.clone(),
             path: req.uri().path().to_owned(),

@@ -111,3 +111,8 @@ async fn a_dispute_with_a_photo_to_a_refund_and_the_brand_on_the_booking_page() 
 async fn offline_pages_and_an_order_drafted_offline_sent_once() {
     run_scenario("offline.mjs").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_left_open_ends_with_its_session_and_the_docs_run_under_their_policy() {
+    run_scenario("security.mjs").await;
+}

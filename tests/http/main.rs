@@ -18,6 +18,7 @@ mod notifications;
 mod orders;
 mod pwa;
 mod scale;
+mod security;
 mod shell;
 mod wallet;
 mod webhooks;
