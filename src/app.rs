@@ -36,6 +36,8 @@ pub struct AppState {
     pub bus: Bus,
     /// The per-partner actors (webhook delivery).
     pub actors: Actors,
+    /// API requests with the same idempotency key run one after the other on this instance.
+    pub idem_locks: Arc<crate::idempotency::KeyLocks>,
 }
 
 /// A built application, bound to its listener but not yet serving.
@@ -86,7 +88,7 @@ impl App {
                 }
             }
         });
-        let state = AppState { db, config: Arc::new(config), secret: Arc::new(secret), bus, actors };
+        let state = AppState { db, config: Arc::new(config), secret: Arc::new(secret), bus, actors, idem_locks: Arc::default() };
         Ok(App { acceptor, addr, state })
     }
 

@@ -298,7 +298,7 @@ async fn seed_disputes(db: &Db, vendor_id: &str, admin_id: &str) -> anyhow::Resu
             amount_claimed: claimed,
         };
         let photos = if outcome == "open" || outcome == "resolved" { vec![photo.clone()] } else { Vec::new() };
-        let d = disputes::open(db, &bus, &order, None, &new, &photos, opened).await.map_err(|e| anyhow::anyhow!(e))?;
+        let d = disputes::open(db, &bus, &order, None, &new, &photos, opened, None).await.map_err(|e| anyhow::anyhow!(e))?;
         let later = |hours: i64| (opened + hours * 3_600_000).min(now_ms());
         match outcome {
             "review" => {
@@ -312,6 +312,7 @@ async fn seed_disputes(db: &Db, vendor_id: &str, admin_id: &str) -> anyhow::Resu
                     Author::Admin(admin_id),
                     "Pouvez-vous nous envoyer la capture du paiement du client ?",
                     later(3),
+                    None,
                 )
                 .await
                 .map_err(|e| anyhow::anyhow!(e))?;

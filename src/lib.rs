@@ -16,6 +16,7 @@ pub mod disputes;
 pub mod events;
 pub mod geo;
 pub mod i18n;
+pub mod idempotency;
 pub mod invoices;
 pub mod media;
 pub mod notifications;

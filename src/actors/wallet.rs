@@ -23,6 +23,8 @@ pub enum WalletCommand {
         phone: Phone,
         operator: &'static str,
         request_token: String,
+        /// An API request's idempotency key, recorded with the payout.
+        idem: Option<crate::idempotency::IdemKey>,
     },
     DecidePayout {
         payout_id: String,
@@ -77,8 +79,8 @@ impl Actor for WalletActor {
 
 async fn run(db: crate::db::Db, bus: crate::events::Bus, partner_id: String, cmd: WalletCommand) -> Result<String, WalletError> {
     match cmd {
-        WalletCommand::RequestPayout { amount, phone, operator, request_token } => {
-            wallet::request_payout(&db, &partner_id, amount, &phone, operator, &request_token).await
+        WalletCommand::RequestPayout { amount, phone, operator, request_token, idem } => {
+            wallet::request_payout_once(&db, &partner_id, amount, &phone, operator, &request_token, idem.as_ref()).await
         }
         WalletCommand::DecidePayout { payout_id, paid, note, admin_id } => {
             wallet::decide_payout(&db, &payout_id, paid, &note, &admin_id).await.map(|()| payout_id)

@@ -19,7 +19,8 @@ use crate::{
     app::AppState,
     db::now_ms,
     i18n::Msg,
-    on_db, security,
+    idempotency::{self, IdemKey},
+    security,
 };
 
 /// An API timestamp: RFC 3339 in UTC, to the second.
@@ -29,10 +30,6 @@ pub fn rfc3339(ms: i64) -> String {
 
 /// Largest JSON body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-/// A request still "in flight" after this long is presumed dead and its key may be claimed again.
-pub const IN_FLIGHT_LEASE_MS: i64 = 60_000;
-/// How long an idempotency record is kept.
-pub const IDEMPOTENCY_TTL_MS: i64 = 24 * 60 * 60 * 1000;
 
 #[derive(Tags)]
 pub enum ApiTags {
@@ -212,36 +209,35 @@ async fn api_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Resu
     req.extensions_mut().insert(auth.clone());
 
     // 3. The body, capped; 4. idempotency on POST.
-    let mut claimed: Option<String> = None;
+    let mut idem: Option<IdemKey> = None;
+    let mut _same_key = None;
     if matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH) {
         let body = match req.take_body().into_bytes_limit(MAX_BODY_BYTES).await {
             Ok(b) => b,
             Err(_) => return Ok(for_status(StatusCode::PAYLOAD_TOO_LARGE, lang, Some(format!("at most {MAX_BODY_BYTES} bytes")))),
         };
-        if let Some(idem) = req.header("idempotency-key").filter(|_| req.method() == Method::POST).map(str::to_owned) {
-            if idem.is_empty() || idem.len() > 255 || !idem.is_ascii() {
+        if let Some(key) = req.header("idempotency-key").filter(|_| req.method() == Method::POST).map(str::to_owned) {
+            if key.is_empty() || key.len() > 255 || !key.is_ascii() {
                 return Ok(response(StatusCode::BAD_REQUEST, "idempotency-key", lang, Msg::ErrIdempotencyKey, None));
             }
-            let hash = security::sha256_hex(&[req.uri().path().as_bytes(), b"\n", &body].concat());
-            match claim(&state, &auth, &idem, &hash).await {
-                Ok(Claim::Mine) => claimed = Some(idem),
-                Ok(Claim::Replay { status, content_type, body }) => {
-                    let mut resp = Response::builder()
-                        .status(StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK))
-                        .header(header::CONTENT_TYPE, content_type)
-                        .header("idempotent-replayed", "true")
-                        .body(body);
+            let request_hash = security::sha256_hex(&[req.uri().path().as_bytes(), b"\n", &body].concat());
+            // Requests with the same key run one after the other on this instance.
+            _same_key = Some(state.idem_locks.lock(format!("{}\n{key}", auth.partner_id)).await);
+            match idempotency::lookup(&state.db, &auth.partner_id, &key).await {
+                Ok(None) => {}
+                Ok(Some(r)) if r.request_hash != request_hash => {
+                    return Ok(response(StatusCode::UNPROCESSABLE_ENTITY, "idempotency-mismatch", lang, Msg::ErrIdempotencyMismatch, None));
+                }
+                Ok(Some(r)) => {
+                    let mut resp = replay(&state, &auth.partner_id, &r, lang).await;
                     rate_headers(&mut resp);
                     return Ok(resp);
                 }
-                Ok(Claim::InFlight) => {
-                    return Ok(response(StatusCode::CONFLICT, "idempotency-in-flight", lang, Msg::ErrIdempotencyInFlight, None));
-                }
-                Ok(Claim::Mismatch) => {
-                    return Ok(response(StatusCode::UNPROCESSABLE_ENTITY, "idempotency-mismatch", lang, Msg::ErrIdempotencyMismatch, None));
-                }
                 Err(e) => return Ok(internal(e, lang)),
             }
+            let key = IdemKey { partner_id: auth.partner_id.clone(), key, request_hash, attempt: security::random_token(12) };
+            req.extensions_mut().insert(key.clone());
+            idem = Some(key);
         }
         req.set_body(body);
     }
@@ -264,102 +260,82 @@ async fn api_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Resu
             for_status(status, lang, Some(e.to_string()))
         }
     };
-    if let Some(idem) = claimed {
-        resp = record(&state, &auth, &idem, resp).await;
+    if let Some(key) = idem {
+        fault_pause().await;
+        resp = keep_for_retries(&state, &key, resp, lang).await;
     }
     rate_headers(&mut resp);
     Ok(resp)
 }
 
-fn internal(e: impl std::fmt::Display, lang: crate::i18n::Lang) -> Response {
-    tracing::error!(error = %e, "API middleware failure");
-    for_status(StatusCode::INTERNAL_SERVER_ERROR, lang, None)
-}
-
-#[derive(sqlx::FromRow)]
-struct IdempotencyRow {
-    request_hash: String,
-    /// `None` while the first request is still running.
-    status: Option<i64>,
-    content_type: Option<String>,
-    response_body: Option<String>,
-    created_at: i64,
-}
-
-enum Claim {
-    Mine,
-    Replay { status: i64, content_type: String, body: String },
-    InFlight,
-    Mismatch,
-}
-
-/// Claim an idempotency key: the first request inserts the row and proceeds; later ones see it.
-async fn claim(state: &AppState, auth: &Authenticated, key: &str, hash: &str) -> sqlx::Result<Claim> {
-    let now = now_ms();
-    let inserted = on_db!(&state.db, pool => sqlx::query(
-        "INSERT INTO idempotency_keys (partner_id, key, request_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (partner_id, key) DO NOTHING",
-    )
-    .bind(&auth.partner_id)
-    .bind(key)
-    .bind(hash)
-    .bind(now)
-    .execute(pool)
-    .await
-    .map(|r| r.rows_affected()))?;
-    if inserted == 1 {
-        on_db!(&state.db, pool => sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1").bind(now - IDEMPOTENCY_TTL_MS).execute(pool).await.map(|_| ()))?;
-        return Ok(Claim::Mine);
+/// Fault injection for the crash tests: `DELIVR_FAULT_PAUSE_BEFORE_STORE_MS` holds every
+/// idempotent response between the operation's commit and the storing of its response, so
+/// that a kill lands there often. Unset (always, outside those tests), nothing waits.
+async fn fault_pause() {
+    static PAUSE: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    let pause = PAUSE.get_or_init(|| std::env::var("DELIVR_FAULT_PAUSE_BEFORE_STORE_MS").ok().and_then(|v| v.parse().ok()));
+    if let Some(ms) = pause {
+        tokio::time::sleep(std::time::Duration::from_millis(*ms)).await;
     }
-    let row: Option<IdempotencyRow> = on_db!(&state.db, pool => sqlx::query_as(
-        "SELECT request_hash, status, content_type, response_body, created_at FROM idempotency_keys WHERE partner_id = $1 AND key = $2",
-    )
-    .bind(&auth.partner_id)
-    .bind(key)
-    .fetch_optional(pool)
-    .await)?;
-    Ok(match row {
-        // Expired record, or a claim whose request never finished (its process died, or the
-        // client went away mid-request): replace it.
-        Some(r) if now - r.created_at > IDEMPOTENCY_TTL_MS || (r.status.is_none() && now - r.created_at > IN_FLIGHT_LEASE_MS) => {
-            on_db!(&state.db, pool => sqlx::query("DELETE FROM idempotency_keys WHERE partner_id = $1 AND key = $2").bind(&auth.partner_id).bind(key).execute(pool).await.map(|_| ()))?;
-            return Box::pin(claim(state, auth, key, hash)).await;
-        }
-        Some(r) if r.request_hash != hash => Claim::Mismatch,
-        Some(IdempotencyRow { status: Some(status), content_type, response_body, .. }) => Claim::Replay {
-            status,
-            content_type: content_type.unwrap_or_else(|| "application/json".to_owned()),
-            body: response_body.unwrap_or_default(),
-        },
-        Some(_) => Claim::InFlight,
-        // Deleted between our insert attempt and the read (it had expired): the caller retries.
-        None => Claim::InFlight,
-    })
 }
 
-/// Keep the response for replays; a server error frees the key for a retry instead.
-async fn record(state: &AppState, auth: &Authenticated, key: &str, resp: Response) -> Response {
-    let status = resp.status();
-    if status.is_server_error() {
-        let _ = on_db!(&state.db, pool => sqlx::query("DELETE FROM idempotency_keys WHERE partner_id = $1 AND key = $2").bind(&auth.partner_id).bind(key).execute(pool).await.map(|_| ()));
+/// After an operation with an idempotency key: if another request with the key recorded its
+/// effect first (another instance), answer as it did; otherwise keep this response for the
+/// retries (a server error keeps nothing: the retry runs again).
+async fn keep_for_retries(state: &AppState, key: &IdemKey, resp: Response, lang: crate::i18n::Lang) -> Response {
+    match idempotency::lookup(&state.db, &key.partner_id, &key.key).await {
+        Ok(Some(r)) if r.attempt.as_deref() != Some(key.attempt.as_str()) && r.request_hash == key.request_hash => {
+            return replay(state, &key.partner_id, &r, lang).await;
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "reading an idempotency record failed"),
+    }
+    if resp.status().is_server_error() {
         return resp;
     }
     let (parts, body) = resp.into_parts();
     let bytes = body.into_bytes().await.unwrap_or_default();
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json").to_owned();
-    let stored = on_db!(&state.db, pool => sqlx::query(
-        "UPDATE idempotency_keys SET status = $3, content_type = $4, response_body = $5 WHERE partner_id = $1 AND key = $2",
-    )
-    .bind(&auth.partner_id)
-    .bind(key)
-    .bind(i64::from(status.as_u16()))
-    .bind(&content_type)
-    .bind(&text)
-    .execute(pool)
-    .await
-    .map(|_| ()));
-    if let Err(e) = stored {
-        tracing::error!(error = %e, "storing an idempotent response failed");
+    let text = String::from_utf8_lossy(&bytes);
+    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
+    // Not kept (the database is away): the effect's own record still answers the retry.
+    if let Err(e) = idempotency::store_response(&state.db, key, parts.status.as_u16(), content_type, &text).await {
+        tracing::warn!(error = %e, "storing an idempotent response failed");
     }
     Response::from_parts(parts, poem::Body::from(bytes))
+}
+
+/// Answer a retry from its key's record: the stored response, or one rebuilt from the effect
+/// the operation recorded (when the process stopped before the response was stored).
+async fn replay(state: &AppState, partner_id: &str, r: &idempotency::Record, lang: crate::i18n::Lang) -> Response {
+    let status = StatusCode::from_u16(r.status.unwrap_or(200) as u16).unwrap_or(StatusCode::OK);
+    let (content_type, body) = match (&r.response_body, &r.effect) {
+        (Some(body), _) => (r.content_type.clone().unwrap_or_else(|| "application/json".to_owned()), body.clone()),
+        (None, Some(effect)) => match rebuild(state, partner_id, effect, lang).await {
+            Some(body) => ("application/json; charset=utf-8".to_owned(), body),
+            None => return for_status(StatusCode::INTERNAL_SERVER_ERROR, lang, None),
+        },
+        (None, None) => return for_status(StatusCode::INTERNAL_SERVER_ERROR, lang, None),
+    };
+    Response::builder().status(status).header(header::CONTENT_TYPE, content_type).header("idempotent-replayed", "true").body(body)
+}
+
+/// The response an effect gives, built from the resource as it is now.
+async fn rebuild(state: &AppState, partner_id: &str, effect: &str, lang: crate::i18n::Lang) -> Option<String> {
+    let mut parts = effect.splitn(3, ':');
+    let body = match (parts.next(), parts.next(), parts.next()) {
+        (Some("order" | "cancel"), Some(id), None) => crate::orders::api::order_json(state, partner_id, id).await,
+        (Some("dispute"), Some(id), None) => crate::disputes::api::dispute_json(state, partner_id, id, lang).await,
+        (Some("message"), Some(dispute), Some(id)) => crate::disputes::api::message_json(state, partner_id, dispute, id).await,
+        (Some("payout"), Some(id), None) => crate::wallet::api::payout_json(state, partner_id, id).await,
+        _ => None,
+    };
+    if body.is_none() {
+        tracing::warn!(effect, "an idempotent effect could not be rebuilt");
+    }
+    body
+}
+
+fn internal(e: impl std::fmt::Display, lang: crate::i18n::Lang) -> Response {
+    tracing::error!(error = %e, "API middleware failure");
+    for_status(StatusCode::INTERNAL_SERVER_ERROR, lang, None)
 }

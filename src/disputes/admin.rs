@@ -136,7 +136,7 @@ async fn post_reply(
     let mut errors = FieldErrors::default();
     let body = required_text(ctx, &mut errors, "body", &f.body, super::MAX_MESSAGE);
     if errors.is_empty() {
-        let result = super::comment(&state.db, &state.bus, &d.id, super::Author::Admin(&admin.user_id), &body, now_ms()).await;
+        let result = super::comment(&state.db, &state.bus, &d.id, super::Author::Admin(&admin.user_id), &body, now_ms(), None).await;
         if let Some(done) = after(ctx, result, &format!("/admin/disputes/{}/", d.id), &mut errors)? {
             return Ok(done);
         }

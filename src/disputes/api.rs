@@ -19,6 +19,7 @@ use crate::{
     app::AppState,
     db::now_ms,
     i18n::Lang,
+    idempotency::IdemKey,
     orders::repo as orders,
     web::forms::FieldErrors,
 };
@@ -285,7 +286,9 @@ impl DisputesApi {
             return Err(ApiProblem::validation(lang, &errors, |f| f.to_owned()));
         };
         let Some(new) = valid.filter(|_| errors.is_empty()) else { return Err(ApiProblem::validation(lang, &errors, |f| f.to_owned())) };
-        let d = super::open(&state.db, &state.bus, &order, None, &new, &[], now_ms()).await.map_err(|e| refused(lang, e))?;
+        let d = super::open(&state.db, &state.bus, &order, None, &new, &[], now_ms(), req.extensions().get::<IdemKey>())
+            .await
+            .map_err(|e| refused(lang, e))?;
         Ok(DisputeCreated::Created(Json(detail(&state, &d, lang).await?)))
     }
 
@@ -350,9 +353,10 @@ impl DisputesApi {
         if !errors.is_empty() {
             return Err(ApiProblem::validation(lang, &errors, |f| f.to_owned()));
         }
-        let m = super::comment(&state.db, &state.bus, &d.id, super::Author::Vendor(None), &text, now_ms())
-            .await
-            .map_err(|e| refused(lang, e))?;
+        let m =
+            super::comment(&state.db, &state.bus, &d.id, super::Author::Vendor(None), &text, now_ms(), req.extensions().get::<IdemKey>())
+                .await
+                .map_err(|e| refused(lang, e))?;
         Ok(MessageCreated::Created(Json(MessageOut::from(&m))))
     }
 
@@ -374,4 +378,20 @@ impl DisputesApi {
             .ok_or_else(|| ApiProblem::not_found(lang))?;
         Ok(PhotoResponse::Ok(Binary(bytes), "private, max-age=31536000, immutable".to_owned()))
     }
+}
+
+/// The JSON of one of the partner's disputes, as `GET /disputes/{id}` gives it (an idempotent
+/// retry of an opening whose response was never stored is answered with it).
+pub(crate) async fn dispute_json(state: &AppState, partner_id: &str, id: &str, lang: Lang) -> Option<String> {
+    let d = super::find_for_partner(&state.db, partner_id, id).await.ok().flatten()?;
+    poem_openapi::types::ToJSON::to_json(&detail(state, &d, lang).await.ok()?).map(|v| v.to_string())
+}
+
+/// The JSON of one message of one of the partner's disputes.
+pub(crate) async fn message_json(state: &AppState, partner_id: &str, dispute_id: &str, message_id: &str) -> Option<String> {
+    let d = super::find_for_partner(&state.db, partner_id, dispute_id).await.ok().flatten()?;
+    let id: i64 = message_id.parse().ok()?;
+    let messages = super::messages(&state.db, &d.id).await.ok()?;
+    let m = messages.iter().find(|m| m.id == id)?;
+    poem_openapi::types::ToJSON::to_json(&MessageOut::from(m)).map(|v| v.to_string())
 }

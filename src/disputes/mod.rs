@@ -288,7 +288,9 @@ fn announce(bus: &Bus, d: &Dispute, kind: &str, seq: i64) {
     bus.publish(Notice { partner_id: d.partner_id.clone(), seq, kind: kind.to_owned(), order_id: Some(d.order_id.clone()) });
 }
 
-/// Open a dispute on one of the partner's orders, with its photos, in one transaction.
+/// Open a dispute on one of the partner's orders, with its photos, in one transaction (with
+/// an API request's idempotency key when given).
+#[allow(clippy::too_many_arguments)]
 pub async fn open(
     db: &Db,
     bus: &Bus,
@@ -297,6 +299,7 @@ pub async fn open(
     new: &NewDispute,
     photos: &[Image],
     now: i64,
+    idem: Option<&crate::idempotency::IdemKey>,
 ) -> Result<Dispute, DisputeError> {
     match eligibility(db, order, now).await? {
         Eligibility::Until(_) => {}
@@ -340,6 +343,9 @@ pub async fn open(
             }
             let d: Dispute = sqlx::query_as(&format!("{SELECT} WHERE d.id = $1")).bind(&id).fetch_one(&mut *tx).await?;
             let seq = dispute_event!(tx, &d, "dispute.opened", None, now);
+            if let Some(key) = idem {
+                crate::idempotency::record(&mut *tx, key, 201, Some(&format!("dispute:{id}")), None).await?;
+            }
             tx.commit().await?;
             Ok((d, seq))
         }
@@ -350,8 +356,9 @@ pub async fn open(
                 return Ok(d);
             }
             Err(e) if is_unique_violation(&e) => {
-                // Either another open dispute won the race, or the number was drawn twice.
-                if open_on_order(db, &order.id).await?.is_some() {
+                // Another open dispute won the race, the number was drawn twice, or another
+                // request with the same idempotency key went first (its caller answers as it did).
+                if idem.is_some() || open_on_order(db, &order.id).await?.is_some() {
                     return Err(DisputeError::AlreadyOpen);
                 }
             }
@@ -385,7 +392,15 @@ impl Author<'_> {
 }
 
 /// Add a message to the thread of an open dispute (`dispute.updated`).
-pub async fn comment(db: &Db, bus: &Bus, dispute_id: &str, author: Author<'_>, body: &str, now: i64) -> Result<Message, DisputeError> {
+pub async fn comment(
+    db: &Db,
+    bus: &Bus,
+    dispute_id: &str,
+    author: Author<'_>,
+    body: &str,
+    now: i64,
+    idem: Option<&crate::idempotency::IdemKey>,
+) -> Result<Message, DisputeError> {
     let (d, seq, message) = on_db!(db, pool => async {
         let mut tx = pool.begin().await?;
         // Touching the row first serialises the comment with a concurrent decision.
@@ -411,6 +426,9 @@ pub async fn comment(db: &Db, bus: &Bus, dispute_id: &str, author: Author<'_>, b
         .await?;
         let d: Dispute = sqlx::query_as(&format!("{SELECT} WHERE d.id = $1")).bind(dispute_id).fetch_one(&mut *tx).await?;
         let seq = dispute_event!(tx, &d, "dispute.updated", Some(MessageData { author: author.role(), body }), now);
+        if let Some(key) = idem {
+            crate::idempotency::record(&mut *tx, key, 201, Some(&format!("message:{dispute_id}:{id}")), None).await?;
+        }
         tx.commit().await?;
         let message = Message { id, author_role: author.role().to_owned(), author_name: None, status: None, body: body.to_owned(), created_at: now };
         Ok::<_, DisputeError>((d, seq, message))

@@ -287,7 +287,7 @@ async fn create(
     };
     if let (Some(new), true) = (valid, errors.is_empty()) {
         let user = ctx.user.as_ref().map(|u| u.user_id.as_str());
-        match super::open(&state.db, &state.bus, &order, user, &new, &photos, now_ms()).await {
+        match super::open(&state.db, &state.bus, &order, user, &new, &photos, now_ms(), None).await {
             Ok(d) => return Ok(redirect(&format!("/partners/disputes/{}/?opened=1", d.id))),
             Err(DisputeError::Db(e)) => return Err(internal(anyhow::anyhow!(e))),
             Err(e) => errors.add("form", ctx.t(e.message())),
@@ -456,7 +456,7 @@ async fn add_message(
     let body = required_text(ctx, &mut errors, "body", &f.body, super::MAX_MESSAGE);
     if errors.is_empty() {
         let user = ctx.user.as_ref().map(|u| u.user_id.as_str());
-        let result = super::comment(&state.db, &state.bus, &d.id, super::Author::Vendor(user), &body, now_ms()).await;
+        let result = super::comment(&state.db, &state.bus, &d.id, super::Author::Vendor(user), &body, now_ms(), None).await;
         if let Some(done) = after(ctx, result, &format!("/partners/disputes/{}/?sent=1", d.id), &mut errors)? {
             return Ok(done);
         }

@@ -19,6 +19,7 @@ use crate::{
     app::AppState,
     db::now_ms,
     i18n::Msg,
+    idempotency::IdemKey,
     orders::{
         self, Draft,
         model::{Action, Role, Status},
@@ -443,9 +444,15 @@ impl OrdersApi {
             Err(errors) => return Err(ApiProblem::validation(lang, &errors, api_field)),
         };
         let actor = Actor { role: Role::Vendor, user_id: Some(partner.user_id.clone()) };
-        let order = service::create(&state.db, &state.bus, &partner.id, Source::Api, &valid, &actor, now_ms())
-            .await
-            .map_err(|e| ApiProblem::internal(lang, e))?;
+        // With an Idempotency-Key, the key is recorded in the order's own transaction.
+        let once = req.extensions().get::<IdemKey>().map(service::Once::Idempotent);
+        let ids =
+            service::create_many(&state.db, &state.bus, &partner.id, Source::Api, std::slice::from_ref(&valid), &actor, now_ms(), once)
+                .await
+                .map_err(|e| ApiProblem::internal(lang, e))?;
+        let id = ids.first().ok_or_else(|| ApiProblem::internal(lang, "no order created"))?;
+        let order =
+            repo::find(&state.db, id).await.map_err(|e| ApiProblem::internal(lang, e))?.ok_or_else(|| ApiProblem::not_found(lang))?;
         Ok(Created::Created(Json(OrderOut::from(&order, &state.config.public_url()))))
     }
 
@@ -564,7 +571,8 @@ impl OrdersApi {
         let partner = partner(&state, &auth, lang).await?;
         let reason: String = body.0.reason.unwrap_or_default().trim().chars().take(200).collect();
         let actor = Actor { role: Role::Vendor, user_id: Some(partner.user_id.clone()) };
-        match service::transition(&state.db, &state.bus, &order, &Action::Cancel { reason }, &actor, now_ms()).await {
+        let idem = req.extensions().get::<IdemKey>();
+        match service::transition_once(&state.db, &state.bus, &order, &Action::Cancel { reason }, &actor, now_ms(), idem).await {
             Ok(o) => Ok(Json(OrderOut::from(&o, &state.config.public_url()))),
             Err(OrderError::Transition(e)) => Err(ApiProblem::new(
                 poem::http::StatusCode::CONFLICT,
@@ -696,4 +704,11 @@ impl poem_openapi::types::Example for CancelRequest {
     fn example() -> Self {
         CancelRequest { reason: Some("Le client a annulé sa commande".into()) }
     }
+}
+
+/// The JSON of one of the partner's orders, as `GET /orders/{id}` gives it (an idempotent
+/// retry of a create or a cancel whose response was never stored is answered with it).
+pub(crate) async fn order_json(state: &AppState, partner_id: &str, id: &str) -> Option<String> {
+    let order = repo::find_for_partner(&state.db, partner_id, id).await.ok().flatten()?;
+    poem_openapi::types::ToJSON::to_json(&OrderOut::from(&order, &state.config.public_url())).map(|v| v.to_string())
 }

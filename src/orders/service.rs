@@ -122,6 +122,8 @@ pub enum Once<'a> {
     Import(&'a str),
     /// A key the vendor's device gave its offline draft.
     ClientKey(&'a str),
+    /// An API request's `Idempotency-Key`, recorded with the order.
+    Idempotent(&'a crate::idempotency::IdemKey),
 }
 
 /// Create several orders in one transaction: all or none. With an import, the import is
@@ -217,6 +219,11 @@ pub async fn create_many(
                 let seq = crate::outbox_insert!(tx, partner_id, "order.created", Some(id.as_str()), payload.as_str(), at);
                 created.push((id.clone(), seq));
             }
+            if let (Some(Once::Idempotent(key)), Some((id, _))) = (once, created.first()) {
+                // A concurrent request with the same key (another instance) makes this fail,
+                // and the order with it: the caller answers as that request did.
+                crate::idempotency::record(&mut *tx, key, 201, Some(&format!("order:{id}")), None).await?;
+            }
             if let (Some(Once::ClientKey(key)), Some((id, _))) = (once, created.first()) {
                 // A concurrent send of the same draft makes this fail: the retry finds its order.
                 sqlx::query("INSERT INTO order_client_keys (partner_id, key, order_id, created_at) VALUES ($1, $2, $3, $4)")
@@ -255,6 +262,19 @@ pub async fn create_many(
 /// Apply `action` to `order` as `actor`, at `at`, optionally at a position. The order must be
 /// the caller's (scoping is done when loading it).
 pub async fn transition(db: &Db, bus: &Bus, order: &Order, action: &Action, actor: &Actor, at: i64) -> Result<Order, OrderError> {
+    transition_once(db, bus, order, action, actor, at, None).await
+}
+
+/// [`transition`], with an API request's idempotency key recorded in its transaction.
+pub async fn transition_once(
+    db: &Db,
+    bus: &Bus,
+    order: &Order,
+    action: &Action,
+    actor: &Actor,
+    at: i64,
+    idem: Option<&crate::idempotency::IdemKey>,
+) -> Result<Order, OrderError> {
     let from = order.status();
     let to = model::check(from, action, actor.role)?;
     // A courier acts only on orders assigned to them.
@@ -356,6 +376,9 @@ pub async fn transition(db: &Db, bus: &Bus, order: &Order, action: &Action, acto
         }
         if to.is_final() {
             sqlx::query("DELETE FROM order_positions_latest WHERE order_id = $1").bind(&order.id).execute(&mut *tx).await?;
+        }
+        if let Some(key) = idem {
+            crate::idempotency::record(&mut *tx, key, 200, Some(&format!("cancel:{}", order.id)), None).await?;
         }
         tx.commit().await?;
         Ok(Some(seq))

@@ -31,7 +31,9 @@ pub struct BalanceOut {
     pub balance: i64,
     /// Held by payouts not yet paid.
     pub held: i64,
-    /// What can be paid out now.
+    /// `balance − held`: what a new payout may take. Negative when delivery fees debited
+    /// after a payout request exceed the balance: it is then what is owed, and pending payouts
+    /// are not paid until the balance covers them again.
     pub available: i64,
     pub currency: String,
 }
@@ -245,7 +247,8 @@ impl WalletApi {
         };
         // Each API request is its own payout; the Idempotency-Key guards retries.
         let token = uuid::Uuid::new_v4().to_string();
-        let cmd = WalletCommand::RequestPayout { amount: body.0.amount, phone, operator, request_token: token };
+        let idem = req.extensions().get::<crate::idempotency::IdemKey>().cloned();
+        let cmd = WalletCommand::RequestPayout { amount: body.0.amount, phone, operator, request_token: token, idem };
         let id = match state.actors.wallet(&auth.0.partner_id, cmd).await {
             Ok(id) => id,
             Err(WalletError::InsufficientFunds) => {
@@ -255,9 +258,11 @@ impl WalletApi {
             }
             Err(e) => return Err(ApiProblem::internal(lang, e)),
         };
-        let payouts = wallet::payouts(&state.db, &auth.0.partner_id).await.map_err(|e| ApiProblem::internal(lang, e))?;
-        let p = payouts.iter().find(|p| p.id == id).ok_or_else(|| ApiProblem::internal(lang, "payout vanished"))?;
-        Ok(PayoutCreated::Created(Json(PayoutOut::from(p))))
+        let p = wallet::payout(&state.db, &auth.0.partner_id, &id)
+            .await
+            .map_err(|e| ApiProblem::internal(lang, e))?
+            .ok_or_else(|| ApiProblem::internal(lang, "payout vanished"))?;
+        Ok(PayoutCreated::Created(Json(PayoutOut::from(&p))))
     }
 
     /// Invoices and credit notes, newest first.
@@ -295,4 +300,11 @@ impl WalletApi {
             .ok_or_else(|| ApiProblem::not_found(lang))?;
         Ok(PdfFile::Pdf(Binary(invoices::to_pdf(&inv, lang))))
     }
+}
+
+/// The JSON of one of the partner's payouts, as the request answered it (an idempotent retry
+/// whose response was never stored is answered with it).
+pub(crate) async fn payout_json(state: &AppState, partner_id: &str, id: &str) -> Option<String> {
+    let p = wallet::payout(&state.db, partner_id, id).await.ok().flatten()?;
+    poem_openapi::types::ToJSON::to_json(&PayoutOut::from(&p)).map(|v| v.to_string())
 }

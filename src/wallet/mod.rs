@@ -84,10 +84,11 @@ pub struct Balance {
 }
 
 impl Balance {
-    /// What can be paid out: the balance less pending payouts, never below zero (fees can
-    /// take the balance below zero: the vendor then owes them).
+    /// The balance less pending payouts: what a new payout may take. Delivery fees debited
+    /// after a payout was requested can make it negative: then it is what the vendor owes,
+    /// and pending payouts wait until the balance covers them again (see [`decide_payout`]).
     pub fn available(&self) -> i64 {
-        (self.balance - self.held).max(0)
+        self.balance - self.held
     }
 }
 
@@ -170,6 +171,18 @@ pub async fn payouts(db: &Db, partner_id: &str) -> sqlx::Result<Vec<Payout>> {
     .await)
 }
 
+/// One of the partner's payouts.
+pub async fn payout(db: &Db, partner_id: &str, id: &str) -> sqlx::Result<Option<Payout>> {
+    on_db!(db, pool => sqlx::query_as(
+        "SELECT id, partner_id, amount, operator, phone, status, reference, reject_reason, created_at, decided_at FROM payouts \
+         WHERE partner_id = $1 AND id = $2",
+    )
+    .bind(partner_id)
+    .bind(id)
+    .fetch_optional(pool)
+    .await)
+}
+
 pub async fn pending_payouts(db: &Db) -> sqlx::Result<Vec<(Payout, String)>> {
     #[derive(sqlx::FromRow)]
     struct Row {
@@ -203,6 +216,10 @@ pub enum WalletError {
     InsufficientFunds,
     #[error("payout not found or already decided")]
     NotPending,
+    /// Fees debited since the request leave the balance below the pending payouts: paying
+    /// this one would pay out money that is not there.
+    #[error("the balance no longer covers the pending payouts")]
+    NotCovered,
     #[error("database: {0}")]
     Db(String),
     #[error(transparent)]
@@ -224,6 +241,19 @@ pub async fn request_payout(
     phone: &Phone,
     operator: &str,
     request_token: &str,
+) -> Result<String, WalletError> {
+    request_payout_once(db, partner_id, amount, phone, operator, request_token, None).await
+}
+
+/// [`request_payout`], with an API request's idempotency key recorded in its transaction.
+pub async fn request_payout_once(
+    db: &Db,
+    partner_id: &str,
+    amount: i64,
+    phone: &Phone,
+    operator: &str,
+    request_token: &str,
+    idem: Option<&crate::idempotency::IdemKey>,
 ) -> Result<String, WalletError> {
     if amount < MIN_PAYOUT {
         return Err(WalletError::BelowMinimum);
@@ -271,6 +301,9 @@ pub async fn request_payout(
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        if let Some(key) = idem {
+            crate::idempotency::record(&mut *tx, key, 201, Some(&format!("payout:{id}")), None).await?;
+        }
         tx.commit().await?;
         Ok(id.clone())
     }
@@ -310,6 +343,18 @@ pub async fn decide_payout(db: &Db, payout_id: &str, paid: bool, note: &str, adm
         .fetch_optional(&mut *tx)
         .await?;
         let Some(p) = payout else { return Err(WalletError::NotPending) };
+        // The money rule: a payout is paid only from money that is there. With B the balance
+        // and H the held amount (this payout's included), paying `a` leaves B − a against
+        // H − a still held: it needs B ≥ H. Fees may take B below H (they are owed); pending
+        // payouts then wait, or are rejected.
+        let lock = if is_pg { " FOR UPDATE" } else { "" };
+        let (balance, held): (i64, i64) = sqlx::query_as(&format!("SELECT balance, held FROM wallet_accounts WHERE partner_id = $1{lock}"))
+            .bind(&p.partner_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if paid && balance < held {
+            return Err(WalletError::NotCovered);
+        }
         sqlx::query("UPDATE wallet_accounts SET held = held - $2, updated_at = $3 WHERE partner_id = $1")
             .bind(&p.partner_id)
             .bind(p.amount)

@@ -136,6 +136,7 @@ async fn view(
         div.kpis {
             div.kpi { span.l { (ctx.t(Msg::WalletBalance)) } span.v { (Fcfa(b.balance)) } }
             div.kpi { span.l { (ctx.t(Msg::WalletAvailable)) } span.v { (Fcfa(b.available())) } }
+            @if b.available() < 0 { div.flash.err role="status" { (ctx.fmt(Msg::WalletOwed, &[("amount", &crate::web::components::format_fcfa(-b.available()))])) } }
             div.kpi { span.l { (ctx.t(Msg::WalletHeld)) } span.v { (Fcfa(b.held)) } }
         }
         p.small.muted { (ctx.t(Msg::WalletRules)) }
@@ -236,7 +237,8 @@ async fn request_payout(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, For
         errors.add("form", ctx.t(Msg::ErrForbiddenText));
     }
     if let (Some(amount), Some(phone), Some(operator), true) = (amount, &phone, operator, errors.is_empty()) {
-        let cmd = WalletCommand::RequestPayout { amount, phone: phone.clone(), operator, request_token: form.request_token.clone() };
+        let cmd =
+            WalletCommand::RequestPayout { amount, phone: phone.clone(), operator, request_token: form.request_token.clone(), idem: None };
         match state.actors.wallet(&p.id, cmd).await {
             Ok(_) => return Ok(redirect("/partners/wallet/?requested=1")),
             Err(WalletError::InsufficientFunds) => errors.add("amount", ctx.t(Msg::ErrPayoutFunds)),
@@ -281,16 +283,25 @@ async fn export_ledger(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Quer
     Ok(crate::web::csv_attachment("wallet.csv").body(bytes))
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct QueueQuery {
+    /// A payout whose payment was refused because the balance no longer covers it.
+    uncovered: String,
+}
+
 #[handler]
-async fn payout_queue(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem::Result<Response> {
+async fn payout_queue(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<QueueQuery>) -> poem::Result<Response> {
     guard::admin(ctx)?;
     let pending = wallet::pending_payouts(&state.db).await.map_err(internal)?;
     let body = html! {
         h1 { (ctx.t(Msg::AdminPayoutsTitle)) }
+        @if !q.uncovered.is_empty() { div.flash.err role="alert" { (ctx.t(Msg::ErrPayoutNotCovered)) } }
         @if pending.is_empty() { div.card { p.muted { (ctx.t(Msg::NoResults)) } } }
         @for (p, business) in &pending {
             div.card {
                 p { strong { (Fcfa(p.amount)) } " · " (business) " · " (p.operator) " " (Phone::parse(&p.phone).map(|x| x.to_string()).unwrap_or_else(|| p.phone.clone())) }
+                @if q.uncovered == p.id { div.flash.err role="alert" { (ctx.t(Msg::ErrPayoutNotCovered)) } }
                 p.small.muted { (format_datetime(p.created_at, ctx.lang)) }
                 form method="post" action=(format!("/admin/payouts/{}/", p.id)) {
                     (csrf_field(ctx))
@@ -341,6 +352,7 @@ async fn decide_payout(
     match state.actors.wallet(&partner, cmd).await {
         Ok(_) => Ok(redirect("/admin/payouts/")),
         Err(WalletError::NotPending) => Err(status_error(StatusCode::NOT_FOUND)),
+        Err(WalletError::NotCovered) => Ok(redirect(&format!("/admin/payouts/?uncovered={id}"))),
         Err(e) => Err(internal(anyhow::anyhow!(e))),
     }
 }

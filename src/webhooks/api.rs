@@ -17,6 +17,7 @@ use crate::{
     app::AppState,
     db::now_ms,
     i18n::Msg,
+    idempotency::IdemKey,
     on_db,
     web::forms::FieldErrors,
     webhooks::{self, EVENTS, WebhookConfig, delivery, ssrf},
@@ -38,9 +39,14 @@ pub struct WebhookOut {
     pub last_status_code: Option<i64>,
     /// Consecutive failed attempts; reset by a success.
     pub failure_count: i64,
-    /// Why the webhook was paused: `retries-exhausted` or `consecutive-failures`.
+    /// Why the webhook was paused: `retries-exhausted` or `consecutive-failures`. Events
+    /// keep being queued while paused; they go out in order when it is switched on again.
     #[oai(skip_serializing_if_is_none)]
     pub paused_reason: Option<String>,
+    /// The signing secret: only in the answer to the `PUT` that created the webhook (and to
+    /// `POST /webhook/secret`). Keep it: it is not shown again.
+    #[oai(skip_serializing_if_is_none)]
+    pub secret: Option<String>,
 }
 
 impl poem_openapi::types::Example for WebhookOut {
@@ -53,6 +59,7 @@ impl poem_openapi::types::Example for WebhookOut {
             last_status_code: Some(200),
             failure_count: 0,
             paused_reason: None,
+            secret: None,
         }
     }
 }
@@ -67,6 +74,7 @@ impl From<&WebhookConfig> for WebhookOut {
             last_status_code: c.last_status_code,
             failure_count: c.failure_count,
             paused_reason: c.paused_reason.clone(),
+            secret: None,
         }
     }
 }
@@ -83,8 +91,14 @@ pub struct WebhookIn {
     /// `payment.received`, `dispute.opened`, `dispute.updated`, `dispute.resolved`.
     #[oai(validator(max_items = 20))]
     pub events: Vec<String>,
-    /// Deliver events (default true). Re-activating a paused webhook resumes its deliveries.
+    /// Deliver events (default true). Switching a paused webhook on again sends the events
+    /// queued during the pause, oldest first.
     pub is_active: Option<bool>,
+    /// When switching a paused webhook on again: events created before this instant are not
+    /// sent (they stay in the delivery log as `FAILED` with `last_error` `skipped-on-resume`,
+    /// and can be replayed).
+    #[oai(skip_serializing_if_is_none)]
+    pub skip_before: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl poem_openapi::types::Example for WebhookIn {
@@ -93,6 +107,7 @@ impl poem_openapi::types::Example for WebhookIn {
             url: "https://maboutique.cm/webhooks/delivr".into(),
             events: vec!["order.created".into(), "order.completed".into()],
             is_active: Some(true),
+            skip_before: None,
         }
     }
 }
@@ -194,31 +209,50 @@ impl WebhooksApi {
         let mut events = b.events;
         events.sort();
         events.dedup();
-        webhooks::save(&state.db, &auth.0.partner_id, b.url.trim(), &events, active).await.map_err(|e| ApiProblem::internal(lang, e))?;
+        let skip_before = b.skip_before.map(|t| t.timestamp_millis());
+        let saved = webhooks::save_with(&state.db, &auth.0.partner_id, b.url.trim(), &events, active, skip_before)
+            .await
+            .map_err(|e| ApiProblem::internal(lang, e))?;
         state.actors.wake_webhooks(&auth.0.partner_id);
         let cfg = current(&state, &auth.0.partner_id, lang).await?;
-        Ok(Json(WebhookOut::from(&cfg)))
+        let mut out = WebhookOut::from(&cfg);
+        // A new webhook's secret is shown once, as the portal does.
+        if saved.created {
+            out.secret = Some(cfg.secret.clone());
+        }
+        Ok(Json(out))
     }
 
     /// Regenerate the signing secret (the old one stops at once).
     #[oai(path = "/webhook/secret", method = "post", operation_id = "regenerateWebhookSecret", tag = "ApiTags::Webhooks")]
     async fn regenerate_secret(&self, auth: ApiKeyAuth, state: Data<&AppState>, req: &Request) -> Result<Json<WebhookSecret>, ApiProblem> {
         let lang = lang_of(req);
-        if !webhooks::regenerate_secret(&state.db, &auth.0.partner_id).await.map_err(|e| ApiProblem::internal(lang, e))? {
+        let out = WebhookSecret { secret: webhooks::new_secret() };
+        let body = json_of(&out);
+        let once = req.extensions().get::<IdemKey>().map(|k| (k, body.as_str()));
+        if !webhooks::set_secret(&state.db, &auth.0.partner_id, &out.secret, once).await.map_err(|e| ApiProblem::internal(lang, e))? {
             return Err(ApiProblem::not_found(lang));
         }
-        let cfg = current(&state, &auth.0.partner_id, lang).await?;
-        Ok(Json(WebhookSecret { secret: cfg.secret }))
+        Ok(Json(out))
     }
 
     /// Send a `webhook.test` event now.
     #[oai(path = "/webhook/test", method = "post", operation_id = "sendWebhookTest", tag = "ApiTags::Webhooks")]
     async fn send_test(&self, auth: ApiKeyAuth, state: Data<&AppState>, req: &Request) -> Result<Accepted, ApiProblem> {
         let lang = lang_of(req);
-        current(&state, &auth.0.partner_id, lang).await?;
-        let event_id = delivery::enqueue_test(&state.db, &auth.0.partner_id, now_ms()).await.map_err(|e| ApiProblem::internal(lang, e))?;
+        let cfg = current(&state, &auth.0.partner_id, lang).await?;
+        // A paused or switched-off webhook sends nothing: saying "sent" would be false.
+        if !cfg.is_active {
+            return Err(ApiProblem::new(poem::http::StatusCode::CONFLICT, "webhook-inactive", lang, Msg::ErrWebhookInactive, None));
+        }
+        let out = DeliveryAccepted { event_id: uuid::Uuid::new_v4().to_string() };
+        let body = json_of(&out);
+        let once = req.extensions().get::<IdemKey>().map(|k| (k, body.as_str()));
+        delivery::enqueue_test(&state.db, &auth.0.partner_id, &out.event_id, now_ms(), once)
+            .await
+            .map_err(|e| ApiProblem::internal(lang, e))?;
         state.actors.wake_webhooks(&auth.0.partner_id);
-        Ok(Accepted::Accepted(Json(DeliveryAccepted { event_id })))
+        Ok(Accepted::Accepted(Json(out)))
     }
 
     /// The latest deliveries (at most 100), newest first.
@@ -286,8 +320,18 @@ impl WebhooksApi {
             .await)
             .map_err(|e| ApiProblem::internal(lang, e))?;
         let Some(event_id) = event_id else { return Err(ApiProblem::not_found(lang)) };
-        delivery::replay(&state.db, &auth.0.partner_id, &id.0, now_ms()).await.map_err(|e| ApiProblem::internal(lang, e))?;
+        let out = DeliveryAccepted { event_id };
+        let body = json_of(&out);
+        let once = req.extensions().get::<IdemKey>().map(|k| (k, body.as_str()));
+        if !delivery::replay(&state.db, &auth.0.partner_id, &id.0, now_ms(), once).await.map_err(|e| ApiProblem::internal(lang, e))? {
+            return Err(ApiProblem::not_found(lang));
+        }
         state.actors.wake_webhooks(&auth.0.partner_id);
-        Ok(Accepted::Accepted(Json(DeliveryAccepted { event_id })))
+        Ok(Accepted::Accepted(Json(out)))
     }
+}
+
+/// A response object's JSON, exactly as the operation sends it (for its idempotency record).
+fn json_of(value: &impl poem_openapi::types::ToJSON) -> String {
+    value.to_json().map(|v| v.to_string()).unwrap_or_default()
 }

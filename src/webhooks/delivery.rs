@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use crate::{
     db::Db,
     i18n::{Lang, Msg},
+    idempotency::IdemKey,
     on_db,
     webhooks::{self, WebhookConfig, ssrf::GuardedResolver},
 };
@@ -291,39 +292,57 @@ pub async fn deliver_due(db: &Db, sending: &Sending, partner_id: &str, now: i64,
     Ok(attempts.len())
 }
 
-/// Queue a test event (delivered whatever the subscription).
-pub async fn enqueue_test(db: &Db, partner_id: &str, now: i64) -> sqlx::Result<String> {
-    let event_id = uuid::Uuid::new_v4().to_string();
-    let body = webhooks::event_body(&event_id, "webhook.test", now, r#"{"message":"Test DELIVR-CM : votre webhook est bien configuré."}"#);
-    on_db!(db, pool => sqlx::query(
-        "INSERT INTO webhook_deliveries (id, partner_id, event_id, event_kind, body, status, attempts, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, 'webhook.test', $4, 'PENDING', 0, $5, $5)",
-    )
-    .bind(uuid::Uuid::new_v4().to_string())
-    .bind(partner_id)
-    .bind(&event_id)
-    .bind(&body)
-    .bind(now)
-    .execute(pool)
-    .await
-    .map(|_| ()))?;
-    Ok(event_id)
+/// Queue a test event with id `event_id` (delivered whatever the subscription); with an API
+/// request's idempotency key, its response `body` is recorded in the same transaction.
+pub async fn enqueue_test(db: &Db, partner_id: &str, event_id: &str, now: i64, once: Option<(&IdemKey, &str)>) -> sqlx::Result<()> {
+    let body = webhooks::event_body(event_id, "webhook.test", now, r#"{"message":"Test DELIVR-CM : votre webhook est bien configuré."}"#);
+    on_db!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO webhook_deliveries (id, partner_id, event_id, event_kind, body, status, attempts, next_attempt_at, created_at) \
+             VALUES ($1, $2, $3, 'webhook.test', $4, 'PENDING', 0, $5, $5)",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(partner_id)
+        .bind(event_id)
+        .bind(&body)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if let Some((key, response)) = once {
+            crate::idempotency::record(&mut *tx, key, 202, None, Some(response)).await?;
+        }
+        tx.commit().await
+    }
+    .await)
 }
 
-/// Send an existing delivery's event again, as a new delivery with the same event id.
-pub async fn replay(db: &Db, partner_id: &str, delivery_id: &str, now: i64) -> sqlx::Result<bool> {
-    let n = on_db!(db, pool => sqlx::query(
-        "INSERT INTO webhook_deliveries (id, partner_id, event_id, event_kind, body, status, attempts, next_attempt_at, created_at) \
-         SELECT $1, partner_id, event_id, event_kind, body, 'PENDING', 0, $3, $3 FROM webhook_deliveries WHERE id = $2 AND partner_id = $4",
-    )
-    .bind(uuid::Uuid::new_v4().to_string())
-    .bind(delivery_id)
-    .bind(now)
-    .bind(partner_id)
-    .execute(pool)
-    .await
-    .map(|r| r.rows_affected()))?;
-    Ok(n == 1)
+/// Send an existing delivery's event again, as a new delivery with the same event id; with an
+/// API request's idempotency key, its response `body` is recorded in the same transaction.
+pub async fn replay(db: &Db, partner_id: &str, delivery_id: &str, now: i64, once: Option<(&IdemKey, &str)>) -> sqlx::Result<bool> {
+    on_db!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        let n = sqlx::query(
+            "INSERT INTO webhook_deliveries (id, partner_id, event_id, event_kind, body, status, attempts, next_attempt_at, created_at) \
+             SELECT $1, partner_id, event_id, event_kind, body, 'PENDING', 0, $3, $3 FROM webhook_deliveries WHERE id = $2 AND partner_id = $4",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(delivery_id)
+        .bind(now)
+        .bind(partner_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n != 1 {
+            return Ok(false);
+        }
+        if let Some((key, response)) = once {
+            crate::idempotency::record(&mut *tx, key, 202, None, Some(response)).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+    .await)
 }
 
 #[cfg(test)]

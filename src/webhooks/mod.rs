@@ -14,6 +14,7 @@ use sha2::Sha256;
 
 use crate::{
     db::{Db, now_ms},
+    idempotency::IdemKey,
     on_db, security,
 };
 
@@ -73,43 +74,127 @@ pub async fn config(db: &Db, partner_id: &str) -> sqlx::Result<Option<WebhookCon
 /// Create or update the configuration (a new one gets a generated secret). Re-activating
 /// clears the failure count and the pause.
 pub async fn save(db: &Db, partner_id: &str, url: &str, events: &[String], active: bool) -> sqlx::Result<()> {
+    save_with(db, partner_id, url, events, active, None).await.map(|_| ())
+}
+
+/// What saving a configuration did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Saved {
+    /// There was no webhook: its secret was just made.
+    pub created: bool,
+    /// A paused or switched-off webhook was switched on: its queued events go out now, in order.
+    pub resumed: bool,
+    /// Queued events older than the chosen date, not sent (marked skipped in the log).
+    pub skipped: u64,
+}
+
+/// [`save`], in one transaction. Resuming sends the events queued meanwhile (the pause did not
+/// stop the queue), oldest first, except those created before `skip_before` when given.
+pub async fn save_with(
+    db: &Db,
+    partner_id: &str,
+    url: &str,
+    events: &[String],
+    active: bool,
+    skip_before: Option<i64>,
+) -> sqlx::Result<Saved> {
     let now = now_ms();
     let events = serde_json::to_string(events).unwrap_or_else(|_| "[]".to_owned());
-    on_db!(db, pool => sqlx::query(
-        "INSERT INTO webhook_configs (partner_id, url, secret, events, is_active, failure_count, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, 0, $6, $6) \
-         ON CONFLICT (partner_id) DO UPDATE SET url = excluded.url, events = excluded.events, is_active = excluded.is_active, \
-         failure_count = CASE WHEN excluded.is_active AND NOT webhook_configs.is_active THEN 0 ELSE webhook_configs.failure_count END, \
-         paused_reason = CASE WHEN excluded.is_active THEN NULL ELSE webhook_configs.paused_reason END, updated_at = excluded.updated_at",
-    )
-    .bind(partner_id)
-    .bind(url)
-    .bind(new_secret())
-    .bind(&events)
-    .bind(active)
-    .bind(now)
-    .execute(pool)
-    .await
-    .map(|_| ()))
+    let is_pg = db.is_postgres();
+    on_db!(db, pool => async {
+        let mut tx = if is_pg { pool.begin().await? } else { pool.begin_with("BEGIN IMMEDIATE").await? };
+        let lock = if is_pg { " FOR UPDATE" } else { "" };
+        let before: Option<bool> = sqlx::query_scalar(&format!("SELECT is_active FROM webhook_configs WHERE partner_id = $1{lock}"))
+            .bind(partner_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO webhook_configs (partner_id, url, secret, events, is_active, failure_count, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, 0, $6, $6) \
+             ON CONFLICT (partner_id) DO UPDATE SET url = excluded.url, events = excluded.events, is_active = excluded.is_active, \
+             failure_count = CASE WHEN excluded.is_active AND NOT webhook_configs.is_active THEN 0 ELSE webhook_configs.failure_count END, \
+             paused_reason = CASE WHEN excluded.is_active THEN NULL ELSE webhook_configs.paused_reason END, updated_at = excluded.updated_at",
+        )
+        .bind(partner_id)
+        .bind(url)
+        .bind(new_secret())
+        .bind(&events)
+        .bind(active)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let resumed = active && before == Some(false);
+        let mut skipped = 0;
+        if resumed {
+            if let Some(cutoff) = skip_before {
+                skipped = sqlx::query(
+                    "UPDATE webhook_deliveries SET status = 'FAILED', last_error = 'skipped-on-resume', locked_until = NULL \
+                     WHERE partner_id = $1 AND status = 'PENDING' AND created_at < $2",
+                )
+                .bind(partner_id)
+                .bind(cutoff)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            }
+            // What waited (queued while paused, or backing off) goes now, oldest first.
+            sqlx::query("UPDATE webhook_deliveries SET next_attempt_at = $2 WHERE partner_id = $1 AND status = 'PENDING'")
+                .bind(partner_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(Saved { created: before.is_none(), resumed, skipped })
+    }
+    .await)
 }
 
 pub async fn regenerate_secret(db: &Db, partner_id: &str) -> sqlx::Result<bool> {
-    let n = on_db!(db, pool => sqlx::query("UPDATE webhook_configs SET secret = $2, updated_at = $3 WHERE partner_id = $1")
-        .bind(partner_id)
-        .bind(new_secret())
-        .bind(now_ms())
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
-    Ok(n == 1)
+    set_secret(db, partner_id, &new_secret(), None).await
+}
+
+/// A new signing secret, made by [`new_secret`]; with an API request's idempotency key, the
+/// response (`body`, which carries the secret) is recorded in the same transaction.
+pub async fn set_secret(db: &Db, partner_id: &str, secret: &str, once: Option<(&IdemKey, &str)>) -> sqlx::Result<bool> {
+    on_db!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        let n = sqlx::query("UPDATE webhook_configs SET secret = $2, updated_at = $3 WHERE partner_id = $1")
+            .bind(partner_id)
+            .bind(secret)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n != 1 {
+            return Ok(false);
+        }
+        if let Some((key, body)) = once {
+            crate::idempotency::record(&mut *tx, key, 200, None, Some(body)).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+    .await)
 }
 
 /// The JSON body of an event delivery: the spec's payload plus a unique `id`. The signature
 /// is a header, never part of the body.
 pub fn event_body(event_id: &str, kind: &str, at_ms: i64, data_json: &str) -> String {
+    event_body_in_sequence(event_id, kind, None, at_ms, data_json)
+}
+
+/// [`event_body`] with the event's `sequence`: increasing with each event of a partner, so a
+/// receiver can put events delivered out of order (concurrent sends, retries) back in order.
+pub fn event_body_in_sequence(event_id: &str, kind: &str, sequence: Option<i64>, at_ms: i64, data_json: &str) -> String {
     let ts = DateTime::<Utc>::from_timestamp_millis(at_ms).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Secs, true);
     let s = |v: &str| serde_json::to_string(v).unwrap_or_default();
-    format!(r#"{{"id":{},"event":{},"timestamp":{},"data":{}}}"#, s(event_id), s(kind), s(&ts), data_json)
+    match sequence {
+        Some(seq) => {
+            format!(r#"{{"id":{},"event":{},"sequence":{seq},"timestamp":{},"data":{}}}"#, s(event_id), s(kind), s(&ts), data_json)
+        }
+        None => format!(r#"{{"id":{},"event":{},"timestamp":{},"data":{}}}"#, s(event_id), s(kind), s(&ts), data_json),
+    }
 }
 
 /// `sha256=<hex HMAC-SHA256 of the raw body>` keyed with the secret string as is: exactly
@@ -151,11 +236,13 @@ macro_rules! outbox_insert {
         .bind($at)
         .fetch_one(&mut *$tx)
         .await?;
-        let body = $crate::webhooks::event_body(&event_id, $kind, $at, $data_json);
+        let body = $crate::webhooks::event_body_in_sequence(&event_id, $kind, Some(seq), $at, $data_json);
+        // A paused webhook keeps its queue (it goes out when resumed); one the vendor switched
+        // off gets nothing.
         sqlx::query(
             "INSERT INTO webhook_deliveries (id, partner_id, event_id, event_kind, body, status, attempts, next_attempt_at, created_at) \
              SELECT $1, partner_id, $2, $3, $4, 'PENDING', 0, $5, $5 FROM webhook_configs \
-             WHERE partner_id = $6 AND is_active = TRUE AND events LIKE $7",
+             WHERE partner_id = $6 AND (is_active = TRUE OR paused_reason IS NOT NULL) AND events LIKE $7",
         )
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(&event_id)

@@ -148,6 +148,15 @@ fn view(
                 @if let Some(e) = errors.get("events") { div.error role="alert" { (e) } }
             }
             label.check { input type="checkbox" name="active" value="1" checked[form.active]; " " (ctx.t(Msg::WebhookActive)) }
+            // A paused webhook kept its queue: the vendor may leave old events out when resuming.
+            @if cfg.is_some_and(|c| !c.is_active) {
+                div.field.invalid[errors.get("skip_before").is_some()] {
+                    label for="f-skip_before" { (ctx.t(Msg::WebhookSkipBefore)) }
+                    input #f-skip_before type="date" name="skip_before";
+                    div.hint { (ctx.t(Msg::WebhookSkipBeforeHint)) }
+                    @if let Some(e) = errors.get("skip_before") { div.error role="alert" { (e) } }
+                }
+            }
             button.btn type="submit" { (ctx.t(Msg::Save)) }
         }
         @if let Some(c) = cfg {
@@ -166,6 +175,7 @@ fn view(
             }
             form.card method="post" action="/partners/webhooks/test/" {
                 (csrf_field(ctx))
+                @if let Some(e) = errors.get("test") { div.flash.err role="alert" { (e) } }
                 p.small.muted { (ctx.t(Msg::WebhookTestHint)) }
                 button.btn.secondary type="submit" { (ctx.t(Msg::WebhookSendTest)) }
             }
@@ -255,6 +265,7 @@ async fn webhooks_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Quer
     let p = guard::partner(ctx)?;
     let flash = match q.saved.as_str() {
         "config" => Some(Msg::WebhookSaved),
+        "resumed" => Some(Msg::WebhookResumed),
         "secret" => Some(Msg::WebhookSecretRegenerated),
         "test" => Some(Msg::WebhookTestQueued),
         "replay" => Some(Msg::WebhookReplayQueued),
@@ -277,6 +288,16 @@ async fn save_webhook(
         active: value("active") == "1",
     };
     let mut errors = FieldErrors::default();
+    let skip_before = match value("skip_before").trim() {
+        "" => None,
+        day => match chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d") {
+            Ok(d) => Some(crate::orders::pages::douala_day_start(d)),
+            Err(_) => {
+                errors.add("skip_before", ctx.t(Msg::ErrDate));
+                None
+            }
+        },
+    };
     if form.url.is_empty() {
         errors.add("url", ctx.t(Msg::ErrRequired));
     } else if form.url.len() > 500 {
@@ -302,9 +323,9 @@ async fn save_webhook(
     }
     let mut events = form.events.clone();
     events.dedup();
-    webhooks::save(&state.db, &p.id, &form.url, &events, form.active).await.map_err(internal)?;
+    let saved = webhooks::save_with(&state.db, &p.id, &form.url, &events, form.active, skip_before).await.map_err(internal)?;
     state.actors.wake_webhooks(&p.id);
-    Ok(redirect("/partners/webhooks/?saved=config"))
+    Ok(redirect(if saved.resumed { "/partners/webhooks/?saved=resumed" } else { "/partners/webhooks/?saved=config" }))
 }
 
 #[handler]
@@ -319,10 +340,17 @@ async fn regenerate(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem
 #[handler]
 async fn send_test(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem::Result<Response> {
     let p = guard::partner(ctx)?;
-    if webhooks::config(&state.db, &p.id).await.map_err(internal)?.is_none() {
-        return Err(status_error(StatusCode::NOT_FOUND));
+    match webhooks::config(&state.db, &p.id).await.map_err(internal)? {
+        None => return Err(status_error(StatusCode::NOT_FOUND)),
+        // Paused or switched off: nothing would be sent.
+        Some(c) if !c.is_active => {
+            let mut errors = FieldErrors::default();
+            errors.add("test", ctx.t(Msg::ErrWebhookInactive));
+            return render(state, ctx, &p.id, None, &errors, &LogQuery::default(), None, StatusCode::CONFLICT).await;
+        }
+        Some(_) => {}
     }
-    delivery::enqueue_test(&state.db, &p.id, now_ms()).await.map_err(internal)?;
+    delivery::enqueue_test(&state.db, &p.id, &uuid::Uuid::new_v4().to_string(), now_ms(), None).await.map_err(internal)?;
     state.actors.wake_webhooks(&p.id);
     Ok(redirect("/partners/webhooks/?saved=test"))
 }
@@ -330,7 +358,7 @@ async fn send_test(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem:
 #[handler]
 async fn replay(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> poem::Result<Response> {
     let p = guard::partner(ctx)?;
-    if uuid::Uuid::parse_str(&id).is_err() || !delivery::replay(&state.db, &p.id, &id, now_ms()).await.map_err(internal)? {
+    if uuid::Uuid::parse_str(&id).is_err() || !delivery::replay(&state.db, &p.id, &id, now_ms(), None).await.map_err(internal)? {
         return Err(status_error(StatusCode::NOT_FOUND));
     }
     state.actors.wake_webhooks(&p.id);

@@ -105,3 +105,177 @@ async fn sigkill_three_times_loses_no_webhook_event(backend: Backend) {
     let total = receiver.count();
     println!("1000 distinct events, {total} requests in all ({} re-sent after kills)", total - 1000);
 }
+
+both_backends!(sigkill_during_api_writes_makes_one_effect_per_key);
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn start_api_server(url: &str, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_delivr"))
+        .arg("serve")
+        .env("DATABASE_URL", url)
+        .env("BIND", format!("127.0.0.1:{port}"))
+        .env("API_RATE_LIMIT", "1000000")
+        // Every response waits 150 ms between its commit and its idempotency record's answer:
+        // most kills land in that gap, where a design that stores the answer apart from the
+        // effect makes a second order on the retry.
+        .env("DELIVR_FAULT_PAUSE_BEFORE_STORE_MS", "150")
+        .env("LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("delivr starts")
+}
+
+/// Clients create orders and payouts with idempotency keys while the server is killed
+/// (SIGKILL) again and again; every cut request is retried with its key until it is answered.
+/// Each key ends with exactly one order or payout, and its answers all name that one.
+async fn sigkill_during_api_writes_makes_one_effect_per_key(backend: Backend) {
+    crate::helpers::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database(backend, dir.path()).await;
+    let key = {
+        let db = delivr::db::Db::connect(&url).await.unwrap();
+        db.migrate().await.unwrap();
+        delivr::geo::seed(&db).await.unwrap();
+        delivr::pricing::seed_defaults(&db).await.unwrap();
+        let hash = delivr::accounts::password::hash("x-password-1").unwrap();
+        let new = delivr::partners::repo::NewPartner {
+            business_name: "Crash",
+            contact_name: "C",
+            phone: "+237677000000",
+            email: "crash@shop.cm",
+            password_hash: &hash,
+            language: "fr",
+        };
+        let (_, partner) = delivr::partners::repo::create(&db, &new).await.unwrap();
+        delivr::partners::repo::approve(&db, &partner).await.unwrap();
+        delivr::on_db!(&db, pool => sqlx::query("UPDATE partners SET pickup_quartier_id = 1001, pickup_address = 'Rue Joss' WHERE id = $1").bind(&partner).execute(pool).await.map(|_| ())).unwrap();
+        delivr::wallet::adjust(&db, &partner, 100_000_000, "Fonds de test").await.unwrap();
+        let key = delivr::api_keys::create(&db, &partner, "crash").await.unwrap().unwrap().secret;
+        db.close().await;
+        key
+    };
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}/api/v1");
+    let server = std::sync::Arc::new(std::sync::Mutex::new(start_api_server(&url, port)));
+    let health = format!("http://127.0.0.1:{port}/healthz");
+    let up = |client: reqwest::Client, health: String| async move {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !client.get(&health).send().await.is_ok_and(|r| r.status().is_success()) {
+            assert!(Instant::now() < deadline, "the server did not start");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+
+    // Four clients, thirty keys each, orders and payouts alternating.
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    up(client.clone(), health.clone()).await;
+    let mut tasks = Vec::new();
+    for c in 0..4 {
+        let (client, base, key) = (client.clone(), base.clone(), key.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut answers: Vec<(String, &'static str, serde_json::Value, String)> = Vec::new();
+            for i in 0..30 {
+                let idem = format!("crash-{c}-{i}");
+                let (path, body, kind) = if i % 2 == 0 {
+                    let body = serde_json::json!({
+                        "dropoff_city": "Douala", "dropoff_quartier": "bonamoussadi", "dropoff_address": format!("Porte {c}-{i}"),
+                        "recipient": {"name": "Paul Nkwi", "phone": "677 98 76 54"}, "package_description": "Chaussures"
+                    });
+                    ("/orders", body, "order")
+                } else {
+                    ("/wallet/payouts", serde_json::json!({"amount": 1000 + i, "phone": "677 98 76 54"}), "payout")
+                };
+                let deadline = Instant::now() + Duration::from_secs(90);
+                let id = loop {
+                    assert!(Instant::now() < deadline, "{idem} never answered");
+                    let sent = client
+                        .post(format!("{base}{path}"))
+                        .header("authorization", format!("Api-Key {key}"))
+                        .header("idempotency-key", &idem)
+                        .json(&body)
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(r) if r.status() == reqwest::StatusCode::CREATED => {
+                            let v: serde_json::Value = r.json().await.unwrap();
+                            break v["id"].as_str().unwrap().to_owned();
+                        }
+                        // Cut (connection refused or reset), or a server error: the same key again.
+                        Ok(r) => assert!(r.status().is_server_error(), "{idem}: {}", r.status()),
+                        Err(_) => {}
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                };
+                answers.push((idem, kind, body, id));
+            }
+            answers
+        }));
+    }
+    // Kill the server five times while they write: each time once it serves again and
+    // requests are flowing.
+    for _ in 0..5 {
+        up(client.clone(), health.clone()).await;
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let mut s = server.lock().unwrap();
+        s.kill().unwrap();
+        s.wait().unwrap();
+        *s = start_api_server(&url, port);
+    }
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.extend(t.await.unwrap());
+    }
+    // Keys asked once more, after the last restart, are answered from their record.
+    for (idem, kind, body, id) in answers.iter().step_by(7) {
+        let path = if *kind == "order" { "/orders" } else { "/wallet/payouts" };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let r = loop {
+            let sent = client
+                .post(format!("{base}{path}"))
+                .header("authorization", format!("Api-Key {key}"))
+                .header("idempotency-key", idem)
+                .json(body)
+                .send()
+                .await;
+            match sent {
+                Ok(r) => break r,
+                Err(e) => assert!(Instant::now() < deadline, "{e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!(r.status(), reqwest::StatusCode::CREATED, "{idem}");
+        assert_eq!(r.headers()["idempotent-replayed"], "true");
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v["id"].as_str(), Some(id.as_str()), "{idem}");
+    }
+    {
+        let mut s = server.lock().unwrap();
+        s.kill().unwrap();
+        s.wait().unwrap();
+    }
+    let db = delivr::db::Db::connect(&url).await.unwrap();
+    let orders: i64 = delivr::on_db!(&db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM orders").fetch_one(pool).await).unwrap();
+    let payouts: i64 = delivr::on_db!(&db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM payouts").fetch_one(pool).await).unwrap();
+    assert_eq!((orders, payouts), (60, 60), "one order per order key, one payout per payout key");
+    let ids: HashSet<&str> = answers.iter().map(|(_, _, _, id)| id.as_str()).collect();
+    assert_eq!(ids.len(), 120, "every key was answered with its own effect");
+    for (idem, kind, _, id) in &answers {
+        let table = if *kind == "order" { "orders" } else { "payouts" };
+        let sql = format!("SELECT COUNT(*) FROM {table} WHERE id = $1");
+        let n: i64 = delivr::on_db!(&db, pool => sqlx::query_scalar(&sql).bind(id).fetch_one(pool).await).unwrap();
+        assert_eq!(n, 1, "{idem} answered with {id}, which exists");
+    }
+    // The wallet still balances: holds equal the pending payouts.
+    let (held, pending): (i64, i64) = delivr::on_db!(&db, pool => sqlx::query_as(
+        "SELECT (SELECT CAST(SUM(held) AS BIGINT) FROM wallet_accounts), (SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM payouts WHERE status = 'PENDING')",
+    )
+    .fetch_one(pool)
+    .await)
+    .unwrap();
+    assert_eq!(held, pending);
+    db.close().await;
+}

@@ -226,7 +226,7 @@ async fn deadlines_one_open_dispute_and_isolation(backend: Backend) {
     // Racing the database directly: the unique index holds.
     let o = delivr::orders::repo::find(&app.state.db, &old.id).await.unwrap().unwrap();
     let new = disputes::NewDispute { reason: "OTHER", description: "x".into(), amount_claimed: 0 };
-    let err = disputes::open(&app.state.db, &app.state.bus, &o, None, &new, &[], delivr::db::now_ms()).await.unwrap_err();
+    let err = disputes::open(&app.state.db, &app.state.bus, &o, None, &new, &[], delivr::db::now_ms(), None).await.unwrap_err();
     assert_eq!(err, disputes::DisputeError::AlreadyOpen);
 
     // Another vendor sees nothing of it and cannot dispute this vendor's orders.

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod integrators;
 mod invoices;
 
 mod accounts;
