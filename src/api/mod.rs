@@ -3,6 +3,7 @@
 //! `/partners/docs/`. Around every operation: API-key authentication, a per-key rate limit,
 //! a body-size cap, `Idempotency-Key` on POST, and RFC 7807 problems for every error.
 
+pub mod contract;
 pub mod problem;
 
 use std::sync::Arc;
@@ -88,10 +89,24 @@ pub fn service(public_url: &str) -> OpenApiService<Apis, ()> {
     .server(format!("{public_url}/api/v1"))
 }
 
+/// The finished document as the API serves it (tests hold the server to it).
+pub fn contract(public_url: &str) -> Arc<contract::Contract> {
+    finished(&service(public_url)).1
+}
+
+/// The generated document, finished (see `contract`): its text and the contract it makes.
+fn finished(service: &OpenApiService<Apis, ()>) -> (String, Arc<contract::Contract>) {
+    let raw = service.spec();
+    let mut value: serde_json::Value = serde_json::from_str(&raw).unwrap_or_default();
+    contract::finish(&mut value);
+    let text = serde_json::to_string_pretty(&value).unwrap_or(raw);
+    (text, Arc::new(contract::Contract::new(value)))
+}
+
 /// The API routes: the operations under `/api/v1` with the middleware, the spec beside them.
 pub fn routes(state: &AppState) -> impl Endpoint<Output = Response> + use<> {
     let service = service(&state.config.public_url());
-    let spec = service.spec();
+    let (spec, contract) = finished(&service);
     let spec_endpoint = poem::endpoint::make_sync(move |_| {
         Response::builder()
             .content_type("application/json; charset=utf-8")
@@ -99,51 +114,53 @@ pub fn routes(state: &AppState) -> impl Endpoint<Output = Response> + use<> {
             .header(header::CACHE_CONTROL, "public, max-age=300")
             .body(spec.clone())
     });
-    poem::Route::new().at("/openapi.json", spec_endpoint).nest("/", service.around(api_middleware).around(api_headers)).map_to_response()
+    let checked = service.around(move |ep, req| api_middleware(ep, req, contract.clone())).around(api_headers);
+    poem::Route::new().at("/openapi.json", spec_endpoint).nest("/", checked).map_to_response()
 }
 
-/// Swagger UI for `/partners/docs/` (its HTML embeds the spec), under a Content-Security-Policy
-/// that allows exactly its inline scripts (by hash) and no framing.
-pub fn docs(state: &AppState) -> impl Endpoint<Output = Response> + use<> {
-    let html = service(&state.config.public_url()).swagger_ui_html();
-    let csp = docs_csp(&html);
+/// The API reference at `/partners/docs/`: Swagger UI (from npm, served as immutable assets)
+/// over the document at `/api/v1/openapi.json`, under a policy that runs only our own files.
+pub fn docs(_state: &AppState) -> impl Endpoint<Output = Response> + use<> {
+    let html = maud::html! {
+        (maud::DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "DELIVR-CM Partner API · reference" }
+                link rel="stylesheet" href=(crate::web::assets::docs_url("swagger-ui.css"));
+            }
+            body {
+                div #ui { noscript { "The reference needs JavaScript; the document itself is at " a href="/api/v1/openapi.json" { "/api/v1/openapi.json" } "." } }
+                script src=(crate::web::assets::docs_url("swagger-ui-bundle.js")) {}
+                script src=(crate::web::assets::docs_url("docs.js")) {}
+            }
+        }
+    }
+    .into_string();
     poem::endpoint::make_sync(move |_| {
         let mut resp = Response::builder()
             .content_type("text/html; charset=utf-8")
             .header(header::CACHE_CONTROL, "public, max-age=300")
-            .header("content-security-policy", csp.as_str())
+            .header(
+                "content-security-policy",
+                "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; \
+                 connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+            )
             .body(html.clone());
         security::add_security_headers(resp.headers_mut());
         resp
     })
 }
 
-/// The docs page's policy: each inline `<script>` allowed by its SHA-256, nothing else runs.
-fn docs_csp(html: &str) -> String {
-    use base64::Engine;
-    use sha2::Digest;
-    let mut hashes = Vec::new();
-    let mut rest = html;
-    while let Some(open) = rest.find("<script") {
-        let after = &rest[open..];
-        let Some(start) = after.find('>') else { break };
-        let body = &after[start + 1..];
-        let Some(end) = body.find("</script>") else { break };
-        let digest = sha2::Sha256::digest(&body.as_bytes()[..end]);
-        hashes.push(format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(digest)));
-        rest = &body[end..];
-    }
-    format!(
-        "default-src 'none'; script-src {}; style-src 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; \
-         connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-        hashes.join(" ")
-    )
-}
-
+/// `Authorization: Api-Key <key>`, or the bare key (what the reference's Authorize dialog
+/// sends when the key alone is pasted into it).
 fn presented_key(req: &Request) -> Option<String> {
-    let value = req.header(header::AUTHORIZATION.as_str())?;
-    let (scheme, key) = value.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("Api-Key").then(|| key.trim().to_owned())
+    let value = req.header(header::AUTHORIZATION.as_str())?.trim();
+    match value.split_once(' ') {
+        Some((scheme, key)) => scheme.eq_ignore_ascii_case("Api-Key").then(|| key.trim().to_owned()),
+        None => value.starts_with("dlv_").then(|| value.to_owned()),
+    }
 }
 
 /// Headers on every API response, whatever answered: nothing is cached (an order carries its
@@ -157,7 +174,7 @@ pub async fn api_headers<E: Endpoint>(ep: Arc<E>, req: Request) -> poem::Result<
 }
 
 /// Authentication, rate limit, body cap, idempotency, and problems for every error.
-async fn api_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<Response> {
+async fn api_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request, contract: Arc<contract::Contract>) -> poem::Result<Response> {
     let lang = lang_of(&req);
     let Some(state) = req.data::<AppState>().cloned() else {
         return Ok(for_status(StatusCode::INTERNAL_SERVER_ERROR, lang, None));
@@ -216,8 +233,16 @@ async fn api_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Resu
             Ok(b) => b,
             Err(_) => return Ok(for_status(StatusCode::PAYLOAD_TOO_LARGE, lang, Some(format!("at most {MAX_BODY_BYTES} bytes")))),
         };
-        if let Some(key) = req.header("idempotency-key").filter(|_| req.method() == Method::POST).map(str::to_owned) {
-            if key.is_empty() || key.len() > 255 || !key.is_ascii() {
+        // The document says what a request may be; nothing it refuses reaches the operation.
+        if let Err(refusal) = contract.check(req.method().as_str(), req.uri().path(), req.uri().query().unwrap_or(""), Some(&body), lang) {
+            let mut resp = refused(refusal, lang);
+            rate_headers(&mut resp);
+            return Ok(resp);
+        }
+        // A key that is not even text (bytes outside ASCII) is as wrong as a malformed one.
+        let key_header = req.headers().get("idempotency-key").filter(|_| req.method() == Method::POST);
+        if let Some(key) = key_header.map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()) {
+            if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x21..=0x7E).contains(&b)) {
                 return Ok(response(StatusCode::BAD_REQUEST, "idempotency-key", lang, Msg::ErrIdempotencyKey, None));
             }
             let request_hash = security::sha256_hex(&[req.uri().path().as_bytes(), b"\n", &body].concat());
@@ -239,10 +264,20 @@ async fn api_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Resu
             req.extensions_mut().insert(key.clone());
             idem = Some(key);
         }
-        req.set_body(body);
+        if body.iter().all(u8::is_ascii_whitespace) && contract.body_optional(req.method().as_str(), req.uri().path()) {
+            req.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            req.set_body("{}");
+        } else {
+            req.set_body(body);
+        }
+    } else if let Err(refusal) = contract.check(req.method().as_str(), req.uri().path(), req.uri().query().unwrap_or(""), None, lang) {
+        let mut resp = refused(refusal, lang);
+        rate_headers(&mut resp);
+        return Ok(resp);
     }
 
     // 5. The operation; errors become problems.
+    let path = req.uri().path().to_owned();
     let mut resp = match ep.call(req).await {
         Ok(r) => {
             let r = r.into_response();
@@ -260,6 +295,12 @@ async fn api_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Resu
             for_status(status, lang, Some(e.to_string()))
         }
     };
+    // An undeclared method on a known path: say which ones are (RFC 9110).
+    if resp.status() == StatusCode::METHOD_NOT_ALLOWED
+        && let Ok(allow) = HeaderValue::from_str(&contract.allowed(&path).join(", "))
+    {
+        resp.headers_mut().insert(header::ALLOW, allow);
+    }
     if let Some(key) = idem {
         fault_pause().await;
         resp = keep_for_retries(&state, &key, resp, lang).await;
@@ -333,6 +374,33 @@ async fn rebuild(state: &AppState, partner_id: &str, effect: &str, lang: crate::
         tracing::warn!(effect, "an idempotent effect could not be rebuilt");
     }
     body
+}
+
+/// The problem for a request the document refuses.
+fn refused(refusal: contract::Refusal, lang: crate::i18n::Lang) -> Response {
+    match refusal {
+        contract::Refusal::Parameter(name, message) => {
+            response(StatusCode::BAD_REQUEST, "invalid-parameter", lang, Msg::ErrApiParameter, Some(format!("{name}: {message}")))
+        }
+        contract::Refusal::Unreadable(message) => {
+            response(StatusCode::BAD_REQUEST, "malformed-request", lang, Msg::ErrApiBody, Some(message))
+        }
+        contract::Refusal::Malformed(errors) => field_problem(StatusCode::BAD_REQUEST, "malformed-request", Msg::ErrApiBody, errors, lang),
+        contract::Refusal::Body(errors) => field_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation", Msg::ErrFixBelowApi, errors, lang),
+    }
+}
+
+/// A problem listing each field's error.
+fn field_problem(status: StatusCode, kind: &str, title: Msg, errors: Vec<(String, String)>, lang: crate::i18n::Lang) -> Response {
+    let body = serde_json::json!({
+        "type": format!("{}{kind}", problem::TYPE_BASE),
+        "title": lang.t(title),
+        "status": status.as_u16(),
+        "errors": errors.into_iter().map(|(field, message)| serde_json::json!({"field": field, "message": message})).collect::<Vec<_>>(),
+    });
+    let mut resp = (status, body.to_string()).into_response();
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    resp
 }
 
 fn internal(e: impl std::fmt::Display, lang: crate::i18n::Lang) -> Response {

@@ -74,8 +74,8 @@ pub enum ApiProblem {
     /// No such resource for this partner.
     #[oai(status = 404, content_type = "application/problem+json")]
     NotFound(Json<Problem>),
-    /// The resource's state forbids this (e.g. cancelling a delivered order), or the same
-    /// `Idempotency-Key` is still being processed.
+    /// The resource's state forbids this (e.g. cancelling a delivered order, a second open
+    /// dispute on an order, a test event on a paused webhook).
     #[oai(status = 409, content_type = "application/problem+json")]
     Conflict(Json<Problem>),
     /// The body is too large.

@@ -386,7 +386,7 @@ impl OrdersApi {
             pickup_quartier: b.pickup_quartier.unwrap_or_default(),
             dropoff_city: b.dropoff_city,
             dropoff_quartier: b.dropoff_quartier,
-            size_class: b.size_class.unwrap_or_default(),
+            size_class: exact_size(b.size_class),
             // Placeholders: a quote needs only the places and the size.
             pickup_address: partner.pickup_address.clone().filter(|a| a.len() >= 3).unwrap_or_else(|| "---".into()),
             dropoff_address: "---".into(),
@@ -435,7 +435,7 @@ impl OrdersApi {
             recipient_name: b.recipient.name,
             recipient_phone: b.recipient.phone,
             package_description: b.package_description,
-            size_class: b.size_class.unwrap_or_default(),
+            size_class: exact_size(b.size_class),
             cod_amount: cod,
             courier_note: b.courier_note.unwrap_or_default(),
         };
@@ -532,7 +532,9 @@ impl OrdersApi {
         let cursor = match cursor.0.filter(|c| !c.is_empty()) {
             Some(c) => match Cursor::decode(&c) {
                 Some(c) => Some(c),
-                None => return Err(ApiProblem::new(poem::http::StatusCode::BAD_REQUEST, "bad-cursor", lang, Msg::ErrApiCursor, None)),
+                None => {
+                    return Err(ApiProblem::new(poem::http::StatusCode::UNPROCESSABLE_ENTITY, "bad-cursor", lang, Msg::ErrApiCursor, None));
+                }
             },
             None => None,
         };
@@ -564,12 +566,18 @@ impl OrdersApi {
         state: Data<&AppState>,
         req: &Request,
         id: Path<String>,
+        /// Optional: the body may be left out.
         body: Json<CancelRequest>,
     ) -> Result<Json<OrderOut>, ApiProblem> {
         let lang = lang_of(req);
         let order = find(&state, &auth, &id.0, req).await?;
         let partner = partner(&state, &auth, lang).await?;
-        let reason: String = body.0.reason.unwrap_or_default().trim().chars().take(200).collect();
+        let reason = body.0.reason.unwrap_or_default().trim().to_owned();
+        if reason.chars().count() > 200 {
+            let mut errors = crate::web::forms::FieldErrors::default();
+            errors.add("reason", lang.fmt(Msg::ErrTooLong, &[("max", "200")]));
+            return Err(ApiProblem::validation(lang, &errors, |f| f.to_owned()));
+        }
         let actor = Actor { role: Role::Vendor, user_id: Some(partner.user_id.clone()) };
         let idem = req.extensions().get::<IdemKey>();
         match service::transition_once(&state.db, &state.bus, &order, &Action::Cancel { reason }, &actor, now_ms(), idem).await {
@@ -711,4 +719,14 @@ impl poem_openapi::types::Example for CancelRequest {
 pub(crate) async fn order_json(state: &AppState, partner_id: &str, id: &str) -> Option<String> {
     let order = repo::find_for_partner(&state.db, partner_id, id).await.ok().flatten()?;
     poem_openapi::types::ToJSON::to_json(&OrderOut::from(&order, &state.config.public_url())).map(|v| v.to_string())
+}
+
+/// The API takes the sizes its document lists, exactly (`S`, `M`, `L`); anything else is
+/// reported by the order's validation as an unknown size.
+fn exact_size(size: Option<String>) -> String {
+    match size.as_deref() {
+        None => String::new(),
+        Some(s @ ("S" | "M" | "L")) => s.to_owned(),
+        Some(_) => "?".to_owned(),
+    }
 }

@@ -25,6 +25,12 @@ use crate::{
 
 /// Cash on delivery above this is refused as a typing mistake (2 000 000 FCFA).
 pub const MAX_COD: i64 = 2_000_000;
+/// Lengths (in characters, once trimmed) the order's texts must have: the form, the import and
+/// the API (whose document states them) all check these.
+pub const ADDRESS_LEN: (usize, usize) = (3, 200);
+pub const NAME_LEN: (usize, usize) = (2, 120);
+pub const PACKAGE_LEN: (usize, usize) = (2, 200);
+pub const NOTE_LEN: (usize, usize) = (0, 300);
 
 /// An order as submitted (form, CSV row, API body, booking page): text, to be validated.
 /// Cities and quartiers are given by id or by name.
@@ -118,10 +124,10 @@ pub async fn validate(db: &Db, lang: Lang, partner: &Partner, d: &Draft) -> sqlx
     };
     let pickup_address =
         if d.pickup_address.trim().is_empty() { partner.pickup_address.clone().unwrap_or_default() } else { d.pickup_address.clone() };
-    let pickup_address = text_field(lang, &mut errors, "pickup_address", &pickup_address, 3, 200);
+    let pickup_address = text_field(lang, &mut errors, "pickup_address", &pickup_address, ADDRESS_LEN.0, ADDRESS_LEN.1);
     let dropoff = place(db, lang, &mut errors, ("dropoff_city", "dropoff_quartier"), &d.dropoff_city, &d.dropoff_quartier).await?;
-    let dropoff_address = text_field(lang, &mut errors, "dropoff_address", &d.dropoff_address, 3, 200);
-    let recipient_name = text_field(lang, &mut errors, "recipient_name", &d.recipient_name, 2, 120);
+    let dropoff_address = text_field(lang, &mut errors, "dropoff_address", &d.dropoff_address, ADDRESS_LEN.0, ADDRESS_LEN.1);
+    let recipient_name = text_field(lang, &mut errors, "recipient_name", &d.recipient_name, NAME_LEN.0, NAME_LEN.1);
     let phone = if d.recipient_phone.trim().is_empty() {
         errors.add("recipient_phone", lang.t(Msg::ErrRequired));
         None
@@ -132,7 +138,7 @@ pub async fn validate(db: &Db, lang: Lang, partner: &Partner, d: &Draft) -> sqlx
         }
         p
     };
-    let package_description = text_field(lang, &mut errors, "package_description", &d.package_description, 2, 200);
+    let package_description = text_field(lang, &mut errors, "package_description", &d.package_description, PACKAGE_LEN.0, PACKAGE_LEN.1);
     let size = if d.size_class.trim().is_empty() {
         Some(Size::S)
     } else {
@@ -157,7 +163,7 @@ pub async fn validate(db: &Db, lang: Lang, partner: &Partner, d: &Draft) -> sqlx
             }
         }
     };
-    let courier_note = text_field(lang, &mut errors, "courier_note", &d.courier_note, 0, 300);
+    let courier_note = text_field(lang, &mut errors, "courier_note", &d.courier_note, NOTE_LEN.0, NOTE_LEN.1);
     match (pickup, dropoff, phone, size, cod_amount, errors.is_empty()) {
         (Some(pickup), Some(dropoff), Some(recipient_phone), Some(size), Some(cod_amount), true) => {
             let quote = pricing::quote(db, &pickup, &dropoff, size).await?;

@@ -182,7 +182,9 @@ impl WalletApi {
         let before = match cursor.0.filter(|c| !c.is_empty()) {
             Some(c) => match c.parse::<i64>() {
                 Ok(id) if id > 0 => Some(id),
-                _ => return Err(ApiProblem::new(poem::http::StatusCode::BAD_REQUEST, "bad-cursor", lang, Msg::ErrApiCursor, None)),
+                _ => {
+                    return Err(ApiProblem::new(poem::http::StatusCode::UNPROCESSABLE_ENTITY, "bad-cursor", lang, Msg::ErrApiCursor, None));
+                }
             },
             None => None,
         };

@@ -59,21 +59,63 @@ struct Prepared {
 
 fn prepared() -> &'static [Prepared] {
     static PREPARED: OnceLock<Vec<Prepared>> = OnceLock::new();
-    PREPARED.get_or_init(|| ASSETS.iter().map(prepare).collect())
+    PREPARED.get_or_init(|| ASSETS.iter().map(|a| prepare(a, 11)).collect())
 }
 
-fn prepare(asset: &Asset) -> Prepared {
+/// The API reference's assets (Swagger UI from npm, over a megabyte): prepared when the docs
+/// page is first asked for, not at every start.
+pub const DOCS_ASSETS: &[Asset] = &[
+    Asset {
+        name: "swagger-ui.css",
+        content_type: CSS,
+        parts: &[include_bytes!("../../assets/node_modules/swagger-ui-dist/swagger-ui.css")],
+    },
+    Asset {
+        name: "swagger-ui-bundle.js",
+        content_type: JS,
+        parts: &[include_bytes!("../../assets/node_modules/swagger-ui-dist/swagger-ui-bundle.js")],
+    },
+    Asset { name: "docs.js", content_type: JS, parts: &[include_bytes!("../../assets/docs.js")] },
+];
+
+fn docs_prepared() -> &'static [Prepared] {
+    static PREPARED: OnceLock<Vec<Prepared>> = OnceLock::new();
+    PREPARED.get_or_init(|| DOCS_ASSETS.iter().map(|a| prepare(a, 9)).collect())
+}
+
+/// The docs' assets' hashed names, without compressing them (a stray request for an unknown
+/// file must not cost a megabyte's compression).
+fn docs_names() -> &'static [String] {
+    static NAMES: OnceLock<Vec<String>> = OnceLock::new();
+    NAMES.get_or_init(|| DOCS_ASSETS.iter().map(|a| hashed_name(a, &joined(a))).collect())
+}
+
+/// The URL of one of the docs page's assets.
+pub fn docs_url(name: &str) -> String {
+    let index = DOCS_ASSETS.iter().position(|a| a.name == name).unwrap_or(0);
+    format!("/static/{}", docs_names()[index])
+}
+
+fn joined(asset: &Asset) -> Vec<u8> {
     // Parts are joined on a new line (and a `;` between scripts, in case one omits its last).
     let separator: &[u8] = if asset.content_type == JS { b";\n" } else { b"\n" };
-    let raw = asset.parts.join(separator);
-    let hash = &security::sha256_hex(&raw)[..10];
-    let hashed_name = match asset.name.rsplit_once('.') {
+    asset.parts.join(separator)
+}
+
+fn hashed_name(asset: &Asset, raw: &[u8]) -> String {
+    let hash = &security::sha256_hex(raw)[..10];
+    match asset.name.rsplit_once('.') {
         Some((stem, ext)) => format!("{stem}.{hash}.{ext}"),
         None => format!("{}.{hash}", asset.name),
-    };
+    }
+}
+
+fn prepare(asset: &Asset, quality: u32) -> Prepared {
+    let raw = joined(asset);
+    let hashed_name = hashed_name(asset, &raw);
     let mut br = Vec::new();
     {
-        let mut w = brotli::CompressorWriter::new(&mut br, 4096, 11, 22);
+        let mut w = brotli::CompressorWriter::new(&mut br, 4096, quality, 22);
         w.write_all(&raw).expect("compressing into memory cannot fail");
     }
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
@@ -100,10 +142,14 @@ pub fn compressed_len(name: &str) -> usize {
 
 #[handler]
 pub fn serve_asset(Path(file): Path<String>, req: &Request) -> Response {
-    let Some(index) = prepared().iter().position(|p| p.hashed_name == file) else {
+    let found = match prepared().iter().position(|p| p.hashed_name == file) {
+        Some(i) => Some((&ASSETS[i], &prepared()[i])),
+        // The docs' assets are only looked for once the docs page has named them.
+        None => docs_names().iter().position(|n| *n == file).map(|i| (&DOCS_ASSETS[i], &docs_prepared()[i])),
+    };
+    let Some((asset, prep)) = found else {
         return Response::builder().status(StatusCode::NOT_FOUND).body("not found");
     };
-    let (asset, prep) = (&ASSETS[index], &prepared()[index]);
     let accepts = req.headers().get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("");
     let accepts = |coding: &str| accepts.split(',').any(|c| c.trim().split(';').next() == Some(coding));
     let (body, encoding): (&'static [u8], Option<&str>) = if accepts("br") {

@@ -266,8 +266,11 @@ async fn the_summary_through_the_api(backend: Backend) {
     assert_eq!(bad.headers()["content-type"], "application/problem+json");
     let p: serde_json::Value = bad.json().await.unwrap();
     assert_eq!(p["errors"][0]["field"], "to");
+    // The document lists the periods: another is a bad query parameter.
     let unknown = get("period=forever").await.unwrap();
-    assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
+    let p: serde_json::Value = unknown.json().await.unwrap();
+    assert_eq!(p["type"], "https://delivr.cm/problems/invalid-parameter");
     let anon = app.client.get(app.url("/api/v1/analytics/summary")).send().await.unwrap();
     assert_eq!(anon.status(), StatusCode::UNAUTHORIZED);
 }

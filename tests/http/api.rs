@@ -336,7 +336,30 @@ async fn every_error_is_a_problem_document(backend: Backend) {
         assert!(fields.contains(&f), "{f} in {fields:?}");
     }
     assert_eq!(app.count("orders").await, 0);
-    problem(call(&app, &key, reqwest::Method::GET, "/orders?cursor=garbage", None).await, StatusCode::BAD_REQUEST).await;
+    // A cursor is a well-formed string the document cannot check further: one the API did not
+    // give is refused as a rule (422), not as a malformed request.
+    problem(call(&app, &key, reqwest::Method::GET, "/orders?cursor=garbage", None).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    // An undeclared method says which ones are allowed.
+    let resp = app
+        .client
+        .request(reqwest::Method::PATCH, app.url("/api/v1/orders"))
+        .header("authorization", format!("Api-Key {key}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(resp.headers()["allow"], "GET, POST");
+    // Wrong types and null are refused where the document says so; a cancel needs no body.
+    let body =
+        problem(call(&app, &key, reqwest::Method::POST, "/orders", Some(json!({"dropoff_city": false}))).await, StatusCode::BAD_REQUEST)
+            .await;
+    assert!(body["errors"].as_array().unwrap().iter().any(|e| e["field"] == "dropoff_city"), "{body}");
+    let mut null_required = order_body();
+    null_required["package_description"] = Value::Null;
+    problem(call(&app, &key, reqwest::Method::POST, "/orders", Some(null_required)).await, StatusCode::BAD_REQUEST).await;
+    let bad_param = problem(call(&app, &key, reqwest::Method::GET, "/orders?limit=abc", None).await, StatusCode::BAD_REQUEST).await;
+    assert_eq!(bad_param["type"], "https://delivr.cm/problems/invalid-parameter");
+    assert!(bad_param["detail"].as_str().unwrap().starts_with("limit:"), "{bad_param}");
     problem(call(&app, &key, reqwest::Method::GET, "/orders?limit=1000", None).await, StatusCode::BAD_REQUEST).await;
     problem(call(&app, &key, reqwest::Method::GET, "/orders?from=2026-99-99", None).await, StatusCode::BAD_REQUEST).await;
     problem(call(&app, &key, reqwest::Method::GET, "/orders?from=2026-05-10&to=2026-05-01", None).await, StatusCode::UNPROCESSABLE_ENTITY)

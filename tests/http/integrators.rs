@@ -18,6 +18,7 @@ both_backends!(
     every_post_answers_its_retries_as_it_answered_first,
     a_paused_webhook_keeps_its_queue_and_resumes_in_order,
     fees_after_a_hold_make_the_payout_wait,
+    webhook_bodies_are_what_the_document_says,
 );
 
 async fn api_key(app: &TestApp) -> String {
@@ -328,4 +329,56 @@ async fn fees_after_a_hold_make_the_payout_wait(backend: Backend) {
         delivr::wallet::balance(&app.state.db, &partner).await.unwrap().balance,
         delivr::wallet::ledger_sum(&app.state.db, &partner).await.unwrap()
     );
+}
+
+/// Every event body a receiver gets is valid against its schema in the document.
+async fn webhook_bodies_are_what_the_document_says(backend: Backend) {
+    crate::helpers::install_crypto();
+    let app = TestApp::spawn_with(backend, |c| c.allow_loopback_webhooks = true).await;
+    let (_, key) = vendor(&app, "a@shop.cm").await;
+    let receiver = Receiver::start().await;
+    let all: Vec<&str> = delivr::webhooks::EVENTS.to_vec();
+    let resp = reqwest::Client::new()
+        .put(app.url("/api/v1/webhook"))
+        .header("authorization", format!("Api-Key {key}"))
+        .json(&json!({"url": receiver.url, "events": all}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    // Orders through their life, a payment, a dispute with a message, a test event.
+    let done = delivered(&app, &new_order(&app, "12 000").await).await;
+    let body = json!({"order_id": done.id, "reason": "LATE", "description": "Livré avec deux jours de retard.", "amount_claimed": 0});
+    let dispute: Value = post(&app.base, &key, "/disputes", "d-1", Some(body)).await.json().await.unwrap();
+    let id = dispute["id"].as_str().unwrap();
+    post(&app.base, &key, &format!("/disputes/{id}/messages"), "m-1", Some(json!({"body": "Le client était absent."}))).await;
+    let cancelled = new_order(&app, "0").await;
+    post(&app.base, &key, &format!("/orders/{}/cancel", cancelled.id), "c-1", None).await;
+    post(&app.base, &key, "/webhook/test", "t-1", None).await;
+    let got = receiver.wait_for(11, 20).await;
+    let contract = delivr::api::contract(&app.state.config.public_url());
+    let mut kinds = std::collections::BTreeSet::new();
+    for r in &got {
+        let v: Value = serde_json::from_slice(&r.body).unwrap();
+        let event = v["event"].as_str().unwrap().to_owned();
+        let schema = match event.split('.').next() {
+            Some("order") => "OrderEvent",
+            Some("payment") => "PaymentEvent",
+            Some("dispute") => "DisputeEvent",
+            _ => "TestEvent",
+        };
+        let wrong = contract.violations(schema, &v);
+        assert!(wrong.is_empty(), "{event}: {wrong:?} in {v}");
+        kinds.insert(event);
+    }
+    for k in
+        ["order.created", "order.completed", "order.cancelled", "payment.received", "dispute.opened", "dispute.updated", "webhook.test"]
+    {
+        assert!(kinds.contains(k), "{k} in {kinds:?}");
+    }
+    // And the document describes each delivery.
+    let doc: Value = reqwest::get(app.url("/api/v1/openapi.json")).await.unwrap().json().await.unwrap();
+    for k in delivr::webhooks::EVENTS {
+        assert!(doc["x-webhooks"][k]["post"]["requestBody"].is_object(), "{k}");
+    }
 }

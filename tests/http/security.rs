@@ -511,8 +511,14 @@ async fn api_and_docs_headers(backend: Backend) {
     assert_eq!(resp.headers()["cache-control"], "no-store");
     let docs = app.get("/partners/docs/").await;
     let csp = docs.headers()["content-security-policy"].to_str().unwrap().to_owned();
-    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'sha256-"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"), "{csp}");
     assert!(!csp.contains("unsafe-eval") && !csp.contains("script-src 'unsafe-inline'"));
+    // Its scripts and styles are immutable, content-hashed assets.
+    let html = app.get("/partners/docs/").await.text().await.unwrap();
+    let bundle = html.split("src=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    assert!(bundle.starts_with("/static/swagger-ui-bundle."), "{html}");
+    let asset = app.get(&bundle).await;
+    assert_eq!(asset.headers()["cache-control"], "public, max-age=31536000, immutable");
     // No HSTS over plain http; a year of it when the portal is public over https.
     assert!(!app.get("/accounts/login/").await.headers().contains_key("strict-transport-security"));
     let https = TestApp::spawn_with(backend, |c| c.public_url = Some("https://portail.delivr.cm".into())).await;
