@@ -81,19 +81,25 @@ pub async fn lookup(db: &Db, partner_id: &str, key: &str) -> sqlx::Result<Option
     match row {
         // Expired, or left without an answer by the previous design: forget it.
         Some(r) if now_ms() - r.created_at > TTL_MS || r.status.is_none() => {
-            forget(db, partner_id, key).await?;
+            // Only what is stale: another instance may have just recorded the key afresh.
+            on_db!(db, pool => sqlx::query(
+                "DELETE FROM idempotency_keys WHERE partner_id = $1 AND key = $2 AND (created_at < $3 OR status IS NULL)",
+            )
+            .bind(partner_id)
+            .bind(key)
+            .bind(now_ms() - TTL_MS)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
             Ok(None)
         }
         other => Ok(other),
     }
 }
 
-pub async fn forget(db: &Db, partner_id: &str, key: &str) -> sqlx::Result<()> {
-    on_db!(db, pool => sqlx::query("DELETE FROM idempotency_keys WHERE partner_id = $1 AND key = $2").bind(partner_id).bind(key).execute(pool).await.map(|_| ()))
-}
-
 /// Keep the response of `key`'s request for its retries: alongside the effect its operation
-/// recorded, or as the whole record for an operation that changed nothing (a refusal).
+/// recorded, or as the whole record for an operation that changed nothing (a refusal). A
+/// refusal never replaces an effect's record: the retry is answered from the effect.
 pub async fn store_response(db: &Db, key: &IdemKey, status: u16, content_type: &str, body: &str) -> sqlx::Result<()> {
     let now = now_ms();
     on_db!(db, pool => {
@@ -101,7 +107,8 @@ pub async fn store_response(db: &Db, key: &IdemKey, status: u16, content_type: &
             "INSERT INTO idempotency_keys (partner_id, key, request_hash, status, content_type, response_body, effect, attempt, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8) \
              ON CONFLICT (partner_id, key) DO UPDATE SET status = excluded.status, content_type = excluded.content_type, \
-             response_body = excluded.response_body WHERE idempotency_keys.attempt = excluded.attempt",
+             response_body = excluded.response_body \
+             WHERE idempotency_keys.attempt = excluded.attempt AND (idempotency_keys.effect IS NULL OR excluded.status < 300)",
         )
         .bind(&key.partner_id)
         .bind(&key.key)

@@ -16,7 +16,8 @@ CREATE TABLE api_rate_limits (
     tat     BIGINT  NOT NULL,
     refused BOOLEAN NOT NULL DEFAULT FALSE
 );
-DROP TABLE api_rate_windows;
+-- `api_rate_windows` (the fixed windows before) is left in place for instances still running
+-- the previous version during a rolling upgrade; nothing reads it any more.
 
 -- Whatever ends a session (logout, suspension, password change, expiry, a deleted user), the
 -- streams it opened on any instance hear of it at commit: `end:<partner id>:<session hash>`.

@@ -14,4 +14,5 @@ $$ LANGUAGE plpgsql;
 CREATE TRIGGER wallet_payout_covered BEFORE INSERT ON wallet_entries
     FOR EACH ROW EXECUTE FUNCTION delivr_payout_covered();
 
-ALTER TABLE wallet_accounts ADD CONSTRAINT wallet_held_not_negative CHECK (held >= 0);
+-- NOT VALID: enforced from now on without scanning (or failing on) the rows already there.
+ALTER TABLE wallet_accounts ADD CONSTRAINT wallet_held_not_negative CHECK (held >= 0) NOT VALID;

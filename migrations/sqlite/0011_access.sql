@@ -17,4 +17,5 @@ CREATE TABLE api_rate_limits (
     tat     INTEGER NOT NULL,
     refused BOOLEAN NOT NULL DEFAULT FALSE
 );
-DROP TABLE api_rate_windows;
+-- `api_rate_windows` (the fixed windows before) is left in place for instances still running
+-- the previous version during a rolling upgrade; nothing reads it any more.

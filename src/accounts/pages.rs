@@ -183,7 +183,10 @@ async fn signup(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form):
     let raw = sessions::create(&state.db, &user_id).await.map_err(internal)?;
     let mut resp = redirect("/partners/pending/");
     set_cookie(&mut resp, &cookie(state, SESSION_COOKIE, &raw, sessions::ABSOLUTE_MS / 1000));
-    set_cookie(&mut resp, &cookie(state, device::DEVICE_COOKIE, &device::issue(&state.secret, &user_id), device::DEVICE_MAX_AGE_SECS));
+    set_cookie(
+        &mut resp,
+        &cookie(state, device::DEVICE_COOKIE, &device::issue(&state.secret, &user_id, &hash), device::DEVICE_MAX_AGE_SECS),
+    );
     Ok(resp)
 }
 
@@ -275,12 +278,12 @@ async fn login(
     // browser that signed in to this account before is throttled on its own count.
     let user = repo::find_by_email(&state.db, &email).await.map_err(internal)?;
     let device = match (&user, cookie_value(cookies, device::DEVICE_COOKIE)) {
-        (Some(u), Some(c)) => device::trusted_for(&state.secret, c, &u.id).map(throttle::device_key),
+        (Some(u), Some(c)) => device::trusted_for(&state.secret, c, &u.id, &u.password_hash).map(throttle::device_key),
         _ => None,
     };
-    let (account, client) = (throttle::account_key(&email), throttle::client_key(&ctx.client));
+    let (account, client, trusted) = (throttle::account_key(&email), throttle::client_key(&ctx.client), throttle::trusted_key(&email));
     let (checks, keys): (Vec<(&str, throttle::Rule)>, Vec<&str>) = match &device {
-        Some(d) => (vec![(d.as_str(), throttle::LOGIN_DEVICE)], vec![d.as_str()]),
+        Some(d) => (vec![(d.as_str(), throttle::LOGIN_DEVICE), (trusted.as_str(), throttle::LOGIN_TRUSTED)], vec![d.as_str(), &trusted]),
         None => (vec![(account.as_str(), throttle::LOGIN_ACCOUNT), (client.as_str(), throttle::LOGIN_CLIENT)], vec![&account, &client]),
     };
     if let Some(wait) = throttle::retry_after(&state.db, &checks).await.map_err(internal)? {
@@ -335,7 +338,10 @@ async fn login(
     let mut resp = redirect(target);
     set_cookie(&mut resp, &cookie(state, SESSION_COOKIE, &raw, sessions::ABSOLUTE_MS / 1000));
     // This browser is now known to the account: its failed tries count on their own.
-    set_cookie(&mut resp, &cookie(state, device::DEVICE_COOKIE, &device::issue(&state.secret, &user.id), device::DEVICE_MAX_AGE_SECS));
+    set_cookie(
+        &mut resp,
+        &cookie(state, device::DEVICE_COOKIE, &device::issue(&state.secret, &user.id, &user.password_hash), device::DEVICE_MAX_AGE_SECS),
+    );
     tracing::info!(user_id = user.id, "logged in");
     Ok(resp)
 }

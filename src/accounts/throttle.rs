@@ -24,6 +24,9 @@ pub const LOGIN_ACCOUNT: Rule = Rule { max: 5, window_ms: WINDOW_MS };
 pub const LOGIN_CLIENT: Rule = Rule { max: 20, window_ms: WINDOW_MS };
 /// Failed sign-ins from one trusted browser (its device cookie).
 pub const LOGIN_DEVICE: Rule = Rule { max: 5, window_ms: WINDOW_MS };
+/// Failed sign-ins of an account from all its trusted browsers together: many device cookies
+/// do not make many guesses.
+pub const LOGIN_TRUSTED: Rule = Rule { max: 20, window_ms: WINDOW_MS };
 /// Sign-up attempts per client address (a shop owners' meeting on one Wi-Fi signs up many).
 pub const SIGNUP_CLIENT: Rule = Rule { max: 30, window_ms: 60 * 60 * 1000 };
 /// Sign-ups refused for an address already in use, per client address: what listing
@@ -40,6 +43,10 @@ pub fn account_key(email: &str) -> String {
 
 pub fn client_key(client: &str) -> String {
     format!("client:{client}")
+}
+
+pub fn trusted_key(email: &str) -> String {
+    format!("trusted:{}", email.trim().to_lowercase())
 }
 
 pub fn device_key(nonce: &str) -> String {

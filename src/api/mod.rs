@@ -168,7 +168,11 @@ fn presented_key(req: &Request) -> Option<String> {
 pub async fn api_headers<E: Endpoint>(ep: Arc<E>, req: Request) -> poem::Result<Response> {
     let mut resp = ep.call(req).await.map(IntoResponse::into_response).unwrap_or_else(|e| e.into_response());
     let h = resp.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // An operation that says how its answer may be kept (a photo, a PDF, both private and
+    // immutable) keeps its say.
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     Ok(resp)
 }
@@ -274,6 +278,18 @@ async fn api_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request, contract: Arc
         let mut resp = refused(refusal, lang);
         rate_headers(&mut resp);
         return Ok(resp);
+    }
+
+    // An optional query parameter sent empty is not sent (the document says so): the
+    // operation's own parser then sees it absent.
+    if let Some(query) = req.uri().query()
+        && query.split('&').any(|kv| kv.is_empty() || kv.ends_with('=') || !kv.contains('='))
+    {
+        let kept: Vec<&str> = query.split('&').filter(|kv| kv.split_once('=').is_some_and(|(_, v)| !v.is_empty())).collect();
+        let uri = if kept.is_empty() { req.uri().path().to_owned() } else { format!("{}?{}", req.uri().path(), kept.join("&")) };
+        if let Ok(uri) = uri.parse() {
+            *req.uri_mut() = uri;
+        }
     }
 
     // 5. The operation; errors become problems.

@@ -356,9 +356,10 @@ pub async fn open(
                 return Ok(d);
             }
             Err(e) if is_unique_violation(&e) => {
-                // Another open dispute won the race, the number was drawn twice, or another
-                // request with the same idempotency key went first (its caller answers as it did).
-                if idem.is_some() || open_on_order(db, &order.id).await?.is_some() {
+                // Another open dispute won the race (also what another request with the same
+                // idempotency key does: its caller then answers as it did), or the number was
+                // drawn twice: draw again.
+                if open_on_order(db, &order.id).await?.is_some() {
                     return Err(DisputeError::AlreadyOpen);
                 }
             }

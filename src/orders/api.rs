@@ -724,8 +724,8 @@ pub(crate) async fn order_json(state: &AppState, partner_id: &str, id: &str) -> 
 /// The API takes the sizes its document lists, exactly (`S`, `M`, `L`); anything else is
 /// reported by the order's validation as an unknown size.
 fn exact_size(size: Option<String>) -> String {
-    match size.as_deref() {
-        None => String::new(),
+    match size.as_deref().map(str::trim) {
+        None | Some("") => String::new(),
         Some(s @ ("S" | "M" | "L")) => s.to_owned(),
         Some(_) => "?".to_owned(),
     }

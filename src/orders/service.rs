@@ -250,6 +250,11 @@ pub async fn create_many(
                 }
                 return Ok(created.into_iter().map(|(id, _)| id).collect());
             }
+            // Another request with the same idempotency key recorded its order first (another
+            // instance): nothing to draw again, the caller answers as that request did.
+            Err(e) if is_unique_violation(&e) && matches!(once, Some(Once::Idempotent(_))) && idempotency_taken(db, once).await => {
+                return Err(OrderError::Conflict);
+            }
             // A tracking number or public token collision, or a concurrent send of the same
             // client key: draw again (the next attempt finds that key's order).
             Err(e) if is_unique_violation(&e) => continue,
@@ -257,6 +262,12 @@ pub async fn create_many(
         }
     }
     Err(OrderError::Conflict)
+}
+
+/// Has another request already recorded this idempotency key?
+async fn idempotency_taken(db: &Db, once: Option<Once<'_>>) -> bool {
+    let Some(Once::Idempotent(key)) = once else { return false };
+    crate::idempotency::lookup(db, &key.partner_id, &key.key).await.is_ok_and(|r| r.is_some())
 }
 
 /// Apply `action` to `order` as `actor`, at `at`, optionally at a position. The order must be
@@ -388,6 +399,11 @@ pub async fn transition_once(
         Some(seq) => {
             bus.publish(Notice { partner_id: order.partner_id.clone(), seq, kind: kind.to_owned(), order_id: Some(order.id.clone()) });
             repo::find(db, &order.id).await?.ok_or(OrderError::NotFound)
+        }
+        // A completion that found the PIN locked meanwhile gets the same answer as any try on
+        // a locked PIN: nothing tells a right guess from a wrong one.
+        None if needs_open_pin && repo::find(db, &order.id).await?.is_some_and(|o| o.pin_locked_at.is_some()) => {
+            Err(TransitionError::PinLocked.into())
         }
         None => Err(OrderError::Conflict),
     }

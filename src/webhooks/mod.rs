@@ -89,7 +89,8 @@ pub struct Saved {
 }
 
 /// [`save`], in one transaction. Resuming sends the events queued meanwhile (the pause did not
-/// stop the queue), oldest first, except those created before `skip_before` when given.
+/// stop the queue), oldest first, except those created before `skip_before` when given. A
+/// vendor who saves it switched off has chosen: it is no longer "paused", and queues nothing.
 pub async fn save_with(
     db: &Db,
     partner_id: &str,
@@ -113,7 +114,7 @@ pub async fn save_with(
              VALUES ($1, $2, $3, $4, $5, 0, $6, $6) \
              ON CONFLICT (partner_id) DO UPDATE SET url = excluded.url, events = excluded.events, is_active = excluded.is_active, \
              failure_count = CASE WHEN excluded.is_active AND NOT webhook_configs.is_active THEN 0 ELSE webhook_configs.failure_count END, \
-             paused_reason = CASE WHEN excluded.is_active THEN NULL ELSE webhook_configs.paused_reason END, updated_at = excluded.updated_at",
+             paused_reason = NULL, updated_at = excluded.updated_at",
         )
         .bind(partner_id)
         .bind(url)

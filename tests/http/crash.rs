@@ -30,6 +30,25 @@ fn start_server(url: &str) -> Child {
         .expect("delivr starts")
 }
 
+/// A migrated database with the geography and one approved partner (before any server runs).
+async fn approved_partner(url: &str) -> (delivr::db::Db, String) {
+    let db = delivr::db::Db::connect(url).await.unwrap();
+    db.migrate().await.unwrap();
+    delivr::geo::seed(&db).await.unwrap();
+    let hash = delivr::accounts::password::hash("x-password-1").unwrap();
+    let new = delivr::partners::repo::NewPartner {
+        business_name: "Crash",
+        contact_name: "C",
+        phone: "+237677000000",
+        email: "crash@shop.cm",
+        password_hash: &hash,
+        language: "fr",
+    };
+    let (_, partner) = delivr::partners::repo::create(&db, &new).await.unwrap();
+    delivr::partners::repo::approve(&db, &partner).await.unwrap();
+    (db, partner)
+}
+
 fn distinct(receiver: &Receiver) -> usize {
     let got = receiver.got.lock().unwrap();
     got.iter().filter_map(|r| r.header("webhook-id").map(str::to_owned)).collect::<HashSet<_>>().len()
@@ -43,20 +62,7 @@ async fn sigkill_three_times_loses_no_webhook_event(backend: Backend) {
 
     // A partner with a webhook and 1 000 events waiting to be delivered.
     {
-        let db = delivr::db::Db::connect(&url).await.unwrap();
-        db.migrate().await.unwrap();
-        delivr::geo::seed(&db).await.unwrap();
-        let hash = delivr::accounts::password::hash("x-password-1").unwrap();
-        let new = delivr::partners::repo::NewPartner {
-            business_name: "Crash",
-            contact_name: "C",
-            phone: "+237677000000",
-            email: "crash@shop.cm",
-            password_hash: &hash,
-            language: "fr",
-        };
-        let (_, partner) = delivr::partners::repo::create(&db, &new).await.unwrap();
-        delivr::partners::repo::approve(&db, &partner).await.unwrap();
+        let (db, partner) = approved_partner(&url).await;
         delivr::webhooks::save(&db, &partner, &receiver.url, &["order.created".to_owned()], true).await.unwrap();
         let now = delivr::db::now_ms();
         delivr::on_db!(&db, pool => {
@@ -137,21 +143,8 @@ async fn sigkill_during_api_writes_makes_one_effect_per_key(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let url = fresh_database(backend, dir.path()).await;
     let key = {
-        let db = delivr::db::Db::connect(&url).await.unwrap();
-        db.migrate().await.unwrap();
-        delivr::geo::seed(&db).await.unwrap();
+        let (db, partner) = approved_partner(&url).await;
         delivr::pricing::seed_defaults(&db).await.unwrap();
-        let hash = delivr::accounts::password::hash("x-password-1").unwrap();
-        let new = delivr::partners::repo::NewPartner {
-            business_name: "Crash",
-            contact_name: "C",
-            phone: "+237677000000",
-            email: "crash@shop.cm",
-            password_hash: &hash,
-            language: "fr",
-        };
-        let (_, partner) = delivr::partners::repo::create(&db, &new).await.unwrap();
-        delivr::partners::repo::approve(&db, &partner).await.unwrap();
         delivr::on_db!(&db, pool => sqlx::query("UPDATE partners SET pickup_quartier_id = 1001, pickup_address = 'Rue Joss' WHERE id = $1").bind(&partner).execute(pool).await.map(|_| ())).unwrap();
         delivr::wallet::adjust(&db, &partner, 100_000_000, "Fonds de test").await.unwrap();
         let key = delivr::api_keys::create(&db, &partner, "crash").await.unwrap().unwrap().secret;
