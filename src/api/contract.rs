@@ -347,6 +347,192 @@ fn prune_statuses(spec: &mut Value) {
     }
 }
 
+/// What a property means, for those whose type says no more than their name (the handler
+/// types document the rest themselves).
+fn describe(schema: &str, property: &str) -> Option<&'static str> {
+    Some(match (schema, property) {
+        (_, "id") if schema.starts_with("Order") => "The order's id (UUID).",
+        (_, "id") if schema.starts_with("Dispute") => "The dispute's id (UUID).",
+        (_, "id") if schema.starts_with("Payout") => "The payout's id (UUID).",
+        (_, "id") if schema.starts_with("Delivery") => "The delivery's id (UUID): replay it with `POST /webhook/deliveries/{id}/replay`.",
+        ("EntryOut", "id") => "The ledger entry's number; entries are listed newest first.",
+        ("MessageOut", "id") => "The message's number in the thread.",
+        ("PhotoOut", "id") => "The photo's id: `GET /disputes/{id}/photos/{photo_id}`.",
+        ("InvoiceOut", "id") => "The invoice's id: `GET /invoices/{id}/pdf`.",
+        (_, "id") => "Identifier.",
+        (_, "data") => "The items, newest first.",
+        (_, "events") => "The entries, oldest first.",
+        (_, "created_at") => "When it was created (UTC).",
+        (_, "updated_at") => "When it last changed (UTC).",
+        (_, "decided_at") => "When DELIVR-CM decided (UTC).",
+        (_, "finished_at") => "When the delivery ended: completed, cancelled or failed (UTC).",
+        (_, "issued_at") => "When the document was issued (UTC).",
+        (_, "at") => "When (UTC).",
+        (_, "currency") => "Always `XAF` (FCFA, no minor unit).",
+        (_, "tracking_number") => "The tracking number, `DLV-` and six characters.",
+        (_, "order_id") => "The order's id (UUID).",
+        (_, "dispute_id") => "The dispute's id (UUID).",
+        (_, "number") => "The dispute's number, for people (`LIT-…`).",
+        (_, "event") => "The event's name.",
+        (_, "event_id") => "The event's id: the same on every delivery of the event.",
+        (_, "status") => "Where it stands.",
+        (_, "reason") if schema.starts_with("Dispute") => "Why the dispute was opened.",
+        (_, "reason") => "Why, in the words of whoever gave it.",
+        (_, "description") => "What happened, in the vendor's words.",
+        (_, "amount_claimed") => "What the vendor claims, FCFA.",
+        (_, "amount") => "FCFA.",
+        (_, "total") if schema == "Pricing" => "What the delivery costs the vendor, FCFA.",
+        (_, "commission") => "DELIVR-CM's share of the total, FCFA.",
+        (_, "net") => "The courier's share of the total, FCFA.",
+        (_, "total") => "Total, FCFA, TVA included.",
+        (_, "balance_after") => "The balance after this entry, FCFA.",
+        (_, "pricing") => "The price: total, and its split between DELIVR-CM and the courier.",
+        (_, "recipient") => "Who receives the parcel.",
+        (_, "courier") => "The courier, once assigned.",
+        (_, "pickup") => "Where the parcel is picked up.",
+        (_, "dropoff") => "Where the parcel is delivered.",
+        (_, "city") => "The city's name.",
+        (_, "quartier") => "The quartier's name.",
+        ("OrderCreate", "dropoff_city") => "Drop-off city, by name (`Douala`) or id.",
+        ("OrderCreate", "dropoff_quartier") => "Drop-off quartier, by name (accents and case ignored) or id.",
+        (_, "cod_amount") => "Cash the courier collects from the recipient, FCFA (0: nothing).",
+        (_, "courier_note") => "A note for the courier.",
+        (_, "cancel_reason") => "Why it was cancelled.",
+        (_, "failure_reason") => "Why the delivery failed.",
+        (_, "distance_m") => "Distance between pickup and drop-off quartiers, metres.",
+        (_, "package_description") => "What is in the parcel.",
+        (_, "size_class") => "Package size.",
+        (_, "phone") => "E.164 phone number.",
+        (_, "reference") => "The operator's transaction reference, once paid.",
+        (_, "reject_reason") => "Why the payout was rejected.",
+        (_, "body") => "The text.",
+        (_, "messages") => "The thread, oldest first.",
+        (_, "photos") => "Evidence photos.",
+        (_, "width") => "Pixels.",
+        (_, "height") => "Pixels.",
+        (_, "lat") => "Latitude (WGS 84).",
+        (_, "lng") => "Longitude (WGS 84).",
+        (_, "note") => "What was said with this step.",
+        (_, "attempts") => "Attempts made so far.",
+        (_, "last_error") => "What went wrong at the last attempt (`skipped-on-resume` when left out on resuming).",
+        (_, "last_status_code") => "Your endpoint's HTTP status at the last attempt.",
+        (_, "last_triggered") => "When the last attempt was made (UTC).",
+        (_, "url") => "Where events are POSTed.",
+        (_, "is_active") => "Whether events are sent.",
+        (_, "page") => "This page's number, from 1.",
+        (_, "current") => "The chosen period.",
+        (_, "previous") => "The period of the same length just before, to compare with.",
+        (_, "orders") => "Orders created in the period.",
+        (_, "completed") => "Of those, delivered.",
+        (_, "cancelled") => "Of those, cancelled.",
+        (_, "failed") => "Of those, failed.",
+        (_, "message") => "The test's text.",
+        _ => return None,
+    })
+}
+
+fn describe_properties(spec: &mut Value) {
+    let Some(schemas) = spec.pointer_mut("/components/schemas").and_then(Value::as_object_mut) else { return };
+    for (name, schema) in schemas.iter_mut() {
+        let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) else { continue };
+        for (prop, p) in props.iter_mut() {
+            let Some(p) = p.as_object_mut() else { continue };
+            if p.get("description").and_then(Value::as_str).is_none_or(str::is_empty)
+                && let Some(text) = describe(name, prop)
+            {
+                // A `$ref` cannot carry a description beside it in OpenAPI 3.0: wrap it.
+                if let Some(r) = p.remove("$ref") {
+                    p.insert("allOf".into(), json!([{"$ref": r}]));
+                }
+                p.insert("description".into(), json!(text));
+            }
+        }
+    }
+}
+
+/// An example for every successful answer, built from the schema (its own example when it
+/// has one, else the examples, enums and formats of its properties).
+fn answer_examples(spec: &mut Value) {
+    let snapshot = spec.clone();
+    let Some(paths) = spec.get_mut("paths").and_then(Value::as_object_mut) else { return };
+    for item in paths.values_mut() {
+        for op in item.as_object_mut().into_iter().flat_map(|o| o.values_mut()) {
+            let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else { continue };
+            for (status, resp) in responses.iter_mut() {
+                if !status.starts_with('2') {
+                    continue;
+                }
+                let Some(content) = resp.get_mut("content").and_then(Value::as_object_mut) else { continue };
+                for (media_type, media) in content.iter_mut() {
+                    if media.get("example").is_some() || !media_type.contains("json") {
+                        continue;
+                    }
+                    let example = example_of(&snapshot, &media["schema"], "", 0);
+                    media["example"] = example;
+                }
+            }
+        }
+    }
+}
+
+fn example_of(spec: &Value, schema: &Value, name: &str, depth: usize) -> Value {
+    if depth > 6 {
+        return Value::Null;
+    }
+    if let Some(r) = schema["$ref"].as_str().and_then(|r| r.strip_prefix("#/")) {
+        let target = spec.pointer(&format!("/{r}")).cloned().unwrap_or(Value::Null);
+        if let Some(e) = target.get("example") {
+            return e.clone();
+        }
+        return example_of(spec, &target, name, depth + 1);
+    }
+    if let Some(first) = schema["allOf"].as_array().and_then(|a| a.first()) {
+        return example_of(spec, first, name, depth + 1);
+    }
+    if let Some(e) = schema.get("example") {
+        return e.clone();
+    }
+    if let Some(first) = schema["enum"].as_array().and_then(|a| a.first()) {
+        return first.clone();
+    }
+    match schema["type"].as_str() {
+        Some("object") => {
+            let mut out = Map::new();
+            for (k, p) in schema["properties"].as_object().into_iter().flatten() {
+                out.insert(k.clone(), example_of(spec, p, k, depth + 1));
+            }
+            Value::Object(out)
+        }
+        Some("array") => json!([example_of(spec, &schema["items"], name, depth + 1)]),
+        Some("integer") => json!(match name {
+            "amount" | "cod_amount" | "amount_claimed" => 15_000,
+            "total" | "subtotal" => 2_350,
+            "balance" | "balance_after" => 48_500,
+            "page" | "attempts" => 1,
+            _ => 0,
+        }),
+        Some("number") => json!(match name {
+            "lat" => 4.0511,
+            "lng" => 9.7679,
+            _ => 0.0,
+        }),
+        Some("boolean") => json!(true),
+        Some("string") => match (schema["format"].as_str(), name) {
+            (Some("date-time"), _) => json!("2026-02-11T10:30:00Z"),
+            (Some("date"), _) => json!("2026-02-11"),
+            (Some("uuid"), _) | (_, "id" | "order_id" | "dispute_id" | "event_id") => json!("4f6c2a7e-1b0d-4c1e-9d7a-2f1e8c3b5a90"),
+            (_, "tracking_number") => json!("DLV-A7F3X2"),
+            (_, "phone") => json!("+237677987654"),
+            (_, "currency") => json!("XAF"),
+            (_, "secret") => json!("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+            (_, "number") => json!("FAC-2026-000042"),
+            (_, "month") => json!("2026-01"),
+            _ => json!("…"),
+        },
+        _ => Value::Null,
+    }
+}
+
 /// Finish the generated document (see the module's comment).
 pub fn finish(spec: &mut Value) {
     prune_statuses(spec);
@@ -355,6 +541,7 @@ pub fn finish(spec: &mut Value) {
     type_answers(spec);
     order_tags(spec);
     code_samples(spec);
+    describe_properties(spec);
     request_schemas_strict(spec);
     let rate_headers = json!({
         "RateLimit-Limit": {"description": "Requests allowed per minute for this key.", "schema": {"type": "integer"}},
@@ -421,6 +608,7 @@ pub fn finish(spec: &mut Value) {
         }
     }
     add_links(spec);
+    answer_examples(spec);
 }
 
 /// Request bodies are exact: unknown fields are refused (`additionalProperties: false`), and a
@@ -675,6 +863,13 @@ impl Contract {
         if value.is_null() {
             if schema["nullable"] != true {
                 errors.push((field, lang.t(Msg::ErrApiNull).to_owned(), true));
+            }
+            return;
+        }
+        // A described reference (`allOf` around one `$ref`) is the reference.
+        if let Some(all) = schema["allOf"].as_array() {
+            for part in all {
+                self.check_value(value, part, at, lang, errors);
             }
             return;
         }

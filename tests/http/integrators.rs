@@ -382,3 +382,40 @@ async fn webhook_bodies_are_what_the_document_says(backend: Backend) {
         assert!(doc["x-webhooks"][k]["post"]["requestBody"].is_object(), "{k}");
     }
 }
+
+/// The document describes every property, shows an example of every successful answer, and
+/// each example is valid against its own schema.
+#[tokio::test]
+async fn the_document_describes_everything_with_valid_examples() {
+    let contract = delivr::api::contract("https://portail.delivr.cm");
+    let doc = contract.document();
+    let mut undescribed = Vec::new();
+    for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
+        for (prop, p) in schema["properties"].as_object().into_iter().flatten() {
+            if p["description"].as_str().is_none_or(str::is_empty) {
+                undescribed.push(format!("{name}.{prop}"));
+            }
+        }
+    }
+    assert!(undescribed.is_empty(), "properties without a description: {undescribed:?}");
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            assert!(op["description"].as_str().is_some_and(|d| d.contains("```sh")), "{method} {path}: a sample");
+            for (status, resp) in op["responses"].as_object().unwrap() {
+                if !status.starts_with('2') {
+                    continue;
+                }
+                for (media_type, media) in resp["content"].as_object().into_iter().flatten() {
+                    if !media_type.contains("json") {
+                        continue;
+                    }
+                    let name = media["schema"]["$ref"].as_str().unwrap().trim_start_matches("#/components/schemas/");
+                    let example = media.get("example").or_else(|| doc["components"]["schemas"][name].get("example"));
+                    let example = example.unwrap_or_else(|| panic!("{method} {path} {status}: no example"));
+                    let wrong = contract.violations(name, example);
+                    assert!(wrong.is_empty(), "{method} {path} {status}: example departs from {name}: {wrong:?}");
+                }
+            }
+        }
+    }
+}
