@@ -99,7 +99,7 @@ async fn view(state: &AppState, ctx: &Ctx, form: &NewCourierForm, errors: &Field
         form.card method="post" action="/admin/couriers/" novalidate {
             (csrf_field(ctx))
             h2 { (ctx.t(Msg::CourierAdd)) }
-            (Input::new("full_name", ctx.t(Msg::FieldContactName), &form.full_name).autocomplete("name").render(errors))
+            (Input::new("full_name", ctx.t(Msg::FieldFullName), &form.full_name).autocomplete("name").render(errors))
             (Input::new("email", ctx.t(Msg::FieldEmail), &form.email).kind("email").render(errors))
             (Input::new("phone", ctx.t(Msg::FieldPhone), &form.phone).kind("tel").inputmode("tel").optional().hint(ctx.t(Msg::HintPhone)).render(errors))
             (Input::new("password", ctx.t(Msg::FieldPassword), "").kind("password").autocomplete("new-password").hint(ctx.t(Msg::HintPassword)).render(errors))

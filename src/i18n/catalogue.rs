@@ -155,6 +155,7 @@ super::define_catalogue! {
     NavOrders => ("Commandes", "Orders"),
     NavTariffs => ("Tarifs", "Tariffs"),
     NavCouriers => ("Coursiers", "Couriers"),
+    FieldFullName => ("Nom complet", "Full name"),
     AdminCouriersTitle => ("Coursiers", "Couriers"),
     AdminCouriersIntro => ("Les coursiers se connectent à l'application avec leur e-mail et leur mot de passe ; chaque connexion reçoit un jeton valable 12 h après sa dernière utilisation. Désactiver un coursier, le déconnecter ou changer son mot de passe met fin à ses jetons immédiatement.", "Couriers sign in to the app with their email and password; each sign-in gets a token valid 12 h after its last use. Deactivating a courier, signing them out or changing their password ends their tokens at once."),
     CourierActive => ("Actif", "Active"),

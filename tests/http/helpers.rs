@@ -53,10 +53,31 @@ pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
             let mut conn = sqlx::PgConnection::connect(&admin)
                 .await
                 .unwrap_or_else(|e| panic!("PostgreSQL must run for the tests ({admin}; set TEST_POSTGRES_URL): {e}"));
+            drop_leftovers(&mut conn).await;
             sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut conn).await.expect("drop test db");
             sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test db");
             let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(admin);
             format!("{base}/{name}")
+        }
+    }
+}
+
+/// The databases earlier test runs made (`delivr_t_<pid>_<n>`, their process gone) are
+/// dropped once per run, so the server does not fill up run after run.
+async fn drop_leftovers(conn: &mut sqlx::PgConnection) {
+    static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if DONE.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let names: Vec<String> = sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'delivr\\_t\\_%'")
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap_or_default();
+    for name in names {
+        let pid = name.trim_start_matches("delivr_t_").split('_').next().and_then(|p| p.parse::<u32>().ok());
+        let alive = pid.is_some_and(|p| p == std::process::id() || std::path::Path::new(&format!("/proc/{p}")).exists());
+        if !alive && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut *conn).await;
         }
     }
 }
