@@ -143,6 +143,7 @@ pub fn routes(state: AppState) -> impl poem::Endpoint<Output = Response> {
     .around(web::context_middleware);
     Route::new()
         .at("/healthz", get(healthz))
+        .at("/readyz", get(readyz))
         .at("/static/:file", get(assets::serve_asset))
         .at("/media/logos/:file", get(crate::branding::serve_logo))
         .at("/sw.js", get(web::pwa::service_worker))
@@ -200,6 +201,39 @@ async fn transport_security<E: poem::Endpoint>(ep: Arc<E>, req: poem::Request) -
         resp.headers_mut().insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     }
     Ok(resp)
+}
+
+#[derive(serde::Serialize)]
+struct Readiness {
+    status: &'static str,
+    database: bool,
+    migrations: bool,
+    /// Age of the oldest webhook delivery waiting to be sent, seconds (0 when none waits).
+    outbox_oldest_secs: i64,
+    outbox_max_age_secs: i64,
+}
+
+/// Readiness, for a load balancer: the database answers, its migrations are this binary's,
+/// and the webhook outbox is not falling behind. `/healthz` stays the cheap liveness check.
+#[handler]
+async fn readyz(Data(state): Data<&AppState>) -> Response {
+    let database = state.db.ping().await;
+    let migrations = database && state.db.migrations_current().await;
+    let oldest = if database { crate::webhooks::delivery::oldest_waiting(&state.db).await.ok().flatten() } else { None };
+    let age = oldest.map_or(0, |at| ((crate::db::now_ms() - at) / 1000).max(0));
+    let max = state.config.ready_outbox_max_age_secs;
+    let ready = database && migrations && age <= max;
+    let body = Readiness {
+        status: if ready { "ready" } else { "not-ready" },
+        database,
+        migrations,
+        outbox_oldest_secs: age,
+        outbox_max_age_secs: max,
+    };
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let mut resp = (status, Json(body)).into_response();
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
 }
 
 /// Compress text responses when the client accepts it. Pages and JSON are small and already

@@ -40,6 +40,16 @@ pub struct Config {
     #[arg(long, env = "LOG", default_value = "info", global = true)]
     pub log: String,
 
+    /// Log lines as text (`text`, for people) or as one JSON object per line (`json`, for log
+    /// collectors), each with its request's id and, once known, its partner's.
+    #[arg(long, env = "LOG_FORMAT", default_value = "text", value_parser = ["text", "json"], global = true)]
+    pub log_format: String,
+
+    /// `/readyz` answers 503 when the oldest webhook delivery still waiting is older than this
+    /// (seconds): the instances are not keeping up, or cannot reach the receivers' network.
+    #[arg(long, env = "READY_OUTBOX_MAX_AGE_SECS", default_value_t = 900, global = true)]
+    pub ready_outbox_max_age_secs: i64,
+
     /// API requests allowed per key per minute.
     #[arg(long, env = "API_RATE_LIMIT", default_value_t = 120, global = true)]
     pub api_rate_limit: i64,
@@ -74,6 +84,8 @@ impl Config {
             public_url: None,
             secret_key: None,
             log: "warn".to_owned(),
+            log_format: "text".to_owned(),
+            ready_outbox_max_age_secs: 900,
             api_rate_limit: 120,
             allow_loopback_webhooks: false,
             webhook_lock_secs: 60,

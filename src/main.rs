@@ -20,7 +20,12 @@ use tracing_subscriber::EnvFilter;
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let filter = EnvFilter::try_new(&cli.config.log).context("LOG is not a valid log filter")?;
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    if cli.config.log_format == "json" {
+        // One JSON object per line; the request's span (its id, method, path, partner) on each.
+        tracing_subscriber::fmt().json().with_current_span(true).with_span_list(false).with_env_filter(filter).with_target(false).init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    }
     // reqwest (webhooks) uses rustls with the ring provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
 

@@ -166,8 +166,30 @@ fn presented_key(req: &Request) -> Option<String> {
 /// Headers on every API response, whatever answered: nothing is cached (an order carries its
 /// delivery PIN) and nothing is sniffed.
 pub async fn api_headers<E: Endpoint>(ep: Arc<E>, req: Request) -> poem::Result<Response> {
-    let mut resp = ep.call(req).await.map(IntoResponse::into_response).unwrap_or_else(|e| e.into_response());
+    use tracing::Instrument;
+    // Every line logged for this request carries its id (and, once the key is known, the
+    // partner's id: see `api_middleware`).
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .map(str::to_owned)
+        .unwrap_or_else(|| security::random_token(12));
+    let span =
+        tracing::info_span!("request", id = %request_id, method = %req.method(), path = %req.uri().path(), partner = tracing::field::Empty);
+    let started = std::time::Instant::now();
+    let mut resp = async {
+        let resp = ep.call(req).await.map(IntoResponse::into_response).unwrap_or_else(|e| e.into_response());
+        tracing::info!(status = resp.status().as_u16(), ms = started.elapsed().as_millis() as u64, "served");
+        resp
+    }
+    .instrument(span)
+    .await;
     let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        h.insert("x-request-id", v);
+    }
     // An operation that says how its answer may be kept (a photo, a PDF, both private and
     // immutable) keeps its say.
     if !h.contains_key(header::CACHE_CONTROL) {
@@ -196,7 +218,10 @@ async fn api_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request, contract: Arc
         return Ok(resp);
     };
     let auth = match api_keys::authenticate(&state.db, &key).await {
-        Ok(Some(a)) => a,
+        Ok(Some(a)) => {
+            tracing::Span::current().record("partner", a.partner_id.as_str());
+            a
+        }
         Ok(None) => return Ok(response(StatusCode::UNAUTHORIZED, "unauthorized", lang, Msg::ErrApiUnauthorized, None)),
         Err(e) => return Ok(internal(e, lang)),
     };

@@ -68,6 +68,21 @@ impl Db {
         .context("applying database migrations")
     }
 
+    /// Are all of this binary's migrations applied (and none failed)?
+    pub async fn migrations_current(&self) -> bool {
+        let (latest, applied): (Option<i64>, sqlx::Result<Option<i64>>) = match self {
+            Db::Sqlite(pool) => (
+                sqlx::migrate!("migrations/sqlite").migrations.iter().map(|m| m.version).max(),
+                sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success = TRUE").fetch_one(pool).await,
+            ),
+            Db::Postgres(pool) => (
+                sqlx::migrate!("migrations/postgres").migrations.iter().map(|m| m.version).max(),
+                sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success = TRUE").fetch_one(pool).await,
+            ),
+        };
+        matches!(applied, Ok(applied) if applied == latest)
+    }
+
     /// Is the database reachable?
     pub async fn ping(&self) -> bool {
         on_db!(self, pool => sqlx::query("SELECT 1").execute(pool).await.is_ok())

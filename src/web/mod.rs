@@ -164,7 +164,8 @@ pub async fn context_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request) -> po
         .filter(|v| v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
         .map(str::to_owned)
         .unwrap_or_else(|| security::random_token(12));
-    let span = tracing::info_span!("request", id = %request_id, method = %req.method(), path = %req.uri().path());
+    let span =
+        tracing::info_span!("request", id = %request_id, method = %req.method(), path = %req.uri().path(), partner = tracing::field::Empty);
     async move {
         let state = req.data::<AppState>().cloned().ok_or_else(|| internal(anyhow::anyhow!("AppState missing")))?;
         let mut set_cookies: Vec<String> = Vec::new();
@@ -190,6 +191,9 @@ pub async fn context_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request) -> po
             }
         }
 
+        if let Some(p) = user.as_ref().and_then(|u| u.partner.as_ref()) {
+            tracing::Span::current().record("partner", p.id.as_str());
+        }
         let cookie_lang = cookies.get(LANG_COOKIE).and_then(Lang::parse);
         let lang = user
             .as_ref()

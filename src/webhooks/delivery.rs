@@ -92,6 +92,16 @@ pub async fn partners_with_due(db: &Db, now: i64) -> sqlx::Result<Vec<String>> {
     .await)
 }
 
+/// When the oldest delivery still waiting to be sent (to an active webhook) was created.
+pub async fn oldest_waiting(db: &Db) -> sqlx::Result<Option<i64>> {
+    on_db!(db, pool => sqlx::query_scalar(
+        "SELECT MIN(d.created_at) FROM webhook_deliveries d JOIN webhook_configs c ON c.partner_id = d.partner_id \
+         WHERE c.is_active = TRUE AND d.status IN ('PENDING', 'SENDING')",
+    )
+    .fetch_one(pool)
+    .await)
+}
+
 /// When the partner's next pending delivery is due, if any.
 pub async fn next_due(db: &Db, partner_id: &str) -> sqlx::Result<Option<i64>> {
     on_db!(db, pool => sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM webhook_deliveries WHERE partner_id = $1 AND status = 'PENDING'")

@@ -419,3 +419,20 @@ async fn the_document_describes_everything_with_valid_examples() {
         }
     }
 }
+
+/// The document as served is committed beside the tests (`tests/http/openapi.json`): any
+/// change to the API's contract shows in review. `UPDATE_OPENAPI_SNAPSHOT=1` rewrites it.
+#[tokio::test]
+async fn the_document_matches_its_reviewed_snapshot() {
+    let contract = delivr::api::contract("https://portail.delivr.cm");
+    let served = serde_json::to_string_pretty(contract.document()).unwrap() + "\n";
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/http/openapi.json");
+    if std::env::var("UPDATE_OPENAPI_SNAPSHOT").is_ok_and(|v| v == "1") {
+        std::fs::write(&path, &served).unwrap();
+    }
+    let reviewed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        served == reviewed,
+        "the API document changed: review the difference, then run the tests with UPDATE_OPENAPI_SNAPSHOT=1 to accept it"
+    );
+}

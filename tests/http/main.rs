@@ -16,6 +16,7 @@ mod cli;
 mod crash;
 mod disputes;
 mod notifications;
+mod operations;
 mod orders;
 mod pwa;
 mod scale;
