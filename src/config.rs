@@ -134,6 +134,21 @@ pub enum Command {
         #[arg(long, default_value_t = 20)]
         vendors: i64,
     },
+    /// Copy the embedded SQLite database to FILE while the portal serves and writes (a
+    /// consistent snapshot, `VACUUM INTO`), then check the copy. (PostgreSQL: `pg_dump`, see
+    /// the README.)
+    Backup {
+        /// Where to write the copy (must not exist).
+        #[arg(long)]
+        to: String,
+    },
+    /// Put a backup made by `delivr backup` in place of the SQLite database of DATABASE_URL,
+    /// after checking it; refused while a portal serves that database.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: String,
+    },
     /// Invoicing tasks.
     Invoices {
         #[command(subcommand)]

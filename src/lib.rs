@@ -7,6 +7,7 @@ pub mod analytics;
 pub mod api;
 pub mod api_keys;
 pub mod app;
+pub mod backup;
 pub mod branding;
 pub mod config;
 pub mod couriers;

@@ -69,6 +69,16 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Backup { to } => {
+            let report = delivr::backup::backup(&cli.config.database_url, std::path::Path::new(&to)).await?;
+            println!("{report}");
+            Ok(())
+        }
+        Command::Restore { from } => {
+            let report = delivr::backup::restore(&cli.config.database_url, std::path::Path::new(&from)).await?;
+            println!("{report}");
+            Ok(())
+        }
         Command::Invoices { command: InvoicesCommand::CloseMonth { month } } => {
             let db = Db::connect(&cli.config.database_url).await?;
             db.migrate().await?;
@@ -97,6 +107,8 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(config: Config, demo: Option<()>) -> anyhow::Result<()> {
     let shutdown = shutdown_signal();
+    // An embedded database is served by one process at a time, and never restored under it.
+    let _serving = delivr::backup::hold_serve_lock(&config.database_url)?;
     let app = App::build(config).await?;
     let url = match &app.state.config.public_url {
         Some(u) => u.clone(),

@@ -31,7 +31,7 @@ fn start_server(url: &str) -> Child {
 }
 
 /// A migrated database with the geography and one approved partner (before any server runs).
-async fn approved_partner(url: &str) -> (delivr::db::Db, String) {
+pub(crate) async fn approved_partner(url: &str) -> (delivr::db::Db, String) {
     let db = delivr::db::Db::connect(url).await.unwrap();
     db.migrate().await.unwrap();
     delivr::geo::seed(&db).await.unwrap();

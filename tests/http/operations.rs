@@ -108,3 +108,161 @@ async fn json_logs_carry_the_request_and_the_partner(backend: Backend) {
     assert_eq!(line["span"]["partner"], partner.as_str(), "{line}");
     assert_eq!(line["fields"]["message"], "served");
 }
+
+fn delivr(args: &[&str], database_url: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_delivr")).args(args).env("DATABASE_URL", database_url).env("LOG", "error").output().unwrap()
+}
+
+/// The restore drill of the embedded database: a backup taken while the portal serves API
+/// writes and the ledger moves, restored into a new file, served again: every order and ledger
+/// entry committed before the backup began is there, every wallet equals its ledger, and a
+/// restore is refused while a portal serves its target.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_under_load_restores_whole() {
+    crate::helpers::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database(Backend::Sqlite, dir.path()).await;
+    let (key, partner) = {
+        let (db, partner) = crate::crash::approved_partner(&url).await;
+        delivr::pricing::seed_defaults(&db).await.unwrap();
+        delivr::on_db!(&db, pool => sqlx::query("UPDATE partners SET pickup_quartier_id = 1001, pickup_address = 'Rue Joss' WHERE id = $1").bind(&partner).execute(pool).await.map(|_| ())).unwrap();
+        delivr::webhooks::save(&db, &partner, "https://example.invalid/hooks", &["order.created".to_owned()], true).await.unwrap();
+        let key = delivr::api_keys::create(&db, &partner, "drill").await.unwrap().unwrap().secret;
+        db.close().await;
+        (key, partner)
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_delivr"))
+        .arg("serve")
+        .env("DATABASE_URL", &url)
+        .env("BIND", format!("127.0.0.1:{port}"))
+        .env("API_RATE_LIMIT", "1000000")
+        .env("LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Writers: orders through the API (each with its outbox rows), adjustments to the ledger.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let orders = {
+        let (stop, client, base, key) = (stop.clone(), client.clone(), base.clone(), key.clone());
+        tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                i += 1;
+                let body = serde_json::json!({
+                    "dropoff_city": "Douala", "dropoff_quartier": "bonamoussadi", "dropoff_address": format!("Porte {i}"),
+                    "recipient": {"name": "Paul Nkwi", "phone": "677 98 76 54"}, "package_description": "Chaussures"
+                });
+                let resp = client
+                    .post(format!("{base}/api/v1/orders"))
+                    .header("authorization", format!("Api-Key {key}"))
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(resp.status(), StatusCode::CREATED);
+                let v: Value = resp.json().await.unwrap();
+                acknowledged.push((std::time::Instant::now(), v["id"].as_str().unwrap().to_owned()));
+            }
+            acknowledged
+        })
+    };
+    let ledger = {
+        let (stop, url, partner) = (stop.clone(), url.clone(), partner.clone());
+        tokio::spawn(async move {
+            let db = delivr::db::Db::connect(&url).await.unwrap();
+            let mut committed = Vec::new();
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                i += 1;
+                delivr::wallet::adjust(&db, &partner, 100 + i, &format!("drill {i}")).await.unwrap();
+                committed.push((std::time::Instant::now(), format!("drill {i}")));
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            committed
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let backup = dir.path().join("backup.db");
+    let began = std::time::Instant::now();
+    let out = tokio::task::spawn_blocking({
+        let (url, backup) = (url.clone(), backup.clone());
+        move || delivr(&["backup", "--to", backup.to_str().unwrap()], &url)
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let acknowledged = orders.await.unwrap();
+    let committed = ledger.await.unwrap();
+    assert!(acknowledged.iter().filter(|(t, _)| *t < began).count() >= 3, "orders were being written");
+    // Restoring over the database a portal serves is refused, and changes nothing.
+    let refused = delivr(&["restore", "--from", backup.to_str().unwrap()], &url);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("stop it before restoring"), "{}", String::from_utf8_lossy(&refused.stderr));
+    let _ = server.kill();
+    let _ = server.wait();
+    // A damaged backup is refused before anything is touched.
+    let damaged = dir.path().join("damaged.db");
+    std::fs::write(&damaged, b"not a database at all").unwrap();
+    let restored_url = format!("sqlite://{}", dir.path().join("restored.db").display());
+    assert!(!delivr(&["restore", "--from", damaged.to_str().unwrap()], &restored_url).status.success());
+    // Restored into a new file and served.
+    let out = delivr(&["restore", "--from", backup.to_str().unwrap()], &restored_url);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| *c = crate::helpers::test_config(restored_url.clone())).await;
+    assert_eq!(app.get("/readyz").await.status(), StatusCode::OK);
+    let db = &app.state.db;
+    for (at, id) in acknowledged.iter().filter(|(t, _)| *t < began) {
+        let found = delivr::orders::repo::find(db, id).await.unwrap();
+        assert!(found.is_some(), "order {id} acknowledged {:?} before the backup is in it", began - *at);
+    }
+    for (_, reason) in committed.iter().filter(|(t, _)| *t < began) {
+        let n: i64 = delivr::on_db!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM wallet_entries WHERE reason = $1").bind(reason).fetch_one(pool).await).unwrap();
+        assert_eq!(n, 1, "{reason}");
+    }
+    let b = delivr::wallet::balance(db, &partner).await.unwrap();
+    assert_eq!(b.balance, delivr::wallet::ledger_sum(db, &partner).await.unwrap(), "the wallet equals its ledger");
+    let deliveries: i64 =
+        delivr::on_db!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM webhook_deliveries").fetch_one(pool).await).unwrap();
+    assert!(deliveries >= 3, "the outbox came along");
+}
+
+/// PostgreSQL's procedure, as the README gives it: `pg_dump -Fc`, then `pg_restore` into a new
+/// database, and the portal serves it with everything there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_dump_restores_whole() {
+    crate::helpers::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let partner = app.approved_vendor("Boutique", "a@shop.cm").await;
+    app.exec(&format!("UPDATE partners SET pickup_quartier_id = 1001, pickup_address = 'Rue Joss' WHERE id = '{partner}'")).await;
+    for _ in 0..3 {
+        crate::helpers::new_order(&app, "5 000").await;
+    }
+    delivr::wallet::adjust(&app.state.db, &partner, 12_345, "avant la sauvegarde").await.unwrap();
+    let dump = dir.path().join("delivr.dump");
+    let source = app.state.config.database_url.clone();
+    let out = Command::new("pg_dump").args(["-Fc", "-f", dump.to_str().unwrap(), &source]).output().expect("pg_dump runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let target = fresh_database(Backend::Postgres, dir.path()).await;
+    let out = Command::new("pg_restore").args(["--no-owner", "-d", &target, dump.to_str().unwrap()]).output().expect("pg_restore runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let restored = TestApp::spawn_with(Backend::Postgres, |c| *c = crate::helpers::test_config(target.clone())).await;
+    assert_eq!(restored.get("/readyz").await.status(), StatusCode::OK);
+    assert_eq!(restored.count("orders").await, 3);
+    let b = delivr::wallet::balance(&restored.state.db, &partner).await.unwrap();
+    assert_eq!(b.balance, delivr::wallet::ledger_sum(&restored.state.db, &partner).await.unwrap());
+    assert_eq!(b.balance, 12_345);
+}
