@@ -100,10 +100,18 @@ impl App {
         self.addr.port()
     }
 
-    /// Serve until `shutdown` resolves, then let in-flight requests finish (up to 10 s).
+    /// Serve until `shutdown` resolves, then close the live streams (each told to reconnect)
+    /// and let in-flight requests finish (up to 10 s); unsent webhook deliveries stay in the
+    /// outbox for the next start or another instance.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         let db = self.state.db.clone();
         let actors = self.state.actors.clone();
+        let closing = actors.clone();
+        let shutdown = async move {
+            shutdown.await;
+            tracing::info!("stopping: closing live streams, finishing requests");
+            closing.end_streams();
+        };
         let app = routes(self.state);
         Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(10)))

@@ -160,6 +160,12 @@ impl Actors {
         self.registry.do_send(WakeStreams(partner_id.to_owned(), notifications::Live::SessionEnded(session_hash.into())));
     }
 
+    /// This instance is stopping: every open stream closes now, telling its page to reconnect,
+    /// so that the server's graceful stop does not wait on them.
+    pub fn end_streams(&self) {
+        self.registry.do_send(EndStreams);
+    }
+
     /// A stream's subscription to the partner's wake-ups.
     pub async fn subscribe(&self, partner_id: &str) -> Option<tokio::sync::broadcast::Receiver<notifications::Live>> {
         self.registry.send(SubscribeStreams(partner_id.to_owned())).await.ok().flatten()
@@ -214,6 +220,20 @@ struct WakeStreams(String, notifications::Live);
 #[derive(Message)]
 #[rtype(result = "Option<tokio::sync::broadcast::Receiver<notifications::Live>>")]
 struct SubscribeStreams(String);
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct EndStreams;
+
+impl Handler<EndStreams> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, _: EndStreams, _: &mut Context<Self>) {
+        for a in self.streams.values().filter(|a| a.connected()) {
+            a.do_send(notifications::Wake(notifications::Live::Shutdown));
+        }
+    }
+}
 
 impl Handler<WakeStreams> for Registry {
     type Result = ();

@@ -60,6 +60,9 @@ pub enum Live {
     Position(String),
     /// The SHA-256 of the ended session's cookie.
     SessionEnded(std::sync::Arc<str>),
+    /// This instance is stopping: streams close with a hint to reconnect (to another instance,
+    /// or to this one once restarted).
+    Shutdown,
 }
 
 /// Something new for this partner.

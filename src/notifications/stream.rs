@@ -47,6 +47,9 @@ pub fn badge(count: i64) -> maud::Markup {
     html! { span #notif-badge.count.hidden[count == 0] aria-live="polite" { (count) } }
 }
 
+/// How long a page waits before reconnecting to a stream closed by a stopping instance.
+pub const RECONNECT_MS: u64 = 2_000;
+
 /// A stream looks at its session again at least this often, whatever it was told.
 const SESSION_CHECK_MS: i64 = 60_000;
 
@@ -185,6 +188,14 @@ pub async fn stream(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &R
                         if *hash == *st.session_hash {
                             st.end();
                         }
+                        continue;
+                    }
+                    // The instance stops: reconnect in a moment (elsewhere, or here restarted).
+                    Ok(Live::Shutdown) => {
+                        st.queue.clear();
+                        st.queue.push_back(Event::retry(RECONNECT_MS));
+                        st.queue.push_back(Event::message("reconnect").event_type("reconnect"));
+                        st.closing = true;
                         continue;
                     }
                     // Missed wake-ups may have carried this session's end: look.

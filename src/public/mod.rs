@@ -112,9 +112,14 @@ async fn track_stream(Data(state): Data<&AppState>, Path(token): Path<String>) -
         return Ok(StatusCode::SERVICE_UNAVAILABLE.into_response());
     };
     let db = state.db.clone();
-    let events = futures_util::stream::unfold((rx, db, order), |(mut rx, db, order)| async move {
+    let events = futures_util::stream::unfold(Some((rx, db, order)), |state| async move {
+        let (mut rx, db, order) = state?;
         loop {
             match rx.recv().await {
+                // The instance stops: the page reconnects in a moment; nothing more here.
+                Ok(crate::actors::notifications::Live::Shutdown) => {
+                    return Some((Event::retry(crate::notifications::stream::RECONNECT_MS), None));
+                }
                 Ok(crate::actors::notifications::Live::Position(id)) if id == order.id => {
                     let Ok(Some(p)) = repo::latest_position(&db, &order.id).await else { continue };
                     let ev = crate::notifications::stream::PositionEvent {
@@ -126,12 +131,12 @@ async fn track_stream(Data(state): Data<&AppState>, Path(token): Path<String>) -
                         eta: Some(orders::eta_minutes(&order, p)),
                     };
                     let json = serde_json::to_string(&ev).unwrap_or_default();
-                    return Some((Event::message(json).event_type("position"), (rx, db, order)));
+                    return Some((Event::message(json).event_type("position"), Some((rx, db, order))));
                 }
                 Ok(crate::actors::notifications::Live::Notifications) => {
                     let fresh = repo::find(&db, &order.id).await.ok().flatten();
                     if let Some(f) = fresh.filter(|f| f.status != order.status) {
-                        return Some((Event::message(f.status.clone()).event_type("status"), (rx, db, f)));
+                        return Some((Event::message(f.status.clone()).event_type("status"), Some((rx, db, f))));
                     }
                 }
                 Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}

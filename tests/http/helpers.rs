@@ -152,6 +152,11 @@ impl TestApp {
         self.post_form("/accounts/login/", "/accounts/login/", &[("email", email), ("password", password)]).await
     }
 
+    /// A browser on a server started elsewhere (at `base`, with `state`).
+    pub fn browser_of(base: String, state: AppState) -> TestApp {
+        TestApp { base, state, client: client(), _dir: tempfile::tempdir().expect("a temp dir") }
+    }
+
     /// A new client (another browser) on the same server.
     pub fn other_browser(&self) -> TestApp {
         TestApp { base: self.base.clone(), state: self.state.clone(), client: client(), _dir: tempfile::tempdir().expect("a temp dir") }

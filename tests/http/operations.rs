@@ -266,3 +266,37 @@ async fn a_postgres_dump_restores_whole() {
     assert_eq!(b.balance, delivr::wallet::ledger_sum(&restored.state.db, &partner).await.unwrap());
     assert_eq!(b.balance, 12_345);
 }
+
+/// Stopping: open live streams are closed at once with a hint to reconnect (not waited on),
+/// and the server is down well within its 10-second drain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_closes_live_streams_with_a_reconnect_hint() {
+    crate::helpers::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let config = crate::helpers::test_config(fresh_database(Backend::Sqlite, dir.path()).await);
+    let app = delivr::app::App::build(config).await.unwrap();
+    let base = format!("http://{}", app.addr());
+    let state = app.state.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    let browser = TestApp::browser_of(base.clone(), state);
+    browser.approved_vendor("Boutique", "a@shop.cm").await;
+    let mut stream = browser.client.get(format!("{base}/partners/notifications/stream/")).send().await.unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let asked = std::time::Instant::now();
+    stop.send(()).unwrap();
+    let mut buf = String::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Ok(Some(chunk)) = stream.chunk().await {
+            buf.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the stream closed: {buf}");
+    assert!(buf.contains("retry: 2000") && buf.contains("event: reconnect"), "{buf}");
+    tokio::time::timeout(Duration::from_secs(8), server).await.expect("stopped in time").unwrap().unwrap();
+    assert!(asked.elapsed() < Duration::from_secs(8), "{:?}", asked.elapsed());
+}
