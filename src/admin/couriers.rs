@@ -201,8 +201,7 @@ async fn set_password(
 ) -> poem::Result<Response> {
     let admin = guard::admin(ctx)?;
     let id = courier_id(&id)?;
-    let is_courier = couriers::list(&state.db).await.map_err(internal)?.iter().any(|c| c.id == id);
-    if !is_courier {
+    if !couriers::is_courier(&state.db, id).await.map_err(internal)? {
         return Err(status_error(StatusCode::NOT_FOUND));
     }
     let mut errors = FieldErrors::default();

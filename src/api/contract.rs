@@ -700,12 +700,9 @@ pub enum Refusal {
     /// A query parameter: its name and what is wrong.
     Parameter(String, String),
     /// The body is not the shape the document gives (a wrong type, `null`, an unknown or a
-    /// missing field): each field (a JSON path) and what is wrong with it.
+    /// missing field): each field (a JSON path) and what is wrong with it. (The limits the
+    /// document states are the operation's own rules, reported with its others in one 422.)
     Malformed(Vec<(String, String)>),
-    /// The body has the right shape but breaks a limit the document states (a length, a
-    /// range, a list of values, a format). (Not raised by [`Contract::check`], which leaves
-    /// those to the operation; kept for callers that check values alone.)
-    Body(Vec<(String, String)>),
     /// A body the operation requires is missing, or is not JSON.
     Unreadable(String),
 }
@@ -1001,7 +998,7 @@ mod tests {
             r#"{"name":"ab","count":1,"person":{"phone":1}}"#,
             r#"[]"#,
         ] {
-            assert!(matches!(check(bad), Err(Refusal::Body(_) | Refusal::Malformed(_))), "{bad}");
+            assert!(matches!(check(bad), Err(Refusal::Malformed(_))), "{bad}");
         }
         assert!(matches!(check("{"), Err(Refusal::Unreadable(_))));
         assert!(matches!(c.check("POST", "/orders", "", None, Lang::En), Err(Refusal::Unreadable(_))));

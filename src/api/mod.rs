@@ -169,15 +169,7 @@ pub async fn api_headers<E: Endpoint>(ep: Arc<E>, req: Request) -> poem::Result<
     use tracing::Instrument;
     // Every line logged for this request carries its id (and, once the key is known, the
     // partner's id: see `api_middleware`).
-    let request_id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-        .map(str::to_owned)
-        .unwrap_or_else(|| security::random_token(12));
-    let span =
-        tracing::info_span!("request", id = %request_id, method = %req.method(), path = %req.uri().path(), partner = tracing::field::Empty);
+    let (request_id, span) = crate::web::request_span(&req);
     let started = std::time::Instant::now();
     let mut resp = async {
         let resp = ep.call(req).await.map(IntoResponse::into_response).unwrap_or_else(|e| e.into_response());
@@ -426,16 +418,16 @@ fn refused(refusal: contract::Refusal, lang: crate::i18n::Lang) -> Response {
         contract::Refusal::Unreadable(message) => {
             response(StatusCode::BAD_REQUEST, "malformed-request", lang, Msg::ErrApiBody, Some(message))
         }
-        contract::Refusal::Malformed(errors) => field_problem(StatusCode::BAD_REQUEST, "malformed-request", Msg::ErrApiBody, errors, lang),
-        contract::Refusal::Body(errors) => field_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation", Msg::ErrFixBelowApi, errors, lang),
+        contract::Refusal::Malformed(errors) => malformed(errors, lang),
     }
 }
 
-/// A problem listing each field's error.
-fn field_problem(status: StatusCode, kind: &str, title: Msg, errors: Vec<(String, String)>, lang: crate::i18n::Lang) -> Response {
+/// A malformed-body problem listing each field's error.
+fn malformed(errors: Vec<(String, String)>, lang: crate::i18n::Lang) -> Response {
+    let status = StatusCode::BAD_REQUEST;
     let body = serde_json::json!({
-        "type": format!("{}{kind}", problem::TYPE_BASE),
-        "title": lang.t(title),
+        "type": format!("{}malformed-request", problem::TYPE_BASE),
+        "title": lang.t(Msg::ErrApiBody),
         "status": status.as_u16(),
         "errors": errors.into_iter().map(|(field, message)| serde_json::json!({"field": field, "message": message})).collect::<Vec<_>>(),
     });

@@ -117,6 +117,12 @@ pub async fn list(db: &Db) -> sqlx::Result<Vec<Courier>> {
     .await)
 }
 
+/// Is this user a courier (active or not)?
+pub async fn is_courier(db: &Db, user_id: &str) -> sqlx::Result<bool> {
+    let found: Option<String> = on_db!(db, pool => sqlx::query_scalar("SELECT id FROM users WHERE id = $1 AND role = 'COURIER'").bind(user_id).fetch_optional(pool).await)?;
+    Ok(found.is_some())
+}
+
 /// Activate or deactivate a courier; deactivation revokes their tokens in the same transaction.
 /// `false` if there is no such courier.
 pub async fn set_active(db: &Db, user_id: &str, active: bool) -> sqlx::Result<bool> {

@@ -72,16 +72,9 @@ pub async fn reject_nul<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Resu
 }
 
 fn lang_of(req: &Request) -> Lang {
-    let cookie = req
-        .headers()
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|s| s.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == super::LANG_COOKIE)
-        .and_then(|(_, v)| Lang::parse(v));
-    cookie
+    super::Cookies::parse(req)
+        .get(super::LANG_COOKIE)
+        .and_then(Lang::parse)
         .or_else(|| req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Lang::from_accept_language))
         .unwrap_or_default()
 }

@@ -152,11 +152,9 @@ fn form_value(encoded: &[u8], name: &str) -> Option<String> {
     serde_urlencoded::from_bytes::<Vec<(String, String)>>(encoded).ok()?.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
-/// The middleware around every HTML route: request id and access log, session lookup with
-/// idle and absolute expiry, language choice, CSRF check on state-changing requests, security
-/// headers, and translated error pages for any error status a handler returns.
-pub async fn context_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<Response> {
-    let started = Instant::now();
+/// A request's id (the client's `X-Request-Id` when it is a sane one, else a new one) and the
+/// span every line logged while serving it carries (its `partner` is recorded once known).
+pub fn request_span(req: &Request) -> (String, tracing::Span) {
     let request_id = req
         .headers()
         .get("x-request-id")
@@ -166,6 +164,15 @@ pub async fn context_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request) -> po
         .unwrap_or_else(|| security::random_token(12));
     let span =
         tracing::info_span!("request", id = %request_id, method = %req.method(), path = %req.uri().path(), partner = tracing::field::Empty);
+    (request_id, span)
+}
+
+/// The middleware around every HTML route: request id and access log, session lookup with
+/// idle and absolute expiry, language choice, CSRF check on state-changing requests, security
+/// headers, and translated error pages for any error status a handler returns.
+pub async fn context_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<Response> {
+    let started = Instant::now();
+    let (request_id, span) = request_span(&req);
     async move {
         let state = req.data::<AppState>().cloned().ok_or_else(|| internal(anyhow::anyhow!("AppState missing")))?;
         let mut set_cookies: Vec<String> = Vec::new();

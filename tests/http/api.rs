@@ -25,10 +25,7 @@ both_backends!(
 async fn vendor_with_key(app: &TestApp, name: &str, email: &str) -> (String, String) {
     let id = app.approved_vendor(name, email).await;
     app.exec(&format!("UPDATE partners SET pickup_quartier_id = 1001, pickup_address = 'Rue Joss' WHERE id = '{id}'")).await;
-    let resp = app.post_form("/partners/api-keys/", "/partners/api-keys/", &[("name", "Boutique WooCommerce")]).await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    let html = resp.text().await.unwrap();
-    let key = html.split("id=\"new-key\"").nth(1).unwrap().split("value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let key = app.api_key("Boutique WooCommerce").await;
     assert!(key.starts_with("dlv_") && key.len() > 40, "{key}");
     (id, key)
 }

@@ -3,31 +3,21 @@
 
 use std::{
     collections::HashSet,
-    process::{Child, Command, Stdio},
+    process::Child,
     sync::atomic::Ordering,
     time::{Duration, Instant},
 };
 
 use crate::{
     both_backends,
-    helpers::{Backend, fresh_database},
+    helpers::{Backend, free_port, fresh_database, serve_command, wait_healthy},
     webhooks::Receiver,
 };
 
 both_backends!(sigkill_three_times_loses_no_webhook_event);
 
 fn start_server(url: &str) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_delivr"))
-        .arg("serve")
-        .env("DATABASE_URL", url)
-        .env("BIND", "127.0.0.1:0")
-        .env("ALLOW_LOOPBACK_WEBHOOKS", "true")
-        .env("WEBHOOK_LOCK_SECS", "2")
-        .env("LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("delivr starts")
+    serve_command(url, 0, &[("ALLOW_LOOPBACK_WEBHOOKS", "true"), ("WEBHOOK_LOCK_SECS", "2")]).spawn().expect("delivr starts")
 }
 
 /// A migrated database with the geography and one approved partner (before any server runs).
@@ -114,23 +104,11 @@ async fn sigkill_three_times_loses_no_webhook_event(backend: Backend) {
 
 both_backends!(sigkill_during_api_writes_makes_one_effect_per_key);
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 fn start_api_server(url: &str, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_delivr"))
-        .arg("serve")
-        .env("DATABASE_URL", url)
-        .env("BIND", format!("127.0.0.1:{port}"))
-        .env("API_RATE_LIMIT", "1000000")
-        // Every response waits 150 ms between its commit and its idempotency record's answer:
-        // most kills land in that gap, where a design that stores the answer apart from the
-        // effect makes a second order on the retry.
-        .env("DELIVR_FAULT_PAUSE_BEFORE_STORE_MS", "150")
-        .env("LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+    // Every response waits 150 ms between its commit and its idempotency record's answer:
+    // most kills land in that gap, where a design that stores the answer apart from the
+    // effect makes a second order on the retry.
+    serve_command(url, port, &[("API_RATE_LIMIT", "1000000"), ("DELIVR_FAULT_PAUSE_BEFORE_STORE_MS", "150")])
         .spawn()
         .expect("delivr starts")
 }
@@ -154,18 +132,11 @@ async fn sigkill_during_api_writes_makes_one_effect_per_key(backend: Backend) {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}/api/v1");
     let server = std::sync::Arc::new(std::sync::Mutex::new(start_api_server(&url, port)));
-    let health = format!("http://127.0.0.1:{port}/healthz");
-    let up = |client: reqwest::Client, health: String| async move {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !client.get(&health).send().await.is_ok_and(|r| r.status().is_success()) {
-            assert!(Instant::now() < deadline, "the server did not start");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
+    let origin = format!("http://127.0.0.1:{port}");
 
     // Four clients, thirty keys each, orders and payouts alternating.
     let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
-    up(client.clone(), health.clone()).await;
+    wait_healthy(&client, &origin).await;
     let mut tasks = Vec::new();
     for c in 0..4 {
         let (client, base, key) = (client.clone(), base.clone(), key.clone());
@@ -211,7 +182,7 @@ async fn sigkill_during_api_writes_makes_one_effect_per_key(backend: Backend) {
     // Kill the server five times while they write: each time once it serves again and
     // requests are flowing.
     for _ in 0..5 {
-        up(client.clone(), health.clone()).await;
+        wait_healthy(&client, &origin).await;
         tokio::time::sleep(Duration::from_millis(400)).await;
         let mut s = server.lock().unwrap();
         s.kill().unwrap();

@@ -304,9 +304,7 @@ async fn bad_photos_are_refused_and_nothing_is_stored(backend: Backend) {
 
 async fn vendor_with_key(app: &TestApp, name: &str, email: &str) -> (String, String) {
     let id = vendor(app, name, email).await;
-    let resp = app.post_form("/partners/api-keys/", "/partners/api-keys/", &[("name", "Boutique")]).await;
-    let html = resp.text().await.unwrap();
-    let key = html.split("id=\"new-key\"").nth(1).unwrap().split("value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let key = app.api_key("Boutique").await;
     (id, key)
 }
 

@@ -175,6 +175,14 @@ impl TestApp {
         id
     }
 
+    /// A new API key of the signed-in vendor, made in the portal (shown once, read from the page).
+    pub async fn api_key(&self, name: &str) -> String {
+        let resp = self.post_form("/partners/api-keys/", "/partners/api-keys/", &[("name", name)]).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        let html = resp.text().await.expect("the keys page");
+        html.split("id=\"new-key\"").nth(1).unwrap().split("value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned()
+    }
+
     pub async fn partner_id(&self, email: &str) -> String {
         let sql = "SELECT p.id FROM partners p JOIN users u ON u.id = p.user_id WHERE u.email = $1";
         delivr::on_db!(&self.state.db, pool => sqlx::query_scalar::<_, String>(sql).bind(email).fetch_one(pool).await)
@@ -317,4 +325,34 @@ pub async fn delivered(app: &TestApp, order: &delivr::orders::repo::Order) -> de
     )
     .await
     .unwrap()
+}
+
+/// A free local port (bound, then released for a process to take).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// `delivr serve` as a process of its own on `url`, at `127.0.0.1:port` (0: any), quiet, with
+/// `env` added; the caller spawns it (and may redirect its output first).
+pub fn serve_command(url: &str, port: u16, env: &[(&str, &str)]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_delivr"));
+    cmd.arg("serve")
+        .env("DATABASE_URL", url)
+        .env("BIND", format!("127.0.0.1:{port}"))
+        .env("LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// Wait (at most a minute) until the server at `base` answers `/healthz`.
+pub async fn wait_healthy(client: &Client, base: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+        assert!(std::time::Instant::now() < deadline, "the server at {base} did not start");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

@@ -21,16 +21,10 @@ both_backends!(
     webhook_bodies_are_what_the_document_says,
 );
 
-async fn api_key(app: &TestApp) -> String {
-    let resp = app.post_form("/partners/api-keys/", "/partners/api-keys/", &[("name", "Boutique")]).await;
-    let html = resp.text().await.unwrap();
-    html.split("id=\"new-key\"").nth(1).unwrap().split("value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned()
-}
-
 async fn vendor(app: &TestApp, email: &str) -> (String, String) {
     let id = app.approved_vendor("Boutique", email).await;
     app.exec(&format!("UPDATE partners SET pickup_quartier_id = 1001, pickup_address = 'Rue Joss' WHERE id = '{id}'")).await;
-    let key = api_key(app).await;
+    let key = app.api_key("Boutique").await;
     (id, key)
 }
 

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::{
     both_backends,
-    helpers::{Backend, TestApp, fresh_database},
+    helpers::{Backend, TestApp, free_port, fresh_database, serve_command, wait_healthy},
 };
 
 both_backends!(readiness_says_what_is_wrong, json_logs_carry_the_request_and_the_partner);
@@ -57,17 +57,8 @@ async fn json_logs_carry_the_request_and_the_partner(backend: Backend) {
         let key = delivr::api_keys::create(&app.state.db, &partner, "logs").await.unwrap().unwrap().secret;
         (partner, key)
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_delivr"))
-        .arg("serve")
-        .env("DATABASE_URL", &url)
-        .env("BIND", format!("127.0.0.1:{port}"))
-        .env("LOG", "info")
-        .env("LOG_FORMAT", "json")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let port = free_port();
+    let mut child = serve_command(&url, port, &[("LOG", "info"), ("LOG_FORMAT", "json")]).stdout(Stdio::piped()).spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -77,12 +68,7 @@ async fn json_logs_carry_the_request_and_the_partner(backend: Backend) {
     });
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
-    for _ in 0..200 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_healthy(&client, &base).await;
     let resp = client
         .get(format!("{base}/api/v1/orders"))
         .header("authorization", format!("Api-Key {key}"))
@@ -131,25 +117,11 @@ async fn a_backup_under_load_restores_whole() {
         db.close().await;
         (key, partner)
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_delivr"))
-        .arg("serve")
-        .env("DATABASE_URL", &url)
-        .env("BIND", format!("127.0.0.1:{port}"))
-        .env("API_RATE_LIMIT", "1000000")
-        .env("LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let port = free_port();
+    let mut server = serve_command(&url, port, &[("API_RATE_LIMIT", "1000000")]).spawn().unwrap();
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    for _ in 0..200 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_healthy(&client, &base).await;
     // Writers: orders through the API (each with its outbox rows), adjustments to the ledger.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let orders = {

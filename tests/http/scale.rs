@@ -17,16 +17,11 @@ use std::{
 use reqwest::StatusCode;
 
 use crate::{
-    helpers::{Backend, client, csrf_in, fresh_database},
+    helpers::{Backend, client, csrf_in, free_port, fresh_database},
     webhooks::{Receiver, spec_signature},
 };
 
 const ORDERS: usize = 40;
-
-/// A free local port (bound, then released for the process to take).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 struct Instance {
     child: Child,

@@ -461,7 +461,7 @@ async fn nul_bytes_are_refused_at_every_boundary(backend: Backend) {
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     assert_eq!(app.count("orders").await, orders);
     // The APIs: a problem document.
-    let (_, key) = api_key(&app).await;
+    let key = app.api_key("Boutique").await;
     let resp = app
         .client
         .post(app.url("/api/v1/orders"))
@@ -491,17 +491,10 @@ async fn nul_bytes_are_refused_at_every_boundary(backend: Backend) {
     assert_eq!(app.get("/partners/orders/export/").await.status(), StatusCode::OK);
 }
 
-async fn api_key(app: &TestApp) -> (String, String) {
-    let resp = app.post_form("/partners/api-keys/", "/partners/api-keys/", &[("name", "Boutique")]).await;
-    let html = resp.text().await.unwrap();
-    let key = html.split("id=\"new-key\"").nth(1).unwrap().split("value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
-    (String::new(), key)
-}
-
 async fn api_and_docs_headers(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     vendor(&app, "a@shop.cm").await;
-    let (_, key) = api_key(&app).await;
+    let key = app.api_key("Boutique").await;
     for auth in [format!("Api-Key {key}"), "Api-Key nope".to_owned()] {
         let resp = app.client.get(app.url("/api/v1/orders")).header("authorization", auth).send().await.unwrap();
         assert_eq!(resp.headers()["cache-control"], "no-store", "{}", resp.status());
@@ -531,7 +524,7 @@ async fn api_and_docs_headers(backend: Backend) {
 async fn the_api_rate_limit_has_no_window_edge(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| c.api_rate_limit = 20).await;
     vendor(&app, "a@shop.cm").await;
-    let (_, key) = api_key(&app).await;
+    let key = app.api_key("Boutique").await;
     // A second instance on the same database shares the allowance (PostgreSQL).
     let second = match backend {
         Backend::Postgres => {

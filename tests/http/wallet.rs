@@ -121,9 +121,7 @@ async fn concurrent_payouts_never_overdraw(backend: Backend) {
 async fn random_operations_keep_the_ledger_balanced(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| c.api_rate_limit = 100_000).await;
     let partner = vendor(&app).await;
-    let resp = app.post_form("/partners/api-keys/", "/partners/api-keys/", &[("name", "Test")]).await;
-    let html = resp.text().await.unwrap();
-    let key = html.split("id=\"new-key\"").nth(1).unwrap().split("value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let key = app.api_key("Test").await;
     let phone = delivr::accounts::phone::Phone::parse("699123456").unwrap();
     let mut seed: u64 = 0x2545F4914F6CDD1D;
     let mut next = || {
