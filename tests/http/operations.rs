@@ -27,7 +27,8 @@ async fn readiness_says_what_is_wrong(backend: Backend) {
     );
     // An outbox that falls behind (a delivery waiting for two hours) makes the instance unready.
     let partner = app.approved_vendor("Boutique", "a@shop.cm").await;
-    delivr::webhooks::save(&app.state.db, &partner, "https://example.com/hooks", &["order.created".to_owned()], true).await.unwrap();
+    // A loopback URL: the SSRF guard refuses it at send time, so nothing leaves the machine.
+    delivr::webhooks::save(&app.state.db, &partner, "http://127.0.0.1:9/hooks", &["order.created".to_owned()], true).await.unwrap();
     let old = delivr::db::now_ms() - 2 * 3_600_000;
     app.exec(&format!(
         "INSERT INTO webhook_deliveries (id, partner_id, event_id, event_kind, body, status, attempts, next_attempt_at, created_at) \
@@ -112,7 +113,8 @@ async fn a_backup_under_load_restores_whole() {
         let (db, partner) = crate::crash::approved_partner(&url).await;
         delivr::pricing::seed_defaults(&db).await.unwrap();
         delivr::on_db!(&db, pool => sqlx::query("UPDATE partners SET pickup_quartier_id = 1001, pickup_address = 'Rue Joss' WHERE id = $1").bind(&partner).execute(pool).await.map(|_| ())).unwrap();
-        delivr::webhooks::save(&db, &partner, "https://example.invalid/hooks", &["order.created".to_owned()], true).await.unwrap();
+        // A loopback URL: the SSRF guard refuses it at send time, so nothing leaves the machine.
+        delivr::webhooks::save(&db, &partner, "http://127.0.0.1:9/hooks", &["order.created".to_owned()], true).await.unwrap();
         let key = delivr::api_keys::create(&db, &partner, "drill").await.unwrap().unwrap().secret;
         db.close().await;
         (key, partner)
