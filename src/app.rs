@@ -77,13 +77,13 @@ impl App {
             &bus,
         );
         // Invoices are issued automatically after each month's end (idempotent, every instance).
-        let invoicing_db = db.clone();
+        let (invoicing_db, invoicing_bus) = (db.clone(), bus.clone());
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(3600));
             loop {
                 tick.tick().await;
                 let month = crate::invoices::previous_month(crate::db::now_ms());
-                if let Err(e) = crate::invoices::close_month(&invoicing_db, &month).await {
+                if let Err(e) = crate::invoices::close_month(&invoicing_db, &invoicing_bus, &month).await {
                     tracing::warn!(error = %e, month, "closing the month failed");
                 }
             }

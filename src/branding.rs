@@ -17,7 +17,7 @@ use crate::{
     db::{Db, is_unique_violation, now_ms},
     i18n::{Lang, Msg},
     media::{self, ImageError},
-    on_db,
+    on_db, on_tx,
     partners::repo::RESERVED_SLUGS,
     web::{
         Ctx,
@@ -206,70 +206,74 @@ pub enum SaveError {
 /// vendor used before may be taken back.
 pub async fn save_branding(db: &Db, partner_id: &str, u: &BrandingUpdate) -> Result<(), SaveError> {
     let now = now_ms();
-    let is_pg = db.is_postgres();
-    let result: sqlx::Result<bool> = on_db!(db, pool => async {
+    let result: sqlx::Result<bool> = async {
         // SQLite: take the write lock first (a read-then-write transaction could not upgrade).
-        let mut tx = if is_pg { pool.begin().await? } else { pool.begin_with("BEGIN IMMEDIATE").await? };
-        let current: String = sqlx::query_scalar("SELECT slug FROM partners WHERE id = $1").bind(partner_id).fetch_one(&mut *tx).await?;
+        let mut tx = db.begin().await?;
+        let current: String = on_tx!(&mut tx, c => sqlx::query_scalar("SELECT slug FROM partners WHERE id = $1").bind(partner_id).fetch_one(&mut *c).await)?;
         if current != u.slug {
-            let owner: Option<String> = sqlx::query_scalar(
+            let owner: Option<String> = on_tx!(&mut tx, c => sqlx::query_scalar(
                 "SELECT id FROM partners WHERE slug = $1 UNION ALL SELECT partner_id FROM partner_old_slugs WHERE slug = $1",
             )
             .bind(&u.slug)
-            .fetch_optional(&mut *tx)
-            .await?;
+            .fetch_optional(&mut *c)
+            .await)?;
             if owner.is_some_and(|o| o != partner_id) {
                 return Ok(false);
             }
-            sqlx::query("DELETE FROM partner_old_slugs WHERE slug = $1 AND partner_id = $2").bind(&u.slug).bind(partner_id).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO partner_old_slugs (slug, partner_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (slug) DO NOTHING")
+            on_tx!(&mut tx, c => sqlx::query("DELETE FROM partner_old_slugs WHERE slug = $1 AND partner_id = $2").bind(&u.slug).bind(partner_id).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+            on_tx!(&mut tx, c => sqlx::query("INSERT INTO partner_old_slugs (slug, partner_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (slug) DO NOTHING")
                 .bind(&current)
                 .bind(partner_id)
                 .bind(now)
-                .execute(&mut *tx)
-                .await?;
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected()))?;
             // A vendor keeps their last few addresses, not an unbounded reserve of names.
-            sqlx::query(
+            on_tx!(&mut tx, c => sqlx::query(
                 "DELETE FROM partner_old_slugs WHERE partner_id = $1 AND slug NOT IN \
                  (SELECT slug FROM partner_old_slugs WHERE partner_id = $1 ORDER BY created_at DESC, slug LIMIT $2)",
             )
             .bind(partner_id)
             .bind(MAX_OLD_SLUGS)
-            .execute(&mut *tx)
-            .await?;
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
         }
-        sqlx::query("UPDATE partners SET slug = $2, brand_color = $3, brand_message = $4, updated_at = $5 WHERE id = $1")
+        on_tx!(&mut tx, c => sqlx::query("UPDATE partners SET slug = $2, brand_color = $3, brand_message = $4, updated_at = $5 WHERE id = $1")
             .bind(partner_id)
             .bind(&u.slug)
             .bind(u.color.as_deref())
             .bind(u.message.as_deref())
             .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
         match &u.logo {
             None => {}
             Some(None) => {
-                sqlx::query("UPDATE partners SET logo = NULL, logo_hash = NULL, logo_content_type = NULL WHERE id = $1")
+                on_tx!(&mut tx, c => sqlx::query("UPDATE partners SET logo = NULL, logo_hash = NULL, logo_content_type = NULL WHERE id = $1")
                     .bind(partner_id)
-                    .execute(&mut *tx)
-                    .await?;
+                    .execute(&mut *c)
+                    .await
+                    .map(|r| r.rows_affected()))?;
             }
             Some(Some(img)) => {
                 let digest = Sha256::digest(&img.bytes);
                 let hash: String = digest.iter().take(10).map(|b| format!("{b:02x}")).collect();
-                sqlx::query("UPDATE partners SET logo = $2, logo_hash = $3, logo_content_type = $4 WHERE id = $1")
+                on_tx!(&mut tx, c => sqlx::query("UPDATE partners SET logo = $2, logo_hash = $3, logo_content_type = $4 WHERE id = $1")
                     .bind(partner_id)
                     .bind(&img.bytes)
                     .bind(&hash)
                     .bind(img.content_type)
-                    .execute(&mut *tx)
-                    .await?;
+                    .execute(&mut *c)
+                    .await
+                    .map(|r| r.rows_affected()))?;
             }
         }
         tx.commit().await?;
         Ok(true)
     }
-    .await);
+    .await;
     match result {
         Ok(true) => Ok(()),
         Ok(false) => Err(SaveError::SlugTaken),

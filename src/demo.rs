@@ -236,21 +236,22 @@ pub async fn seed_orders(db: &Db, partner_id: &str, couriers: &[String], now: i6
 
 /// Past invoices for the months the demo covers, one paid payout and one waiting.
 async fn seed_money(db: &Db, vendor_id: &str) -> anyhow::Result<()> {
+    let bus = crate::events::Bus::default();
     let now = now_ms();
     let mut month_end = now;
     for _ in 0..3 {
         let month = crate::invoices::previous_month(month_end);
-        crate::invoices::close_month(db, &month).await?;
+        crate::invoices::close_month(db, &bus, &month).await?;
         // Step into the month before.
         let first = crate::invoices::parse_month(&month).ok_or_else(|| anyhow::anyhow!("month"))?;
-        month_end = crate::orders::pages::douala_day_start(first);
+        month_end = crate::douala::day_start(first);
     }
     let available = crate::wallet::balance(db, vendor_id).await?.available();
     if available >= 2 * crate::wallet::MIN_PAYOUT {
         let phone = crate::accounts::phone::Phone::parse("677987654").ok_or_else(|| anyhow::anyhow!("phone"))?;
         let amount = (available / 4 / 500 * 500).max(crate::wallet::MIN_PAYOUT);
         let paid = crate::wallet::request_payout(db, vendor_id, amount, &phone, "MTN", &uuid::Uuid::new_v4().to_string()).await?;
-        crate::wallet::decide_payout(db, &paid, true, "MP261120.0842.B71934", "demo").await?;
+        crate::wallet::decide_payout(db, &bus, &paid, true, "MP261120.0842.B71934", "demo").await?;
         crate::wallet::request_payout(db, vendor_id, crate::wallet::MIN_PAYOUT * 5, &phone, "MTN", &uuid::Uuid::new_v4().to_string())
             .await?;
     }

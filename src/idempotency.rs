@@ -7,8 +7,8 @@
 use std::{collections::HashMap, sync::Arc};
 
 use crate::{
-    db::{Db, now_ms},
-    on_db,
+    db::{Db, Tx, now_ms},
+    on_db, on_tx,
 };
 
 /// How long a key is remembered.
@@ -41,16 +41,8 @@ pub struct Record {
 /// the resource a retry is answered from, or `body` is the response itself. A concurrent
 /// request that recorded the same key first makes this fail (unique key), which rolls the
 /// whole operation back.
-pub async fn record<'c, DB, E>(exec: E, key: &IdemKey, status: u16, effect: Option<&str>, body: Option<&str>) -> sqlx::Result<()>
-where
-    DB: sqlx::Database,
-    E: sqlx::Executor<'c, Database = DB>,
-    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-{
-    sqlx::query::<DB>(
+pub async fn record(tx: &mut Tx, key: &IdemKey, status: u16, effect: Option<&str>, body: Option<&str>) -> sqlx::Result<()> {
+    on_tx!(tx, c => sqlx::query(
         "INSERT INTO idempotency_keys (partner_id, key, request_hash, status, content_type, response_body, effect, attempt, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
@@ -63,9 +55,9 @@ where
     .bind(effect)
     .bind(key.attempt.as_str())
     .bind(now_ms())
-    .execute(exec)
+    .execute(&mut *c)
     .await
-    .map(|_| ())
+    .map(|_| ()))
 }
 
 /// The record of a key, if any (expired ones are deleted on the way).

@@ -83,7 +83,7 @@ async fn main() -> anyhow::Result<()> {
             let db = Db::connect(&cli.config.database_url).await?;
             db.migrate().await?;
             let month = month.unwrap_or_else(|| delivr::invoices::previous_month(delivr::db::now_ms()));
-            let issued = delivr::invoices::close_month(&db, &month).await?;
+            let issued = delivr::invoices::close_month(&db, &delivr::events::Bus::default(), &month).await?;
             println!("{issued} invoice(s) issued for {month}");
             Ok(())
         }

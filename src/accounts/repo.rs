@@ -5,7 +5,7 @@ use uuid::Uuid;
 use crate::{
     accounts::Role,
     db::{Db, now_ms},
-    on_db,
+    on_db, on_tx,
 };
 
 #[derive(sqlx::FromRow, Debug, Clone)]
@@ -38,20 +38,21 @@ pub async fn password_hash(db: &Db, user_id: &str) -> sqlx::Result<Option<String
 /// a new session for the browser that made the change, if any.
 pub async fn set_password_hash(db: &Db, user_id: &str, hash: &str) -> sqlx::Result<crate::accounts::sessions::Ended> {
     let now = now_ms();
-    let (hashes, partner): (Vec<String>, Option<String>) = on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+    let (hashes, partner): (Vec<String>, Option<String>) = {
+        let mut tx = db.begin().await?;
+        on_tx!(&mut tx, c => sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
             .bind(user_id)
             .bind(hash)
             .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        let hashes: Vec<String> = sqlx::query_scalar("DELETE FROM sessions WHERE user_id = $1 RETURNING id_hash").bind(user_id).fetch_all(&mut *tx).await?;
-        sqlx::query("UPDATE courier_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL").bind(user_id).bind(now).execute(&mut *tx).await?;
-        let partner: Option<String> = sqlx::query_scalar("SELECT id FROM partners WHERE user_id = $1").bind(user_id).fetch_optional(&mut *tx).await?;
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        let hashes: Vec<String> = on_tx!(&mut tx, c => sqlx::query_scalar("DELETE FROM sessions WHERE user_id = $1 RETURNING id_hash").bind(user_id).fetch_all(&mut *c).await)?;
+        on_tx!(&mut tx, c => sqlx::query("UPDATE courier_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL").bind(user_id).bind(now).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+        let partner: Option<String> = on_tx!(&mut tx, c => sqlx::query_scalar("SELECT id FROM partners WHERE user_id = $1").bind(user_id).fetch_optional(&mut *c).await)?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>((hashes, partner))
-    })?;
+    }?;
     let sessions = match partner {
         Some(p) => hashes.into_iter().map(|h| (p.clone(), h)).collect(),
         None => Vec::new(),

@@ -135,7 +135,7 @@ impl Actors {
         self.registry
             .send(WalletFor(partner_id.to_owned(), cmd))
             .await
-            .unwrap_or_else(|e| Err(crate::wallet::WalletError::Db(format!("actor system unavailable: {e}"))))
+            .unwrap_or_else(|e| Err(crate::wallet::WalletError::Unavailable(format!("actor system unavailable: {e}"))))
     }
 
     /// The partner's streams should look for new notifications.
@@ -311,7 +311,7 @@ impl Handler<WalletFor> for Registry {
         Box::pin(async move {
             addr.send(wallet::Command(msg.1))
                 .await
-                .unwrap_or_else(|e| Err(crate::wallet::WalletError::Db(format!("wallet actor stopped: {e}"))))
+                .unwrap_or_else(|e| Err(crate::wallet::WalletError::Unavailable(format!("wallet actor stopped: {e}"))))
         })
     }
 }

@@ -83,7 +83,7 @@ async fn run(db: crate::db::Db, bus: crate::events::Bus, partner_id: String, cmd
             wallet::request_payout_once(&db, &partner_id, amount, &phone, operator, &request_token, idem.as_ref()).await
         }
         WalletCommand::DecidePayout { payout_id, paid, note, admin_id } => {
-            wallet::decide_payout(&db, &payout_id, paid, &note, &admin_id).await.map(|()| payout_id)
+            wallet::decide_payout(&db, &bus, &payout_id, paid, &note, &admin_id).await.map(|()| payout_id)
         }
         WalletCommand::Adjust { amount, reason } => wallet::adjust(&db, &partner_id, amount, &reason).await.map(|()| String::new()),
         WalletCommand::DecideDispute { dispute_id, decision, admin_id } => {
@@ -103,12 +103,12 @@ impl Handler<Command> for WalletActor {
         // The work runs on the application runtime; the actor waits for it before the next message.
         let job = self.env.runtime.spawn(run(self.env.db.clone(), self.env.bus.clone(), self.partner_id.clone(), msg.0));
         AtomicResponse::new(Box::pin(
-            async move { job.await.unwrap_or_else(|e| Err(WalletError::Db(format!("wallet command failed: {e}")))) }.into_actor(self).map(
-                |result, act: &mut WalletActor, _| {
+            async move { job.await.unwrap_or_else(|e| Err(WalletError::Unavailable(format!("wallet command failed: {e}")))) }
+                .into_actor(self)
+                .map(|result, act: &mut WalletActor, _| {
                     act.last_activity = Instant::now();
                     result
-                },
-            ),
+                }),
         ))
     }
 }

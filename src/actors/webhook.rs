@@ -71,7 +71,7 @@ impl Handler<Kick> for WebhookActor {
         self.in_flight += slots;
         let (env, partner_id, me) = (self.env.clone(), self.partner_id.clone(), ctx.address());
         self.env.runtime.spawn(async move {
-            let attempted = match delivery::deliver_due(&env.db, &env.sending, &partner_id, now_ms(), slots).await {
+            let attempted = match delivery::deliver_due(&env.db, &env.bus, &env.sending, &partner_id, now_ms(), slots).await {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::warn!(partner_id, error = %e, "webhook delivery batch failed");

@@ -9,7 +9,7 @@ use anyhow::Context;
 use crate::{
     accounts::password,
     db::Db,
-    on_db,
+    on_db, on_tx,
     partners::repo::{self as partners, NewPartner},
 };
 
@@ -49,13 +49,13 @@ async fn orders_for(db: &Db, partner_id: &str, tag: &str, n: i64, now_ms: i64) -
         }
         Db::Postgres(_) => format!("{columns} {select} FROM generate_series(0::BIGINT, $5 - 1) AS i"),
     };
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        sqlx::query(&sql).bind(partner_id).bind(tag).bind(now_ms).bind(TWO_YEARS_MS).bind(n).execute(&mut *tx).await?;
-        sqlx::query(ledger).bind(partner_id).execute(&mut *tx).await?;
-        sqlx::query(account).bind(partner_id).bind(now_ms).execute(&mut *tx).await?;
+    {
+        let mut tx = db.begin().await?;
+        on_tx!(&mut tx, c => sqlx::query(&sql).bind(partner_id).bind(tag).bind(now_ms).bind(TWO_YEARS_MS).bind(n).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+        on_tx!(&mut tx, c => sqlx::query(ledger).bind(partner_id).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+        on_tx!(&mut tx, c => sqlx::query(account).bind(partner_id).bind(now_ms).execute(&mut *c).await.map(|r| r.rows_affected()))?;
         tx.commit().await?;
-    });
+    };
     Ok(())
 }
 

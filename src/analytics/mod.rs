@@ -8,7 +8,7 @@ pub mod pages;
 
 use chrono::{Datelike, Days, NaiveDate};
 
-use crate::{db::Db, on_db, orders::pages::douala_day_start};
+use crate::{db::Db, douala::day_start as douala_day_start, on_db};
 
 /// Milliseconds Douala is ahead of UTC.
 pub const DOUALA_OFFSET_MS: i64 = 3_600_000;

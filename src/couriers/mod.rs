@@ -8,7 +8,7 @@ pub mod simulator;
 use crate::{
     db::{Db, now_ms},
     events::Bus,
-    geo, on_db,
+    geo, on_db, on_tx,
     orders::{
         model::{Action, Role},
         repo::{self, Order},
@@ -127,21 +127,22 @@ pub async fn is_courier(db: &Db, user_id: &str) -> sqlx::Result<bool> {
 /// `false` if there is no such courier.
 pub async fn set_active(db: &Db, user_id: &str, active: bool) -> sqlx::Result<bool> {
     let now = now_ms();
-    on_db!(db, pool => async {
-        let mut tx = pool.begin().await?;
-        let done = sqlx::query("UPDATE users SET is_active = $2, updated_at = $3 WHERE id = $1 AND role = 'COURIER'")
+    async {
+        let mut tx = db.begin().await?;
+        let done = on_tx!(&mut tx, c => sqlx::query("UPDATE users SET is_active = $2, updated_at = $3 WHERE id = $1 AND role = 'COURIER'")
             .bind(user_id)
             .bind(active)
             .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
         if !active {
-            sqlx::query("UPDATE courier_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL").bind(user_id).bind(now).execute(&mut *tx).await?;
+            on_tx!(&mut tx, c => sqlx::query("UPDATE courier_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL").bind(user_id).bind(now).execute(&mut *c).await.map(|r| r.rows_affected()))?;
         }
         tx.commit().await?;
-        Ok(done.rows_affected() == 1)
+        Ok(done == 1)
     }
-    .await)
+    .await
 }
 
 /// A courier's action on an order assigned to them (the courier API and the simulator).
@@ -197,9 +198,9 @@ pub async fn record_position(db: &Db, courier_id: &str, order: &Order, lat: f64,
         None => true,
         Some((plat, plng, pat)) => at - pat >= HISTORY_EVERY_MS || geo::distance_km((plat, plng), (lat, lng)) * 1000.0 >= HISTORY_EVERY_M,
     };
-    on_db!(db, pool => async {
-        let mut tx = pool.begin().await?;
-        sqlx::query(
+    async {
+        let mut tx = db.begin().await?;
+        on_tx!(&mut tx, c => sqlx::query(
             "INSERT INTO order_positions_latest (order_id, courier_id, lat, lng, at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (order_id) DO UPDATE SET courier_id = excluded.courier_id, lat = excluded.lat, lng = excluded.lng, at = excluded.at",
         )
@@ -208,28 +209,31 @@ pub async fn record_position(db: &Db, courier_id: &str, order: &Order, lat: f64,
         .bind(lat)
         .bind(lng)
         .bind(at)
-        .execute(&mut *tx)
-        .await?;
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
         if is_pg {
             // Other instances' streams learn of it at commit (ids only; they read the row).
-            sqlx::query("SELECT pg_notify($1, $2)")
+            on_tx!(&mut tx, c => sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(crate::notifications::CHANNEL)
                 .bind(format!("pos:{}:{}", order.partner_id, order.id))
-                .execute(&mut *tx)
-                .await?;
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected()))?;
         }
         if keep {
-            sqlx::query("INSERT INTO order_positions (order_id, lat, lng, at) VALUES ($1, $2, $3, $4)")
+            on_tx!(&mut tx, c => sqlx::query("INSERT INTO order_positions (order_id, lat, lng, at) VALUES ($1, $2, $3, $4)")
                 .bind(&order.id)
                 .bind(lat)
                 .bind(lng)
                 .bind(at)
-                .execute(&mut *tx)
-                .await?;
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected()))?;
         }
         tx.commit().await
     }
-    .await)?;
+    .await?;
     Ok(())
 }
 

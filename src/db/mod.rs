@@ -28,6 +28,53 @@ macro_rules! on_db {
     };
 }
 
+/// A write transaction on whichever backend `Db` holds: the unit of work. Every step that
+/// writes takes `&mut Tx`; nothing is visible to anyone until [`Tx::commit`], and dropping it
+/// uncommitted rolls everything back. Opened by [`Db::begin`].
+#[derive(Debug)]
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// Run the same expression on the connection of whichever transaction `Tx` holds (`$conn` is
+/// a `&mut` connection: pass `&mut *$conn` to each query). Like [`on_db!`], the body is
+/// type-checked once per backend. A dispatch, not a step: steps are plain `async fn`s.
+#[macro_export]
+macro_rules! on_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match $tx {
+            $crate::db::Tx::Sqlite(t) => {
+                let $conn: &mut sqlx::SqliteConnection = &mut *t;
+                $body
+            }
+            $crate::db::Tx::Postgres(t) => {
+                let $conn: &mut sqlx::PgConnection = &mut *t;
+                $body
+            }
+        }
+    };
+}
+
+impl Tx {
+    pub async fn commit(self) -> sqlx::Result<()> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await,
+            Tx::Postgres(t) => t.commit().await,
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Tx::Postgres(_))
+    }
+
+    /// ` FOR UPDATE` on PostgreSQL (a row lock that serialises writers of that row), nothing
+    /// on SQLite (whose transactions already hold the database's single write lock).
+    pub fn row_lock(&self) -> &'static str {
+        if self.is_postgres() { " FOR UPDATE" } else { "" }
+    }
+}
+
 impl Db {
     /// Connect to `url` (`sqlite://path` or `postgres://…`).
     pub async fn connect(url: &str) -> anyhow::Result<Db> {
@@ -81,6 +128,17 @@ impl Db {
             ),
         };
         matches!(applied, Ok(applied) if applied == latest)
+    }
+
+    /// Open a write transaction. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`): a transaction that reads before it writes can then never fail to upgrade,
+    /// and writers queue on the busy timeout instead of failing; PostgreSQL steps lock the
+    /// rows they read to change (see [`Tx::row_lock`]).
+    pub async fn begin(&self) -> sqlx::Result<Tx> {
+        Ok(match self {
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
     }
 
     /// Is the database reachable?

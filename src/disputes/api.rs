@@ -233,7 +233,7 @@ fn refused(lang: Lang, e: DisputeError) -> ApiProblem {
     use poem::http::StatusCode;
     let kind = match &e {
         DisputeError::NotFound => return ApiProblem::not_found(lang),
-        DisputeError::Db(msg) => return ApiProblem::internal(lang, msg),
+        DisputeError::Db(e) => return ApiProblem::internal(lang, e),
         DisputeError::NotFinished => "order-not-finished",
         DisputeError::TooLate => "dispute-window-closed",
         DisputeError::AlreadyOpen => "dispute-already-open",

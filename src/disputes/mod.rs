@@ -13,11 +13,11 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::{
-    db::{Db, is_unique_violation},
-    events::{Bus, Notice},
+    db::{Db, Tx, is_unique_violation},
+    events::{self, Bus, Event, Kind},
     i18n::{Lang, Msg},
     media::Image,
-    on_db,
+    on_db, on_tx,
     orders::repo::Order,
     pricing::parse_fcfa,
     web::{
@@ -146,7 +146,7 @@ pub struct PhotoRef {
     pub height: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum DisputeError {
     #[error("not found")]
     NotFound,
@@ -162,13 +162,17 @@ pub enum DisputeError {
     NotInReview,
     #[error("the refund is larger than the amount claimed")]
     RefundTooHigh,
-    #[error("database: {0}")]
-    Db(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
 }
 
-impl From<sqlx::Error> for DisputeError {
-    fn from(e: sqlx::Error) -> Self {
-        DisputeError::Db(e.to_string())
+/// Refusals compare by kind; database failures by their message (a `sqlx::Error` has no equality).
+impl PartialEq for DisputeError {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (DisputeError::Db(a), DisputeError::Db(b)) => a.to_string() == b.to_string(),
+            _ => std::mem::discriminant(self) == std::mem::discriminant(other),
+        }
     }
 }
 
@@ -263,29 +267,26 @@ fn new_number() -> String {
     crate::orders::model::new_tracking_number().replacen("DLV-", "LIT-", 1)
 }
 
-/// Write a dispute event (outbox, webhook deliveries, notification) in the caller's transaction.
-macro_rules! dispute_event {
-    ($tx:expr, $d:expr, $kind:expr, $message:expr, $at:expr) => {{
-        let d: &Dispute = $d;
-        let data = EventData {
-            dispute_id: &d.id,
-            number: &d.number,
-            order_id: &d.order_id,
-            tracking_number: &d.tracking_number,
-            status: &d.status,
-            reason: &d.reason,
-            amount_claimed: d.amount_claimed,
-            refund_amount: d.refund_amount,
-            decision_reason: d.decision_reason.as_deref(),
-            message: $message,
-        };
-        let payload = serde_json::to_string(&data).unwrap_or_default();
-        crate::outbox_insert!($tx, d.partner_id.as_str(), $kind, Some(d.order_id.as_str()), payload.as_str(), $at)
-    }};
+/// The event of a change to `d` (`message` when the change is a message in the thread).
+fn event(d: &Dispute, kind: Kind, message: Option<MessageData<'_>>) -> Event {
+    let data = EventData {
+        dispute_id: &d.id,
+        number: &d.number,
+        order_id: &d.order_id,
+        tracking_number: &d.tracking_number,
+        status: &d.status,
+        reason: &d.reason,
+        amount_claimed: d.amount_claimed,
+        refund_amount: d.refund_amount,
+        decision_reason: d.decision_reason.as_deref(),
+        message,
+    };
+    Event::new(&d.partner_id, kind, Some(&d.order_id), &data)
 }
 
-fn announce(bus: &Bus, d: &Dispute, kind: &str, seq: i64) {
-    bus.publish(Notice { partner_id: d.partner_id.clone(), seq, kind: kind.to_owned(), order_id: Some(d.order_id.clone()) });
+/// The dispute as this transaction sees it.
+async fn reread(tx: &mut Tx, id: &str) -> sqlx::Result<Dispute> {
+    on_tx!(tx, c => sqlx::query_as(&format!("{SELECT} WHERE d.id = $1")).bind(id).fetch_one(&mut *c).await)
 }
 
 /// Open a dispute on one of the partner's orders, with its photos, in one transaction (with
@@ -310,9 +311,9 @@ pub async fn open(
     for _attempt in 0..5 {
         let id = Uuid::new_v4().to_string();
         let number = new_number();
-        let result: Result<(Dispute, i64), sqlx::Error> = on_db!(db, pool => async {
-            let mut tx = pool.begin().await?;
-            sqlx::query(
+        let result: Result<(Dispute, events::Recorded), sqlx::Error> = async {
+            let mut tx = db.begin().await?;
+            on_tx!(&mut tx, c => sqlx::query(
                 "INSERT INTO disputes (id, number, partner_id, order_id, reason, description, amount_claimed, status, opened_by, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, 'OPEN', $8, $9, $9)",
             )
@@ -325,10 +326,11 @@ pub async fn open(
             .bind(new.amount_claimed)
             .bind(user_id)
             .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
             for photo in photos {
-                sqlx::query(
+                on_tx!(&mut tx, c => sqlx::query(
                     "INSERT INTO dispute_photos (id, dispute_id, content_type, width, height, bytes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(Uuid::new_v4().to_string())
@@ -338,21 +340,22 @@ pub async fn open(
                 .bind(i64::from(photo.height))
                 .bind(&photo.bytes)
                 .bind(now)
-                .execute(&mut *tx)
-                .await?;
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected()))?;
             }
-            let d: Dispute = sqlx::query_as(&format!("{SELECT} WHERE d.id = $1")).bind(&id).fetch_one(&mut *tx).await?;
-            let seq = dispute_event!(tx, &d, "dispute.opened", None, now);
+            let d = reread(&mut tx, &id).await?;
+            let recorded = events::record(&mut tx, &event(&d, Kind::DisputeOpened, None), now).await?;
             if let Some(key) = idem {
-                crate::idempotency::record(&mut *tx, key, 201, Some(&format!("dispute:{id}")), None).await?;
+                crate::idempotency::record(&mut tx, key, 201, Some(&format!("dispute:{id}")), None).await?;
             }
             tx.commit().await?;
-            Ok((d, seq))
+            Ok((d, recorded))
         }
-        .await);
+    .await;
         match result {
-            Ok((d, seq)) => {
-                announce(bus, &d, "dispute.opened", seq);
+            Ok((d, recorded)) => {
+                bus.announce(recorded);
                 return Ok(d);
             }
             Err(e) if is_unique_violation(&e) => {
@@ -402,20 +405,20 @@ pub async fn comment(
     now: i64,
     idem: Option<&crate::idempotency::IdemKey>,
 ) -> Result<Message, DisputeError> {
-    let (d, seq, message) = on_db!(db, pool => async {
-        let mut tx = pool.begin().await?;
+    let (recorded, message) = async {
+        let mut tx = db.begin().await?;
         // Touching the row first serialises the comment with a concurrent decision.
-        let touched = sqlx::query("UPDATE disputes SET updated_at = $2 WHERE id = $1 AND status IN ('OPEN', 'IN_REVIEW')")
+        let touched = on_tx!(&mut tx, c => sqlx::query("UPDATE disputes SET updated_at = $2 WHERE id = $1 AND status IN ('OPEN', 'IN_REVIEW')")
             .bind(dispute_id)
             .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
         if touched != 1 {
-            let exists: Option<String> = sqlx::query_scalar("SELECT id FROM disputes WHERE id = $1").bind(dispute_id).fetch_optional(&mut *tx).await?;
+            let exists: Option<String> = on_tx!(&mut tx, c => sqlx::query_scalar("SELECT id FROM disputes WHERE id = $1").bind(dispute_id).fetch_optional(&mut *c).await)?;
             return Err(if exists.is_some() { DisputeError::Closed } else { DisputeError::NotFound });
         }
-        let id: i64 = sqlx::query_scalar(
+        let id: i64 = on_tx!(&mut tx, c => sqlx::query_scalar(
             "INSERT INTO dispute_messages (dispute_id, author_role, author_id, status, body, created_at) VALUES ($1, $2, $3, NULL, $4, $5) RETURNING id",
         )
         .bind(dispute_id)
@@ -423,57 +426,57 @@ pub async fn comment(
         .bind(author.user_id())
         .bind(body)
         .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        let d: Dispute = sqlx::query_as(&format!("{SELECT} WHERE d.id = $1")).bind(dispute_id).fetch_one(&mut *tx).await?;
-        let seq = dispute_event!(tx, &d, "dispute.updated", Some(MessageData { author: author.role(), body }), now);
+        .fetch_one(&mut *c)
+        .await)?;
+        let d = reread(&mut tx, dispute_id).await?;
+        let recorded = events::record(&mut tx, &event(&d, Kind::DisputeUpdated, Some(MessageData { author: author.role(), body })), now).await?;
         if let Some(key) = idem {
-            crate::idempotency::record(&mut *tx, key, 201, Some(&format!("message:{dispute_id}:{id}")), None).await?;
+            crate::idempotency::record(&mut tx, key, 201, Some(&format!("message:{dispute_id}:{id}")), None).await?;
         }
         tx.commit().await?;
         let message = Message { id, author_role: author.role().to_owned(), author_name: None, status: None, body: body.to_owned(), created_at: now };
-        Ok::<_, DisputeError>((d, seq, message))
+        Ok::<_, DisputeError>((recorded, message))
     }
-    .await)?;
-    announce(bus, &d, "dispute.updated", seq);
+    .await?;
+    bus.announce(recorded);
     Ok(message)
 }
 
-/// Record a status change with its reason in the thread (in the caller's transaction).
-macro_rules! status_entry {
-    ($tx:expr, $dispute_id:expr, $admin_id:expr, $status:expr, $note:expr, $at:expr) => {
-        sqlx::query("INSERT INTO dispute_messages (dispute_id, author_role, author_id, status, body, created_at) VALUES ($1, 'ADMIN', $2, $3, $4, $5)")
-            .bind($dispute_id)
-            .bind($admin_id)
-            .bind($status)
-            .bind($note)
-            .bind($at)
-            .execute(&mut *$tx)
-            .await?
-    };
+/// Record an admin's status change with its reason in the thread.
+async fn status_entry(tx: &mut Tx, dispute_id: &str, admin_id: &str, status: &str, note: &str, at: i64) -> sqlx::Result<()> {
+    on_tx!(tx, c => sqlx::query("INSERT INTO dispute_messages (dispute_id, author_role, author_id, status, body, created_at) VALUES ($1, 'ADMIN', $2, $3, $4, $5)")
+        .bind(dispute_id)
+        .bind(admin_id)
+        .bind(status)
+        .bind(note)
+        .bind(at)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
 }
 
 /// An admin takes an open dispute in review, saying why or what happens next (`dispute.updated`).
 pub async fn review(db: &Db, bus: &Bus, dispute_id: &str, admin_id: &str, note: &str, now: i64) -> Result<(), DisputeError> {
-    let (d, seq) = on_db!(db, pool => async {
-        let mut tx = pool.begin().await?;
-        let moved = sqlx::query("UPDATE disputes SET status = 'IN_REVIEW', updated_at = $2 WHERE id = $1 AND status = 'OPEN'")
+    let (_, recorded) = async {
+        let mut tx = db.begin().await?;
+        let moved = on_tx!(&mut tx, c => sqlx::query("UPDATE disputes SET status = 'IN_REVIEW', updated_at = $2 WHERE id = $1 AND status = 'OPEN'")
             .bind(dispute_id)
             .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
         if moved != 1 {
             return Err(DisputeError::Closed);
         }
-        status_entry!(tx, dispute_id, admin_id, "IN_REVIEW", note, now);
-        let d: Dispute = sqlx::query_as(&format!("{SELECT} WHERE d.id = $1")).bind(dispute_id).fetch_one(&mut *tx).await?;
-        let seq = dispute_event!(tx, &d, "dispute.updated", None, now);
+        status_entry(&mut tx, dispute_id, admin_id, "IN_REVIEW", note, now).await?;
+        let d = reread(&mut tx, dispute_id).await?;
+        let recorded = events::record(&mut tx, &event(&d, Kind::DisputeUpdated, None), now).await?;
         tx.commit().await?;
-        Ok::<_, DisputeError>((d, seq))
+        Ok::<_, DisputeError>((d, recorded))
     }
-    .await)?;
-    announce(bus, &d, "dispute.updated", seq);
+    .await?;
+    bus.announce(recorded);
     Ok(())
 }
 
@@ -510,10 +513,9 @@ pub async fn decide(
         return Err(DisputeError::RefundTooHigh);
     }
     let status = if decision.resolved { "RESOLVED" } else { "REJECTED" };
-    let is_pg = db.is_postgres();
-    let (d, seq) = on_db!(db, pool => async {
-        let mut tx = if is_pg { pool.begin().await? } else { pool.begin_with("BEGIN IMMEDIATE").await? };
-        let moved = sqlx::query(
+    let (decided, recorded) = async {
+        let mut tx = db.begin().await?;
+        let moved = on_tx!(&mut tx, c => sqlx::query(
             "UPDATE disputes SET status = $2, decision_reason = $3, refund_amount = $4, decided_by = $5, decided_at = $6, updated_at = $6 \
              WHERE id = $1 AND status = 'IN_REVIEW'",
         )
@@ -523,28 +525,34 @@ pub async fn decide(
         .bind(decision.resolved.then_some(refund))
         .bind(admin_id)
         .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
         if moved != 1 {
             return Err(DisputeError::Closed);
         }
-        status_entry!(tx, dispute_id, admin_id, status, &decision.reason, now);
+        status_entry(&mut tx, dispute_id, admin_id, status, &decision.reason, now).await?;
         if refund > 0 {
             let reason = format!("{} · {}", current.number, decision.reason);
-            let booked = crate::wallet_book!(tx, is_pg, current.partner_id.as_str(), "DISPUTE_REFUND", refund, Some(current.order_id.as_str()), None::<&str>, Some(reason.as_str()), now, Some(dispute_id));
+            let booking = crate::wallet::Booking {
+                order_id: Some(&current.order_id),
+                dispute_id: Some(dispute_id),
+                reason: Some(&reason),
+                ..crate::wallet::Booking::new(&current.partner_id, crate::wallet::EntryKind::DisputeRefund, refund, now)
+            };
+            let booked = crate::wallet::book(&mut tx, booking).await?;
             if !booked {
                 return Err(DisputeError::Closed);
             }
         }
-        let d: Dispute = sqlx::query_as(&format!("{SELECT} WHERE d.id = $1")).bind(dispute_id).fetch_one(&mut *tx).await?;
-        let seq = dispute_event!(tx, &d, "dispute.resolved", None, now);
+        let d = reread(&mut tx, dispute_id).await?;
+        let recorded = events::record(&mut tx, &event(&d, Kind::DisputeResolved, None), now).await?;
         tx.commit().await?;
-        Ok::<_, DisputeError>((d, seq))
+        Ok::<_, DisputeError>((d, recorded))
     }
-    .await)?;
-    announce(bus, &d, "dispute.resolved", seq);
-    Ok(d)
+    .await?;
+    bus.announce(recorded);
+    Ok(decided)
 }
 
 pub async fn find(db: &Db, id: &str) -> sqlx::Result<Option<Dispute>> {

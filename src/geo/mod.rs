@@ -5,7 +5,7 @@ mod data;
 
 use serde::Serialize;
 
-use crate::{db::Db, on_db, text};
+use crate::{db::Db, on_tx, text};
 
 #[derive(sqlx::FromRow, Debug, Clone, Serialize)]
 pub struct City {
@@ -27,33 +27,35 @@ pub struct Quartier {
 
 /// Insert the built-in cities and quartiers that are missing (idempotent, run at start).
 pub async fn seed(db: &Db) -> sqlx::Result<()> {
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
+    {
+        let mut tx = db.begin().await?;
         for (city_id, slug, name, lat, lng, quartiers) in data::CITIES {
-            sqlx::query("INSERT INTO cities (id, slug, name, lat, lng) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING")
+            on_tx!(&mut tx, c => sqlx::query("INSERT INTO cities (id, slug, name, lat, lng) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING")
                 .bind(city_id)
                 .bind(slug)
                 .bind(name)
                 .bind(lat)
                 .bind(lng)
-                .execute(&mut *tx)
-                .await?;
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected()))?;
             for (i, (name, lat, lng)) in quartiers.iter().enumerate() {
                 // Stable ids: city id * 1000 + position in the list (lists only ever grow at the end).
                 let id = city_id * 1000 + i as i64 + 1;
-                sqlx::query("INSERT INTO quartiers (id, city_id, name, name_key, lat, lng) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING")
+                on_tx!(&mut tx, c => sqlx::query("INSERT INTO quartiers (id, city_id, name, name_key, lat, lng) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING")
                     .bind(id)
                     .bind(city_id)
                     .bind(name)
                     .bind(text::match_key(name))
                     .bind(lat)
                     .bind(lng)
-                    .execute(&mut *tx)
-                    .await?;
+                    .execute(&mut *c)
+                    .await
+                    .map(|r| r.rows_affected()))?;
             }
         }
         tx.commit().await
-    })
+    }
 }
 
 // Cities and quartiers are fixed data from `data.rs` (the tables mirror them for joins and

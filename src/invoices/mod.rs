@@ -11,11 +11,12 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    db::{Db, now_ms},
+    db::{Db, Tx, now_ms},
+    douala::{self, douala},
+    events::{self, Bus, Event, Kind, Recorded},
     i18n::{Lang, Msg},
-    on_db,
-    orders::pages::douala_day_start,
-    web::components::{douala, format_date, format_fcfa},
+    on_db, on_tx,
+    web::components::{format_date, format_fcfa},
 };
 
 /// Cameroon's TVA, in basis points.
@@ -103,37 +104,45 @@ fn month_bounds(first: NaiveDate) -> (i64, i64) {
         NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
     }
     .unwrap_or(first);
-    (douala_day_start(first), douala_day_start(next))
+    (douala::day_start(first), douala::day_start(next))
 }
 
-/// The next number of a year's sequence of one kind, inside the caller's transaction: the
+/// The next number of a year's sequence of one kind, in the caller's unit of work: the
 /// counter row is locked by the update, and rolls back with the transaction, so no gap.
-macro_rules! next_number {
-    ($tx:expr, $year:expr, $kind:expr) => {{
+async fn next_number(tx: &mut Tx, year: i64, kind: &str) -> sqlx::Result<i64> {
+    on_tx!(tx, c => async {
         sqlx::query("INSERT INTO invoice_counters (year, kind, last) VALUES ($1, $2, 0) ON CONFLICT (year, kind) DO NOTHING")
-            .bind($year)
-            .bind($kind)
-            .execute(&mut *$tx)
+            .bind(year)
+            .bind(kind)
+            .execute(&mut *c)
             .await?;
-        let seq: i64 = sqlx::query_scalar("UPDATE invoice_counters SET last = last + 1 WHERE year = $1 AND kind = $2 RETURNING last")
-            .bind($year)
-            .bind($kind)
-            .fetch_one(&mut *$tx)
-            .await?;
-        seq
-    }};
+        sqlx::query_scalar("UPDATE invoice_counters SET last = last + 1 WHERE year = $1 AND kind = $2 RETURNING last")
+            .bind(year)
+            .bind(kind)
+            .fetch_one(&mut *c)
+            .await
+    }
+    .await)
+}
+
+/// The data of `invoice.issued` (it only tells the vendor).
+#[derive(serde::Serialize)]
+struct IssuedData<'a> {
+    invoice_id: &'a str,
+    number: &'a str,
+    month: &'a str,
+    total: i64,
 }
 
 pub const SELECT: &str = "SELECT id, partner_id, number, month, kind, subtotal, tva, total, lines, customer, created_at FROM invoices";
 
 /// Issue the invoice of `partner_id` for `month` (`YYYY-MM`). `None` when the month had no
 /// delivery fee or is already invoiced.
-pub async fn generate(db: &Db, partner_id: &str, month: &str) -> anyhow::Result<Option<Invoice>> {
+pub async fn generate(db: &Db, bus: &Bus, partner_id: &str, month: &str) -> anyhow::Result<Option<Invoice>> {
     let first = parse_month(month).ok_or_else(|| anyhow::anyhow!("not a month: {month}"))?;
     let (start, end) = month_bounds(first);
     let now = now_ms();
     let year = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(now).unwrap_or_default().with_timezone(&douala()).year() as i64;
-    let is_pg = db.is_postgres();
     let id = uuid::Uuid::new_v4().to_string();
     #[derive(sqlx::FromRow)]
     struct FeeRow {
@@ -152,18 +161,18 @@ pub async fn generate(db: &Db, partner_id: &str, month: &str) -> anyhow::Result<
         niu: Option<String>,
         rccm: Option<String>,
     }
-    let result: sqlx::Result<Option<(i64, String)>> = on_db!(db, pool => async {
+    let result: sqlx::Result<Option<Recorded>> = async {
         // The counter row serialises numbering: SQLite's write lock from BEGIN, a row lock on PostgreSQL.
-        let mut tx = if is_pg { pool.begin().await? } else { pool.begin_with("BEGIN IMMEDIATE").await? };
-        let exists: Option<String> = sqlx::query_scalar("SELECT id FROM invoices WHERE partner_id = $1 AND month = $2 AND kind = 'INVOICE'")
+        let mut tx = db.begin().await?;
+        let exists: Option<String> = on_tx!(&mut tx, c => sqlx::query_scalar("SELECT id FROM invoices WHERE partner_id = $1 AND month = $2 AND kind = 'INVOICE'")
             .bind(partner_id)
             .bind(month)
-            .fetch_optional(&mut *tx)
-            .await?;
+            .fetch_optional(&mut *c)
+            .await)?;
         if exists.is_some() {
             return Ok(None);
         }
-        let fees: Vec<FeeRow> = sqlx::query_as(
+        let fees: Vec<FeeRow> = on_tx!(&mut tx, c => sqlx::query_as(
             "SELECT e.created_at, -e.amount AS amount, o.tracking_number, q.name AS dropoff FROM wallet_entries e \
              JOIN orders o ON o.id = e.order_id JOIN quartiers q ON q.id = o.dropoff_quartier_id \
              WHERE e.partner_id = $1 AND e.kind = 'DELIVERY_FEE' AND e.created_at >= $2 AND e.created_at < $3 ORDER BY e.created_at, e.id",
@@ -171,18 +180,18 @@ pub async fn generate(db: &Db, partner_id: &str, month: &str) -> anyhow::Result<
         .bind(partner_id)
         .bind(start)
         .bind(end)
-        .fetch_all(&mut *tx)
-        .await?;
+        .fetch_all(&mut *c)
+        .await)?;
         if fees.is_empty() {
             return Ok(None);
         }
-        let c: CustomerRow = sqlx::query_as(
+        let c: CustomerRow = on_tx!(&mut tx, c => sqlx::query_as(
             "SELECT p.business_name, u.full_name, u.email, p.phone, p.pickup_address, p.niu, p.rccm FROM partners p JOIN users u ON u.id = p.user_id WHERE p.id = $1",
         )
         .bind(partner_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        let seq = next_number!(tx, year, "INVOICE");
+        .fetch_one(&mut *c)
+        .await)?;
+        let seq = next_number(&mut tx, year, "INVOICE").await?;
         let number = format!("FAC-{year}-{seq:06}");
         let lines: Vec<Line> = fees.iter().map(|f| Line { date_ms: f.created_at, tracking_number: f.tracking_number.clone(), dropoff: f.dropoff.clone(), amount: f.amount }).collect();
         let total: i64 = lines.iter().map(|l| l.amount).sum();
@@ -196,7 +205,7 @@ pub async fn generate(db: &Db, partner_id: &str, month: &str) -> anyhow::Result<
             niu: c.niu.unwrap_or_default(),
             rccm: c.rccm.unwrap_or_default(),
         };
-        sqlx::query(
+        on_tx!(&mut tx, c => sqlx::query(
             "INSERT INTO invoices (id, partner_id, number, year, seq, month, kind, subtotal, tva, total, lines, customer, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, 'INVOICE', $7, $8, $9, $10, $11, $12)",
         )
@@ -212,30 +221,20 @@ pub async fn generate(db: &Db, partner_id: &str, month: &str) -> anyhow::Result<
         .bind(serde_json::to_string(&lines).unwrap_or_default())
         .bind(serde_json::to_string(&customer).unwrap_or_default())
         .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        let lang: Option<String> = sqlx::query_scalar("SELECT u.language FROM partners p JOIN users u ON u.id = p.user_id WHERE p.id = $1")
-            .bind(partner_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .flatten();
-        let lang = lang.as_deref().and_then(Lang::parse).unwrap_or_default();
-        sqlx::query(
-            "INSERT INTO partner_notifications (partner_id, notification_type, title, message, order_id, is_read, created_at) \
-             VALUES ($1, 'invoice_generated', $2, $3, NULL, FALSE, $4)",
-        )
-        .bind(partner_id)
-        .bind(lang.fmt(Msg::InvoiceGeneratedTitle, &[("number", &number)]))
-        .bind(lang.fmt(Msg::InvoiceGeneratedText, &[("month", month), ("total", &format_fcfa(total))]))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        let issued = IssuedData { invoice_id: &id, number: &number, month, total };
+        let recorded = events::record(&mut tx, &Event::new(partner_id, Kind::InvoiceIssued, None, &issued), now).await?;
         tx.commit().await?;
-        Ok(Some((seq, number)))
+        Ok(Some(recorded))
     }
-    .await);
+    .await;
     match result {
-        Ok(Some(_)) => Ok(find(db, &id).await?),
+        Ok(Some(recorded)) => {
+            bus.announce(recorded);
+            Ok(find(db, &id).await?)
+        }
         Ok(None) => Ok(None),
         // Another instance issued it at the same moment.
         Err(e) if crate::db::is_unique_violation(&e) => Ok(None),
@@ -244,7 +243,7 @@ pub async fn generate(db: &Db, partner_id: &str, month: &str) -> anyhow::Result<
 }
 
 /// Issue every invoice of `month`; returns how many were issued.
-pub async fn close_month(db: &Db, month: &str) -> anyhow::Result<usize> {
+pub async fn close_month(db: &Db, bus: &Bus, month: &str) -> anyhow::Result<usize> {
     let first = parse_month(month).ok_or_else(|| anyhow::anyhow!("not a month (YYYY-MM): {month}"))?;
     let (start, end) = month_bounds(first);
     let partners: Vec<String> = on_db!(db, pool => sqlx::query_scalar(
@@ -256,7 +255,7 @@ pub async fn close_month(db: &Db, month: &str) -> anyhow::Result<usize> {
     .await)?;
     let mut issued = 0;
     for p in partners {
-        issued += usize::from(generate(db, &p, month).await?.is_some());
+        issued += usize::from(generate(db, bus, &p, month).await?.is_some());
     }
     Ok(issued)
 }
@@ -267,19 +266,18 @@ pub async fn credit_note(db: &Db, invoice_id: &str, reason: &str) -> anyhow::Res
     let Some(original) = find(db, invoice_id).await?.filter(|i| i.kind == "INVOICE") else { return Ok(None) };
     let now = now_ms();
     let year = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(now).unwrap_or_default().with_timezone(&douala()).year() as i64;
-    let is_pg = db.is_postgres();
     let id = uuid::Uuid::new_v4().to_string();
     let lines: Vec<Line> = original.lines().into_iter().map(|l| Line { amount: -l.amount, ..l }).collect();
     let mut customer = original.customer();
     customer.address = format!("{} — {reason}", customer.address);
-    let done: sqlx::Result<bool> = on_db!(db, pool => async {
-        let mut tx = if is_pg { pool.begin().await? } else { pool.begin_with("BEGIN IMMEDIATE").await? };
-        let exists: Option<String> = sqlx::query_scalar("SELECT id FROM invoices WHERE credit_for = $1").bind(invoice_id).fetch_optional(&mut *tx).await?;
+    let done: sqlx::Result<bool> = async {
+        let mut tx = db.begin().await?;
+        let exists: Option<String> = on_tx!(&mut tx, c => sqlx::query_scalar("SELECT id FROM invoices WHERE credit_for = $1").bind(invoice_id).fetch_optional(&mut *c).await)?;
         if exists.is_some() {
             return Ok(false);
         }
-        let seq = next_number!(tx, year, "CREDIT_NOTE");
-        sqlx::query(
+        let seq = next_number(&mut tx, year, "CREDIT_NOTE").await?;
+        on_tx!(&mut tx, c => sqlx::query(
             "INSERT INTO invoices (id, partner_id, number, year, seq, month, kind, subtotal, tva, total, lines, customer, credit_for, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, 'CREDIT_NOTE', $7, $8, $9, $10, $11, $12, $13)",
         )
@@ -296,12 +294,13 @@ pub async fn credit_note(db: &Db, invoice_id: &str, reason: &str) -> anyhow::Res
         .bind(serde_json::to_string(&customer).unwrap_or_default())
         .bind(&original.id)
         .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
         tx.commit().await?;
         Ok(true)
     }
-    .await);
+    .await;
     match done {
         Ok(true) => Ok(find(db, &id).await?),
         Ok(false) => Ok(None),

@@ -23,7 +23,6 @@ use crate::{
     orders::{
         self, Draft,
         model::{Action, Role, Status},
-        pages::douala_day_start,
         repo::{self, Cursor, Filter, Order},
         service::{self, Actor, OrderError, Source},
     },
@@ -506,8 +505,8 @@ impl OrdersApi {
             errors.add("to", lang.t(Msg::ErrDateOrder));
             return Err(ApiProblem::validation(lang, &errors, |f| f.to_owned()));
         }
-        filter.from_ms = from.0.map(douala_day_start);
-        filter.to_ms = to.0.and_then(|d| d.succ_opt()).map(|d| douala_day_start(d) - 1);
+        filter.from_ms = from.0.map(crate::douala::day_start);
+        filter.to_ms = to.0.and_then(|d| d.succ_opt()).map(|d| crate::douala::day_start(d) - 1);
         if let Some(c) = city.0.filter(|c| !c.trim().is_empty()) {
             match orders::resolve_city(&state.db, &c).await.map_err(|e| ApiProblem::internal(lang, e))? {
                 Some(city) => filter.city_id = Some(city.id),

@@ -19,11 +19,7 @@ use crate::{
         pages::{ListQuery, load_partner},
         repo::{self, Cursor, Filter, Order},
     },
-    web::{
-        Ctx,
-        components::{douala, format_datetime},
-        status_error,
-    },
+    web::{Ctx, components::format_datetime, status_error},
 };
 
 const BATCH: i64 = 500;
@@ -170,7 +166,7 @@ pub async fn export_orders(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, 
         ("", lang) => lang.csv_delimiter(),
         _ => return Err(status_error(StatusCode::BAD_REQUEST)),
     };
-    let today = chrono::Utc::now().with_timezone(&douala()).format("%Y-%m-%d");
+    let today = chrono::Utc::now().with_timezone(&crate::douala::douala()).format("%Y-%m-%d");
     let name = if ctx.lang == Lang::Fr { "commandes" } else { "orders" };
     let body = stream_orders(state.db.clone(), partner.id, filter, ctx.lang, state.config.public_url(), delimiter);
     Ok(crate::web::csv_attachment(&format!("{name}-{today}.csv")).header(header::CACHE_CONTROL, "no-store").body(body))

@@ -69,15 +69,16 @@ impl Status {
     }
 
     /// The domain event a transition into this status publishes.
-    pub fn event(self) -> &'static str {
+    pub fn event(self) -> crate::events::Kind {
+        use crate::events::Kind;
         match self {
-            Status::Pending => "order.created",
-            Status::Assigned => "order.assigned",
-            Status::PickedUp => "order.picked_up",
-            Status::InTransit => "order.in_transit",
-            Status::Completed => "order.completed",
-            Status::Cancelled => "order.cancelled",
-            Status::Failed => "order.failed",
+            Status::Pending => Kind::OrderCreated,
+            Status::Assigned => Kind::OrderAssigned,
+            Status::PickedUp => Kind::OrderPickedUp,
+            Status::InTransit => Kind::OrderInTransit,
+            Status::Completed => Kind::OrderCompleted,
+            Status::Cancelled => Kind::OrderCancelled,
+            Status::Failed => Kind::OrderFailed,
         }
     }
 }

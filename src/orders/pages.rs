@@ -1,7 +1,7 @@
 //! Vendor order pages: list (filters, keyset pagination, htmx partial swaps), new order form
 //! (live quote), detail (timeline, pricing, PIN, cancel), and the quartier/quote fragments.
 
-use chrono::{NaiveDate, TimeZone};
+use chrono::NaiveDate;
 use maud::{Markup, html};
 use poem::{
     Request, Response, Route, get, handler,
@@ -27,7 +27,7 @@ use crate::{
     pricing::Size,
     web::{
         Ctx,
-        components::{Fcfa, badge, douala, format_datetime},
+        components::{Fcfa, badge, format_datetime},
         forms::{FieldErrors, Input},
         internal,
         layout::{csrf_field, page, respond},
@@ -86,11 +86,6 @@ pub struct ListQuery {
     pub cursor: String,
 }
 
-/// Start of a Douala calendar day, in ms since the epoch.
-pub fn douala_day_start(date: NaiveDate) -> i64 {
-    douala().from_local_datetime(&date.and_hms_opt(0, 0, 0).unwrap_or_default()).single().map_or(0, |t| t.timestamp_millis())
-}
-
 impl ListQuery {
     /// The filter, and what was wrong with the query (ignored parts are reported, not fatal).
     pub fn to_filter(&self, ctx: &Ctx) -> (Filter, FieldErrors) {
@@ -119,8 +114,8 @@ impl ListQuery {
         match (from, to) {
             (Some(a), Some(b)) if b < a => errors.add("to", ctx.t(Msg::ErrDateOrder)),
             _ => {
-                f.from_ms = from.map(douala_day_start);
-                f.to_ms = to.and_then(|d| d.succ_opt()).map(|d| douala_day_start(d) - 1);
+                f.from_ms = from.map(crate::douala::day_start);
+                f.to_ms = to.and_then(|d| d.succ_opt()).map(|d| crate::douala::day_start(d) - 1);
             }
         }
         if !self.city.trim().is_empty() {

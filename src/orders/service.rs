@@ -5,16 +5,17 @@ use uuid::Uuid;
 
 use crate::{
     accounts::phone::Phone,
-    db::{Db, is_unique_violation},
-    events::{Bus, Notice},
+    db::{Db, Tx, is_unique_violation},
+    events::{self, Bus, Event, Kind, Recorded},
     geo::Quartier,
-    on_db,
+    on_db, on_tx,
     orders::{
         model::{self, Action, Role, Status, TransitionError},
         repo::{self, Order},
     },
     pricing::{Quote, Size},
     security,
+    wallet::{self, Booking, EntryKind, PaymentData},
 };
 
 /// Where an order came from.
@@ -147,108 +148,70 @@ pub async fn create_many(
             .iter()
             .map(|_| (Uuid::new_v4().to_string(), model::new_tracking_number(), security::random_token(16), model::new_pin()))
             .collect();
-        let is_pg = db.is_postgres();
-        let result: sqlx::Result<Vec<(String, i64)>> = on_db!(db, pool => async {
-            // SQLite: the write lock first (a client key is read before the order is written,
-            // and a read transaction cannot always be upgraded).
-            let mut tx = if is_pg { pool.begin().await? } else { pool.begin_with("BEGIN IMMEDIATE").await? };
+        let result: sqlx::Result<Vec<(String, Option<Recorded>)>> = async {
+            // SQLite's write lock is taken at BEGIN (a client key is read before the order is
+            // written, and a read transaction cannot always be upgraded).
+            let mut tx = db.begin().await?;
             if let Some(Once::ClientKey(key)) = once {
-                let made: Option<String> = sqlx::query_scalar("SELECT order_id FROM order_client_keys WHERE partner_id = $1 AND key = $2")
+                let made: Option<String> = on_tx!(&mut tx, c => sqlx::query_scalar("SELECT order_id FROM order_client_keys WHERE partner_id = $1 AND key = $2")
                     .bind(partner_id)
                     .bind(key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                    .fetch_optional(&mut *c)
+                    .await)?;
                 if let Some(id) = made {
-                    // Already made: nothing new to announce (a negative sequence number).
-                    return Ok(vec![(id, -1)]);
+                    // Already made: nothing new to announce.
+                    return Ok(vec![(id, None)]);
                 }
             }
             if let Some(Once::Import(import_id)) = once {
-                let claimed = sqlx::query("UPDATE order_imports SET used_at = $3 WHERE id = $1 AND partner_id = $2 AND used_at IS NULL")
+                let claimed = on_tx!(&mut tx, c => sqlx::query("UPDATE order_imports SET used_at = $3 WHERE id = $1 AND partner_id = $2 AND used_at IS NULL")
                     .bind(import_id)
                     .bind(partner_id)
                     .bind(at)
-                    .execute(&mut *tx)
-                    .await?;
-                if claimed.rows_affected() != 1 {
+                    .execute(&mut *c)
+                    .await
+                    .map(|r| r.rows_affected()))?;
+                if claimed != 1 {
                     return Ok(Vec::new());
                 }
             }
             let mut created = Vec::with_capacity(orders.len());
-            for (v, (id, tracking, token, pin)) in orders.iter().zip(&fresh) {
-                sqlx::query(
-                    "INSERT INTO orders (id, partner_id, tracking_number, public_token, status, source, pickup_quartier_id, pickup_address, \
-                     dropoff_quartier_id, dropoff_address, recipient_name, recipient_phone, package_description, size_class, cod_amount, \
-                     courier_note, delivery_pin, distance_m, price_total, price_commission, price_net, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, 'PENDING', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21)",
-                )
-                .bind(id)
-                .bind(partner_id)
-                .bind(tracking)
-                .bind(token)
-                .bind(source.as_str())
-                .bind(v.pickup.id)
-                .bind(&v.pickup_address)
-                .bind(v.dropoff.id)
-                .bind(&v.dropoff_address)
-                .bind(&v.recipient_name)
-                .bind(v.recipient_phone.as_str())
-                .bind(&v.package_description)
-                .bind(v.size.as_str())
-                .bind(v.cod_amount)
-                .bind(v.courier_note.as_deref())
-                .bind(pin)
-                .bind(v.quote.distance_m)
-                .bind(v.quote.price.total)
-                .bind(v.quote.price.commission)
-                .bind(v.quote.price.net)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query("INSERT INTO order_events (order_id, status, actor_role, actor_id, note, lat, lng, at) VALUES ($1, 'PENDING', $2, $3, NULL, $4, $5, $6)")
-                    .bind(id)
-                    .bind(actor.role.as_str())
-                    .bind(actor.user_id.as_deref())
-                    .bind(v.pickup.lat)
-                    .bind(v.pickup.lng)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await?;
-                let order: Order = sqlx::query_as(&format!("{} WHERE o.id = $1", repo::SELECT)).bind(id).fetch_one(&mut *tx).await?;
-                let payload = serde_json::to_string(&order.event_data(None)).unwrap_or_default();
-                let seq = crate::outbox_insert!(tx, partner_id, "order.created", Some(id.as_str()), payload.as_str(), at);
-                created.push((id.clone(), seq));
+            for (v, fresh) in orders.iter().zip(&fresh) {
+                let order = insert(&mut tx, partner_id, source, v, fresh, actor, at).await?;
+                let event = Event::new(partner_id, Kind::OrderCreated, Some(&order.id), &order.event_data(None));
+                let recorded = events::record(&mut tx, &event, at).await?;
+                created.push((order.id, Some(recorded)));
             }
             if let (Some(Once::Idempotent(key)), Some((id, _))) = (once, created.first()) {
                 // A concurrent request with the same key (another instance) makes this fail,
                 // and the order with it: the caller answers as that request did.
-                crate::idempotency::record(&mut *tx, key, 201, Some(&format!("order:{id}")), None).await?;
+                crate::idempotency::record(&mut tx, key, 201, Some(&format!("order:{id}")), None).await?;
             }
             if let (Some(Once::ClientKey(key)), Some((id, _))) = (once, created.first()) {
                 // A concurrent send of the same draft makes this fail: the retry finds its order.
-                sqlx::query("INSERT INTO order_client_keys (partner_id, key, order_id, created_at) VALUES ($1, $2, $3, $4)")
+                on_tx!(&mut tx, c => sqlx::query("INSERT INTO order_client_keys (partner_id, key, order_id, created_at) VALUES ($1, $2, $3, $4)")
                     .bind(partner_id)
                     .bind(key)
                     .bind(id)
                     .bind(at)
-                    .execute(&mut *tx)
-                    .await?;
+                    .execute(&mut *c)
+                    .await
+                    .map(|r| r.rows_affected()))?;
             }
             tx.commit().await?;
             Ok(created)
         }
-        .await);
+        .await;
         match result {
             Ok(created) => {
-                for (id, seq) in created.iter().filter(|(_, seq)| *seq >= 0) {
-                    bus.publish(Notice {
-                        partner_id: partner_id.to_owned(),
-                        seq: *seq,
-                        kind: "order.created".to_owned(),
-                        order_id: Some(id.clone()),
-                    });
+                let mut ids = Vec::with_capacity(created.len());
+                for (id, recorded) in created {
+                    if let Some(recorded) = recorded {
+                        bus.announce(recorded);
+                    }
+                    ids.push(id);
                 }
-                return Ok(created.into_iter().map(|(id, _)| id).collect());
+                return Ok(ids);
             }
             // Another request with the same idempotency key recorded its order first (another
             // instance): nothing to draw again, the caller answers as that request did.
@@ -262,6 +225,65 @@ pub async fn create_many(
         }
     }
     Err(OrderError::Conflict)
+}
+
+/// Insert one order (PENDING) and its first timeline entry; returns it as stored.
+async fn insert(
+    tx: &mut Tx,
+    partner_id: &str,
+    source: Source,
+    v: &ValidOrder,
+    (id, tracking, token, pin): &(String, String, String, String),
+    actor: &Actor,
+    at: i64,
+) -> sqlx::Result<Order> {
+    on_tx!(tx, c => async {
+        sqlx::query(
+            "INSERT INTO orders (id, partner_id, tracking_number, public_token, status, source, pickup_quartier_id, pickup_address, \
+             dropoff_quartier_id, dropoff_address, recipient_name, recipient_phone, package_description, size_class, cod_amount, \
+             courier_note, delivery_pin, distance_m, price_total, price_commission, price_net, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, 'PENDING', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21)",
+        )
+        .bind(id)
+        .bind(partner_id)
+        .bind(tracking)
+        .bind(token)
+        .bind(source.as_str())
+        .bind(v.pickup.id)
+        .bind(&v.pickup_address)
+        .bind(v.dropoff.id)
+        .bind(&v.dropoff_address)
+        .bind(&v.recipient_name)
+        .bind(v.recipient_phone.as_str())
+        .bind(&v.package_description)
+        .bind(v.size.as_str())
+        .bind(v.cod_amount)
+        .bind(v.courier_note.as_deref())
+        .bind(pin)
+        .bind(v.quote.distance_m)
+        .bind(v.quote.price.total)
+        .bind(v.quote.price.commission)
+        .bind(v.quote.price.net)
+        .bind(at)
+        .execute(&mut *c)
+        .await?;
+        sqlx::query("INSERT INTO order_events (order_id, status, actor_role, actor_id, note, lat, lng, at) VALUES ($1, 'PENDING', $2, $3, NULL, $4, $5, $6)")
+            .bind(id)
+            .bind(actor.role.as_str())
+            .bind(actor.user_id.as_deref())
+            .bind(v.pickup.lat)
+            .bind(v.pickup.lng)
+            .bind(at)
+            .execute(&mut *c)
+            .await?;
+        sqlx::query_as(&format!("{} WHERE o.id = $1", repo::SELECT)).bind(id).fetch_one(&mut *c).await
+    }
+    .await)
+}
+
+/// The order as this transaction sees it.
+async fn reread(tx: &mut Tx, id: &str) -> sqlx::Result<Order> {
+    on_tx!(tx, c => sqlx::query_as(&format!("{} WHERE o.id = $1", repo::SELECT)).bind(id).fetch_one(&mut *c).await)
 }
 
 /// Has another request already recorded this idempotency key?
@@ -334,10 +356,9 @@ pub async fn transition_once(
         _ => (None, None),
     };
     let kind = to.event();
-    let is_pg = db.is_postgres();
-    let result: sqlx::Result<Option<i64>> = on_db!(db, pool => async {
-        let mut tx = pool.begin().await?;
-        let updated = sqlx::query(
+    let result: sqlx::Result<Option<Vec<Recorded>>> = async {
+        let mut tx = db.begin().await?;
+        let updated = on_tx!(&mut tx, c => sqlx::query(
             "UPDATE orders SET status = $3, courier_id = $4, updated_at = $5, finished_at = $6, \
              failure_reason = CASE WHEN $3 = 'FAILED' THEN $7 ELSE failure_reason END, \
              cancel_reason = CASE WHEN $3 = 'CANCELLED' THEN $7 ELSE cancel_reason END \
@@ -351,12 +372,13 @@ pub async fn transition_once(
         .bind(finished_at)
         .bind(reason.as_deref())
         .bind(needs_open_pin)
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() != 1 {
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        if updated != 1 {
             return Ok(None);
         }
-        sqlx::query("INSERT INTO order_events (order_id, status, actor_role, actor_id, note, lat, lng, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        on_tx!(&mut tx, c => sqlx::query("INSERT INTO order_events (order_id, status, actor_role, actor_id, note, lat, lng, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(&order.id)
             .bind(to.as_str())
             .bind(actor.role.as_str())
@@ -365,39 +387,41 @@ pub async fn transition_once(
             .bind(lat)
             .bind(lng)
             .bind(at)
-            .execute(&mut *tx)
-            .await?;
-        let fresh: Order = sqlx::query_as(&format!("{} WHERE o.id = $1", repo::SELECT)).bind(&order.id).fetch_one(&mut *tx).await?;
-        let payload = serde_json::to_string(&fresh.event_data(reason.clone())).unwrap_or_default();
-        let seq = crate::outbox_insert!(tx, order.partner_id.as_str(), kind, Some(order.id.as_str()), payload.as_str(), at);
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        let fresh = reread(&mut tx, &order.id).await?;
+        let partner = order.partner_id.as_str();
+        let mut recorded = vec![events::record(&mut tx, &Event::new(partner, kind, Some(&order.id), &fresh.event_data(reason.clone())), at).await?];
         // The wallet follows the order in the same transaction: the fee of a delivered or
         // failed order is debited, a delivered order's cash on delivery is credited and
         // announced as `payment.received` (the ledger books each once per order, ever).
         if matches!(to, Status::Completed | Status::Failed) {
-            let partner = order.partner_id.as_str();
-            crate::wallet_book!(tx, is_pg, partner, "DELIVERY_FEE", -fresh.price_total, Some(order.id.as_str()), None::<&str>, None::<&str>, at);
+            let fee = Booking { order_id: Some(&order.id), ..Booking::new(partner, EntryKind::DeliveryFee, -fresh.price_total, at) };
+            wallet::book(&mut tx, fee).await?;
             if to == Status::Completed && fresh.cod_amount > 0 {
-                let credited = crate::wallet_book!(tx, is_pg, partner, "COD_COLLECTED", fresh.cod_amount, Some(order.id.as_str()), None::<&str>, None::<&str>, at);
-                if credited {
-                    let data = crate::wallet::PaymentData { order_id: &order.id, tracking_number: &order.tracking_number, amount: fresh.cod_amount, currency: "XAF" };
-                    let data = serde_json::to_string(&data).unwrap_or_default();
-                    crate::outbox_insert!(tx, partner, "payment.received", Some(order.id.as_str()), data.as_str(), at);
+                let cod = Booking { order_id: Some(&order.id), ..Booking::new(partner, EntryKind::CodCollected, fresh.cod_amount, at) };
+                if wallet::book(&mut tx, cod).await? {
+                    let data = PaymentData { order_id: &order.id, tracking_number: &order.tracking_number, amount: fresh.cod_amount, currency: "XAF" };
+                    recorded.push(events::record(&mut tx, &Event::new(partner, Kind::PaymentReceived, Some(&order.id), &data), at).await?);
                 }
             }
         }
         if to.is_final() {
-            sqlx::query("DELETE FROM order_positions_latest WHERE order_id = $1").bind(&order.id).execute(&mut *tx).await?;
+            on_tx!(&mut tx, c => sqlx::query("DELETE FROM order_positions_latest WHERE order_id = $1").bind(&order.id).execute(&mut *c).await.map(|r| r.rows_affected()))?;
         }
         if let Some(key) = idem {
-            crate::idempotency::record(&mut *tx, key, 200, Some(&format!("cancel:{}", order.id)), None).await?;
+            crate::idempotency::record(&mut tx, key, 200, Some(&format!("cancel:{}", order.id)), None).await?;
         }
         tx.commit().await?;
-        Ok(Some(seq))
+        Ok(Some(recorded))
     }
-    .await);
+    .await;
     match result? {
-        Some(seq) => {
-            bus.publish(Notice { partner_id: order.partner_id.clone(), seq, kind: kind.to_owned(), order_id: Some(order.id.clone()) });
+        Some(recorded) => {
+            for r in recorded {
+                bus.announce(r);
+            }
             repo::find(db, &order.id).await?.ok_or(OrderError::NotFound)
         }
         // A completion that found the PIN locked meanwhile gets the same answer as any try on
@@ -413,41 +437,30 @@ pub async fn transition_once(
 /// the lock's event (`order.pin_locked`: the vendor's notification, the admins' queue) is
 /// written in the same transaction. Returns the refusal to give the courier.
 async fn wrong_pin(db: &Db, bus: &Bus, order: &Order, at: i64) -> Result<TransitionError, OrderError> {
-    let result: sqlx::Result<(TransitionError, Option<i64>)> = on_db!(db, pool => async {
-        let mut tx = pool.begin().await?;
-        let counted: Option<(i32, Option<i64>)> = sqlx::query_as(
-            "UPDATE orders SET pin_failures = pin_failures + 1, \
-             pin_locked_at = CASE WHEN pin_failures + 1 >= $2 THEN $3 ELSE NULL END, updated_at = $3 \
-             WHERE id = $1 AND pin_locked_at IS NULL RETURNING pin_failures, pin_locked_at",
-        )
-        .bind(&order.id)
-        .bind(model::MAX_PIN_FAILURES)
-        .bind(at)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let outcome = match counted {
-            // Locked meanwhile by another try.
-            None => (TransitionError::PinLocked, None),
-            Some((_, None)) => (TransitionError::WrongPin, None),
-            Some((_, Some(_))) => {
-                let payload = serde_json::to_string(&order.event_data(None)).unwrap_or_default();
-                let seq = crate::outbox_insert!(tx, order.partner_id.as_str(), "order.pin_locked", Some(order.id.as_str()), payload.as_str(), at);
-                (TransitionError::PinLocked, Some(seq))
-            }
-        };
-        tx.commit().await?;
-        Ok(outcome)
-    }
-    .await);
-    let (refusal, locked_seq) = result?;
-    if let Some(seq) = locked_seq {
+    let mut tx = db.begin().await?;
+    let counted: Option<(i32, Option<i64>)> = on_tx!(&mut tx, c => sqlx::query_as(
+        "UPDATE orders SET pin_failures = pin_failures + 1, \
+         pin_locked_at = CASE WHEN pin_failures + 1 >= $2 THEN $3 ELSE NULL END, updated_at = $3 \
+         WHERE id = $1 AND pin_locked_at IS NULL RETURNING pin_failures, pin_locked_at",
+    )
+    .bind(&order.id)
+    .bind(model::MAX_PIN_FAILURES)
+    .bind(at)
+    .fetch_optional(&mut *c)
+    .await)?;
+    let (refusal, locked) = match counted {
+        // Locked meanwhile by another try.
+        None => (TransitionError::PinLocked, None),
+        Some((_, None)) => (TransitionError::WrongPin, None),
+        Some((_, Some(_))) => {
+            let event = Event::new(&order.partner_id, Kind::OrderPinLocked, Some(&order.id), &order.event_data(None));
+            (TransitionError::PinLocked, Some(events::record(&mut tx, &event, at).await?))
+        }
+    };
+    tx.commit().await?;
+    if let Some(recorded) = locked {
         tracing::warn!(order_id = order.id, tracking = order.tracking_number, "delivery PIN locked after too many wrong tries");
-        bus.publish(Notice {
-            partner_id: order.partner_id.clone(),
-            seq,
-            kind: "order.pin_locked".to_owned(),
-            order_id: Some(order.id.clone()),
-        });
+        bus.announce(recorded);
     }
     Ok(refusal)
 }
@@ -457,36 +470,23 @@ async fn wrong_pin(db: &Db, bus: &Bus, order: &Order, at: i64) -> Result<Transit
 /// the order is no longer in transit.
 pub async fn reset_pin(db: &Db, bus: &Bus, order: &Order, at: i64) -> Result<Option<Order>, OrderError> {
     let pin = model::new_pin();
-    let result: sqlx::Result<Option<i64>> = on_db!(db, pool => async {
-        let mut tx = pool.begin().await?;
-        let done = sqlx::query(
-            "UPDATE orders SET delivery_pin = $2, pin_failures = 0, pin_locked_at = NULL, updated_at = $3 \
-             WHERE id = $1 AND pin_locked_at IS NOT NULL AND status = 'IN_TRANSIT'",
-        )
-        .bind(&order.id)
-        .bind(&pin)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            return Ok(None);
-        }
-        let payload = serde_json::to_string(&order.event_data(None)).unwrap_or_default();
-        let seq = crate::outbox_insert!(tx, order.partner_id.as_str(), "order.pin_reset", Some(order.id.as_str()), payload.as_str(), at);
-        tx.commit().await?;
-        Ok(Some(seq))
+    let mut tx = db.begin().await?;
+    let done = on_tx!(&mut tx, c => sqlx::query(
+        "UPDATE orders SET delivery_pin = $2, pin_failures = 0, pin_locked_at = NULL, updated_at = $3 \
+         WHERE id = $1 AND pin_locked_at IS NOT NULL AND status = 'IN_TRANSIT'",
+    )
+    .bind(&order.id)
+    .bind(&pin)
+    .bind(at)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    if done != 1 {
+        return Ok(None);
     }
-    .await);
-    match result? {
-        Some(seq) => {
-            bus.publish(Notice {
-                partner_id: order.partner_id.clone(),
-                seq,
-                kind: "order.pin_reset".to_owned(),
-                order_id: Some(order.id.clone()),
-            });
-            Ok(repo::find(db, &order.id).await?)
-        }
-        None => Ok(None),
-    }
+    let event = Event::new(&order.partner_id, Kind::OrderPinReset, Some(&order.id), &order.event_data(None));
+    let recorded = events::record(&mut tx, &event, at).await?;
+    tx.commit().await?;
+    bus.announce(recorded);
+    Ok(repo::find(db, &order.id).await?)
 }

@@ -89,11 +89,10 @@ fn profile_checklist(ctx: &Ctx, p: &Partner) -> Markup {
 /// Start of today and of this month in Douala, in ms since the epoch.
 pub fn douala_day_and_month_start(now_ms: i64) -> (i64, i64) {
     use chrono::Datelike;
-    let now =
-        chrono::DateTime::<chrono::Utc>::from_timestamp_millis(now_ms).unwrap_or_default().with_timezone(&crate::web::components::douala());
+    let now = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(now_ms).unwrap_or_default().with_timezone(&crate::douala::douala());
     let today = now.date_naive();
     let first = today.with_day(1).unwrap_or(today);
-    (crate::orders::pages::douala_day_start(today), crate::orders::pages::douala_day_start(first))
+    (crate::douala::day_start(today), crate::douala::day_start(first))
 }
 
 #[handler]

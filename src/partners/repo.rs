@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use crate::{
     db::{Db, is_unique_violation, now_ms},
-    on_db, text,
+    on_db, on_tx, text,
 };
 
 /// Slugs that would collide with the portal's own URLs or mislead customers.
@@ -145,9 +145,9 @@ pub async fn create(db: &Db, new: &NewPartner<'_>) -> Result<(String, String), C
         let partner_id = Uuid::new_v4().to_string();
         let now = now_ms();
         // An async block, so that `?` stops here and the match below sees the error.
-        let result: sqlx::Result<()> = on_db!(db, pool => async {
-            let mut tx = pool.begin().await?;
-            sqlx::query(
+        let result: sqlx::Result<()> = async {
+            let mut tx = db.begin().await?;
+            on_tx!(&mut tx, c => sqlx::query(
                 "INSERT INTO users (id, email, password_hash, role, full_name, phone, language, is_active, created_at, updated_at) \
                  VALUES ($1, $2, $3, 'BUSINESS', $4, $5, $6, TRUE, $7, $7)",
             )
@@ -158,9 +158,10 @@ pub async fn create(db: &Db, new: &NewPartner<'_>) -> Result<(String, String), C
             .bind(new.phone)
             .bind(new.language)
             .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
+            on_tx!(&mut tx, c => sqlx::query(
                 "INSERT INTO partners (id, user_id, business_name, slug, phone, is_business_approved, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, FALSE, $6, $6)",
             )
@@ -170,11 +171,12 @@ pub async fn create(db: &Db, new: &NewPartner<'_>) -> Result<(String, String), C
             .bind(&slug)
             .bind(new.phone)
             .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
             tx.commit().await
         }
-        .await);
+        .await;
         match result {
             Ok(()) => return Ok((user_id, partner_id)),
             Err(e) if is_unique_violation(&e) => {
@@ -227,18 +229,19 @@ pub struct ProfileUpdate<'a> {
 
 pub async fn update_profile(db: &Db, partner: &Partner, up: &ProfileUpdate<'_>) -> Result<(), CreateError> {
     let now = now_ms();
-    let result: sqlx::Result<()> = on_db!(db, pool => async {
-        let mut tx = pool.begin().await?;
-        sqlx::query("UPDATE users SET email = $2, full_name = $3, phone = $4, language = $5, updated_at = $6 WHERE id = $1")
+    let result: sqlx::Result<()> = async {
+        let mut tx = db.begin().await?;
+        on_tx!(&mut tx, c => sqlx::query("UPDATE users SET email = $2, full_name = $3, phone = $4, language = $5, updated_at = $6 WHERE id = $1")
             .bind(&partner.user_id)
             .bind(up.email)
             .bind(up.contact_name)
             .bind(up.phone)
             .bind(up.language)
             .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        on_tx!(&mut tx, c => sqlx::query(
             "UPDATE partners SET business_name = $2, phone = $3, pickup_quartier_id = $4, pickup_address = $5, niu = $6, rccm = $7, updated_at = $8 WHERE id = $1",
         )
             .bind(&partner.id)
@@ -249,11 +252,12 @@ pub async fn update_profile(db: &Db, partner: &Partner, up: &ProfileUpdate<'_>) 
             .bind(up.niu)
             .bind(up.rccm)
             .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
         tx.commit().await
     }
-    .await);
+    .await;
     match result {
         Ok(()) => Ok(()),
         Err(e) if is_unique_violation(&e) => Err(CreateError::EmailTaken),
@@ -298,21 +302,22 @@ pub async fn approve(db: &Db, id: &str) -> sqlx::Result<bool> {
 /// sessions (`None` if there is no such partner).
 pub async fn suspend(db: &Db, id: &str, reason: &str) -> sqlx::Result<Option<crate::accounts::sessions::Ended>> {
     let now = now_ms();
-    let hashes: Option<Vec<String>> = on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let done = sqlx::query("UPDATE partners SET suspended_at = $2, suspension_reason = $3, updated_at = $2 WHERE id = $1")
+    let hashes: Option<Vec<String>> = {
+        let mut tx = db.begin().await?;
+        let done = on_tx!(&mut tx, c => sqlx::query("UPDATE partners SET suspended_at = $2, suspension_reason = $3, updated_at = $2 WHERE id = $1")
             .bind(id)
             .bind(now)
             .bind(reason)
-            .execute(&mut *tx)
-            .await?;
-        let hashes: Vec<String> = sqlx::query_scalar("DELETE FROM sessions WHERE user_id = (SELECT user_id FROM partners WHERE id = $1) RETURNING id_hash")
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        let hashes: Vec<String> = on_tx!(&mut tx, c => sqlx::query_scalar("DELETE FROM sessions WHERE user_id = (SELECT user_id FROM partners WHERE id = $1) RETURNING id_hash")
             .bind(id)
-            .fetch_all(&mut *tx)
-            .await?;
+            .fetch_all(&mut *c)
+            .await)?;
         tx.commit().await?;
-        Ok::<_, sqlx::Error>((done.rows_affected() == 1).then_some(hashes))
-    })?;
+        Ok::<_, sqlx::Error>((done == 1).then_some(hashes))
+    }?;
     Ok(hashes.map(|h| crate::accounts::sessions::Ended { sessions: h.into_iter().map(|h| (id.to_owned(), h)).collect() }))
 }
 

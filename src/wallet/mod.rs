@@ -9,62 +9,105 @@ pub mod pages;
 
 use crate::{
     accounts::phone::{Operator, Phone},
-    db::{Db, now_ms},
-    on_db,
+    db::{Db, Tx, now_ms},
+    events::{self, Event, Kind},
+    on_db, on_tx,
 };
 
 /// Smallest payout, FCFA.
 pub const MIN_PAYOUT: i64 = 1_000;
 
-/// Book one ledger entry inside the caller's transaction, unless it is a once-per-order entry
-/// already booked. Locks the partner's account row (PostgreSQL) so that concurrent writers
-/// serialise; SQLite's single writer does the same. Evaluates to whether it was booked.
-#[macro_export]
-macro_rules! wallet_book {
-    ($tx:expr, $is_pg:expr, $partner_id:expr, $kind:expr, $amount:expr, $order_id:expr, $payout_id:expr, $reason:expr, $at:expr) => {
-        $crate::wallet_book!($tx, $is_pg, $partner_id, $kind, $amount, $order_id, $payout_id, $reason, $at, None::<&str>)
-    };
-    ($tx:expr, $is_pg:expr, $partner_id:expr, $kind:expr, $amount:expr, $order_id:expr, $payout_id:expr, $reason:expr, $at:expr, $dispute_id:expr) => {{
-        sqlx::query(
-            "INSERT INTO wallet_accounts (partner_id, balance, held, updated_at) VALUES ($1, 0, 0, $2) ON CONFLICT (partner_id) DO NOTHING",
-        )
-        .bind($partner_id)
-        .bind($at)
-        .execute(&mut *$tx)
-        .await?;
-        let lock = if $is_pg { " FOR UPDATE" } else { "" };
-        let balance: i64 = sqlx::query_scalar(&format!("SELECT balance FROM wallet_accounts WHERE partner_id = $1{lock}"))
-            .bind($partner_id)
-            .fetch_one(&mut *$tx)
+/// What a ledger entry records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryKind {
+    /// A delivered order's cash on delivery (once per order, ever).
+    CodCollected,
+    /// A delivered or failed order's fee (once per order, ever).
+    DeliveryFee,
+    /// A paid payout.
+    Payout,
+    /// An admin's correction.
+    Adjustment,
+    /// A resolved dispute's refund (once per dispute, ever).
+    DisputeRefund,
+}
+
+impl EntryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::CodCollected => "COD_COLLECTED",
+            EntryKind::DeliveryFee => "DELIVERY_FEE",
+            EntryKind::Payout => "PAYOUT",
+            EntryKind::Adjustment => "ADJUSTMENT",
+            EntryKind::DisputeRefund => "DISPUTE_REFUND",
+        }
+    }
+}
+
+/// One ledger entry to book, and what it is for.
+#[derive(Clone, Copy, Debug)]
+pub struct Booking<'a> {
+    pub partner_id: &'a str,
+    pub kind: EntryKind,
+    /// Signed: a credit is positive, a debit negative.
+    pub amount: i64,
+    pub order_id: Option<&'a str>,
+    pub payout_id: Option<&'a str>,
+    pub dispute_id: Option<&'a str>,
+    pub reason: Option<&'a str>,
+    pub at: i64,
+}
+
+impl<'a> Booking<'a> {
+    pub fn new(partner_id: &'a str, kind: EntryKind, amount: i64, at: i64) -> Booking<'a> {
+        Booking { partner_id, kind, amount, order_id: None, payout_id: None, dispute_id: None, reason: None, at }
+    }
+}
+
+/// Book one ledger entry in the caller's unit of work, unless it is a once-per-order (or
+/// per-dispute) entry already booked: returns whether it was booked. Locks the partner's
+/// account row (PostgreSQL) so that concurrent writers serialise; SQLite's single writer does
+/// the same.
+pub async fn book(tx: &mut Tx, b: Booking<'_>) -> sqlx::Result<bool> {
+    let lock = tx.row_lock();
+    on_tx!(tx, c => async {
+        sqlx::query("INSERT INTO wallet_accounts (partner_id, balance, held, updated_at) VALUES ($1, 0, 0, $2) ON CONFLICT (partner_id) DO NOTHING")
+            .bind(b.partner_id)
+            .bind(b.at)
+            .execute(&mut *c)
             .await?;
-        let amount: i64 = $amount;
+        let balance: i64 = sqlx::query_scalar(&format!("SELECT balance FROM wallet_accounts WHERE partner_id = $1{lock}"))
+            .bind(b.partner_id)
+            .fetch_one(&mut *c)
+            .await?;
         let booked = sqlx::query(
             "INSERT INTO wallet_entries (partner_id, kind, amount, balance_after, order_id, payout_id, reason, created_at, dispute_id) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
         )
-        .bind($partner_id)
-        .bind($kind)
-        .bind(amount)
-        .bind(balance + amount)
-        .bind($order_id)
-        .bind($payout_id)
-        .bind($reason)
-        .bind($at)
-        .bind($dispute_id)
-        .execute(&mut *$tx)
+        .bind(b.partner_id)
+        .bind(b.kind.as_str())
+        .bind(b.amount)
+        .bind(balance + b.amount)
+        .bind(b.order_id)
+        .bind(b.payout_id)
+        .bind(b.reason)
+        .bind(b.at)
+        .bind(b.dispute_id)
+        .execute(&mut *c)
         .await?
         .rows_affected()
             == 1;
         if booked {
             sqlx::query("UPDATE wallet_accounts SET balance = balance + $2, updated_at = $3 WHERE partner_id = $1")
-                .bind($partner_id)
-                .bind(amount)
-                .bind($at)
-                .execute(&mut *$tx)
+                .bind(b.partner_id)
+                .bind(b.amount)
+                .bind(b.at)
+                .execute(&mut *c)
                 .await?;
         }
-        booked
-    }};
+        Ok(booked)
+    }
+    .await)
 }
 
 /// The `data` of a `payment.received` event.
@@ -208,7 +251,7 @@ pub fn operator_of(phone: &Phone) -> Option<&'static str> {
     }
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum WalletError {
     #[error("amount below the minimum")]
     BelowMinimum,
@@ -220,15 +263,24 @@ pub enum WalletError {
     /// this one would pay out money that is not there.
     #[error("the balance no longer covers the pending payouts")]
     NotCovered,
-    #[error("database: {0}")]
-    Db(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    /// The partner's wallet actor could not run the command.
+    #[error("wallet unavailable: {0}")]
+    Unavailable(String),
     #[error(transparent)]
     Dispute(#[from] crate::disputes::DisputeError),
 }
 
-impl From<sqlx::Error> for WalletError {
-    fn from(e: sqlx::Error) -> Self {
-        WalletError::Db(e.to_string())
+/// Refusals compare by kind; failures by their message (a `sqlx::Error` has no equality).
+impl PartialEq for WalletError {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (WalletError::Db(a), WalletError::Db(b)) => a.to_string() == b.to_string(),
+            (WalletError::Unavailable(a), WalletError::Unavailable(b)) => a == b,
+            (WalletError::Dispute(a), WalletError::Dispute(b)) => a == b,
+            _ => std::mem::discriminant(self) == std::mem::discriminant(other),
+        }
     }
 }
 
@@ -258,16 +310,39 @@ pub async fn request_payout_once(
     if amount < MIN_PAYOUT {
         return Err(WalletError::BelowMinimum);
     }
+    match hold_payout(db, partner_id, amount, phone, operator, request_token, idem).await {
+        // A concurrent double submit lost the race on the unique token: return the winner's.
+        Err(WalletError::Db(e)) if crate::db::is_unique_violation(&e) => {
+            let existing: Option<String> = on_db!(db, pool => sqlx::query_scalar("SELECT id FROM payouts WHERE request_token = $1 AND partner_id = $2")
+                .bind(request_token)
+                .bind(partner_id)
+                .fetch_optional(pool)
+                .await)?;
+            existing.ok_or(WalletError::Db(e))
+        }
+        other => other,
+    }
+}
+
+/// The unit of work of a payout request: hold the amount if the available balance covers it,
+/// and record the payout (with the idempotency key when given).
+async fn hold_payout(
+    db: &Db,
+    partner_id: &str,
+    amount: i64,
+    phone: &Phone,
+    operator: &str,
+    request_token: &str,
+    idem: Option<&crate::idempotency::IdemKey>,
+) -> Result<String, WalletError> {
     let now = now_ms();
-    let is_pg = db.is_postgres();
     let id = uuid::Uuid::new_v4().to_string();
-    let result: Result<String, WalletError> = on_db!(db, pool => async {
-        // SQLite takes the write lock at BEGIN; PostgreSQL locks the account row below.
-        let mut tx = if is_pg { pool.begin().await? } else { pool.begin_with("BEGIN IMMEDIATE").await? };
+    let mut tx = db.begin().await?;
+    let held: Result<String, WalletError> = on_tx!(&mut tx, c => async {
         if let Some(existing) = sqlx::query_scalar::<_, String>("SELECT id FROM payouts WHERE request_token = $1 AND partner_id = $2")
             .bind(request_token)
             .bind(partner_id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *c)
             .await?
         {
             return Ok(existing);
@@ -275,7 +350,7 @@ pub async fn request_payout_once(
         sqlx::query("INSERT INTO wallet_accounts (partner_id, balance, held, updated_at) VALUES ($1, 0, 0, $2) ON CONFLICT (partner_id) DO NOTHING")
             .bind(partner_id)
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut *c)
             .await?;
         // Hold only if the available balance covers it: one conditional update, so that two
         // concurrent requests can never both pass.
@@ -283,7 +358,7 @@ pub async fn request_payout_once(
             .bind(partner_id)
             .bind(amount)
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut *c)
             .await?
             .rows_affected();
         if held != 1 {
@@ -299,36 +374,39 @@ pub async fn request_payout_once(
         .bind(phone.as_str())
         .bind(request_token)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut *c)
         .await?;
-        if let Some(key) = idem {
-            crate::idempotency::record(&mut *tx, key, 201, Some(&format!("payout:{id}")), None).await?;
-        }
-        tx.commit().await?;
         Ok(id.clone())
     }
     .await);
-    match result {
-        // A concurrent double submit lost the race on the unique token: return the winner's.
-        Err(WalletError::Db(_)) => {
-            let existing: Option<String> = on_db!(db, pool => sqlx::query_scalar("SELECT id FROM payouts WHERE request_token = $1 AND partner_id = $2")
-                .bind(request_token)
-                .bind(partner_id)
-                .fetch_optional(pool)
-                .await)?;
-            existing.ok_or_else(|| WalletError::Db("payout request failed".into()))
+    let held = held?;
+    if held == id {
+        if let Some(key) = idem {
+            crate::idempotency::record(&mut tx, key, 201, Some(&format!("payout:{id}")), None).await?;
         }
-        other => other,
+        tx.commit().await?;
     }
+    Ok(held)
+}
+
+/// The data of `payout.paid` and `payout.rejected` (they only tell the vendor).
+#[derive(serde::Serialize)]
+struct PayoutData<'a> {
+    payout_id: &'a str,
+    amount: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reference: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
 }
 
 /// An admin marks a pending payout paid (debit the ledger, release the hold) or rejected
 /// (release the hold); the vendor is notified either way.
-pub async fn decide_payout(db: &Db, payout_id: &str, paid: bool, note: &str, admin_id: &str) -> Result<(), WalletError> {
+pub async fn decide_payout(db: &Db, bus: &events::Bus, payout_id: &str, paid: bool, note: &str, admin_id: &str) -> Result<(), WalletError> {
     let now = now_ms();
-    let is_pg = db.is_postgres();
-    on_db!(db, pool => async {
-        let mut tx = if is_pg { pool.begin().await? } else { pool.begin_with("BEGIN IMMEDIATE").await? };
+    let mut tx = db.begin().await?;
+    let lock = tx.row_lock();
+    let p: Payout = on_tx!(&mut tx, c => async {
         let payout: Option<Payout> = sqlx::query_as(
             "UPDATE payouts SET status = $2, reference = CASE WHEN $2 = 'PAID' THEN $3 ELSE NULL END, \
              reject_reason = CASE WHEN $2 = 'REJECTED' THEN $3 ELSE NULL END, decided_at = $4, decided_by = $5 \
@@ -340,17 +418,16 @@ pub async fn decide_payout(db: &Db, payout_id: &str, paid: bool, note: &str, adm
         .bind(note)
         .bind(now)
         .bind(admin_id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *c)
         .await?;
         let Some(p) = payout else { return Err(WalletError::NotPending) };
         // The money rule: a payout is paid only from money that is there. With B the balance
         // and H the held amount (this payout's included), paying `a` leaves B − a against
         // H − a still held: it needs B ≥ H. Fees may take B below H (they are owed); pending
         // payouts then wait, or are rejected.
-        let lock = if is_pg { " FOR UPDATE" } else { "" };
         let (balance, held): (i64, i64) = sqlx::query_as(&format!("SELECT balance, held FROM wallet_accounts WHERE partner_id = $1{lock}"))
             .bind(&p.partner_id)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut *c)
             .await?;
         if paid && balance < held {
             return Err(WalletError::NotCovered);
@@ -359,47 +436,33 @@ pub async fn decide_payout(db: &Db, payout_id: &str, paid: bool, note: &str, adm
             .bind(&p.partner_id)
             .bind(p.amount)
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut *c)
             .await?;
-        if paid {
-            crate::wallet_book!(tx, is_pg, &p.partner_id, "PAYOUT", -p.amount, None::<&str>, Some(p.id.as_str()), Some(note), now);
-        }
-        let lang: Option<String> = sqlx::query_scalar("SELECT u.language FROM partners pa JOIN users u ON u.id = pa.user_id WHERE pa.id = $1")
-            .bind(&p.partner_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .flatten();
-        let lang = lang.as_deref().and_then(crate::i18n::Lang::parse).unwrap_or_default();
-        let amount = crate::web::components::format_fcfa(p.amount);
-        let (title, message) = if paid {
-            (lang.t(crate::i18n::Msg::PayoutPaidTitle), lang.fmt(crate::i18n::Msg::PayoutPaidText, &[("amount", &amount), ("reference", note)]))
-        } else {
-            (lang.t(crate::i18n::Msg::PayoutRejectedTitle), lang.fmt(crate::i18n::Msg::PayoutRejectedText, &[("amount", &amount), ("reason", note)]))
-        };
-        sqlx::query(
-            "INSERT INTO partner_notifications (partner_id, notification_type, title, message, order_id, is_read, created_at) VALUES ($1, 'system', $2, $3, NULL, FALSE, $4)",
-        )
-        .bind(&p.partner_id)
-        .bind(title)
-        .bind(&message)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        Ok(p)
     }
-    .await)
+    .await)?;
+    if paid {
+        book(
+            &mut tx,
+            Booking { payout_id: Some(&p.id), reason: Some(note), ..Booking::new(&p.partner_id, EntryKind::Payout, -p.amount, now) },
+        )
+        .await?;
+    }
+    let (kind, data) = if paid {
+        (Kind::PayoutPaid, PayoutData { payout_id: &p.id, amount: p.amount, reference: Some(note), reason: None })
+    } else {
+        (Kind::PayoutRejected, PayoutData { payout_id: &p.id, amount: p.amount, reference: None, reason: Some(note) })
+    };
+    let recorded = events::record(&mut tx, &Event::new(&p.partner_id, kind, None, &data), now).await?;
+    tx.commit().await?;
+    bus.announce(recorded);
+    Ok(())
 }
 
 /// An admin's correction, with its reason.
 pub async fn adjust(db: &Db, partner_id: &str, amount: i64, reason: &str) -> Result<(), WalletError> {
-    let now = now_ms();
-    let is_pg = db.is_postgres();
-    on_db!(db, pool => async {
-        let mut tx = if is_pg { pool.begin().await? } else { pool.begin_with("BEGIN IMMEDIATE").await? };
-        crate::wallet_book!(tx, is_pg, partner_id, "ADJUSTMENT", amount, None::<&str>, None::<&str>, Some(reason), now);
-        tx.commit().await?;
-        Ok::<(), WalletError>(())
-    }
-    .await)
+    let mut tx = db.begin().await?;
+    book(&mut tx, Booking { reason: Some(reason), ..Booking::new(partner_id, EntryKind::Adjustment, amount, now_ms()) }).await?;
+    tx.commit().await?;
+    Ok(())
 }

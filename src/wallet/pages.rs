@@ -16,7 +16,6 @@ use crate::{
     actors::wallet::WalletCommand,
     app::AppState,
     i18n::Msg,
-    orders::pages::douala_day_start,
     pricing::parse_fcfa,
     wallet::{self, EntryFilter, WalletError},
     web::{
@@ -80,8 +79,11 @@ fn filter_of(ctx: &Ctx, q: &LedgerQuery) -> (EntryFilter, FieldErrors) {
     {
         errors.add("to", ctx.t(Msg::ErrDateOrder));
     }
-    let f =
-        EntryFilter { kind, from_ms: from.map(douala_day_start), to_ms: to.and_then(|d| d.succ_opt()).map(|d| douala_day_start(d) - 1) };
+    let f = EntryFilter {
+        kind,
+        from_ms: from.map(crate::douala::day_start),
+        to_ms: to.and_then(|d| d.succ_opt()).map(|d| crate::douala::day_start(d) - 1),
+    };
     (f, errors)
 }
 

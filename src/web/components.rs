@@ -1,14 +1,10 @@
 //! Small components shown on many pages: money, dates, badges.
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use maud::{Markup, Render, html};
 
-use crate::i18n::Lang;
-
-/// Africa/Douala is UTC+1 all year (no daylight saving time).
-pub fn douala() -> FixedOffset {
-    FixedOffset::east_opt(3600).expect("UTC+1 is a valid offset")
-}
+pub use crate::money::{format_fcfa, format_int};
+use crate::{douala::douala, i18n::Lang};
 
 /// An amount of FCFA (XAF has no minor unit), shown as `1 500 FCFA`.
 #[derive(Clone, Copy, Debug)]
@@ -18,25 +14,6 @@ impl Render for Fcfa {
     fn render(&self) -> Markup {
         html! { (format_fcfa(self.0)) }
     }
-}
-
-/// `1500` → `1 500 FCFA`, with a no-break space between thousands and before the unit.
-pub fn format_fcfa(amount: i64) -> String {
-    format!("{}\u{a0}FCFA", format_int(amount))
-}
-
-/// `1500` → `1 500` (no-break space between thousands).
-pub fn format_int(amount: i64) -> String {
-    let digits = amount.unsigned_abs().to_string();
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            grouped.push('\u{a0}');
-        }
-        grouped.push(c);
-    }
-    let sign = if amount < 0 { "-" } else { "" };
-    format!("{sign}{grouped}")
 }
 
 /// A timestamp (ms since epoch, UTC) shown in Douala time, `28/11/2026 14:05`.

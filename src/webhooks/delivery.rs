@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use crate::{
     db::Db,
-    i18n::{Lang, Msg},
+    events::{self, Bus, Event, Kind},
     idempotency::IdemKey,
-    on_db,
+    on_db, on_tx,
     webhooks::{self, WebhookConfig, ssrf::GuardedResolver},
 };
 
@@ -188,15 +188,23 @@ fn jitter() -> f64 {
     (u16::from_le_bytes(b) as f64 / u16::MAX as f64) * 2.0 - 1.0
 }
 
+/// The data of `webhook.paused` (it only tells the vendor).
+#[derive(serde::Serialize)]
+struct PausedData {
+    reason: &'static str,
+    failures: i64,
+}
+
 /// Record a batch of attempts in one transaction: for each, the log row, the delivery's new
 /// state and the configuration's counters; pause the webhook (and tell the partner) when it
 /// keeps failing.
-pub async fn record(db: &Db, attempts: &[(Delivery, Outcome)], now: i64) -> sqlx::Result<()> {
+pub async fn record(db: &Db, bus: &Bus, attempts: &[(Delivery, Outcome)], now: i64) -> sqlx::Result<()> {
     let Some((first, _)) = attempts.first() else { return Ok(()) };
     let partner_id = first.partner_id.clone();
-    let paused = on_db!(db, pool => async {
-        let mut tx = pool.begin().await?;
+    let paused = async {
+        let mut tx = db.begin().await?;
         let mut pause: Option<(bool, i64)> = None;
+        let mut paused = None;
         for (d, outcome) in attempts {
             let attempt = d.attempts + 1;
             let ok = outcome.ok();
@@ -208,7 +216,7 @@ pub async fn record(db: &Db, attempts: &[(Delivery, Outcome)], now: i64) -> sqlx
                 (false, None) => "FAILED",
             };
             let status_code = outcome.status_code.map(i64::from);
-            sqlx::query(
+            on_tx!(&mut tx, c => sqlx::query(
                 "INSERT INTO webhook_attempts (delivery_id, attempt, at, duration_ms, status_code, response_excerpt, error) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(&d.id)
@@ -218,9 +226,10 @@ pub async fn record(db: &Db, attempts: &[(Delivery, Outcome)], now: i64) -> sqlx
             .bind(status_code)
             .bind(outcome.excerpt.as_deref())
             .bind(outcome.error.as_deref())
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
+            on_tx!(&mut tx, c => sqlx::query(
                 "UPDATE webhook_deliveries SET status = $2, attempts = $3, next_attempt_at = COALESCE($4, next_attempt_at), locked_until = NULL, \
                  last_status_code = $5, last_error = $6, delivered_at = CASE WHEN $2 = 'DELIVERED' THEN $7 ELSE delivered_at END WHERE id = $1",
             )
@@ -231,9 +240,10 @@ pub async fn record(db: &Db, attempts: &[(Delivery, Outcome)], now: i64) -> sqlx
             .bind(status_code)
             .bind(outcome.error.as_deref())
             .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            let failures: i64 = sqlx::query_scalar(
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
+            let failures: i64 = on_tx!(&mut tx, c => sqlx::query_scalar(
                 "UPDATE webhook_configs SET last_triggered = $2, last_status_code = $3, \
                  failure_count = CASE WHEN $4 THEN 0 ELSE failure_count + 1 END WHERE partner_id = $1 RETURNING failure_count",
             )
@@ -241,53 +251,39 @@ pub async fn record(db: &Db, attempts: &[(Delivery, Outcome)], now: i64) -> sqlx
             .bind(now)
             .bind(status_code)
             .bind(ok)
-            .fetch_one(&mut *tx)
-            .await?;
+            .fetch_one(&mut *c)
+            .await)?;
             let exhausted = status == "FAILED";
             if !ok && (exhausted || failures >= PAUSE_AFTER_FAILURES) {
                 pause = Some((exhausted, failures));
             }
         }
         if let Some((exhausted, failures)) = pause {
-            let paused_now = sqlx::query("UPDATE webhook_configs SET is_active = FALSE, paused_reason = $2 WHERE partner_id = $1 AND is_active = TRUE")
+            let paused_now = on_tx!(&mut tx, c => sqlx::query("UPDATE webhook_configs SET is_active = FALSE, paused_reason = $2 WHERE partner_id = $1 AND is_active = TRUE")
                 .bind(&partner_id)
                 .bind(if exhausted { "retries-exhausted" } else { "consecutive-failures" })
-                .execute(&mut *tx)
-                .await?;
-            if paused_now.rows_affected() == 1 {
-                let lang: Option<String> = sqlx::query_scalar("SELECT u.language FROM partners p JOIN users u ON u.id = p.user_id WHERE p.id = $1")
-                    .bind(&partner_id)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .flatten();
-                let lang = lang.as_deref().and_then(Lang::parse).unwrap_or_default();
-                let why =
-                    if exhausted { lang.t(Msg::WebhookPausedExhausted).to_owned() } else { lang.fmt(Msg::WebhookPausedFailures, &[("n", &failures.to_string())]) };
-                sqlx::query(
-                    "INSERT INTO partner_notifications (partner_id, notification_type, title, message, order_id, is_read, created_at) \
-                     VALUES ($1, 'system', $2, $3, NULL, FALSE, $4)",
-                )
-                .bind(&partner_id)
-                .bind(lang.t(Msg::WebhookPausedTitle))
-                .bind(format!("{why} {}", lang.t(Msg::WebhookPausedHowToResume)))
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected()))?;
+            if paused_now == 1 {
+                let data = PausedData { reason: if exhausted { "retries-exhausted" } else { "consecutive-failures" }, failures };
+                paused = Some(events::record(&mut tx, &Event::new(&partner_id, Kind::WebhookPaused, None, &data), now).await?);
             }
         }
         tx.commit().await?;
-        Ok::<bool, sqlx::Error>(pause.is_some())
+        Ok::<_, sqlx::Error>(paused)
     }
-    .await)?;
-    if paused {
+    .await?;
+    if let Some(recorded) = paused {
         tracing::warn!(partner_id, "webhook paused after repeated failures");
+        bus.announce(recorded);
     }
     Ok(())
 }
 
 /// Claim and send up to `limit` due deliveries of one partner, concurrently, then record the
 /// batch in one transaction; returns how many were attempted.
-pub async fn deliver_due(db: &Db, sending: &Sending, partner_id: &str, now: i64, limit: usize) -> sqlx::Result<usize> {
+pub async fn deliver_due(db: &Db, bus: &Bus, sending: &Sending, partner_id: &str, now: i64, limit: usize) -> sqlx::Result<usize> {
     let claimed = claim_due(db, partner_id, now, limit, sending.lock_ms).await?;
     if claimed.is_empty() {
         return Ok(0);
@@ -298,17 +294,18 @@ pub async fn deliver_due(db: &Db, sending: &Sending, partner_id: &str, now: i64,
         (d, outcome)
     });
     let attempts = futures_util::future::join_all(sends).await;
-    record(db, &attempts, now).await?;
+    record(db, bus, &attempts, now).await?;
     Ok(attempts.len())
 }
 
 /// Queue a test event with id `event_id` (delivered whatever the subscription); with an API
 /// request's idempotency key, its response `body` is recorded in the same transaction.
 pub async fn enqueue_test(db: &Db, partner_id: &str, event_id: &str, now: i64, once: Option<(&IdemKey, &str)>) -> sqlx::Result<()> {
-    let body = webhooks::event_body(event_id, "webhook.test", now, r#"{"message":"Test DELIVR-CM : votre webhook est bien configuré."}"#);
-    on_db!(db, pool => async {
-        let mut tx = pool.begin().await?;
-        sqlx::query(
+    let body =
+        crate::events::event_body(event_id, "webhook.test", now, r#"{"message":"Test DELIVR-CM : votre webhook est bien configuré."}"#);
+    async {
+        let mut tx = db.begin().await?;
+        on_tx!(&mut tx, c => sqlx::query(
             "INSERT INTO webhook_deliveries (id, partner_id, event_id, event_kind, body, status, attempts, next_attempt_at, created_at) \
              VALUES ($1, $2, $3, 'webhook.test', $4, 'PENDING', 0, $5, $5)",
         )
@@ -317,22 +314,23 @@ pub async fn enqueue_test(db: &Db, partner_id: &str, event_id: &str, now: i64, o
         .bind(event_id)
         .bind(&body)
         .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
         if let Some((key, response)) = once {
-            crate::idempotency::record(&mut *tx, key, 202, None, Some(response)).await?;
+            crate::idempotency::record(&mut tx, key, 202, None, Some(response)).await?;
         }
         tx.commit().await
     }
-    .await)
+    .await
 }
 
 /// Send an existing delivery's event again, as a new delivery with the same event id; with an
 /// API request's idempotency key, its response `body` is recorded in the same transaction.
 pub async fn replay(db: &Db, partner_id: &str, delivery_id: &str, now: i64, once: Option<(&IdemKey, &str)>) -> sqlx::Result<bool> {
-    on_db!(db, pool => async {
-        let mut tx = pool.begin().await?;
-        let n = sqlx::query(
+    async {
+        let mut tx = db.begin().await?;
+        let n = on_tx!(&mut tx, c => sqlx::query(
             "INSERT INTO webhook_deliveries (id, partner_id, event_id, event_kind, body, status, attempts, next_attempt_at, created_at) \
              SELECT $1, partner_id, event_id, event_kind, body, 'PENDING', 0, $3, $3 FROM webhook_deliveries WHERE id = $2 AND partner_id = $4",
         )
@@ -340,19 +338,19 @@ pub async fn replay(db: &Db, partner_id: &str, delivery_id: &str, now: i64, once
         .bind(delivery_id)
         .bind(now)
         .bind(partner_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
         if n != 1 {
             return Ok(false);
         }
         if let Some((key, response)) = once {
-            crate::idempotency::record(&mut *tx, key, 202, None, Some(response)).await?;
+            crate::idempotency::record(&mut tx, key, 202, None, Some(response)).await?;
         }
         tx.commit().await?;
         Ok(true)
     }
-    .await)
+    .await
 }
 
 #[cfg(test)]

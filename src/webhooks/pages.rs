@@ -291,7 +291,7 @@ async fn save_webhook(
     let skip_before = match value("skip_before").trim() {
         "" => None,
         day => match chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d") {
-            Ok(d) => Some(crate::orders::pages::douala_day_start(d)),
+            Ok(d) => Some(crate::douala::day_start(d)),
             Err(_) => {
                 errors.add("skip_before", ctx.t(Msg::ErrDate));
                 None

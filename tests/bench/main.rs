@@ -261,7 +261,7 @@ async fn measure_webhooks(partners: usize, each: usize) -> (f64, f64) {
     tokio::spawn(app.run_until(std::future::pending()));
     let received = Arc::new(AtomicU64::new(0));
     let url = spawn_receiver(received.clone()).await;
-    let body = delivr::webhooks::event_body(
+    let body = delivr::events::event_body(
         "evt",
         "order.created",
         0,

@@ -59,7 +59,7 @@ async fn sigkill_three_times_loses_no_webhook_event(backend: Backend) {
             let mut tx = pool.begin().await.unwrap();
             for i in 0..1000 {
                 let event = format!("evt-{i:04}");
-                let body = delivr::webhooks::event_body(&event, "order.created", now, "{}");
+                let body = delivr::events::event_body(&event, "order.created", now, "{}");
                 sqlx::query(
                     "INSERT INTO webhook_deliveries (id, partner_id, event_id, event_kind, body, status, attempts, next_attempt_at, created_at) \
                      VALUES ($1, $2, $3, 'order.created', $4, 'PENDING', 0, $5, $5)",

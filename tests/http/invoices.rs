@@ -23,8 +23,7 @@ async fn partner_with_fees(app: &TestApp, email: &str, n: usize, month: &str) ->
     let id = browser.approved_vendor("Boutique Facture", email).await;
     app.exec(&format!("UPDATE partners SET pickup_quartier_id = 1001, pickup_address = 'Rue Joss', niu = 'M012345678901A', rccm = 'RC/DLA/2025/B/777' WHERE id = '{id}'")).await;
     let partner = delivr::partners::repo::by_id(&app.state.db, &id).await.unwrap().unwrap();
-    let at = delivr::orders::pages::douala_day_start(chrono::NaiveDate::parse_from_str(&format!("{month}-10"), "%Y-%m-%d").unwrap())
-        + 12 * 3_600_000;
+    let at = delivr::douala::day_start(chrono::NaiveDate::parse_from_str(&format!("{month}-10"), "%Y-%m-%d").unwrap()) + 12 * 3_600_000;
     let hash = delivr::accounts::password::hash("x-password-1").unwrap();
     let courier =
         delivr::accounts::repo::create_staff(&app.state.db, delivr::accounts::Role::Courier, &format!("c-{email}"), "C", None, &hash)
@@ -63,7 +62,9 @@ async fn invoices_are_gapless_under_concurrency(backend: Backend) {
     for p in &partners {
         for _ in 0..2 {
             let (db, p, month) = (app.state.db.clone(), p.clone(), month.clone());
-            tasks.push(tokio::spawn(async move { invoices::generate(&db, &p, &month).await.unwrap().is_some() }));
+            tasks.push(tokio::spawn(async move {
+                invoices::generate(&db, &delivr::events::Bus::default(), &p, &month).await.unwrap().is_some()
+            }));
         }
     }
     let mut issued = 0;
@@ -75,7 +76,7 @@ async fn invoices_are_gapless_under_concurrency(backend: Backend) {
         delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT seq FROM invoices ORDER BY seq").fetch_all(pool).await).unwrap();
     seqs.dedup();
     assert_eq!(seqs, (1..=8).collect::<Vec<i64>>(), "numbers 1 to 8, no gap");
-    assert_eq!(invoices::close_month(&app.state.db, &month).await.unwrap(), 0, "closing again issues nothing");
+    assert_eq!(invoices::close_month(&app.state.db, &app.state.bus, &month).await.unwrap(), 0, "closing again issues nothing");
     let notes: i64 = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM partner_notifications WHERE notification_type = 'invoice_generated'").fetch_one(pool).await).unwrap();
     assert_eq!(notes, 8);
 }
@@ -85,7 +86,7 @@ async fn an_invoice_renders_as_pdf_and_matches_its_csv(backend: Backend) {
     let month = invoices::previous_month(delivr::db::now_ms());
     app.approved_vendor("Témoin", "witness@shop.cm").await;
     let partner = partner_with_fees(&app, "facture@shop.cm", 60, &month).await;
-    assert_eq!(invoices::close_month(&app.state.db, &month).await.unwrap(), 1);
+    assert_eq!(invoices::close_month(&app.state.db, &app.state.bus, &month).await.unwrap(), 1);
     let inv = invoices::list(&app.state.db, &partner).await.unwrap().remove(0);
     assert!(inv.number.starts_with("FAC-") && inv.number.ends_with("-000001"), "{}", inv.number);
     let fees: i64 = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT CAST(-SUM(amount) AS BIGINT) FROM wallet_entries WHERE partner_id = $1 AND kind = 'DELIVERY_FEE'").bind(&partner).fetch_one(pool).await).unwrap();

@@ -340,7 +340,7 @@ async fn the_list_filters_searches_and_pages(backend: Backend) {
     assert!(app.get("/partners/orders/?q=699+00+00+07").await.text().await.unwrap().contains("1 résultat(s)"));
     let tracking = scalar_str(&app, "SELECT tracking_number FROM orders WHERE id = $1", &special).await;
     assert!(app.get(&format!("/partners/orders/?q={}", tracking.to_lowercase())).await.text().await.unwrap().contains("1 résultat(s)"));
-    let today = chrono::Utc::now().with_timezone(&delivr::web::components::douala()).format("%Y-%m-%d").to_string();
+    let today = chrono::Utc::now().with_timezone(&delivr::douala::douala()).format("%Y-%m-%d").to_string();
     assert!(app.get(&format!("/partners/orders/?from={today}&to={today}")).await.text().await.unwrap().contains("24 résultat(s)"));
     assert!(app.get("/partners/orders/?from=2020-01-01&to=2020-01-31").await.text().await.unwrap().contains("0 résultat(s)"));
     // Oldest first puts Client 00 on top.

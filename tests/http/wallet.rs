@@ -150,7 +150,7 @@ async fn random_operations_keep_the_ledger_balanced(backend: Backend) {
                 if let Some(id) = pending.first() {
                     let before = wallet::balance(&app.state.db, &partner).await.unwrap();
                     let pay = next() % 2 == 0;
-                    match wallet::decide_payout(&app.state.db, id, pay, "ref", "admin").await {
+                    match wallet::decide_payout(&app.state.db, &app.state.bus, id, pay, "ref", "admin").await {
                         Ok(()) if pay => {
                             // Paid from money that was there: what remains still covers the holds.
                             let after = wallet::balance(&app.state.db, &partner).await.unwrap();

@@ -211,7 +211,7 @@ async fn bad_configurations_are_refused(backend: Backend) {
 /// Insert a due delivery in the future of the real clock, so that only the test drives it.
 async fn future_delivery(app: &TestApp, partner: &str, at: i64) -> String {
     let id = uuid::Uuid::new_v4().to_string();
-    let body = delivr::webhooks::event_body("evt-1", "order.created", at, "{}");
+    let body = delivr::events::event_body("evt-1", "order.created", at, "{}");
     app.exec(&format!(
         "INSERT INTO webhook_deliveries (id, partner_id, event_id, event_kind, body, status, attempts, next_attempt_at, created_at) \
          VALUES ('{id}', '{partner}', 'evt-1', 'order.created', '{body}', 'PENDING', 0, {at}, {at})"
@@ -230,10 +230,10 @@ async fn retries_follow_the_schedule_then_pause(backend: Backend) {
     let delivery = future_delivery(&app, &partner, now).await;
     let mut gaps = Vec::new();
     for attempt in 1..=8 {
-        let sent = delivr::webhooks::delivery::deliver_due(&app.state.db, &client, &partner, now, 4).await.unwrap();
+        let sent = delivr::webhooks::delivery::deliver_due(&app.state.db, &app.state.bus, &client, &partner, now, 4).await.unwrap();
         assert_eq!(sent, 1, "attempt {attempt} is due");
         // Nothing else is due before the next scheduled time.
-        assert_eq!(delivr::webhooks::delivery::deliver_due(&app.state.db, &client, &partner, now, 4).await.unwrap(), 0);
+        assert_eq!(delivr::webhooks::delivery::deliver_due(&app.state.db, &app.state.bus, &client, &partner, now, 4).await.unwrap(), 0);
         let (status, next): (String, i64) = delivr::on_db!(&app.state.db, pool => sqlx::query_as("SELECT status, next_attempt_at FROM webhook_deliveries WHERE id = $1").bind(&delivery).fetch_one(pool).await).unwrap();
         if attempt == 8 {
             assert_eq!(status, "FAILED");
@@ -263,7 +263,7 @@ async fn retries_follow_the_schedule_then_pause(backend: Backend) {
     receiver.status.store(204, Ordering::SeqCst);
     delivr::webhooks::save(&app.state.db, &partner, &receiver.url, &["order.created".to_owned()], true).await.unwrap();
     future_delivery(&app, &partner, now).await;
-    delivr::webhooks::delivery::deliver_due(&app.state.db, &client, &partner, now, 4).await.unwrap();
+    delivr::webhooks::delivery::deliver_due(&app.state.db, &app.state.bus, &client, &partner, now, 4).await.unwrap();
     assert_eq!(delivr::webhooks::config(&app.state.db, &partner).await.unwrap().unwrap().failure_count, 0);
 }
 
@@ -325,7 +325,9 @@ async fn the_ssrf_guard_makes_no_connection(backend: Backend) {
     }
     tokio::time::sleep(Duration::from_millis(800)).await;
     let client = delivr::webhooks::delivery::Sending::new(false, 60_000);
-    delivr::webhooks::delivery::deliver_due(&app.state.db, &client, &partner, delivr::db::now_ms() + 60_000, 4).await.unwrap();
+    delivr::webhooks::delivery::deliver_due(&app.state.db, &app.state.bus, &client, &partner, delivr::db::now_ms() + 60_000, 4)
+        .await
+        .unwrap();
     assert_eq!(receiver.count(), 0, "no connection reached the private address");
     let errors: Vec<Option<String>> =
         delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT error FROM webhook_attempts").fetch_all(pool).await).unwrap();
