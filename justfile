@@ -35,6 +35,7 @@ lint: assets
 # Unit tests and HTTP tests on SQLite and PostgreSQL (TEST_POSTGRES_URL), then the browser tests.
 test: assets
     cargo test --lib --bins
+    cargo test --test architecture
     cargo test --test http
     cargo test --test browser
 

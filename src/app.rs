@@ -14,31 +14,18 @@ use poem::{
 
 use crate::{
     accounts,
-    actors::{Actors, Env as ActorEnv},
-    admin, api, api_keys,
+    actors::{Actors, Env as ActorEnv, Extensions},
+    api, api_keys,
     config::Config,
     couriers,
     db::Db,
     events::Bus,
     geo, orders, partners, pricing, public,
     security::Secret,
+    state::AppState,
     web::{self, assets},
     webhooks,
 };
-
-/// What every handler can reach, as `Data<&AppState>`.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: Db,
-    pub config: Arc<Config>,
-    pub secret: Arc<Secret>,
-    /// Committed domain events, announced in-process.
-    pub bus: Bus,
-    /// The per-partner actors (webhook delivery).
-    pub actors: Actors,
-    /// API requests with the same idempotency key run one after the other on this instance.
-    pub idem_locks: Arc<crate::idempotency::KeyLocks>,
-}
 
 /// A built application, bound to its listener but not yet serving.
 pub struct App {
@@ -67,15 +54,17 @@ impl App {
         // Links the portal prints (booking page, tracking links) need a real port.
         config.public_url.get_or_insert_with(|| format!("http://{addr}"));
         let bus = Bus::default();
-        let actors = Actors::start(
-            ActorEnv {
-                db: db.clone(),
-                runtime: tokio::runtime::Handle::current(),
-                sending: webhooks::delivery::Sending::new(config.allow_loopback_webhooks, config.webhook_lock_secs * 1000),
-                bus: bus.clone(),
-            },
-            &bus,
-        );
+        let runtime = tokio::runtime::Handle::current();
+        let sending = webhooks::delivery::Sending::new(config.allow_loopback_webhooks, config.webhook_lock_secs * 1000);
+        let actors = Actors::start(ActorEnv {
+            db: db.clone(),
+            runtime: runtime.clone(),
+            bus: bus.clone(),
+            extensions: Arc::new(Extensions::default().with(sending)),
+        });
+        // What wakes the actors: committed events, the database's due work, other instances.
+        webhooks::actor::start_waking(&actors, &bus, &db, &runtime);
+        crate::notifications::live::start_waking(&actors, &bus, &db, &runtime);
         // Invoices are issued automatically after each month's end (idempotent, every instance).
         let (invoicing_db, invoicing_bus) = (db.clone(), bus.clone());
         tokio::spawn(async move {
@@ -110,7 +99,7 @@ impl App {
         let shutdown = async move {
             shutdown.await;
             tracing::info!("stopping: closing live streams, finishing requests");
-            closing.end_streams();
+            crate::notifications::live::end_streams(&closing).await;
         };
         let app = routes(self.state);
         Server::new_with_acceptor(self.acceptor)
@@ -128,12 +117,14 @@ pub fn routes(state: AppState) -> impl poem::Endpoint<Output = Response> {
     let pages = [
         accounts::pages::routes,
         partners::pages::routes,
+        partners::signup::routes,
+        crate::dashboard::routes,
         crate::analytics::pages::routes,
         orders::pages::routes,
         public::routes,
-        admin::pages::routes,
-        admin::orders::routes,
-        admin::couriers::routes,
+        partners::admin::routes,
+        orders::admin::routes,
+        couriers::admin::routes,
         pricing::pages::routes,
         api_keys::pages::routes,
         webhooks::pages::routes,
@@ -143,7 +134,7 @@ pub fn routes(state: AppState) -> impl poem::Endpoint<Output = Response> {
         crate::tracking::routes,
         crate::disputes::pages::routes,
         crate::disputes::admin::routes,
-        crate::branding::routes,
+        crate::partners::branding::routes,
         web::pwa::routes,
     ]
     .into_iter()
@@ -153,7 +144,7 @@ pub fn routes(state: AppState) -> impl poem::Endpoint<Output = Response> {
         .at("/healthz", get(healthz))
         .at("/readyz", get(readyz))
         .at("/static/:file", get(assets::serve_asset))
-        .at("/media/logos/:file", get(crate::branding::serve_logo))
+        .at("/media/logos/:file", get(crate::partners::branding::serve_logo))
         .at("/sw.js", get(web::pwa::service_worker))
         .at("/icons/:file", get(web::pwa::icon))
         .at("/manifest/:file", get(web::pwa::manifest))
@@ -176,8 +167,16 @@ pub fn routes(state: AppState) -> impl poem::Endpoint<Output = Response> {
             )
         }))
         .data(state)
+        .data(SHELL_COUNTS)
+        .data(orders::pages::OrderPanels(&[crate::disputes::pages::order_panel]))
         .map_to_response()
 }
+
+/// What the page shell shows of the domains on every page.
+const SHELL_COUNTS: web::Counts = web::Counts {
+    unread: |state, partner_id| Box::pin(crate::notifications::live::unread(&state.actors, &state.db, partner_id)),
+    alerts: |state| Box::pin(crate::orders::repo::count_pin_locked(&state.db)),
+};
 
 #[derive(serde::Serialize)]
 struct Health {

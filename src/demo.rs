@@ -2,7 +2,8 @@
 //! vendors (one waiting for approval) and couriers. Later issues add orders and money.
 
 use crate::{
-    accounts::{Role, password, repo as users},
+    accounts::{password, repo as users},
+    auth::Role,
     db::{Db, now_ms},
     geo, on_db,
     partners::repo::{self as partners, NewPartner},
@@ -352,15 +353,15 @@ async fn seed_brand(db: &Db, vendor_id: &str) -> anyhow::Result<()> {
     });
     let mut png = std::io::Cursor::new(Vec::new());
     image::DynamicImage::ImageRgba8(logo).write_to(&mut png, image::ImageFormat::Png)?;
-    let logo = crate::media::logo(png.get_ref(), crate::branding::MAX_LOGO_BYTES)?;
+    let logo = crate::media::logo(png.get_ref(), crate::partners::branding::MAX_LOGO_BYTES)?;
     let slug: String =
         on_db!(db, pool => sqlx::query_scalar("SELECT slug FROM partners WHERE id = $1").bind(vendor_id).fetch_one(pool).await)?;
-    let update = crate::branding::BrandingUpdate {
+    let update = crate::partners::branding::BrandingUpdate {
         color: Some("#8a3b12".to_owned()),
         message: Some("Merci de votre confiance ! Livraison le jour même à Douala pour toute commande passée avant 14 h.".to_owned()),
         slug,
         logo: Some(Some(logo)),
     };
-    crate::branding::save_branding(db, vendor_id, &update).await?;
+    crate::partners::branding::save_branding(db, vendor_id, &update).await?;
     Ok(())
 }

@@ -2,15 +2,15 @@
 
 pub mod accounts;
 pub mod actors;
-pub mod admin;
 pub mod analytics;
 pub mod api;
 pub mod api_keys;
 pub mod app;
+pub mod auth;
 pub mod backup;
-pub mod branding;
 pub mod config;
 pub mod couriers;
+pub mod dashboard;
 pub mod db;
 pub mod demo;
 pub mod disputes;
@@ -28,6 +28,7 @@ pub mod partners;
 pub mod pricing;
 pub mod public;
 pub mod security;
+pub mod state;
 pub mod text;
 pub mod tracking;
 pub mod wallet;

@@ -5,8 +5,9 @@ use std::io::BufRead;
 use anyhow::Context;
 use clap::Parser;
 use delivr::{
-    accounts::{Role, parse_email, password, repo as users},
+    accounts::{parse_email, password, repo as users},
     app::App,
+    auth::Role,
     config::{AdminCommand, Cli, Command, Config, InvoicesCommand},
     couriers::simulator::Simulator,
     db::Db,

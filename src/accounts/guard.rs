@@ -5,7 +5,7 @@
 use poem::http::StatusCode;
 
 use crate::{
-    accounts::{
+    auth::{
         Role,
         sessions::{PartnerRef, SessionUser},
     },

@@ -1,4 +1,5 @@
-//! Accounts: users and their roles, sign-up, login and logout, sessions, login throttling.
+//! Accounts: users, login and logout, passwords, login throttling. Who is signed in (roles and
+//! sessions) is `auth`, below the web shell.
 //! The vendor's business profile belongs to `partners`.
 
 pub mod device;
@@ -7,35 +8,7 @@ pub mod pages;
 pub mod password;
 pub mod phone;
 pub mod repo;
-pub mod sessions;
 pub mod throttle;
-
-/// What a user is allowed to do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    Business,
-    Admin,
-    Courier,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Business => "BUSINESS",
-            Role::Admin => "ADMIN",
-            Role::Courier => "COURIER",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "BUSINESS" => Some(Role::Business),
-            "ADMIN" => Some(Role::Admin),
-            "COURIER" => Some(Role::Courier),
-            _ => None,
-        }
-    }
-}
 
 /// A syntactically valid, lower-cased email address.
 pub fn parse_email(input: &str) -> Option<String> {

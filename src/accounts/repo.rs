@@ -3,7 +3,7 @@
 use uuid::Uuid;
 
 use crate::{
-    accounts::Role,
+    auth::Role,
     db::{Db, now_ms},
     on_db, on_tx,
 };
@@ -36,7 +36,7 @@ pub async fn password_hash(db: &Db, user_id: &str) -> sqlx::Result<Option<String
 /// Change a user's password: in the same transaction every session of the user ends and
 /// every courier token is revoked (whoever knew the old password is out). The caller starts
 /// a new session for the browser that made the change, if any.
-pub async fn set_password_hash(db: &Db, user_id: &str, hash: &str) -> sqlx::Result<crate::accounts::sessions::Ended> {
+pub async fn set_password_hash(db: &Db, user_id: &str, hash: &str) -> sqlx::Result<crate::auth::sessions::Ended> {
     let now = now_ms();
     let (hashes, partner): (Vec<String>, Option<String>) = {
         let mut tx = db.begin().await?;
@@ -57,7 +57,7 @@ pub async fn set_password_hash(db: &Db, user_id: &str, hash: &str) -> sqlx::Resu
         Some(p) => hashes.into_iter().map(|h| (p.clone(), h)).collect(),
         None => Vec::new(),
     };
-    Ok(crate::accounts::sessions::Ended { sessions })
+    Ok(crate::auth::sessions::Ended { sessions })
 }
 
 pub async fn set_language(db: &Db, user_id: &str, lang: &str) -> sqlx::Result<()> {

@@ -1,15 +1,18 @@
-//! The actor core: an actix System on its own thread, a registry that lazily starts one actor
-//! per partner for each concern with serialised state (webhook delivery now), stops idle
-//! actors, and starts them again from the database on demand. Actors serialise and cache; the
-//! database stays the truth, so a crash loses nothing.
+//! The actor runtime: an actix System on its own thread, and a registry that lazily starts one
+//! actor per partner and kind, forgets those that stopped (each actor decides when it is idle),
+//! and starts them again on demand. It knows no domain: the wallet, webhook and notification
+//! actors live in their domains and implement [`PartnerActor`]; the composition (`app`) starts
+//! the tasks that wake them. The database stays the truth, so a crash loses nothing.
 
-pub mod notifications;
-pub mod wallet;
-pub mod webhook;
+use std::{
+    any::{Any, TypeId},
+    collections::HashMap,
+    marker::PhantomData,
+    sync::Arc,
+    time::Duration,
+};
 
-use std::{collections::HashMap, time::Duration};
-
-use actix::{Actor, Addr, AsyncContext, Context, Handler, Message, ResponseFuture};
+use actix::{Actor, Addr, Context, Handler, Message, MessageResult, dev::ToEnvelope};
 use tokio::sync::oneshot;
 
 use crate::{db::Db, events::Bus};
@@ -20,9 +23,48 @@ pub struct Env {
     pub db: Db,
     /// The application's tokio runtime: actors run their I/O there.
     pub runtime: tokio::runtime::Handle,
-    pub sending: crate::webhooks::delivery::Sending,
     /// Where actors announce the events they commit.
     pub bus: Bus,
+    /// What else the composition gives a kind of actor (the webhooks' HTTP client), by type.
+    pub extensions: Arc<Extensions>,
+}
+
+/// Values handed to the actors by type, set once when the application is built.
+#[derive(Default)]
+pub struct Extensions(HashMap<TypeId, Box<dyn Any + Send + Sync>>);
+
+impl Extensions {
+    pub fn with<T: Any + Send + Sync>(mut self, value: T) -> Self {
+        self.0.insert(TypeId::of::<T>(), Box::new(value));
+        self
+    }
+
+    pub fn get<T: Any>(&self) -> Option<&T> {
+        self.0.get(&TypeId::of::<T>()).and_then(|v| v.downcast_ref())
+    }
+}
+
+/// An actor the registry runs one of per partner.
+pub trait PartnerActor: Actor<Context = Context<Self>> {
+    /// The registry's name for this kind (`wallet`, `webhooks`, `streams`).
+    const KIND: &'static str;
+
+    /// The partner's actor, as it starts; `slot` must be told when it stops.
+    fn create(partner_id: &str, env: &Env, slot: Slot) -> Self;
+}
+
+/// An actor's place in the registry: call [`Slot::vacate`] from `Actor::stopped`, so that the
+/// next message for that partner starts a fresh one.
+pub struct Slot {
+    registry: Addr<Registry>,
+    kind: &'static str,
+    partner_id: String,
+}
+
+impl Slot {
+    pub fn vacate(&self) {
+        self.registry.do_send(Stopped(self.kind, self.partner_id.clone()));
+    }
 }
 
 /// Handle on the actor system, cheap to clone, usable from any thread.
@@ -32,10 +74,9 @@ pub struct Actors {
 }
 
 impl Actors {
-    /// Start the actor system on a dedicated thread, and the tasks that wake actors: one on
-    /// committed events (the bus), one sweeping the database for due work (retries, work
-    /// left by a crash or by another instance).
-    pub fn start(env: Env, bus: &Bus) -> Actors {
+    /// Start the actor system on a dedicated thread. It stops with the application's runtime
+    /// (or at [`Actors::shutdown`]), so that its thread and database handles go too.
+    pub fn start(env: Env) -> Actors {
         let (tx, rx) = std::sync::mpsc::channel();
         let thread_env = env.clone();
         std::thread::Builder::new()
@@ -43,140 +84,64 @@ impl Actors {
             .spawn(move || {
                 let system = actix::System::new();
                 system.block_on(async move {
-                    let registry =
-                        Registry { env: thread_env, webhooks: HashMap::new(), wallets: HashMap::new(), streams: HashMap::new() }.start();
-                    let _ = tx.send(registry);
+                    let _ = tx.send(Registry { env: thread_env, running: HashMap::new() }.start());
                 });
                 let _ = system.run();
             })
             .expect("the actor thread starts");
         let registry = rx.recv().expect("the actor system starts");
-        let actors = Actors { registry };
-
-        let mut notices = bus.subscribe();
-        let on_events = actors.clone();
+        let guard = StopOnDrop(registry.clone());
         env.runtime.spawn(async move {
-            loop {
-                match notices.recv().await {
-                    Ok(n) if n.kind == "position" => {
-                        if let Some(order) = &n.order_id {
-                            on_events.position(&n.partner_id, order);
-                        }
-                    }
-                    Ok(n) => {
-                        on_events.wake_webhooks(&n.partner_id);
-                        on_events.wake_streams(&n.partner_id);
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-                }
-            }
+            // Dropped with the runtime: the guard then stops the actor system.
+            let _guard = guard;
+            std::future::pending::<()>().await;
         });
-        // PostgreSQL: notifications made by any instance wake this instance's streams.
-        if let Db::Postgres(pool) = &env.db {
-            let (pool, listening) = (pool.clone(), actors.clone());
-            env.runtime.spawn(async move {
-                loop {
-                    match sqlx::postgres::PgListener::connect_with(&pool).await {
-                        Ok(mut listener) => {
-                            if listener.listen(crate::notifications::CHANNEL).await.is_ok() {
-                                while let Ok(n) = listener.recv().await {
-                                    // `partner` (new notifications), `pos:partner:order` or
-                                    // `end:partner:session hash` (a session ended).
-                                    let payload = n.payload();
-                                    if let Some((partner, order)) = payload.strip_prefix("pos:").and_then(|r| r.split_once(':')) {
-                                        listening.position(partner, order);
-                                    } else if let Some((partner, hash)) = payload.strip_prefix("end:").and_then(|r| r.split_once(':')) {
-                                        listening.session_ended(partner, hash);
-                                    } else {
-                                        listening.wake_streams(payload);
-                                    }
-                                }
-                            }
-                        }
-                        Err(e) => tracing::warn!(error = %e, "LISTEN failed; retrying"),
-                    }
-                    if !listening.registry.connected() {
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_secs(2)).await;
-                }
-            });
-        }
-        let sweeper = actors.clone();
-        let db = env.db.clone();
-        env.runtime.spawn(async move {
-            // When the application's runtime goes away, this task is dropped, and the guard
-            // stops the actor system, so that its thread and database handles go too.
-            let _guard = StopOnDrop(sweeper.registry.clone());
-            let mut tick = tokio::time::interval(Duration::from_secs(2));
-            loop {
-                tick.tick().await;
-                match crate::webhooks::delivery::partners_with_due(&db, crate::db::now_ms()).await {
-                    Ok(partners) => partners.iter().for_each(|p| sweeper.wake_webhooks(p)),
-                    Err(e) => tracing::warn!(error = %e, "webhook sweep failed"),
-                }
-                if sweeper.registry.connected() {
-                    continue;
-                }
-                break;
-            }
-        });
-        actors
+        Actors { registry }
     }
 
-    /// There may be webhook deliveries to send for this partner.
-    pub fn wake_webhooks(&self, partner_id: &str) {
-        self.registry.do_send(WakeWebhooks(partner_id.to_owned()));
+    /// The partner's actor of kind `A`, started if it was not running; `None` once the actor
+    /// system stopped.
+    pub async fn get<A: PartnerActor>(&self, partner_id: &str) -> Option<Addr<A>> {
+        self.registry.send(Get::<A>(partner_id.to_owned(), PhantomData)).await.ok()
     }
 
-    /// Run a balance-changing command through the partner's wallet actor.
-    pub async fn wallet(&self, partner_id: &str, cmd: wallet::WalletCommand) -> Result<String, crate::wallet::WalletError> {
-        self.registry
-            .send(WalletFor(partner_id.to_owned(), cmd))
-            .await
-            .unwrap_or_else(|e| Err(crate::wallet::WalletError::Unavailable(format!("actor system unavailable: {e}"))))
+    /// Send `msg` to the partner's actor of kind `A`, starting it if needed.
+    pub fn tell<A, M>(&self, partner_id: &str, msg: M)
+    where
+        A: PartnerActor + Handler<M>,
+        A::Context: ToEnvelope<A, M>,
+        M: Message<Result = ()> + Send + 'static,
+    {
+        self.registry.do_send(Tell::<A, M>(partner_id.to_owned(), msg, PhantomData));
     }
 
-    /// The partner's streams should look for new notifications.
-    pub fn wake_streams(&self, partner_id: &str) {
-        self.registry.do_send(WakeStreams(partner_id.to_owned(), notifications::Live::Notifications));
+    /// Send `msg` to the partner's actor of kind `A` only if it runs (nobody listening: nothing
+    /// to wake).
+    pub fn tell_running<A, M>(&self, partner_id: &str, msg: M)
+    where
+        A: PartnerActor + Handler<M>,
+        A::Context: ToEnvelope<A, M>,
+        M: Message<Result = ()> + Send + 'static,
+    {
+        self.registry.do_send(TellRunning::<A, M>(partner_id.to_owned(), msg, PhantomData));
     }
 
-    /// A courier moved on one of the partner's orders.
-    pub fn position(&self, partner_id: &str, order_id: &str) {
-        self.registry.do_send(WakeStreams(partner_id.to_owned(), notifications::Live::Position(order_id.to_owned())));
+    /// Every running actor of kind `A`.
+    pub async fn all<A: PartnerActor>(&self) -> Vec<Addr<A>> {
+        self.registry.send(All::<A>(PhantomData)).await.unwrap_or_default()
     }
 
-    /// These sessions ended: the streams they opened on this instance close. (On PostgreSQL
-    /// the database also announces each end to every instance.)
-    pub fn sessions_ended(&self, ended: crate::accounts::sessions::Ended) {
-        for (partner, hash) in &ended.sessions {
-            self.session_ended(partner, hash);
-        }
+    /// Is the actor system still running?
+    pub fn connected(&self) -> bool {
+        self.registry.connected()
     }
 
-    fn session_ended(&self, partner_id: &str, session_hash: &str) {
-        self.registry.do_send(WakeStreams(partner_id.to_owned(), notifications::Live::SessionEnded(session_hash.into())));
-    }
-
-    /// This instance is stopping: every open stream closes now, telling its page to reconnect,
-    /// so that the server's graceful stop does not wait on them.
-    pub fn end_streams(&self) {
-        self.registry.do_send(EndStreams);
-    }
-
-    /// A stream's subscription to the partner's wake-ups.
-    pub async fn subscribe(&self, partner_id: &str) -> Option<tokio::sync::broadcast::Receiver<notifications::Live>> {
-        self.registry.send(SubscribeStreams(partner_id.to_owned())).await.ok().flatten()
-    }
-
-    /// How many partner actors are running (for tests and health).
+    /// How many partner actors are running, of every kind (for health and metrics).
     pub async fn running(&self) -> usize {
         self.registry.send(Count).await.unwrap_or(0)
     }
 
-    /// Stop every actor and the system; in-flight sends finish on the runtime, unsent work
+    /// Stop every actor and the system; in-flight work finishes on the runtime, unsent work
     /// stays in the database for the next start.
     pub async fn shutdown(&self) {
         let (tx, rx) = oneshot::channel();
@@ -193,65 +158,41 @@ impl Drop for StopOnDrop {
     }
 }
 
-struct Registry {
+/// A running actor's address, whatever its kind.
+trait Running {
+    fn connected(&self) -> bool;
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<A: Actor> Running for Addr<A> {
+    fn connected(&self) -> bool {
+        Addr::connected(self)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+pub struct Registry {
     env: Env,
-    webhooks: HashMap<String, Addr<webhook::WebhookActor>>,
-    wallets: HashMap<String, Addr<wallet::WalletActor>>,
-    streams: HashMap<String, Addr<notifications::NotificationActor>>,
+    running: HashMap<(&'static str, String), Box<dyn Running>>,
 }
 
 impl Registry {
-    fn streams_of(&mut self, partner_id: &str, ctx: &mut Context<Self>) -> Addr<notifications::NotificationActor> {
-        match self.streams.get(partner_id).filter(|a| a.connected()) {
-            Some(a) => a.clone(),
-            None => {
-                let a = notifications::NotificationActor::new(partner_id.to_owned(), ctx.address()).start();
-                self.streams.insert(partner_id.to_owned(), a.clone());
-                a
-            }
-        }
+    fn find<A: PartnerActor>(&self, partner_id: &str) -> Option<Addr<A>> {
+        let running = self.running.get(&(A::KIND, partner_id.to_owned()))?;
+        running.as_any().downcast_ref::<Addr<A>>().filter(|a| a.connected()).cloned()
     }
-}
 
-#[derive(Message)]
-#[rtype(result = "()")]
-struct WakeStreams(String, notifications::Live);
-
-#[derive(Message)]
-#[rtype(result = "Option<tokio::sync::broadcast::Receiver<notifications::Live>>")]
-struct SubscribeStreams(String);
-
-#[derive(Message)]
-#[rtype(result = "()")]
-struct EndStreams;
-
-impl Handler<EndStreams> for Registry {
-    type Result = ();
-
-    fn handle(&mut self, _: EndStreams, _: &mut Context<Self>) {
-        for a in self.streams.values().filter(|a| a.connected()) {
-            a.do_send(notifications::Wake(notifications::Live::Shutdown));
+    fn get<A: PartnerActor>(&mut self, partner_id: &str, ctx: &mut Context<Self>) -> Addr<A> {
+        if let Some(a) = self.find::<A>(partner_id) {
+            return a;
         }
-    }
-}
-
-impl Handler<WakeStreams> for Registry {
-    type Result = ();
-
-    fn handle(&mut self, msg: WakeStreams, _: &mut Context<Self>) {
-        // Nobody listening: nothing to wake.
-        if let Some(a) = self.streams.get(&msg.0).filter(|a| a.connected()) {
-            a.do_send(notifications::Wake(msg.1));
-        }
-    }
-}
-
-impl Handler<SubscribeStreams> for Registry {
-    type Result = ResponseFuture<Option<tokio::sync::broadcast::Receiver<notifications::Live>>>;
-
-    fn handle(&mut self, msg: SubscribeStreams, ctx: &mut Context<Self>) -> Self::Result {
-        let addr = self.streams_of(&msg.0, ctx);
-        Box::pin(async move { addr.send(notifications::Subscribe).await.ok() })
+        let slot = Slot { registry: actix::AsyncContext::address(ctx), kind: A::KIND, partner_id: partner_id.to_owned() };
+        let a = <A as PartnerActor>::create(partner_id, &self.env, slot).start();
+        self.running.insert((A::KIND, partner_id.to_owned()), Box::new(a.clone()));
+        a
     }
 }
 
@@ -259,96 +200,117 @@ impl Actor for Registry {
     type Context = Context<Self>;
 }
 
-#[derive(Message)]
-#[rtype(result = "()")]
-struct WakeWebhooks(String);
+struct Get<A>(String, PhantomData<fn() -> A>);
 
-#[derive(Message)]
-#[rtype(result = "Result<String, crate::wallet::WalletError>")]
-struct WalletFor(String, wallet::WalletCommand);
+impl<A: PartnerActor> Message for Get<A> {
+    type Result = Addr<A>;
+}
 
-/// An actor stopped; its key is the partner id (webhooks) or `wallet:<partner id>`.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub(crate) struct Stopped(pub String);
+impl<A: PartnerActor> Handler<Get<A>> for Registry {
+    type Result = MessageResult<Get<A>>;
 
-#[derive(Message)]
-#[rtype(result = "usize")]
-struct Count;
+    fn handle(&mut self, msg: Get<A>, ctx: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.get::<A>(&msg.0, ctx))
+    }
+}
 
-#[derive(Message)]
-#[rtype(result = "()")]
-struct Shutdown(std::sync::Mutex<Option<oneshot::Sender<()>>>);
+struct Tell<A, M>(String, M, PhantomData<fn() -> A>);
 
-impl Handler<WakeWebhooks> for Registry {
+impl<A: 'static, M: Send> Message for Tell<A, M> {
+    type Result = ();
+}
+
+impl<A, M> Handler<Tell<A, M>> for Registry
+where
+    A: PartnerActor + Handler<M>,
+    A::Context: ToEnvelope<A, M>,
+    M: Message<Result = ()> + Send + 'static,
+{
     type Result = ();
 
-    fn handle(&mut self, msg: WakeWebhooks, ctx: &mut Context<Self>) {
-        let addr = match self.webhooks.get(&msg.0).filter(|a| a.connected()) {
-            Some(a) => a.clone(),
-            None => {
-                let a = webhook::WebhookActor::new(msg.0.clone(), self.env.clone(), ctx.address()).start();
-                self.webhooks.insert(msg.0, a.clone());
-                a
-            }
-        };
-        addr.do_send(webhook::Kick);
+    fn handle(&mut self, msg: Tell<A, M>, ctx: &mut Context<Self>) {
+        self.get::<A>(&msg.0, ctx).do_send(msg.1);
     }
 }
 
-impl Handler<WalletFor> for Registry {
-    type Result = ResponseFuture<Result<String, crate::wallet::WalletError>>;
+struct TellRunning<A, M>(String, M, PhantomData<fn() -> A>);
 
-    fn handle(&mut self, msg: WalletFor, ctx: &mut Context<Self>) -> Self::Result {
-        let addr = match self.wallets.get(&msg.0).filter(|a| a.connected()) {
-            Some(a) => a.clone(),
-            None => {
-                let a = wallet::WalletActor::new(msg.0.clone(), self.env.clone(), ctx.address()).start();
-                self.wallets.insert(msg.0, a.clone());
-                a
-            }
-        };
-        Box::pin(async move {
-            addr.send(wallet::Command(msg.1))
-                .await
-                .unwrap_or_else(|e| Err(crate::wallet::WalletError::Unavailable(format!("wallet actor stopped: {e}"))))
-        })
+impl<A: 'static, M: Send> Message for TellRunning<A, M> {
+    type Result = ();
+}
+
+impl<A, M> Handler<TellRunning<A, M>> for Registry
+where
+    A: PartnerActor + Handler<M>,
+    A::Context: ToEnvelope<A, M>,
+    M: Message<Result = ()> + Send + 'static,
+{
+    type Result = ();
+
+    fn handle(&mut self, msg: TellRunning<A, M>, _: &mut Context<Self>) {
+        if let Some(a) = self.find::<A>(&msg.0) {
+            a.do_send(msg.1);
+        }
     }
 }
+
+struct All<A>(PhantomData<fn() -> A>);
+
+impl<A: PartnerActor> Message for All<A> {
+    type Result = Vec<Addr<A>>;
+}
+
+impl<A: PartnerActor> Handler<All<A>> for Registry {
+    type Result = MessageResult<All<A>>;
+
+    fn handle(&mut self, _: All<A>, _: &mut Context<Self>) -> Self::Result {
+        let all = self
+            .running
+            .iter()
+            .filter(|((kind, _), _)| *kind == A::KIND)
+            .filter_map(|(_, a)| a.as_any().downcast_ref::<Addr<A>>().filter(|a| a.connected()).cloned())
+            .collect();
+        MessageResult(all)
+    }
+}
+
+/// An actor stopped: its kind and partner.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Stopped(&'static str, String);
 
 impl Handler<Stopped> for Registry {
     type Result = ();
 
     fn handle(&mut self, msg: Stopped, _: &mut Context<Self>) {
-        if let Some(partner) = msg.0.strip_prefix("notifications:") {
-            if self.streams.get(partner).is_some_and(|a| !a.connected()) {
-                self.streams.remove(partner);
-            }
-        } else if let Some(partner) = msg.0.strip_prefix("wallet:") {
-            if self.wallets.get(partner).is_some_and(|a| !a.connected()) {
-                self.wallets.remove(partner);
-            }
-        } else if self.webhooks.get(&msg.0).is_some_and(|a| !a.connected()) {
-            self.webhooks.remove(&msg.0);
+        let key = (msg.0, msg.1);
+        if self.running.get(&key).is_some_and(|a| !a.connected()) {
+            self.running.remove(&key);
         }
     }
 }
+
+#[derive(Message)]
+#[rtype(result = "usize")]
+struct Count;
 
 impl Handler<Count> for Registry {
     type Result = usize;
 
     fn handle(&mut self, _: Count, _: &mut Context<Self>) -> usize {
-        self.webhooks.values().filter(|a| a.connected()).count() + self.wallets.values().filter(|a| a.connected()).count()
+        self.running.values().filter(|a| a.connected()).count()
     }
 }
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Shutdown(std::sync::Mutex<Option<oneshot::Sender<()>>>);
 
 impl Handler<Shutdown> for Registry {
     type Result = ();
 
     fn handle(&mut self, msg: Shutdown, _: &mut Context<Self>) {
-        self.webhooks.clear();
-        self.wallets.clear();
-        self.streams.clear();
+        self.running.clear();
         actix::System::current().stop();
         if let Ok(mut slot) = msg.0.lock()
             && let Some(tx) = slot.take()

@@ -9,11 +9,11 @@ use super::{
     pages::{Period, PeriodQuery},
 };
 use crate::{
-    api::{
+    state::AppState,
+    web::api::{
         ApiKeyAuth, ApiTags,
         problem::{ApiProblem, lang_of},
     },
-    app::AppState,
     web::forms::FieldErrors,
 };
 

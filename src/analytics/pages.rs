@@ -14,8 +14,8 @@ use serde::Deserialize;
 use super::{Grain, Metrics, Range, Summary};
 use crate::{
     accounts::guard,
-    app::AppState,
     i18n::{Lang, Msg},
+    state::AppState,
     web::{
         Ctx,
         components::{format_fcfa, format_int},

@@ -4,7 +4,6 @@
 //! a body-size cap, `Idempotency-Key` on POST, and RFC 7807 problems for every error.
 
 pub mod contract;
-pub mod problem;
 
 use std::sync::Arc;
 
@@ -12,55 +11,20 @@ use poem::{
     Endpoint, EndpointExt, IntoResponse, Request, Response,
     http::{HeaderValue, Method, StatusCode, header},
 };
-use poem_openapi::{OpenApiService, SecurityScheme, Tags, auth::ApiKey};
+use poem_openapi::OpenApiService;
 
 use crate::{
-    api::problem::{for_status, lang_of, response},
-    api_keys::{self, Authenticated},
-    app::AppState,
+    api_keys,
     db::now_ms,
     i18n::Msg,
     idempotency::{self, IdemKey},
     security,
+    state::AppState,
+    web::api::problem::{for_status, lang_of, response},
 };
-
-/// An API timestamp: RFC 3339 in UTC, to the second.
-pub fn rfc3339(ms: i64) -> String {
-    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
 
 /// Largest JSON body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-#[derive(Tags)]
-pub enum ApiTags {
-    /// Prices before ordering.
-    Quotes,
-    /// Deliveries: create, list, follow, cancel.
-    Orders,
-    /// Signed HTTP callbacks for every event.
-    Webhooks,
-    /// Balance, ledger, payouts and invoices.
-    Wallet,
-    /// The figures of the analytics page.
-    Analytics,
-    /// Disputes on orders: open, follow, discuss.
-    Disputes,
-}
-
-/// `Authorization: Api-Key dlv_XXXXXXXX.<secret>`: the key shown once in the portal's API keys
-/// section. Every request is scoped to the key's partner.
-#[derive(SecurityScheme)]
-#[oai(ty = "api_key", key_name = "Authorization", key_in = "header", checker = "checked_key")]
-pub struct ApiKeyAuth(pub Authenticated);
-
-/// The middleware has already authenticated the key; the scheme only hands the result over.
-async fn checked_key(req: &Request, _key: ApiKey) -> poem::Result<Authenticated> {
-    req.extensions()
-        .get::<Authenticated>()
-        .cloned()
-        .ok_or_else(|| poem::Error::from_response(for_status(StatusCode::UNAUTHORIZED, lang_of(req), None)))
-}
 
 const API_DESCRIPTION: &str = include_str!("description.md");
 
@@ -426,7 +390,7 @@ fn refused(refusal: contract::Refusal, lang: crate::i18n::Lang) -> Response {
 fn malformed(errors: Vec<(String, String)>, lang: crate::i18n::Lang) -> Response {
     let status = StatusCode::BAD_REQUEST;
     let body = serde_json::json!({
-        "type": format!("{}malformed-request", problem::TYPE_BASE),
+        "type": format!("{}malformed-request", crate::web::api::problem::TYPE_BASE),
         "title": lang.t(Msg::ErrApiBody),
         "status": status.as_u16(),
         "errors": errors.into_iter().map(|(field, message)| serde_json::json!({"field": field, "message": message})).collect::<Vec<_>>(),

@@ -7,6 +7,7 @@ pub mod pages;
 use uuid::Uuid;
 
 use crate::{
+    auth::Authenticated,
     db::{Db, now_ms},
     on_db, security,
 };
@@ -106,13 +107,6 @@ pub async fn revoke(db: &Db, partner_id: &str, id: &str) -> sqlx::Result<bool> {
         .await
         .map(|r| r.rows_affected()))?;
     Ok(n == 1)
-}
-
-/// Who a key authenticates: the key and its partner.
-#[derive(Debug, Clone)]
-pub struct Authenticated {
-    pub key_id: String,
-    pub partner_id: String,
 }
 
 #[derive(sqlx::FromRow)]

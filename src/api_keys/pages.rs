@@ -12,8 +12,8 @@ use serde::Deserialize;
 use crate::{
     accounts::{guard, pages::required_text},
     api_keys::{self, ApiKey},
-    app::AppState,
     i18n::Msg,
+    state::AppState,
     web::{
         Ctx,
         components::{badge, format_datetime},

@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     accounts::{password, repo as users, throttle},
-    app::AppState,
     couriers::{self, PositionError},
     db::now_ms,
     i18n::{Lang, Msg},
@@ -20,6 +19,7 @@ use crate::{
         repo::{self, Order},
         service::OrderError,
     },
+    state::AppState,
 };
 
 pub fn routes(route: Route) -> Route {
@@ -155,7 +155,7 @@ impl From<&Order> for CourierOrder {
         CourierOrder {
             id: o.id.clone(),
             tracking_number: o.tracking_number.clone(),
-            status: o.status.clone(),
+            status: o.status.as_str().to_owned(),
             pickup: Place {
                 city: o.pickup_city.clone(),
                 quartier: o.pickup_quartier.clone(),

@@ -2,6 +2,7 @@
 //! order, GPS positions (latest per order plus a thinned history), and the simulator that
 //! drives demo orders through the same functions.
 
+pub mod admin;
 pub mod api;
 pub mod simulator;
 
@@ -255,6 +256,7 @@ pub async fn report_position(
             seq: 0,
             kind: "position".to_owned(),
             order_id: Some(order.id.clone()),
+            ..Default::default()
         });
     }
     Ok(())

@@ -20,12 +20,13 @@ pub enum Db {
 /// per backend, so a query that only one of them can decode fails to compile.
 #[macro_export]
 macro_rules! on_db {
-    ($db:expr, $pool:ident => $body:expr) => {
+    ($db:expr, $pool:ident => $body:expr) => {{
+        $crate::db::count_call();
         match $db {
             $crate::db::Db::Sqlite($pool) => $body,
             $crate::db::Db::Postgres($pool) => $body,
         }
-    };
+    }};
 }
 
 /// A write transaction on whichever backend `Db` holds: the unit of work. Every step that
@@ -42,7 +43,8 @@ pub enum Tx {
 /// type-checked once per backend. A dispatch, not a step: steps are plain `async fn`s.
 #[macro_export]
 macro_rules! on_tx {
-    ($tx:expr, $conn:ident => $body:expr) => {
+    ($tx:expr, $conn:ident => $body:expr) => {{
+        $crate::db::count_call();
         match $tx {
             $crate::db::Tx::Sqlite(t) => {
                 let $conn: &mut sqlx::SqliteConnection = &mut *t;
@@ -53,7 +55,27 @@ macro_rules! on_tx {
                 $body
             }
         }
-    };
+    }};
+}
+
+tokio::task_local! {
+    /// Database calls made by the current request, when it counts them (see [`counting`]).
+    static CALLS: std::cell::Cell<u32>;
+}
+
+/// Count one database call (every [`on_db!`] and [`on_tx!`] does) for the current request.
+pub fn count_call() {
+    let _ = CALLS.try_with(|c| c.set(c.get() + 1));
+}
+
+/// Run `fut` counting the database calls it makes (read them with [`calls_so_far`]).
+pub async fn counting<F: Future>(fut: F) -> F::Output {
+    CALLS.scope(std::cell::Cell::new(0), fut).await
+}
+
+/// Database calls made so far by the request that [`counting`] runs (0 outside one).
+pub fn calls_so_far() -> u32 {
+    CALLS.try_with(std::cell::Cell::get).unwrap_or(0)
 }
 
 impl Tx {

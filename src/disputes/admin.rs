@@ -11,17 +11,15 @@ use poem::{
 use serde::Deserialize;
 
 use super::{
-    Decision, Dispute, DisputeError, PER_PAGE,
+    self as disputes, Decision, Dispute, DisputeError, PER_PAGE,
     pages::{ListQuery, MessageForm, after, detail_view, filter_form, pager, row},
 };
 use crate::{
     accounts::{guard, pages::required_text},
-    actors::wallet::WalletCommand,
-    app::AppState,
     db::now_ms,
     i18n::Msg,
     pricing::parse_fcfa,
-    wallet::WalletError,
+    state::AppState,
     web::{
         Ctx,
         forms::{FieldErrors, Input, textarea},
@@ -190,16 +188,11 @@ async fn decide(
         _ => {}
     }
     if let (Some(refund), true) = (refund, errors.is_empty()) {
-        let cmd = WalletCommand::DecideDispute {
-            dispute_id: d.id.clone(),
-            decision: Decision { resolved, reason, refund },
-            admin_id: admin.user_id.clone(),
-        };
-        match state.actors.wallet(&d.partner_id, cmd).await {
+        let decision = Decision { resolved, reason, refund };
+        match disputes::decide_in_turn(state, &d.partner_id, &d.id, &admin.user_id, decision).await {
             Ok(_) => return Ok(redirect(&format!("/admin/disputes/{}/", d.id))),
-            Err(WalletError::Dispute(DisputeError::Db(e)) | WalletError::Db(e)) => return Err(internal(anyhow::anyhow!(e))),
-            Err(WalletError::Dispute(e)) => errors.add("form", ctx.t(e.message())),
-            Err(e) => return Err(internal(anyhow::anyhow!(e))),
+            Err(e @ (DisputeError::Db(_) | DisputeError::Unavailable)) => return Err(internal(e)),
+            Err(e) => errors.add("form", ctx.t(e.message())),
         }
     }
     let d = load(state, &id).await?;

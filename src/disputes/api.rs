@@ -11,16 +11,16 @@ use poem_openapi::{
 
 use super::{Dispute, DisputeError};
 use crate::{
-    api::{
-        ApiKeyAuth, ApiTags,
-        problem::{ApiProblem, lang_of},
-        rfc3339,
-    },
-    app::AppState,
     db::now_ms,
     i18n::Lang,
     idempotency::IdemKey,
     orders::repo as orders,
+    state::AppState,
+    web::api::{
+        ApiKeyAuth, ApiTags,
+        problem::{ApiProblem, lang_of},
+        rfc3339,
+    },
     web::forms::FieldErrors,
 };
 
@@ -234,6 +234,7 @@ fn refused(lang: Lang, e: DisputeError) -> ApiProblem {
     let kind = match &e {
         DisputeError::NotFound => return ApiProblem::not_found(lang),
         DisputeError::Db(e) => return ApiProblem::internal(lang, e),
+        DisputeError::Unavailable => return ApiProblem::internal(lang, "wallet unavailable"),
         DisputeError::NotFinished => "order-not-finished",
         DisputeError::TooLate => "dispute-window-closed",
         DisputeError::AlreadyOpen => "dispute-already-open",

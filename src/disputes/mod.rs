@@ -164,6 +164,9 @@ pub enum DisputeError {
     RefundTooHigh,
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+    /// The partner's wallet actor could not run the decision.
+    #[error("wallet unavailable")]
+    Unavailable,
 }
 
 /// Refusals compare by kind; database failures by their message (a `sqlx::Error` has no equality).
@@ -186,7 +189,7 @@ impl DisputeError {
             DisputeError::Closed => Msg::ErrDisputeClosed,
             DisputeError::NotInReview => Msg::ErrDisputeNotInReview,
             DisputeError::RefundTooHigh => Msg::ErrRefundTooHigh,
-            DisputeError::Db(_) => Msg::ErrServerText,
+            DisputeError::Db(_) | DisputeError::Unavailable => Msg::ErrServerText,
         }
     }
 }
@@ -489,10 +492,26 @@ pub struct Decision {
     pub refund: i64,
 }
 
+/// [`decide`], in turn with the partner's other money movements (through the partner's wallet
+/// actor): how the admin pages decide.
+pub async fn decide_in_turn(
+    state: &crate::state::AppState,
+    partner_id: &str,
+    dispute_id: &str,
+    admin_id: &str,
+    decision: Decision,
+) -> Result<Dispute, DisputeError> {
+    let (db, bus) = (state.db.clone(), state.bus.clone());
+    let (partner, dispute, admin) = (partner_id.to_owned(), dispute_id.to_owned(), admin_id.to_owned());
+    let job: crate::wallet::actor::Job<Result<Dispute, DisputeError>> =
+        Box::new(move || Box::pin(async move { decide(&db, &bus, &partner, &dispute, &admin, &decision, crate::db::now_ms()).await }));
+    crate::wallet::actor::serialised(&state.actors, partner_id, job).await.unwrap_or(Err(DisputeError::Unavailable))
+}
+
 /// Resolve (with an optional refund to the wallet) or reject a dispute in review, in one
-/// transaction with the ledger entry, the event `dispute.resolved` and the notification. Runs
-/// through the partner's wallet actor (see `WalletCommand::DecideDispute`): the refund is
-/// credited once per dispute, ever (the status guard, and a unique index on the ledger).
+/// transaction with the ledger entry, the event `dispute.resolved` and the notification. The
+/// refund is credited once per dispute, ever (the status guard, and a unique index on the
+/// ledger); the admin pages run it through the wallet actor ([`decide_in_turn`]).
 pub async fn decide(
     db: &Db,
     bus: &Bus,

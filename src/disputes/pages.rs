@@ -12,12 +12,13 @@ use serde::Deserialize;
 
 use super::{Dispute, DisputeError, Eligibility, MAX_PHOTO_BYTES, MAX_PHOTOS, PER_PAGE};
 use crate::{
-    accounts::{Role, guard, pages::required_text},
-    app::AppState,
+    accounts::{guard, pages::required_text},
+    auth::Role,
     db::now_ms,
     i18n::Msg,
     media::{self, ImageError},
     orders::repo as orders,
+    state::AppState,
     web::{
         Ctx,
         components::{Fcfa, badge, format_datetime},
@@ -487,4 +488,40 @@ async fn photo(
         .header(header::CACHE_CONTROL, "private, max-age=31536000, immutable")
         .header("x-content-type-options", "nosniff")
         .body(bytes))
+}
+
+/// The order page's panel: the order's disputes, and the way to open one while that is
+/// possible (see `orders::pages::OrderPanels`).
+pub fn order_panel<'a>(
+    state: &'a AppState,
+    ctx: &'a Ctx,
+    o: &'a crate::orders::repo::Order,
+) -> crate::web::BoxFuture<'a, poem::Result<Markup>> {
+    Box::pin(order_card(state, ctx, o))
+}
+
+async fn order_card(state: &AppState, ctx: &Ctx, o: &crate::orders::repo::Order) -> poem::Result<Markup> {
+    use crate::disputes::{self, Eligibility};
+    let past = disputes::of_order(&state.db, &o.id).await.map_err(internal)?;
+    let eligibility = disputes::eligibility(&state.db, o, crate::db::now_ms()).await.map_err(internal)?;
+    if past.is_empty() && !matches!(eligibility, Eligibility::Until(_)) {
+        return Ok(html! {});
+    }
+    Ok(html! {
+        div.card #disputes {
+            h2 { (ctx.t(Msg::NavDisputes)) }
+            @if !past.is_empty() {
+                ul.plain {
+                    @for (id, number, status) in &past {
+                        li { a href=(format!("/partners/disputes/{id}/")) { (number) } " " (status_badge(ctx, status)) }
+                    }
+                }
+            }
+            @if let Eligibility::Until(until) = eligibility {
+                p.small.muted { (ctx.fmt(Msg::DisputeDeadline, &[("tracking", &o.tracking_number), ("date", &format_datetime(until, ctx.lang))])) }
+                // A full navigation: the refusal page (window just closed) must show even with htmx.
+                a.btn.secondary href=(format!("/partners/disputes/new/{}/", o.id)) hx-boost="false" { (ctx.t(Msg::DisputeOpenAction)) }
+            }
+        }
+    })
 }

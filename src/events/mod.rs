@@ -16,13 +16,18 @@ pub use wire::{event_body, event_body_in_sequence};
 use crate::db::Tx;
 
 /// "Partner P has a new event, sequence number S, of this kind": ids only, the payload is
-/// read from the database.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// read from the database. Also carries what is not an event but wakes live pages: a
+/// courier's position (`position`) and an ended session (`session.ended`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Notice {
     pub partner_id: String,
     pub seq: i64,
     pub kind: String,
     pub order_id: Option<String>,
+    /// For `session.ended`: the SHA-256 of the session's cookie.
+    pub session: Option<String>,
+    /// The notification the event gave the partner, if any.
+    pub notification_id: Option<i64>,
 }
 
 /// In-process fan-out of committed events. Cheap to clone.
@@ -221,11 +226,12 @@ pub async fn record(tx: &mut Tx, event: &Event, at: i64) -> sqlx::Result<Recorde
             .await?
             .flatten();
         let lang = lang.as_deref().and_then(crate::i18n::Lang::parse).unwrap_or_default();
+        let mut notification_id = None;
         if let Some((ty, title, message)) = notice::render(event.kind, lang, &data) {
             // On PostgreSQL a trigger also NOTIFYs the other instances (delivered at commit).
-            sqlx::query(
+            let id: i64 = sqlx::query_scalar(
                 "INSERT INTO partner_notifications (partner_id, notification_type, title, message, order_id, is_read, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, FALSE, $6)",
+                 VALUES ($1, $2, $3, $4, $5, FALSE, $6) RETURNING id",
             )
             .bind(&event.partner_id)
             .bind(ty)
@@ -233,34 +239,22 @@ pub async fn record(tx: &mut Tx, event: &Event, at: i64) -> sqlx::Result<Recorde
             .bind(&message)
             .bind(event.order_id.as_deref())
             .bind(at)
-            .execute(&mut *c)
+            .fetch_one(&mut *c)
             .await?;
+            notification_id = Some(id);
         }
-        Ok::<i64, sqlx::Error>(seq)
+        Ok::<_, sqlx::Error>((seq, notification_id))
     }
     .await)?;
-    Ok(Recorded(Notice { partner_id: event.partner_id.clone(), seq, kind: kind.to_owned(), order_id: event.order_id.clone() }))
-}
-
-/// The people on an order, as the spec's payload shows them.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct Person {
-    pub name: String,
-    pub phone: String,
-}
-
-/// The `data` of an order event (the spec's webhook payload).
-#[derive(Clone, Debug, Serialize)]
-pub struct OrderData {
-    pub order_id: String,
-    pub tracking_number: String,
-    pub status: &'static str,
-    pub courier: Option<Person>,
-    pub recipient: Person,
-    pub pricing: crate::pricing::Price,
-    pub cod_amount: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    let (seq, notification_id) = seq;
+    Ok(Recorded(Notice {
+        partner_id: event.partner_id.clone(),
+        seq,
+        kind: kind.to_owned(),
+        order_id: event.order_id.clone(),
+        session: None,
+        notification_id,
+    }))
 }
 
 #[cfg(test)]

@@ -9,9 +9,9 @@ use poem::{
 
 use crate::{
     accounts::guard,
-    app::AppState,
     i18n::Msg,
     invoices::{self, Invoice},
+    state::AppState,
     web::{
         Ctx,
         components::{Fcfa, format_date},

@@ -3,6 +3,7 @@
 //! open streams (SSE) by the partner's notification actor. On PostgreSQL a `NOTIFY` carrying
 //! the partner id wakes the streams held by every instance; the rows are read from the database.
 
+pub mod live;
 pub mod pages;
 pub mod stream;
 
@@ -20,6 +21,17 @@ pub struct Notification {
     pub order_id: Option<String>,
     pub is_read: bool,
     pub created_at: i64,
+}
+
+/// The unread count and the id of the partner's last notification, in one read.
+pub async fn unread_and_last(db: &Db, partner_id: &str) -> sqlx::Result<(i64, i64)> {
+    on_db!(db, pool => sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(CASE WHEN is_read = FALSE THEN 1 ELSE 0 END), 0) AS BIGINT), CAST(COALESCE(MAX(id), 0) AS BIGINT) \
+         FROM partner_notifications WHERE partner_id = $1",
+    )
+    .bind(partner_id)
+    .fetch_one(pool)
+    .await)
 }
 
 pub async fn unread_count(db: &Db, partner_id: &str) -> sqlx::Result<i64> {
@@ -63,11 +75,18 @@ pub async fn last_id(db: &Db, partner_id: &str) -> sqlx::Result<i64> {
         .await)
 }
 
+/// Mark one notification (or all) read; on PostgreSQL the other instances are told, so that
+/// their count is read again.
 pub async fn mark_read(db: &Db, partner_id: &str, id: Option<i64>) -> sqlx::Result<u64> {
-    on_db!(db, pool => sqlx::query("UPDATE partner_notifications SET is_read = TRUE WHERE partner_id = $1 AND ($2 = 0 OR id = $2) AND is_read = FALSE")
+    let n = on_db!(db, pool => sqlx::query("UPDATE partner_notifications SET is_read = TRUE WHERE partner_id = $1 AND ($2 = 0 OR id = $2) AND is_read = FALSE")
         .bind(partner_id)
         .bind(id.unwrap_or(0))
         .execute(pool)
         .await
-        .map(|r| r.rows_affected()))
+        .map(|r| r.rows_affected()))?;
+    if let (Db::Postgres(pool), true) = (db, n > 0) {
+        crate::db::count_call();
+        sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(format!("read:{partner_id}")).execute(pool).await?;
+    }
+    Ok(n)
 }

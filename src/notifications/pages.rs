@@ -12,9 +12,9 @@ use serde::Deserialize;
 
 use crate::{
     accounts::guard,
-    app::AppState,
     i18n::Msg,
     notifications::{self, stream},
+    state::AppState,
     web::{
         Ctx, internal,
         layout::{csrf_field, page, respond},
@@ -86,6 +86,7 @@ async fn notifications_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>,
 async fn read_all(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem::Result<Response> {
     let p = guard::partner(ctx)?;
     notifications::mark_read(&state.db, &p.id, None).await.map_err(internal)?;
+    notifications::live::read(&state.actors, &p.id);
     Ok(redirect("/partners/notifications/"))
 }
 
@@ -93,7 +94,9 @@ async fn read_all(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem::
 async fn read_one(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> poem::Result<Response> {
     let p = guard::partner(ctx)?;
     let id = id.parse::<i64>().map_err(|_| status_error(StatusCode::NOT_FOUND))?;
-    if notifications::mark_read(&state.db, &p.id, Some(id)).await.map_err(internal)? == 0 {
+    let marked = notifications::mark_read(&state.db, &p.id, Some(id)).await.map_err(internal)?;
+    notifications::live::read(&state.actors, &p.id);
+    if marked == 0 {
         // Unknown, another partner's, or already read: nothing to change.
         let exists = notifications::list(&state.db, &p.id, false, Some(id + 1), 1).await.map_err(internal)?.iter().any(|n| n.id == id);
         if !exists {

@@ -19,11 +19,11 @@ use poem::{
 };
 
 use crate::{
-    actors::notifications::Live,
-    app::AppState,
     db::Db,
     i18n::{Lang, Msg},
+    notifications::live::Live,
     notifications::{self, Notification},
+    state::AppState,
     web::{Ctx, components::format_datetime},
 };
 
@@ -41,10 +41,6 @@ pub fn item(lang: Lang, n: &Notification) -> maud::Markup {
             @if let Some(order) = &n.order_id { " · " a href=(format!("/partners/orders/{order}/")) { (lang.t(Msg::SeeOrder)) } }
         }
     }
-}
-
-pub fn badge(count: i64) -> maud::Markup {
-    html! { span #notif-badge.count.hidden[count == 0] aria-live="polite" { (count) } }
 }
 
 /// How long a page waits before reconnecting to a stream closed by a stopping instance.
@@ -83,7 +79,7 @@ pub struct PositionEvent<'a> {
 impl State {
     /// Is the session still valid? If not, queue `ended` and close after it.
     async fn check_session(&mut self) {
-        match crate::accounts::sessions::valid_until(&self.db, &self.session_hash).await {
+        match crate::auth::sessions::valid_until(&self.db, &self.session_hash).await {
             Ok(Some(until)) => self.check_session_at = until.min(crate::db::now_ms() + SESSION_CHECK_MS),
             Ok(None) => self.end(),
             // The database is away: look again soon, keep the stream.
@@ -119,7 +115,7 @@ impl State {
             self.queue.push_back(Event::message(item(self.lang, n).into_string()).event_type("notification").id(n.id.to_string()));
         }
         if let Ok(count) = notifications::unread_count(&self.db, &self.partner_id).await {
-            self.queue.push_back(Event::message(badge(count).into_string()).event_type("badge"));
+            self.queue.push_back(Event::message(crate::web::components::unread_badge(count).into_string()).event_type("badge"));
         }
     }
 }
@@ -130,7 +126,7 @@ pub async fn stream(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &R
     let Some(partner) = ctx.user.as_ref().and_then(|u| u.partner.as_ref()).filter(|p| p.approved) else {
         return Ok(StatusCode::UNAUTHORIZED.into_response());
     };
-    let Some(rx) = state.actors.subscribe(&partner.id).await else {
+    let Some(rx) = crate::notifications::live::subscribe(&state.actors, &partner.id).await else {
         return Ok(StatusCode::SERVICE_UNAVAILABLE.into_response());
     };
     let db = state.db.clone();

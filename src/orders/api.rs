@@ -11,12 +11,6 @@ use poem_openapi::{
 
 use crate::{
     accounts::phone::Phone,
-    api::{
-        ApiKeyAuth, ApiTags,
-        problem::{ApiProblem, lang_of},
-        rfc3339,
-    },
-    app::AppState,
     db::now_ms,
     i18n::Msg,
     idempotency::IdemKey,
@@ -27,6 +21,12 @@ use crate::{
         service::{self, Actor, OrderError, Source},
     },
     partners::repo as partners,
+    state::AppState,
+    web::api::{
+        ApiKeyAuth, ApiTags,
+        problem::{ApiProblem, lang_of},
+        rfc3339,
+    },
 };
 
 pub struct OrdersApi;
@@ -257,7 +257,7 @@ impl OrderOut {
         OrderOut {
             id: o.id.clone(),
             tracking_number: o.tracking_number.clone(),
-            status: o.status.clone(),
+            status: o.status.as_str().to_owned(),
             source: o.source.clone(),
             pickup: Place { city: o.pickup_city.clone(), quartier: o.pickup_quartier.clone(), address: o.pickup_address.clone() },
             dropoff: Place { city: o.dropoff_city.clone(), quartier: o.dropoff_quartier.clone(), address: o.dropoff_address.clone() },
@@ -609,7 +609,14 @@ impl OrdersApi {
         Ok(Json(Timeline {
             events: events
                 .into_iter()
-                .map(|e| TimelineEntry { status: e.status, actor: e.actor_role, at: rfc3339(e.at), lat: e.lat, lng: e.lng, note: e.note })
+                .map(|e| TimelineEntry {
+                    status: e.status.as_str().to_owned(),
+                    actor: e.actor_role,
+                    at: rfc3339(e.at),
+                    lat: e.lat,
+                    lng: e.lng,
+                    note: e.note,
+                })
                 .collect(),
         }))
     }

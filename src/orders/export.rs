@@ -12,13 +12,13 @@ use poem::{
 use serde::Deserialize;
 
 use crate::{
-    app::AppState,
     db::Db,
     i18n::{Lang, Msg},
     orders::{
         pages::{ListQuery, load_partner},
         repo::{self, Cursor, Filter, Order},
     },
+    state::AppState,
     web::{Ctx, components::format_datetime, status_error},
 };
 

@@ -13,7 +13,6 @@ use uuid::Uuid;
 
 use crate::{
     accounts::guard,
-    app::AppState,
     db::{Db, now_ms},
     i18n::{Lang, Msg},
     on_db,
@@ -24,6 +23,7 @@ use crate::{
         service::{self, Actor, Source, ValidOrder},
     },
     partners::repo::Partner,
+    state::AppState,
     text,
     web::{
         Ctx,

@@ -2,6 +2,7 @@
 //! detail, CSV export and import. Every entry point (form, API, import, booking page) goes
 //! through [`validate`] and [`service`], so the rules are the same everywhere.
 
+pub mod admin;
 pub mod api;
 pub mod export;
 pub mod import;

@@ -83,6 +83,33 @@ impl Status {
     }
 }
 
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A status equals its stored code (`order.status == "COMPLETED"`).
+impl PartialEq<&str> for Status {
+    fn eq(&self, code: &&str) -> bool {
+        self.as_str() == *code
+    }
+}
+
+/// A stored status that is none of ours: reading the row fails, it is never taken for another.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown order status {0:?}")]
+pub struct UnknownStatus(pub String);
+
+/// How a row's status decodes (exactly as stored).
+impl TryFrom<String> for Status {
+    type Error = UnknownStatus;
+
+    fn try_from(s: String) -> Result<Status, UnknownStatus> {
+        Status::ALL.into_iter().find(|st| st.as_str() == s).ok_or(UnknownStatus(s))
+    }
+}
+
 /// Who asks for a transition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -246,6 +273,16 @@ pub fn new_pin() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stored_status_decodes_exactly_or_not_at_all() {
+        for st in Status::ALL {
+            assert_eq!(Status::try_from(st.as_str().to_owned()).unwrap(), st);
+        }
+        // Never read as another status (it used to fall back to PENDING).
+        assert!(Status::try_from("DELIVERED".to_owned()).is_err());
+        assert!(Status::try_from("completed".to_owned()).is_err());
+    }
 
     #[test]
     fn tracking_numbers_are_well_formed() {

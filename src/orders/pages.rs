@@ -13,7 +13,6 @@ use serde::Deserialize;
 
 use crate::{
     accounts::{guard, phone::Phone},
-    app::AppState,
     db::now_ms,
     geo,
     i18n::Msg,
@@ -25,6 +24,7 @@ use crate::{
     },
     partners::repo::{self as partners, Partner},
     pricing::Size,
+    state::AppState,
     web::{
         Ctx,
         components::{Fcfa, badge, format_datetime},
@@ -547,13 +547,6 @@ struct DetailQuery {
     cancelled: String,
 }
 
-fn timeline_label(ctx: &Ctx, status: &str) -> &'static str {
-    match Status::parse(status) {
-        Some(s) => ctx.t(s.label()),
-        None => "—",
-    }
-}
-
 fn order_detail(
     ctx: &Ctx,
     o: &Order,
@@ -623,7 +616,7 @@ fn order_detail(
             ol.timeline {
                 @for e in timeline {
                     li {
-                        strong { (timeline_label(ctx, &e.status)) }
+                        strong { (ctx.t(e.status.label())) }
                         " · " span.muted { (format_datetime(e.at, ctx.lang)) }
                         @if let Some(n) = &e.note { br; span.small { (n) } }
                     }
@@ -646,9 +639,11 @@ fn order_detail(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn render_detail(
     state: &AppState,
     ctx: &Ctx,
+    panels: &OrderPanels,
     o: &Order,
     flash: Option<Msg>,
     error: Option<&str>,
@@ -657,41 +652,26 @@ async fn render_detail(
     let timeline = repo::timeline(&state.db, &o.id).await.map_err(internal)?;
     let position = repo::latest_position(&state.db, &o.id).await.map_err(internal)?;
     let body = order_detail(ctx, o, &timeline, position, &state.config.public_url(), flash, error);
-    let disputes = dispute_card(state, ctx, o).await?;
-    Ok(respond(status, page(ctx, &o.tracking_number, html! { (body) (disputes) })))
+    let mut below = Vec::with_capacity(panels.0.len());
+    for panel in panels.0 {
+        below.push(panel(state, ctx, o).await?);
+    }
+    Ok(respond(status, page(ctx, &o.tracking_number, html! { (body) @for p in &below { (p) } })))
 }
 
-/// The order's disputes, and the way to open one while that is possible.
-async fn dispute_card(state: &AppState, ctx: &Ctx, o: &Order) -> poem::Result<Markup> {
-    use crate::disputes::{self, Eligibility};
-    let past = disputes::of_order(&state.db, &o.id).await.map_err(internal)?;
-    let eligibility = disputes::eligibility(&state.db, o, crate::db::now_ms()).await.map_err(internal)?;
-    if past.is_empty() && !matches!(eligibility, Eligibility::Until(_)) {
-        return Ok(html! {});
-    }
-    Ok(html! {
-        div.card #disputes {
-            h2 { (ctx.t(Msg::NavDisputes)) }
-            @if !past.is_empty() {
-                ul.plain {
-                    @for (id, number, status) in &past {
-                        li { a href=(format!("/partners/disputes/{id}/")) { (number) } " " (crate::disputes::pages::status_badge(ctx, status)) }
-                    }
-                }
-            }
-            @if let Eligibility::Until(until) = eligibility {
-                p.small.muted { (ctx.fmt(Msg::DisputeDeadline, &[("tracking", &o.tracking_number), ("date", &format_datetime(until, ctx.lang))])) }
-                // A full navigation: the refusal page (window just closed) must show even with htmx.
-                a.btn.secondary href=(format!("/partners/disputes/new/{}/", o.id)) hx-boost="false" { (ctx.t(Msg::DisputeOpenAction)) }
-            }
-        }
-    })
-}
+/// What other domains show under an order page (the disputes do), given by the composition:
+/// orders sit below those domains and do not know them.
+#[derive(Clone, Copy)]
+pub struct OrderPanels(pub &'static [OrderPanel]);
+
+/// One panel under the order page.
+pub type OrderPanel = for<'a> fn(&'a AppState, &'a Ctx, &'a Order) -> crate::web::BoxFuture<'a, poem::Result<Markup>>;
 
 #[handler]
 async fn show_order(
     Data(state): Data<&AppState>,
     Data(ctx): Data<&Ctx>,
+    Data(panels): Data<&OrderPanels>,
     Path(id): Path<String>,
     Query(q): Query<DetailQuery>,
 ) -> poem::Result<Response> {
@@ -704,7 +684,7 @@ async fn show_order(
     } else {
         None
     };
-    render_detail(state, ctx, &order, flash, None, StatusCode::OK).await
+    render_detail(state, ctx, panels, &order, flash, None, StatusCode::OK).await
 }
 
 #[derive(Deserialize, Default)]
@@ -717,6 +697,7 @@ struct CancelForm {
 async fn cancel_order(
     Data(state): Data<&AppState>,
     Data(ctx): Data<&Ctx>,
+    Data(panels): Data<&OrderPanels>,
     Path(id): Path<String>,
     Form(form): Form<CancelForm>,
 ) -> poem::Result<Response> {
@@ -727,10 +708,12 @@ async fn cancel_order(
     let reason: String = form.reason.trim().chars().take(200).collect();
     match service::transition(&state.db, &state.bus, &order, &Action::Cancel { reason }, &actor, now_ms()).await {
         Ok(_) => Ok(redirect(&format!("/partners/orders/{}/?cancelled=1", order.id))),
-        Err(OrderError::Transition(e)) => render_detail(state, ctx, &order, None, Some(ctx.t(e.message())), StatusCode::CONFLICT).await,
+        Err(OrderError::Transition(e)) => {
+            render_detail(state, ctx, panels, &order, None, Some(ctx.t(e.message())), StatusCode::CONFLICT).await
+        }
         Err(OrderError::Conflict) => {
             let fresh = load_order(state, &partner, &id).await?;
-            render_detail(state, ctx, &fresh, None, Some(ctx.t(Msg::ErrOrderChanged)), StatusCode::CONFLICT).await
+            render_detail(state, ctx, panels, &fresh, None, Some(ctx.t(Msg::ErrOrderChanged)), StatusCode::CONFLICT).await
         }
         Err(e) => Err(internal(e)),
     }

@@ -1,13 +1,7 @@
 //! SQL for orders, their timeline and positions. Writes that change an order's status live in
 //! `service.rs` (one transaction per use case).
 
-use crate::{
-    db::Db,
-    events::{OrderData, Person},
-    on_db,
-    orders::model::Status,
-    pricing::Price,
-};
+use crate::{db::Db, on_db, orders::model::Status, pricing::Price};
 
 /// An order with the names the pages show (quartiers, cities, courier).
 #[derive(sqlx::FromRow, Debug, Clone)]
@@ -16,7 +10,8 @@ pub struct Order {
     pub partner_id: String,
     pub tracking_number: String,
     pub public_token: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: Status,
     pub source: String,
     pub pickup_quartier_id: i64,
     pub pickup_address: String,
@@ -59,7 +54,7 @@ pub struct Order {
 
 impl Order {
     pub fn status(&self) -> Status {
-        Status::parse(&self.status).unwrap_or(Status::Pending)
+        self.status
     }
 
     pub fn price(&self) -> Price {
@@ -83,6 +78,27 @@ impl Order {
             reason,
         }
     }
+}
+
+/// The people on an order, as the spec's payload shows them.
+#[derive(Clone, Debug, serde::Serialize, PartialEq, Eq)]
+pub struct Person {
+    pub name: String,
+    pub phone: String,
+}
+
+/// The `data` of an order event (the spec's webhook payload).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct OrderData {
+    pub order_id: String,
+    pub tracking_number: String,
+    pub status: &'static str,
+    pub courier: Option<Person>,
+    pub recipient: Person,
+    pub pricing: crate::pricing::Price,
+    pub cod_amount: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 macro_rules! order_columns {
@@ -138,7 +154,8 @@ pub async fn count_pin_locked(db: &Db) -> sqlx::Result<i64> {
 /// A timeline entry.
 #[derive(sqlx::FromRow, Debug, Clone)]
 pub struct TimelineEvent {
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: Status,
     pub actor_role: String,
     pub note: Option<String>,
     pub lat: Option<f64>,

@@ -1,4 +1,4 @@
-//! Vendor pages: pending approval, dashboard, profile (with password change).
+//! Vendor pages: pending approval, profile (with password change). The dashboard is `dashboard`.
 
 use maud::{Markup, html};
 use poem::{
@@ -13,16 +13,16 @@ use crate::{
     accounts::{
         guard,
         pages::{check_password, required_email, required_phone, required_text},
-        password, repo as users, sessions,
+        password, repo as users,
     },
-    app::AppState,
+    auth::sessions,
     geo,
     i18n::{Lang, Msg},
-    orders::repo as orders_repo,
     partners::repo::{self, Partner, ProfileUpdate, Status},
+    state::AppState,
     web::{
         Ctx, SESSION_COOKIE,
-        components::{Fcfa, badge},
+        components::badge,
         cookie,
         forms::{FieldErrors, Input, clean, select},
         internal,
@@ -35,7 +35,6 @@ pub fn routes(route: Route) -> Route {
     route
         .at("/partners/", get(index))
         .at("/partners/pending/", get(pending))
-        .at("/partners/dashboard/", get(dashboard))
         .at("/partners/profile/", get(profile_page).post(save_profile))
         .at("/partners/profile/password/", post(change_password))
         .at("/partners/profile/sign-out-everywhere/", post(sign_out_everywhere))
@@ -84,77 +83,6 @@ fn profile_checklist(ctx: &Ctx, p: &Partner) -> Markup {
             @for (msg, done) in items { li.done[done] { (ctx.t(msg)) } }
         }
     }
-}
-
-/// Start of today and of this month in Douala, in ms since the epoch.
-pub fn douala_day_and_month_start(now_ms: i64) -> (i64, i64) {
-    use chrono::Datelike;
-    let now = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(now_ms).unwrap_or_default().with_timezone(&crate::douala::douala());
-    let today = now.date_naive();
-    let first = today.with_day(1).unwrap_or(today);
-    (crate::douala::day_start(today), crate::douala::day_start(first))
-}
-
-#[handler]
-async fn dashboard(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem::Result<Response> {
-    let p = guard::partner(ctx)?;
-    let partner = load(state, &p.id).await?;
-    let (day, month) = douala_day_and_month_start(crate::db::now_ms());
-    let kpis = orders_repo::kpis(&state.db, &partner.id, day, month).await.map_err(internal)?;
-    let filter = orders_repo::Filter { newest_first: true, ..Default::default() };
-    let (recent, _) = orders_repo::list(&state.db, &partner.id, &filter, None, 5).await.map_err(internal)?;
-    let booking_url = format!("{}/book/{}/", state.config.public_url(), partner.slug);
-    let active_keys = crate::api_keys::count_active(&state.db, &partner.id).await.map_err(internal)?;
-    let wallet_balance = crate::wallet::balance(&state.db, &partner.id).await.map_err(internal)?;
-    let profile_complete = partner.pickup_quartier_id.is_some();
-    // The analytics page's own figures, for the last 30 days.
-    let (period, _) = crate::analytics::pages::Period::parse(&Default::default(), crate::analytics::douala_date(crate::db::now_ms()));
-    let month = crate::analytics::summary(&state.db, &partner.id, period.range).await.map_err(internal)?;
-    let body = html! {
-        div.row.between {
-            h1 { (ctx.fmt(Msg::DashboardHello, &[("name", &partner.business_name)])) }
-            a.btn href="/partners/orders/new/" { "+ " (ctx.t(Msg::NewOrder)) }
-        }
-        @if !profile_complete { div.flash.warn role="status" { (ctx.t(Msg::DashboardNoPickup)) " " a href="/partners/profile/" { (ctx.t(Msg::CompleteProfile)) } } }
-        div.kpis {
-            a.kpi href="/partners/orders/" { span.l { (ctx.t(Msg::KpiToday)) } span.v { (kpis.today) } }
-            a.kpi href="/partners/orders/?status=active" { span.l { (ctx.t(Msg::KpiInProgress)) } span.v { (kpis.in_progress) } }
-            a.kpi href="/partners/orders/?status=COMPLETED" { span.l { (ctx.t(Msg::KpiCompletedMonth)) } span.v { (kpis.completed_this_month) } }
-            div.kpi { span.l { (ctx.t(Msg::KpiCodToCollect)) } span.v { (Fcfa(kpis.cod_to_collect)) } }
-            a.kpi href="/partners/wallet/" { span.l { (ctx.t(Msg::WalletAvailable)) } span.v { (Fcfa(wallet_balance.available())) } }
-            a.kpi href="/partners/analytics/" {
-                span.l { (ctx.t(Msg::KpiDeliveryRate30)) }
-                span.v { (crate::analytics::pages::permille(month.statuses.delivery_rate_permille())) }
-            }
-        }
-        div.card {
-            div.row.between { h2 { (ctx.t(Msg::RecentOrders)) } a href="/partners/orders/" { (ctx.t(Msg::SeeAll)) } }
-            @if recent.is_empty() {
-                p.muted { (ctx.t(Msg::NoOrdersYet)) }
-            } @else {
-                ul.orders.compact {
-                    @for o in &recent {
-                        li.order-row {
-                            a href=(format!("/partners/orders/{}/", o.id)) {
-                                span.tn { (o.tracking_number) } (crate::orders::pages::status_badge(ctx, o.status()))
-                                span.who { (o.recipient_name) " · " (o.dropoff_quartier) }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        div.card {
-            div.row.between { h2 { (ctx.t(Msg::ApiKeysTitle)) } a href="/partners/api-keys/" { (ctx.t(Msg::ApiKeyManage)) } }
-            p.muted { (ctx.fmt(Msg::ApiKeysActiveCount, &[("n", &active_keys.to_string())])) " · " a href="/partners/docs/" hx-boost="false" { (ctx.t(Msg::ApiDocsLink)) } }
-        }
-        div.card {
-            h2 { (ctx.t(Msg::DashboardBookingTitle)) }
-            p.muted { (ctx.t(Msg::DashboardBookingText)) }
-            p { a href=(booking_url) { (booking_url) } }
-        }
-    };
-    Ok(respond(StatusCode::OK, page(ctx, ctx.t(Msg::NavDashboard), body)))
 }
 
 #[derive(Deserialize, Default, Debug, Clone)]
@@ -434,7 +362,7 @@ async fn change_password(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Fo
     let hash = password::hash_blocking(form.new_password).await.map_err(internal)?;
     // Every session ends, this browser's too, which gets a new one: whoever else knew the
     // old password is out, here and in their open pages.
-    state.actors.sessions_ended(users::set_password_hash(&state.db, &user.user_id, &hash).await.map_err(internal)?);
+    users::set_password_hash(&state.db, &user.user_id, &hash).await.map_err(internal)?.announce(&state.bus);
     let raw = sessions::create(&state.db, &user.user_id).await.map_err(internal)?;
     let mut resp = redirect("/partners/profile/?saved=password");
     if let Ok(v) = HeaderValue::from_str(&cookie(state, SESSION_COOKIE, &raw, sessions::ABSOLUTE_MS / 1000)) {
@@ -448,7 +376,7 @@ async fn change_password(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Fo
 async fn sign_out_everywhere(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem::Result<Response> {
     guard::any_partner(ctx)?;
     let user = guard::user(ctx)?;
-    state.actors.sessions_ended(sessions::delete_for_user(&state.db, &user.user_id, None).await.map_err(internal)?);
+    sessions::delete_for_user(&state.db, &user.user_id, None).await.map_err(internal)?.announce(&state.bus);
     tracing::info!(user_id = user.user_id, "signed out everywhere");
     let mut resp = redirect("/accounts/login/?signed_out=everywhere");
     if let Ok(v) = HeaderValue::from_str(&cookie(state, SESSION_COOKIE, "", 0)) {

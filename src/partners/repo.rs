@@ -300,7 +300,7 @@ pub async fn approve(db: &Db, id: &str) -> sqlx::Result<bool> {
 
 /// Suspend a partner and end their sessions in the same transaction; returns the ended
 /// sessions (`None` if there is no such partner).
-pub async fn suspend(db: &Db, id: &str, reason: &str) -> sqlx::Result<Option<crate::accounts::sessions::Ended>> {
+pub async fn suspend(db: &Db, id: &str, reason: &str) -> sqlx::Result<Option<crate::auth::sessions::Ended>> {
     let now = now_ms();
     let hashes: Option<Vec<String>> = {
         let mut tx = db.begin().await?;
@@ -318,7 +318,7 @@ pub async fn suspend(db: &Db, id: &str, reason: &str) -> sqlx::Result<Option<cra
         tx.commit().await?;
         Ok::<_, sqlx::Error>((done == 1).then_some(hashes))
     }?;
-    Ok(hashes.map(|h| crate::accounts::sessions::Ended { sessions: h.into_iter().map(|h| (id.to_owned(), h)).collect() }))
+    Ok(hashes.map(|h| crate::auth::sessions::Ended { sessions: h.into_iter().map(|h| (id.to_owned(), h)).collect() }))
 }
 
 /// Counts by status for the admin list's filter tabs.

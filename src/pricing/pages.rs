@@ -11,10 +11,10 @@ use serde::Deserialize;
 
 use crate::{
     accounts::guard,
-    app::AppState,
     geo,
     i18n::Msg,
     pricing::{self, Tariff},
+    state::AppState,
     web::{
         Ctx,
         forms::{FieldErrors, Input},

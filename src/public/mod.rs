@@ -10,8 +10,6 @@ use poem::{
 use serde::Deserialize;
 
 use crate::{
-    app::AppState,
-    branding::Brand,
     db::{Db, now_ms},
     geo,
     i18n::Msg,
@@ -24,6 +22,8 @@ use crate::{
         service::{self, Actor, Source},
     },
     partners::repo as partners,
+    state::AppState,
+    web::brand::Brand,
     web::{
         Ctx,
         components::format_datetime,
@@ -53,7 +53,7 @@ async fn track(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(token):
     let position = repo::latest_position(&state.db, &order.id).await.map_err(internal)?;
     let status = order.status();
     let eta = if status == Status::InTransit { position.map(|p| orders::eta_minutes(&order, p)) } else { None };
-    let brand = crate::branding::of(&state.db, &order.partner_id).await.map_err(internal)?;
+    let brand = crate::partners::branding::of(&state.db, &order.partner_id).await.map_err(internal)?;
     let body = html! {
         div.narrow {
             p.muted { (ctx.fmt(Msg::TrackFrom, &[("vendor", &order.business_name)])) }
@@ -78,7 +78,7 @@ async fn track(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(token):
                 ol.timeline {
                     @for e in &timeline {
                         li {
-                            strong { (Status::parse(&e.status).map(|s| ctx.t(s.label())).unwrap_or("—")) }
+                            strong { (ctx.t(e.status.label())) }
                             " · " span.muted { (format_datetime(e.at, ctx.lang)) }
                         }
                     }
@@ -108,7 +108,7 @@ async fn track_stream(Data(state): Data<&AppState>, Path(token): Path<String>) -
     if !order.status().in_progress() {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    let Some(rx) = state.actors.subscribe(&order.partner_id).await else {
+    let Some(rx) = crate::notifications::live::subscribe(&state.actors, &order.partner_id).await else {
         return Ok(StatusCode::SERVICE_UNAVAILABLE.into_response());
     };
     let db = state.db.clone();
@@ -117,10 +117,10 @@ async fn track_stream(Data(state): Data<&AppState>, Path(token): Path<String>) -
         loop {
             match rx.recv().await {
                 // The instance stops: the page reconnects in a moment; nothing more here.
-                Ok(crate::actors::notifications::Live::Shutdown) => {
+                Ok(crate::notifications::live::Live::Shutdown) => {
                     return Some((Event::retry(crate::notifications::stream::RECONNECT_MS), None));
                 }
-                Ok(crate::actors::notifications::Live::Position(id)) if id == order.id => {
+                Ok(crate::notifications::live::Live::Position(id)) if id == order.id => {
                     let Ok(Some(p)) = repo::latest_position(&db, &order.id).await else { continue };
                     let ev = crate::notifications::stream::PositionEvent {
                         id: &order.id,
@@ -133,10 +133,10 @@ async fn track_stream(Data(state): Data<&AppState>, Path(token): Path<String>) -
                     let json = serde_json::to_string(&ev).unwrap_or_default();
                     return Some((Event::message(json).event_type("position"), Some((rx, db, order))));
                 }
-                Ok(crate::actors::notifications::Live::Notifications) => {
+                Ok(crate::notifications::live::Live::Notifications) => {
                     let fresh = repo::find(&db, &order.id).await.ok().flatten();
                     if let Some(f) = fresh.filter(|f| f.status != order.status) {
-                        return Some((Event::message(f.status.clone()).event_type("status"), Some((rx, db, f))));
+                        return Some((Event::message(f.status.as_str()).event_type("status"), Some((rx, db, f))));
                     }
                 }
                 Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
@@ -235,7 +235,7 @@ async fn bookable(state: &AppState, slug: &str, query: Option<&str>, post: bool)
     if slug.len() > 60 {
         return Err(status_error(StatusCode::NOT_FOUND));
     }
-    let found = crate::branding::resolve_slug(&state.db, slug).await.map_err(internal)?;
+    let found = crate::partners::branding::resolve_slug(&state.db, slug).await.map_err(internal)?;
     let partner = match found {
         Some((_, current)) if current != slug => {
             let to = match query.filter(|q| !q.is_empty()) {
@@ -252,7 +252,7 @@ async fn bookable(state: &AppState, slug: &str, query: Option<&str>, post: bool)
     let partner = partner
         .filter(|p| p.status() == partners::Status::Approved && p.pickup_quartier_id.is_some())
         .ok_or_else(|| status_error(StatusCode::NOT_FOUND))?;
-    let brand = crate::branding::of(&state.db, &partner.id).await.map_err(internal)?;
+    let brand = crate::partners::branding::of(&state.db, &partner.id).await.map_err(internal)?;
     Ok((partner, brand))
 }
 

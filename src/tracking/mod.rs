@@ -13,7 +13,6 @@ use serde::Serialize;
 
 use crate::{
     accounts::guard,
-    app::AppState,
     i18n::Msg,
     on_db,
     orders::{
@@ -22,6 +21,7 @@ use crate::{
         pages::status_badge,
         repo::{self, Order},
     },
+    state::AppState,
     web::{
         Ctx,
         components::format_datetime,

@@ -8,17 +8,15 @@ use poem_openapi::{
 };
 
 use crate::{
-    accounts::phone::Phone,
-    actors::wallet::WalletCommand,
-    api::{
+    i18n::Msg,
+    invoices,
+    state::AppState,
+    wallet::{self, EntryFilter, WalletError, actor::WalletCommand},
+    web::api::{
         ApiKeyAuth, ApiTags,
         problem::{ApiProblem, lang_of},
         rfc3339,
     },
-    app::AppState,
-    i18n::Msg,
-    invoices,
-    wallet::{self, EntryFilter, WalletError},
     web::forms::FieldErrors,
 };
 
@@ -160,7 +158,9 @@ impl WalletApi {
     /// The wallet's balance.
     #[oai(path = "/wallet", method = "get", operation_id = "getWallet", tag = "ApiTags::Wallet")]
     async fn get_balance(&self, auth: ApiKeyAuth, state: Data<&AppState>, req: &Request) -> Result<Json<BalanceOut>, ApiProblem> {
-        let b = wallet::balance(&state.db, &auth.0.partner_id).await.map_err(|e| ApiProblem::internal(lang_of(req), e))?;
+        let b = wallet::actor::balance(&state.actors, &state.db, &auth.0.partner_id)
+            .await
+            .map_err(|e| ApiProblem::internal(lang_of(req), e))?;
         Ok(Json(BalanceOut { balance: b.balance, held: b.held, available: b.available(), currency: "XAF".into() }))
     }
 
@@ -234,24 +234,14 @@ impl WalletApi {
     ) -> Result<PayoutCreated, ApiProblem> {
         let lang = lang_of(req);
         let mut errors = FieldErrors::default();
-        let phone = Phone::parse(&body.0.phone);
-        let operator = phone.as_ref().and_then(wallet::operator_of);
-        match (&phone, operator) {
-            (None, _) => errors.add("phone", lang.t(Msg::ErrPhone)),
-            (Some(_), None) => errors.add("phone", lang.t(Msg::ErrPayoutOperatorUnknown)),
-            _ => {}
-        }
-        if body.0.amount < wallet::MIN_PAYOUT {
-            errors.add("amount", lang.fmt(Msg::ErrPayoutMinimum, &[("min", &crate::web::components::format_fcfa(wallet::MIN_PAYOUT))]));
-        }
-        let (Some(phone), Some(operator), true) = (phone, operator, errors.is_empty()) else {
+        let Some(ask) = wallet::validate_payout(lang, Some(body.0.amount), &body.0.phone, None, &mut errors) else {
             return Err(ApiProblem::validation(lang, &errors, |f| f.to_owned()));
         };
         // Each API request is its own payout; the Idempotency-Key guards retries.
         let token = uuid::Uuid::new_v4().to_string();
         let idem = req.extensions().get::<crate::idempotency::IdemKey>().cloned();
-        let cmd = WalletCommand::RequestPayout { amount: body.0.amount, phone, operator, request_token: token, idem };
-        let id = match state.actors.wallet(&auth.0.partner_id, cmd).await {
+        let cmd = WalletCommand::RequestPayout { amount: ask.amount, phone: ask.phone, operator: ask.operator, request_token: token, idem };
+        let id = match crate::wallet::actor::run(&state.actors, &auth.0.partner_id, cmd).await {
             Ok(id) => id,
             Err(WalletError::InsufficientFunds) => {
                 let mut errors = FieldErrors::default();

@@ -4,6 +4,7 @@
 //! order costs nothing. Payouts hold their amount while pending and are debited when paid.
 //! The balance always equals the sum of the ledger; available = balance − held.
 
+pub mod actor;
 pub mod api;
 pub mod pages;
 
@@ -143,6 +144,28 @@ pub async fn balance(db: &Db, partner_id: &str) -> sqlx::Result<Balance> {
     Ok(row.map(|(balance, held)| Balance { balance, held }).unwrap_or_default())
 }
 
+/// The ledger entries of a partner after entry `after` (id and amount, in ledger order), and the
+/// amount held by pending payouts: what a wallet actor catches up with. One query.
+pub async fn entries_after(db: &Db, partner_id: &str, after: i64) -> sqlx::Result<(Vec<(i64, i64)>, i64)> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: Option<i64>,
+        amount: Option<i64>,
+        held: i64,
+    }
+    let rows: Vec<Row> = on_db!(db, pool => sqlx::query_as(
+        "SELECT e.id, e.amount, a.held FROM wallet_accounts a \
+         LEFT JOIN wallet_entries e ON e.partner_id = a.partner_id AND e.id > $2 \
+         WHERE a.partner_id = $1 ORDER BY e.id",
+    )
+    .bind(partner_id)
+    .bind(after)
+    .fetch_all(pool)
+    .await)?;
+    let held = rows.first().map_or(0, |r| r.held);
+    Ok((rows.into_iter().filter_map(|r| Some((r.id?, r.amount?))).collect(), held))
+}
+
 /// The sum of the ledger (tests check it equals the balance).
 pub async fn ledger_sum(db: &Db, partner_id: &str) -> sqlx::Result<i64> {
     on_db!(db, pool => sqlx::query_scalar("SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM wallet_entries WHERE partner_id = $1")
@@ -242,6 +265,47 @@ pub async fn pending_payouts(db: &Db) -> sqlx::Result<Vec<(Payout, String)>> {
     Ok(rows.into_iter().map(|r| (r.payout, r.business_name)).collect())
 }
 
+/// A payout request, checked.
+#[derive(Debug, Clone)]
+pub struct PayoutAsk {
+    pub amount: i64,
+    pub phone: Phone,
+    pub operator: &'static str,
+}
+
+/// Check a payout request (the portal's form and the API share it): `amount` as parsed (`None`
+/// when it is not an amount), the mobile-money number, and the operator the vendor chose when
+/// the form asks (it must be the number's). Errors go to `errors`, by field.
+pub fn validate_payout(
+    lang: crate::i18n::Lang,
+    amount: Option<i64>,
+    phone: &str,
+    chosen_operator: Option<&str>,
+    errors: &mut crate::web::forms::FieldErrors,
+) -> Option<PayoutAsk> {
+    use crate::i18n::Msg;
+    match amount {
+        Some(a) if a >= MIN_PAYOUT => {}
+        Some(_) => errors.add("amount", lang.fmt(Msg::ErrPayoutMinimum, &[("min", &crate::money::format_fcfa(MIN_PAYOUT))])),
+        None => errors.add("amount", lang.t(Msg::ErrAmount)),
+    }
+    let phone = Phone::parse(phone);
+    let operator = phone.as_ref().and_then(operator_of);
+    match (&phone, operator, chosen_operator) {
+        (None, _, _) => errors.add("phone", lang.t(Msg::ErrPhone)),
+        (Some(_), None, _) => errors.add("phone", lang.t(Msg::ErrPayoutOperatorUnknown)),
+        (Some(_), Some(op), Some(chosen)) if op != chosen => errors.add(
+            "operator",
+            lang.fmt(Msg::ErrPayoutOperatorMismatch, &[("operator", if op == "MTN" { "MTN Mobile Money" } else { "Orange Money" })]),
+        ),
+        _ => {}
+    }
+    match (amount, phone, operator) {
+        (Some(amount), Some(phone), Some(operator)) if errors.is_empty() => Some(PayoutAsk { amount, phone, operator }),
+        _ => None,
+    }
+}
+
 /// Mobile-money operators payouts go to.
 pub fn operator_of(phone: &Phone) -> Option<&'static str> {
     match phone.operator() {
@@ -268,8 +332,6 @@ pub enum WalletError {
     /// The partner's wallet actor could not run the command.
     #[error("wallet unavailable: {0}")]
     Unavailable(String),
-    #[error(transparent)]
-    Dispute(#[from] crate::disputes::DisputeError),
 }
 
 /// Refusals compare by kind; failures by their message (a `sqlx::Error` has no equality).
@@ -278,7 +340,6 @@ impl PartialEq for WalletError {
         match (self, other) {
             (WalletError::Db(a), WalletError::Db(b)) => a.to_string() == b.to_string(),
             (WalletError::Unavailable(a), WalletError::Unavailable(b)) => a == b,
-            (WalletError::Dispute(a), WalletError::Dispute(b)) => a == b,
             _ => std::mem::discriminant(self) == std::mem::discriminant(other),
         }
     }

@@ -13,11 +13,10 @@ use serde::Deserialize;
 
 use crate::{
     accounts::{guard, pages::required_text, phone::Phone},
-    actors::wallet::WalletCommand,
-    app::AppState,
     i18n::Msg,
     pricing::parse_fcfa,
-    wallet::{self, EntryFilter, WalletError},
+    state::AppState,
+    wallet::{self, EntryFilter, WalletError, actor::WalletCommand},
     web::{
         Ctx,
         components::{Fcfa, badge, format_datetime},
@@ -117,7 +116,7 @@ async fn view(
     flash: Option<Msg>,
 ) -> poem::Result<Markup> {
     let (filter, errors) = filter_of(ctx, q);
-    let b = wallet::balance(&state.db, partner_id).await.map_err(internal)?;
+    let b = wallet::actor::balance(&state.actors, &state.db, partner_id).await.map_err(internal)?;
     let before = q.before.parse::<i64>().ok();
     let entries = wallet::entries(&state.db, partner_id, &filter, before, PAGE + 1).await.map_err(internal)?;
     let more = entries.len() as i64 > PAGE;
@@ -213,35 +212,19 @@ async fn wallet_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(
 async fn request_payout(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form): Form<PayoutForm>) -> poem::Result<Response> {
     let p = guard::partner(ctx)?;
     let mut errors = FieldErrors::default();
-    let amount = match parse_fcfa(&form.amount) {
-        Some(a) if a >= wallet::MIN_PAYOUT => Some(a),
-        Some(_) => {
-            errors.add("amount", ctx.fmt(Msg::ErrPayoutMinimum, &[("min", &crate::web::components::format_fcfa(wallet::MIN_PAYOUT))]));
-            None
-        }
-        None => {
-            errors.add("amount", ctx.t(Msg::ErrAmount));
-            None
-        }
-    };
-    let phone = Phone::parse(&form.phone);
-    let operator = phone.as_ref().and_then(wallet::operator_of);
-    match (&phone, operator) {
-        (None, _) => errors.add("phone", ctx.t(Msg::ErrPhone)),
-        (Some(_), None) => errors.add("phone", ctx.t(Msg::ErrPayoutOperatorUnknown)),
-        (Some(_), Some(op)) if op != form.operator => errors.add(
-            "operator",
-            ctx.fmt(Msg::ErrPayoutOperatorMismatch, &[("operator", if op == "MTN" { "MTN Mobile Money" } else { "Orange Money" })]),
-        ),
-        _ => {}
-    }
+    let ask = wallet::validate_payout(ctx.lang, parse_fcfa(&form.amount), &form.phone, Some(&form.operator), &mut errors);
     if uuid::Uuid::parse_str(&form.request_token).is_err() {
         errors.add("form", ctx.t(Msg::ErrForbiddenText));
     }
-    if let (Some(amount), Some(phone), Some(operator), true) = (amount, &phone, operator, errors.is_empty()) {
-        let cmd =
-            WalletCommand::RequestPayout { amount, phone: phone.clone(), operator, request_token: form.request_token.clone(), idem: None };
-        match state.actors.wallet(&p.id, cmd).await {
+    if let (Some(ask), true) = (ask, errors.is_empty()) {
+        let cmd = WalletCommand::RequestPayout {
+            amount: ask.amount,
+            phone: ask.phone,
+            operator: ask.operator,
+            request_token: form.request_token.clone(),
+            idem: None,
+        };
+        match crate::wallet::actor::run(&state.actors, &p.id, cmd).await {
             Ok(_) => return Ok(redirect("/partners/wallet/?requested=1")),
             Err(WalletError::InsufficientFunds) => errors.add("amount", ctx.t(Msg::ErrPayoutFunds)),
             Err(WalletError::BelowMinimum) => errors.add("amount", ctx.t(Msg::ErrAmount)),
@@ -351,7 +334,7 @@ async fn decide_payout(
         .map_err(internal)?;
     let Some(partner) = partner else { return Err(status_error(StatusCode::NOT_FOUND)) };
     let cmd = WalletCommand::DecidePayout { payout_id: id.clone(), paid, note, admin_id: admin.user_id.clone() };
-    match state.actors.wallet(&partner, cmd).await {
+    match crate::wallet::actor::run(&state.actors, &partner, cmd).await {
         Ok(_) => Ok(redirect("/admin/payouts/")),
         Err(WalletError::NotPending) => Err(status_error(StatusCode::NOT_FOUND)),
         Err(WalletError::NotCovered) => Ok(redirect(&format!("/admin/payouts/?uncovered={id}"))),

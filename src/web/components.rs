@@ -31,6 +31,11 @@ pub fn format_date(ms: i64) -> String {
     }
 }
 
+/// The unread notifications badge of the navigation (also sent live as the stream's `badge`).
+pub fn unread_badge(count: i64) -> Markup {
+    html! { span #notif-badge.count.hidden[count == 0] aria-live="polite" { (count) } }
+}
+
 /// A coloured status pill; `tone` is `ok`, `warn`, `err` or empty.
 pub fn badge(text: &str, tone: &str) -> Markup {
     html! { span class={ "badge " (tone) } { (text) } }

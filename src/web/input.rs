@@ -83,7 +83,7 @@ fn refusal(req: &Request) -> Response {
     let lang = lang_of(req);
     tracing::info!(path = %req.uri().path(), "refused a request carrying a NUL character");
     if is_api(req.uri().path()) {
-        return crate::api::problem::response(StatusCode::BAD_REQUEST, "invalid-text", lang, Msg::ErrNulText, None);
+        return crate::web::api::problem::response(StatusCode::BAD_REQUEST, "invalid-text", lang, Msg::ErrNulText, None);
     }
     page(req, lang, StatusCode::BAD_REQUEST, Msg::ErrBadRequestTitle, Msg::ErrNulText)
 }
@@ -91,7 +91,7 @@ fn refusal(req: &Request) -> Response {
 fn too_large(req: &Request) -> Response {
     let lang = lang_of(req);
     if is_api(req.uri().path()) {
-        return crate::api::problem::for_status(StatusCode::PAYLOAD_TOO_LARGE, lang, None);
+        return crate::web::api::problem::for_status(StatusCode::PAYLOAD_TOO_LARGE, lang, None);
     }
     page(req, lang, StatusCode::PAYLOAD_TOO_LARGE, Msg::ErrTooLargeTitle, Msg::ErrTooLargeText)
 }

@@ -4,9 +4,9 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use poem::{IntoResponse, Response, http::StatusCode};
 
 use crate::{
-    accounts::Role,
-    branding::Brand,
+    auth::Role,
     i18n::{Lang, Msg},
+    web::brand::Brand,
     web::{CSRF_FIELD, Ctx, assets},
 };
 
@@ -172,7 +172,7 @@ pub fn page_with(ctx: &Ctx, title: &str, body: Markup, extras: Extras<'_>) -> Ma
                                 li { a href=(item.href) aria-current=[ctx.path.starts_with(item.href).then_some("page")]
                                     hx-boost=[(item.href == "/partners/tracking/").then_some("false")] {
                                     (ctx.t(item.label))
-                                    @if item.href == "/partners/notifications/" { " " span sse-swap="badge" { (crate::notifications::stream::badge(ctx.unread)) } }
+                                    @if item.href == "/partners/notifications/" { " " span sse-swap="badge" { (super::components::unread_badge(ctx.unread)) } }
                                     @if item.href == "/admin/orders/" && ctx.alerts > 0 { " " span.count title=(ctx.t(Msg::PinLockedTab)) { (ctx.alerts) } }
                                 } }
                             }

@@ -1,7 +1,9 @@
 //! The shared web shell: the per-request context (session, language, CSRF), the middleware
 //! that builds it, error pages, and the helpers every page handler uses.
 
+pub mod api;
 pub mod assets;
+pub mod brand;
 pub mod components;
 pub mod forms;
 pub mod input;
@@ -17,10 +19,10 @@ use poem::{
 use tracing::Instrument;
 
 use crate::{
-    accounts::sessions::{self, SessionUser},
-    app::AppState,
+    auth::sessions::{self, SessionUser},
     i18n::{Lang, Msg},
     security,
+    state::AppState,
 };
 
 pub const SESSION_COOKIE: &str = "delivr_session";
@@ -167,13 +169,25 @@ pub fn request_span(req: &Request) -> (String, tracing::Span) {
     (request_id, span)
 }
 
+/// What the shell shows of the domains on every page, given by the composition (the shell
+/// sits below the domains): a vendor's unread notifications, and for admins the deliveries
+/// waiting for them.
+#[derive(Clone, Copy)]
+pub struct Counts {
+    pub unread: for<'a> fn(&'a AppState, &'a str) -> BoxFuture<'a, sqlx::Result<i64>>,
+    pub alerts: for<'a> fn(&'a AppState) -> BoxFuture<'a, sqlx::Result<i64>>,
+}
+
+/// A boxed future, as the shell's hooks return.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
 /// The middleware around every HTML route: request id and access log, session lookup with
 /// idle and absolute expiry, language choice, CSRF check on state-changing requests, security
 /// headers, and translated error pages for any error status a handler returns.
 pub async fn context_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<Response> {
     let started = Instant::now();
     let (request_id, span) = request_span(&req);
-    async move {
+    let served = async move {
         let state = req.data::<AppState>().cloned().ok_or_else(|| internal(anyhow::anyhow!("AppState missing")))?;
         let mut set_cookies: Vec<String> = Vec::new();
         let cookies = Cookies::parse(&req);
@@ -209,14 +223,13 @@ pub async fn context_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request) -> po
             .or_else(|| req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Lang::from_accept_language))
             .unwrap_or_default();
 
-        let unread = match user.as_ref().and_then(|u| u.partner.as_ref()).filter(|p| p.approved) {
-            Some(p) => crate::notifications::unread_count(&state.db, &p.id).await.map_err(internal)?,
-            None => 0,
+        let counts = req.data::<Counts>().copied();
+        let unread = match (counts, user.as_ref().and_then(|u| u.partner.as_ref()).filter(|p| p.approved)) {
+            (Some(counts), Some(p)) => (counts.unread)(&state, &p.id).await.map_err(internal)?,
+            _ => 0,
         };
-        let alerts = match &user {
-            Some(u) if u.role == crate::accounts::Role::Admin => {
-                crate::orders::repo::count_pin_locked(&state.db).await.map_err(internal)?
-            }
+        let alerts = match (counts, &user) {
+            (Some(counts), Some(u)) if u.role == crate::auth::Role::Admin => (counts.alerts)(&state).await.map_err(internal)?,
             _ => 0,
         };
         let ctx = Ctx {
@@ -229,6 +242,9 @@ pub async fn context_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request) -> po
             hx: req.headers().get("hx-request").is_some_and(|v| v == "true"),
             client: client_address(&req, state.config.trust_proxy),
         };
+        // What the shell cost: the session (and, for admins, their alerts); the badge comes
+        // from the partner's notification actor.
+        let shell_calls = crate::db::calls_so_far();
 
         let result = if is_state_changing(req.method()) {
             let submitted = submitted_csrf(&mut req).await;
@@ -268,9 +284,16 @@ pub async fn context_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request) -> po
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         }
         headers.append(header::VARY, HeaderValue::from_static("HX-Request"));
-        tracing::info!(status = resp.status().as_u16(), ms = started.elapsed().as_millis() as u64, "served");
+        // Server-Timing (shown by browsers' developer tools): the page's database calls,
+        // the shell's and the handler's.
+        let page_calls = crate::db::calls_so_far() - shell_calls;
+        let timing = format!("shell;desc=\"db {shell_calls}\", page;desc=\"db {page_calls}\", total;dur={}", started.elapsed().as_millis());
+        if let Ok(v) = HeaderValue::from_str(&timing) {
+            headers.insert("server-timing", v);
+        }
+        tracing::info!(status = resp.status().as_u16(), ms = started.elapsed().as_millis() as u64, db = shell_calls + page_calls, "served");
         Ok(resp)
     }
-    .instrument(span)
-    .await
+    .instrument(span);
+    crate::db::counting(served).await
 }

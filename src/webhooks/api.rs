@@ -9,16 +9,16 @@ use poem_openapi::{
 };
 
 use crate::{
-    api::{
-        ApiKeyAuth, ApiTags,
-        problem::{ApiProblem, lang_of},
-        rfc3339,
-    },
-    app::AppState,
     db::now_ms,
     i18n::Msg,
     idempotency::IdemKey,
     on_db,
+    state::AppState,
+    web::api::{
+        ApiKeyAuth, ApiTags,
+        problem::{ApiProblem, lang_of},
+        rfc3339,
+    },
     web::forms::FieldErrors,
     webhooks::{self, EVENTS, WebhookConfig, delivery, ssrf},
 };
@@ -213,7 +213,7 @@ impl WebhooksApi {
         let saved = webhooks::save_with(&state.db, &auth.0.partner_id, b.url.trim(), &events, active, skip_before)
             .await
             .map_err(|e| ApiProblem::internal(lang, e))?;
-        state.actors.wake_webhooks(&auth.0.partner_id);
+        crate::webhooks::actor::wake(&state.actors, &auth.0.partner_id);
         let cfg = current(&state, &auth.0.partner_id, lang).await?;
         let mut out = WebhookOut::from(&cfg);
         // A new webhook's secret is shown once, as the portal does.
@@ -251,7 +251,7 @@ impl WebhooksApi {
         delivery::enqueue_test(&state.db, &auth.0.partner_id, &out.event_id, now_ms(), once)
             .await
             .map_err(|e| ApiProblem::internal(lang, e))?;
-        state.actors.wake_webhooks(&auth.0.partner_id);
+        crate::webhooks::actor::wake(&state.actors, &auth.0.partner_id);
         Ok(Accepted::Accepted(Json(out)))
     }
 
@@ -326,7 +326,7 @@ impl WebhooksApi {
         if !delivery::replay(&state.db, &auth.0.partner_id, &id.0, now_ms(), once).await.map_err(|e| ApiProblem::internal(lang, e))? {
             return Err(ApiProblem::not_found(lang));
         }
-        state.actors.wake_webhooks(&auth.0.partner_id);
+        crate::webhooks::actor::wake(&state.actors, &auth.0.partner_id);
         Ok(Accepted::Accepted(Json(out)))
     }
 }

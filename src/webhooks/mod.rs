@@ -2,6 +2,7 @@
 //! an outbox in the same transaction as the event, signed HTTP deliveries with retries, an
 //! attempt log, replays, and the SSRF guard. The partner's `WebhookActor` drives the sending.
 
+pub mod actor;
 pub mod api;
 pub mod delivery;
 pub mod pages;

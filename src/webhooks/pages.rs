@@ -12,10 +12,10 @@ use serde::Deserialize;
 
 use crate::{
     accounts::guard,
-    app::AppState,
     db::now_ms,
     i18n::Msg,
     on_db,
+    state::AppState,
     web::{
         Ctx,
         components::{badge, format_datetime},
@@ -324,7 +324,7 @@ async fn save_webhook(
     let mut events = form.events.clone();
     events.dedup();
     let saved = webhooks::save_with(&state.db, &p.id, &form.url, &events, form.active, skip_before).await.map_err(internal)?;
-    state.actors.wake_webhooks(&p.id);
+    crate::webhooks::actor::wake(&state.actors, &p.id);
     Ok(redirect(if saved.resumed { "/partners/webhooks/?saved=resumed" } else { "/partners/webhooks/?saved=config" }))
 }
 
@@ -351,7 +351,7 @@ async fn send_test(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem:
         Some(_) => {}
     }
     delivery::enqueue_test(&state.db, &p.id, &uuid::Uuid::new_v4().to_string(), now_ms(), None).await.map_err(internal)?;
-    state.actors.wake_webhooks(&p.id);
+    crate::webhooks::actor::wake(&state.actors, &p.id);
     Ok(redirect("/partners/webhooks/?saved=test"))
 }
 
@@ -361,6 +361,6 @@ async fn replay(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): P
     if uuid::Uuid::parse_str(&id).is_err() || !delivery::replay(&state.db, &p.id, &id, now_ms(), None).await.map_err(internal)? {
         return Err(status_error(StatusCode::NOT_FOUND));
     }
-    state.actors.wake_webhooks(&p.id);
+    crate::webhooks::actor::wake(&state.actors, &p.id);
     Ok(redirect("/partners/webhooks/?saved=replay"))
 }

@@ -149,7 +149,7 @@ async fn measure_analytics(db_url: &str) -> (Duration, usize) {
     tokio::spawn(app.run_until(std::future::pending()));
     let filled = delivr::analytics::bench_data::fill(&db, 1_000_000, 20).await.unwrap();
     assert_eq!(filled.total_orders, 1_200_000);
-    let session = delivr::accounts::sessions::create(&db, &filled.user_id).await.unwrap();
+    let session = delivr::auth::sessions::create(&db, &filled.user_id).await.unwrap();
     let cookie = format!("delivr_session={session}");
     let url = format!("{base}/partners/analytics/?period=12m");
     let client = reqwest::Client::builder().build().unwrap();
@@ -313,7 +313,7 @@ async fn measure_webhooks(partners: usize, each: usize) -> (f64, f64) {
     let started = Instant::now();
     delivr::on_db!(&state.db, pool => sqlx::query("UPDATE webhook_configs SET is_active = TRUE").execute(pool).await.map(|_| ())).unwrap();
     for id in &ids {
-        state.actors.wake_webhooks(id);
+        delivr::webhooks::actor::wake(&state.actors, id);
     }
     while received.load(Ordering::Relaxed) < total {
         assert!(started.elapsed() < Duration::from_secs(300), "deliveries stalled at {}", received.load(Ordering::Relaxed));
@@ -370,7 +370,7 @@ async fn measure_idle_streams(n: usize) -> (u64, usize) {
     };
     let (user_id, partner_id) = partners::create(&db, &new).await.unwrap();
     partners::approve(&db, &partner_id).await.unwrap();
-    let session = delivr::accounts::sessions::create(&db, &user_id).await.unwrap();
+    let session = delivr::auth::sessions::create(&db, &user_id).await.unwrap();
     db.close().await;
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_delivr"))
@@ -423,7 +423,7 @@ async fn measure_broadcast(n: usize) -> Duration {
     let (user_id, partner_id) = partners::create(&state.db, &new).await.unwrap();
     partners::approve(&state.db, &partner_id).await.unwrap();
     delivr::on_db!(&state.db, pool => sqlx::query("UPDATE partners SET pickup_quartier_id = 1001, pickup_address = 'Rue Joss' WHERE id = $1").bind(&partner_id).execute(pool).await.map(|_| ())).unwrap();
-    let session = delivr::accounts::sessions::create(&state.db, &user_id).await.unwrap();
+    let session = delivr::auth::sessions::create(&state.db, &user_id).await.unwrap();
     let partner = partners::by_id(&state.db, &partner_id).await.unwrap().unwrap();
     let draft = delivr::orders::Draft {
         dropoff_city: "Douala".into(),
@@ -440,8 +440,7 @@ async fn measure_broadcast(n: usize) -> Duration {
     let o = delivr::orders::service::create(&state.db, &state.bus, &partner_id, delivr::orders::service::Source::Api, &valid, &sys, now)
         .await
         .unwrap();
-    let courier =
-        delivr::accounts::repo::create_staff(&state.db, delivr::accounts::Role::Courier, "c@c.cm", "C", None, &hash).await.unwrap();
+    let courier = delivr::accounts::repo::create_staff(&state.db, delivr::auth::Role::Courier, "c@c.cm", "C", None, &hash).await.unwrap();
     let o = delivr::orders::service::transition(
         &state.db,
         &state.bus,
@@ -536,7 +535,7 @@ async fn main() {
     .unwrap();
     partners::approve(&db, &partner_id).await.unwrap();
     let user_id: String = delivr::on_db!(&db, pool => sqlx::query_scalar("SELECT user_id FROM partners WHERE id = $1").bind(&partner_id).fetch_one(pool).await).unwrap();
-    let session = delivr::accounts::sessions::create(&db, &user_id).await.unwrap();
+    let session = delivr::auth::sessions::create(&db, &user_id).await.unwrap();
     let cookie = format!("delivr_session={session}");
 
     let hello_url = spawn_hello().await;

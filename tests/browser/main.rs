@@ -7,8 +7,9 @@
 use std::{path::PathBuf, process::Command};
 
 use delivr::{
-    accounts::{Role, password, repo as users},
+    accounts::{password, repo as users},
     app::App,
+    auth::Role,
     config::Config,
     partners::repo as partners,
 };

@@ -105,7 +105,7 @@ async fn the_brand_is_checked_and_shown_on_public_pages(backend: Backend) {
         assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY, "{message}");
         assert!(resp.text().await.unwrap().contains(message), "{message}");
     }
-    let stored = delivr::branding::of(&app.state.db, &app.partner_id("a@shop.cm").await).await.unwrap();
+    let stored = delivr::partners::branding::of(&app.state.db, &app.partner_id("a@shop.cm").await).await.unwrap();
     assert_eq!((stored.color, stored.message, stored.logo_url), (None, None, None));
 
     // The live preview tells the problem and a readable suggestion as one types.
@@ -120,7 +120,7 @@ async fn the_brand_is_checked_and_shown_on_public_pages(backend: Backend) {
     )
     .await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{}", resp.text().await.unwrap());
-    let brand = delivr::branding::of(&app.state.db, &app.partner_id("a@shop.cm").await).await.unwrap();
+    let brand = delivr::partners::branding::of(&app.state.db, &app.partner_id("a@shop.cm").await).await.unwrap();
     assert_eq!(brand.color.as_deref(), Some("#7a1f5c"));
     let logo_url = brand.logo_url.clone().unwrap();
     let logo = app.other_browser().get(&logo_url).await;
@@ -143,7 +143,7 @@ async fn the_brand_is_checked_and_shown_on_public_pages(backend: Backend) {
     let mut parts = brand_parts("#7a1f5c", "Merci de votre confiance !", &slug, None);
     parts.push(Part::Text("remove_logo", "1"));
     assert_eq!(save(&app, parts).await.status(), StatusCode::SEE_OTHER);
-    let brand = delivr::branding::of(&app.state.db, &app.partner_id("a@shop.cm").await).await.unwrap();
+    let brand = delivr::partners::branding::of(&app.state.db, &app.partner_id("a@shop.cm").await).await.unwrap();
     assert_eq!((brand.logo_url, brand.color.as_deref()), (None, Some("#7a1f5c")));
     assert_eq!(app.other_browser().get(&logo_url).await.status(), StatusCode::NOT_FOUND);
 }

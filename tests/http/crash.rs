@@ -46,7 +46,8 @@ fn distinct(receiver: &Receiver) -> usize {
 
 async fn sigkill_three_times_loses_no_webhook_event(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let url = fresh_database(backend, dir.path()).await;
+    let database = fresh_database(backend, dir.path()).await;
+    let url = database.url.clone();
     let receiver = Receiver::start().await;
     receiver.delay_ms.store(3, Ordering::SeqCst);
 
@@ -119,7 +120,8 @@ fn start_api_server(url: &str, port: u16) -> Child {
 async fn sigkill_during_api_writes_makes_one_effect_per_key(backend: Backend) {
     crate::helpers::install_crypto();
     let dir = tempfile::tempdir().unwrap();
-    let url = fresh_database(backend, dir.path()).await;
+    let database = fresh_database(backend, dir.path()).await;
+    let url = database.url.clone();
     let key = {
         let (db, partner) = approved_partner(&url).await;
         delivr::pricing::seed_defaults(&db).await.unwrap();

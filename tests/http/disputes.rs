@@ -10,7 +10,7 @@ use crate::{
     both_backends,
     helpers::{Backend, Part, TestApp, delivered, image_bytes, location, new_order},
 };
-use delivr::{actors::wallet::WalletCommand, disputes, wallet};
+use delivr::{disputes, wallet};
 
 both_backends!(
     a_dispute_goes_from_photo_to_refund_once,
@@ -115,12 +115,8 @@ async fn a_dispute_goes_from_photo_to_refund_once(backend: Backend) {
     assert_eq!((d.status.as_str(), d.refund_amount, d.decision_reason.as_deref()), ("RESOLVED", Some(5000), Some("Casse confirmée")));
 
     // The refund landed once; deciding again changes nothing.
-    let again = WalletCommand::DecideDispute {
-        dispute_id: id.clone(),
-        decision: disputes::Decision { resolved: true, reason: "encore".into(), refund: 5000 },
-        admin_id: "x".into(),
-    };
-    assert!(app.state.actors.wallet(&partner, again).await.is_err());
+    let again = disputes::Decision { resolved: true, reason: "encore".into(), refund: 5000 };
+    assert!(disputes::decide_in_turn(&app.state, &partner, &id, "x", again).await.is_err());
     assert_eq!(wallet::balance(&app.state.db, &partner).await.unwrap().balance, before + 5000);
     assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM wallet_entries WHERE kind = 'DISPUTE_REFUND' AND dispute_id = '{id}'")).await, 1);
     let resp = app.post_form(&url, &format!("/partners/disputes/{id}/messages/"), &[("body", "Merci !")]).await;
@@ -167,10 +163,10 @@ async fn a_dispute_goes_from_photo_to_refund_once(backend: Backend) {
     let admin_id = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar::<_, String>("SELECT id FROM users WHERE email = 'admin@delivr.cm'").fetch_one(pool).await).unwrap();
     let tasks: Vec<_> = (0..6)
         .map(|i| {
-            let (actors, partner, id2, admin_id) = (app.state.actors.clone(), partner.clone(), id2.clone(), admin_id.clone());
+            let (state, partner, id2, admin_id) = (app.state.clone(), partner.clone(), id2.clone(), admin_id.clone());
             tokio::spawn(async move {
                 let decision = disputes::Decision { resolved: true, reason: format!("retard {i}"), refund: 2000 };
-                actors.wallet(&partner, WalletCommand::DecideDispute { dispute_id: id2, decision, admin_id }).await.is_ok()
+                disputes::decide_in_turn(&state, &partner, &id2, &admin_id, decision).await.is_ok()
             })
         })
         .collect();

@@ -4,10 +4,11 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use delivr::{
-    accounts::{Role, password, repo as users},
-    app::{App, AppState},
+    accounts::{password, repo as users},
+    auth::Role,
     config::Config,
     partners::repo as partners,
+    {app::App, state::AppState},
 };
 use reqwest::{Client, Response, StatusCode, redirect::Policy};
 
@@ -28,6 +29,8 @@ pub struct TestApp {
     pub base: String,
     pub state: AppState,
     pub client: Client,
+    /// The database the app was started on, dropped with it (other browsers share it).
+    _db: Option<std::sync::Arc<TestDatabase>>,
     _dir: tempfile::TempDir,
 }
 
@@ -43,23 +46,86 @@ pub fn client() -> Client {
     Client::builder().cookie_store(true).redirect(Policy::none()).build().expect("a reqwest client")
 }
 
-pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
-    match backend {
-        Backend::Sqlite => format!("sqlite://{}", dir.join("test.db").display()),
-        Backend::Postgres => {
+/// A test's database: a file in the test's directory, or a PostgreSQL database of its own that
+/// is dropped when this goes (so a run leaves nothing behind on the server).
+pub struct TestDatabase {
+    pub url: String,
+    pg_name: Option<String>,
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some(name) = self.pg_name.take() else { return };
+        let admin = postgres_admin_url();
+        // A thread with its own runtime: this may run inside the test's runtime, whose server
+        // tasks still hold connections (FORCE ends them).
+        let _ = std::thread::spawn(move || {
             use sqlx::Connection;
-            let admin = postgres_admin_url();
-            let name = format!("delivr_t_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
-            let mut conn = sqlx::PgConnection::connect(&admin)
-                .await
-                .unwrap_or_else(|e| panic!("PostgreSQL must run for the tests ({admin}; set TEST_POSTGRES_URL): {e}"));
-            drop_leftovers(&mut conn).await;
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut conn).await.expect("drop test db");
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test db");
-            let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(admin);
-            format!("{base}/{name}")
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+            rt.block_on(async {
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// An empty database (the tests that start the portal as a process, or restore into it).
+pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> TestDatabase {
+    match backend {
+        Backend::Sqlite => TestDatabase { url: format!("sqlite://{}", dir.join("test.db").display()), pg_name: None },
+        Backend::Postgres => create_pg_database(None).await,
+    }
+}
+
+/// A migrated, seeded database: on PostgreSQL a copy of the run's template, migrated once.
+pub async fn migrated_database(backend: Backend, dir: &std::path::Path) -> TestDatabase {
+    match backend {
+        Backend::Sqlite => fresh_database(backend, dir).await,
+        Backend::Postgres => {
+            static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+            let template = TEMPLATE.get_or_init(migrate_template).await;
+            create_pg_database(Some(template)).await
         }
     }
+}
+
+/// The run's template: a database migrated and seeded as the portal does at start, then left
+/// alone (nothing may be connected to a template while it is copied).
+async fn migrate_template() -> String {
+    let mut db = create_pg_database(None).await;
+    let name = db.pg_name.take().expect("a PostgreSQL database");
+    let pool = delivr::db::Db::connect(&db.url).await.expect("connect to the template");
+    pool.migrate().await.expect("migrate the template");
+    delivr::geo::seed(&pool).await.expect("seed the geography");
+    delivr::pricing::seed_defaults(&pool).await.expect("seed the tariffs");
+    pool.close().await;
+    name
+}
+
+async fn create_pg_database(template: Option<&str>) -> TestDatabase {
+    use sqlx::Connection;
+    let admin = postgres_admin_url();
+    let name = format!("delivr_t_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL must run for the tests ({admin}; set TEST_POSTGRES_URL): {e}"));
+    drop_leftovers(&mut conn).await;
+    let create = match template {
+        Some(t) => format!("CREATE DATABASE {name} TEMPLATE {t}"),
+        None => format!("CREATE DATABASE {name}"),
+    };
+    // Two copies of the template at the same instant can collide on its lock: try again.
+    let mut tries = 0;
+    while let Err(e) = sqlx::query(&create).execute(&mut conn).await {
+        tries += 1;
+        assert!(tries < 50, "create test database {name}: {e}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(admin);
+    TestDatabase { url: format!("{base}/{name}"), pg_name: Some(name) }
 }
 
 /// The databases earlier test runs made (`delivr_t_<pid>_<n>`, their process gone) are
@@ -93,13 +159,14 @@ impl TestApp {
 
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().expect("a temp dir");
-        let mut config = test_config(fresh_database(backend, dir.path()).await);
+        let db = migrated_database(backend, dir.path()).await;
+        let mut config = test_config(db.url.clone());
         tweak(&mut config);
         let app = App::build(config).await.expect("the app builds");
         let base = format!("http://{}", app.addr());
         let state = app.state.clone();
         tokio::spawn(app.run_until(std::future::pending()));
-        TestApp { base, state, client: client(), _dir: dir }
+        TestApp { base, state, client: client(), _db: Some(std::sync::Arc::new(db)), _dir: dir }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -154,12 +221,18 @@ impl TestApp {
 
     /// A browser on a server started elsewhere (at `base`, with `state`).
     pub fn browser_of(base: String, state: AppState) -> TestApp {
-        TestApp { base, state, client: client(), _dir: tempfile::tempdir().expect("a temp dir") }
+        TestApp { base, state, client: client(), _db: None, _dir: tempfile::tempdir().expect("a temp dir") }
     }
 
     /// A new client (another browser) on the same server.
     pub fn other_browser(&self) -> TestApp {
-        TestApp { base: self.base.clone(), state: self.state.clone(), client: client(), _dir: tempfile::tempdir().expect("a temp dir") }
+        TestApp {
+            base: self.base.clone(),
+            state: self.state.clone(),
+            client: client(),
+            _db: self._db.clone(),
+            _dir: tempfile::tempdir().expect("a temp dir"),
+        }
     }
 
     pub async fn create_admin(&self, email: &str, pw: &str) {
@@ -291,16 +364,10 @@ pub async fn new_order(app: &TestApp, cod: &str) -> delivr::orders::repo::Order 
 /// Drive an order to IN_TRANSIT as the system.
 pub async fn in_transit(app: &TestApp, order: &delivr::orders::repo::Order) -> delivr::orders::repo::Order {
     let hash = delivr::accounts::password::hash("x-password-1").unwrap();
-    let courier = delivr::accounts::repo::create_staff(
-        &app.state.db,
-        delivr::accounts::Role::Courier,
-        &format!("c-{}@c.cm", order.id),
-        "C",
-        None,
-        &hash,
-    )
-    .await
-    .unwrap();
+    let courier =
+        delivr::accounts::repo::create_staff(&app.state.db, delivr::auth::Role::Courier, &format!("c-{}@c.cm", order.id), "C", None, &hash)
+            .await
+            .unwrap();
     let sys = delivr::orders::service::Actor::system();
     let (db, bus, now) = (&app.state.db, &app.state.bus, delivr::db::now_ms());
     let o = delivr::orders::service::transition(db, bus, order, &delivr::orders::model::Action::Assign { courier_id: courier }, &sys, now)

@@ -25,10 +25,9 @@ async fn partner_with_fees(app: &TestApp, email: &str, n: usize, month: &str) ->
     let partner = delivr::partners::repo::by_id(&app.state.db, &id).await.unwrap().unwrap();
     let at = delivr::douala::day_start(chrono::NaiveDate::parse_from_str(&format!("{month}-10"), "%Y-%m-%d").unwrap()) + 12 * 3_600_000;
     let hash = delivr::accounts::password::hash("x-password-1").unwrap();
-    let courier =
-        delivr::accounts::repo::create_staff(&app.state.db, delivr::accounts::Role::Courier, &format!("c-{email}"), "C", None, &hash)
-            .await
-            .unwrap();
+    let courier = delivr::accounts::repo::create_staff(&app.state.db, delivr::auth::Role::Courier, &format!("c-{email}"), "C", None, &hash)
+        .await
+        .unwrap();
     let sys = Actor::system();
     for i in 0..n {
         let draft = delivr::orders::Draft {

@@ -7,6 +7,7 @@ mod integrators;
 mod invoices;
 
 mod accounts;
+mod actors;
 mod admin;
 mod analytics;
 mod api;

@@ -10,7 +10,11 @@ use crate::{
     helpers::{Backend, TestApp, location},
 };
 
-both_backends!(notifications_follow_the_order_and_can_be_read, the_stream_delivers_and_resumes_without_loss_or_repeat);
+both_backends!(
+    notifications_follow_the_order_and_can_be_read,
+    the_stream_delivers_and_resumes_without_loss_or_repeat,
+    the_page_shell_costs_one_database_call
+);
 
 async fn vendor(app: &TestApp, email: &str) -> String {
     let id = app.approved_vendor("Boutique", email).await;
@@ -38,10 +42,9 @@ async fn notifications_follow_the_order_and_can_be_read(backend: Backend) {
     let id = create_order(&app, "Paul Nkwi").await;
     let order = delivr::orders::repo::find(&app.state.db, &id).await.unwrap().unwrap();
     let hash = delivr::accounts::password::hash("x-password-1").unwrap();
-    let courier =
-        delivr::accounts::repo::create_staff(&app.state.db, delivr::accounts::Role::Courier, "c@c.cm", "Jean Mbarga", None, &hash)
-            .await
-            .unwrap();
+    let courier = delivr::accounts::repo::create_staff(&app.state.db, delivr::auth::Role::Courier, "c@c.cm", "Jean Mbarga", None, &hash)
+        .await
+        .unwrap();
     let sys = delivr::orders::service::Actor::system();
     let (db, bus, now) = (&app.state.db, &app.state.bus, delivr::db::now_ms());
     use delivr::orders::{model::Action, service::transition};
@@ -167,10 +170,9 @@ async fn positions_reach_the_tracking_map_stream(backend: Backend) {
     let id = create_order(&app, "Paul Nkwi").await;
     let order = delivr::orders::repo::find(&app.state.db, &id).await.unwrap().unwrap();
     let hash = delivr::accounts::password::hash("x-password-1").unwrap();
-    let courier =
-        delivr::accounts::repo::create_staff(&app.state.db, delivr::accounts::Role::Courier, "c@c.cm", "Jean Mbarga", None, &hash)
-            .await
-            .unwrap();
+    let courier = delivr::accounts::repo::create_staff(&app.state.db, delivr::auth::Role::Courier, "c@c.cm", "Jean Mbarga", None, &hash)
+        .await
+        .unwrap();
     let token = delivr::couriers::issue_token(&app.state.db, &courier).await.unwrap();
     let sys = delivr::orders::service::Actor::system();
     use delivr::orders::{model::Action, service::transition};
@@ -221,4 +223,67 @@ async fn positions_reach_the_tracking_map_stream(backend: Backend) {
     let page = public.get(&format!("/t/{}/", order.public_token)).await.text().await.unwrap();
     assert!(page.contains("data-stream") && page.contains("public."), "the public page subscribes");
     assert_eq!(public.get("/t/nope/stream/").await.status(), StatusCode::NOT_FOUND);
+}
+
+/// The database calls of a page's shell and of its handler, from its `Server-Timing` header.
+fn db_calls(resp: &reqwest::Response) -> (u32, u32) {
+    let timing = resp.headers().get("server-timing").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let calls = |part: &str| -> u32 {
+        let at = timing.find(&format!("{part};desc=\"db ")).unwrap_or_else(|| panic!("no {part} in {timing:?}"));
+        timing[at + part.len() + 10..].split('"').next().and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{timing:?}"))
+    };
+    (calls("shell"), calls("page"))
+}
+
+/// The unread badge on the page.
+async fn badge(resp: reqwest::Response) -> String {
+    let html = resp.text().await.unwrap();
+    let at = html.find("id=\"notif-badge\"").expect("the badge is on the page");
+    html[at..].split('>').nth(1).and_then(|s| s.split('<').next()).unwrap_or_default().to_owned()
+}
+
+/// The shell of a signed-in page costs the session's lookup and nothing else: the unread badge
+/// comes from the partner's notification actor, which keeps the count as events add to it and
+/// reads it again only after notifications were read.
+async fn the_page_shell_costs_one_database_call(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    vendor(&app, "a@shop.cm").await;
+    // The first page starts the actor, which reads the count once.
+    let first = app.get("/partners/profile/").await;
+    assert_eq!(first.status(), StatusCode::OK);
+    assert!(db_calls(&first).0 <= 2, "{:?}", first.headers().get("server-timing"));
+    for _ in 0..3 {
+        let resp = app.get("/partners/profile/").await;
+        assert_eq!(db_calls(&resp).0, 1, "{:?}", resp.headers().get("server-timing"));
+        assert_eq!(badge(resp).await, "0");
+    }
+    // A new order notifies the vendor: the badge counts it, still without asking the database
+    // on SQLite (on PostgreSQL the actor reads the count again once, told by NOTIFY).
+    create_order(&app, "Paul Nkwi").await;
+    let mut shown = String::new();
+    for _ in 0..50 {
+        let resp = app.get("/partners/profile/").await;
+        shown = badge(resp).await;
+        if shown == "1" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(shown, "1");
+    let resp = app.get("/partners/profile/").await;
+    assert_eq!(db_calls(&resp).0, 1, "{:?}", resp.headers().get("server-timing"));
+    // Reading them all brings the badge back to zero.
+    let resp = app.post_form("/partners/notifications/", "/partners/notifications/read-all/", &[]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let mut shown = String::new();
+    for _ in 0..50 {
+        shown = badge(app.get("/partners/profile/").await).await;
+        if shown == "0" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(shown, "0");
+    let resp = app.get("/partners/profile/").await;
+    assert_eq!(db_calls(&resp).0, 1, "{:?}", resp.headers().get("server-timing"));
 }

@@ -51,7 +51,8 @@ async fn readiness_says_what_is_wrong(backend: Backend) {
 async fn json_logs_carry_the_request_and_the_partner(backend: Backend) {
     crate::helpers::install_crypto();
     let dir = tempfile::tempdir().unwrap();
-    let url = fresh_database(backend, dir.path()).await;
+    let database = fresh_database(backend, dir.path()).await;
+    let url = database.url.clone();
     let (partner, key) = {
         let app = TestApp::spawn_with(backend, |c| *c = crate::helpers::test_config(url.clone())).await;
         let partner = app.approved_vendor("Boutique", "a@shop.cm").await;
@@ -108,7 +109,8 @@ fn delivr(args: &[&str], database_url: &str) -> std::process::Output {
 async fn a_backup_under_load_restores_whole() {
     crate::helpers::install_crypto();
     let dir = tempfile::tempdir().unwrap();
-    let url = fresh_database(Backend::Sqlite, dir.path()).await;
+    let database = fresh_database(Backend::Sqlite, dir.path()).await;
+    let url = database.url.clone();
     let (key, partner) = {
         let (db, partner) = crate::crash::approved_partner(&url).await;
         delivr::pricing::seed_defaults(&db).await.unwrap();
@@ -230,7 +232,8 @@ async fn a_postgres_dump_restores_whole() {
     let source = app.state.config.database_url.clone();
     let out = Command::new("pg_dump").args(["-Fc", "-f", dump.to_str().unwrap(), &source]).output().expect("pg_dump runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let target = fresh_database(Backend::Postgres, dir.path()).await;
+    let database = fresh_database(Backend::Postgres, dir.path()).await;
+    let target = database.url.clone();
     let out = Command::new("pg_restore").args(["--no-owner", "-d", &target, dump.to_str().unwrap()]).output().expect("pg_restore runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let restored = TestApp::spawn_with(Backend::Postgres, |c| *c = crate::helpers::test_config(target.clone())).await;
@@ -247,7 +250,7 @@ async fn a_postgres_dump_restores_whole() {
 async fn stopping_closes_live_streams_with_a_reconnect_hint() {
     crate::helpers::install_crypto();
     let dir = tempfile::tempdir().unwrap();
-    let config = crate::helpers::test_config(fresh_database(Backend::Sqlite, dir.path()).await);
+    let config = crate::helpers::test_config(fresh_database(Backend::Sqlite, dir.path()).await.url.clone());
     let app = delivr::app::App::build(config).await.unwrap();
     let base = format!("http://{}", app.addr());
     let state = app.state.clone();

@@ -85,7 +85,7 @@ async fn courier(app: &TestApp, email: &str) -> (String, String) {
     let hash = delivr::accounts::password::hash("coursier-pass-1").unwrap();
     let id = delivr::accounts::repo::create_staff(
         &app.state.db,
-        delivr::accounts::Role::Courier,
+        delivr::auth::Role::Courier,
         email,
         "Jean Mbarga",
         Some("+237691234567"),
@@ -536,13 +536,13 @@ async fn public_tracking_page_is_tiny_and_unguessable(backend: Backend) {
     let mut png = std::io::Cursor::new(Vec::new());
     image::DynamicImage::ImageRgba8(logo).write_to(&mut png, image::ImageFormat::Png).unwrap();
     let partner = app.partner_id("a@shop.cm").await;
-    let update = delivr::branding::BrandingUpdate {
+    let update = delivr::partners::branding::BrandingUpdate {
         color: Some("#7a1f5c".into()),
         message: Some("Merci de votre confiance ! Livraison le jour même à Douala pour toute commande passée avant 14 h.".into()),
         slug: "boutique-akwa".into(),
-        logo: Some(Some(delivr::media::logo(png.get_ref(), delivr::branding::MAX_LOGO_BYTES).unwrap())),
+        logo: Some(Some(delivr::media::logo(png.get_ref(), delivr::partners::branding::MAX_LOGO_BYTES).unwrap())),
     };
-    delivr::branding::save_branding(&app.state.db, &partner, &update).await.unwrap();
+    delivr::partners::branding::save_branding(&app.state.db, &partner, &update).await.unwrap();
     let resp = visitor.client.get(visitor.url(&format!("/t/{token}/"))).header("accept-encoding", "br").send().await.unwrap();
     let html_len = resp.bytes().await.unwrap().len();
     let html = visitor.get(&format!("/t/{token}/")).await.text().await.unwrap();
@@ -647,7 +647,7 @@ async fn the_simulator_delivers_orders(backend: Backend) {
     }
     for i in 0..2 {
         let hash = delivr::accounts::password::hash("x-password-1").unwrap();
-        delivr::accounts::repo::create_staff(&app.state.db, delivr::accounts::Role::Courier, &format!("c{i}@c.cm"), "C", None, &hash)
+        delivr::accounts::repo::create_staff(&app.state.db, delivr::auth::Role::Courier, &format!("c{i}@c.cm"), "C", None, &hash)
             .await
             .unwrap();
     }

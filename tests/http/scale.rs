@@ -93,7 +93,8 @@ fn counters() -> Arc<HashMap<&'static str, AtomicUsize>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_processes_share_one_postgres() {
     let dir = tempfile::tempdir().unwrap();
-    let url = fresh_database(Backend::Postgres, dir.path()).await;
+    let database = fresh_database(Backend::Postgres, dir.path()).await;
+    let url = database.url.clone();
     let receiver = Receiver::start().await;
     let a = start(&url, dir.path(), "a", &["serve"]).await;
     let b = start(&url, dir.path(), "b", &["serve"]).await;
@@ -120,7 +121,7 @@ async fn two_processes_share_one_postgres() {
     for i in 0..6 {
         delivr::accounts::repo::create_staff(
             &db,
-            delivr::accounts::Role::Courier,
+            delivr::auth::Role::Courier,
             &format!("c{i}@scale.cm"),
             &format!("Coursier {i}"),
             None,

@@ -12,15 +12,16 @@ use serde::Deserialize;
 
 use crate::{
     accounts::{
-        Role, guard,
+        guard,
         pages::{check_password, required_email, required_text},
         password,
         phone::Phone,
         repo as users,
     },
-    app::AppState,
+    auth::Role,
     couriers::{self, Courier},
     i18n::Msg,
+    state::AppState,
     web::{
         Ctx,
         components::{badge, format_datetime},
@@ -212,7 +213,7 @@ async fn set_password(
     let hash = password::hash_blocking(form.new_password).await.map_err(internal)?;
     // Couriers hold no portal sessions; their tokens are revoked in the same transaction.
     let ended = users::set_password_hash(&state.db, id, &hash).await.map_err(internal)?;
-    state.actors.sessions_ended(ended);
+    ended.announce(&state.bus);
     tracing::info!(courier = id, admin = admin.user_id, "courier password set");
     Ok(redirect("/admin/couriers/"))
 }

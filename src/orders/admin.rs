@@ -11,7 +11,6 @@ use serde::Deserialize;
 
 use crate::{
     accounts::{guard, pages::required_text},
-    app::AppState,
     db::now_ms,
     i18n::Msg,
     on_db,
@@ -21,6 +20,7 @@ use crate::{
         repo::{self, Order},
         service::{self, Actor, OrderError},
     },
+    state::AppState,
     web::{
         Ctx,
         components::{Fcfa, format_datetime},

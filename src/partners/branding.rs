@@ -12,13 +12,15 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::{
-    accounts::{guard, sessions::PartnerRef},
-    app::AppState,
+    accounts::guard,
+    auth::sessions::PartnerRef,
     db::{Db, is_unique_violation, now_ms},
     i18n::{Lang, Msg},
     media::{self, ImageError},
     on_db, on_tx,
     partners::repo::RESERVED_SLUGS,
+    state::AppState,
+    web::brand::{Brand, hex, parse_color},
     web::{
         Ctx,
         forms::{FieldErrors, Input, clean, textarea},
@@ -37,25 +39,6 @@ pub const MAX_OLD_SLUGS: i64 = 5;
 
 pub fn routes(route: Route) -> Route {
     route.at("/partners/branding/", get(branding_page).post(save)).at("/partners/branding/preview/", get(preview_fragment))
-}
-
-/// What the public pages show of a vendor.
-#[derive(Debug, Clone, Default)]
-pub struct Brand {
-    pub name: String,
-    /// `#rrggbb`, readable under white text.
-    pub color: Option<String>,
-    pub message: Option<String>,
-    pub logo_url: Option<String>,
-}
-
-impl Brand {
-    /// The CSS custom properties that repaint a page in the brand's colour.
-    pub fn css(&self) -> Option<String> {
-        let rgb = parse_color(self.color.as_deref()?)?;
-        let soft = mix_with_white(rgb, 0.88);
-        Some(format!(":root{{--brand:{};--brand-soft:{}}}", hex(rgb), hex(soft)))
-    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -87,30 +70,6 @@ pub async fn of(db: &Db, partner_id: &str) -> sqlx::Result<Brand> {
             logo_url: r.logo_hash.zip(r.logo_content_type).map(|(h, t)| logo_url(&h, &t)),
         })
         .unwrap_or_default())
-}
-
-/// `#abc`, `#aabbcc` (or without `#`), any case.
-pub fn parse_color(input: &str) -> Option<[u8; 3]> {
-    let s = input.trim();
-    let s = s.strip_prefix('#').unwrap_or(s);
-    if !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    let full: String = match s.len() {
-        3 => s.chars().flat_map(|c| [c, c]).collect(),
-        6 => s.to_owned(),
-        _ => return None,
-    };
-    let byte = |i: usize| u8::from_str_radix(&full[i..i + 2], 16).ok();
-    Some([byte(0)?, byte(2)?, byte(4)?])
-}
-
-pub fn hex(rgb: [u8; 3]) -> String {
-    format!("#{:02x}{:02x}{:02x}", rgb[0], rgb[1], rgb[2])
-}
-
-fn mix_with_white(rgb: [u8; 3], white: f64) -> [u8; 3] {
-    rgb.map(|c| (f64::from(c) * (1.0 - white) + 255.0 * white).round() as u8)
 }
 
 /// WCAG relative luminance.

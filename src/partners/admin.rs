@@ -1,4 +1,5 @@
-//! Partner list (search, status filter, pagination), partner detail, approve and suspend.
+//! Admin partner pages: the list (search, status filter, pagination), a partner's detail with
+//! their money (balance, adjustments, invoices and credit notes), approve and suspend.
 
 use maud::html;
 use poem::{
@@ -11,9 +12,9 @@ use serde::Deserialize;
 
 use crate::{
     accounts::{guard, pages::required_text, phone::Phone},
-    app::AppState,
     i18n::Msg,
     partners::repo::{self, Partner, Status},
+    state::AppState,
     web::{
         Ctx,
         components::{badge, format_datetime},
@@ -140,7 +141,7 @@ async fn show_partner(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(
 
 /// The partner's detail with its money: balance, adjustment, invoices and credit notes.
 async fn partner_page(state: &AppState, ctx: &Ctx, p: &Partner, errors: &FieldErrors) -> poem::Result<maud::Markup> {
-    let balance = crate::wallet::balance(&state.db, &p.id).await.map_err(internal)?;
+    let balance = crate::wallet::actor::balance(&state.actors, &state.db, &p.id).await.map_err(internal)?;
     let invoices = crate::invoices::list(&state.db, &p.id).await.map_err(internal)?;
     let money = html! {
         div.card {
@@ -248,7 +249,7 @@ async fn suspend_partner(
         return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, partner_page(state, ctx, &p, &errors).await?));
     }
     if let Some(ended) = repo::suspend(&state.db, &p.id, &reason).await.map_err(internal)? {
-        state.actors.sessions_ended(ended);
+        ended.announce(&state.bus);
     }
     tracing::info!(partner_id = p.id, admin = admin.user_id, "partner suspended");
     Ok(redirect(&format!("/admin/partners/{}/", p.id)))
@@ -287,8 +288,8 @@ async fn adjust_wallet(
     let Some(amount) = amount.filter(|_| errors.is_empty()) else {
         return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, partner_page(state, ctx, &p, &errors).await?));
     };
-    let cmd = crate::actors::wallet::WalletCommand::Adjust { amount, reason };
-    state.actors.wallet(&p.id, cmd).await.map_err(|e| internal(anyhow::anyhow!(e)))?;
+    let cmd = crate::wallet::actor::WalletCommand::Adjust { amount, reason };
+    crate::wallet::actor::run(&state.actors, &p.id, cmd).await.map_err(|e| internal(anyhow::anyhow!(e)))?;
     Ok(redirect(&format!("/admin/partners/{}/", p.id)))
 }
 

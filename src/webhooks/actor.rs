@@ -5,10 +5,14 @@
 
 use std::time::{Duration, Instant};
 
-use actix::{Actor, ActorContext, Addr, AsyncContext, Context, Handler, Message, SpawnHandle};
+use actix::{Actor, ActorContext, AsyncContext, Context, Handler, Message, SpawnHandle};
 
-use super::{Env, Registry, Stopped};
-use crate::{db::now_ms, webhooks::delivery};
+use crate::{
+    actors::{Actors, Env, PartnerActor, Slot},
+    db::{Db, now_ms},
+    events::Bus,
+    webhooks::delivery::{self, Sending},
+};
 
 /// An idle actor stops after this long.
 const IDLE: Duration = Duration::from_secs(300);
@@ -16,16 +20,67 @@ const IDLE: Duration = Duration::from_secs(300);
 pub struct WebhookActor {
     partner_id: String,
     env: Env,
-    registry: Addr<Registry>,
+    sending: Sending,
+    slot: Slot,
     in_flight: usize,
     last_activity: Instant,
     timer: Option<SpawnHandle>,
 }
 
-impl WebhookActor {
-    pub(super) fn new(partner_id: String, env: Env, registry: Addr<Registry>) -> Self {
-        WebhookActor { partner_id, env, registry, in_flight: 0, last_activity: Instant::now(), timer: None }
+impl PartnerActor for WebhookActor {
+    const KIND: &'static str = "webhooks";
+
+    fn create(partner_id: &str, env: &Env, slot: Slot) -> Self {
+        // The composition gives the actors how to send; without it (never in the application)
+        // the defaults refuse loopback addresses.
+        let sending = env.extensions.get::<Sending>().cloned().unwrap_or_else(|| Sending::new(false, delivery::DEFAULT_LOCK_MS));
+        WebhookActor {
+            partner_id: partner_id.to_owned(),
+            env: env.clone(),
+            sending,
+            slot,
+            in_flight: 0,
+            last_activity: Instant::now(),
+            timer: None,
+        }
     }
+}
+
+/// There may be deliveries to send for this partner.
+pub fn wake(actors: &Actors, partner_id: &str) {
+    actors.tell::<WebhookActor, _>(partner_id, Kick);
+}
+
+/// Wake the partners' webhook actors: on every committed event of this instance (the bus), and
+/// every two seconds for what is due in the database (retries, work left by a crash or by
+/// another instance).
+pub fn start_waking(actors: &Actors, bus: &Bus, db: &Db, runtime: &tokio::runtime::Handle) {
+    let mut notices = bus.subscribe();
+    let on_events = actors.clone();
+    runtime.spawn(async move {
+        loop {
+            match notices.recv().await {
+                Ok(n) if n.kind == "position" || n.kind == crate::auth::sessions::ENDED => {}
+                Ok(n) => wake(&on_events, &n.partner_id),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+    let (sweeper, db) = (actors.clone(), db.clone());
+    runtime.spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        loop {
+            tick.tick().await;
+            match delivery::partners_with_due(&db, now_ms()).await {
+                Ok(partners) => partners.iter().for_each(|p| wake(&sweeper, p)),
+                Err(e) => tracing::warn!(error = %e, "webhook sweep failed"),
+            }
+            if !sweeper.connected() {
+                break;
+            }
+        }
+    });
 }
 
 impl Actor for WebhookActor {
@@ -40,7 +95,7 @@ impl Actor for WebhookActor {
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
-        self.registry.do_send(Stopped(self.partner_id.clone()));
+        self.slot.vacate();
     }
 }
 
@@ -69,9 +124,9 @@ impl Handler<Kick> for WebhookActor {
             return;
         }
         self.in_flight += slots;
-        let (env, partner_id, me) = (self.env.clone(), self.partner_id.clone(), ctx.address());
+        let (env, sending, partner_id, me) = (self.env.clone(), self.sending.clone(), self.partner_id.clone(), ctx.address());
         self.env.runtime.spawn(async move {
-            let attempted = match delivery::deliver_due(&env.db, &env.bus, &env.sending, &partner_id, now_ms(), slots).await {
+            let attempted = match delivery::deliver_due(&env.db, &env.bus, &sending, &partner_id, now_ms(), slots).await {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::warn!(partner_id, error = %e, "webhook delivery batch failed");

@@ -1,12 +1,13 @@
 //! Server-side sessions: the cookie holds a random id, the database its SHA-256. Sessions end
 //! at logout, after 30 minutes idle, 12 hours after login, when the partner is suspended, when
 //! the password changes (every other session) or on "sign out everywhere". Whatever ends a
-//! session hands back an [`Ended`] for the live streams it opened (`Actors::sessions_ended`);
+//! session hands back an [`Ended`] for the live streams it opened, announced on the bus;
 //! on PostgreSQL a trigger also announces each end to every instance.
 
 use crate::{
-    accounts::Role,
+    auth::Role,
     db::{Db, now_ms},
+    events::{Bus, Notice},
     on_db, security,
 };
 
@@ -66,8 +67,11 @@ pub async fn create(db: &Db, user_id: &str) -> sqlx::Result<String> {
     Ok(raw)
 }
 
-/// Sessions that have just ended: the live streams they opened must close. Hand it to
-/// `Actors::sessions_ended`.
+/// The bus notice of an ended session.
+pub const ENDED: &str = "session.ended";
+
+/// Sessions that have just ended: the live streams they opened must close. [`Ended::announce`]
+/// it on the bus.
 #[must_use = "announce ended sessions so that their live streams close"]
 #[derive(Debug, Default)]
 pub struct Ended {
@@ -76,6 +80,13 @@ pub struct Ended {
 }
 
 impl Ended {
+    /// Tell this instance's live streams (on PostgreSQL a trigger also tells every instance).
+    pub fn announce(self, bus: &Bus) {
+        for (partner_id, hash) in self.sessions {
+            bus.publish(Notice { partner_id, kind: ENDED.to_owned(), session: Some(hash), ..Notice::default() });
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.sessions.is_empty()
     }

@@ -1,0 +1,96 @@
+//! The vendor's dashboard: the day's figures, the wallet, the delivery rate, the latest orders,
+//! the API keys and the booking link. It composes several domains, so it sits above them.
+
+use maud::html;
+use poem::{Response, Route, get, handler, http::StatusCode, web::Data};
+
+use crate::{
+    accounts::guard,
+    analytics, api_keys,
+    i18n::Msg,
+    orders, partners,
+    state::AppState,
+    wallet,
+    web::{
+        Ctx,
+        components::Fcfa,
+        internal,
+        layout::{page, respond},
+        status_error,
+    },
+};
+
+pub fn routes(route: Route) -> Route {
+    route.at("/partners/dashboard/", get(dashboard))
+}
+
+/// Start of today and of this month in Douala, in ms since the epoch.
+pub fn douala_day_and_month_start(now_ms: i64) -> (i64, i64) {
+    use chrono::Datelike;
+    let now = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(now_ms).unwrap_or_default().with_timezone(&crate::douala::douala());
+    let today = now.date_naive();
+    let first = today.with_day(1).unwrap_or(today);
+    (crate::douala::day_start(today), crate::douala::day_start(first))
+}
+
+#[handler]
+async fn dashboard(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem::Result<Response> {
+    let p = guard::partner(ctx)?;
+    let partner = partners::repo::by_id(&state.db, &p.id).await.map_err(internal)?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))?;
+    let (day, month) = douala_day_and_month_start(crate::db::now_ms());
+    let kpis = orders::repo::kpis(&state.db, &partner.id, day, month).await.map_err(internal)?;
+    let filter = orders::repo::Filter { newest_first: true, ..Default::default() };
+    let (recent, _) = orders::repo::list(&state.db, &partner.id, &filter, None, 5).await.map_err(internal)?;
+    let booking_url = format!("{}/book/{}/", state.config.public_url(), partner.slug);
+    let active_keys = api_keys::count_active(&state.db, &partner.id).await.map_err(internal)?;
+    let wallet_balance = wallet::actor::balance(&state.actors, &state.db, &partner.id).await.map_err(internal)?;
+    let profile_complete = partner.pickup_quartier_id.is_some();
+    // The analytics page's own figures, for the last 30 days.
+    let (period, _) = analytics::pages::Period::parse(&Default::default(), analytics::douala_date(crate::db::now_ms()));
+    let month = analytics::summary(&state.db, &partner.id, period.range).await.map_err(internal)?;
+    let body = html! {
+        div.row.between {
+            h1 { (ctx.fmt(Msg::DashboardHello, &[("name", &partner.business_name)])) }
+            a.btn href="/partners/orders/new/" { "+ " (ctx.t(Msg::NewOrder)) }
+        }
+        @if !profile_complete { div.flash.warn role="status" { (ctx.t(Msg::DashboardNoPickup)) " " a href="/partners/profile/" { (ctx.t(Msg::CompleteProfile)) } } }
+        div.kpis {
+            a.kpi href="/partners/orders/" { span.l { (ctx.t(Msg::KpiToday)) } span.v { (kpis.today) } }
+            a.kpi href="/partners/orders/?status=active" { span.l { (ctx.t(Msg::KpiInProgress)) } span.v { (kpis.in_progress) } }
+            a.kpi href="/partners/orders/?status=COMPLETED" { span.l { (ctx.t(Msg::KpiCompletedMonth)) } span.v { (kpis.completed_this_month) } }
+            div.kpi { span.l { (ctx.t(Msg::KpiCodToCollect)) } span.v { (Fcfa(kpis.cod_to_collect)) } }
+            a.kpi href="/partners/wallet/" { span.l { (ctx.t(Msg::WalletAvailable)) } span.v { (Fcfa(wallet_balance.available())) } }
+            a.kpi href="/partners/analytics/" {
+                span.l { (ctx.t(Msg::KpiDeliveryRate30)) }
+                span.v { (analytics::pages::permille(month.statuses.delivery_rate_permille())) }
+            }
+        }
+        div.card {
+            div.row.between { h2 { (ctx.t(Msg::RecentOrders)) } a href="/partners/orders/" { (ctx.t(Msg::SeeAll)) } }
+            @if recent.is_empty() {
+                p.muted { (ctx.t(Msg::NoOrdersYet)) }
+            } @else {
+                ul.orders.compact {
+                    @for o in &recent {
+                        li.order-row {
+                            a href=(format!("/partners/orders/{}/", o.id)) {
+                                span.tn { (o.tracking_number) } (orders::pages::status_badge(ctx, o.status()))
+                                span.who { (o.recipient_name) " · " (o.dropoff_quartier) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        div.card {
+            div.row.between { h2 { (ctx.t(Msg::ApiKeysTitle)) } a href="/partners/api-keys/" { (ctx.t(Msg::ApiKeyManage)) } }
+            p.muted { (ctx.fmt(Msg::ApiKeysActiveCount, &[("n", &active_keys.to_string())])) " · " a href="/partners/docs/" hx-boost="false" { (ctx.t(Msg::ApiDocsLink)) } }
+        }
+        div.card {
+            h2 { (ctx.t(Msg::DashboardBookingTitle)) }
+            p.muted { (ctx.t(Msg::DashboardBookingText)) }
+            p { a href=(booking_url) { (booking_url) } }
+        }
+    };
+    Ok(respond(StatusCode::OK, page(ctx, ctx.t(Msg::NavDashboard), body)))
+}

@@ -1,0 +1,20 @@
+//! What every handler can reach: the database, the configuration, the secret, the event bus,
+//! the actors and the idempotency locks. Below the web shell and the domains; built by `app`.
+
+use std::sync::Arc;
+
+use crate::{actors::Actors, config::Config, db::Db, events::Bus, security::Secret};
+
+/// What every handler can reach, as `Data<&AppState>`.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub secret: Arc<Secret>,
+    /// Committed domain events, announced in-process.
+    pub bus: Bus,
+    /// The per-partner actors (webhook delivery).
+    pub actors: Actors,
+    /// API requests with the same idempotency key run one after the other on this instance.
+    pub idem_locks: Arc<crate::idempotency::KeyLocks>,
+}
