@@ -12,9 +12,8 @@ use crate::{
     state::AppState,
     wallet,
     web::{
-        Ctx,
+        Ctx, PageResult,
         components::Fcfa,
-        internal,
         layout::{page, respond},
         status_error,
     },
@@ -34,20 +33,20 @@ pub fn douala_day_and_month_start(now_ms: i64) -> (i64, i64) {
 }
 
 #[handler]
-async fn dashboard(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem::Result<Response> {
+async fn dashboard(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> PageResult<Response> {
     let p = guard::partner(ctx)?;
-    let partner = partners::repo::by_id(&state.db, &p.id).await.map_err(internal)?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))?;
+    let partner = partners::repo::by_id(&state.db, &p.id).await?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))?;
     let (day, month) = douala_day_and_month_start(crate::db::now_ms());
-    let kpis = orders::repo::kpis(&state.db, &partner.id, day, month).await.map_err(internal)?;
+    let kpis = orders::repo::kpis(&state.db, &partner.id, day, month).await?;
     let filter = orders::repo::Filter { newest_first: true, ..Default::default() };
-    let (recent, _) = orders::repo::list(&state.db, &partner.id, &filter, None, 5).await.map_err(internal)?;
+    let (recent, _) = orders::repo::list(&state.db, &partner.id, &filter, None, 5).await?;
     let booking_url = format!("{}/book/{}/", state.config.public_url(), partner.slug);
-    let active_keys = api_keys::count_active(&state.db, &partner.id).await.map_err(internal)?;
-    let wallet_balance = wallet::actor::balance(&state.actors, &state.db, &partner.id).await.map_err(internal)?;
+    let active_keys = api_keys::count_active(&state.db, &partner.id).await?;
+    let wallet_balance = wallet::actor::balance(&state.actors, &state.db, &partner.id).await?;
     let profile_complete = partner.pickup_quartier_id.is_some();
     // The analytics page's own figures, for the last 30 days.
     let (period, _) = analytics::pages::Period::parse(&Default::default(), analytics::douala_date(crate::db::now_ms()));
-    let month = analytics::summary(&state.db, &partner.id, period.range).await.map_err(internal)?;
+    let month = analytics::summary(&state.db, &partner.id, period.range).await?;
     let body = html! {
         div.row.between {
             h1 { (ctx.fmt(Msg::DashboardHello, &[("name", &partner.business_name)])) }

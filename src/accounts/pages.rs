@@ -15,9 +15,8 @@ use crate::{
     i18n::{Lang, Msg},
     state::AppState,
     web::{
-        Ctx, LANG_COOKIE, SESSION_COOKIE, cookie,
+        Ctx, LANG_COOKIE, PageResult, SESSION_COOKIE, cookie,
         forms::{FieldErrors, Input, clean},
-        internal,
         layout::{csrf_field, page, respond},
         redirect,
     },
@@ -163,7 +162,7 @@ async fn login(
     Data(ctx): Data<&Ctx>,
     Form(form): Form<LoginForm>,
     cookies: &poem::Request,
-) -> poem::Result<Response> {
+) -> PageResult<Response> {
     let next = guard::safe_next(&form.next).unwrap_or("").to_owned();
     let email = form.email.trim().to_lowercase();
     let mut errors = FieldErrors::default();
@@ -179,7 +178,7 @@ async fn login(
 
     // The user is looked up first (the same queries whether or not the account exists): a
     // browser that signed in to this account before is throttled on its own count.
-    let user = repo::find_by_email(&state.db, &email).await.map_err(internal)?;
+    let user = repo::find_by_email(&state.db, &email).await?;
     let device = match (&user, cookie_value(cookies, device::DEVICE_COOKIE)) {
         (Some(u), Some(c)) => device::trusted_for(&state.secret, c, &u.id, &u.password_hash).map(throttle::device_key),
         _ => None,
@@ -189,7 +188,7 @@ async fn login(
         Some(d) => (vec![(d.as_str(), throttle::LOGIN_DEVICE), (trusted.as_str(), throttle::LOGIN_TRUSTED)], vec![d.as_str(), &trusted]),
         None => (vec![(account.as_str(), throttle::LOGIN_ACCOUNT), (client.as_str(), throttle::LOGIN_CLIENT)], vec![&account, &client]),
     };
-    if let Some(wait) = throttle::retry_after(&state.db, &checks).await.map_err(internal)? {
+    if let Some(wait) = throttle::retry_after(&state.db, &checks).await? {
         let minutes = ((wait + 59) / 60).to_string();
         let banner = ctx.fmt(Msg::ErrLoginThrottled, &[("minutes", &minutes)]);
         let mut resp = respond(StatusCode::TOO_MANY_REQUESTS, login_view(ctx, &form.email, &next, &errors, Some(banner)));
@@ -198,7 +197,7 @@ async fn login(
     }
 
     // Counted first, forgotten on success: parallel guesses cannot outrun the limit.
-    let attempt = throttle::record(&state.db, &keys).await.map_err(internal)?;
+    let attempt = throttle::record(&state.db, &keys).await?;
     let phc = user.as_ref().map_or_else(|| password::dummy_hash().to_owned(), |u| u.password_hash.clone());
     let matches = password::verify_blocking(form.password.clone(), phc).await;
     let user = match user {
@@ -206,7 +205,7 @@ async fn login(
         _ => {
             // How many tries are left before the lock (the same whether or not the account exists).
             let (key, rule) = checks[0];
-            let left = throttle::remaining(&state.db, key, rule).await.map_err(internal)?;
+            let left = throttle::remaining(&state.db, key, rule).await?;
             let then = if left > 0 {
                 ctx.fmt(Msg::LoginTriesLeft, &[("count", &left.to_string())])
             } else {
@@ -216,19 +215,19 @@ async fn login(
             return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, login_view(ctx, &form.email, &next, &errors, Some(banner))));
         }
     };
-    throttle::forget(&state.db, &attempt).await.map_err(internal)?;
+    throttle::forget(&state.db, &attempt).await?;
     if Role::parse(&user.role) == Some(Role::Courier) {
         let banner = ctx.t(Msg::ErrCourierPortal).to_owned();
         return Ok(respond(StatusCode::FORBIDDEN, login_view(ctx, &form.email, &next, &errors, Some(banner))));
     }
-    throttle::clear(&state.db, device.as_deref().unwrap_or(&account)).await.map_err(internal)?;
+    throttle::clear(&state.db, device.as_deref().unwrap_or(&account)).await?;
 
     // Renew: the pre-login session (if any) ends, a new id is issued.
     if let Some(old) = cookie_value(cookies, SESSION_COOKIE) {
-        sessions::delete(&state.db, old).await.map_err(internal)?.announce(&state.bus);
+        sessions::delete(&state.db, old).await?.announce(&state.bus);
     }
-    let raw = sessions::create(&state.db, &user.id).await.map_err(internal)?;
-    let resolved = sessions::resolve(&state.db, &raw).await.map_err(internal)?;
+    let raw = sessions::create(&state.db, &user.id).await?;
+    let resolved = sessions::resolve(&state.db, &raw).await?;
     let Some(resolved) = resolved else {
         // The partner is suspended: the session was refused.
         let banner = ctx.t(Msg::ErrSuspended).to_owned();
@@ -261,9 +260,9 @@ fn cookie_value<'a>(req: &'a poem::Request, name: &str) -> Option<&'a str> {
 }
 
 #[handler]
-async fn logout(Data(state): Data<&AppState>, req: &poem::Request) -> poem::Result<Response> {
+async fn logout(Data(state): Data<&AppState>, req: &poem::Request) -> PageResult<Response> {
     if let Some(raw) = cookie_value(req, SESSION_COOKIE) {
-        sessions::delete(&state.db, raw).await.map_err(internal)?.announce(&state.bus);
+        sessions::delete(&state.db, raw).await?.announce(&state.bus);
     }
     let mut resp = redirect("/accounts/login/");
     set_cookie(&mut resp, &cookie(state, SESSION_COOKIE, "", 0));
@@ -278,12 +277,12 @@ struct LangForm {
 }
 
 #[handler]
-async fn switch_language(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form): Form<LangForm>) -> poem::Result<Response> {
+async fn switch_language(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form): Form<LangForm>) -> PageResult<Response> {
     let Some(lang) = Lang::parse(&form.lang) else {
-        return Err(crate::web::status_error(StatusCode::BAD_REQUEST));
+        return Err(crate::web::status_error(StatusCode::BAD_REQUEST).into());
     };
     if let Some(user) = &ctx.user {
-        repo::set_language(&state.db, &user.user_id, lang.code()).await.map_err(internal)?;
+        repo::set_language(&state.db, &user.user_id, lang.code()).await?;
     }
     let mut resp = redirect(guard::safe_next(&form.next).unwrap_or("/"));
     set_cookie(&mut resp, &cookie(state, LANG_COOKIE, lang.code(), 60 * 60 * 24 * 365));

@@ -17,9 +17,8 @@ use crate::{
     i18n::{Lang, Msg},
     state::AppState,
     web::{
-        Ctx,
+        Ctx, PageResult,
         components::{format_fcfa, format_int},
-        internal,
         layout::{page, respond},
         status_error,
     },
@@ -108,11 +107,11 @@ async fn analytics(
     Data(ctx): Data<&Ctx>,
     Query(q): Query<PeriodQuery>,
     req: &Request,
-) -> poem::Result<Response> {
+) -> PageResult<Response> {
     let partner = guard::partner(ctx)?;
     let (period, error) = Period::parse(&q, today());
-    let metrics = super::metrics(&state.db, &partner.id, period.range).await.map_err(internal)?;
-    let previous = super::summary(&state.db, &partner.id, period.range.previous()).await.map_err(internal)?;
+    let metrics = super::metrics(&state.db, &partner.id, period.range).await?;
+    let previous = super::summary(&state.db, &partner.id, period.range.previous()).await?;
     let results = results(ctx, &period, error, &metrics, &previous);
     if req.header("hx-target") == Some(RESULTS_ID) {
         return Ok(respond(StatusCode::OK, html! { (results) (dates(ctx, &period, true)) }));
@@ -469,13 +468,13 @@ struct CsvQuery {
 }
 
 #[handler]
-async fn series_csv(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<CsvQuery>) -> poem::Result<Response> {
+async fn series_csv(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<CsvQuery>) -> PageResult<Response> {
     let partner = guard::partner(ctx)?;
     let (period, error) = Period::parse(&q.period, today());
     if error.is_some() {
-        return Err(status_error(StatusCode::BAD_REQUEST));
+        return Err(status_error(StatusCode::BAD_REQUEST).into());
     }
-    let m = super::metrics(&state.db, &partner.id, period.range).await.map_err(internal)?;
+    let m = super::metrics(&state.db, &partner.id, period.range).await?;
     let s = m.summary.statuses;
     let rows: Vec<Vec<String>> = match q.series.as_str() {
         "orders" => {
@@ -509,7 +508,7 @@ async fn series_csv(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q
             rows.extend(m.top_quartiers.iter().map(|(q, n)| vec![crate::orders::export::cell(q), n.to_string()]));
             rows
         }
-        _ => return Err(status_error(StatusCode::NOT_FOUND)),
+        _ => return Err(status_error(StatusCode::NOT_FOUND).into()),
     };
     let mut body = b"\xEF\xBB\xBF".to_vec();
     body.extend_from_slice(&crate::orders::export::to_csv(rows, ctx.lang.csv_delimiter()));

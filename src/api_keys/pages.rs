@@ -15,10 +15,9 @@ use crate::{
     i18n::Msg,
     state::AppState,
     web::{
-        Ctx,
+        Ctx, PageResult,
         components::{badge, format_datetime},
         forms::{FieldErrors, Input},
-        internal,
         layout::{csrf_field, page, respond},
         redirect, status_error,
     },
@@ -76,9 +75,9 @@ fn view(ctx: &Ctx, keys: &[ApiKey], created: Option<&str>, errors: &FieldErrors,
 }
 
 #[handler]
-async fn keys_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &poem::Request) -> poem::Result<Response> {
+async fn keys_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &poem::Request) -> PageResult<Response> {
     let p = guard::partner(ctx)?;
-    let keys = api_keys::list(&state.db, &p.id).await.map_err(internal)?;
+    let keys = api_keys::list(&state.db, &p.id).await?;
     let flash = req.uri().query().is_some_and(|q| q.contains("revoked=1")).then_some(Msg::ApiKeyRevokedFlash);
     Ok(respond(StatusCode::OK, page(ctx, ctx.t(Msg::ApiKeysTitle), view(ctx, &keys, None, &FieldErrors::default(), flash))))
 }
@@ -90,27 +89,27 @@ struct CreateForm {
 }
 
 #[handler]
-async fn create_key(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form): Form<CreateForm>) -> poem::Result<Response> {
+async fn create_key(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form): Form<CreateForm>) -> PageResult<Response> {
     let p = guard::partner(ctx)?;
     let mut errors = FieldErrors::default();
     let name = required_text(ctx, &mut errors, "name", &form.name, 60);
     if !errors.is_empty() {
-        let keys = api_keys::list(&state.db, &p.id).await.map_err(internal)?;
+        let keys = api_keys::list(&state.db, &p.id).await?;
         return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, page(ctx, ctx.t(Msg::ApiKeysTitle), view(ctx, &keys, None, &errors, None))));
     }
-    let Some(new) = api_keys::create(&state.db, &p.id, &name).await.map_err(internal)? else {
-        return Err(status_error(StatusCode::FORBIDDEN));
+    let Some(new) = api_keys::create(&state.db, &p.id, &name).await? else {
+        return Err(status_error(StatusCode::FORBIDDEN).into());
     };
-    let keys = api_keys::list(&state.db, &p.id).await.map_err(internal)?;
+    let keys = api_keys::list(&state.db, &p.id).await?;
     // Shown in this response only; it is not stored and cannot be shown again.
     Ok(respond(StatusCode::OK, page(ctx, ctx.t(Msg::ApiKeysTitle), view(ctx, &keys, Some(&new.secret), &FieldErrors::default(), None))))
 }
 
 #[handler]
-async fn revoke_key(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> poem::Result<Response> {
+async fn revoke_key(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> PageResult<Response> {
     let p = guard::partner(ctx)?;
-    if uuid::Uuid::parse_str(&id).is_err() || !api_keys::revoke(&state.db, &p.id, &id).await.map_err(internal)? {
-        return Err(status_error(StatusCode::NOT_FOUND));
+    if uuid::Uuid::parse_str(&id).is_err() || !api_keys::revoke(&state.db, &p.id, &id).await? {
+        return Err(status_error(StatusCode::NOT_FOUND).into());
     }
     Ok(redirect("/partners/api-keys/?revoked=1"))
 }

@@ -23,7 +23,7 @@ use crate::{
     i18n::Msg,
     state::AppState,
     web::{
-        Ctx,
+        Ctx, PageResult,
         components::{badge, format_datetime},
         forms::{FieldErrors, Input},
         internal,
@@ -49,8 +49,8 @@ struct NewCourierForm {
     password: String,
 }
 
-async fn view(state: &AppState, ctx: &Ctx, form: &NewCourierForm, errors: &FieldErrors, status: StatusCode) -> poem::Result<Response> {
-    let all: Vec<Courier> = couriers::list(&state.db).await.map_err(internal)?;
+async fn view(state: &AppState, ctx: &Ctx, form: &NewCourierForm, errors: &FieldErrors, status: StatusCode) -> PageResult<Response> {
+    let all: Vec<Courier> = couriers::list(&state.db).await?;
     let body = html! {
         h1 { (ctx.t(Msg::AdminCouriersTitle)) }
         p.muted { (ctx.t(Msg::AdminCouriersIntro)) }
@@ -111,13 +111,13 @@ async fn view(state: &AppState, ctx: &Ctx, form: &NewCourierForm, errors: &Field
 }
 
 #[handler]
-async fn list_couriers(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem::Result<Response> {
+async fn list_couriers(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> PageResult<Response> {
     guard::admin(ctx)?;
     view(state, ctx, &NewCourierForm::default(), &FieldErrors::default(), StatusCode::OK).await
 }
 
 #[handler]
-async fn add_courier(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form): Form<NewCourierForm>) -> poem::Result<Response> {
+async fn add_courier(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form): Form<NewCourierForm>) -> PageResult<Response> {
     let admin = guard::admin(ctx)?;
     let mut errors = FieldErrors::default();
     let name = required_text(ctx, &mut errors, "full_name", &form.full_name, 120);
@@ -136,7 +136,7 @@ async fn add_courier(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(f
     let (Some(email), true) = (email, errors.is_empty()) else {
         return view(state, ctx, &form, &errors, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
-    let hash = password::hash_blocking(form.password.clone()).await.map_err(internal)?;
+    let hash = password::hash_blocking(form.password.clone()).await?;
     match users::create_staff(&state.db, Role::Courier, &email, &name, phone.as_ref().map(Phone::as_str), &hash).await {
         Ok(id) => {
             tracing::info!(courier = id, admin = admin.user_id, "courier added");
@@ -146,12 +146,12 @@ async fn add_courier(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(f
             errors.add("email", ctx.t(Msg::ErrEmailInUse));
             view(state, ctx, &form, &errors, StatusCode::UNPROCESSABLE_ENTITY).await
         }
-        Err(e) => Err(internal(e)),
+        Err(e) => Err(internal(e).into()),
     }
 }
 
-fn courier_id(id: &str) -> poem::Result<&str> {
-    uuid::Uuid::parse_str(id).map(|_| id).map_err(|_| status_error(StatusCode::NOT_FOUND))
+fn courier_id(id: &str) -> PageResult<&str> {
+    Ok(uuid::Uuid::parse_str(id).map(|_| id).map_err(|_| status_error(StatusCode::NOT_FOUND))?)
 }
 
 #[derive(Deserialize, Default)]
@@ -167,11 +167,11 @@ async fn set_active(
     Data(ctx): Data<&Ctx>,
     Path(id): Path<String>,
     Form(form): Form<ActiveForm>,
-) -> poem::Result<Response> {
+) -> PageResult<Response> {
     let admin = guard::admin(ctx)?;
     let active = form.active == "1";
-    if !couriers::set_active(&state.db, courier_id(&id)?, active).await.map_err(internal)? {
-        return Err(status_error(StatusCode::NOT_FOUND));
+    if !couriers::set_active(&state.db, courier_id(&id)?, active).await? {
+        return Err(status_error(StatusCode::NOT_FOUND).into());
     }
     tracing::info!(courier = id, admin = admin.user_id, active, "courier status changed");
     Ok(redirect("/admin/couriers/"))
@@ -179,9 +179,9 @@ async fn set_active(
 
 /// End every token of a courier's app (a lost phone): they sign in again.
 #[handler]
-async fn sign_out(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> poem::Result<Response> {
+async fn sign_out(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> PageResult<Response> {
     let admin = guard::admin(ctx)?;
-    let ended = couriers::revoke_tokens(&state.db, courier_id(&id)?).await.map_err(internal)?;
+    let ended = couriers::revoke_tokens(&state.db, courier_id(&id)?).await?;
     tracing::info!(courier = id, admin = admin.user_id, ended, "courier tokens revoked");
     Ok(redirect("/admin/couriers/"))
 }
@@ -199,20 +199,20 @@ async fn set_password(
     Data(ctx): Data<&Ctx>,
     Path(id): Path<String>,
     Form(form): Form<PasswordForm>,
-) -> poem::Result<Response> {
+) -> PageResult<Response> {
     let admin = guard::admin(ctx)?;
     let id = courier_id(&id)?;
-    if !couriers::is_courier(&state.db, id).await.map_err(internal)? {
-        return Err(status_error(StatusCode::NOT_FOUND));
+    if !couriers::is_courier(&state.db, id).await? {
+        return Err(status_error(StatusCode::NOT_FOUND).into());
     }
     let mut errors = FieldErrors::default();
     check_password(ctx, &mut errors, "action", &form.new_password);
     if !errors.is_empty() {
         return view(state, ctx, &NewCourierForm::default(), &errors, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
-    let hash = password::hash_blocking(form.new_password).await.map_err(internal)?;
+    let hash = password::hash_blocking(form.new_password).await?;
     // Couriers hold no portal sessions; their tokens are revoked in the same transaction.
-    let ended = users::set_password_hash(&state.db, id, &hash).await.map_err(internal)?;
+    let ended = users::set_password_hash(&state.db, id, &hash).await?;
     ended.announce(&state.bus);
     tracing::info!(courier = id, admin = admin.user_id, "courier password set");
     Ok(redirect("/admin/couriers/"))

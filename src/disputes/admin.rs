@@ -21,7 +21,7 @@ use crate::{
     pricing::parse_fcfa,
     state::AppState,
     web::{
-        Ctx,
+        Ctx, PageResult,
         forms::{FieldErrors, Input, textarea},
         internal,
         layout::{csrf_field, page, respond},
@@ -39,11 +39,10 @@ pub fn routes(route: Route) -> Route {
 }
 
 #[handler]
-async fn queue(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<ListQuery>) -> poem::Result<Response> {
+async fn queue(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<ListQuery>) -> PageResult<Response> {
     guard::admin(ctx)?;
     let status = q.status();
-    let (rows, total) =
-        super::list(&state.db, None, status.unwrap_or(None), (q.page() - 1) * PER_PAGE, PER_PAGE).await.map_err(internal)?;
+    let (rows, total) = super::list(&state.db, None, status.unwrap_or(None), (q.page() - 1) * PER_PAGE, PER_PAGE).await?;
     let body = html! {
         h1 { (ctx.t(Msg::AdminDisputesTitle)) }
         div.card {
@@ -93,8 +92,8 @@ fn decision_forms(ctx: &Ctx, d: &Dispute, form: &DecideForm, errors: &FieldError
     }
 }
 
-async fn load(state: &AppState, id: &str) -> poem::Result<Dispute> {
-    super::find(&state.db, id).await.map_err(internal)?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))
+async fn load(state: &AppState, id: &str) -> PageResult<Dispute> {
+    Ok(super::find(&state.db, id).await?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))?)
 }
 
 async fn render(
@@ -105,7 +104,7 @@ async fn render(
     form: &DecideForm,
     errors: &FieldErrors,
     code: StatusCode,
-) -> poem::Result<Response> {
+) -> PageResult<Response> {
     let forms = decision_forms(ctx, d, form, errors);
     let view = detail_view(state, ctx, d, reply, errors, Some(forms)).await?;
     let body = html! {
@@ -116,7 +115,7 @@ async fn render(
 }
 
 #[handler]
-async fn show(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> poem::Result<Response> {
+async fn show(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> PageResult<Response> {
     guard::admin(ctx)?;
     let d = load(state, &id).await?;
     render(state, ctx, &d, "", &DecideForm::default(), &FieldErrors::default(), StatusCode::OK).await
@@ -128,7 +127,7 @@ async fn post_reply(
     Data(ctx): Data<&Ctx>,
     Path(id): Path<String>,
     Form(f): Form<MessageForm>,
-) -> poem::Result<Response> {
+) -> PageResult<Response> {
     let admin = guard::admin(ctx)?;
     let d = load(state, &id).await?;
     let mut errors = FieldErrors::default();
@@ -149,7 +148,7 @@ async fn review(
     Data(ctx): Data<&Ctx>,
     Path(id): Path<String>,
     Form(f): Form<DecideForm>,
-) -> poem::Result<Response> {
+) -> PageResult<Response> {
     let admin = guard::admin(ctx)?;
     let d = load(state, &id).await?;
     let mut errors = FieldErrors::default();
@@ -170,14 +169,14 @@ async fn decide(
     Data(ctx): Data<&Ctx>,
     Path(id): Path<String>,
     Form(f): Form<DecideForm>,
-) -> poem::Result<Response> {
+) -> PageResult<Response> {
     let admin = guard::admin(ctx)?;
     let d = load(state, &id).await?;
     let mut errors = FieldErrors::default();
     let resolved = match f.decision.as_str() {
         "resolve" => true,
         "reject" => false,
-        _ => return Err(status_error(StatusCode::BAD_REQUEST)),
+        _ => return Err(status_error(StatusCode::BAD_REQUEST).into()),
     };
     let reason = required_text(ctx, &mut errors, "reason", &f.reason, super::MAX_DECISION);
     let refund = if f.refund.trim().is_empty() { Some(0) } else { parse_fcfa(&f.refund) };
@@ -191,7 +190,7 @@ async fn decide(
         let decision = Decision { resolved, reason, refund };
         match disputes::decide_in_turn(state, &d.partner_id, &d.id, &admin.user_id, decision).await {
             Ok(_) => return Ok(redirect(&format!("/admin/disputes/{}/", d.id))),
-            Err(e @ (DisputeError::Db(_) | DisputeError::Unavailable)) => return Err(internal(e)),
+            Err(e @ (DisputeError::Db(_) | DisputeError::Unavailable)) => return Err(internal(e).into()),
             Err(e) => errors.add("form", ctx.t(e.message())),
         }
     }

@@ -20,7 +20,7 @@ use crate::{
     orders::repo as orders,
     state::AppState,
     web::{
-        Ctx,
+        Ctx, PageResult,
         components::{Fcfa, badge, format_datetime},
         forms::{FieldErrors, Input, textarea},
         internal,
@@ -125,11 +125,10 @@ pub fn row(ctx: &Ctx, d: &Dispute, href: &str, show_partner: bool) -> Markup {
 }
 
 #[handler]
-async fn list_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<ListQuery>) -> poem::Result<Response> {
+async fn list_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<ListQuery>) -> PageResult<Response> {
     let p = guard::partner(ctx)?;
     let status = q.status();
-    let (rows, total) =
-        super::list(&state.db, Some(&p.id), status.unwrap_or(None), (q.page() - 1) * PER_PAGE, PER_PAGE).await.map_err(internal)?;
+    let (rows, total) = super::list(&state.db, Some(&p.id), status.unwrap_or(None), (q.page() - 1) * PER_PAGE, PER_PAGE).await?;
     let body = html! {
         h1 { (ctx.t(Msg::NavDisputes)) }
         p.muted { (ctx.t(Msg::DisputesIntro)) }
@@ -188,12 +187,9 @@ async fn eligible_order(
     ctx: &Ctx,
     partner_id: &str,
     order_id: &str,
-) -> poem::Result<Result<(orders::Order, i64), Response>> {
-    let order = orders::find_for_partner(&state.db, partner_id, order_id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| status_error(StatusCode::NOT_FOUND))?;
-    let why = match super::eligibility(&state.db, &order, now_ms()).await.map_err(internal)? {
+) -> PageResult<Result<(orders::Order, i64), Response>> {
+    let order = orders::find_for_partner(&state.db, partner_id, order_id).await?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))?;
+    let why = match super::eligibility(&state.db, &order, now_ms()).await? {
         Eligibility::Until(until) => return Ok(Ok((order, until))),
         Eligibility::AlreadyOpen(id) => return Ok(Err(redirect(&format!("/partners/disputes/{id}/?already=1")))),
         Eligibility::NotFinished => Msg::ErrDisputeNotFinished,
@@ -208,7 +204,7 @@ async fn eligible_order(
 }
 
 #[handler]
-async fn new_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(order_id): Path<String>) -> poem::Result<Response> {
+async fn new_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(order_id): Path<String>) -> PageResult<Response> {
     let p = guard::partner(ctx)?;
     let (order, until) = match eligible_order(state, ctx, &p.id, &order_id).await? {
         Ok(found) => found,
@@ -224,7 +220,7 @@ async fn create(
     Data(ctx): Data<&Ctx>,
     Path(order_id): Path<String>,
     mut multipart: Multipart,
-) -> poem::Result<Response> {
+) -> PageResult<Response> {
     let p = guard::partner(ctx)?;
     let (order, until) = match eligible_order(state, ctx, &p.id, &order_id).await? {
         Ok(found) => found,
@@ -273,9 +269,8 @@ async fn create(
     }
     // Decoding is CPU work: off the async threads.
     let photos = if errors.is_empty() {
-        let decoded = media::off_thread(move || uploads.iter().map(|b| media::evidence(b, MAX_PHOTO_BYTES)).collect::<Result<Vec<_>, _>>())
-            .await
-            .map_err(internal)?;
+        let decoded =
+            media::off_thread(move || uploads.iter().map(|b| media::evidence(b, MAX_PHOTO_BYTES)).collect::<Result<Vec<_>, _>>()).await?;
         match decoded {
             Ok(photos) => photos,
             Err(e) => {
@@ -290,7 +285,7 @@ async fn create(
         let user = ctx.user.as_ref().map(|u| u.user_id.as_str());
         match super::open(&state.db, &state.bus, &order, user, &new, &photos, now_ms(), None).await {
             Ok(d) => return Ok(redirect(&format!("/partners/disputes/{}/?opened=1", d.id))),
-            Err(DisputeError::Db(e)) => return Err(internal(anyhow::anyhow!(e))),
+            Err(DisputeError::Db(e)) => return Err(internal(anyhow::anyhow!(e)).into()),
             Err(e) => errors.add("form", ctx.t(e.message())),
         }
     }
@@ -311,9 +306,9 @@ pub async fn detail_view(
     reply: &str,
     errors: &FieldErrors,
     admin_forms: Option<Markup>,
-) -> poem::Result<Markup> {
-    let messages = super::messages(&state.db, &d.id).await.map_err(internal)?;
-    let photos = super::photos(&state.db, &d.id).await.map_err(internal)?;
+) -> PageResult<Markup> {
+    let messages = super::messages(&state.db, &d.id).await?;
+    let photos = super::photos(&state.db, &d.id).await?;
     let is_admin = admin_forms.is_some();
     let reply_action =
         if is_admin { format!("/admin/disputes/{}/messages/", d.id) } else { format!("/partners/disputes/{}/messages/", d.id) };
@@ -395,8 +390,8 @@ struct DetailQuery {
     sent: String,
 }
 
-async fn own_dispute(state: &AppState, partner_id: &str, id: &str) -> poem::Result<Dispute> {
-    super::find_for_partner(&state.db, partner_id, id).await.map_err(internal)?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))
+async fn own_dispute(state: &AppState, partner_id: &str, id: &str) -> PageResult<Dispute> {
+    Ok(super::find_for_partner(&state.db, partner_id, id).await?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))?)
 }
 
 #[handler]
@@ -405,7 +400,7 @@ async fn detail_page(
     Data(ctx): Data<&Ctx>,
     Path(id): Path<String>,
     Query(q): Query<DetailQuery>,
-) -> poem::Result<Response> {
+) -> PageResult<Response> {
     let p = guard::partner(ctx)?;
     let d = own_dispute(state, &p.id, &id).await?;
     let flash = if q.opened == "1" {
@@ -427,10 +422,10 @@ async fn detail_page(
 
 /// After an action on a dispute: `Some(redirect)` when it worked; otherwise its refusal is
 /// added to the page's errors (`None`), and a database failure is a 500.
-pub(super) fn after<T>(ctx: &Ctx, result: Result<T, DisputeError>, to: &str, errors: &mut FieldErrors) -> poem::Result<Option<Response>> {
+pub(super) fn after<T>(ctx: &Ctx, result: Result<T, DisputeError>, to: &str, errors: &mut FieldErrors) -> PageResult<Option<Response>> {
     match result {
         Ok(_) => Ok(Some(redirect(to))),
-        Err(DisputeError::Db(e)) => Err(internal(anyhow::anyhow!(e))),
+        Err(DisputeError::Db(e)) => Err(internal(anyhow::anyhow!(e)).into()),
         Err(e) => {
             errors.add("form", ctx.t(e.message()));
             Ok(None)
@@ -450,7 +445,7 @@ async fn add_message(
     Data(ctx): Data<&Ctx>,
     Path(id): Path<String>,
     Form(f): Form<MessageForm>,
-) -> poem::Result<Response> {
+) -> PageResult<Response> {
     let p = guard::partner(ctx)?;
     let d = own_dispute(state, &p.id, &id).await?;
     let mut errors = FieldErrors::default();
@@ -469,19 +464,14 @@ async fn add_message(
 
 /// An evidence photo: to the vendor who filed it and to admins.
 #[handler]
-async fn photo(
-    Data(state): Data<&AppState>,
-    Data(ctx): Data<&Ctx>,
-    Path((id, photo_id)): Path<(String, String)>,
-) -> poem::Result<Response> {
+async fn photo(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path((id, photo_id)): Path<(String, String)>) -> PageResult<Response> {
     let user = guard::user(ctx)?;
-    let d = super::find(&state.db, &id).await.map_err(internal)?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))?;
+    let d = super::find(&state.db, &id).await?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))?;
     let allowed = user.role == Role::Admin || user.partner.as_ref().is_some_and(|p| p.id == d.partner_id && p.approved);
     if !allowed {
-        return Err(status_error(StatusCode::NOT_FOUND));
+        return Err(status_error(StatusCode::NOT_FOUND).into());
     }
-    let (content_type, bytes) =
-        super::photo(&state.db, &d.id, &photo_id).await.map_err(internal)?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))?;
+    let (content_type, bytes) = super::photo(&state.db, &d.id, &photo_id).await?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))?;
     Ok(Response::builder()
         .header(header::CONTENT_TYPE, content_type)
         // Photos never change once stored; they stay private to this browser.
@@ -496,14 +486,14 @@ pub fn order_panel<'a>(
     state: &'a AppState,
     ctx: &'a Ctx,
     o: &'a crate::orders::repo::Order,
-) -> crate::web::BoxFuture<'a, poem::Result<Markup>> {
+) -> crate::web::BoxFuture<'a, PageResult<Markup>> {
     Box::pin(order_card(state, ctx, o))
 }
 
-async fn order_card(state: &AppState, ctx: &Ctx, o: &crate::orders::repo::Order) -> poem::Result<Markup> {
+async fn order_card(state: &AppState, ctx: &Ctx, o: &crate::orders::repo::Order) -> PageResult<Markup> {
     use crate::disputes::{self, Eligibility};
-    let past = disputes::of_order(&state.db, &o.id).await.map_err(internal)?;
-    let eligibility = disputes::eligibility(&state.db, o, crate::db::now_ms()).await.map_err(internal)?;
+    let past = disputes::of_order(&state.db, &o.id).await?;
+    let eligibility = disputes::eligibility(&state.db, o, crate::db::now_ms()).await?;
     if past.is_empty() && !matches!(eligibility, Eligibility::Until(_)) {
         return Ok(html! {});
     }

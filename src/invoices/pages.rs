@@ -13,9 +13,8 @@ use crate::{
     invoices::{self, Invoice},
     state::AppState,
     web::{
-        Ctx,
+        Ctx, PageResult,
         components::{Fcfa, format_date},
-        internal,
         layout::{page, respond},
         status_error,
     },
@@ -29,9 +28,9 @@ pub fn routes(route: Route) -> Route {
 }
 
 #[handler]
-async fn invoices_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem::Result<Response> {
+async fn invoices_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> PageResult<Response> {
     let p = guard::partner(ctx)?;
-    let list = invoices::list(&state.db, &p.id).await.map_err(internal)?;
+    let list = invoices::list(&state.db, &p.id).await?;
     let body = html! {
         h1 { (ctx.t(Msg::NavInvoices)) }
         p.muted { (ctx.t(Msg::InvoicesIntro)) }
@@ -53,20 +52,17 @@ async fn invoices_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> p
     Ok(respond(StatusCode::OK, page(ctx, ctx.t(Msg::NavInvoices), body)))
 }
 
-async fn load(state: &AppState, ctx: &Ctx, id: &str) -> poem::Result<Invoice> {
+async fn load(state: &AppState, ctx: &Ctx, id: &str) -> PageResult<Invoice> {
     let p = guard::partner(ctx)?;
     if uuid::Uuid::parse_str(id).is_err() {
-        return Err(status_error(StatusCode::NOT_FOUND));
+        return Err(status_error(StatusCode::NOT_FOUND).into());
     }
-    invoices::find(&state.db, id)
-        .await
-        .map_err(internal)?
-        .filter(|i| i.partner_id == p.id)
-        .ok_or_else(|| status_error(StatusCode::NOT_FOUND))
+    let invoice = invoices::find(&state.db, id).await?.filter(|i| i.partner_id == p.id);
+    Ok(invoice.ok_or_else(|| status_error(StatusCode::NOT_FOUND))?)
 }
 
 #[handler]
-async fn invoice_pdf(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> poem::Result<Response> {
+async fn invoice_pdf(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> PageResult<Response> {
     let inv = load(state, ctx, &id).await?;
     Ok(Response::builder()
         .content_type("application/pdf")
@@ -76,7 +72,7 @@ async fn invoice_pdf(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(i
 }
 
 #[handler]
-async fn invoice_csv(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> poem::Result<Response> {
+async fn invoice_csv(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> PageResult<Response> {
     let inv = load(state, ctx, &id).await?;
     Ok(crate::web::csv_attachment(&format!("{}.csv", inv.number)).body(invoices::to_csv(&inv, ctx.lang)))
 }

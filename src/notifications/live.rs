@@ -25,9 +25,8 @@ pub struct NotificationActor {
     env: Env,
     slot: Slot,
     tx: broadcast::Sender<Live>,
-    /// The unread count and the last notification it counts, once read from the database;
-    /// `None` when it must be read again.
-    known: Option<(i64, i64)>,
+    /// The unread count, once read from the database; `None` when it must be read again.
+    known: Option<Count>,
     last_asked: Instant,
 }
 
@@ -73,8 +72,8 @@ impl Handler<Unread> for NotificationActor {
 
     fn handle(&mut self, _: Unread, _: &mut Context<Self>) -> Self::Result {
         self.last_asked = Instant::now();
-        if let Some((n, _)) = self.known {
-            return AtomicResponse::new(Box::pin(actix::fut::ready(Ok(n))));
+        if let Some(known) = &self.known {
+            return AtomicResponse::new(Box::pin(actix::fut::ready(Ok(known.unread))));
         }
         // Read on the application runtime (where the database lives); the actor waits, so no
         // change slips between the read and the count it keeps.
@@ -84,17 +83,29 @@ impl Handler<Unread> for NotificationActor {
             async move { read.await.unwrap_or_else(|e| Err(sqlx::Error::Protocol(format!("reading the unread count: {e}")))) }
                 .into_actor(self)
                 .map(|read, act: &mut NotificationActor, _| {
-                    let read = read?;
-                    act.known = Some(read);
-                    Ok(read.0)
+                    let (unread, last) = read?;
+                    act.known = Some(Count { unread, read_up_to: last, added: std::collections::HashSet::new() });
+                    Ok(unread)
                 }),
         ))
     }
 }
 
-/// The count changed: `Added(id)` when this instance wrote notification `id` (counted once:
-/// only if newer than the last one the count includes), `Stale` when it must be read again
-/// (notifications read, or written by another instance).
+/// What the actor knows of the unread count: the count read from the database (which includes
+/// every notification up to `read_up_to`) plus those written here since, each counted once
+/// whatever the order their announcements arrive in.
+#[derive(Debug)]
+struct Count {
+    unread: i64,
+    read_up_to: i64,
+    added: std::collections::HashSet<i64>,
+}
+
+/// Past this many notifications added since its last read, the actor reads the count again.
+const MAX_ADDED: usize = 1_000;
+
+/// The count changed: `Added(id)` when this instance wrote notification `id`, `Stale` when it
+/// must be read again (notifications read, or written by another instance).
 #[derive(Message)]
 #[rtype(result = "()")]
 enum Recount {
@@ -106,11 +117,16 @@ impl Handler<Recount> for NotificationActor {
     type Result = ();
 
     fn handle(&mut self, msg: Recount, _: &mut Context<Self>) {
-        self.known = match (self.known, msg) {
-            (Some((n, last)), Recount::Added(id)) if id > last => Some((n + 1, id)),
-            (known, Recount::Added(_)) => known,
-            (_, Recount::Stale) => None,
-        };
+        match (&mut self.known, msg) {
+            (Some(count), Recount::Added(id)) if id > count.read_up_to && count.added.len() < MAX_ADDED => {
+                if count.added.insert(id) {
+                    count.unread += 1;
+                }
+            }
+            // Already in the count read from the database.
+            (Some(count), Recount::Added(id)) if id <= count.read_up_to => {}
+            (known, _) => *known = None,
+        }
     }
 }
 

@@ -16,7 +16,7 @@ use crate::{
     notifications::{self, stream},
     state::AppState,
     web::{
-        Ctx, internal,
+        Ctx, PageResult,
         layout::{csrf_field, page, respond},
         redirect, status_error,
     },
@@ -40,14 +40,14 @@ struct ListQuery {
 }
 
 #[handler]
-async fn notifications_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<ListQuery>) -> poem::Result<Response> {
+async fn notifications_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<ListQuery>) -> PageResult<Response> {
     let p = guard::partner(ctx)?;
     let unread_only = q.unread == "1";
     let before = q.before.parse::<i64>().ok().filter(|b| *b > 0);
-    let mut rows = notifications::list(&state.db, &p.id, unread_only, before, PAGE + 1).await.map_err(internal)?;
+    let mut rows = notifications::list(&state.db, &p.id, unread_only, before, PAGE + 1).await?;
     let more = rows.len() as i64 > PAGE;
     rows.truncate(PAGE as usize);
-    let unread = notifications::unread_count(&state.db, &p.id).await.map_err(internal)?;
+    let unread = notifications::unread_count(&state.db, &p.id).await?;
     let body = html! {
         div.row.between {
             h1 { (ctx.t(Msg::NavNotifications)) }
@@ -83,24 +83,24 @@ async fn notifications_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>,
 }
 
 #[handler]
-async fn read_all(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem::Result<Response> {
+async fn read_all(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> PageResult<Response> {
     let p = guard::partner(ctx)?;
-    notifications::mark_read(&state.db, &p.id, None).await.map_err(internal)?;
+    notifications::mark_read(&state.db, &p.id, None).await?;
     notifications::live::read(&state.actors, &p.id);
     Ok(redirect("/partners/notifications/"))
 }
 
 #[handler]
-async fn read_one(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> poem::Result<Response> {
+async fn read_one(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> PageResult<Response> {
     let p = guard::partner(ctx)?;
     let id = id.parse::<i64>().map_err(|_| status_error(StatusCode::NOT_FOUND))?;
-    let marked = notifications::mark_read(&state.db, &p.id, Some(id)).await.map_err(internal)?;
+    let marked = notifications::mark_read(&state.db, &p.id, Some(id)).await?;
     notifications::live::read(&state.actors, &p.id);
     if marked == 0 {
         // Unknown, another partner's, or already read: nothing to change.
-        let exists = notifications::list(&state.db, &p.id, false, Some(id + 1), 1).await.map_err(internal)?.iter().any(|n| n.id == id);
+        let exists = notifications::list(&state.db, &p.id, false, Some(id + 1), 1).await?.iter().any(|n| n.id == id);
         if !exists {
-            return Err(status_error(StatusCode::NOT_FOUND));
+            return Err(status_error(StatusCode::NOT_FOUND).into());
         }
     }
     Ok(redirect("/partners/notifications/"))

@@ -24,6 +24,7 @@ use crate::{
     notifications::live::Live,
     notifications::{self, Notification},
     state::AppState,
+    web::PageResult,
     web::{Ctx, components::format_datetime},
 };
 
@@ -121,7 +122,7 @@ impl State {
 }
 
 #[handler]
-pub async fn stream(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &Request) -> poem::Result<Response> {
+pub async fn stream(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &Request) -> PageResult<Response> {
     // No session, no stream (and never another partner's).
     let Some(partner) = ctx.user.as_ref().and_then(|u| u.partner.as_ref()).filter(|p| p.approved) else {
         return Ok(StatusCode::UNAUTHORIZED.into_response());

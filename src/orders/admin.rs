@@ -22,7 +22,7 @@ use crate::{
     },
     state::AppState,
     web::{
-        Ctx,
+        Ctx, PageResult,
         components::{Fcfa, format_datetime},
         forms::{FieldErrors, Input},
         internal,
@@ -48,7 +48,7 @@ struct QueueQuery {
 }
 
 #[handler]
-async fn queue(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<QueueQuery>) -> poem::Result<Response> {
+async fn queue(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<QueueQuery>) -> PageResult<Response> {
     guard::admin(ctx)?;
     // `pin_locked`: deliveries whose PIN locked, waiting for an admin's decision.
     let locked_tab = q.status == "pin_locked";
@@ -60,8 +60,7 @@ async fn queue(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Qu
     } else {
         let sql = format!("{} WHERE o.status = $1 ORDER BY o.created_at LIMIT 200", repo::SELECT);
         on_db!(&state.db, pool => sqlx::query_as(&sql).bind(status.as_str()).fetch_all(pool).await)
-    }
-    .map_err(internal)?;
+    }?;
     let body = html! {
         h1 { (ctx.t(Msg::AdminOrdersTitle)) }
         @if ctx.alerts > 0 && !locked_tab {
@@ -91,20 +90,19 @@ async fn queue(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Qu
     Ok(respond(StatusCode::OK, page(ctx, ctx.t(Msg::AdminOrdersTitle), body)))
 }
 
-async fn load(state: &AppState, id: &str) -> poem::Result<Order> {
+async fn load(state: &AppState, id: &str) -> PageResult<Order> {
     if uuid::Uuid::parse_str(id).is_err() {
-        return Err(status_error(StatusCode::NOT_FOUND));
+        return Err(status_error(StatusCode::NOT_FOUND).into());
     }
-    repo::find(&state.db, id).await.map_err(internal)?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))
+    Ok(repo::find(&state.db, id).await?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))?)
 }
 
-async fn detail(state: &AppState, ctx: &Ctx, o: &Order, errors: &FieldErrors, status: StatusCode) -> poem::Result<Response> {
+async fn detail(state: &AppState, ctx: &Ctx, o: &Order, errors: &FieldErrors, status: StatusCode) -> PageResult<Response> {
     let couriers: Vec<(String, String)> = on_db!(&state.db, pool => sqlx::query_as(
         "SELECT id, full_name FROM users WHERE role = 'COURIER' AND is_active = TRUE ORDER BY full_name",
     )
     .fetch_all(pool)
-    .await)
-    .map_err(internal)?;
+    .await)?;
     let st = o.status();
     let body = html! {
         p { a href="/admin/orders/" { "← " (ctx.t(Msg::AdminOrdersTitle)) } }
@@ -154,13 +152,13 @@ async fn detail(state: &AppState, ctx: &Ctx, o: &Order, errors: &FieldErrors, st
 }
 
 #[handler]
-async fn show(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> poem::Result<Response> {
+async fn show(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> PageResult<Response> {
     guard::admin(ctx)?;
     let o = load(state, &id).await?;
     detail(state, ctx, &o, &FieldErrors::default(), StatusCode::OK).await
 }
 
-async fn act(state: &AppState, ctx: &Ctx, o: &Order, action: Action) -> poem::Result<Response> {
+async fn act(state: &AppState, ctx: &Ctx, o: &Order, action: Action) -> PageResult<Response> {
     let admin = guard::admin(ctx)?;
     let actor = Actor { role: Role::Admin, user_id: Some(admin.user_id.clone()) };
     let mut errors = FieldErrors::default();
@@ -169,7 +167,7 @@ async fn act(state: &AppState, ctx: &Ctx, o: &Order, action: Action) -> poem::Re
         Err(OrderError::Transition(e)) => errors.add("action", ctx.t(e.message())),
         Err(OrderError::Conflict) => errors.add("action", ctx.t(Msg::ErrOrderChanged)),
         Err(OrderError::UnknownCourier) => errors.add("courier_id", ctx.t(Msg::ErrChoice)),
-        Err(e) => return Err(internal(e)),
+        Err(e) => return Err(internal(e).into()),
     }
     let fresh = load(state, &o.id).await?;
     detail(state, ctx, &fresh, &errors, StatusCode::UNPROCESSABLE_ENTITY).await
@@ -187,7 +185,7 @@ async fn assign(
     Data(ctx): Data<&Ctx>,
     Path(id): Path<String>,
     Form(f): Form<AssignForm>,
-) -> poem::Result<Response> {
+) -> PageResult<Response> {
     guard::admin(ctx)?;
     let o = load(state, &id).await?;
     act(state, ctx, &o, Action::Assign { courier_id: f.courier_id }).await
@@ -205,7 +203,7 @@ async fn cancel(
     Data(ctx): Data<&Ctx>,
     Path(id): Path<String>,
     Form(f): Form<CancelForm>,
-) -> poem::Result<Response> {
+) -> PageResult<Response> {
     guard::admin(ctx)?;
     let o = load(state, &id).await?;
     let mut errors = FieldErrors::default();
@@ -218,7 +216,7 @@ async fn cancel(
 
 /// A locked PIN: a new one for the recipient (the vendor is told and passes it on).
 #[handler]
-async fn reset_pin(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> poem::Result<Response> {
+async fn reset_pin(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> PageResult<Response> {
     let admin = guard::admin(ctx)?;
     let o = load(state, &id).await?;
     match service::reset_pin(&state.db, &state.bus, &o, now_ms()).await {
@@ -231,7 +229,7 @@ async fn reset_pin(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id)
             errors.add("action", ctx.t(Msg::ErrOrderChanged));
             detail(state, ctx, &o, &errors, StatusCode::CONFLICT).await
         }
-        Err(e) => Err(internal(e)),
+        Err(e) => Err(internal(e).into()),
     }
 }
 
@@ -248,7 +246,7 @@ async fn complete_without_pin(
     Data(ctx): Data<&Ctx>,
     Path(id): Path<String>,
     Form(f): Form<CompleteForm>,
-) -> poem::Result<Response> {
+) -> PageResult<Response> {
     guard::admin(ctx)?;
     let o = load(state, &id).await?;
     let mut errors = FieldErrors::default();

@@ -380,24 +380,19 @@ impl OrdersApi {
         let lang = lang_of(req);
         let partner = partner(&state, &auth, lang).await?;
         let b = body.0;
-        let draft = Draft {
-            pickup_city: b.pickup_city.unwrap_or_default(),
-            pickup_quartier: b.pickup_quartier.unwrap_or_default(),
-            dropoff_city: b.dropoff_city,
-            dropoff_quartier: b.dropoff_quartier,
-            size_class: exact_size(b.size_class),
-            // Placeholders: a quote needs only the places and the size.
-            pickup_address: partner.pickup_address.clone().filter(|a| a.len() >= 3).unwrap_or_else(|| "---".into()),
-            dropoff_address: "---".into(),
-            recipient_name: "xx".into(),
-            recipient_phone: "677000000".into(),
-            package_description: "xx".into(),
-            ..Draft::default()
+        let (pickup_city, pickup_quartier, size_class) =
+            (b.pickup_city.unwrap_or_default(), b.pickup_quartier.unwrap_or_default(), exact_size(b.size_class));
+        let route = orders::Route {
+            pickup_city: &pickup_city,
+            pickup_quartier: &pickup_quartier,
+            dropoff_city: &b.dropoff_city,
+            dropoff_quartier: &b.dropoff_quartier,
+            size_class: &size_class,
         };
-        match orders::validate(&state.db, lang, &partner, &draft).await.map_err(|e| ApiProblem::internal(lang, e))? {
-            Ok(v) => Ok(Json(QuoteResponse {
-                distance_m: v.quote.distance_m,
-                pricing: Pricing { total: v.quote.price.total, commission: v.quote.price.commission, net: v.quote.price.net },
+        match orders::quote(&state.db, lang, &partner, route).await.map_err(|e| ApiProblem::internal(lang, e))? {
+            Ok(q) => Ok(Json(QuoteResponse {
+                distance_m: q.distance_m,
+                pricing: Pricing { total: q.price.total, commission: q.price.commission, net: q.price.net },
                 currency: "XAF".into(),
             })),
             Err(errors) => Err(ApiProblem::validation(lang, &errors, api_field)),

@@ -19,6 +19,7 @@ use crate::{
         repo::{self, Cursor, Filter, Order},
     },
     state::AppState,
+    web::PageResult,
     web::{Ctx, components::format_datetime, status_error},
 };
 
@@ -154,17 +155,17 @@ pub fn stream_orders(db: Db, partner_id: String, filter: Filter, lang: Lang, pub
 }
 
 #[handler]
-pub async fn export_orders(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<ExportQuery>) -> poem::Result<Response> {
+pub async fn export_orders(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<ExportQuery>) -> PageResult<Response> {
     let partner = load_partner(state, ctx).await?;
     let (filter, errors) = q.list.to_filter(ctx);
     if !errors.is_empty() {
-        return Err(status_error(StatusCode::BAD_REQUEST));
+        return Err(status_error(StatusCode::BAD_REQUEST).into());
     }
     let delimiter = match (q.sep.as_str(), ctx.lang) {
         ("comma", _) => b',',
         ("semicolon", _) => b';',
         ("", lang) => lang.csv_delimiter(),
-        _ => return Err(status_error(StatusCode::BAD_REQUEST)),
+        _ => return Err(status_error(StatusCode::BAD_REQUEST).into()),
     };
     let today = chrono::Utc::now().with_timezone(&crate::douala::douala()).format("%Y-%m-%d");
     let name = if ctx.lang == Lang::Fr { "commandes" } else { "orders" };

@@ -26,10 +26,9 @@ use crate::{
     state::AppState,
     text,
     web::{
-        Ctx,
+        Ctx, PageResult,
         components::Fcfa,
         forms::FieldErrors,
-        internal,
         layout::{csrf_field, page, respond},
         redirect, status_error,
     },
@@ -214,13 +213,13 @@ fn upload_form(ctx: &Ctx, error: Option<&str>) -> Markup {
 }
 
 #[handler]
-pub async fn import_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem::Result<Response> {
+pub async fn import_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> PageResult<Response> {
     load_partner(state, ctx).await?;
     Ok(respond(StatusCode::OK, page(ctx, ctx.t(Msg::ImportCsv), upload_form(ctx, None))))
 }
 
 #[handler]
-pub async fn upload(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, mut multipart: Multipart) -> poem::Result<Response> {
+pub async fn upload(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, mut multipart: Multipart) -> PageResult<Response> {
     let partner = load_partner(state, ctx).await?;
     let refuse = |e: FileError| {
         Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, page(ctx, ctx.t(Msg::ImportCsv), upload_form(ctx, Some(&e.message(ctx.lang))))))
@@ -260,23 +259,20 @@ pub async fn upload(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, mut mul
         .bind(now_ms())
         .execute(pool)
         .await
-        .map(|_| ()))
-    .map_err(internal)?;
+        .map(|_| ()))?;
     Ok(redirect(&format!("/partners/orders/import/{id}/")))
 }
 
-async fn load_import(state: &AppState, partner: &Partner, id: &str) -> poem::Result<(String, Option<i64>)> {
+async fn load_import(state: &AppState, partner: &Partner, id: &str) -> PageResult<(String, Option<i64>)> {
     if Uuid::parse_str(id).is_err() {
-        return Err(status_error(StatusCode::NOT_FOUND));
+        return Err(status_error(StatusCode::NOT_FOUND).into());
     }
-    let row: Option<(String, Option<i64>)> =
-        on_db!(&state.db, pool => sqlx::query_as("SELECT content, used_at FROM order_imports WHERE id = $1 AND partner_id = $2")
+    let row: Option<(String, Option<i64>)> = on_db!(&state.db, pool => sqlx::query_as("SELECT content, used_at FROM order_imports WHERE id = $1 AND partner_id = $2")
         .bind(id)
         .bind(&partner.id)
         .fetch_optional(pool)
-        .await)
-        .map_err(internal)?;
-    row.ok_or_else(|| status_error(StatusCode::NOT_FOUND))
+        .await)?;
+    Ok(row.ok_or_else(|| status_error(StatusCode::NOT_FOUND))?)
 }
 
 fn preview(ctx: &Ctx, id: &str, checked: &[(usize, Draft, Result<ValidOrder, FieldErrors>)], used: bool) -> Markup {
@@ -320,16 +316,16 @@ fn preview(ctx: &Ctx, id: &str, checked: &[(usize, Draft, Result<ValidOrder, Fie
 }
 
 #[handler]
-pub async fn preview_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> poem::Result<Response> {
+pub async fn preview_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> PageResult<Response> {
     let partner = load_partner(state, ctx).await?;
     let (content, used_at) = load_import(state, &partner, &id).await?;
     let rows = parse(&content).map_err(|_| status_error(StatusCode::NOT_FOUND))?;
-    let checked = check_rows(&state.db, ctx.lang, &partner, &rows).await.map_err(internal)?;
+    let checked = check_rows(&state.db, ctx.lang, &partner, &rows).await?;
     Ok(respond(StatusCode::OK, page(ctx, ctx.t(Msg::ImportPreviewTitle), preview(ctx, &id, &checked, used_at.is_some()))))
 }
 
 #[handler]
-pub async fn confirm(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> poem::Result<Response> {
+pub async fn confirm(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> PageResult<Response> {
     let partner = load_partner(state, ctx).await?;
     let user = guard::user(ctx)?;
     let (content, used_at) = load_import(state, &partner, &id).await?;
@@ -337,10 +333,10 @@ pub async fn confirm(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(i
         return Ok(redirect(&format!("/partners/orders/import/{id}/")));
     }
     let rows = parse(&content).map_err(|_| status_error(StatusCode::NOT_FOUND))?;
-    let checked = check_rows(&state.db, ctx.lang, &partner, &rows).await.map_err(internal)?;
+    let checked = check_rows(&state.db, ctx.lang, &partner, &rows).await?;
     let valid: Vec<ValidOrder> = checked.into_iter().filter_map(|(_, _, r)| r.ok()).collect();
     if valid.is_empty() {
-        return Err(status_error(StatusCode::UNPROCESSABLE_ENTITY));
+        return Err(status_error(StatusCode::UNPROCESSABLE_ENTITY).into());
     }
     let actor = Actor { role: Role::Vendor, user_id: Some(user.user_id.clone()) };
     let created = service::create_many(
@@ -353,8 +349,7 @@ pub async fn confirm(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(i
         now_ms(),
         Some(service::Once::Import(&id)),
     )
-    .await
-    .map_err(internal)?;
+    .await?;
     tracing::info!(partner_id = partner.id, created = created.len(), "orders imported");
     Ok(redirect(&format!("/partners/orders/?imported={}", created.len())))
 }

@@ -108,11 +108,38 @@ async fn place(
     Ok(found)
 }
 
-/// Check a draft against every rule; the pickup defaults to the partner's profile. Returns
-/// the order ready to create, or every problem keyed by field.
-pub async fn validate(db: &Db, lang: Lang, partner: &Partner, d: &Draft) -> sqlx::Result<Result<service::ValidOrder, FieldErrors>> {
-    let mut errors = FieldErrors::default();
-    let pickup = if d.pickup_quartier.trim().is_empty() && d.pickup_city.trim().is_empty() {
+/// All a price depends on: the two places and the size (the pickup defaults to the partner's
+/// profile when both its fields are empty).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Route<'a> {
+    pub pickup_city: &'a str,
+    pub pickup_quartier: &'a str,
+    pub dropoff_city: &'a str,
+    pub dropoff_quartier: &'a str,
+    pub size_class: &'a str,
+}
+
+impl<'a> Route<'a> {
+    pub fn of(d: &'a Draft) -> Route<'a> {
+        Route {
+            pickup_city: &d.pickup_city,
+            pickup_quartier: &d.pickup_quartier,
+            dropoff_city: &d.dropoff_city,
+            dropoff_quartier: &d.dropoff_quartier,
+            size_class: &d.size_class,
+        }
+    }
+}
+
+/// The places and the size of `route`, each `None` with its problem in `errors`.
+async fn resolve(
+    db: &Db,
+    lang: Lang,
+    partner: &Partner,
+    route: Route<'_>,
+    errors: &mut FieldErrors,
+) -> sqlx::Result<(Option<Quartier>, Option<Quartier>, Option<Size>)> {
+    let pickup = if route.pickup_quartier.trim().is_empty() && route.pickup_city.trim().is_empty() {
         match partner.pickup_quartier_id {
             Some(id) => geo::quartier(db, id).await?,
             None => {
@@ -121,12 +148,39 @@ pub async fn validate(db: &Db, lang: Lang, partner: &Partner, d: &Draft) -> sqlx
             }
         }
     } else {
-        place(db, lang, &mut errors, ("pickup_city", "pickup_quartier"), &d.pickup_city, &d.pickup_quartier).await?
+        place(db, lang, errors, ("pickup_city", "pickup_quartier"), route.pickup_city, route.pickup_quartier).await?
     };
+    let dropoff = place(db, lang, errors, ("dropoff_city", "dropoff_quartier"), route.dropoff_city, route.dropoff_quartier).await?;
+    let size = if route.size_class.trim().is_empty() {
+        Some(Size::S)
+    } else {
+        let s = Size::parse(route.size_class);
+        if s.is_none() {
+            errors.add("size_class", lang.t(Msg::ErrChoice));
+        }
+        s
+    };
+    Ok((pickup, dropoff, size))
+}
+
+/// The price of a delivery along `route`: computed from the places and the size alone, or
+/// what is wrong with them, by field.
+pub async fn quote(db: &Db, lang: Lang, partner: &Partner, route: Route<'_>) -> sqlx::Result<Result<pricing::Quote, FieldErrors>> {
+    let mut errors = FieldErrors::default();
+    match resolve(db, lang, partner, route, &mut errors).await? {
+        (Some(pickup), Some(dropoff), Some(size)) if errors.is_empty() => Ok(Ok(pricing::quote(db, &pickup, &dropoff, size).await?)),
+        _ => Ok(Err(errors)),
+    }
+}
+
+/// Check a draft against every rule; the pickup defaults to the partner's profile. Returns
+/// the order ready to create, or every problem keyed by field.
+pub async fn validate(db: &Db, lang: Lang, partner: &Partner, d: &Draft) -> sqlx::Result<Result<service::ValidOrder, FieldErrors>> {
+    let mut errors = FieldErrors::default();
+    let (pickup, dropoff, size) = resolve(db, lang, partner, Route::of(d), &mut errors).await?;
     let pickup_address =
         if d.pickup_address.trim().is_empty() { partner.pickup_address.clone().unwrap_or_default() } else { d.pickup_address.clone() };
     let pickup_address = text_field(lang, &mut errors, "pickup_address", &pickup_address, ADDRESS_LEN.0, ADDRESS_LEN.1);
-    let dropoff = place(db, lang, &mut errors, ("dropoff_city", "dropoff_quartier"), &d.dropoff_city, &d.dropoff_quartier).await?;
     let dropoff_address = text_field(lang, &mut errors, "dropoff_address", &d.dropoff_address, ADDRESS_LEN.0, ADDRESS_LEN.1);
     let recipient_name = text_field(lang, &mut errors, "recipient_name", &d.recipient_name, NAME_LEN.0, NAME_LEN.1);
     let phone = if d.recipient_phone.trim().is_empty() {
@@ -140,15 +194,6 @@ pub async fn validate(db: &Db, lang: Lang, partner: &Partner, d: &Draft) -> sqlx
         p
     };
     let package_description = text_field(lang, &mut errors, "package_description", &d.package_description, PACKAGE_LEN.0, PACKAGE_LEN.1);
-    let size = if d.size_class.trim().is_empty() {
-        Some(Size::S)
-    } else {
-        let s = Size::parse(&d.size_class);
-        if s.is_none() {
-            errors.add("size_class", lang.t(Msg::ErrChoice));
-        }
-        s
-    };
     let cod_amount = if d.cod_amount.trim().is_empty() {
         Some(0)
     } else {

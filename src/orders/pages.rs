@@ -26,7 +26,7 @@ use crate::{
     pricing::Size,
     state::AppState,
     web::{
-        Ctx,
+        Ctx, PageResult,
         components::{Fcfa, badge, format_datetime},
         forms::{FieldErrors, Input},
         internal,
@@ -55,9 +55,9 @@ pub fn routes(route: Route) -> Route {
         .at("/partners/orders/:id/cancel/", post(cancel_order))
 }
 
-pub async fn load_partner(state: &AppState, ctx: &Ctx) -> poem::Result<Partner> {
+pub async fn load_partner(state: &AppState, ctx: &Ctx) -> PageResult<Partner> {
     let p = guard::partner(ctx)?;
-    partners::by_id(&state.db, &p.id).await.map_err(internal)?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))
+    Ok(partners::by_id(&state.db, &p.id).await?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))?)
 }
 
 pub fn status_badge(ctx: &Ctx, s: Status) -> Markup {
@@ -166,10 +166,10 @@ fn order_row(ctx: &Ctx, o: &Order) -> Markup {
     }
 }
 
-async fn results(state: &AppState, ctx: &Ctx, partner_id: &str, query: &ListQuery, filter: &Filter) -> poem::Result<Markup> {
+async fn results(state: &AppState, ctx: &Ctx, partner_id: &str, query: &ListQuery, filter: &Filter) -> PageResult<Markup> {
     let cursor = Cursor::decode(&query.cursor);
     let repo::Page { orders: rows, next, total, more } =
-        repo::list_counted(&state.db, partner_id, filter, cursor.as_ref(), PAGE_SIZE, COUNT_CAP).await.map_err(internal)?;
+        repo::list_counted(&state.db, partner_id, filter, cursor.as_ref(), PAGE_SIZE, COUNT_CAP).await?;
     let export_qs = ListQuery { cursor: String::new(), ..query.clone() }.with_cursor("");
     Ok(html! {
         div #(RESULTS_ID) {
@@ -269,7 +269,7 @@ async fn list_orders(
     Data(ctx): Data<&Ctx>,
     Query(query): Query<ListQuery>,
     req: &Request,
-) -> poem::Result<Response> {
+) -> PageResult<Response> {
     // The session already names the approved partner: no need to load the profile here.
     let partner = guard::partner(ctx)?;
     let (filter, errors) = query.to_filter(ctx);
@@ -280,10 +280,10 @@ async fn list_orders(
     if wants_fragment {
         return Ok(respond(status, results));
     }
-    let cities = geo::cities(&state.db).await.map_err(internal)?;
+    let cities = geo::cities(&state.db).await?;
     let mut quartiers = Vec::with_capacity(cities.len());
     for c in &cities {
-        quartiers.push((c.name.clone(), geo::quartiers_of(&state.db, c.id).await.map_err(internal)?));
+        quartiers.push((c.name.clone(), geo::quartiers_of(&state.db, c.id).await?));
     }
     let body = html! {
         div.row.between {
@@ -308,9 +308,9 @@ struct OrderForm {
     refresh: String,
 }
 
-async fn quartier_options(state: &AppState, city: &str) -> poem::Result<Vec<(String, String)>> {
-    Ok(match orders::resolve_city(&state.db, city).await.map_err(internal)? {
-        Some(c) => geo::quartiers_of(&state.db, c.id).await.map_err(internal)?.into_iter().map(|q| (q.id.to_string(), q.name)).collect(),
+async fn quartier_options(state: &AppState, city: &str) -> PageResult<Vec<(String, String)>> {
+    Ok(match orders::resolve_city(&state.db, city).await? {
+        Some(c) => geo::quartiers_of(&state.db, c.id).await?.into_iter().map(|q| (q.id.to_string(), q.name)).collect(),
         None => Vec::new(),
     })
 }
@@ -354,22 +354,9 @@ fn city_select(
 }
 
 /// The quote's content (price and distance, or what is missing).
-async fn quote_inner(state: &AppState, ctx: &Ctx, partner: &Partner, draft: &Draft) -> poem::Result<Markup> {
-    // Quote only when the places are known; other fields do not matter for the price.
-    let probe = Draft {
-        dropoff_address: "-".repeat(3),
-        recipient_name: "xx".into(),
-        recipient_phone: "677000000".into(),
-        package_description: "xx".into(),
-        cod_amount: String::new(),
-        courier_note: String::new(),
-        pickup_address: if draft.pickup_address.trim().len() < 3 { "---".into() } else { draft.pickup_address.clone() },
-        ..draft.clone()
-    };
-    let quote = match orders::validate(&state.db, ctx.lang, partner, &probe).await.map_err(internal)? {
-        Ok(v) => Some(v.quote),
-        Err(_) => None,
-    };
+async fn quote_inner(state: &AppState, ctx: &Ctx, partner: &Partner, draft: &Draft) -> PageResult<Markup> {
+    // The places and the size make the price; the other fields do not matter to it.
+    let quote = orders::quote(&state.db, ctx.lang, partner, orders::Route::of(draft)).await?.ok();
     Ok(html! {
         h2 { (ctx.t(Msg::QuoteTitle)) }
         @if let Some(q) = quote {
@@ -383,7 +370,7 @@ async fn quote_inner(state: &AppState, ctx: &Ctx, partner: &Partner, draft: &Dra
 
 /// The quote box: it stays in place and only its content is swapped, so that its listener on
 /// the form is never lost between two changes.
-async fn quote_box(state: &AppState, ctx: &Ctx, partner: &Partner, draft: &Draft) -> poem::Result<Markup> {
+async fn quote_box(state: &AppState, ctx: &Ctx, partner: &Partner, draft: &Draft) -> PageResult<Markup> {
     let inner = quote_inner(state, ctx, partner, draft).await?;
     Ok(html! {
         div.card.quote #(QUOTE_ID) aria-live="polite"
@@ -394,8 +381,8 @@ async fn quote_box(state: &AppState, ctx: &Ctx, partner: &Partner, draft: &Draft
     })
 }
 
-async fn order_form(state: &AppState, ctx: &Ctx, partner: &Partner, form: &Draft, errors: &FieldErrors) -> poem::Result<Markup> {
-    let cities = geo::cities(&state.db).await.map_err(internal)?;
+async fn order_form(state: &AppState, ctx: &Ctx, partner: &Partner, form: &Draft, errors: &FieldErrors) -> PageResult<Markup> {
+    let cities = geo::cities(&state.db).await?;
     let pickup_options = quartier_options(state, &form.pickup_city).await?;
     let dropoff_options = quartier_options(state, &form.dropoff_city).await?;
     let sizes: Vec<(String, String)> = Size::ALL.iter().map(|s| (s.as_str().to_owned(), size_label(ctx, *s).to_owned())).collect();
@@ -463,18 +450,18 @@ fn prefilled(partner: &Partner) -> Draft {
 }
 
 #[handler]
-async fn new_order_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem::Result<Response> {
+async fn new_order_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> PageResult<Response> {
     let partner = load_partner(state, ctx).await?;
     let body = order_form(state, ctx, &partner, &prefilled(&partner), &FieldErrors::default()).await?;
     Ok(respond(StatusCode::OK, page(ctx, ctx.t(Msg::NewOrder), body)))
 }
 
 /// The key an offline draft carries (`Idempotency-Key`, sent by app.js when it sends drafts).
-fn client_key(req: &poem::Request) -> poem::Result<Option<String>> {
+fn client_key(req: &poem::Request) -> PageResult<Option<String>> {
     match req.header("idempotency-key") {
         None => Ok(None),
         Some(k) if (8..=100).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => Ok(Some(k.to_owned())),
-        Some(_) => Err(status_error(StatusCode::BAD_REQUEST)),
+        Some(_) => Err(status_error(StatusCode::BAD_REQUEST).into()),
     }
 }
 
@@ -484,20 +471,19 @@ async fn create_order(
     Data(ctx): Data<&Ctx>,
     req: &poem::Request,
     Form(form): Form<OrderForm>,
-) -> poem::Result<Response> {
+) -> PageResult<Response> {
     let partner = load_partner(state, ctx).await?;
     let key = client_key(req)?;
     if form.refresh == "1" {
         let body = order_form(state, ctx, &partner, &form.draft, &FieldErrors::default()).await?;
         return Ok(respond(StatusCode::OK, page(ctx, ctx.t(Msg::NewOrder), body)));
     }
-    match orders::validate(&state.db, ctx.lang, &partner, &form.draft).await.map_err(internal)? {
+    match orders::validate(&state.db, ctx.lang, &partner, &form.draft).await? {
         Ok(valid) => {
             let user = guard::user(ctx)?;
             let actor = Actor { role: Role::Vendor, user_id: Some(user.user_id.clone()) };
-            let order = service::create_once(&state.db, &state.bus, &partner.id, Source::Portal, &valid, &actor, now_ms(), key.as_deref())
-                .await
-                .map_err(internal)?;
+            let order =
+                service::create_once(&state.db, &state.bus, &partner.id, Source::Portal, &valid, &actor, now_ms(), key.as_deref()).await?;
             Ok(redirect(&format!("/partners/orders/{}/?created=1", order.id)))
         }
         Err(errors) => {
@@ -508,7 +494,7 @@ async fn create_order(
 }
 
 #[handler]
-async fn quote_fragment(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(draft): Query<Draft>) -> poem::Result<Response> {
+async fn quote_fragment(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(draft): Query<Draft>) -> PageResult<Response> {
     let partner = load_partner(state, ctx).await?;
     Ok(respond(StatusCode::OK, quote_inner(state, ctx, &partner, &draft).await?))
 }
@@ -522,22 +508,22 @@ struct QuartierQuery {
 }
 
 #[handler]
-async fn quartier_fragment(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<QuartierQuery>) -> poem::Result<Response> {
+async fn quartier_fragment(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<QuartierQuery>) -> PageResult<Response> {
     guard::partner(ctx)?;
     let (field, city) = match q.field.as_str() {
         "pickup_quartier" => ("pickup_quartier", q.pickup_city),
         "dropoff_quartier" => ("dropoff_quartier", q.dropoff_city),
-        _ => return Err(status_error(StatusCode::BAD_REQUEST)),
+        _ => return Err(status_error(StatusCode::BAD_REQUEST).into()),
     };
     let options = quartier_options(state, &city).await?;
     Ok(respond(StatusCode::OK, quartier_select(ctx, field, &options, "", &FieldErrors::default())))
 }
 
-async fn load_order(state: &AppState, partner: &Partner, id: &str) -> poem::Result<Order> {
+async fn load_order(state: &AppState, partner: &Partner, id: &str) -> PageResult<Order> {
     if uuid::Uuid::parse_str(id).is_err() && !crate::orders::model::is_tracking_number(&id.to_uppercase()) {
-        return Err(status_error(StatusCode::NOT_FOUND));
+        return Err(status_error(StatusCode::NOT_FOUND).into());
     }
-    repo::find_for_partner(&state.db, &partner.id, id).await.map_err(internal)?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))
+    Ok(repo::find_for_partner(&state.db, &partner.id, id).await?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))?)
 }
 
 #[derive(Deserialize, Default)]
@@ -648,9 +634,9 @@ async fn render_detail(
     flash: Option<Msg>,
     error: Option<&str>,
     status: StatusCode,
-) -> poem::Result<Response> {
-    let timeline = repo::timeline(&state.db, &o.id).await.map_err(internal)?;
-    let position = repo::latest_position(&state.db, &o.id).await.map_err(internal)?;
+) -> PageResult<Response> {
+    let timeline = repo::timeline(&state.db, &o.id).await?;
+    let position = repo::latest_position(&state.db, &o.id).await?;
     let body = order_detail(ctx, o, &timeline, position, &state.config.public_url(), flash, error);
     let mut below = Vec::with_capacity(panels.0.len());
     for panel in panels.0 {
@@ -665,7 +651,7 @@ async fn render_detail(
 pub struct OrderPanels(pub &'static [OrderPanel]);
 
 /// One panel under the order page.
-pub type OrderPanel = for<'a> fn(&'a AppState, &'a Ctx, &'a Order) -> crate::web::BoxFuture<'a, poem::Result<Markup>>;
+pub type OrderPanel = for<'a> fn(&'a AppState, &'a Ctx, &'a Order) -> crate::web::BoxFuture<'a, PageResult<Markup>>;
 
 #[handler]
 async fn show_order(
@@ -674,7 +660,7 @@ async fn show_order(
     Data(panels): Data<&OrderPanels>,
     Path(id): Path<String>,
     Query(q): Query<DetailQuery>,
-) -> poem::Result<Response> {
+) -> PageResult<Response> {
     let partner = load_partner(state, ctx).await?;
     let order = load_order(state, &partner, &id).await?;
     let flash = if q.created == "1" {
@@ -700,7 +686,7 @@ async fn cancel_order(
     Data(panels): Data<&OrderPanels>,
     Path(id): Path<String>,
     Form(form): Form<CancelForm>,
-) -> poem::Result<Response> {
+) -> PageResult<Response> {
     let partner = load_partner(state, ctx).await?;
     let order = load_order(state, &partner, &id).await?;
     let user = guard::user(ctx)?;
@@ -715,6 +701,6 @@ async fn cancel_order(
             let fresh = load_order(state, &partner, &id).await?;
             render_detail(state, ctx, panels, &fresh, None, Some(ctx.t(Msg::ErrOrderChanged)), StatusCode::CONFLICT).await
         }
-        Err(e) => Err(internal(e)),
+        Err(e) => Err(internal(e).into()),
     }
 }

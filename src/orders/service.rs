@@ -84,6 +84,12 @@ pub enum OrderError {
     Db(#[from] sqlx::Error),
 }
 
+impl From<OrderError> for crate::web::PageError {
+    fn from(e: OrderError) -> Self {
+        crate::web::PageError::Internal(e.into())
+    }
+}
+
 /// Create an order (status PENDING) with its first timeline entry and `order.created`.
 pub async fn create(
     db: &Db,

@@ -16,7 +16,7 @@ use crate::{
     partners::repo::{self, Partner, Status},
     state::AppState,
     web::{
-        Ctx,
+        Ctx, PageResult,
         components::{badge, format_datetime},
         forms::{FieldErrors, Input, clean},
         internal,
@@ -60,14 +60,14 @@ struct ListQuery {
 }
 
 #[handler]
-async fn list_partners(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(query): Query<ListQuery>) -> poem::Result<Response> {
+async fn list_partners(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(query): Query<ListQuery>) -> PageResult<Response> {
     guard::admin(ctx)?;
     // Bad filters fall back to defaults rather than failing: a query string is not a form.
     let q = clean(&query.q, 100).unwrap_or_default();
     let status = Status::parse(&query.status);
     let page_no = query.page.parse::<i64>().ok().filter(|p| (1..=10_000).contains(p)).unwrap_or(1);
-    let (partners, total) = repo::search(&state.db, &q, status, PAGE_SIZE, (page_no - 1) * PAGE_SIZE).await.map_err(internal)?;
-    let pending = repo::count_pending(&state.db).await.map_err(internal)?;
+    let (partners, total) = repo::search(&state.db, &q, status, PAGE_SIZE, (page_no - 1) * PAGE_SIZE).await?;
+    let pending = repo::count_pending(&state.db).await?;
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let link = |p: i64| {
         serde_urlencoded::to_string([("q", q.as_str()), ("status", status.map_or("", Status::as_str)), ("page", &p.to_string())])
@@ -125,24 +125,24 @@ async fn list_partners(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Quer
     Ok(respond(StatusCode::OK, page(ctx, ctx.t(Msg::AdminPartnersTitle), body)))
 }
 
-async fn load(state: &AppState, id: &str) -> poem::Result<Partner> {
+async fn load(state: &AppState, id: &str) -> PageResult<Partner> {
     if uuid::Uuid::parse_str(id).is_err() {
-        return Err(status_error(StatusCode::NOT_FOUND));
+        return Err(status_error(StatusCode::NOT_FOUND).into());
     }
-    repo::by_id(&state.db, id).await.map_err(internal)?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))
+    Ok(repo::by_id(&state.db, id).await?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))?)
 }
 
 #[handler]
-async fn show_partner(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> poem::Result<Response> {
+async fn show_partner(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> PageResult<Response> {
     guard::admin(ctx)?;
     let p = load(state, &id).await?;
     Ok(respond(StatusCode::OK, partner_page(state, ctx, &p, &FieldErrors::default()).await?))
 }
 
 /// The partner's detail with its money: balance, adjustment, invoices and credit notes.
-async fn partner_page(state: &AppState, ctx: &Ctx, p: &Partner, errors: &FieldErrors) -> poem::Result<maud::Markup> {
-    let balance = crate::wallet::actor::balance(&state.actors, &state.db, &p.id).await.map_err(internal)?;
-    let invoices = crate::invoices::list(&state.db, &p.id).await.map_err(internal)?;
+async fn partner_page(state: &AppState, ctx: &Ctx, p: &Partner, errors: &FieldErrors) -> PageResult<maud::Markup> {
+    let balance = crate::wallet::actor::balance(&state.actors, &state.db, &p.id).await?;
+    let invoices = crate::invoices::list(&state.db, &p.id).await?;
     let money = html! {
         div.card {
             h2 { (ctx.t(Msg::NavWallet)) }
@@ -220,10 +220,10 @@ fn partner_view(ctx: &Ctx, p: &Partner, errors: &FieldErrors, money: maud::Marku
 }
 
 #[handler]
-async fn approve_partner(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> poem::Result<Response> {
+async fn approve_partner(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> PageResult<Response> {
     let admin = guard::admin(ctx)?;
     let p = load(state, &id).await?;
-    repo::approve(&state.db, &p.id).await.map_err(internal)?;
+    repo::approve(&state.db, &p.id).await?;
     tracing::info!(partner_id = p.id, admin = admin.user_id, "partner approved");
     Ok(redirect(&format!("/admin/partners/{}/", p.id)))
 }
@@ -240,7 +240,7 @@ async fn suspend_partner(
     Data(ctx): Data<&Ctx>,
     Path(id): Path<String>,
     Form(form): Form<SuspendForm>,
-) -> poem::Result<Response> {
+) -> PageResult<Response> {
     let admin = guard::admin(ctx)?;
     let p = load(state, &id).await?;
     let mut errors = FieldErrors::default();
@@ -248,7 +248,7 @@ async fn suspend_partner(
     if !errors.is_empty() {
         return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, partner_page(state, ctx, &p, &errors).await?));
     }
-    if let Some(ended) = repo::suspend(&state.db, &p.id, &reason).await.map_err(internal)? {
+    if let Some(ended) = repo::suspend(&state.db, &p.id, &reason).await? {
         ended.announce(&state.bus);
     }
     tracing::info!(partner_id = p.id, admin = admin.user_id, "partner suspended");
@@ -268,7 +268,7 @@ async fn adjust_wallet(
     Data(ctx): Data<&Ctx>,
     Path(id): Path<String>,
     Form(form): Form<AdjustForm>,
-) -> poem::Result<Response> {
+) -> PageResult<Response> {
     guard::admin(ctx)?;
     let p = load(state, &id).await?;
     let mut errors = FieldErrors::default();
@@ -305,16 +305,16 @@ async fn issue_credit_note(
     Data(ctx): Data<&Ctx>,
     Path(id): Path<String>,
     Form(form): Form<CreditForm>,
-) -> poem::Result<Response> {
+) -> PageResult<Response> {
     guard::admin(ctx)?;
     if uuid::Uuid::parse_str(&id).is_err() {
-        return Err(status_error(StatusCode::NOT_FOUND));
+        return Err(status_error(StatusCode::NOT_FOUND).into());
     }
     let reason = clean(&form.reason, 200).unwrap_or_default();
     if reason.is_empty() {
-        return Err(status_error(StatusCode::UNPROCESSABLE_ENTITY));
+        return Err(status_error(StatusCode::UNPROCESSABLE_ENTITY).into());
     }
-    let Some(inv) = crate::invoices::find(&state.db, &id).await.map_err(internal)? else { return Err(status_error(StatusCode::NOT_FOUND)) };
-    crate::invoices::credit_note(&state.db, &id, &reason).await.map_err(internal)?;
+    let Some(inv) = crate::invoices::find(&state.db, &id).await? else { return Err(status_error(StatusCode::NOT_FOUND).into()) };
+    crate::invoices::credit_note(&state.db, &id, &reason).await?;
     Ok(redirect(&format!("/admin/partners/{}/", inv.partner_id)))
 }

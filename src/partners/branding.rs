@@ -22,7 +22,7 @@ use crate::{
     state::AppState,
     web::brand::{Brand, hex, parse_color},
     web::{
-        Ctx,
+        Ctx, PageResult,
         forms::{FieldErrors, Input, clean, textarea},
         internal,
         layout::{page, respond},
@@ -309,8 +309,8 @@ fn form_view(state: &AppState, ctx: &Ctx, brand: &Brand, form: &BrandForm, error
 }
 
 /// The saved brand, as the form shows it (the session's partner carries the current slug).
-async fn current_form(state: &AppState, partner: &PartnerRef) -> poem::Result<(Brand, BrandForm)> {
-    let brand = of(&state.db, &partner.id).await.map_err(internal)?;
+async fn current_form(state: &AppState, partner: &PartnerRef) -> PageResult<(Brand, BrandForm)> {
+    let brand = of(&state.db, &partner.id).await?;
     let form = BrandForm {
         brand_color: brand.color.clone().unwrap_or_default(),
         brand_message: brand.message.clone().unwrap_or_default(),
@@ -326,7 +326,7 @@ struct SavedQuery {
 }
 
 #[handler]
-async fn branding_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<SavedQuery>) -> poem::Result<Response> {
+async fn branding_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<SavedQuery>) -> PageResult<Response> {
     let p = guard::partner(ctx)?;
     let (brand, form) = current_form(state, p).await?;
     let body = form_view(state, ctx, &brand, &form, &FieldErrors::default(), q.saved == "1");
@@ -335,9 +335,9 @@ async fn branding_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Quer
 
 /// The live preview (htmx, as the vendor types): nothing is saved.
 #[handler]
-async fn preview_fragment(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(form): Query<BrandForm>) -> poem::Result<Response> {
+async fn preview_fragment(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(form): Query<BrandForm>) -> PageResult<Response> {
     let p = guard::partner(ctx)?;
-    let mut brand = of(&state.db, &p.id).await.map_err(internal)?;
+    let mut brand = of(&state.db, &p.id).await?;
     let mut problems = Vec::new();
     match check_color(ctx.lang, &form.brand_color) {
         Ok(c) => brand.color = c,
@@ -360,7 +360,7 @@ async fn preview_fragment(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Q
 }
 
 #[handler]
-async fn save(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, mut multipart: Multipart) -> poem::Result<Response> {
+async fn save(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, mut multipart: Multipart) -> PageResult<Response> {
     let p = guard::partner(ctx)?;
     let mut form = BrandForm::default();
     let mut upload: Option<Result<Vec<u8>, ImageError>> = None;
@@ -414,7 +414,7 @@ async fn save(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, mut multipart
             errors.add("logo", e.message(ctx.lang, MAX_LOGO_BYTES >> 20));
             None
         }
-        Some(Ok(bytes)) => match media::off_thread(move || media::logo(&bytes, MAX_LOGO_BYTES)).await.map_err(internal)? {
+        Some(Ok(bytes)) => match media::off_thread(move || media::logo(&bytes, MAX_LOGO_BYTES)).await? {
             Ok(img) => Some(Some(img)),
             Err(e) => {
                 errors.add("logo", e.message(ctx.lang, MAX_LOGO_BYTES >> 20));
@@ -426,7 +426,7 @@ async fn save(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, mut multipart
         match save_branding(&state.db, &p.id, &BrandingUpdate { color, message, slug, logo }).await {
             Ok(()) => return Ok(redirect("/partners/branding/?saved=1")),
             Err(SaveError::SlugTaken) => errors.add("slug", ctx.t(Msg::ErrSlugTaken)),
-            Err(SaveError::Db(e)) => return Err(internal(e)),
+            Err(SaveError::Db(e)) => return Err(internal(e).into()),
         }
     }
     let (brand, _) = current_form(state, p).await?;
@@ -437,19 +437,18 @@ async fn save(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, mut multipart
 /// A logo, by the hash of its bytes: the URL changes with the logo, so it is cached for good.
 /// Mounted beside `/static`, outside the pages' middleware: no session, no cookie.
 #[handler]
-pub async fn serve_logo(Data(state): Data<&AppState>, Path(file): Path<String>) -> poem::Result<Response> {
-    let Some((hash, ext)) = file.split_once('.') else { return Err(status_error(StatusCode::NOT_FOUND)) };
+pub async fn serve_logo(Data(state): Data<&AppState>, Path(file): Path<String>) -> PageResult<Response> {
+    let Some((hash, ext)) = file.split_once('.') else { return Err(status_error(StatusCode::NOT_FOUND).into()) };
     if hash.len() != 20 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) || !matches!(ext, "png" | "jpg") {
-        return Err(status_error(StatusCode::NOT_FOUND));
+        return Err(status_error(StatusCode::NOT_FOUND).into());
     }
     let row: Option<(String, Vec<u8>)> = on_db!(&state.db, pool => sqlx::query_as(
         "SELECT logo_content_type, logo FROM partners WHERE logo_hash = $1 AND logo IS NOT NULL LIMIT 1",
     )
     .bind(hash)
     .fetch_optional(pool)
-    .await)
-    .map_err(internal)?;
-    let Some((content_type, bytes)) = row else { return Err(status_error(StatusCode::NOT_FOUND)) };
+    .await)?;
+    let Some((content_type, bytes)) = row else { return Err(status_error(StatusCode::NOT_FOUND).into()) };
     Ok(Response::builder()
         .header(header::CONTENT_TYPE, content_type)
         .header(header::CACHE_CONTROL, "public, max-age=31536000, immutable")

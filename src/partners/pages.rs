@@ -21,7 +21,7 @@ use crate::{
     partners::repo::{self, Partner, ProfileUpdate, Status},
     state::AppState,
     web::{
-        Ctx, SESSION_COOKIE,
+        Ctx, PageResult, SESSION_COOKIE,
         components::badge,
         cookie,
         forms::{FieldErrors, Input, clean, select},
@@ -46,12 +46,12 @@ fn index() -> Response {
     redirect("/partners/dashboard/")
 }
 
-async fn load(state: &AppState, id: &str) -> poem::Result<Partner> {
-    repo::by_id(&state.db, id).await.map_err(internal)?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))
+async fn load(state: &AppState, id: &str) -> PageResult<Partner> {
+    Ok(repo::by_id(&state.db, id).await?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))?)
 }
 
 #[handler]
-async fn pending(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem::Result<Response> {
+async fn pending(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> PageResult<Response> {
     let p = guard::any_partner(ctx)?;
     if p.approved {
         return Ok(redirect("/partners/dashboard/"));
@@ -122,9 +122,9 @@ impl ProfileForm {
 
 const QUARTIER_SELECT_ID: &str = "quartier-field";
 
-async fn quartier_select(state: &AppState, ctx: &Ctx, city_id: Option<i64>, selected: &str, errors: &FieldErrors) -> poem::Result<Markup> {
+async fn quartier_select(state: &AppState, ctx: &Ctx, city_id: Option<i64>, selected: &str, errors: &FieldErrors) -> PageResult<Markup> {
     let options: Vec<(String, String)> = match city_id {
-        Some(id) => geo::quartiers_of(&state.db, id).await.map_err(internal)?.into_iter().map(|q| (q.id.to_string(), q.name)).collect(),
+        Some(id) => geo::quartiers_of(&state.db, id).await?.into_iter().map(|q| (q.id.to_string(), q.name)).collect(),
         None => Vec::new(),
     };
     let placeholder = html! { option value="" { (ctx.t(if city_id.is_some() { Msg::ChooseQuartier } else { Msg::ChooseCityFirst })) } };
@@ -141,9 +141,8 @@ async fn profile_view(
     errors: &FieldErrors,
     pw_errors: &FieldErrors,
     flash: Option<Msg>,
-) -> poem::Result<Markup> {
-    let cities: Vec<(String, String)> =
-        geo::cities(&state.db).await.map_err(internal)?.into_iter().map(|c| (c.id.to_string(), c.name)).collect();
+) -> PageResult<Markup> {
+    let cities: Vec<(String, String)> = geo::cities(&state.db).await?.into_iter().map(|c| (c.id.to_string(), c.name)).collect();
     let city_id = form.pickup_city_id.parse::<i64>().ok();
     let languages: Vec<(String, String)> = Lang::ALL.iter().map(|l| (l.code().to_owned(), l.t(Msg::LanguageName).to_owned())).collect();
     let status = match partner.status() {
@@ -221,7 +220,7 @@ struct SavedQuery {
 }
 
 #[handler]
-async fn profile_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<SavedQuery>) -> poem::Result<Response> {
+async fn profile_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<SavedQuery>) -> PageResult<Response> {
     let p = guard::any_partner(ctx)?;
     let partner = load(state, &p.id).await?;
     let form = ProfileForm::from_partner(&partner);
@@ -242,7 +241,7 @@ struct CityQuery {
 
 /// htmx: the quartier `<select>` for the chosen city.
 #[handler]
-async fn quartier_options(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<CityQuery>) -> poem::Result<Response> {
+async fn quartier_options(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<CityQuery>) -> PageResult<Response> {
     guard::any_partner(ctx)?;
     let city_id = q.pickup_city_id.parse::<i64>().ok();
     let markup = quartier_select(state, ctx, city_id, "", &FieldErrors::default()).await?;
@@ -250,7 +249,7 @@ async fn quartier_options(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Q
 }
 
 #[handler]
-async fn save_profile(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form): Form<ProfileForm>) -> poem::Result<Response> {
+async fn save_profile(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form): Form<ProfileForm>) -> PageResult<Response> {
     let p = guard::any_partner(ctx)?;
     let partner = load(state, &p.id).await?;
     let none = FieldErrors::default();
@@ -269,7 +268,7 @@ async fn save_profile(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(
     let city_id = match form.pickup_city_id.trim() {
         "" => None,
         s => match s.parse::<i64>() {
-            Ok(id) if geo::cities(&state.db).await.map_err(internal)?.iter().any(|c| c.id == id) => Some(id),
+            Ok(id) if geo::cities(&state.db).await?.iter().any(|c| c.id == id) => Some(id),
             _ => {
                 errors.add("pickup_city_id", ctx.t(Msg::ErrChoice));
                 None
@@ -279,7 +278,7 @@ async fn save_profile(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(
     let quartier_id = match form.pickup_quartier_id.trim() {
         "" => None,
         s => match s.parse::<i64>() {
-            Ok(id) => match geo::quartier(&state.db, id).await.map_err(internal)? {
+            Ok(id) => match geo::quartier(&state.db, id).await? {
                 Some(q) if Some(q.city_id) == city_id => Some(id),
                 _ => {
                     errors.add("pickup_quartier_id", ctx.t(Msg::ErrQuartier));
@@ -332,7 +331,7 @@ async fn save_profile(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(
             errors.add("email", ctx.t(Msg::ErrEmailInUse));
             Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, profile_view(state, ctx, &partner, &form, &errors, &none, None).await?))
         }
-        Err(repo::CreateError::Db(e)) => Err(internal(e)),
+        Err(repo::CreateError::Db(e)) => Err(internal(e).into()),
     }
 }
 
@@ -344,12 +343,12 @@ struct PasswordForm {
 }
 
 #[handler]
-async fn change_password(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form): Form<PasswordForm>) -> poem::Result<Response> {
+async fn change_password(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form): Form<PasswordForm>) -> PageResult<Response> {
     let p = guard::any_partner(ctx)?;
     let user = guard::user(ctx)?;
     let partner = load(state, &p.id).await?;
     let mut errors = FieldErrors::default();
-    let stored = users::password_hash(&state.db, &user.user_id).await.map_err(internal)?.unwrap_or_default();
+    let stored = users::password_hash(&state.db, &user.user_id).await?.unwrap_or_default();
     if form.current_password.is_empty() || !password::verify_blocking(form.current_password.clone(), stored).await {
         errors.add("current_password", ctx.t(Msg::ErrCurrentPassword));
     }
@@ -359,11 +358,11 @@ async fn change_password(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Fo
         let none = FieldErrors::default();
         return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, profile_view(state, ctx, &partner, &pf, &none, &errors, None).await?));
     }
-    let hash = password::hash_blocking(form.new_password).await.map_err(internal)?;
+    let hash = password::hash_blocking(form.new_password).await?;
     // Every session ends, this browser's too, which gets a new one: whoever else knew the
     // old password is out, here and in their open pages.
-    users::set_password_hash(&state.db, &user.user_id, &hash).await.map_err(internal)?.announce(&state.bus);
-    let raw = sessions::create(&state.db, &user.user_id).await.map_err(internal)?;
+    users::set_password_hash(&state.db, &user.user_id, &hash).await?.announce(&state.bus);
+    let raw = sessions::create(&state.db, &user.user_id).await?;
     let mut resp = redirect("/partners/profile/?saved=password");
     if let Ok(v) = HeaderValue::from_str(&cookie(state, SESSION_COOKIE, &raw, sessions::ABSOLUTE_MS / 1000)) {
         resp.headers_mut().append(header::SET_COOKIE, v);
@@ -373,10 +372,10 @@ async fn change_password(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Fo
 
 /// "Sign out everywhere": every session of the user ends, this one too.
 #[handler]
-async fn sign_out_everywhere(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem::Result<Response> {
+async fn sign_out_everywhere(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> PageResult<Response> {
     guard::any_partner(ctx)?;
     let user = guard::user(ctx)?;
-    sessions::delete_for_user(&state.db, &user.user_id, None).await.map_err(internal)?.announce(&state.bus);
+    sessions::delete_for_user(&state.db, &user.user_id, None).await?.announce(&state.bus);
     tracing::info!(user_id = user.user_id, "signed out everywhere");
     let mut resp = redirect("/accounts/login/?signed_out=everywhere");
     if let Ok(v) = HeaderValue::from_str(&cookie(state, SESSION_COOKIE, "", 0)) {

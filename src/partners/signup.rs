@@ -20,7 +20,7 @@ use crate::{
     i18n::Msg,
     state::AppState,
     web::{
-        Ctx, SESSION_COOKIE, cookie,
+        Ctx, PageResult, SESSION_COOKIE, cookie,
         forms::{FieldErrors, Input},
         internal,
         layout::{csrf_field, page, respond},
@@ -73,7 +73,7 @@ fn signup_page(Data(ctx): Data<&Ctx>) -> Response {
 }
 
 #[handler]
-async fn signup(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form): Form<SignupForm>) -> poem::Result<Response> {
+async fn signup(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form): Form<SignupForm>) -> PageResult<Response> {
     let mut errors = FieldErrors::default();
     let business_name = required_text(ctx, &mut errors, "business_name", &form.business_name, 120);
     let contact_name = required_text(ctx, &mut errors, "contact_name", &form.contact_name, 120);
@@ -92,15 +92,15 @@ async fn signup(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form):
         (probes.as_str(), throttle::SIGNUP_PROBE_CLIENT),
         (by_email.as_str(), throttle::SIGNUP_EMAIL),
     ];
-    if let Some(wait) = throttle::retry_after(&state.db, &checks).await.map_err(internal)? {
+    if let Some(wait) = throttle::retry_after(&state.db, &checks).await? {
         let minutes = ((wait + 59) / 60).to_string();
         errors.add("email", ctx.fmt(Msg::ErrSignupThrottled, &[("minutes", &minutes)]));
         let mut resp = respond(StatusCode::TOO_MANY_REQUESTS, signup_view(ctx, &form, &errors));
         resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
         return Ok(resp);
     }
-    throttle::record(&state.db, &[&by_client, &by_email]).await.map_err(internal)?;
-    let hash = password::hash_blocking(form.password.clone()).await.map_err(internal)?;
+    throttle::record(&state.db, &[&by_client, &by_email]).await?;
+    let hash = password::hash_blocking(form.password.clone()).await?;
     let new = repo::NewPartner {
         business_name: &business_name,
         contact_name: &contact_name,
@@ -112,14 +112,14 @@ async fn signup(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form):
     let (user_id, _) = match repo::create(&state.db, &new).await {
         Ok(ids) => ids,
         Err(repo::CreateError::EmailTaken) => {
-            throttle::record(&state.db, &[&probes]).await.map_err(internal)?;
+            throttle::record(&state.db, &[&probes]).await?;
             errors.add("email", ctx.t(Msg::ErrSignupEmailUnavailable));
             return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, signup_view(ctx, &form, &errors)));
         }
-        Err(repo::CreateError::Db(e)) => return Err(internal(e)),
+        Err(repo::CreateError::Db(e)) => return Err(internal(e).into()),
     };
     tracing::info!(user_id, "vendor signed up");
-    let raw = sessions::create(&state.db, &user_id).await.map_err(internal)?;
+    let raw = sessions::create(&state.db, &user_id).await?;
     let mut resp = redirect("/partners/pending/");
     set_cookie(&mut resp, &cookie(state, SESSION_COOKIE, &raw, sessions::ABSOLUTE_MS / 1000));
     set_cookie(

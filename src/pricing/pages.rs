@@ -16,9 +16,8 @@ use crate::{
     pricing::{self, Tariff},
     state::AppState,
     web::{
-        Ctx,
+        Ctx, PageResult,
         forms::{FieldErrors, Input},
-        internal,
         layout::{csrf_field, page, respond},
         redirect, status_error,
     },
@@ -56,11 +55,11 @@ async fn render(
     edited: Option<(i64, TariffForm, FieldErrors)>,
     saved: bool,
     status: StatusCode,
-) -> poem::Result<Response> {
-    let cities = geo::cities(&state.db).await.map_err(internal)?;
+) -> PageResult<Response> {
+    let cities = geo::cities(&state.db).await?;
     let mut cards = Vec::new();
     for city in &cities {
-        let t = pricing::tariff(&state.db, city.id).await.map_err(internal)?;
+        let t = pricing::tariff(&state.db, city.id).await?;
         let (form, errors) = match &edited {
             Some((id, f, e)) if *id == city.id => (f.clone(), e.clone()),
             _ => (TariffForm::from_tariff(&t), FieldErrors::default()),
@@ -90,7 +89,7 @@ async fn render(
 }
 
 #[handler]
-async fn tariffs_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &poem::Request) -> poem::Result<Response> {
+async fn tariffs_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &poem::Request) -> PageResult<Response> {
     guard::admin(ctx)?;
     let saved = req.uri().query().is_some_and(|q| q.contains("saved=1"));
     render(state, ctx, None, saved, StatusCode::OK).await
@@ -102,11 +101,11 @@ async fn save_tariff(
     Data(ctx): Data<&Ctx>,
     Path(city_id): Path<String>,
     Form(form): Form<TariffForm>,
-) -> poem::Result<Response> {
+) -> PageResult<Response> {
     guard::admin(ctx)?;
     let city_id: i64 = city_id.parse().map_err(|_| status_error(StatusCode::NOT_FOUND))?;
-    if !geo::cities(&state.db).await.map_err(internal)?.iter().any(|c| c.id == city_id) {
-        return Err(status_error(StatusCode::NOT_FOUND));
+    if !geo::cities(&state.db).await?.iter().any(|c| c.id == city_id) {
+        return Err(status_error(StatusCode::NOT_FOUND).into());
     }
     let mut errors = FieldErrors::default();
     let mut amount = |field: &'static str, value: &str, max: i64| match pricing::parse_fcfa(value) {
@@ -130,8 +129,6 @@ async fn save_tariff(
     if !errors.is_empty() {
         return render(state, ctx, Some((city_id, form, errors)), false, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
-    pricing::save(&state.db, &Tariff { city_id, base_fare, per_km, surcharge_medium, surcharge_large, commission_bps })
-        .await
-        .map_err(internal)?;
+    pricing::save(&state.db, &Tariff { city_id, base_fare, per_km, surcharge_medium, surcharge_large, commission_bps }).await?;
     Ok(redirect("/admin/tariffs/?saved=1"))
 }

@@ -25,10 +25,9 @@ use crate::{
     state::AppState,
     web::brand::Brand,
     web::{
-        Ctx,
+        Ctx, PageResult,
         components::format_datetime,
         forms::{FieldErrors, Input},
-        internal,
         layout::{branded_page, csrf_field, public_page, respond},
         status_error,
     },
@@ -43,17 +42,16 @@ pub fn routes(route: Route) -> Route {
 }
 
 #[handler]
-async fn track(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(token): Path<String>) -> poem::Result<Response> {
+async fn track(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(token): Path<String>) -> PageResult<Response> {
     if token.len() > 64 {
-        return Err(status_error(StatusCode::NOT_FOUND));
+        return Err(status_error(StatusCode::NOT_FOUND).into());
     }
-    let order =
-        repo::find_by_public_token(&state.db, &token).await.map_err(internal)?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))?;
-    let timeline = repo::timeline(&state.db, &order.id).await.map_err(internal)?;
-    let position = repo::latest_position(&state.db, &order.id).await.map_err(internal)?;
+    let order = repo::find_by_public_token(&state.db, &token).await?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))?;
+    let timeline = repo::timeline(&state.db, &order.id).await?;
+    let position = repo::latest_position(&state.db, &order.id).await?;
     let status = order.status();
     let eta = if status == Status::InTransit { position.map(|p| orders::eta_minutes(&order, p)) } else { None };
-    let brand = crate::partners::branding::of(&state.db, &order.partner_id).await.map_err(internal)?;
+    let brand = crate::partners::branding::of(&state.db, &order.partner_id).await?;
     let body = html! {
         div.narrow {
             p.muted { (ctx.fmt(Msg::TrackFrom, &[("vendor", &order.business_name)])) }
@@ -95,16 +93,15 @@ async fn track(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(token):
 /// The live feed of one order for its public page: `position` events while it moves, and
 /// `status` when its status changes (the page then reloads). Only that order, nothing else.
 #[handler]
-async fn track_stream(Data(state): Data<&AppState>, Path(token): Path<String>) -> poem::Result<poem::Response> {
+async fn track_stream(Data(state): Data<&AppState>, Path(token): Path<String>) -> PageResult<poem::Response> {
     use poem::{
         IntoResponse,
         web::sse::{Event, SSE},
     };
     if token.len() > 64 {
-        return Err(status_error(StatusCode::NOT_FOUND));
+        return Err(status_error(StatusCode::NOT_FOUND).into());
     }
-    let order =
-        repo::find_by_public_token(&state.db, &token).await.map_err(internal)?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))?;
+    let order = repo::find_by_public_token(&state.db, &token).await?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))?;
     if !order.status().in_progress() {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
@@ -187,10 +184,10 @@ async fn booking_view(
     form: &Draft,
     errors: &FieldErrors,
     banner: Option<String>,
-) -> poem::Result<Markup> {
-    let cities = geo::cities(&state.db).await.map_err(internal)?;
-    let quartiers = match orders::resolve_city(&state.db, &form.dropoff_city).await.map_err(internal)? {
-        Some(c) => geo::quartiers_of(&state.db, c.id).await.map_err(internal)?,
+) -> PageResult<Markup> {
+    let cities = geo::cities(&state.db).await?;
+    let quartiers = match orders::resolve_city(&state.db, &form.dropoff_city).await? {
+        Some(c) => geo::quartiers_of(&state.db, c.id).await?,
         None => Vec::new(),
     };
     Ok(html! {
@@ -231,11 +228,11 @@ async fn booking_view(
 
 /// The vendor behind a slug, with their brand. A former slug answers with a permanent
 /// redirect to the current one (`308` keeps a form's POST a POST).
-async fn bookable(state: &AppState, slug: &str, query: Option<&str>, post: bool) -> poem::Result<(partners::Partner, Brand)> {
+async fn bookable(state: &AppState, slug: &str, query: Option<&str>, post: bool) -> PageResult<(partners::Partner, Brand)> {
     if slug.len() > 60 {
-        return Err(status_error(StatusCode::NOT_FOUND));
+        return Err(status_error(StatusCode::NOT_FOUND).into());
     }
-    let found = crate::partners::branding::resolve_slug(&state.db, slug).await.map_err(internal)?;
+    let found = crate::partners::branding::resolve_slug(&state.db, slug).await?;
     let partner = match found {
         Some((_, current)) if current != slug => {
             let to = match query.filter(|q| !q.is_empty()) {
@@ -243,16 +240,18 @@ async fn bookable(state: &AppState, slug: &str, query: Option<&str>, post: bool)
                 None => format!("/book/{current}/"),
             };
             let code = if post { StatusCode::PERMANENT_REDIRECT } else { StatusCode::MOVED_PERMANENTLY };
-            return Err(poem::Error::from_response(Response::builder().status(code).header(poem::http::header::LOCATION, to).finish()));
+            return Err(
+                poem::Error::from_response(Response::builder().status(code).header(poem::http::header::LOCATION, to).finish()).into()
+            );
         }
-        Some((id, _)) => partners::by_id(&state.db, &id).await.map_err(internal)?,
+        Some((id, _)) => partners::by_id(&state.db, &id).await?,
         None => None,
     };
     // Only approved, active vendors with a pickup address take bookings.
     let partner = partner
         .filter(|p| p.status() == partners::Status::Approved && p.pickup_quartier_id.is_some())
         .ok_or_else(|| status_error(StatusCode::NOT_FOUND))?;
-    let brand = crate::partners::branding::of(&state.db, &partner.id).await.map_err(internal)?;
+    let brand = crate::partners::branding::of(&state.db, &partner.id).await?;
     Ok((partner, brand))
 }
 
@@ -269,7 +268,7 @@ async fn booking_page(
     Path(slug): Path<String>,
     Query(q): Query<CityQuery>,
     req: &poem::Request,
-) -> poem::Result<Response> {
+) -> PageResult<Response> {
     let (partner, brand) = bookable(state, &slug, req.uri().query(), false).await?;
     let city = if q.dropoff_city.is_empty() { partner.pickup_city_id.map(|c| c.to_string()).unwrap_or_default() } else { q.dropoff_city };
     let draft = Draft { dropoff_city: city, ..Draft::default() };
@@ -284,7 +283,7 @@ async fn book(
     Path(slug): Path<String>,
     req: &poem::Request,
     Form(form): Form<BookingForm>,
-) -> poem::Result<Response> {
+) -> PageResult<Response> {
     let (partner, brand) = bookable(state, &slug, req.uri().query(), true).await?;
     let page = |ctx: &Ctx, title: &str, body: Markup| branded_page(ctx, title, body, Some(&brand));
     let title = partner.business_name.clone();
@@ -300,8 +299,8 @@ async fn book(
     let now = now_ms();
     let client_key = format!("book:client:{}", ctx.client);
     let partner_key = format!("book:partner:{}", partner.id);
-    let allowed = allow(&state.db, &client_key, now - 3_600_000, BOOKINGS_PER_CLIENT_HOUR).await.map_err(internal)?
-        && allow(&state.db, &partner_key, now - 86_400_000, BOOKINGS_PER_PARTNER_DAY).await.map_err(internal)?;
+    let allowed = allow(&state.db, &client_key, now - 3_600_000, BOOKINGS_PER_CLIENT_HOUR).await?
+        && allow(&state.db, &partner_key, now - 86_400_000, BOOKINGS_PER_PARTNER_DAY).await?;
     if !allowed {
         let body = booking_view(
             state,
@@ -326,9 +325,9 @@ async fn book(
         cod_amount: String::new(),
         ..form.draft.clone()
     };
-    match orders::validate(&state.db, ctx.lang, &partner, &draft).await.map_err(internal)? {
+    match orders::validate(&state.db, ctx.lang, &partner, &draft).await? {
         Ok(valid) => {
-            record(&state.db, &[client_key, partner_key]).await.map_err(internal)?;
+            record(&state.db, &[client_key, partner_key]).await?;
             let order = service::create(
                 &state.db,
                 &state.bus,
@@ -338,8 +337,7 @@ async fn book(
                 &Actor { role: Role::Customer, user_id: None },
                 now,
             )
-            .await
-            .map_err(internal)?;
+            .await?;
             let url = format!("/t/{}/", order.public_token);
             Ok(respond(StatusCode::OK, page(ctx, &title, thanks(ctx, Some((&order.tracking_number, &url))))))
         }

@@ -23,9 +23,8 @@ use crate::{
     },
     state::AppState,
     web::{
-        Ctx,
+        Ctx, PageResult,
         components::format_datetime,
-        internal,
         layout::{Extras, page_with, respond},
     },
 };
@@ -88,16 +87,16 @@ fn list(ctx: &Ctx, rows: &[(Order, Option<repo::Position>)]) -> Markup {
 }
 
 #[handler]
-async fn tracking_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem::Result<Response> {
+async fn tracking_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> PageResult<Response> {
     let p = guard::partner(ctx)?;
     let sql = format!(
         "{} WHERE o.partner_id = $1 AND o.status IN ('ASSIGNED', 'PICKED_UP', 'IN_TRANSIT') ORDER BY o.updated_at DESC LIMIT 100",
         repo::SELECT
     );
-    let orders: Vec<Order> = on_db!(&state.db, pool => sqlx::query_as(&sql).bind(&p.id).fetch_all(pool).await).map_err(internal)?;
+    let orders: Vec<Order> = on_db!(&state.db, pool => sqlx::query_as(&sql).bind(&p.id).fetch_all(pool).await)?;
     let mut rows = Vec::with_capacity(orders.len());
     for o in orders {
-        let pos = repo::latest_position(&state.db, &o.id).await.map_err(internal)?;
+        let pos = repo::latest_position(&state.db, &o.id).await?;
         rows.push((o, pos));
     }
     let markers: Vec<Marker> = rows

@@ -18,7 +18,7 @@ use crate::{
     state::AppState,
     wallet::{self, EntryFilter, WalletError, actor::WalletCommand},
     web::{
-        Ctx,
+        Ctx, PageResult,
         components::{Fcfa, badge, format_datetime},
         forms::{FieldErrors, Input},
         internal,
@@ -114,14 +114,14 @@ async fn view(
     form: &PayoutForm,
     payout_errors: &FieldErrors,
     flash: Option<Msg>,
-) -> poem::Result<Markup> {
+) -> PageResult<Markup> {
     let (filter, errors) = filter_of(ctx, q);
-    let b = wallet::actor::balance(&state.actors, &state.db, partner_id).await.map_err(internal)?;
+    let b = wallet::actor::balance(&state.actors, &state.db, partner_id).await?;
     let before = q.before.parse::<i64>().ok();
-    let entries = wallet::entries(&state.db, partner_id, &filter, before, PAGE + 1).await.map_err(internal)?;
+    let entries = wallet::entries(&state.db, partner_id, &filter, before, PAGE + 1).await?;
     let more = entries.len() as i64 > PAGE;
     let entries = &entries[..entries.len().min(PAGE as usize)];
-    let payouts = wallet::payouts(&state.db, partner_id).await.map_err(internal)?;
+    let payouts = wallet::payouts(&state.db, partner_id).await?;
     let token = if form.request_token.is_empty() { uuid::Uuid::new_v4().to_string() } else { form.request_token.clone() };
     let qs = |before: Option<i64>| {
         let mut pairs = vec![("kind", q.kind.clone()), ("from", q.from.clone()), ("to", q.to.clone())];
@@ -199,7 +199,7 @@ async fn view(
 }
 
 #[handler]
-async fn wallet_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<LedgerQuery>) -> poem::Result<Response> {
+async fn wallet_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<LedgerQuery>) -> PageResult<Response> {
     let p = guard::partner(ctx)?;
     let flash = (q.requested == "1").then_some(Msg::PayoutRequested);
     let (_, errors) = filter_of(ctx, &q);
@@ -209,7 +209,7 @@ async fn wallet_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(
 }
 
 #[handler]
-async fn request_payout(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form): Form<PayoutForm>) -> poem::Result<Response> {
+async fn request_payout(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form): Form<PayoutForm>) -> PageResult<Response> {
     let p = guard::partner(ctx)?;
     let mut errors = FieldErrors::default();
     let ask = wallet::validate_payout(ctx.lang, parse_fcfa(&form.amount), &form.phone, Some(&form.operator), &mut errors);
@@ -228,7 +228,7 @@ async fn request_payout(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, For
             Ok(_) => return Ok(redirect("/partners/wallet/?requested=1")),
             Err(WalletError::InsufficientFunds) => errors.add("amount", ctx.t(Msg::ErrPayoutFunds)),
             Err(WalletError::BelowMinimum) => errors.add("amount", ctx.t(Msg::ErrAmount)),
-            Err(e) => return Err(internal(anyhow::anyhow!(e))),
+            Err(e) => return Err(internal(anyhow::anyhow!(e)).into()),
         }
     }
     let body = view(state, ctx, &p.id, &LedgerQuery::default(), &form, &errors, None).await?;
@@ -236,13 +236,13 @@ async fn request_payout(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, For
 }
 
 #[handler]
-async fn export_ledger(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<LedgerQuery>) -> poem::Result<Response> {
+async fn export_ledger(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<LedgerQuery>) -> PageResult<Response> {
     let p = guard::partner(ctx)?;
     let (filter, errors) = filter_of(ctx, &q);
     if !errors.is_empty() {
-        return Err(status_error(StatusCode::BAD_REQUEST));
+        return Err(status_error(StatusCode::BAD_REQUEST).into());
     }
-    let entries = wallet::entries(&state.db, &p.id, &filter, None, 100_000).await.map_err(internal)?;
+    let entries = wallet::entries(&state.db, &p.id, &filter, None, 100_000).await?;
     let sep = ctx.lang.csv_delimiter();
     let mut w = csv::WriterBuilder::new().delimiter(sep).terminator(csv::Terminator::CRLF).from_writer(b"\xEF\xBB\xBF".to_vec());
     let _ = w.write_record([
@@ -276,9 +276,9 @@ struct QueueQuery {
 }
 
 #[handler]
-async fn payout_queue(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<QueueQuery>) -> poem::Result<Response> {
+async fn payout_queue(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<QueueQuery>) -> PageResult<Response> {
     guard::admin(ctx)?;
-    let pending = wallet::pending_payouts(&state.db).await.map_err(internal)?;
+    let pending = wallet::pending_payouts(&state.db).await?;
     let body = html! {
         h1 { (ctx.t(Msg::AdminPayoutsTitle)) }
         @if !q.uncovered.is_empty() { div.flash.err role="alert" { (ctx.t(Msg::ErrPayoutNotCovered)) } }
@@ -315,29 +315,28 @@ async fn decide_payout(
     Data(ctx): Data<&Ctx>,
     Path(id): Path<String>,
     Form(f): Form<DecisionForm>,
-) -> poem::Result<Response> {
+) -> PageResult<Response> {
     let admin = guard::admin(ctx)?;
     if uuid::Uuid::parse_str(&id).is_err() {
-        return Err(status_error(StatusCode::NOT_FOUND));
+        return Err(status_error(StatusCode::NOT_FOUND).into());
     }
     let mut errors = FieldErrors::default();
     let note = required_text(ctx, &mut errors, "note", &f.note, 120);
     let paid = match f.decision.as_str() {
         "paid" => true,
         "rejected" => false,
-        _ => return Err(status_error(StatusCode::BAD_REQUEST)),
+        _ => return Err(status_error(StatusCode::BAD_REQUEST).into()),
     };
     if !errors.is_empty() {
-        return Err(status_error(StatusCode::UNPROCESSABLE_ENTITY));
+        return Err(status_error(StatusCode::UNPROCESSABLE_ENTITY).into());
     }
-    let partner: Option<String> = crate::on_db!(&state.db, pool => sqlx::query_scalar("SELECT partner_id FROM payouts WHERE id = $1").bind(&id).fetch_optional(pool).await)
-        .map_err(internal)?;
-    let Some(partner) = partner else { return Err(status_error(StatusCode::NOT_FOUND)) };
+    let partner: Option<String> = crate::on_db!(&state.db, pool => sqlx::query_scalar("SELECT partner_id FROM payouts WHERE id = $1").bind(&id).fetch_optional(pool).await)?;
+    let Some(partner) = partner else { return Err(status_error(StatusCode::NOT_FOUND).into()) };
     let cmd = WalletCommand::DecidePayout { payout_id: id.clone(), paid, note, admin_id: admin.user_id.clone() };
     match crate::wallet::actor::run(&state.actors, &partner, cmd).await {
         Ok(_) => Ok(redirect("/admin/payouts/")),
-        Err(WalletError::NotPending) => Err(status_error(StatusCode::NOT_FOUND)),
+        Err(WalletError::NotPending) => Err(status_error(StatusCode::NOT_FOUND).into()),
         Err(WalletError::NotCovered) => Ok(redirect(&format!("/admin/payouts/?uncovered={id}"))),
-        Err(e) => Err(internal(anyhow::anyhow!(e))),
+        Err(e) => Err(internal(anyhow::anyhow!(e)).into()),
     }
 }

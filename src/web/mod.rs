@@ -67,9 +67,56 @@ pub fn status_error(status: StatusCode) -> poem::Error {
 
 /// An unexpected failure: logged with its cause chain, shown as a generic 500 page.
 pub fn internal(err: impl Into<anyhow::Error>) -> poem::Error {
-    let err = err.into();
-    tracing::error!(error = format!("{err:#}"), "internal error");
-    poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR)
+    PageError::Internal(err.into()).into()
+}
+
+/// What a page handler fails with: a status or a response the shell renders (not found, a
+/// redirect to the login page, ...), or an unexpected failure. The shell logs the latter with
+/// its cause chain, inside the request's span (so with its request id and partner), and shows
+/// the translated error page. `?` turns database and domain failures into it.
+#[derive(Debug)]
+pub enum PageError {
+    Http(poem::Error),
+    Internal(anyhow::Error),
+}
+
+/// A page handler's result.
+pub type PageResult<T> = Result<T, PageError>;
+
+impl From<poem::Error> for PageError {
+    fn from(e: poem::Error) -> Self {
+        PageError::Http(e)
+    }
+}
+
+impl From<sqlx::Error> for PageError {
+    fn from(e: sqlx::Error) -> Self {
+        PageError::Internal(e.into())
+    }
+}
+
+impl From<tokio::task::JoinError> for PageError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        PageError::Internal(e.into())
+    }
+}
+
+impl From<anyhow::Error> for PageError {
+    fn from(e: anyhow::Error) -> Self {
+        PageError::Internal(e)
+    }
+}
+
+impl From<PageError> for poem::Error {
+    fn from(e: PageError) -> Self {
+        match e {
+            PageError::Http(e) => e,
+            PageError::Internal(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "internal error");
+                poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+        }
+    }
 }
 
 /// A `303 See Other` redirect (after a successful form post). For htmx requests also sets

@@ -17,10 +17,9 @@ use crate::{
     on_db,
     state::AppState,
     web::{
-        Ctx,
+        Ctx, PageResult,
         components::{badge, format_datetime},
         forms::FieldErrors,
-        internal,
         layout::{csrf_field, page, respond},
         redirect, status_error,
     },
@@ -67,7 +66,7 @@ struct LogQuery {
     saved: String,
 }
 
-async fn log(state: &AppState, partner_id: &str, q: &LogQuery) -> poem::Result<(Vec<DeliveryRow>, Vec<AttemptRow>)> {
+async fn log(state: &AppState, partner_id: &str, q: &LogQuery) -> PageResult<(Vec<DeliveryRow>, Vec<AttemptRow>)> {
     let status = ["DELIVERED", "PENDING", "SENDING", "FAILED"].into_iter().find(|s| s.eq_ignore_ascii_case(&q.status)).unwrap_or("");
     let event = EVENTS.iter().copied().chain(["webhook.test"]).find(|e| *e == q.event).unwrap_or("");
     let rows: Vec<DeliveryRow> = on_db!(&state.db, pool => sqlx::query_as(
@@ -78,16 +77,14 @@ async fn log(state: &AppState, partner_id: &str, q: &LogQuery) -> poem::Result<(
     .bind(status)
     .bind(event)
     .fetch_all(pool)
-    .await)
-    .map_err(internal)?;
+    .await)?;
     let attempts: Vec<AttemptRow> = on_db!(&state.db, pool => sqlx::query_as(
         "SELECT a.delivery_id, a.attempt, a.at, a.duration_ms, a.status_code, a.response_excerpt, a.error FROM webhook_attempts a \
          JOIN webhook_deliveries d ON d.id = a.delivery_id WHERE d.partner_id = $1 ORDER BY a.at DESC LIMIT 200",
     )
     .bind(partner_id)
     .fetch_all(pool)
-    .await)
-    .map_err(internal)?;
+    .await)?;
     Ok((rows, attempts))
 }
 
@@ -253,15 +250,15 @@ async fn render(
     q: &LogQuery,
     flash: Option<Msg>,
     status: StatusCode,
-) -> poem::Result<Response> {
-    let cfg = webhooks::config(&state.db, partner_id).await.map_err(internal)?;
+) -> PageResult<Response> {
+    let cfg = webhooks::config(&state.db, partner_id).await?;
     let form = form.unwrap_or_else(|| form_of(cfg.as_ref()));
     let log = log(state, partner_id, q).await?;
     Ok(respond(status, page(ctx, ctx.t(Msg::NavWebhooks), view(ctx, cfg.as_ref(), &form, errors, &log, q, flash))))
 }
 
 #[handler]
-async fn webhooks_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<LogQuery>) -> poem::Result<Response> {
+async fn webhooks_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<LogQuery>) -> PageResult<Response> {
     let p = guard::partner(ctx)?;
     let flash = match q.saved.as_str() {
         "config" => Some(Msg::WebhookSaved),
@@ -279,7 +276,7 @@ async fn save_webhook(
     Data(state): Data<&AppState>,
     Data(ctx): Data<&Ctx>,
     Form(pairs): Form<Vec<(String, String)>>,
-) -> poem::Result<Response> {
+) -> PageResult<Response> {
     let p = guard::partner(ctx)?;
     let value = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
     let form = ConfigForm {
@@ -323,25 +320,25 @@ async fn save_webhook(
     }
     let mut events = form.events.clone();
     events.dedup();
-    let saved = webhooks::save_with(&state.db, &p.id, &form.url, &events, form.active, skip_before).await.map_err(internal)?;
+    let saved = webhooks::save_with(&state.db, &p.id, &form.url, &events, form.active, skip_before).await?;
     crate::webhooks::actor::wake(&state.actors, &p.id);
     Ok(redirect(if saved.resumed { "/partners/webhooks/?saved=resumed" } else { "/partners/webhooks/?saved=config" }))
 }
 
 #[handler]
-async fn regenerate(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem::Result<Response> {
+async fn regenerate(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> PageResult<Response> {
     let p = guard::partner(ctx)?;
-    if !webhooks::regenerate_secret(&state.db, &p.id).await.map_err(internal)? {
-        return Err(status_error(StatusCode::NOT_FOUND));
+    if !webhooks::regenerate_secret(&state.db, &p.id).await? {
+        return Err(status_error(StatusCode::NOT_FOUND).into());
     }
     Ok(redirect("/partners/webhooks/?saved=secret"))
 }
 
 #[handler]
-async fn send_test(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem::Result<Response> {
+async fn send_test(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> PageResult<Response> {
     let p = guard::partner(ctx)?;
-    match webhooks::config(&state.db, &p.id).await.map_err(internal)? {
-        None => return Err(status_error(StatusCode::NOT_FOUND)),
+    match webhooks::config(&state.db, &p.id).await? {
+        None => return Err(status_error(StatusCode::NOT_FOUND).into()),
         // Paused or switched off: nothing would be sent.
         Some(c) if !c.is_active => {
             let mut errors = FieldErrors::default();
@@ -350,16 +347,16 @@ async fn send_test(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> poem:
         }
         Some(_) => {}
     }
-    delivery::enqueue_test(&state.db, &p.id, &uuid::Uuid::new_v4().to_string(), now_ms(), None).await.map_err(internal)?;
+    delivery::enqueue_test(&state.db, &p.id, &uuid::Uuid::new_v4().to_string(), now_ms(), None).await?;
     crate::webhooks::actor::wake(&state.actors, &p.id);
     Ok(redirect("/partners/webhooks/?saved=test"))
 }
 
 #[handler]
-async fn replay(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> poem::Result<Response> {
+async fn replay(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> PageResult<Response> {
     let p = guard::partner(ctx)?;
-    if uuid::Uuid::parse_str(&id).is_err() || !delivery::replay(&state.db, &p.id, &id, now_ms(), None).await.map_err(internal)? {
-        return Err(status_error(StatusCode::NOT_FOUND));
+    if uuid::Uuid::parse_str(&id).is_err() || !delivery::replay(&state.db, &p.id, &id, now_ms(), None).await? {
+        return Err(status_error(StatusCode::NOT_FOUND).into());
     }
     crate::webhooks::actor::wake(&state.actors, &p.id);
     Ok(redirect("/partners/webhooks/?saved=replay"))
