@@ -22,6 +22,9 @@ pub struct WebhookActor {
     env: Env,
     sending: Sending,
     slot: Slot,
+    /// The partner's configuration as last read, with the failures and the pause the last
+    /// batch left; read again when its stored version moves (a save on any instance).
+    config: Option<crate::webhooks::WebhookConfig>,
     in_flight: usize,
     last_activity: Instant,
     timer: Option<SpawnHandle>,
@@ -39,6 +42,7 @@ impl PartnerActor for WebhookActor {
             env: env.clone(),
             sending,
             slot,
+            config: None,
             in_flight: 0,
             last_activity: Instant::now(),
             timer: None,
@@ -112,6 +116,7 @@ struct BatchDone {
     slots: usize,
     attempted: usize,
     next_due: Option<i64>,
+    config: Option<crate::webhooks::WebhookConfig>,
 }
 
 impl Handler<Kick> for WebhookActor {
@@ -125,8 +130,9 @@ impl Handler<Kick> for WebhookActor {
         }
         self.in_flight += slots;
         let (env, sending, partner_id, me) = (self.env.clone(), self.sending.clone(), self.partner_id.clone(), ctx.address());
+        let mut config = self.config.clone();
         self.env.runtime.spawn(async move {
-            let attempted = match delivery::deliver_due(&env.db, &env.bus, &sending, &partner_id, now_ms(), slots).await {
+            let attempted = match delivery::deliver_due_with(&env.db, &env.bus, &sending, &partner_id, now_ms(), slots, &mut config).await {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::warn!(partner_id, error = %e, "webhook delivery batch failed");
@@ -134,7 +140,7 @@ impl Handler<Kick> for WebhookActor {
                 }
             };
             let next_due = delivery::next_due(&env.db, &partner_id).await.ok().flatten();
-            me.do_send(BatchDone { slots, attempted, next_due });
+            me.do_send(BatchDone { slots, attempted, next_due, config });
         });
     }
 }
@@ -144,6 +150,16 @@ impl Handler<BatchDone> for WebhookActor {
 
     fn handle(&mut self, msg: BatchDone, ctx: &mut Context<Self>) {
         self.in_flight = self.in_flight.saturating_sub(msg.slots);
+        // Batches in flight together each read or updated their copy: the newest version wins,
+        // and at the same version the copy with the later attempt.
+        let newer = match (&self.config, &msg.config) {
+            (Some(held), Some(got)) => (got.updated_at, got.last_triggered) >= (held.updated_at, held.last_triggered),
+            (None, Some(_)) => true,
+            _ => false,
+        };
+        if newer {
+            self.config = msg.config;
+        }
         self.last_activity = Instant::now();
         if msg.attempted > 0 {
             // There may be more due right away.

@@ -63,6 +63,8 @@ pub struct Delivery {
     pub event_kind: String,
     pub body: String,
     pub attempts: i64,
+    /// The version (`updated_at`) of the partner's configuration when it was claimed.
+    pub config_version: i64,
 }
 
 /// Claim up to `limit` due deliveries of a partner whose webhook is active. On PostgreSQL
@@ -76,7 +78,8 @@ pub async fn claim_due(db: &Db, partner_id: &str, now: i64, limit: usize, lock_m
            AND ((d.status = 'PENDING' AND d.next_attempt_at <= $2) OR (d.status = 'SENDING' AND d.locked_until < $2)) \
            AND EXISTS (SELECT 1 FROM webhook_configs c WHERE c.partner_id = d.partner_id AND c.is_active = TRUE) \
            ORDER BY d.next_attempt_at, d.created_at LIMIT {limit}{lock}) \
-         RETURNING id, partner_id, event_id, event_kind, body, attempts"
+         RETURNING id, partner_id, event_id, event_kind, body, attempts, \
+           (SELECT c.updated_at FROM webhook_configs c WHERE c.partner_id = webhook_deliveries.partner_id) AS config_version"
     );
     on_db!(db, pool => sqlx::query_as(&sql).bind(partner_id).bind(now).bind(now + lock_ms).fetch_all(pool).await)
 }
@@ -198,12 +201,13 @@ struct PausedData {
 /// Record a batch of attempts in one transaction: for each, the log row, the delivery's new
 /// state and the configuration's counters; pause the webhook (and tell the partner) when it
 /// keeps failing.
-pub async fn record(db: &Db, bus: &Bus, attempts: &[(Delivery, Outcome)], now: i64) -> sqlx::Result<()> {
-    let Some((first, _)) = attempts.first() else { return Ok(()) };
+pub async fn record(db: &Db, bus: &Bus, attempts: &[(Delivery, Outcome)], now: i64) -> sqlx::Result<Option<Counters>> {
+    let Some((first, _)) = attempts.first() else { return Ok(None) };
     let partner_id = first.partner_id.clone();
     let paused = async {
         let mut tx = db.begin().await?;
         let mut pause: Option<(bool, i64)> = None;
+        let mut counters = None;
         let mut paused = None;
         for (d, outcome) in attempts {
             let attempt = d.attempts + 1;
@@ -257,6 +261,7 @@ pub async fn record(db: &Db, bus: &Bus, attempts: &[(Delivery, Outcome)], now: i
             if !ok && (exhausted || failures >= PAUSE_AFTER_FAILURES) {
                 pause = Some((exhausted, failures));
             }
+            counters = Some(Counters { failures, last_status_code: status_code, last_triggered: now, paused_reason: None });
         }
         if let Some((exhausted, failures)) = pause {
             let paused_now = on_tx!(&mut tx, c => sqlx::query("UPDATE webhook_configs SET is_active = FALSE, paused_reason = $2 WHERE partner_id = $1 AND is_active = TRUE")
@@ -271,30 +276,68 @@ pub async fn record(db: &Db, bus: &Bus, attempts: &[(Delivery, Outcome)], now: i
             }
         }
         tx.commit().await?;
-        Ok::<_, sqlx::Error>(paused)
+        if let (Some(c), Some((exhausted, _))) = (counters.as_mut(), pause) {
+            c.paused_reason = Some(if exhausted { "retries-exhausted" } else { "consecutive-failures" });
+        }
+        Ok::<_, sqlx::Error>((paused, counters))
     }
     .await?;
+    let (paused, counters) = paused;
     if let Some(recorded) = paused {
         tracing::warn!(partner_id, "webhook paused after repeated failures");
         bus.announce(recorded);
     }
-    Ok(())
+    Ok(counters)
+}
+
+/// What a batch left in the configuration: the consecutive failures, the last answer, and the
+/// pause when it decided one.
+#[derive(Clone, Copy, Debug)]
+pub struct Counters {
+    pub failures: i64,
+    pub last_status_code: Option<i64>,
+    pub last_triggered: i64,
+    pub paused_reason: Option<&'static str>,
 }
 
 /// Claim and send up to `limit` due deliveries of one partner, concurrently, then record the
 /// batch in one transaction; returns how many were attempted.
 pub async fn deliver_due(db: &Db, bus: &Bus, sending: &Sending, partner_id: &str, now: i64, limit: usize) -> sqlx::Result<usize> {
+    deliver_due_with(db, bus, sending, partner_id, now, limit, &mut None).await
+}
+
+/// [`deliver_due`] with the configuration a webhook actor holds: used as it is while its
+/// version is the stored one (read again otherwise), and kept up to date with the failures and
+/// the pause the batch leaves.
+pub async fn deliver_due_with(
+    db: &Db,
+    bus: &Bus,
+    sending: &Sending,
+    partner_id: &str,
+    now: i64,
+    limit: usize,
+    held: &mut Option<WebhookConfig>,
+) -> sqlx::Result<usize> {
     let claimed = claim_due(db, partner_id, now, limit, sending.lock_ms).await?;
-    if claimed.is_empty() {
-        return Ok(0);
+    let Some(version) = claimed.first().map(|d| d.config_version) else { return Ok(0) };
+    if held.as_ref().is_none_or(|c| c.updated_at != version) {
+        *held = webhooks::config(db, partner_id).await?;
     }
-    let Some(cfg) = webhooks::config(db, partner_id).await? else { return Ok(0) };
+    let Some(cfg) = held.clone() else { return Ok(0) };
     let sends = claimed.into_iter().map(|d| async {
         let outcome = send(&sending.client, &cfg, &d, now, sending.allow_loopback).await;
         (d, outcome)
     });
     let attempts = futures_util::future::join_all(sends).await;
-    record(db, bus, &attempts, now).await?;
+    if let (Some(counters), Some(cfg)) = (record(db, bus, &attempts, now).await?, held.as_mut()) {
+        cfg.failure_count = counters.failures;
+        cfg.last_status_code = counters.last_status_code;
+        cfg.last_triggered = Some(counters.last_triggered);
+        if let Some(reason) = counters.paused_reason {
+            cfg.is_active = false;
+            cfg.paused_reason = Some(reason.to_owned());
+        }
+    }
     Ok(attempts.len())
 }
 

@@ -34,6 +34,8 @@ pub struct WebhookConfig {
     pub last_status_code: Option<i64>,
     pub failure_count: i64,
     pub paused_reason: Option<String>,
+    /// When it was last saved: its version (a webhook actor reads it again when it changes).
+    pub updated_at: i64,
 }
 
 impl WebhookConfig {
@@ -51,7 +53,7 @@ pub fn new_secret() -> String {
 
 pub async fn config(db: &Db, partner_id: &str) -> sqlx::Result<Option<WebhookConfig>> {
     on_db!(db, pool => sqlx::query_as(
-        "SELECT partner_id, url, secret, events, is_active, last_triggered, last_status_code, failure_count, paused_reason \
+        "SELECT partner_id, url, secret, events, is_active, last_triggered, last_status_code, failure_count, paused_reason, updated_at \
          FROM webhook_configs WHERE partner_id = $1",
     )
     .bind(partner_id)
@@ -101,7 +103,8 @@ pub async fn save_with(
              VALUES ($1, $2, $3, $4, $5, 0, $6, $6) \
              ON CONFLICT (partner_id) DO UPDATE SET url = excluded.url, events = excluded.events, is_active = excluded.is_active, \
              failure_count = CASE WHEN excluded.is_active AND NOT webhook_configs.is_active THEN 0 ELSE webhook_configs.failure_count END, \
-             paused_reason = NULL, updated_at = excluded.updated_at",
+             paused_reason = NULL, \
+             updated_at = CASE WHEN webhook_configs.updated_at >= excluded.updated_at THEN webhook_configs.updated_at + 1 ELSE excluded.updated_at END",
         )
         .bind(partner_id)
         .bind(url)
@@ -149,7 +152,10 @@ pub async fn regenerate_secret(db: &Db, partner_id: &str) -> sqlx::Result<bool> 
 pub async fn set_secret(db: &Db, partner_id: &str, secret: &str, once: Option<(&IdemKey, &str)>) -> sqlx::Result<bool> {
     async {
         let mut tx = db.begin().await?;
-        let n = on_tx!(&mut tx, c => sqlx::query("UPDATE webhook_configs SET secret = $2, updated_at = $3 WHERE partner_id = $1")
+        let n = on_tx!(&mut tx, c => sqlx::query(
+            // `updated_at` is the configuration's version: it always moves forward.
+            "UPDATE webhook_configs SET secret = $2, updated_at = CASE WHEN updated_at >= $3 THEN updated_at + 1 ELSE $3 END WHERE partner_id = $1",
+        )
             .bind(partner_id)
             .bind(secret)
             .bind(now_ms())

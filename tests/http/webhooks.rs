@@ -29,6 +29,7 @@ both_backends!(
     a_dead_endpoint_does_not_delay_another_partner,
     the_ssrf_guard_makes_no_connection,
     the_webhook_api,
+    a_running_actor_follows_a_new_configuration,
 );
 
 #[derive(Clone, Debug)]
@@ -399,4 +400,30 @@ async fn the_webhook_api(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+}
+
+/// The partner's webhook actor holds the configuration between batches; a new one saved while
+/// it runs (another URL, then a new secret in the same instant) is what the next event uses.
+async fn a_running_actor_follows_a_new_configuration(backend: Backend) {
+    let app = loopback_app(backend).await;
+    let (first, second) = (Receiver::start().await, Receiver::start().await);
+    let (partner, _) = vendor_with_webhook(&app, "a@shop.cm", &first.url).await;
+    create_order(&app).await;
+    assert_eq!(first.wait_for(1, 10).await.len(), 1);
+    // Saved straight to the database (as another instance would), then the secret twice at once.
+    delivr::webhooks::save(&app.state.db, &partner, &second.url, &["order.created".to_owned()], true).await.unwrap();
+    assert!(delivr::webhooks::regenerate_secret(&app.state.db, &partner).await.unwrap());
+    assert!(delivr::webhooks::regenerate_secret(&app.state.db, &partner).await.unwrap());
+    let secret = delivr::webhooks::config(&app.state.db, &partner).await.unwrap().unwrap().secret;
+    create_order(&app).await;
+    let got = second.wait_for(1, 10).await;
+    assert_eq!(got.len(), 1, "the new URL gets the next event");
+    assert_eq!(first.count(), 1, "the old URL gets nothing more");
+    let id = got[0].header("webhook-id").unwrap();
+    let ts: i64 = got[0].header("webhook-timestamp").unwrap().parse().unwrap();
+    assert_eq!(
+        got[0].header("webhook-signature"),
+        Some(delivr::webhooks::standard_signature(&secret, id, ts, &got[0].body).as_str()),
+        "signed with the newest secret"
+    );
 }
