@@ -105,9 +105,9 @@ impl AnalyticsApi {
             return Err(ApiProblem::validation(lang, &errors, str::to_owned));
         }
         let partner = &auth.0.partner_id;
-        let current = super::summary(&state.db, partner, period.range).await.map_err(|e| ApiProblem::internal(lang, e))?;
+        let current = super::summary(&state.db, partner, period.range).await?;
         let before = period.range.previous();
-        let previous = super::summary(&state.db, partner, before).await.map_err(|e| ApiProblem::internal(lang, e))?;
+        let previous = super::summary(&state.db, partner, before).await?;
         Ok(Json(AnalyticsSummary {
             current: figures(period.range, &current),
             previous: figures(before, &previous),

@@ -275,7 +275,7 @@ async fn api_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request, contract: Arc
 
     // 5. The operation; errors become problems.
     let path = req.uri().path().to_owned();
-    let mut resp = match ep.call(req).await {
+    let mut resp = match crate::web::api::problem::in_language(lang, ep.call(req)).await {
         Ok(r) => {
             let r = r.into_response();
             // Unmatched routes and methods answer with plain statuses: give them a problem body.
@@ -348,7 +348,7 @@ async fn replay(state: &AppState, partner_id: &str, r: &idempotency::Record, lan
     let status = StatusCode::from_u16(r.status.unwrap_or(200) as u16).unwrap_or(StatusCode::OK);
     let (content_type, body) = match (&r.response_body, &r.effect) {
         (Some(body), _) => (r.content_type.clone().unwrap_or_else(|| "application/json".to_owned()), body.clone()),
-        (None, Some(effect)) => match rebuild(state, partner_id, effect, lang).await {
+        (None, Some(effect)) => match rebuild(state, partner_id, effect).await {
             Some(body) => ("application/json; charset=utf-8".to_owned(), body),
             None => return for_status(StatusCode::INTERNAL_SERVER_ERROR, lang, None),
         },
@@ -358,11 +358,11 @@ async fn replay(state: &AppState, partner_id: &str, r: &idempotency::Record, lan
 }
 
 /// The response an effect gives, built from the resource as it is now.
-async fn rebuild(state: &AppState, partner_id: &str, effect: &str, lang: crate::i18n::Lang) -> Option<String> {
+async fn rebuild(state: &AppState, partner_id: &str, effect: &str) -> Option<String> {
     let mut parts = effect.splitn(3, ':');
     let body = match (parts.next(), parts.next(), parts.next()) {
         (Some("order" | "cancel"), Some(id), None) => crate::orders::api::order_json(state, partner_id, id).await,
-        (Some("dispute"), Some(id), None) => crate::disputes::api::dispute_json(state, partner_id, id, lang).await,
+        (Some("dispute"), Some(id), None) => crate::disputes::api::dispute_json(state, partner_id, id).await,
         (Some("message"), Some(dispute), Some(id)) => crate::disputes::api::message_json(state, partner_id, dispute, id).await,
         (Some("payout"), Some(id), None) => crate::wallet::api::payout_json(state, partner_id, id).await,
         _ => None,

@@ -245,9 +245,9 @@ fn refused(lang: Lang, e: DisputeError) -> ApiProblem {
     ApiProblem::new(StatusCode::CONFLICT, kind, lang, e.message(), None)
 }
 
-async fn detail(state: &AppState, d: &Dispute, lang: Lang) -> Result<DisputeDetail, ApiProblem> {
-    let messages = super::messages(&state.db, &d.id).await.map_err(|e| ApiProblem::internal(lang, e))?;
-    let photos = super::photos(&state.db, &d.id).await.map_err(|e| ApiProblem::internal(lang, e))?;
+async fn detail(state: &AppState, d: &Dispute) -> Result<DisputeDetail, ApiProblem> {
+    let messages = super::messages(&state.db, &d.id).await?;
+    let photos = super::photos(&state.db, &d.id).await?;
     Ok(DisputeDetail {
         dispute: DisputeOut::from(d),
         messages: messages.iter().map(MessageOut::from).collect(),
@@ -256,10 +256,7 @@ async fn detail(state: &AppState, d: &Dispute, lang: Lang) -> Result<DisputeDeta
 }
 
 async fn own(state: &AppState, auth: &ApiKeyAuth, id: &str, lang: Lang) -> Result<Dispute, ApiProblem> {
-    super::find_for_partner(&state.db, &auth.0.partner_id, id)
-        .await
-        .map_err(|e| ApiProblem::internal(lang, e))?
-        .ok_or_else(|| ApiProblem::not_found(lang))
+    super::find_for_partner(&state.db, &auth.0.partner_id, id).await?.ok_or_else(|| ApiProblem::not_found(lang))
 }
 
 #[OpenApi]
@@ -278,8 +275,7 @@ impl DisputesApi {
     ) -> Result<DisputeCreated, ApiProblem> {
         let lang = lang_of(req);
         let b = body.0;
-        let order =
-            orders::find_for_partner(&state.db, &auth.0.partner_id, b.order_id.trim()).await.map_err(|e| ApiProblem::internal(lang, e))?;
+        let order = orders::find_for_partner(&state.db, &auth.0.partner_id, b.order_id.trim()).await?;
         let mut errors = FieldErrors::default();
         let valid = super::validate(lang, b.reason.code(), &b.description, &b.amount_claimed.to_string(), &mut errors);
         let Some(order) = order else {
@@ -290,7 +286,7 @@ impl DisputesApi {
         let d = super::open(&state.db, &state.bus, &order, None, &new, &[], now_ms(), req.extensions().get::<IdemKey>())
             .await
             .map_err(|e| refused(lang, e))?;
-        Ok(DisputeCreated::Created(Json(detail(&state, &d, lang).await?)))
+        Ok(DisputeCreated::Created(Json(detail(&state, &d).await?)))
     }
 
     /// List disputes.
@@ -299,14 +295,12 @@ impl DisputesApi {
         &self,
         auth: ApiKeyAuth,
         state: Data<&AppState>,
-        req: &Request,
         /// A status, or `pending` for OPEN and IN_REVIEW.
         status: Query<Option<DisputeStatusFilter>>,
         /// Page number, from 1.
         #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
         page: Query<Option<i64>>,
     ) -> Result<Json<DisputePage>, ApiProblem> {
-        let lang = lang_of(req);
         let status = status.0.map(|s| match s {
             DisputeStatusFilter::Open => "OPEN",
             DisputeStatusFilter::InReview => "IN_REVIEW",
@@ -315,9 +309,7 @@ impl DisputesApi {
             DisputeStatusFilter::Pending => "open",
         });
         let page = page.0.unwrap_or(1);
-        let (rows, total) = super::list(&state.db, Some(&auth.0.partner_id), status, (page - 1) * super::PER_PAGE, super::PER_PAGE)
-            .await
-            .map_err(|e| ApiProblem::internal(lang, e))?;
+        let (rows, total) = super::list(&state.db, Some(&auth.0.partner_id), status, (page - 1) * super::PER_PAGE, super::PER_PAGE).await?;
         Ok(Json(DisputePage { data: rows.iter().map(DisputeOut::from).collect(), page, total }))
     }
 
@@ -332,7 +324,7 @@ impl DisputesApi {
     ) -> Result<Json<DisputeDetail>, ApiProblem> {
         let lang = lang_of(req);
         let d = own(&state, &auth, &id.0, lang).await?;
-        Ok(Json(detail(&state, &d, lang).await?))
+        Ok(Json(detail(&state, &d).await?))
     }
 
     /// Add a message to a dispute's thread.
@@ -373,19 +365,16 @@ impl DisputesApi {
     ) -> Result<PhotoResponse, ApiProblem> {
         let lang = lang_of(req);
         let d = own(&state, &auth, &id.0, lang).await?;
-        let (_, bytes) = super::photo(&state.db, &d.id, &photo_id.0)
-            .await
-            .map_err(|e| ApiProblem::internal(lang, e))?
-            .ok_or_else(|| ApiProblem::not_found(lang))?;
+        let (_, bytes) = super::photo(&state.db, &d.id, &photo_id.0).await?.ok_or_else(|| ApiProblem::not_found(lang))?;
         Ok(PhotoResponse::Ok(Binary(bytes), "private, max-age=31536000, immutable".to_owned()))
     }
 }
 
 /// The JSON of one of the partner's disputes, as `GET /disputes/{id}` gives it (an idempotent
 /// retry of an opening whose response was never stored is answered with it).
-pub(crate) async fn dispute_json(state: &AppState, partner_id: &str, id: &str, lang: Lang) -> Option<String> {
+pub(crate) async fn dispute_json(state: &AppState, partner_id: &str, id: &str) -> Option<String> {
     let d = super::find_for_partner(&state.db, partner_id, id).await.ok().flatten()?;
-    poem_openapi::types::ToJSON::to_json(&detail(state, &d, lang).await.ok()?).map(|v| v.to_string())
+    poem_openapi::types::ToJSON::to_json(&detail(state, &d).await.ok()?).map(|v| v.to_string())
 }
 
 /// The JSON of one message of one of the partner's disputes.

@@ -351,16 +351,12 @@ fn api_field(f: &str) -> String {
 
 async fn partner(state: &AppState, auth: &ApiKeyAuth, lang: crate::i18n::Lang) -> Result<partners::Partner, ApiProblem> {
     partners::by_id(&state.db, &auth.0.partner_id)
-        .await
-        .map_err(|e| ApiProblem::internal(lang, e))?
+        .await?
         .ok_or_else(|| ApiProblem::new(poem::http::StatusCode::UNAUTHORIZED, "unauthorized", lang, Msg::ErrApiUnauthorized, None))
 }
 
 async fn find(state: &AppState, auth: &ApiKeyAuth, id: &str, req: &Request) -> Result<Order, ApiProblem> {
-    repo::find_for_partner(&state.db, &auth.0.partner_id, id)
-        .await
-        .map_err(|e| ApiProblem::internal(lang_of(req), e))?
-        .ok_or_else(|| ApiProblem::not_found(lang_of(req)))
+    repo::find_for_partner(&state.db, &auth.0.partner_id, id).await?.ok_or_else(|| ApiProblem::not_found(lang_of(req)))
 }
 
 #[OpenApi]
@@ -389,7 +385,7 @@ impl OrdersApi {
             dropoff_quartier: &b.dropoff_quartier,
             size_class: &size_class,
         };
-        match orders::quote(&state.db, lang, &partner, route).await.map_err(|e| ApiProblem::internal(lang, e))? {
+        match orders::quote(&state.db, lang, &partner, route).await? {
             Ok(q) => Ok(Json(QuoteResponse {
                 distance_m: q.distance_m,
                 pricing: Pricing { total: q.price.total, commission: q.price.commission, net: q.price.net },
@@ -433,7 +429,7 @@ impl OrdersApi {
             cod_amount: cod,
             courier_note: b.courier_note.unwrap_or_default(),
         };
-        let valid = match orders::validate(&state.db, lang, &partner, &draft).await.map_err(|e| ApiProblem::internal(lang, e))? {
+        let valid = match orders::validate(&state.db, lang, &partner, &draft).await? {
             Ok(v) => v,
             Err(errors) => return Err(ApiProblem::validation(lang, &errors, api_field)),
         };
@@ -442,11 +438,9 @@ impl OrdersApi {
         let once = req.extensions().get::<IdemKey>().map(service::Once::Idempotent);
         let ids =
             service::create_many(&state.db, &state.bus, &partner.id, Source::Api, std::slice::from_ref(&valid), &actor, now_ms(), once)
-                .await
-                .map_err(|e| ApiProblem::internal(lang, e))?;
+                .await?;
         let id = ids.first().ok_or_else(|| ApiProblem::internal(lang, "no order created"))?;
-        let order =
-            repo::find(&state.db, id).await.map_err(|e| ApiProblem::internal(lang, e))?.ok_or_else(|| ApiProblem::not_found(lang))?;
+        let order = repo::find(&state.db, id).await?.ok_or_else(|| ApiProblem::not_found(lang))?;
         Ok(Created::Created(Json(OrderOut::from(&order, &state.config.public_url()))))
     }
 
@@ -503,16 +497,16 @@ impl OrdersApi {
         filter.from_ms = from.0.map(crate::douala::day_start);
         filter.to_ms = to.0.and_then(|d| d.succ_opt()).map(|d| crate::douala::day_start(d) - 1);
         if let Some(c) = city.0.filter(|c| !c.trim().is_empty()) {
-            match orders::resolve_city(&state.db, &c).await.map_err(|e| ApiProblem::internal(lang, e))? {
+            match orders::resolve_city(&state.db, &c).await? {
                 Some(city) => filter.city_id = Some(city.id),
                 None => return Ok(empty()),
             }
         }
         if let Some(qn) = quartier.0.filter(|q| !q.trim().is_empty()) {
             let mut found = None;
-            for c in crate::geo::cities(&state.db).await.map_err(|e| ApiProblem::internal(lang, e))? {
+            for c in crate::geo::cities(&state.db).await? {
                 if filter.city_id.is_none_or(|id| id == c.id)
-                    && let Some(q) = orders::resolve_quartier(&state.db, c.id, &qn).await.map_err(|e| ApiProblem::internal(lang, e))?
+                    && let Some(q) = orders::resolve_quartier(&state.db, c.id, &qn).await?
                 {
                     found = Some(q.id);
                     break;
@@ -532,9 +526,7 @@ impl OrdersApi {
             },
             None => None,
         };
-        let (rows, next) = repo::list(&state.db, &auth.0.partner_id, &filter, cursor.as_ref(), limit.0.unwrap_or(20))
-            .await
-            .map_err(|e| ApiProblem::internal(lang, e))?;
+        let (rows, next) = repo::list(&state.db, &auth.0.partner_id, &filter, cursor.as_ref(), limit.0.unwrap_or(20)).await?;
         let public_url = state.config.public_url();
         Ok(Json(OrderPage { data: rows.iter().map(|o| OrderOut::from(o, &public_url)).collect(), next_cursor: next.map(|c| c.encode()) }))
     }
@@ -600,7 +592,7 @@ impl OrdersApi {
         id: Path<String>,
     ) -> Result<Json<Timeline>, ApiProblem> {
         let order = find(&state, &auth, &id.0, req).await?;
-        let events = repo::timeline(&state.db, &order.id).await.map_err(|e| ApiProblem::internal(lang_of(req), e))?;
+        let events = repo::timeline(&state.db, &order.id).await?;
         Ok(Json(Timeline {
             events: events
                 .into_iter()
@@ -626,7 +618,7 @@ impl OrdersApi {
         id: Path<String>,
     ) -> Result<Json<PositionOut>, ApiProblem> {
         let order = find(&state, &auth, &id.0, req).await?;
-        match repo::latest_position(&state.db, &order.id).await.map_err(|e| ApiProblem::internal(lang_of(req), e))? {
+        match repo::latest_position(&state.db, &order.id).await? {
             Some(p) if order.status().in_progress() => Ok(Json(PositionOut { lat: p.lat, lng: p.lng, at: rfc3339(p.at) })),
             _ => Err(ApiProblem::not_found(lang_of(req))),
         }

@@ -84,6 +84,12 @@ pub enum OrderError {
     Db(#[from] sqlx::Error),
 }
 
+impl From<OrderError> for crate::web::api::problem::ApiProblem {
+    fn from(e: OrderError) -> Self {
+        crate::web::api::problem::ApiProblem::internal(crate::web::api::problem::request_lang(), e)
+    }
+}
+
 impl From<OrderError> for crate::web::PageError {
     fn from(e: OrderError) -> Self {
         crate::web::PageError::Internal(e.into())

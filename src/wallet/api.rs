@@ -157,10 +157,8 @@ pub enum PdfFile {
 impl WalletApi {
     /// The wallet's balance.
     #[oai(path = "/wallet", method = "get", operation_id = "getWallet", tag = "ApiTags::Wallet")]
-    async fn get_balance(&self, auth: ApiKeyAuth, state: Data<&AppState>, req: &Request) -> Result<Json<BalanceOut>, ApiProblem> {
-        let b = wallet::actor::balance(&state.actors, &state.db, &auth.0.partner_id)
-            .await
-            .map_err(|e| ApiProblem::internal(lang_of(req), e))?;
+    async fn get_balance(&self, auth: ApiKeyAuth, state: Data<&AppState>) -> Result<Json<BalanceOut>, ApiProblem> {
+        let b = wallet::actor::balance(&state.actors, &state.db, &auth.0.partner_id).await?;
         Ok(Json(BalanceOut { balance: b.balance, held: b.held, available: b.available(), currency: "XAF".into() }))
     }
 
@@ -189,9 +187,7 @@ impl WalletApi {
             None => None,
         };
         let limit = limit.0.unwrap_or(50);
-        let mut rows = wallet::entries(&state.db, &auth.0.partner_id, &EntryFilter::default(), before, limit + 1)
-            .await
-            .map_err(|e| ApiProblem::internal(lang, e))?;
+        let mut rows = wallet::entries(&state.db, &auth.0.partner_id, &EntryFilter::default(), before, limit + 1).await?;
         let next = if rows.len() as i64 > limit {
             rows.truncate(limit as usize);
             rows.last().map(|e| e.id.to_string())
@@ -218,8 +214,8 @@ impl WalletApi {
 
     /// Payouts, newest first.
     #[oai(path = "/wallet/payouts", method = "get", operation_id = "listPayouts", tag = "ApiTags::Wallet")]
-    async fn list_payouts(&self, auth: ApiKeyAuth, state: Data<&AppState>, req: &Request) -> Result<Json<PayoutList>, ApiProblem> {
-        let rows = wallet::payouts(&state.db, &auth.0.partner_id).await.map_err(|e| ApiProblem::internal(lang_of(req), e))?;
+    async fn list_payouts(&self, auth: ApiKeyAuth, state: Data<&AppState>) -> Result<Json<PayoutList>, ApiProblem> {
+        let rows = wallet::payouts(&state.db, &auth.0.partner_id).await?;
         Ok(Json(PayoutList { data: rows.iter().map(PayoutOut::from).collect() }))
     }
 
@@ -250,17 +246,14 @@ impl WalletApi {
             }
             Err(e) => return Err(ApiProblem::internal(lang, e)),
         };
-        let p = wallet::payout(&state.db, &auth.0.partner_id, &id)
-            .await
-            .map_err(|e| ApiProblem::internal(lang, e))?
-            .ok_or_else(|| ApiProblem::internal(lang, "payout vanished"))?;
+        let p = wallet::payout(&state.db, &auth.0.partner_id, &id).await?.ok_or_else(|| ApiProblem::internal(lang, "payout vanished"))?;
         Ok(PayoutCreated::Created(Json(PayoutOut::from(&p))))
     }
 
     /// Invoices and credit notes, newest first.
     #[oai(path = "/invoices", method = "get", operation_id = "listInvoices", tag = "ApiTags::Wallet")]
-    async fn list_invoices(&self, auth: ApiKeyAuth, state: Data<&AppState>, req: &Request) -> Result<Json<InvoiceList>, ApiProblem> {
-        let rows = invoices::list(&state.db, &auth.0.partner_id).await.map_err(|e| ApiProblem::internal(lang_of(req), e))?;
+    async fn list_invoices(&self, auth: ApiKeyAuth, state: Data<&AppState>) -> Result<Json<InvoiceList>, ApiProblem> {
+        let rows = invoices::list(&state.db, &auth.0.partner_id).await?;
         Ok(Json(InvoiceList {
             data: rows
                 .into_iter()
@@ -286,8 +279,7 @@ impl WalletApi {
             return Err(ApiProblem::not_found(lang));
         }
         let inv = invoices::find(&state.db, &id.0)
-            .await
-            .map_err(|e| ApiProblem::internal(lang, e))?
+            .await?
             .filter(|i| i.partner_id == auth.0.partner_id)
             .ok_or_else(|| ApiProblem::not_found(lang))?;
         Ok(PdfFile::Pdf(Binary(invoices::to_pdf(&inv, lang))))

@@ -166,7 +166,7 @@ pub struct DeliveryAccepted {
 }
 
 async fn current(state: &AppState, partner_id: &str, lang: crate::i18n::Lang) -> Result<WebhookConfig, ApiProblem> {
-    webhooks::config(&state.db, partner_id).await.map_err(|e| ApiProblem::internal(lang, e))?.ok_or_else(|| ApiProblem::not_found(lang))
+    webhooks::config(&state.db, partner_id).await?.ok_or_else(|| ApiProblem::not_found(lang))
 }
 
 #[OpenApi]
@@ -210,9 +210,7 @@ impl WebhooksApi {
         events.sort();
         events.dedup();
         let skip_before = b.skip_before.map(|t| t.timestamp_millis());
-        let saved = webhooks::save_with(&state.db, &auth.0.partner_id, b.url.trim(), &events, active, skip_before)
-            .await
-            .map_err(|e| ApiProblem::internal(lang, e))?;
+        let saved = webhooks::save_with(&state.db, &auth.0.partner_id, b.url.trim(), &events, active, skip_before).await?;
         crate::webhooks::actor::wake(&state.actors, &auth.0.partner_id);
         let cfg = current(&state, &auth.0.partner_id, lang).await?;
         let mut out = WebhookOut::from(&cfg);
@@ -230,7 +228,7 @@ impl WebhooksApi {
         let out = WebhookSecret { secret: webhooks::new_secret() };
         let body = json_of(&out);
         let once = req.extensions().get::<IdemKey>().map(|k| (k, body.as_str()));
-        if !webhooks::set_secret(&state.db, &auth.0.partner_id, &out.secret, once).await.map_err(|e| ApiProblem::internal(lang, e))? {
+        if !webhooks::set_secret(&state.db, &auth.0.partner_id, &out.secret, once).await? {
             return Err(ApiProblem::not_found(lang));
         }
         Ok(Json(out))
@@ -248,9 +246,7 @@ impl WebhooksApi {
         let out = DeliveryAccepted { event_id: uuid::Uuid::new_v4().to_string() };
         let body = json_of(&out);
         let once = req.extensions().get::<IdemKey>().map(|k| (k, body.as_str()));
-        delivery::enqueue_test(&state.db, &auth.0.partner_id, &out.event_id, now_ms(), once)
-            .await
-            .map_err(|e| ApiProblem::internal(lang, e))?;
+        delivery::enqueue_test(&state.db, &auth.0.partner_id, &out.event_id, now_ms(), once).await?;
         crate::webhooks::actor::wake(&state.actors, &auth.0.partner_id);
         Ok(Accepted::Accepted(Json(out)))
     }
@@ -261,7 +257,6 @@ impl WebhooksApi {
         &self,
         auth: ApiKeyAuth,
         state: Data<&AppState>,
-        req: &Request,
         /// `PENDING`, `SENDING`, `DELIVERED` or `FAILED`.
         #[oai(validator(max_length = 20))]
         status: Query<Option<String>>,
@@ -269,7 +264,6 @@ impl WebhooksApi {
         #[oai(validator(max_length = 40))]
         event: Query<Option<String>>,
     ) -> Result<Json<DeliveryList>, ApiProblem> {
-        let lang = lang_of(req);
         let status = status.0.unwrap_or_default().to_uppercase();
         let event = event.0.unwrap_or_default();
         let rows: Vec<DeliveryRow> = on_db!(&state.db, pool => sqlx::query_as(
@@ -280,8 +274,7 @@ impl WebhooksApi {
         .bind(&status)
         .bind(&event)
         .fetch_all(pool)
-        .await)
-        .map_err(|e| ApiProblem::internal(lang, e))?;
+        .await)?;
         Ok(Json(DeliveryList {
             data: rows
                 .into_iter()
@@ -312,18 +305,16 @@ impl WebhooksApi {
         if uuid::Uuid::parse_str(&id.0).is_err() {
             return Err(ApiProblem::not_found(lang));
         }
-        let event_id: Option<String> =
-            on_db!(&state.db, pool => sqlx::query_scalar("SELECT event_id FROM webhook_deliveries WHERE id = $1 AND partner_id = $2")
+        let event_id: Option<String> = on_db!(&state.db, pool => sqlx::query_scalar("SELECT event_id FROM webhook_deliveries WHERE id = $1 AND partner_id = $2")
             .bind(&id.0)
             .bind(&auth.0.partner_id)
             .fetch_optional(pool)
-            .await)
-            .map_err(|e| ApiProblem::internal(lang, e))?;
+            .await)?;
         let Some(event_id) = event_id else { return Err(ApiProblem::not_found(lang)) };
         let out = DeliveryAccepted { event_id };
         let body = json_of(&out);
         let once = req.extensions().get::<IdemKey>().map(|k| (k, body.as_str()));
-        if !delivery::replay(&state.db, &auth.0.partner_id, &id.0, now_ms(), once).await.map_err(|e| ApiProblem::internal(lang, e))? {
+        if !delivery::replay(&state.db, &auth.0.partner_id, &id.0, now_ms(), once).await? {
             return Err(ApiProblem::not_found(lang));
         }
         crate::webhooks::actor::wake(&state.actors, &auth.0.partner_id);

@@ -19,6 +19,7 @@ both_backends!(
     rate_limit_answers_429_with_headers,
     every_error_is_a_problem_document,
     the_openapi_document_and_docs_are_served,
+    a_failure_is_told_in_the_callers_language,
 );
 
 /// An approved vendor with a pickup address and an API key; returns (partner id, key).
@@ -389,4 +390,25 @@ async fn the_openapi_document_and_docs_are_served(backend: Backend) {
     let docs = app.get("/partners/docs/").await;
     assert_eq!(docs.status(), StatusCode::OK);
     assert!(docs.text().await.unwrap().to_lowercase().contains("swagger"));
+}
+
+/// A failure inside an operation (here the payouts table is gone) is a `500` problem in the
+/// language the request asked for, taken once by the middleware for every `?` in the operation.
+async fn a_failure_is_told_in_the_callers_language(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (_, key) = vendor_with_key(&app, "Boutique", "a@shop.cm").await;
+    app.exec("DROP TABLE payouts").await;
+    for (lang, title) in [("en", "Internal error"), ("fr", "Erreur interne")] {
+        let resp = app
+            .client
+            .get(app.url("/api/v1/wallet/payouts"))
+            .header("authorization", format!("Api-Key {key}"))
+            .header("accept-language", lang)
+            .send()
+            .await
+            .unwrap();
+        let p = problem(resp, StatusCode::INTERNAL_SERVER_ERROR).await;
+        assert_eq!(p["title"], title, "{p}");
+        assert_eq!(p["type"], "https://delivr.cm/problems/internal");
+    }
 }

@@ -134,6 +134,29 @@ impl ApiProblem {
     }
 }
 
+tokio::task_local! {
+    /// The language of the API request being answered, taken once by the middleware.
+    static REQUEST_LANG: Lang;
+}
+
+/// Run an operation in its request's language: problems made by `?` are written in it.
+pub async fn in_language<F: Future>(lang: Lang, operation: F) -> F::Output {
+    REQUEST_LANG.scope(lang, operation).await
+}
+
+/// The language of the API request being answered (French outside one).
+pub fn request_lang() -> Lang {
+    REQUEST_LANG.try_with(|l| *l).unwrap_or_default()
+}
+
+/// A database failure in an operation: logged with its cause, answered `500 internal` in the
+/// request's language.
+impl From<sqlx::Error> for ApiProblem {
+    fn from(e: sqlx::Error) -> Self {
+        ApiProblem::internal(request_lang(), e)
+    }
+}
+
 /// The language of an API request (`Accept-Language`, French by default).
 pub fn lang_of(req: &Request) -> Lang {
     req.header(header::ACCEPT_LANGUAGE.as_str()).and_then(Lang::from_accept_language).unwrap_or_default()
