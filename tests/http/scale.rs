@@ -220,10 +220,21 @@ async fn two_processes_share_one_postgres() {
     .await;
     assert_eq!(cod_once, 0, "cash on delivery credited once per order");
 
-    // Streams on both instances heard the vendor's notifications and positions.
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let (na, nb) = (on_a["notification"].load(Ordering::SeqCst), on_b["notification"].load(Ordering::SeqCst));
-    let (pa, pb) = (on_a["position"].load(Ordering::SeqCst), on_b["position"].load(Ordering::SeqCst));
+    // Streams on both instances heard the vendor's notifications and positions (a bounded wait
+    // for the last ones in flight).
+    let heard = || {
+        let (na, nb) = (on_a["notification"].load(Ordering::SeqCst), on_b["notification"].load(Ordering::SeqCst));
+        let (pa, pb) = (on_a["position"].load(Ordering::SeqCst), on_b["position"].load(Ordering::SeqCst));
+        (na, nb, pa, pb)
+    };
+    let heard_by = Instant::now() + Duration::from_secs(10);
+    let (na, nb, pa, pb) = loop {
+        let (na, nb, pa, pb) = heard();
+        if (na > 0 && nb > 0 && pa > 0 && pb > 0) || Instant::now() > heard_by {
+            break (na, nb, pa, pb);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     let notifications = count("SELECT COUNT(*) FROM partner_notifications").await as usize;
     assert!(na > 0 && nb > 0 && pa > 0 && pb > 0, "notifications {na}/{nb}, positions {pa}/{pb}");
 
