@@ -13,7 +13,7 @@ pub struct AppState {
     pub secret: Arc<Secret>,
     /// Committed domain events, announced in-process.
     pub bus: Bus,
-    /// The per-partner actors (webhook delivery).
+    /// The per-partner actors (wallet, webhook delivery, notifications and streams).
     pub actors: Actors,
     /// API requests with the same idempotency key run one after the other on this instance.
     pub idem_locks: Arc<crate::idempotency::KeyLocks>,

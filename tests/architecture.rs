@@ -1,5 +1,5 @@
 //! The module graph stays a graph without cycles: no top-level module of `src/` reaches back to
-//! itself through `crate::` paths. Composition (`app`, `api`, `dashboard`, `admin`) sits at the
+//! itself through `crate::` paths. Composition (`app`, `api`, `dashboard`, `demo`) sits at the
 //! top, the domains in the middle, the shells (`web`, `web::api`) and the foundation (`db`,
 //! `events`, `actors`, `state`, `auth`, ...) below. A cycle fails this test with the files that
 //! make it.

@@ -63,7 +63,9 @@ tokio::task_local! {
     static CALLS: std::cell::Cell<u32>;
 }
 
-/// Count one database call (every [`on_db!`] and [`on_tx!`] does) for the current request.
+/// Count one database call for the current request: every [`on_db!`] and [`on_tx!`] dispatch
+/// counts one (a dispatch may run more than one statement), and so does an actor's read made
+/// for the request.
 pub fn count_call() {
     let _ = CALLS.try_with(|c| c.set(c.get() + 1));
 }

@@ -1,7 +1,7 @@
 //! Domain events, and their one owner. Domain code raises a typed [`Event`] inside its unit of
 //! work; [`record`] alone writes what an event gives, in that same transaction: the
-//! `domain_events` row (the outbox, with the partner's sequence), the webhook delivery when the
-//! partner subscribed, and the partner's notification. After commit, the caller announces the
+//! `domain_events` row (the outbox, with its sequence number, increasing across events), the
+//! webhook delivery when the partner subscribed, and the partner's notification. After commit, the caller announces the
 //! [`Recorded`] event on the in-process [`Bus`]; consumers (streams, webhook actors) read the
 //! committed rows, so a crash between commit and announcement only delays the delivery.
 

@@ -1,5 +1,6 @@
 //! The wire form of an event, as webhook receivers get it: the spec's payload (`event`,
-//! `timestamp`, `data`) plus a unique `id` and the partner's `sequence`.
+//! `timestamp`, `data`) plus a unique `id` and a `sequence` (increasing, not contiguous: a
+//! partner's events sort by it).
 
 use chrono::{DateTime, SecondsFormat, Utc};
 

@@ -62,18 +62,19 @@ impl Actor for NotificationActor {
     }
 }
 
-/// The partner's unread notifications (read from the database only when not known).
+/// The partner's unread notifications (read from the database only when not known), and
+/// whether this answer read it.
 #[derive(Message)]
-#[rtype(result = "sqlx::Result<i64>")]
+#[rtype(result = "sqlx::Result<(i64, bool)>")]
 pub struct Unread;
 
 impl Handler<Unread> for NotificationActor {
-    type Result = AtomicResponse<Self, sqlx::Result<i64>>;
+    type Result = AtomicResponse<Self, sqlx::Result<(i64, bool)>>;
 
     fn handle(&mut self, _: Unread, _: &mut Context<Self>) -> Self::Result {
         self.last_asked = Instant::now();
-        if let Some(known) = &self.known {
-            return AtomicResponse::new(Box::pin(actix::fut::ready(Ok(known.unread))));
+        if let Some(known) = self.known.as_ref().filter(|k| k.since.elapsed() < FRESH_FOR) {
+            return AtomicResponse::new(Box::pin(actix::fut::ready(Ok((known.unread, false)))));
         }
         // Read on the application runtime (where the database lives); the actor waits, so no
         // change slips between the read and the count it keeps.
@@ -84,8 +85,8 @@ impl Handler<Unread> for NotificationActor {
                 .into_actor(self)
                 .map(|read, act: &mut NotificationActor, _| {
                     let (unread, last) = read?;
-                    act.known = Some(Count { unread, read_up_to: last, added: std::collections::HashSet::new() });
-                    Ok(unread)
+                    act.known = Some(Count { unread, read_up_to: last, added: std::collections::HashSet::new(), since: Instant::now() });
+                    Ok((unread, true))
                 }),
         ))
     }
@@ -99,10 +100,16 @@ struct Count {
     unread: i64,
     read_up_to: i64,
     added: std::collections::HashSet<i64>,
+    /// When it was read: a count older than [`FRESH_FOR`] is read again, whatever the actor
+    /// was told (a backstop for what it cannot be told: another process writing to SQLite).
+    since: Instant,
 }
 
 /// Past this many notifications added since its last read, the actor reads the count again.
 const MAX_ADDED: usize = 1_000;
+
+/// How long a count read from the database is trusted, at most.
+const FRESH_FOR: Duration = Duration::from_secs(60);
 
 /// The count changed: `Added(id)` when this instance wrote notification `id`, `Stale` when it
 /// must be read again (notifications read, or written by another instance).
@@ -180,7 +187,14 @@ pub async fn subscribe(actors: &Actors, partner_id: &str) -> Option<broadcast::R
 pub async fn unread(actors: &Actors, db: &Db, partner_id: &str) -> sqlx::Result<i64> {
     match actors.get::<NotificationActor>(partner_id).await {
         Some(actor) => match actor.send(Unread).await {
-            Ok(n) => n,
+            Ok(Ok((n, read))) => {
+                // The actor's read counts as this request's database call.
+                if read {
+                    crate::db::count_call();
+                }
+                Ok(n)
+            }
+            Ok(Err(e)) => Err(e),
             Err(_) => super::unread_count(db, partner_id).await,
         },
         // The actor system is gone (the instance is stopping): ask the database.
@@ -226,7 +240,8 @@ pub fn start_waking(actors: &Actors, bus: &Bus, db: &Db, runtime: &tokio::runtim
                     }
                     wake(&on_events, &partner_id, live_of(n));
                 }
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                // Missed announcements may have added to counts: read them all again.
+                Err(broadcast::error::RecvError::Lagged(_)) => all_stale(&on_events).await,
                 Err(broadcast::error::RecvError::Closed) => break,
             }
         }
@@ -238,7 +253,11 @@ pub fn start_waking(actors: &Actors, bus: &Bus, db: &Db, runtime: &tokio::runtim
             match sqlx::postgres::PgListener::connect_with(&pool).await {
                 Ok(mut listener) => {
                     if listener.listen(super::CHANNEL).await.is_ok() {
-                        while let Ok(n) = listener.recv().await {
+                        // Whatever was notified while this instance was not listening is lost:
+                        // the counts are read again. `try_recv` says when the connection drops
+                        // (`Ok(None)`), so that every gap is followed by the same.
+                        all_stale(&listening).await;
+                        while let Ok(Some(n)) = listener.try_recv().await {
                             let payload = n.payload();
                             if let Some((partner, order)) = payload.strip_prefix("pos:").and_then(|r| r.split_once(':')) {
                                 wake(&listening, partner, Live::Position(order.to_owned()));
@@ -251,6 +270,7 @@ pub fn start_waking(actors: &Actors, bus: &Bus, db: &Db, runtime: &tokio::runtim
                                 wake(&listening, payload, Live::Notifications);
                             }
                         }
+                        all_stale(&listening).await;
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "LISTEN failed; retrying"),
@@ -261,6 +281,13 @@ pub fn start_waking(actors: &Actors, bus: &Bus, db: &Db, runtime: &tokio::runtim
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
     });
+}
+
+/// Every count this instance keeps must be read again.
+async fn all_stale(actors: &Actors) {
+    for a in actors.all::<NotificationActor>().await {
+        a.do_send(Recount::Stale);
+    }
 }
 
 /// What a notice on the bus wakes a stream for.

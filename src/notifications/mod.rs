@@ -86,7 +86,11 @@ pub async fn mark_read(db: &Db, partner_id: &str, id: Option<i64>) -> sqlx::Resu
         .map(|r| r.rows_affected()))?;
     if let (Db::Postgres(pool), true) = (db, n > 0) {
         crate::db::count_call();
-        sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(format!("read:{partner_id}")).execute(pool).await?;
+        // They are read whatever happens here; without the notice, the other instances read
+        // the count again within a minute anyway.
+        if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(format!("read:{partner_id}")).execute(pool).await {
+            tracing::warn!(error = %e, partner_id, "telling the other instances of notifications read failed");
+        }
     }
     Ok(n)
 }

@@ -84,15 +84,34 @@ pub enum OrderError {
     Db(#[from] sqlx::Error),
 }
 
+/// An order's refusal as an API problem, in the request's language: `404`, `409` for a
+/// refused transition or a concurrent change, `422` for an unknown courier, `500` otherwise.
 impl From<OrderError> for crate::web::api::problem::ApiProblem {
     fn from(e: OrderError) -> Self {
-        crate::web::api::problem::ApiProblem::internal(crate::web::api::problem::request_lang(), e)
+        use crate::{i18n::Msg, web::api::problem::ApiProblem};
+        use poem::http::StatusCode;
+        let lang = crate::web::api::problem::request_lang();
+        match e {
+            OrderError::NotFound => ApiProblem::not_found(lang),
+            OrderError::Transition(t) => ApiProblem::new(StatusCode::CONFLICT, "transition-refused", lang, t.message(), None),
+            OrderError::Conflict => ApiProblem::new(StatusCode::CONFLICT, "conflict", lang, Msg::ErrOrderChanged, None),
+            OrderError::UnknownCourier => ApiProblem::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown-courier", lang, Msg::ErrChoice, None),
+            OrderError::Db(e) => ApiProblem::internal(lang, e),
+        }
     }
 }
 
+/// An order's refusal on a page: `404`, `409`, `422`, or the error page for a failure.
 impl From<OrderError> for crate::web::PageError {
     fn from(e: OrderError) -> Self {
-        crate::web::PageError::Internal(e.into())
+        use poem::http::StatusCode;
+        let status = match e {
+            OrderError::NotFound => StatusCode::NOT_FOUND,
+            OrderError::Transition(_) | OrderError::Conflict => StatusCode::CONFLICT,
+            OrderError::UnknownCourier => StatusCode::UNPROCESSABLE_ENTITY,
+            OrderError::Db(e) => return crate::web::PageError::Internal(e.into()),
+        };
+        crate::web::PageError::Http(crate::web::status_error(status))
     }
 }
 

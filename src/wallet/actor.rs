@@ -62,6 +62,8 @@ pub struct WalletActor {
 pub struct Held {
     pub balance: wallet::Balance,
     pub last_entry: i64,
+    /// Read from the account at least once (before, the actor starts from a snapshot).
+    pub loaded: bool,
 }
 
 impl PartnerActor for WalletActor {
@@ -78,7 +80,11 @@ impl PartnerActor for WalletActor {
 pub async fn balance(actors: &Actors, db: &crate::db::Db, partner_id: &str) -> sqlx::Result<wallet::Balance> {
     match actors.get::<WalletActor>(partner_id).await {
         Some(actor) => match actor.send(Current).await {
-            Ok(held) => held.map(|h| h.balance),
+            Ok(held) => {
+                // The actor's catching up is this request's database call.
+                crate::db::count_call();
+                held.map(|h| h.balance)
+            }
             Err(_) => wallet::balance(db, partner_id).await,
         },
         // The actor system is gone (the instance is stopping): the database says.
@@ -104,12 +110,22 @@ impl Handler<Current> for WalletActor {
     fn handle(&mut self, _: Current, _: &mut Context<Self>) -> Self::Result {
         self.last_activity = Instant::now();
         let (db, partner_id, known) = (self.env.db.clone(), self.partner_id.clone(), self.held);
-        let read = self.env.runtime.spawn(async move { wallet::entries_after(&db, &partner_id, known.last_entry).await });
+        let read = self.env.runtime.spawn(async move {
+            if known.loaded {
+                wallet::entries_after(&db, &partner_id, known.last_entry).await.map(|(entries, held)| (entries, held, None))
+            } else {
+                // First read: the account as it stands, not the whole ledger.
+                wallet::snapshot(&db, &partner_id).await.map(|start| (Vec::new(), start.0.held, Some(start)))
+            }
+        });
         AtomicResponse::new(Box::pin(
             async move { read.await.unwrap_or_else(|e| Err(sqlx::Error::Protocol(format!("reading the ledger: {e}")))) }
                 .into_actor(self)
                 .map(|read, act: &mut WalletActor, _| {
-                    let (entries, held) = read?;
+                    let (entries, held, start) = read?;
+                    if let Some((balance, last_entry)) = start {
+                        act.held = Held { balance, last_entry, loaded: true };
+                    }
                     for (id, amount) in entries {
                         // In ledger order, each once: an entry at or before the last applied is
                         // already in the balance.
@@ -119,6 +135,7 @@ impl Handler<Current> for WalletActor {
                         }
                     }
                     act.held.balance.held = held;
+                    act.held.loaded = true;
                     Ok(act.held)
                 }),
         ))

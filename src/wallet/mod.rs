@@ -144,6 +144,19 @@ pub async fn balance(db: &Db, partner_id: &str) -> sqlx::Result<Balance> {
     Ok(row.map(|(balance, held)| Balance { balance, held }).unwrap_or_default())
 }
 
+/// A partner's account as one statement sees it: the balance, the held amount and the last
+/// ledger entry the balance includes (what a wallet actor starts from).
+pub async fn snapshot(db: &Db, partner_id: &str) -> sqlx::Result<(Balance, i64)> {
+    let row: Option<(i64, i64, i64)> = on_db!(db, pool => sqlx::query_as(
+        "SELECT a.balance, a.held, CAST(COALESCE((SELECT MAX(e.id) FROM wallet_entries e WHERE e.partner_id = a.partner_id), 0) AS BIGINT) \
+         FROM wallet_accounts a WHERE a.partner_id = $1",
+    )
+    .bind(partner_id)
+    .fetch_optional(pool)
+    .await)?;
+    Ok(row.map(|(balance, held, last)| (Balance { balance, held }, last)).unwrap_or_default())
+}
+
 /// The ledger entries of a partner after entry `after` (id and amount, in ledger order), and the
 /// amount held by pending payouts: what a wallet actor catches up with. One query.
 pub async fn entries_after(db: &Db, partner_id: &str, after: i64) -> sqlx::Result<(Vec<(i64, i64)>, i64)> {

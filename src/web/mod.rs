@@ -290,7 +290,7 @@ pub async fn context_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request) -> po
             client: client_address(&req, state.config.trust_proxy),
         };
         // What the shell cost: the session (and, for admins, their alerts); the badge comes
-        // from the partner's notification actor.
+        // from the partner's notification actor (its reads, when it must read, count here).
         let shell_calls = crate::db::calls_so_far();
 
         let result = if is_state_changing(req.method()) {
@@ -331,12 +331,15 @@ pub async fn context_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request) -> po
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         }
         headers.append(header::VARY, HeaderValue::from_static("HX-Request"));
-        // Server-Timing (shown by browsers' developer tools): the page's database calls,
-        // the shell's and the handler's.
+        // Server-Timing (shown by browsers' developer tools), for signed-in users only: the
+        // page's database calls, the shell's and the handler's.
         let page_calls = crate::db::calls_so_far() - shell_calls;
-        let timing = format!("shell;desc=\"db {shell_calls}\", page;desc=\"db {page_calls}\", total;dur={}", started.elapsed().as_millis());
-        if let Ok(v) = HeaderValue::from_str(&timing) {
-            headers.insert("server-timing", v);
+        if ctx.user.is_some() {
+            let timing =
+                format!("shell;desc=\"db {shell_calls}\", page;desc=\"db {page_calls}\", total;dur={}", started.elapsed().as_millis());
+            if let Ok(v) = HeaderValue::from_str(&timing) {
+                headers.insert("server-timing", v);
+            }
         }
         tracing::info!(status = resp.status().as_u16(), ms = started.elapsed().as_millis() as u64, db = shell_calls + page_calls, "served");
         Ok(resp)

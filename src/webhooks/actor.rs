@@ -22,8 +22,9 @@ pub struct WebhookActor {
     env: Env,
     sending: Sending,
     slot: Slot,
-    /// The partner's configuration as last read, with the failures and the pause the last
-    /// batch left; read again when its stored version moves (a save on any instance).
+    /// The partner's configuration as last read (where to send, how to sign), kept up to date
+    /// with the failures and the pause each batch leaves; read again when its stored version
+    /// moves (a save on any instance).
     config: Option<crate::webhooks::WebhookConfig>,
     in_flight: usize,
     last_activity: Instant,

@@ -63,9 +63,21 @@ impl Drop for TestDatabase {
             use sqlx::Connection;
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
             rt.block_on(async {
-                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
+                // The app may still reconnect while it is dropped: try again, then say so (the
+                // next run drops what is left).
+                let mut last = String::new();
+                for _ in 0..3 {
+                    match sqlx::PgConnection::connect(&admin).await {
+                        Ok(mut conn) => match sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await
+                        {
+                            Ok(_) => return,
+                            Err(e) => last = e.to_string(),
+                        },
+                        Err(e) => last = e.to_string(),
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
                 }
+                eprintln!("test database {name} not dropped: {last}");
             });
         })
         .join();
