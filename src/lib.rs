@@ -19,6 +19,7 @@ pub mod events;
 pub mod geo;
 pub mod i18n;
 pub mod idempotency;
+pub mod ids;
 pub mod invoices;
 pub mod media;
 pub mod money;

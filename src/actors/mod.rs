@@ -112,7 +112,7 @@ impl Actors {
         A::Context: ToEnvelope<A, M>,
         M: Message<Result = ()> + Send + 'static,
     {
-        self.registry.do_send(Tell::<A, M>(partner_id.to_owned(), msg, PhantomData));
+        self.registry.do_send(Tell::<A, M> { partner_id: partner_id.to_owned(), msg, start: true, kind: PhantomData });
     }
 
     /// Send `msg` to the partner's actor of kind `A` only if it runs (nobody listening: nothing
@@ -123,7 +123,7 @@ impl Actors {
         A::Context: ToEnvelope<A, M>,
         M: Message<Result = ()> + Send + 'static,
     {
-        self.registry.do_send(TellRunning::<A, M>(partner_id.to_owned(), msg, PhantomData));
+        self.registry.do_send(Tell::<A, M> { partner_id: partner_id.to_owned(), msg, start: false, kind: PhantomData });
     }
 
     /// Every running actor of kind `A`.
@@ -214,7 +214,13 @@ impl<A: PartnerActor> Handler<Get<A>> for Registry {
     }
 }
 
-struct Tell<A, M>(String, M, PhantomData<fn() -> A>);
+/// A message for a partner's actor: started if needed (`start`), or only if it runs.
+struct Tell<A, M> {
+    partner_id: String,
+    msg: M,
+    start: bool,
+    kind: PhantomData<fn() -> A>,
+}
 
 impl<A: 'static, M: Send> Message for Tell<A, M> {
     type Result = ();
@@ -228,28 +234,10 @@ where
 {
     type Result = ();
 
-    fn handle(&mut self, msg: Tell<A, M>, ctx: &mut Context<Self>) {
-        self.get::<A>(&msg.0, ctx).do_send(msg.1);
-    }
-}
-
-struct TellRunning<A, M>(String, M, PhantomData<fn() -> A>);
-
-impl<A: 'static, M: Send> Message for TellRunning<A, M> {
-    type Result = ();
-}
-
-impl<A, M> Handler<TellRunning<A, M>> for Registry
-where
-    A: PartnerActor + Handler<M>,
-    A::Context: ToEnvelope<A, M>,
-    M: Message<Result = ()> + Send + 'static,
-{
-    type Result = ();
-
-    fn handle(&mut self, msg: TellRunning<A, M>, _: &mut Context<Self>) {
-        if let Some(a) = self.find::<A>(&msg.0) {
-            a.do_send(msg.1);
+    fn handle(&mut self, tell: Tell<A, M>, ctx: &mut Context<Self>) {
+        let actor = if tell.start { Some(self.get::<A>(&tell.partner_id, ctx)) } else { self.find::<A>(&tell.partner_id) };
+        if let Some(a) = actor {
+            a.do_send(tell.msg);
         }
     }
 }

@@ -245,7 +245,7 @@ async fn api_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request, contract: Arc
                 }
                 Err(e) => return Ok(internal(e, lang)),
             }
-            let key = IdemKey { partner_id: auth.partner_id.clone(), key, request_hash, attempt: security::random_token(12) };
+            let key = IdemKey { partner_id: auth.partner_id.to_string(), key, request_hash, attempt: security::random_token(12) };
             req.extensions_mut().insert(key.clone());
             idem = Some(key);
         }

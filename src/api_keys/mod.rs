@@ -143,7 +143,7 @@ pub async fn authenticate(db: &Db, presented: &str) -> sqlx::Result<Option<Authe
     if row.last_used_at.is_none_or(|t| now - t > TOUCH_EVERY_MS) {
         on_db!(db, pool => sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1").bind(&row.id).bind(now).execute(pool).await.map(|_| ()))?;
     }
-    Ok(Some(Authenticated { key_id: row.id, partner_id: row.partner_id }))
+    Ok(Some(Authenticated { key_id: row.id, partner_id: crate::ids::PartnerId::new(row.partner_id) }))
 }
 
 /// The rate limit's window: `limit` requests per minute.

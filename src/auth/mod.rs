@@ -35,5 +35,5 @@ impl Role {
 #[derive(Debug, Clone)]
 pub struct Authenticated {
     pub key_id: String,
-    pub partner_id: String,
+    pub partner_id: crate::ids::PartnerId,
 }

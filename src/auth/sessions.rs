@@ -32,7 +32,7 @@ pub struct SessionUser {
 /// The vendor business behind a BUSINESS user.
 #[derive(Clone, Debug)]
 pub struct PartnerRef {
-    pub id: String,
+    pub id: crate::ids::PartnerId,
     pub business_name: String,
     pub slug: String,
     pub approved: bool,
@@ -165,9 +165,12 @@ pub async fn resolve(db: &Db, raw: &str) -> sqlx::Result<Option<SessionUser>> {
             .await.map(|r| r.rows_affected()))?;
     }
     let partner = match (row.partner_id, row.business_name, row.slug) {
-        (Some(id), Some(business_name), Some(slug)) => {
-            Some(PartnerRef { id, business_name, slug, approved: row.is_business_approved.unwrap_or(false) })
-        }
+        (Some(id), Some(business_name), Some(slug)) => Some(PartnerRef {
+            id: crate::ids::PartnerId::new(id),
+            business_name,
+            slug,
+            approved: row.is_business_approved.unwrap_or(false),
+        }),
         _ => None,
     };
     Ok(Some(SessionUser {

@@ -153,7 +153,7 @@ struct CourierOrder {
 impl From<&Order> for CourierOrder {
     fn from(o: &Order) -> Self {
         CourierOrder {
-            id: o.id.clone(),
+            id: o.id.to_string(),
             tracking_number: o.tracking_number.clone(),
             status: o.status.as_str().to_owned(),
             pickup: Place {

@@ -252,10 +252,10 @@ pub async fn report_position(
     record_position(db, courier_id, order, lat, lng, at).await?;
     if !db.is_postgres() {
         bus.publish(crate::events::Notice {
-            partner_id: order.partner_id.clone(),
+            partner_id: order.partner_id.to_string(),
             seq: 0,
             kind: "position".to_owned(),
-            order_id: Some(order.id.clone()),
+            order_id: Some(order.id.to_string()),
             ..Default::default()
         });
     }

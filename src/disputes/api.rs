@@ -143,7 +143,7 @@ impl From<&Dispute> for DisputeOut {
         DisputeOut {
             id: d.id.clone(),
             number: d.number.clone(),
-            order_id: d.order_id.clone(),
+            order_id: d.order_id.to_string(),
             tracking_number: d.tracking_number.clone(),
             reason: d.reason.clone(),
             description: d.description.clone(),

@@ -75,8 +75,8 @@ pub fn status_label(code: &str) -> (Msg, &'static str) {
 pub struct Dispute {
     pub id: String,
     pub number: String,
-    pub partner_id: String,
-    pub order_id: String,
+    pub partner_id: crate::ids::PartnerId,
+    pub order_id: crate::ids::OrderId,
     pub tracking_number: String,
     pub business_name: String,
     pub reason: String,

@@ -152,8 +152,17 @@ pub async fn stream(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &R
         }
     };
     let session_hash = ctx.user.as_ref().map(|u| u.session_hash.clone()).unwrap_or_default();
-    let mut st =
-        State { db, partner_id: partner.id.clone(), session_hash, check_session_at: 0, closing: false, lang: ctx.lang, last, rx, queue };
+    let mut st = State {
+        db,
+        partner_id: partner.id.to_string(),
+        session_hash,
+        check_session_at: 0,
+        closing: false,
+        lang: ctx.lang,
+        last,
+        rx,
+        queue,
+    };
     // Subscribed first, then checked: an end announced in between is not missed.
     st.check_session().await;
     if !st.closing {

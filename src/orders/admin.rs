@@ -221,7 +221,7 @@ async fn reset_pin(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id)
     let o = load(state, &id).await?;
     match service::reset_pin(&state.db, &state.bus, &o, now_ms()).await {
         Ok(Some(_)) => {
-            tracing::info!(order_id = o.id, admin = admin.user_id, "delivery PIN reset");
+            tracing::info!(order_id = %o.id, admin = admin.user_id, "delivery PIN reset");
             Ok(redirect(&format!("/admin/orders/{}/", o.id)))
         }
         Ok(None) => {

@@ -255,7 +255,7 @@ impl OrderOut {
     fn from(o: &Order, public_url: &str) -> OrderOut {
         let phone = |p: &str| Phone::parse(p).map(|x| x.as_str().to_owned()).unwrap_or_else(|| p.to_owned());
         OrderOut {
-            id: o.id.clone(),
+            id: o.id.to_string(),
             tracking_number: o.tracking_number.clone(),
             status: o.status.as_str().to_owned(),
             source: o.source.clone(),

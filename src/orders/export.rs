@@ -169,7 +169,7 @@ pub async fn export_orders(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, 
     };
     let today = chrono::Utc::now().with_timezone(&crate::douala::douala()).format("%Y-%m-%d");
     let name = if ctx.lang == Lang::Fr { "commandes" } else { "orders" };
-    let body = stream_orders(state.db.clone(), partner.id, filter, ctx.lang, state.config.public_url(), delimiter);
+    let body = stream_orders(state.db.clone(), partner.id.into(), filter, ctx.lang, state.config.public_url(), delimiter);
     Ok(crate::web::csv_attachment(&format!("{name}-{today}.csv")).header(header::CACHE_CONTROL, "no-store").body(body))
 }
 

@@ -350,7 +350,7 @@ pub async fn confirm(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(i
         Some(service::Once::Import(&id)),
     )
     .await?;
-    tracing::info!(partner_id = partner.id, created = created.len(), "orders imported");
+    tracing::info!(partner_id = %partner.id, created = created.len(), "orders imported");
     Ok(redirect(&format!("/partners/orders/?imported={}", created.len())))
 }
 

@@ -6,8 +6,8 @@ use crate::{db::Db, on_db, orders::model::Status, pricing::Price};
 /// An order with the names the pages show (quartiers, cities, courier).
 #[derive(sqlx::FromRow, Debug, Clone)]
 pub struct Order {
-    pub id: String,
-    pub partner_id: String,
+    pub id: crate::ids::OrderId,
+    pub partner_id: crate::ids::PartnerId,
     pub tracking_number: String,
     pub public_token: String,
     #[sqlx(try_from = "String")]
@@ -64,7 +64,7 @@ impl Order {
     /// The spec's webhook `data` for this order.
     pub fn event_data(&self, reason: Option<String>) -> OrderData {
         OrderData {
-            order_id: self.id.clone(),
+            order_id: self.id.to_string(),
             tracking_number: self.tracking_number.clone(),
             status: self.status().as_str(),
             courier: match (&self.courier_name, &self.courier_phone) {
@@ -335,7 +335,7 @@ pub async fn list_counted(
     let mut orders: Vec<Order> = rows.into_iter().map(|r| r.order).collect();
     let next = if orders.len() as i64 > limit {
         orders.truncate(limit as usize);
-        orders.last().map(|o| Cursor { created_at: o.created_at, id: o.id.clone() })
+        orders.last().map(|o| Cursor { created_at: o.created_at, id: o.id.to_string() })
     } else {
         None
     };

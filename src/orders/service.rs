@@ -211,7 +211,7 @@ pub async fn create_many(
                 let order = insert(&mut tx, partner_id, source, v, fresh, actor, at).await?;
                 let event = Event::new(partner_id, Kind::OrderCreated, Some(&order.id), &order.event_data(None));
                 let recorded = events::record(&mut tx, &event, at).await?;
-                created.push((order.id, Some(recorded)));
+                created.push((String::from(order.id), Some(recorded)));
             }
             if let (Some(Once::Idempotent(key)), Some((id, _))) = (once, created.first()) {
                 // A concurrent request with the same key (another instance) makes this fail,
@@ -490,7 +490,7 @@ async fn wrong_pin(db: &Db, bus: &Bus, order: &Order, at: i64) -> Result<Transit
     };
     tx.commit().await?;
     if let Some(recorded) = locked {
-        tracing::warn!(order_id = order.id, tracking = order.tracking_number, "delivery PIN locked after too many wrong tries");
+        tracing::warn!(order_id = %order.id, tracking = order.tracking_number, "delivery PIN locked after too many wrong tries");
         bus.announce(recorded);
     }
     Ok(refusal)

@@ -224,7 +224,7 @@ async fn approve_partner(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Pa
     let admin = guard::admin(ctx)?;
     let p = load(state, &id).await?;
     repo::approve(&state.db, &p.id).await?;
-    tracing::info!(partner_id = p.id, admin = admin.user_id, "partner approved");
+    tracing::info!(partner_id = %p.id, admin = admin.user_id, "partner approved");
     Ok(redirect(&format!("/admin/partners/{}/", p.id)))
 }
 
@@ -251,7 +251,7 @@ async fn suspend_partner(
     if let Some(ended) = repo::suspend(&state.db, &p.id, &reason).await? {
         ended.announce(&state.bus);
     }
-    tracing::info!(partner_id = p.id, admin = admin.user_id, "partner suspended");
+    tracing::info!(partner_id = %p.id, admin = admin.user_id, "partner suspended");
     Ok(redirect(&format!("/admin/partners/{}/", p.id)))
 }
 

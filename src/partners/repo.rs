@@ -42,7 +42,7 @@ pub const RESERVED_SLUGS: &[&str] = &[
 /// Everything the profile and admin pages show about a partner.
 #[derive(sqlx::FromRow, Debug, Clone)]
 pub struct Partner {
-    pub id: String,
+    pub id: crate::ids::PartnerId,
     pub user_id: String,
     pub business_name: String,
     pub slug: String,

@@ -293,7 +293,7 @@ async fn book(
     }
     // A bot filled the hidden field: pretend success, store nothing.
     if !form.website.is_empty() {
-        tracing::info!(partner = partner.id, "booking honeypot triggered");
+        tracing::info!(partner = %partner.id, "booking honeypot triggered");
         return Ok(respond(StatusCode::OK, page(ctx, &title, thanks(ctx, None))));
     }
     let now = now_ms();
