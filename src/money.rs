@@ -1,5 +1,88 @@
-//! Money as a vendor reads it: integer FCFA (XAF has no minor unit), grouped by thousands.
-//! Below every domain: events, notifications and pages all print amounts the same way.
+//! Money: integer FCFA (XAF has no minor unit) as one type through the domain, printed as a
+//! vendor reads it, grouped by thousands. Below every domain: events, notifications and pages
+//! all print amounts the same way.
+
+use std::{
+    fmt,
+    iter::Sum,
+    ops::{Add, AddAssign, Neg, Sub, SubAssign},
+};
+
+/// An amount of FCFA: stored as the integer (`BIGINT`), sent as a JSON number, shown as
+/// `1 500 FCFA`. Signed: a debit is negative.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, sqlx::Type, serde::Serialize, serde::Deserialize)]
+#[sqlx(transparent)]
+#[serde(transparent)]
+pub struct Fcfa(pub i64);
+
+impl Fcfa {
+    pub const ZERO: Fcfa = Fcfa(0);
+
+    /// The integer amount (for the API's numbers and the arithmetic SQL does).
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl fmt::Display for Fcfa {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_fcfa(self.0))
+    }
+}
+
+impl maud::Render for Fcfa {
+    fn render(&self) -> maud::Markup {
+        maud::html! { (format_fcfa(self.0)) }
+    }
+}
+
+impl From<Fcfa> for i64 {
+    fn from(a: Fcfa) -> i64 {
+        a.0
+    }
+}
+
+impl Add for Fcfa {
+    type Output = Fcfa;
+
+    fn add(self, other: Fcfa) -> Fcfa {
+        Fcfa(self.0 + other.0)
+    }
+}
+
+impl Sub for Fcfa {
+    type Output = Fcfa;
+
+    fn sub(self, other: Fcfa) -> Fcfa {
+        Fcfa(self.0 - other.0)
+    }
+}
+
+impl Neg for Fcfa {
+    type Output = Fcfa;
+
+    fn neg(self) -> Fcfa {
+        Fcfa(-self.0)
+    }
+}
+
+impl AddAssign for Fcfa {
+    fn add_assign(&mut self, other: Fcfa) {
+        self.0 += other.0;
+    }
+}
+
+impl SubAssign for Fcfa {
+    fn sub_assign(&mut self, other: Fcfa) {
+        self.0 -= other.0;
+    }
+}
+
+impl Sum for Fcfa {
+    fn sum<I: Iterator<Item = Fcfa>>(iter: I) -> Fcfa {
+        Fcfa(iter.map(|a| a.0).sum())
+    }
+}
 
 /// `1500` → `1 500 FCFA`, with a no-break space between thousands and before the unit.
 pub fn format_fcfa(amount: i64) -> String {
@@ -23,6 +106,16 @@ pub fn format_int(amount: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_add_up_and_print() {
+        let fee = Fcfa(1_850);
+        assert_eq!(Fcfa(25_000) - fee, Fcfa(23_150));
+        assert_eq!(-fee + Fcfa(2_000), Fcfa(150));
+        assert_eq!([Fcfa(1), Fcfa(2)].into_iter().sum::<Fcfa>(), Fcfa(3));
+        assert_eq!(Fcfa(-1_500).to_string(), "-1\u{a0}500\u{a0}FCFA");
+        assert_eq!(serde_json::to_string(&Fcfa(7)).unwrap(), "7");
+    }
 
     #[test]
     fn amounts_group_by_thousands() {

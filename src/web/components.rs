@@ -1,20 +1,10 @@
 //! Small components shown on many pages: money, dates, badges.
 
 use chrono::{DateTime, Utc};
-use maud::{Markup, Render, html};
+use maud::{Markup, html};
 
-pub use crate::money::{format_fcfa, format_int};
+pub use crate::money::{Fcfa, format_fcfa, format_int};
 use crate::{douala::douala, i18n::Lang};
-
-/// An amount of FCFA (XAF has no minor unit), shown as `1 500 FCFA`.
-#[derive(Clone, Copy, Debug)]
-pub struct Fcfa(pub i64);
-
-impl Render for Fcfa {
-    fn render(&self) -> Markup {
-        html! { (format_fcfa(self.0)) }
-    }
-}
 
 /// A timestamp (ms since epoch, UTC) shown in Douala time, `28/11/2026 14:05`.
 pub fn format_datetime(ms: i64, _lang: Lang) -> String {
