@@ -58,7 +58,7 @@ async fn dashboard(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> PageR
             a.kpi href="/partners/orders/?status=active" { span.l { (ctx.t(Msg::KpiInProgress)) } span.v { (kpis.in_progress) } }
             a.kpi href="/partners/orders/?status=COMPLETED" { span.l { (ctx.t(Msg::KpiCompletedMonth)) } span.v { (kpis.completed_this_month) } }
             div.kpi { span.l { (ctx.t(Msg::KpiCodToCollect)) } span.v { (Fcfa(kpis.cod_to_collect)) } }
-            a.kpi href="/partners/wallet/" { span.l { (ctx.t(Msg::WalletAvailable)) } span.v { (Fcfa(wallet_balance.available())) } }
+            a.kpi href="/partners/wallet/" { span.l { (ctx.t(Msg::WalletAvailable)) } span.v { (wallet_balance.available()) } }
             a.kpi href="/partners/analytics/" {
                 span.l { (ctx.t(Msg::KpiDeliveryRate30)) }
                 span.v { (analytics::pages::permille(month.statuses.delivery_rate_permille())) }

@@ -247,7 +247,7 @@ async fn seed_money(db: &Db, vendor_id: &str) -> anyhow::Result<()> {
         let first = crate::invoices::parse_month(&month).ok_or_else(|| anyhow::anyhow!("month"))?;
         month_end = crate::douala::day_start(first);
     }
-    let available = crate::wallet::balance(db, vendor_id).await?.available();
+    let available = crate::wallet::balance(db, vendor_id).await?.available().get();
     if available >= 2 * crate::wallet::MIN_PAYOUT {
         let phone = crate::accounts::phone::Phone::parse("677987654").ok_or_else(|| anyhow::anyhow!("phone"))?;
         let amount = (available / 4 / 500 * 500).max(crate::wallet::MIN_PAYOUT);

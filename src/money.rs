@@ -36,6 +36,13 @@ impl maud::Render for Fcfa {
     }
 }
 
+/// An amount equals a plain number of FCFA (`balance == 46_000`).
+impl PartialEq<i64> for Fcfa {
+    fn eq(&self, other: &i64) -> bool {
+        self.0 == *other
+    }
+}
+
 impl From<Fcfa> for i64 {
     fn from(a: Fcfa) -> i64 {
         a.0

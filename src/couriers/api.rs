@@ -172,7 +172,7 @@ impl From<&Order> for CourierOrder {
             },
             recipient_name: o.recipient_name.clone(),
             recipient_phone: o.recipient_phone.clone(),
-            cod_amount: o.cod_amount,
+            cod_amount: o.cod_amount.get(),
             note: o.courier_note.clone(),
         }
     }

@@ -557,7 +557,7 @@ pub async fn decide(
                 order_id: Some(&current.order_id),
                 dispute_id: Some(dispute_id),
                 reason: Some(&reason),
-                ..crate::wallet::Booking::new(&current.partner_id, crate::wallet::EntryKind::DisputeRefund, refund, now)
+                ..crate::wallet::Booking::new(&current.partner_id, crate::wallet::EntryKind::DisputeRefund, crate::money::Fcfa(refund), now)
             };
             let booked = crate::wallet::book(&mut tx, booking).await?;
             if !booked {

@@ -23,7 +23,7 @@ use crate::{
     state::AppState,
     web::{
         Ctx, PageResult,
-        components::{Fcfa, format_datetime},
+        components::format_datetime,
         forms::{FieldErrors, Input},
         internal,
         layout::{csrf_field, page, respond},
@@ -81,7 +81,7 @@ async fn queue(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Qu
                     a href=(format!("/admin/orders/{}/", o.id)) {
                         span.tn { (o.tracking_number) } (status_badge(ctx, o.status()))
                         span.who { (o.business_name) " → " (o.dropoff_quartier) ", " (o.dropoff_city) }
-                        span.meta { (format_datetime(o.created_at, ctx.lang)) " · " (Fcfa(o.price_total)) }
+                        span.meta { (format_datetime(o.created_at, ctx.lang)) " · " (o.price_total) }
                     }
                 }
             }
@@ -114,8 +114,8 @@ async fn detail(state: &AppState, ctx: &Ctx, o: &Order, errors: &FieldErrors, st
                 dt { (ctx.t(Msg::Pickup)) } dd { (o.pickup_quartier) ", " (o.pickup_city) " — " (o.pickup_address) }
                 dt { (ctx.t(Msg::Dropoff)) } dd { (o.dropoff_quartier) ", " (o.dropoff_city) " — " (o.dropoff_address) }
                 dt { (ctx.t(Msg::FieldRecipientName)) } dd { (o.recipient_name) " · " (o.recipient_phone) }
-                dt { (ctx.t(Msg::PriceTotal)) } dd { (Fcfa(o.price_total)) }
-                dt { (ctx.t(Msg::FieldCod)) } dd { (Fcfa(o.cod_amount)) }
+                dt { (ctx.t(Msg::PriceTotal)) } dd { (o.price_total) }
+                dt { (ctx.t(Msg::FieldCod)) } dd { (o.cod_amount) }
                 dt { (ctx.t(Msg::Courier)) } dd { (o.courier_name.clone().unwrap_or_else(|| "—".into())) }
             }
         }

@@ -264,8 +264,8 @@ impl OrderOut {
             recipient: Person { name: o.recipient_name.clone(), phone: o.recipient_phone.clone() },
             package_description: o.package_description.clone(),
             size_class: o.size_class.clone(),
-            cod_amount: o.cod_amount,
-            pricing: Pricing { total: o.price_total, commission: o.price_commission, net: o.price_net },
+            cod_amount: o.cod_amount.get(),
+            pricing: Pricing { total: o.price_total.get(), commission: o.price_commission.get(), net: o.price_net.get() },
             distance_m: o.distance_m,
             delivery_pin: o.delivery_pin.clone(),
             courier: o
@@ -388,7 +388,7 @@ impl OrdersApi {
         match orders::quote(&state.db, lang, &partner, route).await? {
             Ok(q) => Ok(Json(QuoteResponse {
                 distance_m: q.distance_m,
-                pricing: Pricing { total: q.price.total, commission: q.price.commission, net: q.price.net },
+                pricing: Pricing { total: q.price.total.get(), commission: q.price.commission.get(), net: q.price.net.get() },
                 currency: "XAF".into(),
             })),
             Err(errors) => Err(ApiProblem::validation(lang, &errors, api_field)),

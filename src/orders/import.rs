@@ -27,7 +27,6 @@ use crate::{
     text,
     web::{
         Ctx, PageResult,
-        components::Fcfa,
         forms::FieldErrors,
         layout::{csrf_field, page, respond},
         redirect, status_error,
@@ -294,7 +293,7 @@ fn preview(ctx: &Ctx, id: &str, checked: &[(usize, Draft, Result<ValidOrder, Fie
                     div.row.between {
                         strong { (ctx.fmt(Msg::ImportLine, &[("line", &line.to_string())])) " · " (d.recipient_name) }
                         @match result {
-                            Ok(v) => { span.badge.ok { (Fcfa(v.quote.price.total)) } }
+                            Ok(v) => { span.badge.ok { (v.quote.price.total) } }
                             Err(_) => { span.badge.err { (ctx.t(Msg::ImportRowInvalid)) } }
                         }
                     }

@@ -27,7 +27,7 @@ use crate::{
     state::AppState,
     web::{
         Ctx, PageResult,
-        components::{Fcfa, badge, format_datetime},
+        components::{badge, format_datetime},
         forms::{FieldErrors, Input},
         internal,
         layout::{csrf_field, page, respond},
@@ -158,8 +158,8 @@ fn order_row(ctx: &Ctx, o: &Order) -> Markup {
                 (status_badge(ctx, o.status()))
                 span.who { (o.recipient_name) " · " (o.dropoff_quartier) ", " (o.dropoff_city) }
                 span.meta {
-                    (format_datetime(o.created_at, ctx.lang)) " · " (Fcfa(o.price_total))
-                    @if o.cod_amount > 0 { " · " (ctx.t(Msg::CodShort)) " " (Fcfa(o.cod_amount)) }
+                    (format_datetime(o.created_at, ctx.lang)) " · " (o.price_total)
+                    @if o.cod_amount > crate::money::Fcfa::ZERO { " · " (ctx.t(Msg::CodShort)) " " (o.cod_amount) }
                 }
             }
         }
@@ -360,7 +360,7 @@ async fn quote_inner(state: &AppState, ctx: &Ctx, partner: &Partner, draft: &Dra
     Ok(html! {
         h2 { (ctx.t(Msg::QuoteTitle)) }
         @if let Some(q) = quote {
-            p.price { (Fcfa(q.price.total)) }
+            p.price { (q.price.total) }
             p.small.muted { (ctx.fmt(Msg::QuoteDistance, &[("km", &format!("{:.1}", q.distance_m as f64 / 1000.0))])) }
         } @else {
             p.muted { (ctx.t(Msg::QuoteChoosePlaces)) }
@@ -556,8 +556,8 @@ fn order_detail(
         }
         @if o.pin_locked_at.is_some() { div.flash.err role="alert" { (ctx.t(Msg::PinLockedVendor)) } }
         div.kpis {
-            div.kpi { span.l { (ctx.t(Msg::PriceTotal)) } span.v { (Fcfa(o.price_total)) } }
-            div.kpi { span.l { (ctx.t(Msg::FieldCod)) } span.v { (Fcfa(o.cod_amount)) } }
+            div.kpi { span.l { (ctx.t(Msg::PriceTotal)) } span.v { (o.price_total) } }
+            div.kpi { span.l { (ctx.t(Msg::FieldCod)) } span.v { (o.cod_amount) } }
             div.kpi { span.l { (ctx.t(Msg::DeliveryPin)) } span.v.pin { (o.delivery_pin) } }
             div.kpi { span.l { (ctx.t(Msg::Distance)) } span.v { (format!("{:.1} km", o.distance_m as f64 / 1000.0)) } }
         }
@@ -592,9 +592,9 @@ fn order_detail(
         div.card {
             h2 { (ctx.t(Msg::Pricing)) }
             dl.facts {
-                dt { (ctx.t(Msg::PriceTotal)) } dd { (Fcfa(o.price_total)) }
-                dt { (ctx.t(Msg::PriceCommission)) } dd { (Fcfa(o.price_commission)) }
-                dt { (ctx.t(Msg::PriceNet)) } dd { (Fcfa(o.price_net)) }
+                dt { (ctx.t(Msg::PriceTotal)) } dd { (o.price_total) }
+                dt { (ctx.t(Msg::PriceCommission)) } dd { (o.price_commission) }
+                dt { (ctx.t(Msg::PriceNet)) } dd { (o.price_net) }
             }
         }
         div.card {

@@ -1,7 +1,7 @@
 //! SQL for orders, their timeline and positions. Writes that change an order's status live in
 //! `service.rs` (one transaction per use case).
 
-use crate::{db::Db, on_db, orders::model::Status, pricing::Price};
+use crate::{db::Db, money::Fcfa, on_db, orders::model::Status, pricing::Price};
 
 /// An order with the names the pages show (quartiers, cities, courier).
 #[derive(sqlx::FromRow, Debug, Clone)]
@@ -21,7 +21,7 @@ pub struct Order {
     pub recipient_phone: String,
     pub package_description: String,
     pub size_class: String,
-    pub cod_amount: i64,
+    pub cod_amount: Fcfa,
     pub courier_note: Option<String>,
     pub delivery_pin: String,
     /// Wrong PINs entered so far; at [`crate::orders::model::MAX_PIN_FAILURES`] the PIN locks.
@@ -29,9 +29,9 @@ pub struct Order {
     /// When the PIN locked (an admin gives a new one or closes the order by hand).
     pub pin_locked_at: Option<i64>,
     pub distance_m: i64,
-    pub price_total: i64,
-    pub price_commission: i64,
-    pub price_net: i64,
+    pub price_total: Fcfa,
+    pub price_commission: Fcfa,
+    pub price_net: Fcfa,
     pub courier_id: Option<String>,
     pub failure_reason: Option<String>,
     pub cancel_reason: Option<String>,
@@ -96,7 +96,7 @@ pub struct OrderData {
     pub courier: Option<Person>,
     pub recipient: Person,
     pub pricing: crate::pricing::Price,
-    pub cod_amount: i64,
+    pub cod_amount: Fcfa,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }

@@ -430,7 +430,7 @@ pub async fn transition_once(
         if matches!(to, Status::Completed | Status::Failed) {
             let fee = Booking { order_id: Some(&order.id), ..Booking::new(partner, EntryKind::DeliveryFee, -fresh.price_total, at) };
             wallet::book(&mut tx, fee).await?;
-            if to == Status::Completed && fresh.cod_amount > 0 {
+            if to == Status::Completed && fresh.cod_amount > crate::money::Fcfa::ZERO {
                 let cod = Booking { order_id: Some(&order.id), ..Booking::new(partner, EntryKind::CodCollected, fresh.cod_amount, at) };
                 if wallet::book(&mut tx, cod).await? {
                     let data = PaymentData { order_id: &order.id, tracking_number: &order.tracking_number, amount: fresh.cod_amount, currency: "XAF" };

@@ -146,7 +146,7 @@ async fn partner_page(state: &AppState, ctx: &Ctx, p: &Partner, errors: &FieldEr
     let money = html! {
         div.card {
             h2 { (ctx.t(Msg::NavWallet)) }
-            p { (ctx.t(Msg::WalletBalance)) " " strong { (crate::web::components::Fcfa(balance.balance)) } " · " (ctx.t(Msg::WalletHeld)) " " (crate::web::components::Fcfa(balance.held)) }
+            p { (ctx.t(Msg::WalletBalance)) " " strong { (balance.balance) } " · " (ctx.t(Msg::WalletHeld)) " " (balance.held) }
             form method="post" action=(format!("/admin/partners/{}/adjust/", p.id)) {
                 (csrf_field(ctx))
                 div.grid2 {

@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::{
     db::{Db, now_ms},
     geo::{self, Quartier},
+    money::Fcfa,
     on_db,
 };
 
@@ -65,16 +66,16 @@ impl Size {
 /// `{total, commission, net}` as in the spec's webhook payload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Price {
-    pub total: i64,
-    pub commission: i64,
-    pub net: i64,
+    pub total: Fcfa,
+    pub commission: Fcfa,
+    pub net: Fcfa,
 }
 
 impl Price {
     /// Split a total with a commission rate: the commission is rounded to the nearest FCFA.
     pub fn split(total: i64, commission_bps: i64) -> Price {
         let commission = (total * commission_bps + 5000) / 10_000;
-        Price { total, commission, net: total - commission }
+        Price { total: Fcfa(total), commission: Fcfa(commission), net: Fcfa(total - commission) }
     }
 }
 
@@ -190,7 +191,7 @@ mod tests {
 
     #[test]
     fn the_spec_example_splits_1500_into_300_and_1200() {
-        assert_eq!(Price::split(1500, 2000), Price { total: 1500, commission: 300, net: 1200 });
+        assert_eq!(Price::split(1500, 2000), Price { total: Fcfa(1500), commission: Fcfa(300), net: Fcfa(1200) });
     }
 
     #[test]
@@ -205,7 +206,7 @@ mod tests {
         assert_eq!(price(&t, 3334, Size::M).total, 1850);
         assert_eq!(price(&t, 0, Size::L).total, 1700);
         // The spec's example: 1000 + 150 × 3.3 km = 1495 → 1500 → 300 / 1200.
-        assert_eq!(price(&t, 3300, Size::S), Price { total: 1500, commission: 300, net: 1200 });
+        assert_eq!(price(&t, 3300, Size::S), Price { total: Fcfa(1500), commission: Fcfa(300), net: Fcfa(1200) });
     }
 
     #[test]

@@ -159,7 +159,7 @@ impl WalletApi {
     #[oai(path = "/wallet", method = "get", operation_id = "getWallet", tag = "ApiTags::Wallet")]
     async fn get_balance(&self, auth: ApiKeyAuth, state: Data<&AppState>) -> Result<Json<BalanceOut>, ApiProblem> {
         let b = wallet::actor::balance(&state.actors, &state.db, &auth.0.partner_id).await?;
-        Ok(Json(BalanceOut { balance: b.balance, held: b.held, available: b.available(), currency: "XAF".into() }))
+        Ok(Json(BalanceOut { balance: b.balance.get(), held: b.held.get(), available: b.available().get(), currency: "XAF".into() }))
     }
 
     /// The ledger, newest first.

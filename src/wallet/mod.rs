@@ -12,6 +12,7 @@ use crate::{
     accounts::phone::{Operator, Phone},
     db::{Db, Tx, now_ms},
     events::{self, Event, Kind},
+    money::Fcfa,
     on_db, on_tx,
 };
 
@@ -51,7 +52,7 @@ pub struct Booking<'a> {
     pub partner_id: &'a str,
     pub kind: EntryKind,
     /// Signed: a credit is positive, a debit negative.
-    pub amount: i64,
+    pub amount: crate::money::Fcfa,
     pub order_id: Option<&'a str>,
     pub payout_id: Option<&'a str>,
     pub dispute_id: Option<&'a str>,
@@ -60,7 +61,7 @@ pub struct Booking<'a> {
 }
 
 impl<'a> Booking<'a> {
-    pub fn new(partner_id: &'a str, kind: EntryKind, amount: i64, at: i64) -> Booking<'a> {
+    pub fn new(partner_id: &'a str, kind: EntryKind, amount: crate::money::Fcfa, at: i64) -> Booking<'a> {
         Booking { partner_id, kind, amount, order_id: None, payout_id: None, dispute_id: None, reason: None, at }
     }
 }
@@ -88,7 +89,7 @@ pub async fn book(tx: &mut Tx, b: Booking<'_>) -> sqlx::Result<bool> {
         .bind(b.partner_id)
         .bind(b.kind.as_str())
         .bind(b.amount)
-        .bind(balance + b.amount)
+        .bind(balance + b.amount.get())
         .bind(b.order_id)
         .bind(b.payout_id)
         .bind(b.reason)
@@ -116,28 +117,28 @@ pub async fn book(tx: &mut Tx, b: Booking<'_>) -> sqlx::Result<bool> {
 pub struct PaymentData<'a> {
     pub order_id: &'a str,
     pub tracking_number: &'a str,
-    pub amount: i64,
+    pub amount: crate::money::Fcfa,
     pub currency: &'static str,
 }
 
 /// Balance figures of a partner.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Balance {
-    pub balance: i64,
-    pub held: i64,
+    pub balance: Fcfa,
+    pub held: Fcfa,
 }
 
 impl Balance {
     /// The balance less pending payouts: what a new payout may take. Delivery fees debited
     /// after a payout was requested can make it negative: then it is what the vendor owes,
     /// and pending payouts wait until the balance covers them again (see [`decide_payout`]).
-    pub fn available(&self) -> i64 {
+    pub fn available(&self) -> Fcfa {
         self.balance - self.held
     }
 }
 
 pub async fn balance(db: &Db, partner_id: &str) -> sqlx::Result<Balance> {
-    let row: Option<(i64, i64)> = on_db!(db, pool => sqlx::query_as("SELECT balance, held FROM wallet_accounts WHERE partner_id = $1")
+    let row: Option<(Fcfa, Fcfa)> = on_db!(db, pool => sqlx::query_as("SELECT balance, held FROM wallet_accounts WHERE partner_id = $1")
         .bind(partner_id)
         .fetch_optional(pool)
         .await)?;
@@ -147,7 +148,7 @@ pub async fn balance(db: &Db, partner_id: &str) -> sqlx::Result<Balance> {
 /// A partner's account as one statement sees it: the balance, the held amount and the last
 /// ledger entry the balance includes (what a wallet actor starts from).
 pub async fn snapshot(db: &Db, partner_id: &str) -> sqlx::Result<(Balance, i64)> {
-    let row: Option<(i64, i64, i64)> = on_db!(db, pool => sqlx::query_as(
+    let row: Option<(Fcfa, Fcfa, i64)> = on_db!(db, pool => sqlx::query_as(
         "SELECT a.balance, a.held, CAST(COALESCE((SELECT MAX(e.id) FROM wallet_entries e WHERE e.partner_id = a.partner_id), 0) AS BIGINT) \
          FROM wallet_accounts a WHERE a.partner_id = $1",
     )
@@ -159,12 +160,12 @@ pub async fn snapshot(db: &Db, partner_id: &str) -> sqlx::Result<(Balance, i64)>
 
 /// The ledger entries of a partner after entry `after` (id and amount, in ledger order), and the
 /// amount held by pending payouts: what a wallet actor catches up with. One query.
-pub async fn entries_after(db: &Db, partner_id: &str, after: i64) -> sqlx::Result<(Vec<(i64, i64)>, i64)> {
+pub async fn entries_after(db: &Db, partner_id: &str, after: i64) -> sqlx::Result<(Vec<(i64, Fcfa)>, Fcfa)> {
     #[derive(sqlx::FromRow)]
     struct Row {
         id: Option<i64>,
-        amount: Option<i64>,
-        held: i64,
+        amount: Option<Fcfa>,
+        held: Fcfa,
     }
     let rows: Vec<Row> = on_db!(db, pool => sqlx::query_as(
         "SELECT e.id, e.amount, a.held FROM wallet_accounts a \
@@ -175,12 +176,12 @@ pub async fn entries_after(db: &Db, partner_id: &str, after: i64) -> sqlx::Resul
     .bind(after)
     .fetch_all(pool)
     .await)?;
-    let held = rows.first().map_or(0, |r| r.held);
+    let held = rows.first().map_or(Fcfa::ZERO, |r| r.held);
     Ok((rows.into_iter().filter_map(|r| Some((r.id?, r.amount?))).collect(), held))
 }
 
 /// The sum of the ledger (tests check it equals the balance).
-pub async fn ledger_sum(db: &Db, partner_id: &str) -> sqlx::Result<i64> {
+pub async fn ledger_sum(db: &Db, partner_id: &str) -> sqlx::Result<Fcfa> {
     on_db!(db, pool => sqlx::query_scalar("SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM wallet_entries WHERE partner_id = $1")
         .bind(partner_id)
         .fetch_one(pool)
@@ -518,7 +519,11 @@ pub async fn decide_payout(db: &Db, bus: &events::Bus, payout_id: &str, paid: bo
     if paid {
         book(
             &mut tx,
-            Booking { payout_id: Some(&p.id), reason: Some(note), ..Booking::new(&p.partner_id, EntryKind::Payout, -p.amount, now) },
+            Booking {
+                payout_id: Some(&p.id),
+                reason: Some(note),
+                ..Booking::new(&p.partner_id, EntryKind::Payout, -crate::money::Fcfa(p.amount), now)
+            },
         )
         .await?;
     }
@@ -536,7 +541,11 @@ pub async fn decide_payout(db: &Db, bus: &events::Bus, payout_id: &str, paid: bo
 /// An admin's correction, with its reason.
 pub async fn adjust(db: &Db, partner_id: &str, amount: i64, reason: &str) -> Result<(), WalletError> {
     let mut tx = db.begin().await?;
-    book(&mut tx, Booking { reason: Some(reason), ..Booking::new(partner_id, EntryKind::Adjustment, amount, now_ms()) }).await?;
+    book(
+        &mut tx,
+        Booking { reason: Some(reason), ..Booking::new(partner_id, EntryKind::Adjustment, crate::money::Fcfa(amount), now_ms()) },
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -135,10 +135,10 @@ async fn view(
         h1 { (ctx.t(Msg::NavWallet)) }
         @if let Some(f) = flash { div.flash.ok role="status" { (ctx.t(f)) } }
         div.kpis {
-            div.kpi { span.l { (ctx.t(Msg::WalletBalance)) } span.v { (Fcfa(b.balance)) } }
-            div.kpi { span.l { (ctx.t(Msg::WalletAvailable)) } span.v { (Fcfa(b.available())) } }
-            @if b.available() < 0 { div.flash.err role="status" { (ctx.fmt(Msg::WalletOwed, &[("amount", &crate::web::components::format_fcfa(-b.available()))])) } }
-            div.kpi { span.l { (ctx.t(Msg::WalletHeld)) } span.v { (Fcfa(b.held)) } }
+            div.kpi { span.l { (ctx.t(Msg::WalletBalance)) } span.v { (b.balance) } }
+            div.kpi { span.l { (ctx.t(Msg::WalletAvailable)) } span.v { (b.available()) } }
+            @if b.available() < crate::money::Fcfa::ZERO { div.flash.err role="status" { (ctx.fmt(Msg::WalletOwed, &[("amount", &crate::web::components::format_fcfa(-b.available().get()))])) } }
+            div.kpi { span.l { (ctx.t(Msg::WalletHeld)) } span.v { (b.held) } }
         }
         p.small.muted { (ctx.t(Msg::WalletRules)) }
         form.card method="post" action="/partners/wallet/payouts/" novalidate {

@@ -2,6 +2,7 @@
 //! one open dispute per order, isolation between vendors, evidence photos checked by decoding,
 //! and the API.
 
+use delivr::money::Fcfa;
 use image::ImageFormat;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -117,7 +118,7 @@ async fn a_dispute_goes_from_photo_to_refund_once(backend: Backend) {
     // The refund landed once; deciding again changes nothing.
     let again = disputes::Decision { resolved: true, reason: "encore".into(), refund: 5000 };
     assert!(disputes::decide_in_turn(&app.state, &partner, &id, "x", again).await.is_err());
-    assert_eq!(wallet::balance(&app.state.db, &partner).await.unwrap().balance, before + 5000);
+    assert_eq!(wallet::balance(&app.state.db, &partner).await.unwrap().balance, before + Fcfa(5000));
     assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM wallet_entries WHERE kind = 'DISPUTE_REFUND' AND dispute_id = '{id}'")).await, 1);
     let resp = app.post_form(&url, &format!("/partners/disputes/{id}/messages/"), &[("body", "Merci !")]).await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY, "a closed dispute takes no more messages");
@@ -176,7 +177,7 @@ async fn a_dispute_goes_from_photo_to_refund_once(backend: Backend) {
     }
     assert_eq!(wins, 1);
     assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM wallet_entries WHERE dispute_id = '{id2}'")).await, 1);
-    assert_eq!(wallet::balance(&app.state.db, &partner).await.unwrap().balance, before + 5000 + 2000 - order2.price_total);
+    assert_eq!(wallet::balance(&app.state.db, &partner).await.unwrap().balance, before + Fcfa(5000) + Fcfa(2000) - order2.price_total);
 
     // The analytics count disputed orders.
     let summary = delivr::analytics::summary(

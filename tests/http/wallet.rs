@@ -1,6 +1,7 @@
 //! The wallet: settlement of orders, exactly-once COD, payouts that never overdraw, the
 //! ledger always balancing.
 
+use delivr::money::Fcfa;
 use reqwest::StatusCode;
 
 use crate::{
@@ -59,7 +60,11 @@ async fn orders_settle_into_the_ledger(backend: Backend) {
         .await
         .unwrap();
     let b = wallet::balance(&app.state.db, &partner).await.unwrap();
-    assert_eq!(b.balance, 15_000 - delivered.price_total - failed.price_total, "COD in, two fees out, the cancelled order costs nothing");
+    assert_eq!(
+        b.balance,
+        Fcfa(15_000) - delivered.price_total - failed.price_total,
+        "COD in, two fees out, the cancelled order costs nothing"
+    );
     assert_eq!(b.balance, wallet::ledger_sum(&app.state.db, &partner).await.unwrap());
     assert_eq!(count(&app, "SELECT COUNT(*) FROM domain_events WHERE kind = 'payment.received'").await, 1);
     let page = app.get("/partners/wallet/").await.text().await.unwrap();
@@ -88,7 +93,7 @@ async fn concurrent_completions_credit_cod_once(backend: Backend) {
     assert_eq!(ok, 1);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM wallet_entries WHERE kind = 'COD_COLLECTED'").await, 1);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM domain_events WHERE kind = 'payment.received'").await, 1);
-    assert_eq!(wallet::balance(&app.state.db, &partner).await.unwrap().balance, 20_000 - order.price_total);
+    assert_eq!(wallet::balance(&app.state.db, &partner).await.unwrap().balance, Fcfa(20_000) - order.price_total);
 }
 
 async fn concurrent_payouts_never_overdraw(backend: Backend) {
@@ -109,7 +114,7 @@ async fn concurrent_payouts_never_overdraw(backend: Backend) {
     }
     assert_eq!(ok, 3, "three payouts of 3 000 fit in 10 000");
     let b = wallet::balance(&app.state.db, &partner).await.unwrap();
-    assert_eq!((b.balance, b.held, b.available()), (10_000, 9_000, 1_000));
+    assert_eq!((b.balance, b.held, b.available()), (Fcfa(10_000), Fcfa(9_000), Fcfa(1_000)));
     // The same request token twice (a double click) makes one payout.
     let token = "11111111-1111-1111-1111-111111111111";
     let a = wallet::request_payout(&app.state.db, &partner, 1_000, &phone, "MTN", token).await.unwrap();
@@ -198,7 +203,7 @@ async fn random_operations_keep_the_ledger_balanced(backend: Backend) {
             .json()
             .await
             .unwrap();
-        assert_eq!(api["available"].as_i64(), Some(b.balance - b.held), "step {step}");
+        assert_eq!(api["available"].as_i64(), Some((b.balance - b.held).get()), "step {step}");
     }
 }
 
@@ -252,7 +257,7 @@ async fn payout_requests_are_validated_and_decided(backend: Backend) {
         .await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     let b = wallet::balance(&app.state.db, &partner).await.unwrap();
-    assert_eq!((b.balance, b.held), (48_500, 0));
+    assert_eq!((b.balance, b.held), (Fcfa(48_500), Fcfa(0)));
     assert_eq!(count(&app, "SELECT COUNT(*) FROM partner_notifications WHERE title = 'Retrait payé'").await, 1);
     // Deciding twice is refused; a vendor cannot reach the queue.
     let resp = admin.post_form("/admin/payouts/", &format!("/admin/payouts/{id}/"), &[("note", "again"), ("decision", "rejected")]).await;
