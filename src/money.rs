@@ -3,13 +3,14 @@
 //! all print amounts the same way.
 
 use std::{
-    fmt,
     iter::Sum,
     ops::{Add, AddAssign, Neg, Sub, SubAssign},
 };
 
-/// An amount of FCFA: stored as the integer (`BIGINT`), sent as a JSON number, shown as
-/// `1 500 FCFA`. Signed: a debit is negative.
+/// An amount of FCFA: stored as the integer (`BIGINT`), sent as a JSON number, shown on pages
+/// as `1 500 FCFA` (its `Render`). Signed: a debit is negative. Deliberately not `Display`:
+/// a CSV cell or a message chooses between the integer (`get`) and the shown form
+/// (`format_fcfa`), so that `to_string` can never put `1 500 FCFA` where a number belongs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, sqlx::Type, serde::Serialize, serde::Deserialize)]
 #[sqlx(transparent)]
 #[serde(transparent)]
@@ -21,12 +22,6 @@ impl Fcfa {
     /// The integer amount (for the API's numbers and the arithmetic SQL does).
     pub fn get(self) -> i64 {
         self.0
-    }
-}
-
-impl fmt::Display for Fcfa {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&format_fcfa(self.0))
     }
 }
 
@@ -120,7 +115,7 @@ mod tests {
         assert_eq!(Fcfa(25_000) - fee, Fcfa(23_150));
         assert_eq!(-fee + Fcfa(2_000), Fcfa(150));
         assert_eq!([Fcfa(1), Fcfa(2)].into_iter().sum::<Fcfa>(), Fcfa(3));
-        assert_eq!(Fcfa(-1_500).to_string(), "-1\u{a0}500\u{a0}FCFA");
+        assert_eq!(maud::Render::render(&Fcfa(-1_500)).into_string(), "-1\u{a0}500\u{a0}FCFA");
         assert_eq!(serde_json::to_string(&Fcfa(7)).unwrap(), "7");
     }
 

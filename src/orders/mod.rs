@@ -222,7 +222,7 @@ pub async fn validate(db: &Db, lang: Lang, partner: &Partner, d: &Draft) -> sqlx
                 recipient_phone,
                 package_description,
                 size,
-                cod_amount,
+                cod_amount: crate::money::Fcfa(cod_amount),
                 courier_note: (!courier_note.is_empty()).then_some(courier_note),
                 quote,
             }))

@@ -64,7 +64,7 @@ pub struct ValidOrder {
     pub recipient_phone: Phone,
     pub package_description: String,
     pub size: Size,
-    pub cod_amount: i64,
+    pub cod_amount: crate::money::Fcfa,
     pub courier_note: Option<String>,
     pub quote: Quote,
 }

@@ -83,7 +83,7 @@ impl From<&wallet::Payout> for PayoutOut {
     fn from(p: &wallet::Payout) -> Self {
         PayoutOut {
             id: p.id.clone(),
-            amount: p.amount,
+            amount: p.amount.get(),
             operator: p.operator.clone(),
             phone: p.phone.clone(),
             status: p.status.clone(),
@@ -200,8 +200,8 @@ impl WalletApi {
                 .map(|e| EntryOut {
                     id: e.id,
                     kind: e.kind,
-                    amount: e.amount,
-                    balance_after: e.balance_after,
+                    amount: e.amount.get(),
+                    balance_after: e.balance_after.get(),
                     order_id: e.order_id,
                     tracking_number: e.tracking_number,
                     reason: e.reason,

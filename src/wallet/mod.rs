@@ -192,8 +192,8 @@ pub async fn ledger_sum(db: &Db, partner_id: &str) -> sqlx::Result<Fcfa> {
 pub struct Entry {
     pub id: i64,
     pub kind: String,
-    pub amount: i64,
-    pub balance_after: i64,
+    pub amount: Fcfa,
+    pub balance_after: Fcfa,
     pub order_id: Option<String>,
     pub tracking_number: Option<String>,
     pub payout_id: Option<String>,
@@ -231,7 +231,7 @@ pub async fn entries(db: &Db, partner_id: &str, f: &EntryFilter, before: Option<
 pub struct Payout {
     pub id: String,
     pub partner_id: String,
-    pub amount: i64,
+    pub amount: Fcfa,
     pub operator: String,
     pub phone: String,
     pub status: String,
@@ -519,18 +519,14 @@ pub async fn decide_payout(db: &Db, bus: &events::Bus, payout_id: &str, paid: bo
     if paid {
         book(
             &mut tx,
-            Booking {
-                payout_id: Some(&p.id),
-                reason: Some(note),
-                ..Booking::new(&p.partner_id, EntryKind::Payout, -crate::money::Fcfa(p.amount), now)
-            },
+            Booking { payout_id: Some(&p.id), reason: Some(note), ..Booking::new(&p.partner_id, EntryKind::Payout, -p.amount, now) },
         )
         .await?;
     }
     let (kind, data) = if paid {
-        (Kind::PayoutPaid, PayoutData { payout_id: &p.id, amount: p.amount, reference: Some(note), reason: None })
+        (Kind::PayoutPaid, PayoutData { payout_id: &p.id, amount: p.amount.get(), reference: Some(note), reason: None })
     } else {
-        (Kind::PayoutRejected, PayoutData { payout_id: &p.id, amount: p.amount, reference: None, reason: Some(note) })
+        (Kind::PayoutRejected, PayoutData { payout_id: &p.id, amount: p.amount.get(), reference: None, reason: Some(note) })
     };
     let recorded = events::record(&mut tx, &Event::new(&p.partner_id, kind, None, &data), now).await?;
     tx.commit().await?;

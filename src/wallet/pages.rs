@@ -19,7 +19,7 @@ use crate::{
     wallet::{self, EntryFilter, WalletError, actor::WalletCommand},
     web::{
         Ctx, PageResult,
-        components::{Fcfa, badge, format_datetime},
+        components::{badge, format_datetime},
         forms::{FieldErrors, Input},
         internal,
         layout::{csrf_field, page, respond},
@@ -163,7 +163,7 @@ async fn view(
                 ul.orders.compact {
                     @for p in &payouts {
                         li.order-row { div {
-                            strong { (Fcfa(p.amount)) } " · " (p.operator) " " (Phone::parse(&p.phone).map(|x| x.to_string()).unwrap_or_else(|| p.phone.clone())) " "
+                            strong { (p.amount) } " · " (p.operator) " " (Phone::parse(&p.phone).map(|x| x.to_string()).unwrap_or_else(|| p.phone.clone())) " "
                             @match p.status.as_str() { "PAID" => { (badge(ctx.t(Msg::PayoutPaid), "ok")) } "REJECTED" => { (badge(ctx.t(Msg::PayoutRejected), "err")) } _ => { (badge(ctx.t(Msg::PayoutPending), "warn")) } }
                             br; span.small.muted { (format_datetime(p.created_at, ctx.lang))
                                 @if let Some(r) = &p.reference { " · " (r) } @if let Some(r) = &p.reject_reason { " · " (r) } }
@@ -186,8 +186,8 @@ async fn view(
             ul.orders.compact.ledger {
                 @for e in entries {
                     li.order-row { div {
-                        strong.amount.credit[e.amount > 0] { @if e.amount > 0 { "+" } (Fcfa(e.amount)) }
-                        " " span.small.muted { (format_datetime(e.created_at, ctx.lang)) " · " (ctx.t(Msg::BalanceAfter)) " " (Fcfa(e.balance_after)) }
+                        strong.amount.credit[e.amount > crate::money::Fcfa::ZERO] { @if e.amount > crate::money::Fcfa::ZERO { "+" } (e.amount) }
+                        " " span.small.muted { (format_datetime(e.created_at, ctx.lang)) " · " (ctx.t(Msg::BalanceAfter)) " " (e.balance_after) }
                         br;
                         @match &e.order_id { Some(id) => { a href=(format!("/partners/orders/{id}/")) { (explain(ctx, e)) } } None => { (explain(ctx, e)) } }
                     } }
@@ -258,8 +258,8 @@ async fn export_ledger(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Quer
         let _ = w.write_record([
             format_datetime(e.created_at, ctx.lang),
             kind.to_owned(),
-            e.amount.to_string(),
-            e.balance_after.to_string(),
+            e.amount.get().to_string(),
+            e.balance_after.get().to_string(),
             e.tracking_number.clone().unwrap_or_default(),
             explain(ctx, e),
         ]);
@@ -285,7 +285,7 @@ async fn payout_queue(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query
         @if pending.is_empty() { div.card { p.muted { (ctx.t(Msg::NoResults)) } } }
         @for (p, business) in &pending {
             div.card {
-                p { strong { (Fcfa(p.amount)) } " · " (business) " · " (p.operator) " " (Phone::parse(&p.phone).map(|x| x.to_string()).unwrap_or_else(|| p.phone.clone())) }
+                p { strong { (p.amount) } " · " (business) " · " (p.operator) " " (Phone::parse(&p.phone).map(|x| x.to_string()).unwrap_or_else(|| p.phone.clone())) }
                 @if q.uncovered == p.id { div.flash.err role="alert" { (ctx.t(Msg::ErrPayoutNotCovered)) } }
                 p.small.muted { (format_datetime(p.created_at, ctx.lang)) }
                 form method="post" action=(format!("/admin/payouts/{}/", p.id)) {

@@ -388,6 +388,12 @@ async fn export_streams_filtered_csv_for_excel(backend: Backend) {
     assert_eq!(rows.len(), 2);
     assert!(rows.iter().any(|r| &r[3] == "'=HYPERLINK(\"http://evil\")"), "formula neutralised");
     assert!(rows.iter().any(|r| &r[4] == "+237677987654"));
+    // Cash to collect, total, commission and net are numbers Excel can add up.
+    for r in &rows {
+        for i in 13..=16 {
+            assert!(r[i].parse::<i64>().is_ok(), "column {} is a plain number: {:?}", &headers[i], &r[i]);
+        }
+    }
     // Filters apply; English and commas on request.
     let cancelled = app.get("/partners/orders/export/?status=CANCELLED&sep=comma").await.text().await.unwrap();
     let mut reader = csv::ReaderBuilder::new().from_reader(cancelled.trim_start_matches('\u{feff}').as_bytes());
