@@ -82,7 +82,7 @@ fn decision_forms(ctx: &Ctx, d: &Dispute, form: &DecideForm, errors: &FieldError
                 h2 { (ctx.t(Msg::DisputeDecide)) }
                 (textarea("reason", ctx.t(Msg::DisputeDecisionReason), &form.reason, super::MAX_DECISION, Some(ctx.t(Msg::DisputeDecisionHint)), errors))
                 (Input::new("refund", ctx.t(Msg::DisputeRefund), &form.refund).inputmode("numeric").optional()
-                    .hint(&ctx.fmt(Msg::DisputeRefundHint, &[("max", &crate::web::components::format_fcfa(d.amount_claimed))])).render(errors))
+                    .hint(&ctx.fmt(Msg::DisputeRefundHint, &[("max", &crate::web::components::format_fcfa(d.amount_claimed.get()))])).render(errors))
                 div.row {
                     button.btn type="submit" name="decision" value="resolve" { (ctx.t(Msg::DisputeResolve)) }
                     button.btn.danger type="submit" name="decision" value="reject" { (ctx.t(Msg::DisputeReject)) }
@@ -182,7 +182,7 @@ async fn decide(
     let refund = if f.refund.trim().is_empty() { Some(0) } else { parse_fcfa(&f.refund) };
     match refund {
         None => errors.add("refund", ctx.t(Msg::ErrAmount)),
-        Some(r) if r > d.amount_claimed => errors.add("refund", ctx.t(Msg::ErrRefundTooHigh)),
+        Some(r) if r > d.amount_claimed.get() => errors.add("refund", ctx.t(Msg::ErrRefundTooHigh)),
         Some(r) if r > 0 && !resolved => errors.add("refund", ctx.t(Msg::ErrRefundOnReject)),
         _ => {}
     }

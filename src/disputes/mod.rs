@@ -17,6 +17,7 @@ use crate::{
     events::{self, Bus, Event, Kind},
     i18n::{Lang, Msg},
     media::Image,
+    money::Fcfa,
     on_db, on_tx,
     orders::repo::Order,
     pricing::parse_fcfa,
@@ -81,10 +82,10 @@ pub struct Dispute {
     pub business_name: String,
     pub reason: String,
     pub description: String,
-    pub amount_claimed: i64,
+    pub amount_claimed: Fcfa,
     pub status: String,
     pub decision_reason: Option<String>,
-    pub refund_amount: Option<i64>,
+    pub refund_amount: Option<Fcfa>,
     pub created_at: i64,
     pub updated_at: i64,
     pub decided_at: Option<i64>,
@@ -106,9 +107,9 @@ pub struct EventData<'a> {
     pub tracking_number: &'a str,
     pub status: &'a str,
     pub reason: &'a str,
-    pub amount_claimed: i64,
+    pub amount_claimed: Fcfa,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub refund_amount: Option<i64>,
+    pub refund_amount: Option<Fcfa>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decision_reason: Option<&'a str>,
     /// The message that caused a `dispute.updated`, if any.
@@ -528,7 +529,7 @@ pub async fn decide(
         _ => return Err(DisputeError::Closed),
     }
     let refund = if decision.resolved { decision.refund } else { 0 };
-    if refund < 0 || refund > current.amount_claimed {
+    if refund < 0 || refund > current.amount_claimed.get() {
         return Err(DisputeError::RefundTooHigh);
     }
     let status = if decision.resolved { "RESOLVED" } else { "REJECTED" };

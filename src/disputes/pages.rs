@@ -115,8 +115,8 @@ pub fn row(ctx: &Ctx, d: &Dispute, href: &str, show_partner: bool) -> Markup {
                 span.tn { (d.number) }
                 (status_badge(ctx, &d.status))
                 span.who {
-                    (d.tracking_number) " · " (ctx.t(super::reason_label(&d.reason))) " · " (ctx.t(Msg::DisputeClaimed)) " " (Fcfa(d.amount_claimed))
-                    @if let Some(r) = d.refund_amount.filter(|r| *r > 0) { " · " (ctx.t(Msg::DisputeRefund)) " " (Fcfa(r)) }
+                    (d.tracking_number) " · " (ctx.t(super::reason_label(&d.reason))) " · " (ctx.t(Msg::DisputeClaimed)) " " (d.amount_claimed)
+                    @if let Some(r) = d.refund_amount.filter(|r| *r > Fcfa::ZERO) { " · " (ctx.t(Msg::DisputeRefund)) " " (r) }
                 }
                 span.meta { @if show_partner { (d.business_name) " · " } (format_datetime(d.created_at, ctx.lang)) }
             }
@@ -329,14 +329,14 @@ pub async fn detail_view(
                 dt { (ctx.t(Msg::Order)) } dd { a href=(order_href) { (d.tracking_number) } }
                 @if is_admin { dt { (ctx.t(Msg::Partner)) } dd { (d.business_name) } }
                 dt { (ctx.t(Msg::DisputeReason)) } dd { (ctx.t(super::reason_label(&d.reason))) }
-                dt { (ctx.t(Msg::DisputeClaimed)) } dd { (Fcfa(d.amount_claimed)) }
+                dt { (ctx.t(Msg::DisputeClaimed)) } dd { (d.amount_claimed) }
                 dt { (ctx.t(Msg::DisputeOpenedAt)) } dd { (format_datetime(d.created_at, ctx.lang)) }
                 @if let Some(at) = d.decided_at {
                     dt { (ctx.t(Msg::DisputeDecidedAt)) } dd { (format_datetime(at, ctx.lang)) }
                     dt { (ctx.t(Msg::DisputeDecision)) } dd { (d.decision_reason.as_deref().unwrap_or("")) }
                 }
-                @if let Some(r) = d.refund_amount.filter(|r| *r > 0) {
-                    dt { (ctx.t(Msg::DisputeRefunded)) } dd { strong { (Fcfa(r)) } @if !is_admin { " · " a href="/partners/wallet/?kind=DISPUTE_REFUND" { (ctx.t(Msg::DisputeRefundInWallet)) } } }
+                @if let Some(r) = d.refund_amount.filter(|r| *r > Fcfa::ZERO) {
+                    dt { (ctx.t(Msg::DisputeRefunded)) } dd { strong { (r) } @if !is_admin { " · " a href="/partners/wallet/?kind=DISPUTE_REFUND" { (ctx.t(Msg::DisputeRefundInWallet)) } } }
                 }
             }
             @if !photos.is_empty() {

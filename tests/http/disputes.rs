@@ -61,7 +61,7 @@ async fn a_dispute_goes_from_photo_to_refund_once(backend: Backend) {
     let url = location(&resp);
     let id = url.trim_start_matches("/partners/disputes/").split('/').next().unwrap().to_owned();
     let d = disputes::find(&app.state.db, &id).await.unwrap().unwrap();
-    assert_eq!((d.status.as_str(), d.amount_claimed, d.reason.as_str()), ("OPEN", 6000, "DAMAGED"));
+    assert_eq!((d.status.as_str(), d.amount_claimed, d.reason.as_str()), ("OPEN", Fcfa(6000), "DAMAGED"));
     assert!(d.number.starts_with("LIT-"));
 
     // The photo was shrunk and re-encoded as a JPEG, served to its owner only.
@@ -113,7 +113,7 @@ async fn a_dispute_goes_from_photo_to_refund_once(backend: Backend) {
         .await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     let d = disputes::find(&app.state.db, &id).await.unwrap().unwrap();
-    assert_eq!((d.status.as_str(), d.refund_amount, d.decision_reason.as_deref()), ("RESOLVED", Some(5000), Some("Casse confirmée")));
+    assert_eq!((d.status.as_str(), d.refund_amount, d.decision_reason.as_deref()), ("RESOLVED", Some(Fcfa(5000)), Some("Casse confirmée")));
 
     // The refund landed once; deciding again changes nothing.
     let again = disputes::Decision { resolved: true, reason: "encore".into(), refund: 5000 };
