@@ -386,14 +386,10 @@ pub async fn request_payout_once(
         return Err(WalletError::BelowMinimum);
     }
     match hold_payout(db, partner_id, amount, phone, operator, request_token, idem).await {
-        // A concurrent double submit lost the race on the unique token: return the winner's.
+        // A concurrent double submit lost the race on the unique token: the same unit of work
+        // again finds the winner's payout by its token (its first step) and returns it.
         Err(WalletError::Db(e)) if crate::db::is_unique_violation(&e) => {
-            let existing: Option<String> = on_db!(db, pool => sqlx::query_scalar("SELECT id FROM payouts WHERE request_token = $1 AND partner_id = $2")
-                .bind(request_token)
-                .bind(partner_id)
-                .fetch_optional(pool)
-                .await)?;
-            existing.ok_or(WalletError::Db(e))
+            hold_payout(db, partner_id, amount, phone, operator, request_token, idem).await
         }
         other => other,
     }
