@@ -248,13 +248,20 @@ async fn seed_money(db: &Db, vendor_id: &str) -> anyhow::Result<()> {
         month_end = crate::douala::day_start(first);
     }
     let available = crate::wallet::balance(db, vendor_id).await?.available().get();
-    if available >= 2 * crate::wallet::MIN_PAYOUT {
+    if available >= 2 * crate::wallet::MIN_PAYOUT.get() {
         let phone = crate::accounts::phone::Phone::parse("677987654").ok_or_else(|| anyhow::anyhow!("phone"))?;
-        let amount = (available / 4 / 500 * 500).max(crate::wallet::MIN_PAYOUT);
+        let amount = crate::money::Fcfa((available / 4 / 500 * 500).max(crate::wallet::MIN_PAYOUT.get()));
         let paid = crate::wallet::request_payout(db, vendor_id, amount, &phone, "MTN", &uuid::Uuid::new_v4().to_string()).await?;
         crate::wallet::decide_payout(db, &bus, &paid, true, "MP261120.0842.B71934", "demo").await?;
-        crate::wallet::request_payout(db, vendor_id, crate::wallet::MIN_PAYOUT * 5, &phone, "MTN", &uuid::Uuid::new_v4().to_string())
-            .await?;
+        crate::wallet::request_payout(
+            db,
+            vendor_id,
+            crate::money::Fcfa(crate::wallet::MIN_PAYOUT.get() * 5),
+            &phone,
+            "MTN",
+            &uuid::Uuid::new_v4().to_string(),
+        )
+        .await?;
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! The analytics summary of the integrator API: the page's headline figures for a period,
 //! with the previous period of the same length.
 
-use poem::{Request, web::Data};
+use poem::web::Data;
 use poem_openapi::{Object, OpenApi, param::Query, payload::Json};
 
 use super::{
@@ -12,7 +12,7 @@ use crate::{
     state::AppState,
     web::api::{
         ApiKeyAuth, ApiTags,
-        problem::{ApiProblem, lang_of},
+        problem::{ApiProblem, request_lang},
     },
     web::forms::FieldErrors,
 };
@@ -79,7 +79,6 @@ impl AnalyticsApi {
         &self,
         auth: ApiKeyAuth,
         state: Data<&AppState>,
-        req: &Request,
         /// `7d`, `30d` (default), `90d`, `12m` or `custom` (then `from` and `to`).
         #[oai(validator(max_length = 10))]
         period: Query<Option<String>>,
@@ -90,7 +89,7 @@ impl AnalyticsApi {
         #[oai(validator(max_length = 10))]
         to: Query<Option<String>>,
     ) -> Result<Json<AnalyticsSummary>, ApiProblem> {
-        let lang = lang_of(req);
+        let lang = request_lang();
         let q = PeriodQuery {
             period: period.0.unwrap_or_default(),
             from: from.0.unwrap_or_default(),

@@ -27,7 +27,7 @@ fn state_limits(spec: &mut Value) {
         ("Person", "name", json!({"maxLength": NAME_LEN.1})),
         ("Person", "phone", json!({"maxLength": 30})),
         ("CancelRequest", "reason", json!({"maxLength": 200})),
-        ("PayoutRequest", "amount", json!({"minimum": crate::wallet::MIN_PAYOUT, "maximum": 100_000_000})),
+        ("PayoutRequest", "amount", json!({"minimum": crate::wallet::MIN_PAYOUT.get(), "maximum": 100_000_000})),
         ("WebhookIn", "url", json!({"minLength": 1, "format": "uri"})),
     ];
     for (schema, prop, extra) in rules {

@@ -19,7 +19,7 @@ use crate::{
     state::AppState,
     web::api::{
         ApiKeyAuth, ApiTags,
-        problem::{ApiProblem, lang_of},
+        problem::{ApiProblem, request_lang},
         rfc3339,
     },
     web::forms::FieldErrors,
@@ -274,7 +274,7 @@ impl DisputesApi {
         req: &Request,
         body: Json<DisputeRequest>,
     ) -> Result<DisputeCreated, ApiProblem> {
-        let lang = lang_of(req);
+        let lang = request_lang();
         let b = body.0;
         let order = orders::find_for_partner(&state.db, &auth.0.partner_id, b.order_id.trim()).await?;
         let mut errors = FieldErrors::default();
@@ -316,14 +316,8 @@ impl DisputesApi {
 
     /// Get a dispute with its thread.
     #[oai(path = "/disputes/:id", method = "get", operation_id = "getDispute", tag = "ApiTags::Disputes")]
-    async fn get_dispute(
-        &self,
-        auth: ApiKeyAuth,
-        state: Data<&AppState>,
-        req: &Request,
-        id: Path<String>,
-    ) -> Result<Json<DisputeDetail>, ApiProblem> {
-        let lang = lang_of(req);
+    async fn get_dispute(&self, auth: ApiKeyAuth, state: Data<&AppState>, id: Path<String>) -> Result<Json<DisputeDetail>, ApiProblem> {
+        let lang = request_lang();
         let d = own(&state, &auth, &id.0, lang).await?;
         Ok(Json(detail(&state, &d).await?))
     }
@@ -340,7 +334,7 @@ impl DisputesApi {
         id: Path<String>,
         body: Json<MessageRequest>,
     ) -> Result<MessageCreated, ApiProblem> {
-        let lang = lang_of(req);
+        let lang = request_lang();
         let d = own(&state, &auth, &id.0, lang).await?;
         let mut errors = FieldErrors::default();
         let text = super::required(lang, &mut errors, "body", &body.0.body, super::MAX_MESSAGE);
@@ -360,11 +354,10 @@ impl DisputesApi {
         &self,
         auth: ApiKeyAuth,
         state: Data<&AppState>,
-        req: &Request,
         id: Path<String>,
         photo_id: Path<String>,
     ) -> Result<PhotoResponse, ApiProblem> {
-        let lang = lang_of(req);
+        let lang = request_lang();
         let d = own(&state, &auth, &id.0, lang).await?;
         let (_, bytes) = super::photo(&state.db, &d.id, &photo_id.0).await?.ok_or_else(|| ApiProblem::not_found(lang))?;
         Ok(PhotoResponse::Ok(Binary(bytes), "private, max-age=31536000, immutable".to_owned()))

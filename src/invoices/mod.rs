@@ -15,8 +15,9 @@ use crate::{
     douala::{self, douala},
     events::{self, Bus, Event, Kind, Recorded},
     i18n::{Lang, Msg},
+    money::{Fcfa, format_fcfa},
     on_db, on_tx,
-    web::components::{format_date, format_fcfa},
+    web::components::format_date,
 };
 
 /// Cameroon's TVA, in basis points.
@@ -38,7 +39,7 @@ pub struct Line {
     pub tracking_number: String,
     pub dropoff: String,
     /// Fee, TVA included.
-    pub amount: i64,
+    pub amount: Fcfa,
 }
 
 /// The customer as invoiced (frozen at issue).
@@ -60,9 +61,9 @@ pub struct Invoice {
     pub number: String,
     pub month: String,
     pub kind: String,
-    pub subtotal: i64,
-    pub tva: i64,
-    pub total: i64,
+    pub subtotal: Fcfa,
+    pub tva: Fcfa,
+    pub total: Fcfa,
     pub lines: String,
     pub customer: String,
     pub created_at: i64,
@@ -79,8 +80,8 @@ impl Invoice {
 }
 
 /// Split a TVA-inclusive total into (excluding TVA, TVA), in whole FCFA.
-pub fn split_tva(total: i64) -> (i64, i64) {
-    let tva = (total * TVA_BPS + (10_000 + TVA_BPS) / 2) / (10_000 + TVA_BPS);
+pub fn split_tva(total: Fcfa) -> (Fcfa, Fcfa) {
+    let tva = Fcfa((total.get() * TVA_BPS + (10_000 + TVA_BPS) / 2) / (10_000 + TVA_BPS));
     (total - tva, tva)
 }
 
@@ -131,7 +132,7 @@ struct IssuedData<'a> {
     invoice_id: &'a str,
     number: &'a str,
     month: &'a str,
-    total: i64,
+    total: Fcfa,
 }
 
 pub const SELECT: &str = "SELECT id, partner_id, number, month, kind, subtotal, tva, total, lines, customer, created_at FROM invoices";
@@ -147,7 +148,7 @@ pub async fn generate(db: &Db, bus: &Bus, partner_id: &str, month: &str) -> anyh
     #[derive(sqlx::FromRow)]
     struct FeeRow {
         created_at: i64,
-        amount: i64,
+        amount: Fcfa,
         tracking_number: String,
         dropoff: String,
     }
@@ -194,7 +195,7 @@ pub async fn generate(db: &Db, bus: &Bus, partner_id: &str, month: &str) -> anyh
         let seq = next_number(&mut tx, year, "INVOICE").await?;
         let number = format!("FAC-{year}-{seq:06}");
         let lines: Vec<Line> = fees.iter().map(|f| Line { date_ms: f.created_at, tracking_number: f.tracking_number.clone(), dropoff: f.dropoff.clone(), amount: f.amount }).collect();
-        let total: i64 = lines.iter().map(|l| l.amount).sum();
+        let total: Fcfa = lines.iter().map(|l| l.amount).sum();
         let (subtotal, tva) = split_tva(total);
         let customer = Customer {
             business_name: c.business_name,
@@ -388,14 +389,14 @@ pub fn to_pdf(inv: &Invoice, lang: Lang) -> Vec<u8> {
         d.text(pdf::MARGIN + 4.0, y, 9.0, false, &format_date(l.date_ms));
         d.text(pdf::MARGIN + 80.0, y, 9.0, false, &l.tracking_number);
         d.text(pdf::MARGIN + 190.0, y, 9.0, false, &l.dropoff);
-        d.text_right(right - 4.0, y, 9.0, false, &format_fcfa(l.amount));
+        d.text_right(right - 4.0, y, 9.0, false, &format_fcfa(l.amount.get()));
         y -= 13.0;
     }
     d.rule(pdf::MARGIN, right, y + 6.0, 0.5);
     y -= 10.0;
     for (label, amount, bold) in [(subtotal, inv.subtotal, false), (lang.t(Msg::InvoiceTva), inv.tva, false), (total, inv.total, true)] {
         d.text_right(right - 120.0, y, 10.0, bold, label);
-        d.text_right(right - 4.0, y, 10.0, bold, &format_fcfa(amount));
+        d.text_right(right - 4.0, y, 10.0, bold, &format_fcfa(amount.get()));
         y -= 14.0;
     }
     d.text(pdf::MARGIN, pdf::MARGIN, 8.0, false, lang.t(Msg::InvoiceFooter));
@@ -411,11 +412,11 @@ pub fn to_csv(inv: &Invoice, lang: Lang) -> Vec<u8> {
     let _ = w.write_record([lang.t(Msg::InvoiceNumber), &inv.number, lang.t(Msg::InvoicePeriod), &inv.month]);
     let _ = w.write_record([created, tracking, dropoff, lang.t(Msg::InvoiceAmountTtc)]);
     for l in inv.lines() {
-        let _ = w.write_record([format_date(l.date_ms), l.tracking_number.clone(), l.dropoff.clone(), l.amount.to_string()]);
+        let _ = w.write_record([format_date(l.date_ms), l.tracking_number.clone(), l.dropoff.clone(), l.amount.get().to_string()]);
     }
-    let _ = w.write_record([subtotal, "", "", &inv.subtotal.to_string()]);
-    let _ = w.write_record([lang.t(Msg::InvoiceTva), "", "", &inv.tva.to_string()]);
-    let _ = w.write_record([total, "", "", &inv.total.to_string()]);
+    let _ = w.write_record([subtotal, "", "", &inv.subtotal.get().to_string()]);
+    let _ = w.write_record([lang.t(Msg::InvoiceTva), "", "", &inv.tva.get().to_string()]);
+    let _ = w.write_record([total, "", "", &inv.total.get().to_string()]);
     w.into_inner().unwrap_or_default()
 }
 
@@ -425,11 +426,11 @@ mod tests {
 
     #[test]
     fn tva_is_included_and_exact() {
-        let (ht, tva) = split_tva(11_925);
-        assert_eq!((ht, tva), (10_000, 1_925));
+        let (ht, tva) = split_tva(Fcfa(11_925));
+        assert_eq!((ht, tva), (Fcfa(10_000), Fcfa(1_925)));
         for total in [0, 1, 1500, 99_999, 1_234_567] {
-            let (ht, tva) = split_tva(total);
-            assert_eq!(ht + tva, total);
+            let (ht, tva) = split_tva(Fcfa(total));
+            assert_eq!(ht + tva, Fcfa(total));
         }
     }
 

@@ -14,7 +14,7 @@ use crate::{
     state::AppState,
     web::{
         Ctx, PageResult,
-        components::{Fcfa, format_date},
+        components::format_date,
         layout::{page, respond},
         status_error,
     },
@@ -38,7 +38,7 @@ async fn invoices_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> P
         ul.orders {
             @for inv in &list {
                 li.order-row { div {
-                    div.row.between { strong { (inv.number) } span { (Fcfa(inv.total)) } }
+                    div.row.between { strong { (inv.number) } span { (inv.total) } }
                     span.small.muted { (ctx.t(Msg::InvoicePeriod)) " " (inv.month) " · " (format_date(inv.created_at)) " · "
                         (ctx.fmt(Msg::InvoiceLines, &[("n", &inv.lines().len().to_string())])) }
                     div.row {

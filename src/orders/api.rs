@@ -24,7 +24,7 @@ use crate::{
     state::AppState,
     web::api::{
         ApiKeyAuth, ApiTags,
-        problem::{ApiProblem, lang_of},
+        problem::{ApiProblem, request_lang},
         rfc3339,
     },
 };
@@ -355,8 +355,8 @@ async fn partner(state: &AppState, auth: &ApiKeyAuth, lang: crate::i18n::Lang) -
         .ok_or_else(|| ApiProblem::new(poem::http::StatusCode::UNAUTHORIZED, "unauthorized", lang, Msg::ErrApiUnauthorized, None))
 }
 
-async fn find(state: &AppState, auth: &ApiKeyAuth, id: &str, req: &Request) -> Result<Order, ApiProblem> {
-    repo::find_for_partner(&state.db, &auth.0.partner_id, id).await?.ok_or_else(|| ApiProblem::not_found(lang_of(req)))
+async fn find(state: &AppState, auth: &ApiKeyAuth, id: &str) -> Result<Order, ApiProblem> {
+    repo::find_for_partner(&state.db, &auth.0.partner_id, id).await?.ok_or_else(|| ApiProblem::not_found(request_lang()))
 }
 
 #[OpenApi]
@@ -370,10 +370,9 @@ impl OrdersApi {
         &self,
         auth: ApiKeyAuth,
         state: Data<&AppState>,
-        req: &Request,
         body: Json<QuoteRequest>,
     ) -> Result<Json<QuoteResponse>, ApiProblem> {
-        let lang = lang_of(req);
+        let lang = request_lang();
         let partner = partner(&state, &auth, lang).await?;
         let b = body.0;
         let (pickup_city, pickup_quartier, size_class) =
@@ -407,7 +406,7 @@ impl OrdersApi {
         req: &Request,
         body: Json<OrderCreate>,
     ) -> Result<Created, ApiProblem> {
-        let lang = lang_of(req);
+        let lang = request_lang();
         let partner = partner(&state, &auth, lang).await?;
         let b = body.0;
         let cod = match b.cod_amount {
@@ -454,7 +453,6 @@ impl OrdersApi {
         &self,
         auth: ApiKeyAuth,
         state: Data<&AppState>,
-        req: &Request,
         /// A status, or `active` for every order not yet finished.
         status: Query<Option<StatusFilter>>,
         /// First day (Douala time).
@@ -479,7 +477,7 @@ impl OrdersApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<i64>>,
     ) -> Result<Json<OrderPage>, ApiProblem> {
-        let lang = lang_of(req);
+        let lang = request_lang();
         let empty = || Json(OrderPage { data: Vec::new(), next_cursor: None });
         let mut filter = Filter { text: q.0.unwrap_or_default(), newest_first: sort.0 != Some(SortOrder::Oldest), ..Filter::default() };
         filter.statuses = match status.0 {
@@ -533,14 +531,8 @@ impl OrdersApi {
 
     /// Get one delivery, by id or tracking number.
     #[oai(path = "/orders/:id", method = "get", operation_id = "getOrder", tag = "ApiTags::Orders")]
-    async fn get_order(
-        &self,
-        auth: ApiKeyAuth,
-        state: Data<&AppState>,
-        req: &Request,
-        id: Path<String>,
-    ) -> Result<Json<OrderOut>, ApiProblem> {
-        let o = find(&state, &auth, &id.0, req).await?;
+    async fn get_order(&self, auth: ApiKeyAuth, state: Data<&AppState>, id: Path<String>) -> Result<Json<OrderOut>, ApiProblem> {
+        let o = find(&state, &auth, &id.0).await?;
         Ok(Json(OrderOut::from(&o, &state.config.public_url())))
     }
 
@@ -555,8 +547,8 @@ impl OrdersApi {
         /// Optional: the body may be left out.
         body: Json<CancelRequest>,
     ) -> Result<Json<OrderOut>, ApiProblem> {
-        let lang = lang_of(req);
-        let order = find(&state, &auth, &id.0, req).await?;
+        let lang = request_lang();
+        let order = find(&state, &auth, &id.0).await?;
         let partner = partner(&state, &auth, lang).await?;
         let reason = body.0.reason.unwrap_or_default().trim().to_owned();
         if reason.chars().count() > 200 {
@@ -584,14 +576,8 @@ impl OrdersApi {
 
     /// A delivery's timeline.
     #[oai(path = "/orders/:id/timeline", method = "get", operation_id = "getOrderTimeline", tag = "ApiTags::Orders")]
-    async fn order_timeline(
-        &self,
-        auth: ApiKeyAuth,
-        state: Data<&AppState>,
-        req: &Request,
-        id: Path<String>,
-    ) -> Result<Json<Timeline>, ApiProblem> {
-        let order = find(&state, &auth, &id.0, req).await?;
+    async fn order_timeline(&self, auth: ApiKeyAuth, state: Data<&AppState>, id: Path<String>) -> Result<Json<Timeline>, ApiProblem> {
+        let order = find(&state, &auth, &id.0).await?;
         let events = repo::timeline(&state.db, &order.id).await?;
         Ok(Json(Timeline {
             events: events
@@ -610,17 +596,11 @@ impl OrdersApi {
 
     /// The courier's latest position for a delivery in progress (404 when none is known).
     #[oai(path = "/orders/:id/position", method = "get", operation_id = "getOrderPosition", tag = "ApiTags::Orders")]
-    async fn order_position(
-        &self,
-        auth: ApiKeyAuth,
-        state: Data<&AppState>,
-        req: &Request,
-        id: Path<String>,
-    ) -> Result<Json<PositionOut>, ApiProblem> {
-        let order = find(&state, &auth, &id.0, req).await?;
+    async fn order_position(&self, auth: ApiKeyAuth, state: Data<&AppState>, id: Path<String>) -> Result<Json<PositionOut>, ApiProblem> {
+        let order = find(&state, &auth, &id.0).await?;
         match repo::latest_position(&state.db, &order.id).await? {
             Some(p) if order.status().in_progress() => Ok(Json(PositionOut { lat: p.lat, lng: p.lng, at: rfc3339(p.at) })),
-            _ => Err(ApiProblem::not_found(lang_of(req))),
+            _ => Err(ApiProblem::not_found(request_lang())),
         }
     }
 }

@@ -162,7 +162,7 @@ async fn partner_page(state: &AppState, ctx: &Ctx, p: &Partner, errors: &FieldEr
                 ul.orders.compact {
                     @for inv in &invoices {
                         li.order-row { div {
-                            strong { (inv.number) } " · " (inv.month) " · " (crate::web::components::Fcfa(inv.total))
+                            strong { (inv.number) } " · " (inv.month) " · " (inv.total)
                             @if inv.kind == "INVOICE" {
                                 form.row method="post" action=(format!("/admin/invoices/{}/credit-note/", inv.id)) {
                                     (csrf_field(ctx))
@@ -288,7 +288,7 @@ async fn adjust_wallet(
     let Some(amount) = amount.filter(|_| errors.is_empty()) else {
         return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, partner_page(state, ctx, &p, &errors).await?));
     };
-    let cmd = crate::wallet::actor::WalletCommand::Adjust { amount, reason };
+    let cmd = crate::wallet::actor::WalletCommand::Adjust { amount: crate::money::Fcfa(amount), reason };
     crate::wallet::actor::run(&state.actors, &p.id, cmd).await.map_err(|e| internal(anyhow::anyhow!(e)))?;
     Ok(redirect(&format!("/admin/partners/{}/", p.id)))
 }

@@ -15,6 +15,7 @@ use actix::{Actor, ActorContext, ActorFutureExt, AsyncContext, AtomicResponse, C
 use crate::{
     accounts::phone::Phone,
     actors::{Actors, Env, PartnerActor, Slot},
+    money::Fcfa,
     wallet::{self, WalletError},
 };
 
@@ -24,7 +25,7 @@ const IDLE: Duration = Duration::from_secs(300);
 #[derive(Debug, Clone)]
 pub enum WalletCommand {
     RequestPayout {
-        amount: i64,
+        amount: Fcfa,
         phone: Phone,
         operator: &'static str,
         request_token: String,
@@ -38,7 +39,7 @@ pub enum WalletCommand {
         admin_id: String,
     },
     Adjust {
-        amount: i64,
+        amount: Fcfa,
         reason: String,
     },
 }

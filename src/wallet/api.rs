@@ -14,7 +14,7 @@ use crate::{
     wallet::{self, EntryFilter, WalletError, actor::WalletCommand},
     web::api::{
         ApiKeyAuth, ApiTags,
-        problem::{ApiProblem, lang_of},
+        problem::{ApiProblem, request_lang},
         rfc3339,
     },
     web::forms::FieldErrors,
@@ -168,7 +168,6 @@ impl WalletApi {
         &self,
         auth: ApiKeyAuth,
         state: Data<&AppState>,
-        req: &Request,
         /// `next_cursor` of the previous page.
         #[oai(validator(max_length = 30))]
         cursor: Query<Option<String>>,
@@ -176,7 +175,7 @@ impl WalletApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<i64>>,
     ) -> Result<Json<LedgerPage>, ApiProblem> {
-        let lang = lang_of(req);
+        let lang = request_lang();
         let before = match cursor.0.filter(|c| !c.is_empty()) {
             Some(c) => match c.parse::<i64>() {
                 Ok(id) if id > 0 => Some(id),
@@ -228,7 +227,7 @@ impl WalletApi {
         req: &Request,
         body: Json<PayoutRequest>,
     ) -> Result<PayoutCreated, ApiProblem> {
-        let lang = lang_of(req);
+        let lang = request_lang();
         let mut errors = FieldErrors::default();
         let Some(ask) = wallet::validate_payout(lang, Some(body.0.amount), &body.0.phone, None, &mut errors) else {
             return Err(ApiProblem::validation(lang, &errors, |f| f.to_owned()));
@@ -262,9 +261,9 @@ impl WalletApi {
                     number: i.number,
                     kind: i.kind,
                     month: i.month,
-                    subtotal: i.subtotal,
-                    tva: i.tva,
-                    total: i.total,
+                    subtotal: i.subtotal.get(),
+                    tva: i.tva.get(),
+                    total: i.total.get(),
                     issued_at: rfc3339(i.created_at),
                 })
                 .collect(),
@@ -273,8 +272,8 @@ impl WalletApi {
 
     /// An invoice as PDF (in the `Accept-Language` language).
     #[oai(path = "/invoices/:id/pdf", method = "get", operation_id = "getInvoicePdf", tag = "ApiTags::Wallet")]
-    async fn invoice_pdf(&self, auth: ApiKeyAuth, state: Data<&AppState>, req: &Request, id: Path<String>) -> Result<PdfFile, ApiProblem> {
-        let lang = lang_of(req);
+    async fn invoice_pdf(&self, auth: ApiKeyAuth, state: Data<&AppState>, id: Path<String>) -> Result<PdfFile, ApiProblem> {
+        let lang = request_lang();
         if uuid::Uuid::parse_str(&id.0).is_err() {
             return Err(ApiProblem::not_found(lang));
         }

@@ -17,7 +17,7 @@ use crate::{
 };
 
 /// Smallest payout, FCFA.
-pub const MIN_PAYOUT: i64 = 1_000;
+pub const MIN_PAYOUT: Fcfa = Fcfa(1_000);
 
 /// What a ledger entry records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -282,7 +282,7 @@ pub async fn pending_payouts(db: &Db) -> sqlx::Result<Vec<(Payout, String)>> {
 /// A payout request, checked.
 #[derive(Debug, Clone)]
 pub struct PayoutAsk {
-    pub amount: i64,
+    pub amount: Fcfa,
     pub phone: Phone,
     pub operator: &'static str,
 }
@@ -299,8 +299,8 @@ pub fn validate_payout(
 ) -> Option<PayoutAsk> {
     use crate::i18n::Msg;
     match amount {
-        Some(a) if a >= MIN_PAYOUT => {}
-        Some(_) => errors.add("amount", lang.fmt(Msg::ErrPayoutMinimum, &[("min", &crate::money::format_fcfa(MIN_PAYOUT))])),
+        Some(a) if a >= MIN_PAYOUT.get() => {}
+        Some(_) => errors.add("amount", lang.fmt(Msg::ErrPayoutMinimum, &[("min", &crate::money::format_fcfa(MIN_PAYOUT.get()))])),
         None => errors.add("amount", lang.t(Msg::ErrAmount)),
     }
     let phone = Phone::parse(phone);
@@ -315,7 +315,7 @@ pub fn validate_payout(
         _ => {}
     }
     match (amount, phone, operator) {
-        (Some(amount), Some(phone), Some(operator)) if errors.is_empty() => Some(PayoutAsk { amount, phone, operator }),
+        (Some(amount), Some(phone), Some(operator)) if errors.is_empty() => Some(PayoutAsk { amount: Fcfa(amount), phone, operator }),
         _ => None,
     }
 }
@@ -364,7 +364,7 @@ impl PartialEq for WalletError {
 pub async fn request_payout(
     db: &Db,
     partner_id: &str,
-    amount: i64,
+    amount: Fcfa,
     phone: &Phone,
     operator: &str,
     request_token: &str,
@@ -376,7 +376,7 @@ pub async fn request_payout(
 pub async fn request_payout_once(
     db: &Db,
     partner_id: &str,
-    amount: i64,
+    amount: Fcfa,
     phone: &Phone,
     operator: &str,
     request_token: &str,
@@ -400,7 +400,7 @@ pub async fn request_payout_once(
 async fn hold_payout(
     db: &Db,
     partner_id: &str,
-    amount: i64,
+    amount: Fcfa,
     phone: &Phone,
     operator: &str,
     request_token: &str,
@@ -531,13 +531,9 @@ pub async fn decide_payout(db: &Db, bus: &events::Bus, payout_id: &str, paid: bo
 }
 
 /// An admin's correction, with its reason.
-pub async fn adjust(db: &Db, partner_id: &str, amount: i64, reason: &str) -> Result<(), WalletError> {
+pub async fn adjust(db: &Db, partner_id: &str, amount: Fcfa, reason: &str) -> Result<(), WalletError> {
     let mut tx = db.begin().await?;
-    book(
-        &mut tx,
-        Booking { reason: Some(reason), ..Booking::new(partner_id, EntryKind::Adjustment, crate::money::Fcfa(amount), now_ms()) },
-    )
-    .await?;
+    book(&mut tx, Booking { reason: Some(reason), ..Booking::new(partner_id, EntryKind::Adjustment, amount, now_ms()) }).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -147,7 +147,7 @@ async fn view(
             h2 { (ctx.t(Msg::PayoutRequest)) }
             @if let Some(e) = payout_errors.get("form") { div.flash.err role="alert" { (e) } }
             div.grid2 {
-                (Input::new("amount", ctx.t(Msg::PayoutAmount), &form.amount).inputmode("numeric").hint(&ctx.fmt(Msg::PayoutAmountHint, &[("min", &crate::web::components::format_fcfa(wallet::MIN_PAYOUT))])).render(payout_errors))
+                (Input::new("amount", ctx.t(Msg::PayoutAmount), &form.amount).inputmode("numeric").hint(&ctx.fmt(Msg::PayoutAmountHint, &[("min", &crate::web::components::format_fcfa(wallet::MIN_PAYOUT.get()))])).render(payout_errors))
                 (Input::new("phone", ctx.t(Msg::PayoutPhone), &form.phone).kind("tel").inputmode("tel").hint(ctx.t(Msg::PayoutPhoneHint)).render(payout_errors))
             }
             fieldset.field.invalid[payout_errors.get("operator").is_some()] {

@@ -16,7 +16,7 @@ use crate::{
     state::AppState,
     web::api::{
         ApiKeyAuth, ApiTags,
-        problem::{ApiProblem, lang_of},
+        problem::{ApiProblem, request_lang},
         rfc3339,
     },
     web::forms::FieldErrors,
@@ -173,21 +173,15 @@ async fn current(state: &AppState, partner_id: &str, lang: crate::i18n::Lang) ->
 impl WebhooksApi {
     /// The webhook configuration.
     #[oai(path = "/webhook", method = "get", operation_id = "getWebhook", tag = "ApiTags::Webhooks")]
-    async fn get_webhook(&self, auth: ApiKeyAuth, state: Data<&AppState>, req: &Request) -> Result<Json<WebhookOut>, ApiProblem> {
-        let cfg = current(&state, &auth.0.partner_id, lang_of(req)).await?;
+    async fn get_webhook(&self, auth: ApiKeyAuth, state: Data<&AppState>) -> Result<Json<WebhookOut>, ApiProblem> {
+        let cfg = current(&state, &auth.0.partner_id, request_lang()).await?;
         Ok(Json(WebhookOut::from(&cfg)))
     }
 
     /// Create or change the webhook configuration.
     #[oai(path = "/webhook", method = "put", operation_id = "putWebhook", tag = "ApiTags::Webhooks")]
-    async fn put_webhook(
-        &self,
-        auth: ApiKeyAuth,
-        state: Data<&AppState>,
-        req: &Request,
-        body: Json<WebhookIn>,
-    ) -> Result<Json<WebhookOut>, ApiProblem> {
-        let lang = lang_of(req);
+    async fn put_webhook(&self, auth: ApiKeyAuth, state: Data<&AppState>, body: Json<WebhookIn>) -> Result<Json<WebhookOut>, ApiProblem> {
+        let lang = request_lang();
         let b = body.0;
         let active = b.is_active.unwrap_or(true);
         let mut errors = FieldErrors::default();
@@ -224,7 +218,7 @@ impl WebhooksApi {
     /// Regenerate the signing secret (the old one stops at once).
     #[oai(path = "/webhook/secret", method = "post", operation_id = "regenerateWebhookSecret", tag = "ApiTags::Webhooks")]
     async fn regenerate_secret(&self, auth: ApiKeyAuth, state: Data<&AppState>, req: &Request) -> Result<Json<WebhookSecret>, ApiProblem> {
-        let lang = lang_of(req);
+        let lang = request_lang();
         let out = WebhookSecret { secret: webhooks::new_secret() };
         let body = json_of(&out);
         let once = req.extensions().get::<IdemKey>().map(|k| (k, body.as_str()));
@@ -237,7 +231,7 @@ impl WebhooksApi {
     /// Send a `webhook.test` event now.
     #[oai(path = "/webhook/test", method = "post", operation_id = "sendWebhookTest", tag = "ApiTags::Webhooks")]
     async fn send_test(&self, auth: ApiKeyAuth, state: Data<&AppState>, req: &Request) -> Result<Accepted, ApiProblem> {
-        let lang = lang_of(req);
+        let lang = request_lang();
         let cfg = current(&state, &auth.0.partner_id, lang).await?;
         // A paused or switched-off webhook sends nothing: saying "sent" would be false.
         if !cfg.is_active {
@@ -301,7 +295,7 @@ impl WebhooksApi {
         req: &Request,
         id: Path<String>,
     ) -> Result<Accepted, ApiProblem> {
-        let lang = lang_of(req);
+        let lang = request_lang();
         if uuid::Uuid::parse_str(&id.0).is_err() {
             return Err(ApiProblem::not_found(lang));
         }

@@ -104,13 +104,19 @@ async fn actor_state_equals_the_database(backend: Backend) {
                     }
                 }
                 1 => {
-                    let cmd = WalletCommand::Adjust { amount: amount * 3, reason: "Encaissement".into() };
+                    let cmd = WalletCommand::Adjust { amount: delivr::money::Fcfa(amount * 3), reason: "Encaissement".into() };
                     wallet::actor::run(&state.actors, &partner, cmd).await.unwrap();
                 }
                 2 | 3 => {
                     let phone = delivr::accounts::phone::Phone::parse("677987654").unwrap();
                     let token = uuid::Uuid::new_v4().to_string();
-                    let cmd = WalletCommand::RequestPayout { amount, phone, operator: "MTN", request_token: token, idem: None };
+                    let cmd = WalletCommand::RequestPayout {
+                        amount: delivr::money::Fcfa(amount),
+                        phone,
+                        operator: "MTN",
+                        request_token: token,
+                        idem: None,
+                    };
                     if let Ok(id) = wallet::actor::run(&state.actors, &partner, cmd).await {
                         let cmd = WalletCommand::DecidePayout { payout_id: id, paid: op == 2, note: "MP-1".into(), admin_id };
                         let _ = wallet::actor::run(&state.actors, &partner, cmd).await;

@@ -126,7 +126,7 @@ async fn sigkill_during_api_writes_makes_one_effect_per_key(backend: Backend) {
         let (db, partner) = approved_partner(&url).await;
         delivr::pricing::seed_defaults(&db).await.unwrap();
         delivr::on_db!(&db, pool => sqlx::query("UPDATE partners SET pickup_quartier_id = 1001, pickup_address = 'Rue Joss' WHERE id = $1").bind(&partner).execute(pool).await.map(|_| ())).unwrap();
-        delivr::wallet::adjust(&db, &partner, 100_000_000, "Fonds de test").await.unwrap();
+        delivr::wallet::adjust(&db, &partner, delivr::money::Fcfa(100_000_000), "Fonds de test").await.unwrap();
         let key = delivr::api_keys::create(&db, &partner, "crash").await.unwrap().unwrap().secret;
         db.close().await;
         key
@@ -140,8 +140,9 @@ async fn sigkill_during_api_writes_makes_one_effect_per_key(backend: Backend) {
     let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
     wait_healthy(&client, &origin).await;
     let mut tasks = Vec::new();
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     for c in 0..4 {
-        let (client, base, key) = (client.clone(), base.clone(), key.clone());
+        let (client, base, key, answered) = (client.clone(), base.clone(), key.clone(), answered.clone());
         tasks.push(tokio::spawn(async move {
             let mut answers: Vec<(String, &'static str, serde_json::Value, String)> = Vec::new();
             for i in 0..30 {
@@ -167,6 +168,7 @@ async fn sigkill_during_api_writes_makes_one_effect_per_key(backend: Backend) {
                         .await;
                     match sent {
                         Ok(r) if r.status() == reqwest::StatusCode::CREATED => {
+                            answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                             let v: serde_json::Value = r.json().await.unwrap();
                             break v["id"].as_str().unwrap().to_owned();
                         }
@@ -185,7 +187,11 @@ async fn sigkill_during_api_writes_makes_one_effect_per_key(backend: Backend) {
     // requests are flowing.
     for _ in 0..5 {
         wait_healthy(&client, &origin).await;
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        let from = answered.load(std::sync::atomic::Ordering::SeqCst);
+        crate::helpers::eventually("requests flow again", 60, async || {
+            answered.load(std::sync::atomic::Ordering::SeqCst) >= from + 2 || tasks.iter().all(|t| t.is_finished())
+        })
+        .await;
         let mut s = server.lock().unwrap();
         s.kill().unwrap();
         s.wait().unwrap();

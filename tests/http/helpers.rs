@@ -435,3 +435,13 @@ pub async fn wait_healthy(client: &Client, base: &str) {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// Bounded polling: wait until `check` holds, for at most `secs` seconds, then fail naming
+/// `what`. Tests wait for what they expect to see, never for a fixed time.
+pub async fn eventually(what: &str, secs: u64, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "still not so after {secs} s: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

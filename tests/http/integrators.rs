@@ -125,7 +125,7 @@ async fn every_post_answers_its_retries_as_it_answered_first(backend: Backend) {
     assert_eq!(count("dispute_messages").await, messages + 1);
 
     // Payouts: one held.
-    delivr::wallet::adjust(&app.state.db, &partner, 50_000, "Test").await.unwrap();
+    delivr::wallet::adjust(&app.state.db, &partner, delivr::money::Fcfa(50_000), "Test").await.unwrap();
     twice(&app, &key, "/wallet/payouts", "payout-1", Some(json!({"amount": 5000, "phone": "677 98 76 54"}))).await;
     assert_eq!(count("payouts").await, 1);
 
@@ -167,14 +167,6 @@ async fn every_post_answers_its_retries_as_it_answered_first(backend: Backend) {
     }
 }
 
-async fn wait_until(what: &str, secs: u64, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "{what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 async fn a_paused_webhook_keeps_its_queue_and_resumes_in_order(backend: Backend) {
     crate::helpers::install_crypto();
     let app = TestApp::spawn_with(backend, |c| c.allow_loopback_webhooks = true).await;
@@ -191,7 +183,7 @@ async fn a_paused_webhook_keeps_its_queue_and_resumes_in_order(backend: Backend)
     let first = post(&app.base, &key, "/orders", "o-0", Some(order_body("Porte 0"))).await;
     assert_eq!(first.status(), StatusCode::CREATED);
     let paused = || async { !delivr::webhooks::config(&app.state.db, &partner).await.unwrap().unwrap().is_active };
-    wait_until("the webhook pauses", 15, paused).await;
+    crate::helpers::eventually("the webhook pauses", 15, paused).await;
     let note: String = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT message FROM partner_notifications WHERE title = 'Webhook mis en pause'").fetch_one(pool).await).unwrap();
     assert!(note.contains("restent en file") && note.contains("dans l'ordre"), "{note}");
     // The test event says it would not be sent.
@@ -209,6 +201,7 @@ async fn a_paused_webhook_keeps_its_queue_and_resumes_in_order(backend: Backend)
     }
     let pending: i64 = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'PENDING'").fetch_one(pool).await).unwrap();
     assert_eq!(pending, 6, "the first event (backing off) and the five made during the pause");
+    // A negative check needs a window: an attempt wrongly sent while paused would land in it.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let during = receiver.count();
 
@@ -240,7 +233,7 @@ async fn a_paused_webhook_keeps_its_queue_and_resumes_in_order(backend: Backend)
     receiver.status.store(500, Ordering::SeqCst);
     app.exec("UPDATE webhook_configs SET failure_count = 24").await;
     post(&app.base, &key, "/orders", "o-6", Some(order_body("Porte 6"))).await;
-    wait_until("paused again", 15, paused).await;
+    crate::helpers::eventually("paused again", 15, paused).await;
     post(&app.base, &key, "/orders", "o-7", Some(order_body("Porte 7"))).await;
     tokio::time::sleep(Duration::from_millis(20)).await;
     let cutoff = chrono::Utc::now();
@@ -251,7 +244,12 @@ async fn a_paused_webhook_keeps_its_queue_and_resumes_in_order(backend: Backend)
     let resp = put(json!({"url": receiver.url, "events": ["order.created"], "is_active": true, "skip_before": cutoff.to_rfc3339()})).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let got = receiver.wait_for(before + 1, 20).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Settled: nothing of this partner's is left to send.
+    let settled = || async {
+        let n: i64 = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE partner_id = $1 AND status IN ('PENDING', 'SENDING')").bind(&partner).fetch_one(pool).await).unwrap();
+        n == 0
+    };
+    crate::helpers::eventually("the queue settles", 20, settled).await;
     let got_after: Vec<Value> = receiver.got.lock().unwrap()[before..].iter().map(|r| serde_json::from_slice(&r.body).unwrap()).collect();
     assert_eq!(got_after.len(), 1, "only the event after the cutoff: {got_after:?}");
     let _ = got;
@@ -270,12 +268,12 @@ async fn fees_after_a_hold_make_the_payout_wait(backend: Backend) {
     crate::helpers::install_crypto();
     let app = TestApp::spawn(backend).await;
     let (partner, key) = vendor(&app, "a@shop.cm").await;
-    delivr::wallet::adjust(&app.state.db, &partner, 10_000, "Encaissements").await.unwrap();
+    delivr::wallet::adjust(&app.state.db, &partner, delivr::money::Fcfa(10_000), "Encaissements").await.unwrap();
     let payout = post(&app.base, &key, "/wallet/payouts", "p-1", Some(json!({"amount": 8000, "phone": "677 98 76 54"}))).await;
     assert_eq!(payout.status(), StatusCode::CREATED);
     let payout: Value = payout.json().await.unwrap();
     // Delivery fees debited after the request.
-    delivr::wallet::adjust(&app.state.db, &partner, -5_000, "Frais de livraison").await.unwrap();
+    delivr::wallet::adjust(&app.state.db, &partner, delivr::money::Fcfa(-5_000), "Frais de livraison").await.unwrap();
     let wallet = || async {
         reqwest::Client::new()
             .get(app.url("/api/v1/wallet"))
@@ -314,7 +312,7 @@ async fn fees_after_a_hold_make_the_payout_wait(backend: Backend) {
     .map(|_| ()));
     assert!(forced.is_err(), "the trigger refuses a payout the balance does not cover");
     // Collections cover it again: it is paid, and what remains still covers nothing owed.
-    delivr::wallet::adjust(&app.state.db, &partner, 4_000, "Encaissements").await.unwrap();
+    delivr::wallet::adjust(&app.state.db, &partner, delivr::money::Fcfa(4_000), "Encaissements").await.unwrap();
     let resp = admin.post_form("/admin/payouts/", &format!("/admin/payouts/{id}/"), &[("note", "MP-1"), ("decision", "paid")]).await;
     assert_eq!(crate::helpers::location(&resp), "/admin/payouts/");
     let w = wallet().await;

@@ -125,12 +125,12 @@ async fn an_invoice_renders_as_pdf_and_matches_its_csv(backend: Backend) {
     // Its text has the same totals as the CSV, on two pages (60 lines).
     let text = std::process::Command::new("pdftotext").arg("-layout").arg(&file).arg("-").output().unwrap();
     let text = String::from_utf8_lossy(&text.stdout).replace('\u{a0}', " ");
-    let total = delivr::web::components::format_fcfa(inv.total).replace('\u{a0}', " ");
+    let total = delivr::web::components::format_fcfa(inv.total.get()).replace('\u{a0}', " ");
     assert!(text.contains("Total TTC") && text.contains(&total), "PDF shows {total}");
     assert!(text.contains(&inv.number) && text.contains("M012345678901A"));
     assert!(text.matches("FACTURE").count() >= 2, "the lines run over two pages");
     let csv_total = csv.lines().last().unwrap().split(';').next_back().unwrap().trim().to_owned();
-    assert_eq!(csv_total, inv.total.to_string());
+    assert_eq!(csv_total, inv.total.get().to_string());
     // A correction is a credit note; the invoice stays as it was.
     let note = invoices::credit_note(&app.state.db, &inv.id, "erreur de tarif").await.unwrap().unwrap();
     assert!(note.number.starts_with("AV-") && note.number.ends_with("-000001"), "credit notes have their own sequence: {}", note.number);

@@ -128,8 +128,9 @@ async fn a_backup_under_load_restores_whole() {
     wait_healthy(&client, &base).await;
     // Writers: orders through the API (each with its outbox rows), adjustments to the ledger.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let written = std::sync::Arc::new([std::sync::atomic::AtomicUsize::new(0), std::sync::atomic::AtomicUsize::new(0)]);
     let orders = {
-        let (stop, client, base, key) = (stop.clone(), client.clone(), base.clone(), key.clone());
+        let (stop, client, base, key, written) = (stop.clone(), client.clone(), base.clone(), key.clone(), written.clone());
         tokio::spawn(async move {
             let mut acknowledged = Vec::new();
             let mut i = 0;
@@ -149,26 +150,33 @@ async fn a_backup_under_load_restores_whole() {
                 assert_eq!(resp.status(), StatusCode::CREATED);
                 let v: Value = resp.json().await.unwrap();
                 acknowledged.push((std::time::Instant::now(), v["id"].as_str().unwrap().to_owned()));
+                written[0].fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             }
             acknowledged
         })
     };
     let ledger = {
-        let (stop, url, partner) = (stop.clone(), url.clone(), partner.clone());
+        let (stop, url, partner, written) = (stop.clone(), url.clone(), partner.clone(), written.clone());
         tokio::spawn(async move {
             let db = delivr::db::Db::connect(&url).await.unwrap();
             let mut committed = Vec::new();
             let mut i = 0;
             while !stop.load(std::sync::atomic::Ordering::SeqCst) {
                 i += 1;
-                delivr::wallet::adjust(&db, &partner, 100 + i, &format!("drill {i}")).await.unwrap();
+                delivr::wallet::adjust(&db, &partner, delivr::money::Fcfa(100 + i), &format!("drill {i}")).await.unwrap();
                 committed.push((std::time::Instant::now(), format!("drill {i}")));
+                written[1].fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
             committed
         })
     };
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // Under way: each writer has committed a few before the backup starts, and a few more after.
+    let at_least = |n: [usize; 2]| {
+        let written = written.clone();
+        async move || written.iter().zip(n).all(|(w, n)| w.load(std::sync::atomic::Ordering::SeqCst) >= n)
+    };
+    crate::helpers::eventually("the writers are under way", 30, at_least([5, 5])).await;
     let backup = dir.path().join("backup.db");
     let began = std::time::Instant::now();
     let out = tokio::task::spawn_blocking({
@@ -178,7 +186,8 @@ async fn a_backup_under_load_restores_whole() {
     .await
     .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = [0, 1].map(|i| written[i].load(std::sync::atomic::Ordering::SeqCst) + 3);
+    crate::helpers::eventually("the writers go on after the backup", 30, at_least(after)).await;
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let acknowledged = orders.await.unwrap();
     let committed = ledger.await.unwrap();
@@ -227,7 +236,7 @@ async fn a_postgres_dump_restores_whole() {
     for _ in 0..3 {
         crate::helpers::new_order(&app, "5 000").await;
     }
-    delivr::wallet::adjust(&app.state.db, &partner, 12_345, "avant la sauvegarde").await.unwrap();
+    delivr::wallet::adjust(&app.state.db, &partner, delivr::money::Fcfa(12_345), "avant la sauvegarde").await.unwrap();
     let dump = dir.path().join("delivr.dump");
     let source = app.state.config.database_url.clone();
     let out = Command::new("pg_dump").args(["-Fc", "-f", dump.to_str().unwrap(), &source]).output().expect("pg_dump runs");
@@ -261,8 +270,8 @@ async fn stopping_closes_live_streams_with_a_reconnect_hint() {
     let browser = TestApp::browser_of(base.clone(), state);
     browser.approved_vendor("Boutique", "a@shop.cm").await;
     let mut stream = browser.client.get(format!("{base}/partners/notifications/stream/")).send().await.unwrap();
+    // Subscribed before its headers are sent: the stop reaches it.
     assert_eq!(stream.status(), StatusCode::OK);
-    tokio::time::sleep(Duration::from_millis(300)).await;
     let asked = std::time::Instant::now();
     stop.send(()).unwrap();
     let mut buf = String::new();

@@ -69,6 +69,8 @@ fn listen(http: reqwest::Client, url: String, counts: Arc<HashMap<&'static str, 
     tokio::spawn(async move {
         let mut resp = http.get(url).header("accept", "text/event-stream").send().await.unwrap();
         assert_eq!(resp.status(), StatusCode::OK);
+        // Subscribed before its headers are sent.
+        counts["open"].fetch_add(1, Ordering::SeqCst);
         let mut pending = String::new();
         while let Ok(Some(chunk)) = resp.chunk().await {
             pending.push_str(&String::from_utf8_lossy(&chunk));
@@ -87,7 +89,7 @@ fn listen(http: reqwest::Client, url: String, counts: Arc<HashMap<&'static str, 
 }
 
 fn counters() -> Arc<HashMap<&'static str, AtomicUsize>> {
-    Arc::new(["notification", "position"].into_iter().map(|k| (k, AtomicUsize::new(0))).collect())
+    Arc::new(["open", "notification", "position"].into_iter().map(|k| (k, AtomicUsize::new(0))).collect())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -148,7 +150,9 @@ async fn two_processes_share_one_postgres() {
     let on_b = counters();
     listen(http.clone(), format!("{}/partners/notifications/stream/", a.base), on_a.clone());
     listen(http.clone(), format!("{}/partners/notifications/stream/", b.base), on_b.clone());
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let open = |c: Arc<HashMap<&'static str, AtomicUsize>>| async move || c["open"].load(Ordering::SeqCst) == 1;
+    crate::helpers::eventually("the stream on A is open", 10, open(on_a.clone())).await;
+    crate::helpers::eventually("the stream on B is open", 10, open(on_b.clone())).await;
 
     // The load: orders through the API, alternating instances, and the simulator moving them.
     let simulator = start(&url, dir.path(), "simulator", &["simulate", "--speed", "400"]).await;

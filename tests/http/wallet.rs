@@ -99,13 +99,15 @@ async fn concurrent_completions_credit_cod_once(backend: Backend) {
 async fn concurrent_payouts_never_overdraw(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let partner = vendor(&app).await;
-    wallet::adjust(&app.state.db, &partner, 10_000, "solde de départ").await.unwrap();
+    wallet::adjust(&app.state.db, &partner, delivr::money::Fcfa(10_000), "solde de départ").await.unwrap();
     let phone = delivr::accounts::phone::Phone::parse("677987654").unwrap();
     let mut tasks = Vec::new();
     for i in 0..20 {
         let (db, partner, phone) = (app.state.db.clone(), partner.clone(), phone.clone());
         tasks.push(tokio::spawn(async move {
-            wallet::request_payout(&db, &partner, 3_000, &phone, "MTN", &format!("00000000-0000-0000-0000-{i:012}")).await.is_ok()
+            wallet::request_payout(&db, &partner, delivr::money::Fcfa(3_000), &phone, "MTN", &format!("00000000-0000-0000-0000-{i:012}"))
+                .await
+                .is_ok()
         }));
     }
     let mut ok = 0;
@@ -117,8 +119,8 @@ async fn concurrent_payouts_never_overdraw(backend: Backend) {
     assert_eq!((b.balance, b.held, b.available()), (Fcfa(10_000), Fcfa(9_000), Fcfa(1_000)));
     // The same request token twice (a double click) makes one payout.
     let token = "11111111-1111-1111-1111-111111111111";
-    let a = wallet::request_payout(&app.state.db, &partner, 1_000, &phone, "MTN", token).await.unwrap();
-    let b2 = wallet::request_payout(&app.state.db, &partner, 1_000, &phone, "MTN", token).await.unwrap();
+    let a = wallet::request_payout(&app.state.db, &partner, delivr::money::Fcfa(1_000), &phone, "MTN", token).await.unwrap();
+    let b2 = wallet::request_payout(&app.state.db, &partner, delivr::money::Fcfa(1_000), &phone, "MTN", token).await.unwrap();
     assert_eq!(a, b2);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM payouts").await, 4);
 }
@@ -137,13 +139,13 @@ async fn random_operations_keep_the_ledger_balanced(backend: Backend) {
     };
     for step in 0..120 {
         match next() % 5 {
-            0 => wallet::adjust(&app.state.db, &partner, (next() % 20_000) as i64 - 5_000, "test").await.unwrap(),
-            4 => wallet::adjust(&app.state.db, &partner, 500, "geste commercial").await.unwrap(),
+            0 => wallet::adjust(&app.state.db, &partner, delivr::money::Fcfa((next() % 20_000) as i64 - 5_000), "test").await.unwrap(),
+            4 => wallet::adjust(&app.state.db, &partner, delivr::money::Fcfa(500), "geste commercial").await.unwrap(),
             1 => {
                 let _ = wallet::request_payout(
                     &app.state.db,
                     &partner,
-                    1_000 + (next() % 10_000) as i64,
+                    delivr::money::Fcfa(1_000 + (next() % 10_000) as i64),
                     &phone,
                     "ORANGE",
                     &uuid::Uuid::new_v4().to_string(),
@@ -210,7 +212,7 @@ async fn random_operations_keep_the_ledger_balanced(backend: Backend) {
 async fn payout_requests_are_validated_and_decided(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let partner = vendor(&app).await;
-    wallet::adjust(&app.state.db, &partner, 50_000, "test").await.unwrap();
+    wallet::adjust(&app.state.db, &partner, delivr::money::Fcfa(50_000), "test").await.unwrap();
     let token = |s: &str| format!("22222222-2222-2222-2222-{s:0>12}");
     let cases: &[(&str, &str, &str, &str)] = &[
         ("60 000", "677987654", "MTN", "supérieur à votre solde"),
@@ -283,7 +285,7 @@ async fn the_wallet_api(backend: Backend) {
     let partner = vendor(&app).await;
     let key = delivr::api_keys::create(&app.state.db, &partner, "api").await.unwrap().unwrap().secret;
     for i in 0..7 {
-        wallet::adjust(&app.state.db, &partner, 1_000 * (i + 1), "test").await.unwrap();
+        wallet::adjust(&app.state.db, &partner, delivr::money::Fcfa(1_000 * (i + 1)), "test").await.unwrap();
     }
     let call = |method: reqwest::Method, path: &str, body: Option<serde_json::Value>| {
         let mut req = app.client.request(method, app.url(&format!("/api/v1{path}"))).header("authorization", format!("Api-Key {key}"));

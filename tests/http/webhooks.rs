@@ -183,7 +183,10 @@ async fn events_arrive_signed_both_ways(backend: Backend) {
     let id = app.partner_id("a@shop.cm").await;
     delivr::webhooks::save(&app.state.db, &id, &receiver.url, &["order.completed".to_owned()], true).await.unwrap();
     create_order(&app).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Only a delivery row is ever sent, and the order's transaction wrote none for it.
+    let queued: i64 =
+        delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM webhook_deliveries").fetch_one(pool).await).unwrap();
+    assert_eq!(queued, 2, "the two sent; nothing queued for the unsubscribed event");
     assert_eq!(receiver.count(), 2);
 }
 
@@ -324,11 +327,16 @@ async fn the_ssrf_guard_makes_no_connection(backend: Backend) {
         delivr::webhooks::save(&app.state.db, &partner, &url, &["order.created".to_owned()], true).await.unwrap();
         create_order(&app).await;
     }
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // Whichever sender takes them (the actor, or this call), each delivery is attempted.
     let client = delivr::webhooks::delivery::Sending::new(false, 60_000);
     delivr::webhooks::delivery::deliver_due(&app.state.db, &app.state.bus, &client, &partner, delivr::db::now_ms() + 60_000, 4)
         .await
         .unwrap();
+    let attempted = || async {
+        let n: i64 = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT COUNT(DISTINCT delivery_id) FROM webhook_attempts").fetch_one(pool).await).unwrap();
+        n == 2
+    };
+    crate::helpers::eventually("both deliveries attempted", 10, attempted).await;
     assert_eq!(receiver.count(), 0, "no connection reached the private address");
     let errors: Vec<Option<String>> =
         delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT error FROM webhook_attempts").fetch_all(pool).await).unwrap();
