@@ -77,6 +77,17 @@ impl App {
                 }
             }
         });
+        // Booking requests nobody answered in time expire (every instance; idempotent).
+        let expiring_db = db.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                if let Err(e) = orders::bookings::expire_due(&expiring_db, crate::db::now_ms()).await {
+                    tracing::warn!(error = %e, "expiring booking requests failed");
+                }
+            }
+        });
         let state = AppState { db, config: Arc::new(config), secret: Arc::new(secret), bus, actors, idem_locks: Arc::default() };
         Ok(App { acceptor, addr, state })
     }
@@ -121,6 +132,7 @@ pub fn routes(state: AppState) -> impl poem::Endpoint<Output = Response> {
         crate::dashboard::routes,
         crate::analytics::pages::routes,
         orders::pages::routes,
+        orders::bookings::pages::routes,
         public::routes,
         partners::admin::routes,
         orders::admin::routes,

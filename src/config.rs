@@ -69,6 +69,10 @@ pub struct Config {
     #[arg(long, env = "WEBHOOK_LOCK_SECS", default_value_t = 60, global = true)]
     pub webhook_lock_secs: i64,
 
+    /// Hours a customer's booking request waits for the vendor before it expires.
+    #[arg(long, env = "BOOKING_TTL_HOURS", default_value_t = 48, global = true)]
+    pub booking_ttl_hours: i64,
+
     /// Take the client's address from the last entry of `X-Forwarded-For`, the one your proxy
     /// appends (only behind a single proxy you run; earlier entries are the client's own words).
     #[arg(long, env = "TRUST_PROXY", default_value_t = false, global = true)]
@@ -91,6 +95,7 @@ impl Config {
             webhook_lock_secs: 60,
             tile_url: "https://tile.openstreetmap.org/{z}/{x}/{y}.png".to_owned(),
             trust_proxy: false,
+            booking_ttl_hours: 48,
         }
     }
 

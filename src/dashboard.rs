@@ -44,6 +44,7 @@ async fn dashboard(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> PageR
     let active_keys = api_keys::count_active(&state.db, &partner.id).await?;
     let wallet_balance = wallet::actor::balance(&state.actors, &state.db, &partner.id).await?;
     let profile_complete = partner.pickup_quartier_id.is_some();
+    let bookings = orders::bookings::pending_count(&state.db, &partner.id).await?;
     // The analytics page's own figures, for the last 30 days.
     let (period, _) = analytics::pages::Period::parse(&Default::default(), analytics::douala_date(crate::db::now_ms()));
     let month = analytics::summary(&state.db, &partner.id, period.range).await?;
@@ -53,6 +54,11 @@ async fn dashboard(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> PageR
             a.btn href="/partners/orders/new/" { "+ " (ctx.t(Msg::NewOrder)) }
         }
         @if !profile_complete { div.flash.warn role="status" { (ctx.t(Msg::DashboardNoPickup)) " " a href="/partners/profile/" { (ctx.t(Msg::CompleteProfile)) } } }
+        @if bookings > 0 {
+            a.flash.warn.link href="/partners/bookings/" role="status" {
+                strong { (ctx.fmt(Msg::DashboardBookingsWaiting, &[("n", &bookings.to_string())])) } " → "
+            }
+        }
         div.kpis {
             a.kpi href="/partners/orders/" { span.l { (ctx.t(Msg::KpiToday)) } span.v { (kpis.today) } }
             a.kpi href="/partners/orders/?status=active" { span.l { (ctx.t(Msg::KpiInProgress)) } span.v { (kpis.in_progress) } }

@@ -91,6 +91,7 @@ pub async fn seed(db: &Db) -> anyhow::Result<Seeded> {
     seed_money(db, &vendor_id).await?;
     seed_disputes(db, &vendor_id, &admin_id).await?;
     seed_brand(db, &vendor_id).await?;
+    seed_booking_requests(db, &vendor_id).await?;
     let key = crate::api_keys::create(db, &vendor_id, "Démo").await?.ok_or_else(|| anyhow::anyhow!("the demo vendor is approved"))?;
     Ok(Seeded { logins: vec![ADMIN, VENDOR, COURIER], api_key: key.secret })
 }
@@ -346,6 +347,32 @@ async fn seed_disputes(db: &Db, vendor_id: &str, admin_id: &str) -> anyhow::Resu
 }
 
 /// The demo vendor's brand: a colour, a message and a drawn logo.
+/// Two customers' requests from the booking page, waiting in "À confirmer".
+async fn seed_booking_requests(db: &Db, vendor_id: &str) -> anyhow::Result<()> {
+    let bus = crate::events::Bus::default();
+    let asks = [
+        ("Flore Essomba", "699887766", "Makepe", "Carrefour Makepe, portail bleu", "Panier de fruits"),
+        ("Jean Mballa", "655443322", "Bonamoussadi", "Derrière la station Total", "Deux pagnes wax"),
+    ];
+    for (name, phone, quartier, address, package) in asks {
+        let dropoff = crate::geo::find_quartier(db, 1, quartier).await?.ok_or_else(|| anyhow::anyhow!("quartier {quartier}"))?;
+        let pickup = on_db!(db, pool => sqlx::query_scalar::<_, i64>("SELECT pickup_quartier_id FROM partners WHERE id = $1").bind(vendor_id).fetch_one(pool).await)?;
+        let pickup = crate::geo::quartier(db, pickup).await?.ok_or_else(|| anyhow::anyhow!("pickup"))?;
+        let quote = crate::pricing::quote(db, &pickup, &dropoff, crate::pricing::Size::S).await?;
+        let request = crate::orders::bookings::NewRequest {
+            dropoff,
+            dropoff_address: address.to_owned(),
+            recipient_name: name.to_owned(),
+            recipient_phone: crate::accounts::phone::Phone::parse(phone).ok_or_else(|| anyhow::anyhow!("phone"))?,
+            package_description: package.to_owned(),
+            fee: quote.price.total,
+            lang: crate::i18n::Lang::Fr,
+        };
+        crate::orders::bookings::submit(db, &bus, vendor_id, &request, 48 * 3_600_000, now_ms()).await?;
+    }
+    Ok(())
+}
+
 async fn seed_brand(db: &Db, vendor_id: &str) -> anyhow::Result<()> {
     let logo = image::RgbaImage::from_fn(256, 256, |x, y| {
         let (dx, dy) = (x as f64 - 128.0, y as f64 - 128.0);

@@ -276,11 +276,34 @@ fn webhook_events(spec: &mut Value) {
             },
         }),
     );
+    schemas.insert(
+        "BookingEventData".into(),
+        json!({
+            "type": "object",
+            "description": "A customer asked for a delivery on your booking page; it waits for you to accept it (with the cash to collect) or decline it in the portal.",
+            "required": ["booking_request_id", "status", "recipient", "dropoff", "package_description", "delivery_fee", "currency", "expires_at"],
+            "properties": {
+                "booking_request_id": {"type": "string", "format": "uuid"},
+                "status": {"type": "string", "enum": ["PENDING"]},
+                "recipient": {"$ref": "#/components/schemas/Person"},
+                "dropoff": {
+                    "type": "object",
+                    "required": ["city", "quartier", "address"],
+                    "properties": {"city": {"type": "string"}, "quartier": {"type": "string"}, "address": {"type": "string"}},
+                },
+                "package_description": {"type": "string"},
+                "delivery_fee": {"type": "integer", "format": "int64", "description": "The fee the customer was shown, FCFA."},
+                "currency": {"type": "string", "enum": ["XAF"]},
+                "expires_at": {"type": "string", "format": "date-time", "description": "Unanswered by then, the request expires."},
+            },
+        }),
+    );
     schemas
         .insert("TestEventData".into(), json!({"type": "object", "required": ["message"], "properties": {"message": {"type": "string"}}}));
     schemas.insert("OrderEvent".into(), envelope(json!(order_events), "OrderEventData", "`order.*` events."));
     schemas.insert("PaymentEvent".into(), envelope(json!(["payment.received"]), "PaymentEventData", "`payment.received`."));
     schemas.insert("DisputeEvent".into(), envelope(json!(dispute_events), "DisputeEventData", "`dispute.*` events."));
+    schemas.insert("BookingEvent".into(), envelope(json!(["booking.requested"]), "BookingEventData", "`booking.requested`."));
     schemas.insert("TestEvent".into(), envelope(json!(["webhook.test"]), "TestEventData", "`webhook.test`, sent on request."));
     let headers = json!([
         {"name": "X-Delivr-Signature", "in": "header", "required": true, "schema": {"type": "string"}, "description": "`sha256=` and the hex HMAC-SHA256 of the raw body, keyed with your webhook secret."},
@@ -294,6 +317,7 @@ fn webhook_events(spec: &mut Value) {
         (order_events.clone(), "OrderEvent"),
         (vec!["payment.received"], "PaymentEvent"),
         (dispute_events.clone(), "DisputeEvent"),
+        (vec!["booking.requested"], "BookingEvent"),
         (vec!["webhook.test"], "TestEvent"),
     ];
     for (events, schema) in groups {

@@ -80,10 +80,11 @@ pub enum Kind {
     PayoutRejected,
     InvoiceIssued,
     WebhookPaused,
+    BookingRequested,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 17] = [
+    pub const ALL: [Kind; 18] = [
         Kind::OrderCreated,
         Kind::OrderAssigned,
         Kind::OrderPickedUp,
@@ -101,6 +102,7 @@ impl Kind {
         Kind::PayoutRejected,
         Kind::InvoiceIssued,
         Kind::WebhookPaused,
+        Kind::BookingRequested,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -122,6 +124,7 @@ impl Kind {
             Kind::PayoutRejected => "payout.rejected",
             Kind::InvoiceIssued => "invoice.issued",
             Kind::WebhookPaused => "webhook.paused",
+            Kind::BookingRequested => "booking.requested",
         }
     }
 
@@ -131,7 +134,8 @@ impl Kind {
     }
 }
 
-/// The events a webhook can subscribe to: the spec's seven, `order.failed`, and the disputes'.
+/// The events a webhook can subscribe to: the spec's seven, `order.failed`, the disputes', and
+/// a customer's booking request waiting for the vendor.
 pub const WEBHOOK_EVENTS: &[&str] = &[
     "order.created",
     "order.assigned",
@@ -144,6 +148,7 @@ pub const WEBHOOK_EVENTS: &[&str] = &[
     "dispute.opened",
     "dispute.updated",
     "dispute.resolved",
+    "booking.requested",
 ];
 
 /// A domain event, raised by domain code inside its unit of work and written by [`record`].

@@ -36,6 +36,11 @@ pub fn render(kind: super::Kind, lang: Lang, data: &serde_json::Value) -> Option
             let month = data["month"].as_str().unwrap_or("");
             ("invoice_generated", Msg::InvoiceGeneratedTitle, lang.fmt(Msg::InvoiceGeneratedText, &[("month", month), ("total", &total)]))
         }
+        "booking.requested" => {
+            let who = ("name", data["recipient"]["name"].as_str().unwrap_or(""));
+            let quartier = ("quartier", data["dropoff"]["quartier"].as_str().unwrap_or(""));
+            ("system", Msg::NotifBookingTitle, lang.fmt(Msg::NotifBookingText, &[who, quartier]))
+        }
         "webhook.paused" => {
             let why = if reason == "retries-exhausted" {
                 lang.t(Msg::WebhookPausedExhausted).to_owned()

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod bookings;
 pub mod export;
 pub mod import;
 pub mod model;

@@ -64,7 +64,7 @@ pub fn status_badge(ctx: &Ctx, s: Status) -> Markup {
     badge(ctx.t(s.label()), s.tone())
 }
 
-fn size_label(ctx: &Ctx, s: Size) -> &'static str {
+pub(crate) fn size_label(ctx: &Ctx, s: Size) -> &'static str {
     ctx.t(match s {
         Size::S => Msg::SizeSmall,
         Size::M => Msg::SizeMedium,
@@ -308,7 +308,7 @@ struct OrderForm {
     refresh: String,
 }
 
-async fn quartier_options(state: &AppState, city: &str) -> PageResult<Vec<(String, String)>> {
+pub(crate) async fn quartier_options(state: &AppState, city: &str) -> PageResult<Vec<(String, String)>> {
     Ok(match orders::resolve_city(&state.db, city).await? {
         Some(c) => geo::quartiers_of(&state.db, c.id).await?.into_iter().map(|q| (q.id.to_string(), q.name)).collect(),
         None => Vec::new(),
@@ -330,7 +330,7 @@ pub fn quartier_select(ctx: &Ctx, field: &'static str, options: &[(String, Strin
     }
 }
 
-fn city_select(
+pub(crate) fn city_select(
     ctx: &Ctx,
     field: &'static str,
     quartier_field: &'static str,

@@ -156,6 +156,9 @@ pub enum Once<'a> {
     ClientKey(&'a str),
     /// An API request's `Idempotency-Key`, recorded with the order.
     Idempotent(&'a crate::idempotency::IdemKey),
+    /// A customer's booking request the vendor accepts, claimed in the same transaction
+    /// (`Ok(vec![])` when it is no longer waiting).
+    Booking(&'a str),
 }
 
 /// Create several orders in one transaction: all or none. With an import, the import is
@@ -206,6 +209,11 @@ pub async fn create_many(
                     return Ok(Vec::new());
                 }
             }
+            if let Some(Once::Booking(request_id)) = once
+                && !super::bookings::claim(&mut tx, partner_id, request_id, at).await?
+            {
+                return Ok(Vec::new());
+            }
             let mut created = Vec::with_capacity(orders.len());
             for (v, fresh) in orders.iter().zip(&fresh) {
                 let order = insert(&mut tx, partner_id, source, v, fresh, actor, at).await?;
@@ -217,6 +225,9 @@ pub async fn create_many(
                 // A concurrent request with the same key (another instance) makes this fail,
                 // and the order with it: the caller answers as that request did.
                 crate::idempotency::record(&mut tx, key, 201, Some(&format!("order:{id}")), None).await?;
+            }
+            if let (Some(Once::Booking(request_id)), Some((id, _))) = (once, created.first()) {
+                super::bookings::link(&mut tx, request_id, id).await?;
             }
             if let (Some(Once::ClientKey(key)), Some((id, _))) = (once, created.first()) {
                 // A concurrent send of the same draft makes this fail: the retry finds its order.

@@ -1,5 +1,7 @@
 //! Public pages for the vendor's customers: the tracking page of one order (unguessable URL,
-//! tiny, works on 2G, no map needed) and the booking page `/book/<slug>/`.
+//! tiny, works on 2G, no map needed), the booking page `/book/<slug>/` (it shows the delivery
+//! fee before sending) and a booking request's own page `/r/<token>/`, where the customer
+//! reads the vendor's answer.
 
 use maud::{Markup, html};
 use poem::{
@@ -16,10 +18,10 @@ use crate::{
     on_db,
     orders::{
         self, Draft,
-        model::{Role, Status},
+        bookings::{self, NewRequest},
+        model::Status,
         pages::status_badge,
         repo,
-        service::{self, Actor, Source},
     },
     partners::repo as partners,
     state::AppState,
@@ -38,7 +40,11 @@ pub const BOOKINGS_PER_CLIENT_HOUR: i64 = 5;
 pub const BOOKINGS_PER_PARTNER_DAY: i64 = 200;
 
 pub fn routes(route: Route) -> Route {
-    route.at("/t/:token/", get(track)).at("/t/:token/stream/", get(track_stream)).at("/book/:slug/", get(booking_page).post(book))
+    route
+        .at("/t/:token/", get(track))
+        .at("/t/:token/stream/", get(track_stream))
+        .at("/book/:slug/", get(booking_page).post(book))
+        .at("/r/:token/", get(request_page))
 }
 
 #[handler]
@@ -190,13 +196,14 @@ async fn booking_view(
         Some(c) => geo::quartiers_of(&state.db, c.id).await?,
         None => Vec::new(),
     };
+    let fee = fee_box(state, ctx, partner, form).await?;
     Ok(html! {
         div.narrow {
             h1 { (partner.business_name) }
             @if let Some(m) = &brand.message { p.brand-message { (m) } }
             p.muted { (ctx.t(Msg::BookIntro)) }
             @if let Some(b) = banner { div.flash.err role="alert" { (b) } }
-            form.card method="post" action=(format!("/book/{}/", partner.slug)) novalidate {
+            form.card #booking-form method="post" action=(format!("/book/{}/", partner.slug)) novalidate {
                 (csrf_field(ctx))
                 div.hp aria-hidden="true" {
                     label for="website" { "Website" }
@@ -217,6 +224,8 @@ async fn booking_view(
                     &quartiers.iter().map(|q| (q.id.to_string(), q.name.clone())).collect::<Vec<_>>(), &form.dropoff_quartier, errors))
                 (Input::new("dropoff_address", ctx.t(Msg::FieldPickupAddress), &form.dropoff_address).hint(ctx.t(Msg::HintAddress)).render(errors))
                 (Input::new("package_description", ctx.t(Msg::FieldPackage), &form.package_description).render(errors))
+                (fee)
+                p.small.muted { (ctx.fmt(Msg::BookNext, &[("vendor", &partner.business_name)])) }
                 div.row {
                     button.btn type="submit" { (ctx.t(Msg::BookSubmit)) }
                     button.btn.secondary.nojs-only type="submit" name="refresh" value="1" formnovalidate { (ctx.t(Msg::RefreshQuartiers)) }
@@ -259,6 +268,32 @@ async fn bookable(state: &AppState, slug: &str, query: Option<&str>, post: bool)
 #[serde(default)]
 struct CityQuery {
     dropoff_city: String,
+    dropoff_quartier: String,
+}
+
+/// The delivery fee to the chosen quartier (from the vendor's pickup, small parcel), updated
+/// as the customer picks the place; without JavaScript the refresh button shows it.
+async fn fee_box(state: &AppState, ctx: &Ctx, partner: &partners::Partner, form: &Draft) -> PageResult<Markup> {
+    let route = orders::Route { dropoff_city: &form.dropoff_city, dropoff_quartier: &form.dropoff_quartier, ..Default::default() };
+    let quote = if form.dropoff_quartier.trim().is_empty() { None } else { orders::quote(&state.db, ctx.lang, partner, route).await?.ok() };
+    let quartier = match &quote {
+        Some(_) => match orders::resolve_city(&state.db, &form.dropoff_city).await? {
+            Some(c) => orders::resolve_quartier(&state.db, c.id, &form.dropoff_quartier).await?.map(|q| q.name),
+            None => None,
+        },
+        None => None,
+    };
+    Ok(html! {
+        div.fee #booking-fee aria-live="polite" hx-get=(format!("/book/{}/", partner.slug)) hx-trigger="change from:#booking-form"
+            hx-include="#booking-form" hx-select="#booking-fee" hx-swap="outerHTML" hx-sync="this:replace" {
+            @match (quote, quartier) {
+                (Some(q), Some(name)) => {
+                    p { strong { (ctx.fmt(Msg::BookFee, &[("quartier", &name), ("fee", &crate::money::format_fcfa(q.price.total.get()))])) } }
+                }
+                _ => { p.small.muted { (ctx.t(Msg::BookFeeChoose)) } }
+            }
+        }
+    })
 }
 
 #[handler]
@@ -271,7 +306,14 @@ async fn booking_page(
 ) -> PageResult<Response> {
     let (partner, brand) = bookable(state, &slug, req.uri().query(), false).await?;
     let city = if q.dropoff_city.is_empty() { partner.pickup_city_id.map(|c| c.to_string()).unwrap_or_default() } else { q.dropoff_city };
-    let draft = Draft { dropoff_city: city, ..Draft::default() };
+    // A quartier given by name (a shared link) selects its entry in the list.
+    let quartier = match orders::resolve_city(&state.db, &city).await? {
+        Some(c) if !q.dropoff_quartier.is_empty() => {
+            orders::resolve_quartier(&state.db, c.id, &q.dropoff_quartier).await?.map(|q| q.id.to_string()).unwrap_or_default()
+        }
+        _ => String::new(),
+    };
+    let draft = Draft { dropoff_city: city, dropoff_quartier: quartier, ..Draft::default() };
     let body = booking_view(state, ctx, &partner, &brand, &draft, &FieldErrors::default(), None).await?;
     Ok(respond(StatusCode::OK, branded_page(ctx, &partner.business_name, body, Some(&brand))))
 }
@@ -294,7 +336,7 @@ async fn book(
     // A bot filled the hidden field: pretend success, store nothing.
     if !form.website.is_empty() {
         tracing::info!(partner = %partner.id, "booking honeypot triggered");
-        return Ok(respond(StatusCode::OK, page(ctx, &title, thanks(ctx, None))));
+        return Ok(respond(StatusCode::OK, page(ctx, &title, thanks(ctx))));
     }
     let now = now_ms();
     let client_key = format!("book:client:{}", ctx.client);
@@ -326,20 +368,21 @@ async fn book(
         ..form.draft.clone()
     };
     match orders::validate(&state.db, ctx.lang, &partner, &draft).await? {
+        // It waits for the vendor, who sets the cash to collect: no order yet.
         Ok(valid) => {
             record(&state.db, &[client_key, partner_key]).await?;
-            let order = service::create(
-                &state.db,
-                &state.bus,
-                &partner.id,
-                Source::Booking,
-                &valid,
-                &Actor { role: Role::Customer, user_id: None },
-                now,
-            )
-            .await?;
-            let url = format!("/t/{}/", order.public_token);
-            Ok(respond(StatusCode::OK, page(ctx, &title, thanks(ctx, Some((&order.tracking_number, &url))))))
+            let request = NewRequest {
+                dropoff: valid.dropoff,
+                dropoff_address: valid.dropoff_address,
+                recipient_name: valid.recipient_name,
+                recipient_phone: valid.recipient_phone,
+                package_description: valid.package_description,
+                fee: valid.quote.price.total,
+                lang: ctx.lang,
+            };
+            let ttl = state.config.booking_ttl_hours.max(1) * 3_600_000;
+            let token = bookings::submit(&state.db, &state.bus, &partner.id, &request, ttl, now).await?;
+            Ok(crate::web::redirect(&format!("/r/{token}/?sent=1")))
         }
         Err(errors) => {
             let body = booking_view(state, ctx, &partner, &brand, &form.draft, &errors, None).await?;
@@ -348,17 +391,77 @@ async fn book(
     }
 }
 
-fn thanks(ctx: &Ctx, order: Option<(&str, &str)>) -> Markup {
+/// What a bot that filled the honeypot sees: the same words as a customer, and nothing stored.
+fn thanks(ctx: &Ctx) -> Markup {
     html! {
         div.narrow {
             div.card {
                 h1 { (ctx.t(Msg::BookThanks)) }
                 p { (ctx.t(Msg::BookThanksText)) }
-                @if let Some((tracking, url)) = order {
-                    p { strong { (tracking) } }
-                    p { a.btn href=(url) { (ctx.t(Msg::PublicTracking)) } }
-                }
             }
         }
     }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SentQuery {
+    sent: String,
+}
+
+/// A booking request's page, for the customer who sent it (unguessable URL): waiting, or the
+/// vendor's answer (the tracking link, or the reason of a refusal), or expired.
+#[handler]
+async fn request_page(
+    Data(state): Data<&AppState>,
+    Data(ctx): Data<&Ctx>,
+    Path(token): Path<String>,
+    Query(q): Query<SentQuery>,
+) -> PageResult<Response> {
+    if token.len() > 64 {
+        return Err(status_error(StatusCode::NOT_FOUND).into());
+    }
+    let r = bookings::find_by_token(&state.db, &token).await?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))?;
+    let partner = partners::by_id(&state.db, &r.partner_id).await?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))?;
+    let brand = crate::partners::branding::of(&state.db, &partner.id).await?;
+    let vendor = ("vendor", partner.business_name.as_str());
+    let status = r.status();
+    let body = html! {
+        div.narrow {
+            h1 { (ctx.t(Msg::RequestTitle)) }
+            @if q.sent == "1" { div.flash.ok role="status" { strong { (ctx.t(Msg::BookThanks)) } " " (ctx.t(Msg::BookThanksText)) } }
+            div.card {
+                p { (crate::orders::bookings::pages::status_badge(ctx, status)) }
+                @match status {
+                    bookings::Status::Pending => {
+                        p { (ctx.fmt(Msg::RequestPendingText, &[vendor, ("date", &format_datetime(r.expires_at, ctx.lang))])) }
+                    }
+                    bookings::Status::Accepted => {
+                        p { (ctx.fmt(Msg::RequestAcceptedText, &[vendor])) }
+                        @if let (Some(t), Some(token)) = (&r.tracking_number, &r.order_token) {
+                            p { strong { (t) } }
+                            p { a.btn href=(format!("/t/{token}/")) { (ctx.t(Msg::PublicTracking)) } }
+                        }
+                    }
+                    bookings::Status::Declined => {
+                        p { (ctx.fmt(Msg::RequestDeclinedText, &[vendor, ("reason", r.decline_reason.as_deref().unwrap_or(""))])) }
+                        p { a.btn.secondary href=(format!("/book/{}/", partner.slug)) { (ctx.t(Msg::RequestAgain)) } }
+                    }
+                    bookings::Status::Expired => {
+                        p { (ctx.fmt(Msg::RequestExpiredText, &[vendor])) }
+                        p { a.btn.secondary href=(format!("/book/{}/", partner.slug)) { (ctx.t(Msg::RequestAgain)) } }
+                    }
+                }
+                dl {
+                    dt { (ctx.t(Msg::Dropoff)) } dd { (r.dropoff_address) ", " (r.dropoff_quartier) ", " (r.dropoff_city) }
+                    dt { (ctx.t(Msg::FieldPackage)) } dd { (r.package_description) }
+                    dt { (ctx.t(Msg::BookFeeLabel)) } dd { (r.quoted_fee) }
+                }
+            }
+        }
+    };
+    let mut resp = respond(StatusCode::OK, branded_page(ctx, ctx.t(Msg::RequestTitle), body, Some(&brand)));
+    resp.headers_mut().insert(poem::http::header::CACHE_CONTROL, poem::http::HeaderValue::from_static("no-store"));
+    resp.headers_mut().insert("x-robots-tag", poem::http::HeaderValue::from_static("noindex"));
+    Ok(resp)
 }

@@ -41,6 +41,7 @@ fn nav_items(ctx: &Ctx) -> Vec<NavItem> {
             if approved {
                 items.push(NavItem { href: "/partners/dashboard/", label: Msg::NavDashboard });
                 items.push(NavItem { href: "/partners/orders/", label: Msg::NavOrders });
+                items.push(NavItem { href: "/partners/bookings/", label: Msg::NavBookings });
                 items.push(NavItem { href: "/partners/tracking/", label: Msg::NavTracking });
                 items.push(NavItem { href: "/partners/analytics/", label: Msg::NavAnalytics });
                 items.push(NavItem { href: "/partners/wallet/", label: Msg::NavWallet });

@@ -11,6 +11,7 @@ mod actors;
 mod admin;
 mod analytics;
 mod api;
+mod bookings;
 mod branding;
 mod budgets;
 mod cli;

@@ -21,7 +21,7 @@ both_backends!(
     import_previews_then_creates_valid_rows_once,
     import_refuses_bad_files,
     public_tracking_page_is_tiny_and_unguessable,
-    booking_page_creates_orders_and_resists_spam,
+    booking_page_takes_requests_and_resists_spam,
     positions_are_validated_and_rate_limited,
     the_simulator_delivers_orders,
     dashboard_counts_real_orders,
@@ -562,7 +562,7 @@ async fn public_tracking_page_is_tiny_and_unguessable(backend: Backend) {
     }
 }
 
-async fn booking_page_creates_orders_and_resists_spam(backend: Backend) {
+async fn booking_page_takes_requests_and_resists_spam(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let partner = vendor(&app, "Épicerie Chez Zoé", "zoe@shop.cm").await;
     let customer = app.other_browser();
@@ -579,20 +579,23 @@ async fn booking_page_creates_orders_and_resists_spam(backend: Backend) {
         ("website", ""),
     ];
     let resp = customer.post_form("/book/epicerie-chez-zoe/", "/book/epicerie-chez-zoe/", &fields).await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    let html = resp.text().await.unwrap();
-    assert!(html.contains("Demande envoyée") && html.contains("/t/"));
-    let (source, status, partner_id): (String, String, String) =
-        delivr::on_db!(&app.state.db, pool => sqlx::query_as("SELECT source, status, partner_id FROM orders").fetch_one(pool).await)
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert!(location(&resp).starts_with("/r/"), "{}", location(&resp));
+    let html = customer.get(&location(&resp)).await.text().await.unwrap();
+    assert!(html.contains("Demande envoyée") && html.contains("À confirmer"), "{html}");
+    // A request waits for the vendor: no order yet.
+    let (status, partner_id): (String, String) =
+        delivr::on_db!(&app.state.db, pool => sqlx::query_as("SELECT status, partner_id FROM booking_requests").fetch_one(pool).await)
             .unwrap();
-    assert_eq!((source.as_str(), status.as_str(), partner_id.as_str()), ("BOOKING", "PENDING", partner.as_str()));
+    assert_eq!((status.as_str(), partner_id.as_str()), ("PENDING", partner.as_str()));
+    assert_eq!(app.count("orders").await, 0);
     // A bot fills the honeypot: it sees a thank-you, nothing is stored.
     let mut bot = fields.to_vec();
     bot.retain(|(k, _)| *k != "website");
     bot.push(("website", "http://spam.example"));
     let resp = customer.post_form("/book/epicerie-chez-zoe/", "/book/epicerie-chez-zoe/", &bot).await;
     assert_eq!(resp.status(), StatusCode::OK);
-    assert_eq!(app.count("orders").await, 1);
+    assert_eq!(app.count("booking_requests").await, 1);
     // Bad input: errors next to the fields.
     let mut bad = fields.to_vec();
     bad[1] = ("recipient_phone", "123");
@@ -600,12 +603,15 @@ async fn booking_page_creates_orders_and_resists_spam(backend: Backend) {
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     // Rate limit: five bookings per client per hour.
     for _ in 0..4 {
-        assert_eq!(customer.post_form("/book/epicerie-chez-zoe/", "/book/epicerie-chez-zoe/", &fields).await.status(), StatusCode::OK);
+        assert_eq!(
+            customer.post_form("/book/epicerie-chez-zoe/", "/book/epicerie-chez-zoe/", &fields).await.status(),
+            StatusCode::SEE_OTHER
+        );
     }
     let resp = customer.post_form("/book/epicerie-chez-zoe/", "/book/epicerie-chez-zoe/", &fields).await;
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(resp.headers().contains_key("retry-after"));
-    assert_eq!(app.count("orders").await, 5);
+    assert_eq!(app.count("booking_requests").await, 5);
     // Unknown, unapproved or suspended vendors have no booking page.
     assert_eq!(customer.get("/book/nobody/").await.status(), StatusCode::NOT_FOUND);
     delivr::partners::repo::suspend(&app.state.db, &partner, "test").await.unwrap();
