@@ -87,6 +87,16 @@ pub async fn seed(db: &Db) -> anyhow::Result<Seeded> {
         let hash = if *email == COURIER.email { &courier_hash } else { &other_hash };
         courier_ids.push(users::create_staff(db, Role::Courier, email, name, Some(phone), hash).await?);
     }
+    // Douala–Yaoundé is served, at its own tariff (a bus parcel service and a courier at each end).
+    let intercity = crate::pricing::Tariff {
+        city_id: 2,
+        base_fare: 3000,
+        per_km: 15,
+        surcharge_medium: 500,
+        surcharge_large: 1500,
+        commission_bps: 2000,
+    };
+    crate::pricing::save_intercity(db, 1, 2, &intercity).await?;
     seed_orders(db, &vendor_id, &courier_ids, now_ms(), 450).await?;
     seed_money(db, &vendor_id).await?;
     seed_disputes(db, &vendor_id, &admin_id).await?;
@@ -199,6 +209,7 @@ pub async fn seed_orders(db: &Db, partner_id: &str, couriers: &[String], now: i6
             size_class: ["S", "S", "S", "M", "M", "L"][rng.below(6) as usize].to_owned(),
             cod_amount: if rng.below(100) < 65 { (rng.below(60) * 500 + 2000).to_string() } else { String::new() },
             courier_note: String::new(),
+            intercity_ok: String::new(),
         };
         let valid = match orders::validate(db, crate::i18n::Lang::Fr, &partner, &draft).await? {
             Ok(v) => v,
@@ -358,7 +369,8 @@ async fn seed_booking_requests(db: &Db, vendor_id: &str) -> anyhow::Result<()> {
         let dropoff = crate::geo::find_quartier(db, 1, quartier).await?.ok_or_else(|| anyhow::anyhow!("quartier {quartier}"))?;
         let pickup = on_db!(db, pool => sqlx::query_scalar::<_, i64>("SELECT pickup_quartier_id FROM partners WHERE id = $1").bind(vendor_id).fetch_one(pool).await)?;
         let pickup = crate::geo::quartier(db, pickup).await?.ok_or_else(|| anyhow::anyhow!("pickup"))?;
-        let quote = crate::pricing::quote(db, &pickup, &dropoff, crate::pricing::Size::S).await?;
+        let quote =
+            crate::pricing::quote(db, &pickup, &dropoff, crate::pricing::Size::S).await?.ok_or_else(|| anyhow::anyhow!("served"))?;
         let request = crate::orders::bookings::NewRequest {
             dropoff,
             dropoff_address: address.to_owned(),

@@ -427,6 +427,7 @@ impl OrdersApi {
             size_class: exact_size(b.size_class),
             cod_amount: cod,
             courier_note: b.courier_note.unwrap_or_default(),
+            intercity_ok: String::new(),
         };
         let valid = match orders::validate(&state.db, lang, &partner, &draft).await? {
             Ok(v) => v,

@@ -293,7 +293,12 @@ fn preview(ctx: &Ctx, id: &str, checked: &[(usize, Draft, Result<ValidOrder, Fie
                     div.row.between {
                         strong { (ctx.fmt(Msg::ImportLine, &[("line", &line.to_string())])) " · " (d.recipient_name) }
                         @match result {
-                            Ok(v) => { span.badge.ok { (v.quote.price.total) } }
+                            Ok(v) => {
+                                span {
+                                    @if v.quote.intercity { span.badge.warn { (ctx.t(Msg::IntercityFlag)) } " " }
+                                    span.badge.ok { (v.quote.price.total) }
+                                }
+                            }
                             Err(_) => { span.badge.err { (ctx.t(Msg::ImportRowInvalid)) } }
                         }
                     }

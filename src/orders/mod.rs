@@ -51,6 +51,8 @@ pub struct Draft {
     pub size_class: String,
     pub cod_amount: String,
     pub courier_note: String,
+    /// The portal form's confirmation of an intercity delivery (`1`).
+    pub intercity_ok: String,
 }
 
 /// A city by id, name or slug (accents and case ignored).
@@ -169,9 +171,23 @@ async fn resolve(
 pub async fn quote(db: &Db, lang: Lang, partner: &Partner, route: Route<'_>) -> sqlx::Result<Result<pricing::Quote, FieldErrors>> {
     let mut errors = FieldErrors::default();
     match resolve(db, lang, partner, route, &mut errors).await? {
-        (Some(pickup), Some(dropoff), Some(size)) if errors.is_empty() => Ok(Ok(pricing::quote(db, &pickup, &dropoff, size).await?)),
+        (Some(pickup), Some(dropoff), Some(size)) if errors.is_empty() => match pricing::quote(db, &pickup, &dropoff, size).await? {
+            Some(q) => Ok(Ok(q)),
+            None => {
+                unserved(db, lang, &pickup, &dropoff, &mut errors).await?;
+                Ok(Err(errors))
+            }
+        },
         _ => Ok(Err(errors)),
     }
+}
+
+/// A pair of cities DELIVR-CM does not serve: said on the drop-off city, by name.
+async fn unserved(db: &Db, lang: Lang, pickup: &Quartier, dropoff: &Quartier, errors: &mut FieldErrors) -> sqlx::Result<()> {
+    let cities = geo::cities(db).await?;
+    let name = |id: i64| cities.iter().find(|c| c.id == id).map(|c| c.name.clone()).unwrap_or_default();
+    errors.add("dropoff_city", lang.fmt(Msg::ErrUnservedRoute, &[("from", &name(pickup.city_id)), ("to", &name(dropoff.city_id))]));
+    Ok(())
 }
 
 /// Check a draft against every rule; the pickup defaults to the partner's profile. Returns
@@ -211,23 +227,30 @@ pub async fn validate(db: &Db, lang: Lang, partner: &Partner, d: &Draft) -> sqlx
         }
     };
     let courier_note = text_field(lang, &mut errors, "courier_note", &d.courier_note, NOTE_LEN.0, NOTE_LEN.1);
-    match (pickup, dropoff, phone, size, cod_amount, errors.is_empty()) {
-        (Some(pickup), Some(dropoff), Some(recipient_phone), Some(size), Some(cod_amount), true) => {
-            let quote = pricing::quote(db, &pickup, &dropoff, size).await?;
-            Ok(Ok(service::ValidOrder {
-                pickup,
-                pickup_address,
-                dropoff,
-                dropoff_address,
-                recipient_name,
-                recipient_phone,
-                package_description,
-                size,
-                cod_amount: crate::money::Fcfa(cod_amount),
-                courier_note: (!courier_note.is_empty()).then_some(courier_note),
-                quote,
-            }))
+    let quote = match (&pickup, &dropoff, size) {
+        (Some(pickup), Some(dropoff), Some(size)) => {
+            let quote = pricing::quote(db, pickup, dropoff, size).await?;
+            if quote.is_none() {
+                unserved(db, lang, pickup, dropoff, &mut errors).await?;
+            }
+            quote
         }
+        _ => None,
+    };
+    match (pickup, dropoff, phone, quote, cod_amount, errors.is_empty()) {
+        (Some(pickup), Some(dropoff), Some(recipient_phone), Some(quote), Some(cod_amount), true) => Ok(Ok(service::ValidOrder {
+            pickup,
+            pickup_address,
+            dropoff,
+            dropoff_address,
+            recipient_name,
+            recipient_phone,
+            package_description,
+            size: size.unwrap_or(pricing::Size::S),
+            cod_amount: crate::money::Fcfa(cod_amount),
+            courier_note: (!courier_note.is_empty()).then_some(courier_note),
+            quote,
+        })),
         _ => Ok(Err(errors)),
     }
 }

@@ -353,25 +353,55 @@ pub(crate) fn city_select(
     }
 }
 
-/// The quote's content (price and distance, or what is missing).
-async fn quote_inner(state: &AppState, ctx: &Ctx, partner: &Partner, draft: &Draft) -> PageResult<Markup> {
+/// The quote's content (price and distance, or what is missing); an intercity quote asks
+/// for the vendor's confirmation.
+async fn quote_inner(state: &AppState, ctx: &Ctx, partner: &Partner, draft: &Draft, errors: &FieldErrors) -> PageResult<Markup> {
     // The places and the size make the price; the other fields do not matter to it.
-    let quote = orders::quote(&state.db, ctx.lang, partner, orders::Route::of(draft)).await?.ok();
+    let result = orders::quote(&state.db, ctx.lang, partner, orders::Route::of(draft)).await?;
+    // With both places chosen, a refusal of the city is worth saying at once (an unserved route).
+    let places_chosen = !draft.dropoff_city.trim().is_empty() && !draft.dropoff_quartier.trim().is_empty();
+    let route_error = match &result {
+        Err(e) if places_chosen => e.get("dropoff_city").or_else(|| errors.get("dropoff_city")).map(str::to_owned),
+        _ => errors.get("dropoff_city").map(str::to_owned),
+    };
+    let quote = result.ok();
+    let cities = match quote {
+        Some(q) if q.intercity => {
+            let name = |c: Option<geo::City>| c.map(|c| c.name).unwrap_or_default();
+            let from = if draft.pickup_city.trim().is_empty() {
+                partner.pickup_city_id.map(|c| c.to_string()).unwrap_or_default()
+            } else {
+                draft.pickup_city.clone()
+            };
+            Some((name(orders::resolve_city(&state.db, &from).await?), name(orders::resolve_city(&state.db, &draft.dropoff_city).await?)))
+        }
+        _ => None,
+    };
     Ok(html! {
         h2 { (ctx.t(Msg::QuoteTitle)) }
         @if let Some(q) = quote {
-            p.price { (q.price.total) }
+            p.price { (q.price.total) @if q.intercity { " " span.badge.warn { (ctx.t(Msg::IntercityFlag)) } } }
             p.small.muted { (ctx.fmt(Msg::QuoteDistance, &[("km", &format!("{:.1}", q.distance_m as f64 / 1000.0))])) }
+            @if let Some((from, to)) = &cities {
+                div.field.invalid[errors.get("intercity_ok").is_some()] {
+                    label.check {
+                        input type="checkbox" name="intercity_ok" value="1" checked[draft.intercity_ok == "1"];
+                        " " (ctx.fmt(Msg::IntercityConfirm, &[("from", from), ("to", to)]))
+                    }
+                    @if let Some(e) = errors.get("intercity_ok") { div.error role="alert" { (e) } }
+                }
+            }
         } @else {
-            p.muted { (ctx.t(Msg::QuoteChoosePlaces)) }
+            @if let Some(e) = &route_error { p.error role="alert" { (e) } }
+            @else { p.muted { (ctx.t(Msg::QuoteChoosePlaces)) } }
         }
     })
 }
 
 /// The quote box: it stays in place and only its content is swapped, so that its listener on
 /// the form is never lost between two changes.
-async fn quote_box(state: &AppState, ctx: &Ctx, partner: &Partner, draft: &Draft) -> PageResult<Markup> {
-    let inner = quote_inner(state, ctx, partner, draft).await?;
+async fn quote_box(state: &AppState, ctx: &Ctx, partner: &Partner, draft: &Draft, errors: &FieldErrors) -> PageResult<Markup> {
+    let inner = quote_inner(state, ctx, partner, draft, errors).await?;
     Ok(html! {
         div.card.quote #(QUOTE_ID) aria-live="polite"
             hx-get="/partners/orders/quote/" hx-trigger="change from:#order-form" hx-include="#order-form" hx-swap="innerHTML"
@@ -386,7 +416,7 @@ async fn order_form(state: &AppState, ctx: &Ctx, partner: &Partner, form: &Draft
     let pickup_options = quartier_options(state, &form.pickup_city).await?;
     let dropoff_options = quartier_options(state, &form.dropoff_city).await?;
     let sizes: Vec<(String, String)> = Size::ALL.iter().map(|s| (s.as_str().to_owned(), size_label(ctx, *s).to_owned())).collect();
-    let quote = quote_box(state, ctx, partner, form).await?;
+    let quote = quote_box(state, ctx, partner, form, errors).await?;
     Ok(html! {
         h1 { (ctx.t(Msg::NewOrder)) }
         @if !errors.is_empty() { div.flash.err role="alert" { (ctx.t(Msg::ErrFixBelow)) } }
@@ -479,6 +509,13 @@ async fn create_order(
         return Ok(respond(StatusCode::OK, page(ctx, ctx.t(Msg::NewOrder), body)));
     }
     match orders::validate(&state.db, ctx.lang, &partner, &form.draft).await? {
+        // Between two cities, the vendor confirms the route and its price first.
+        Ok(valid) if valid.quote.intercity && form.draft.intercity_ok != "1" => {
+            let mut errors = FieldErrors::default();
+            errors.add("intercity_ok", ctx.t(Msg::ErrIntercityConfirm));
+            let body = order_form(state, ctx, &partner, &form.draft, &errors).await?;
+            Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, page(ctx, ctx.t(Msg::NewOrder), body)))
+        }
         Ok(valid) => {
             let user = guard::user(ctx)?;
             let actor = Actor { role: Role::Vendor, user_id: Some(user.user_id.clone()) };
@@ -496,7 +533,7 @@ async fn create_order(
 #[handler]
 async fn quote_fragment(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(draft): Query<Draft>) -> PageResult<Response> {
     let partner = load_partner(state, ctx).await?;
-    Ok(respond(StatusCode::OK, quote_inner(state, ctx, &partner, &draft).await?))
+    Ok(respond(StatusCode::OK, quote_inner(state, ctx, &partner, &draft, &FieldErrors::default()).await?))
 }
 
 #[derive(Deserialize, Default)]

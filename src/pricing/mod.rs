@@ -1,6 +1,8 @@
 //! Pricing: a tariff per city (base fare + per-km rate on the distance between quartiers, a
 //! surcharge by package size), rounded up to 50 FCFA, split into the platform's commission
-//! and the courier's net. Admins edit tariffs at `/admin/tariffs/`.
+//! and the courier's net. A delivery between two cities is served only when the pair has its
+//! own intercity tariff; otherwise it has no price and is refused. Admins edit tariffs and
+//! served pairs at `/admin/tariffs/`.
 
 pub mod pages;
 
@@ -79,11 +81,25 @@ impl Price {
     }
 }
 
-/// A quote: the distance and the price.
+/// A quote: the distance and the price, and whether it crosses cities (a served pair).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Quote {
     pub distance_m: i64,
     pub price: Price,
+    pub intercity: bool,
+}
+
+/// A served pair of cities and its tariff (`city_id` is unused: the pair is the key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntercityTariff {
+    pub city_a: i64,
+    pub city_b: i64,
+    pub tariff: Tariff,
+}
+
+/// A pair of cities in stored order (smaller id first).
+pub fn pair(from: i64, to: i64) -> (i64, i64) {
+    if from <= to { (from, to) } else { (to, from) }
 }
 
 /// Round up to the next multiple of [`ROUNDING`].
@@ -103,11 +119,96 @@ pub fn price(tariff: &Tariff, distance_m: i64, size: Size) -> Price {
     Price::split(round_up(tariff.base_fare + distance_part + surcharge), tariff.commission_bps)
 }
 
-/// Quote a delivery between two quartiers, with the drop-off city's tariff.
-pub async fn quote(db: &Db, pickup: &Quartier, dropoff: &Quartier, size: Size) -> sqlx::Result<Quote> {
-    let tariff = tariff(db, dropoff.city_id).await?;
+/// Quote a delivery between two quartiers: with the city's tariff within a city, with the
+/// pair's tariff between served cities; `None` when the pair is not served.
+pub async fn quote(db: &Db, pickup: &Quartier, dropoff: &Quartier, size: Size) -> sqlx::Result<Option<Quote>> {
+    let intercity = pickup.city_id != dropoff.city_id;
+    let tariff = if intercity {
+        match intercity_tariff(db, pickup.city_id, dropoff.city_id).await? {
+            Some(t) => t.tariff,
+            None => return Ok(None),
+        }
+    } else {
+        tariff(db, dropoff.city_id).await?
+    };
     let distance_m = (geo::distance_km((pickup.lat, pickup.lng), (dropoff.lat, dropoff.lng)) * 1000.0).round() as i64;
-    Ok(Quote { distance_m, price: price(&tariff, distance_m, size) })
+    Ok(Some(Quote { distance_m, price: price(&tariff, distance_m, size), intercity }))
+}
+
+#[derive(sqlx::FromRow)]
+struct IntercityRow {
+    city_a: i64,
+    city_b: i64,
+    base_fare: i64,
+    per_km: i64,
+    surcharge_medium: i64,
+    surcharge_large: i64,
+    commission_bps: i64,
+}
+
+impl From<IntercityRow> for IntercityTariff {
+    fn from(r: IntercityRow) -> Self {
+        let tariff = Tariff {
+            city_id: r.city_b,
+            base_fare: r.base_fare,
+            per_km: r.per_km,
+            surcharge_medium: r.surcharge_medium,
+            surcharge_large: r.surcharge_large,
+            commission_bps: r.commission_bps,
+        };
+        IntercityTariff { city_a: r.city_a, city_b: r.city_b, tariff }
+    }
+}
+
+const INTERCITY: &str =
+    "SELECT city_a, city_b, base_fare, per_km, surcharge_medium, surcharge_large, commission_bps FROM intercity_tariffs";
+
+/// The tariff of a served pair of cities (either direction).
+pub async fn intercity_tariff(db: &Db, from: i64, to: i64) -> sqlx::Result<Option<IntercityTariff>> {
+    let (a, b) = pair(from, to);
+    let sql = format!("{INTERCITY} WHERE city_a = $1 AND city_b = $2");
+    let row: Option<IntercityRow> = on_db!(db, pool => sqlx::query_as(&sql).bind(a).bind(b).fetch_optional(pool).await)?;
+    Ok(row.map(Into::into))
+}
+
+/// Every served pair of cities.
+pub async fn intercity_tariffs(db: &Db) -> sqlx::Result<Vec<IntercityTariff>> {
+    let sql = format!("{INTERCITY} ORDER BY city_a, city_b");
+    let rows: Vec<IntercityRow> = on_db!(db, pool => sqlx::query_as(&sql).fetch_all(pool).await)?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// Serve a pair of distinct cities at `t` (or change its tariff).
+pub async fn save_intercity(db: &Db, from: i64, to: i64, t: &Tariff) -> sqlx::Result<()> {
+    let (a, b) = pair(from, to);
+    on_db!(db, pool => sqlx::query(
+        "INSERT INTO intercity_tariffs (city_a, city_b, base_fare, per_km, surcharge_medium, surcharge_large, commission_bps, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (city_a, city_b) DO UPDATE SET base_fare = $3, per_km = $4, \
+         surcharge_medium = $5, surcharge_large = $6, commission_bps = $7, updated_at = $8",
+    )
+    .bind(a)
+    .bind(b)
+    .bind(t.base_fare)
+    .bind(t.per_km)
+    .bind(t.surcharge_medium)
+    .bind(t.surcharge_large)
+    .bind(t.commission_bps)
+    .bind(now_ms())
+    .execute(pool)
+    .await
+    .map(|_| ()))
+}
+
+/// Stop serving a pair of cities; `false` when it was not served.
+pub async fn remove_intercity(db: &Db, from: i64, to: i64) -> sqlx::Result<bool> {
+    let (a, b) = pair(from, to);
+    let n = on_db!(db, pool => sqlx::query("DELETE FROM intercity_tariffs WHERE city_a = $1 AND city_b = $2")
+        .bind(a)
+        .bind(b)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
 }
 
 pub async fn tariff(db: &Db, city_id: i64) -> sqlx::Result<Tariff> {

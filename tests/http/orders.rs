@@ -20,6 +20,7 @@ both_backends!(
     export_streams_filtered_csv_for_excel,
     import_previews_then_creates_valid_rows_once,
     import_refuses_bad_files,
+    only_served_routes_are_priced,
     public_tracking_page_is_tiny_and_unguessable,
     booking_page_takes_requests_and_resists_spam,
     positions_are_validated_and_rate_limited,
@@ -64,8 +65,9 @@ const GOOD: &[(&str, &str)] = &[
 
 /// Create an order through the form; returns its id.
 pub(crate) async fn create_order(app: &TestApp, overrides: &[(&str, &str)]) -> String {
-    let fields: Vec<(&str, &str)> =
+    let mut fields: Vec<(&str, &str)> =
         GOOD.iter().map(|(k, v)| overrides.iter().find(|(ok, _)| ok == k).map_or((*k, *v), |(ok, ov)| (*ok, *ov))).collect();
+    fields.extend(overrides.iter().filter(|(k, _)| !GOOD.iter().any(|(g, _)| g == k)));
     let resp = app.post_form("/partners/orders/new/", "/partners/orders/new/", &fields).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{}", resp.text().await.unwrap());
     let to = location(&resp);
@@ -320,7 +322,13 @@ async fn the_list_filters_searches_and_pages(backend: Backend) {
         let name = format!("Client {i:02}");
         create_order(&app, &[("recipient_name", &name), ("recipient_phone", &format!("699 00 00 {i:02}"))]).await;
     }
-    let special = create_order(&app, &[("recipient_name", "Mireille Owona"), ("dropoff_city", "2"), ("dropoff_quartier", "Bastos")]).await;
+    // Douala–Yaoundé served (its own tariff), the intercity order confirmed in the form.
+    serve_douala_yaounde(&app).await;
+    let special = create_order(
+        &app,
+        &[("recipient_name", "Mireille Owona"), ("dropoff_city", "2"), ("dropoff_quartier", "Bastos"), ("intercity_ok", "1")],
+    )
+    .await;
     app.post_form("/partners/orders/", &format!("/partners/orders/{special}/cancel/"), &[]).await;
     let page1 = app.get("/partners/orders/").await.text().await.unwrap();
     assert!(page1.contains("24 résultat(s)"));
@@ -431,6 +439,7 @@ async fn upload_raw(app: &TestApp, bytes: Vec<u8>) -> reqwest::Response {
 async fn import_previews_then_creates_valid_rows_once(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     vendor(&app, "Boutique", "a@shop.cm").await;
+    serve_douala_yaounde(&app).await;
     let csv = "Destinataire;Téléphone;Ville;Quartier;Adresse;Colis;Taille;Montant\n\
         Paul Nkwi;677 98 76 54;Douala;deido;Derrière la pharmacie;Chaussures;M;15 000\n\
         Chantal Abanda;+237 699 11 22 33;Yaoundé;BASTOS;Portail bleu;Robe;;\n\
@@ -690,4 +699,104 @@ async fn dashboard_counts_real_orders(backend: Backend) {
     assert_eq!(kpi("Commandes aujourd'hui"), "2");
     assert_eq!(kpi("En cours"), "0");
     assert_eq!(kpi("À encaisser (en cours)"), "12\u{a0}500\u{a0}FCFA");
+}
+
+async fn only_served_routes_are_priced(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let partner = vendor(&app, "Boutique", "a@shop.cm").await;
+    let key = delivr::api_keys::create(&app.state.db, &partner, "api").await.unwrap().unwrap().secret;
+    let to_yaounde = [
+        ("recipient_name", "Paul Nkwi"),
+        ("recipient_phone", "677 98 76 54"),
+        ("dropoff_city", "2"),
+        ("dropoff_quartier", "Bastos"),
+        ("dropoff_address", "Face à l'ambassade"),
+        ("package_description", "Chaussures"),
+        ("size_class", "S"),
+    ];
+    let api_order = || {
+        app.client
+            .post(app.url("/api/v1/orders"))
+            .header("authorization", format!("Api-Key {key}"))
+            .json(&json!({
+                "dropoff_city": "Yaoundé", "dropoff_quartier": "Bastos", "dropoff_address": "Face à l'ambassade",
+                "recipient": {"name": "Paul Nkwi", "phone": "677 98 76 54"}, "package_description": "Chaussures"
+            }))
+            .send()
+    };
+    // Douala → Yaoundé is not served: refused in the form, the quote, the API and the import.
+    let resp = app.post_form("/partners/orders/new/", "/partners/orders/new/", &to_yaounde).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(resp.text().await.unwrap().contains("ne livre pas encore de Douala à Yaoundé"));
+    let quote = app.get("/partners/orders/quote/?dropoff_city=2&dropoff_quartier=Bastos").await.text().await.unwrap();
+    assert!(quote.contains("ne livre pas encore de Douala à Yaoundé"), "{quote}");
+    let resp = api_order().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = resp.json().await.unwrap();
+    assert!(
+        body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["field"] == "dropoff_city" && e["message"].as_str().unwrap().contains("Yaoundé")),
+        "{body}"
+    );
+    let import_id = upload(&app, "destinataire;telephone;ville;quartier;adresse;colis\nPaul;677987654;Yaoundé;Bastos;Rue 1;Colis\nAwa;677987654;Douala;Akwa;Rue 2;Colis\n").await;
+    let preview = app.get(&format!("/partners/orders/import/{import_id}/")).await.text().await.unwrap();
+    assert!(preview.contains("ne livre pas encore de Douala à Yaoundé"), "{preview}");
+    assert_eq!(app.count("orders").await, 0);
+
+    // An admin serves the pair at its own tariff (two distinct cities).
+    let admin = app.other_browser();
+    admin.create_admin("admin@delivr.cm", "admin-password-1").await;
+    admin.login("admin@delivr.cm", "admin-password-1").await;
+    let tariff =
+        [("base_fare", "3000"), ("per_km", "15"), ("surcharge_medium", "500"), ("surcharge_large", "1500"), ("commission_percent", "20")];
+    let mut same = vec![("city_from", "1"), ("city_to", "1")];
+    same.extend(tariff);
+    let resp = admin.post_form("/admin/tariffs/", "/admin/tariffs/routes/", &same).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let mut pair = vec![("city_from", "2"), ("city_to", "1")];
+    pair.extend(tariff);
+    assert_eq!(admin.post_form("/admin/tariffs/", "/admin/tariffs/routes/", &pair).await.status(), StatusCode::SEE_OTHER);
+    assert!(admin.get("/admin/tariffs/").await.text().await.unwrap().contains("Douala ⇄ Yaoundé"));
+    assert_eq!(app.get("/admin/tariffs/").await.status(), StatusCode::NOT_FOUND, "vendors do not see tariffs");
+
+    // Served: the portal asks for an explicit confirmation, then prices it at the pair's tariff.
+    let resp = app.post_form("/partners/orders/new/", "/partners/orders/new/", &to_yaounde).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("cochez la case") && html.contains("name=\"intercity_ok\""), "{html}");
+    assert_eq!(app.count("orders").await, 0);
+    let mut confirmed = to_yaounde.to_vec();
+    confirmed.push(("intercity_ok", "1"));
+    let resp = app.post_form("/partners/orders/new/", "/partners/orders/new/", &confirmed).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let (total, distance): (i64, i64) =
+        delivr::on_db!(&app.state.db, pool => sqlx::query_as("SELECT price_total, distance_m FROM orders").fetch_one(pool).await).unwrap();
+    assert!(distance > 150_000, "{distance}");
+    assert_eq!(total, delivr::pricing::round_up(3000 + (15 * distance + 999) / 1000), "the pair's tariff");
+    // The import flags it; the API takes it.
+    let import_id = upload(&app, "destinataire;telephone;ville;quartier;adresse;colis\nPaul;677987654;Yaoundé;Bastos;Rue 1;Colis\n").await;
+    let preview = app.get(&format!("/partners/orders/import/{import_id}/")).await.text().await.unwrap();
+    assert!(preview.contains("Interurbain"), "{preview}");
+    assert_eq!(api_order().await.unwrap().status(), StatusCode::CREATED);
+
+    // No longer served: refused again.
+    let resp = admin.post_form("/admin/tariffs/", "/admin/tariffs/routes/remove/", &[("city_from", "1"), ("city_to", "2")]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(api_order().await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// Serve Douala–Yaoundé at an intercity tariff (no pair is served by default).
+async fn serve_douala_yaounde(app: &TestApp) {
+    let t = delivr::pricing::Tariff {
+        city_id: 2,
+        base_fare: 3000,
+        per_km: 15,
+        surcharge_medium: 500,
+        surcharge_large: 1500,
+        commission_bps: 2000,
+    };
+    delivr::pricing::save_intercity(&app.state.db, 1, 2, &t).await.unwrap();
 }
