@@ -69,6 +69,16 @@ pub struct Config {
     #[arg(long, env = "WEBHOOK_LOCK_SECS", default_value_t = 60, global = true)]
     pub webhook_lock_secs: i64,
 
+    /// What a new attempt after a failed delivery costs the vendor, in percent of the order's
+    /// price (the first attempt's fee was already paid: the courier made the trip).
+    #[arg(long, env = "REATTEMPT_FEE_PERCENT", default_value_t = 50, global = true)]
+    pub reattempt_fee_percent: i64,
+
+    /// What returning a parcel to the vendor after a failed delivery costs, in percent of the
+    /// order's price.
+    #[arg(long, env = "RETURN_FEE_PERCENT", default_value_t = 50, global = true)]
+    pub return_fee_percent: i64,
+
     /// Hours a customer's booking request waits for the vendor before it expires.
     #[arg(long, env = "BOOKING_TTL_HOURS", default_value_t = 48, global = true)]
     pub booking_ttl_hours: i64,
@@ -96,6 +106,8 @@ impl Config {
             tile_url: "https://tile.openstreetmap.org/{z}/{x}/{y}.png".to_owned(),
             trust_proxy: false,
             booking_ttl_hours: 48,
+            reattempt_fee_percent: 50,
+            return_fee_percent: 50,
         }
     }
 

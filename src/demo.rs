@@ -102,6 +102,7 @@ pub async fn seed(db: &Db) -> anyhow::Result<Seeded> {
     seed_disputes(db, &vendor_id, &admin_id).await?;
     seed_brand(db, &vendor_id).await?;
     seed_booking_requests(db, &vendor_id).await?;
+    seed_after_failures(db, &vendor_id).await?;
     let key = crate::api_keys::create(db, &vendor_id, "Démo").await?.ok_or_else(|| anyhow::anyhow!("the demo vendor is approved"))?;
     Ok(Seeded { logins: vec![ADMIN, VENDOR, COURIER], api_key: key.secret })
 }
@@ -358,6 +359,28 @@ async fn seed_disputes(db: &Db, vendor_id: &str, admin_id: &str) -> anyhow::Resu
 }
 
 /// The demo vendor's brand: a colour, a message and a drawn logo.
+/// Two failed deliveries the vendor decided on: one given a new attempt (waiting for a
+/// courier again), one returned to the vendor.
+async fn seed_after_failures(db: &Db, vendor_id: &str) -> anyhow::Result<()> {
+    use crate::orders::{model::Action, repo, service};
+    let bus = crate::events::Bus::default();
+    let failed: Vec<String> = on_db!(db, pool => sqlx::query_scalar("SELECT id FROM orders WHERE partner_id = $1 AND status = 'FAILED' ORDER BY finished_at DESC LIMIT 2")
+        .bind(vendor_id)
+        .fetch_all(pool)
+        .await)?;
+    let vendor = service::Actor { role: crate::orders::model::Role::Vendor, user_id: None };
+    let policy = crate::orders::AfterFailure { reattempt_percent: 50, return_percent: 50 };
+    for (i, id) in failed.iter().enumerate() {
+        let Some(order) = repo::find(db, id).await? else { continue };
+        let action = if i == 0 { policy.reattempt(&order) } else { policy.send_back(&order) };
+        let order = service::transition(db, &bus, &order, &action, &vendor, now_ms()).await?;
+        if let (1, Some(code)) = (i, order.return_code.clone()) {
+            service::transition(db, &bus, &order, &Action::HandBack { code }, &service::Actor::system(), now_ms()).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Two customers' requests from the booking page, waiting in "À confirmer".
 async fn seed_booking_requests(db: &Db, vendor_id: &str) -> anyhow::Result<()> {
     let bus = crate::events::Bus::default();

@@ -266,7 +266,8 @@ async fn statuses(db: &Db, src: Source, partner_id: &str, range: Range) -> sqlx:
             "PENDING" => c.pending += n,
             "COMPLETED" => c.completed += n,
             "CANCELLED" => c.cancelled += n,
-            "FAILED" => c.failed += n,
+            // A returned parcel (or one on its way back) is a delivery that failed.
+            "FAILED" | "RETURNING" | "RETURNED" => c.failed += n,
             _ => c.active += n,
         }
     }

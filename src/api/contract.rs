@@ -225,7 +225,7 @@ fn webhook_events(spec: &mut Value) {
         json!({
             "type": "object",
             "description": "An order as an event tells it (the specification's payload).",
-            "required": ["order_id", "tracking_number", "status", "recipient", "pricing", "cod_amount"],
+            "required": ["order_id", "tracking_number", "status", "recipient", "pricing", "cod_amount", "attempt"],
             "properties": {
                 "order_id": {"type": "string", "format": "uuid"},
                 "tracking_number": {"type": "string", "example": "DLV-A7F3X2"},
@@ -234,6 +234,7 @@ fn webhook_events(spec: &mut Value) {
                 "recipient": {"$ref": "#/components/schemas/Person"},
                 "pricing": {"$ref": "#/components/schemas/Pricing"},
                 "cod_amount": {"type": "integer", "format": "int64", "description": "Cash to collect, FCFA."},
+                "attempt": {"type": "integer", "format": "int64", "minimum": 1, "description": "The delivery attempt: 1, then 2… after each new attempt ordered after a failure (`order.reattempted`)."},
                 "reason": {"type": "string", "description": "Why, for `order.cancelled` and `order.failed`."},
             },
         }),
@@ -241,15 +242,18 @@ fn webhook_events(spec: &mut Value) {
     schemas.insert(
         "PaymentEventData".into(),
         json!({
-            "type": "object",
-            "description": "Cash collected on delivery, credited to the wallet (once per order).",
-            "required": ["order_id", "tracking_number", "amount", "currency"],
-            "properties": {
-                "order_id": {"type": "string", "format": "uuid"},
-                "tracking_number": {"type": "string"},
-                "amount": {"type": "integer", "format": "int64", "description": "FCFA."},
-                "currency": {"type": "string", "enum": ["XAF"]},
-            },
+            "description": "Cash collected on delivery, credited to the wallet (once per order): the order's fields, as every order event carries them, plus the amount credited.",
+            "allOf": [
+                {"$ref": "#/components/schemas/OrderEventData"},
+                {
+                    "type": "object",
+                    "required": ["amount", "currency"],
+                    "properties": {
+                        "amount": {"type": "integer", "format": "int64", "description": "Cash credited, FCFA."},
+                        "currency": {"type": "string", "enum": ["XAF"], "description": "Always XAF."},
+                    },
+                },
+            ],
         }),
     );
     schemas.insert(
@@ -347,7 +351,8 @@ fn webhook_events(spec: &mut Value) {
 fn prune_statuses(spec: &mut Value) {
     // Operations that can find something in the way (409), and those that look a thing up
     // (404) beyond their path's own id.
-    const CONFLICTS: &[&str] = &["cancelOrder", "createDispute", "createDisputeMessage", "sendWebhookTest"];
+    const CONFLICTS: &[&str] =
+        &["cancelOrder", "reattemptOrder", "returnOrder", "createDispute", "createDisputeMessage", "sendWebhookTest"];
     const LOOKUPS: &[&str] = &["getWebhook", "regenerateWebhookSecret", "sendWebhookTest", "createOrder", "createDispute"];
     // Reads that can still refuse a well-formed request (a date range, a cursor, a period).
     const READ_RULES: &[&str] = &["listOrders", "listLedger", "getAnalyticsSummary"];

@@ -30,6 +30,7 @@ pub fn routes(route: Route) -> Route {
         .at("/orders/:id/in-transit", post(start_transit))
         .at("/orders/:id/complete", post(complete))
         .at("/orders/:id/fail", post(fail))
+        .at("/orders/:id/returned", post(returned))
         .at("/positions", post(position))
 }
 
@@ -219,12 +220,16 @@ async fn apply(state: &AppState, req: &Request, id: &str, action: Action) -> Res
             problem(StatusCode::LOCKED, "pin-locked", lang, e.message(), None)
         }
         Err(OrderError::Transition(e)) => {
-            let status =
-                if matches!(e, crate::orders::model::TransitionError::WrongPin | crate::orders::model::TransitionError::ReasonRequired) {
-                    StatusCode::UNPROCESSABLE_ENTITY
-                } else {
-                    StatusCode::CONFLICT
-                };
+            let status = if matches!(
+                e,
+                crate::orders::model::TransitionError::WrongPin
+                    | crate::orders::model::TransitionError::ReasonRequired
+                    | crate::orders::model::TransitionError::WrongReturnCode
+            ) {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                StatusCode::CONFLICT
+            };
             problem(status, "transition-refused", lang, e.message(), Some(format!("status is {}", order.status)))
         }
         Err(OrderError::Conflict) => problem(StatusCode::CONFLICT, "conflict", lang, Msg::ErrOrderChanged, None),
@@ -258,6 +263,26 @@ async fn complete(
     match body {
         Ok(Json(b)) => apply(state, req, &id, Action::Complete { pin: b.pin }).await,
         Err(_) => problem(StatusCode::BAD_REQUEST, "malformed-body", lang_of(req), Msg::ErrApiBody, None),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodeBody {
+    code: String,
+}
+
+/// A parcel on its way back is handed to the vendor, who gives the return code.
+#[handler]
+async fn returned(
+    Data(state): Data<&AppState>,
+    req: &Request,
+    Path(id): Path<String>,
+    body: Result<Json<CodeBody>, poem::Error>,
+) -> Response {
+    match body {
+        Ok(Json(b)) if b.code.len() <= 20 => apply(state, req, &id, Action::HandBack { code: b.code }).await,
+        _ => problem(StatusCode::BAD_REQUEST, "malformed-body", lang_of(req), Msg::ErrApiBody, None),
     }
 }
 

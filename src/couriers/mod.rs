@@ -154,8 +154,10 @@ pub async fn act(db: &Db, bus: &Bus, courier_id: &str, order: &Order, action: &A
 
 /// Active orders assigned to a courier.
 pub async fn active_orders(db: &Db, courier_id: &str) -> sqlx::Result<Vec<Order>> {
-    let sql =
-        format!("{} WHERE o.courier_id = $1 AND o.status IN ('ASSIGNED', 'PICKED_UP', 'IN_TRANSIT') ORDER BY o.created_at", repo::SELECT);
+    let sql = format!(
+        "{} WHERE o.courier_id = $1 AND o.status IN ('ASSIGNED', 'PICKED_UP', 'IN_TRANSIT', 'RETURNING') ORDER BY o.created_at",
+        repo::SELECT
+    );
     on_db!(db, pool => sqlx::query_as(&sql).bind(courier_id).fetch_all(pool).await)
 }
 

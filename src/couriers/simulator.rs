@@ -71,7 +71,7 @@ impl Simulator {
         // Dispatch: each free courier takes the oldest pending order that waited long enough.
         let free: Vec<String> = on_db!(db, pool => sqlx::query_scalar(
             "SELECT u.id FROM users u WHERE u.role = 'COURIER' AND u.is_active = TRUE AND NOT EXISTS \
-             (SELECT 1 FROM orders o WHERE o.courier_id = u.id AND o.status IN ('ASSIGNED', 'PICKED_UP', 'IN_TRANSIT')) ORDER BY u.id",
+             (SELECT 1 FROM orders o WHERE o.courier_id = u.id AND o.status IN ('ASSIGNED', 'PICKED_UP', 'IN_TRANSIT', 'RETURNING')) ORDER BY u.id",
         )
         .fetch_all(pool)
         .await)?;

@@ -81,10 +81,14 @@ pub enum Kind {
     InvoiceIssued,
     WebhookPaused,
     BookingRequested,
+    OrderReattempted,
+    OrderReturning,
+    OrderReturned,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 18] = [
+    /// The webhook events first, in [`WEBHOOK_EVENTS`]' order, then the internal ones.
+    pub const ALL: [Kind; 21] = [
         Kind::OrderCreated,
         Kind::OrderAssigned,
         Kind::OrderPickedUp,
@@ -92,17 +96,20 @@ impl Kind {
         Kind::OrderCompleted,
         Kind::OrderCancelled,
         Kind::OrderFailed,
+        Kind::OrderReattempted,
+        Kind::OrderReturning,
+        Kind::OrderReturned,
         Kind::PaymentReceived,
         Kind::DisputeOpened,
         Kind::DisputeUpdated,
         Kind::DisputeResolved,
+        Kind::BookingRequested,
         Kind::OrderPinLocked,
         Kind::OrderPinReset,
         Kind::PayoutPaid,
         Kind::PayoutRejected,
         Kind::InvoiceIssued,
         Kind::WebhookPaused,
-        Kind::BookingRequested,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -125,6 +132,9 @@ impl Kind {
             Kind::InvoiceIssued => "invoice.issued",
             Kind::WebhookPaused => "webhook.paused",
             Kind::BookingRequested => "booking.requested",
+            Kind::OrderReattempted => "order.reattempted",
+            Kind::OrderReturning => "order.returning",
+            Kind::OrderReturned => "order.returned",
         }
     }
 
@@ -134,8 +144,9 @@ impl Kind {
     }
 }
 
-/// The events a webhook can subscribe to: the spec's seven, `order.failed`, the disputes', and
-/// a customer's booking request waiting for the vendor.
+/// The events a webhook can subscribe to: the spec's seven, `order.failed` and what follows a
+/// failure (a new attempt, a return), the disputes', and a customer's booking request waiting
+/// for the vendor.
 pub const WEBHOOK_EVENTS: &[&str] = &[
     "order.created",
     "order.assigned",
@@ -144,6 +155,9 @@ pub const WEBHOOK_EVENTS: &[&str] = &[
     "order.completed",
     "order.cancelled",
     "order.failed",
+    "order.reattempted",
+    "order.returning",
+    "order.returned",
     "payment.received",
     "dispute.opened",
     "dispute.updated",
@@ -267,7 +281,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_kind_has_its_own_name_and_webhooks_subscribe_to_the_first_eleven() {
+    fn every_kind_has_its_own_name_and_the_webhook_events_come_first() {
         let names: std::collections::HashSet<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(names.len(), Kind::ALL.len());
         let subscribable: Vec<&str> = Kind::ALL.iter().filter(|k| k.is_webhook_event()).map(|k| k.as_str()).collect();

@@ -39,6 +39,9 @@ pub fn routes(route: Route) -> Route {
         .at("/admin/orders/:id/cancel/", post(cancel))
         .at("/admin/orders/:id/reset-pin/", post(reset_pin))
         .at("/admin/orders/:id/complete/", post(complete_without_pin))
+        .at("/admin/orders/:id/reattempt/", post(reattempt))
+        .at("/admin/orders/:id/return/", post(send_back))
+        .at("/admin/orders/:id/returned/", post(hand_back))
 }
 
 #[derive(Deserialize, Default)]
@@ -140,7 +143,27 @@ async fn detail(state: &AppState, ctx: &Ctx, o: &Order, errors: &FieldErrors, st
                 }
             }
         }
-        @if !st.is_final() {
+        @if st == Status::Failed {
+            div.card {
+                h2 { (ctx.t(Msg::AfterFailureTitle)) }
+                form method="post" action=(format!("/admin/orders/{}/reattempt/", o.id)) {
+                    (csrf_field(ctx))
+                    button.btn type="submit" { (ctx.t(Msg::ReattemptButton)) }
+                }
+                form method="post" action=(format!("/admin/orders/{}/return/", o.id)) {
+                    (csrf_field(ctx))
+                    button.btn.secondary type="submit" { (ctx.t(Msg::AdminReturnButton)) }
+                }
+            }
+        }
+        @if st == Status::Returning {
+            form.card method="post" action=(format!("/admin/orders/{}/returned/", o.id)) {
+                (csrf_field(ctx))
+                (Input::new("code", ctx.t(Msg::ReturnCodeLabel), "").inputmode("numeric").render(errors))
+                button.btn type="submit" { (ctx.t(Msg::MarkReturned)) }
+            }
+        }
+        @if !st.is_final() && st != Status::Returning {
             form.card method="post" action=(format!("/admin/orders/{}/cancel/", o.id)) {
                 (csrf_field(ctx))
                 (Input::new("reason", ctx.t(Msg::CancelReason), "").render(errors))
@@ -258,4 +281,41 @@ async fn complete_without_pin(
         return detail(state, ctx, &o, &errors, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     act(state, ctx, &o, Action::CompleteWithoutPin { reason }).await
+}
+
+/// After a failure, an admin orders what the vendor would: a new attempt or a return, at the
+/// same fees.
+#[handler]
+async fn reattempt(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> PageResult<Response> {
+    guard::admin(ctx)?;
+    let o = load(state, &id).await?;
+    let action = crate::orders::AfterFailure::of(&state.config).reattempt(&o);
+    act(state, ctx, &o, action).await
+}
+
+#[handler]
+async fn send_back(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> PageResult<Response> {
+    guard::admin(ctx)?;
+    let o = load(state, &id).await?;
+    let action = crate::orders::AfterFailure::of(&state.config).send_back(&o);
+    act(state, ctx, &o, action).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CodeForm {
+    code: String,
+}
+
+/// The parcel is back at the vendor's, who gave the return code.
+#[handler]
+async fn hand_back(
+    Data(state): Data<&AppState>,
+    Data(ctx): Data<&Ctx>,
+    Path(id): Path<String>,
+    Form(f): Form<CodeForm>,
+) -> PageResult<Response> {
+    guard::admin(ctx)?;
+    let o = load(state, &id).await?;
+    act(state, ctx, &o, Action::HandBack { code: f.code }).await
 }

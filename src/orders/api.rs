@@ -42,6 +42,8 @@ pub enum StatusFilter {
     Completed,
     Cancelled,
     Failed,
+    Returning,
+    Returned,
     /// Every order not finished yet.
     #[oai(rename = "active")]
     Active,
@@ -57,6 +59,8 @@ impl StatusFilter {
             StatusFilter::Completed => "COMPLETED",
             StatusFilter::Cancelled => "CANCELLED",
             StatusFilter::Failed => "FAILED",
+            StatusFilter::Returning => "RETURNING",
+            StatusFilter::Returned => "RETURNED",
             StatusFilter::Active => "active",
         }
     }
@@ -221,8 +225,14 @@ pub struct OrderOut {
     pub id: String,
     /// `DLV-XXXXXX`.
     pub tracking_number: String,
-    /// `PENDING`, `ASSIGNED`, `PICKED_UP`, `IN_TRANSIT`, `COMPLETED`, `CANCELLED` or `FAILED`.
+    /// `PENDING`, `ASSIGNED`, `PICKED_UP`, `IN_TRANSIT`, `COMPLETED`, `CANCELLED`, `FAILED`,
+    /// `RETURNING` or `RETURNED`.
     pub status: String,
+    /// The delivery attempt: 1, then 2… after each new attempt ordered after a failure.
+    pub attempt: i64,
+    /// While `RETURNING`: the code you give the courier who brings the parcel back.
+    #[oai(skip_serializing_if_is_none)]
+    pub return_code: Option<String>,
     /// `PORTAL`, `API`, `BOOKING`, `IMPORT` or `DEMO`.
     pub source: String,
     pub pickup: Place,
@@ -276,6 +286,8 @@ impl OrderOut {
             tracking_url: format!("{public_url}/t/{}/", o.public_token),
             failure_reason: o.failure_reason.clone(),
             cancel_reason: o.cancel_reason.clone(),
+            attempt: o.attempt,
+            return_code: o.return_code.clone().filter(|_| o.status() == Status::Returning),
             created_at: rfc3339(o.created_at),
             updated_at: rfc3339(o.updated_at),
             finished_at: o.finished_at.map(rfc3339),
@@ -483,7 +495,7 @@ impl OrdersApi {
         let mut filter = Filter { text: q.0.unwrap_or_default(), newest_first: sort.0 != Some(SortOrder::Oldest), ..Filter::default() };
         filter.statuses = match status.0 {
             None => Vec::new(),
-            Some(StatusFilter::Active) => vec![Status::Pending, Status::Assigned, Status::PickedUp, Status::InTransit],
+            Some(StatusFilter::Active) => Status::ACTIVE.to_vec(),
             Some(s) => Status::parse(s.to_str()).into_iter().collect(),
         };
         if let (Some(a), Some(b)) = (from.0, to.0)
@@ -575,6 +587,30 @@ impl OrdersApi {
         }
     }
 
+    /// After a failed delivery: a new attempt.
+    ///
+    /// The order goes back to `PENDING` (the first free courier takes it) with `attempt` one
+    /// more; the new trip's fee (a share of the price, `REATTEMPT_FEE_PERCENT`) is debited
+    /// from the wallet with it. `409` unless the order is `FAILED`.
+    #[oai(path = "/orders/:id/reattempt", method = "post", operation_id = "reattemptOrder", tag = "ApiTags::Orders")]
+    async fn reattempt_order(&self, auth: ApiKeyAuth, state: Data<&AppState>, id: Path<String>) -> Result<Json<OrderOut>, ApiProblem> {
+        let order = find(&state, &auth, &id.0).await?;
+        let action = crate::orders::AfterFailure::of(&state.config).reattempt(&order);
+        after_failure(&state, &auth, &order, &action).await
+    }
+
+    /// After a failed delivery: the parcel back to you.
+    ///
+    /// The order becomes `RETURNING` with a `return_code`: give it to the courier who brings
+    /// the parcel back, and the order becomes `RETURNED`. The return trip's fee (a share of the
+    /// price, `RETURN_FEE_PERCENT`) is debited with it. `409` unless the order is `FAILED`.
+    #[oai(path = "/orders/:id/return", method = "post", operation_id = "returnOrder", tag = "ApiTags::Orders")]
+    async fn return_order(&self, auth: ApiKeyAuth, state: Data<&AppState>, id: Path<String>) -> Result<Json<OrderOut>, ApiProblem> {
+        let order = find(&state, &auth, &id.0).await?;
+        let action = crate::orders::AfterFailure::of(&state.config).send_back(&order);
+        after_failure(&state, &auth, &order, &action).await
+    }
+
     /// A delivery's timeline.
     #[oai(path = "/orders/:id/timeline", method = "get", operation_id = "getOrderTimeline", tag = "ApiTags::Orders")]
     async fn order_timeline(&self, auth: ApiKeyAuth, state: Data<&AppState>, id: Path<String>) -> Result<Json<Timeline>, ApiProblem> {
@@ -635,6 +671,8 @@ impl poem_openapi::types::Example for OrderOut {
             tracking_url: "https://portal.delivr.cm/t/Zk3…/".into(),
             failure_reason: None,
             cancel_reason: None,
+            attempt: 1,
+            return_code: None,
             created_at: "2026-02-11T09:12:00Z".into(),
             updated_at: "2026-02-11T10:05:00Z".into(),
             finished_at: None,
@@ -702,5 +740,23 @@ fn exact_size(size: Option<String>) -> String {
         None | Some("") => String::new(),
         Some(s @ ("S" | "M" | "L")) => s.to_owned(),
         Some(_) => "?".to_owned(),
+    }
+}
+
+/// A vendor's decision after a failure, through the API.
+async fn after_failure(state: &AppState, auth: &ApiKeyAuth, order: &Order, action: &Action) -> Result<Json<OrderOut>, ApiProblem> {
+    let lang = request_lang();
+    let partner = partner(state, auth, lang).await?;
+    let actor = Actor { role: Role::Vendor, user_id: Some(partner.user_id.clone()) };
+    match service::transition(&state.db, &state.bus, order, action, &actor, now_ms()).await {
+        Ok(o) => Ok(Json(OrderOut::from(&o, &state.config.public_url()))),
+        Err(OrderError::Transition(e)) => Err(ApiProblem::new(
+            poem::http::StatusCode::CONFLICT,
+            "transition-refused",
+            lang,
+            e.message(),
+            Some(format!("status is {}", order.status)),
+        )),
+        Err(e) => Err(e.into()),
     }
 }

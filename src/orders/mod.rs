@@ -255,6 +255,43 @@ pub async fn validate(db: &Db, lang: Lang, partner: &Partner, d: &Draft) -> sqlx
     }
 }
 
+/// What the vendor's decisions after a failed delivery cost: shares of the order's price (from
+/// `REATTEMPT_FEE_PERCENT` and `RETURN_FEE_PERCENT`), rounded up like prices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AfterFailure {
+    pub reattempt_percent: i64,
+    pub return_percent: i64,
+}
+
+impl AfterFailure {
+    pub fn of(config: &crate::config::Config) -> AfterFailure {
+        AfterFailure {
+            reattempt_percent: config.reattempt_fee_percent.clamp(0, 100),
+            return_percent: config.return_fee_percent.clamp(0, 100),
+        }
+    }
+
+    fn share(order: &repo::Order, percent: i64) -> crate::money::Fcfa {
+        crate::money::Fcfa(pricing::round_up(order.price_total.get() * percent / 100))
+    }
+
+    pub fn reattempt_fee(&self, order: &repo::Order) -> crate::money::Fcfa {
+        Self::share(order, self.reattempt_percent)
+    }
+
+    pub fn return_fee(&self, order: &repo::Order) -> crate::money::Fcfa {
+        Self::share(order, self.return_percent)
+    }
+
+    pub fn reattempt(&self, order: &repo::Order) -> model::Action {
+        model::Action::Reattempt { fee: self.reattempt_fee(order) }
+    }
+
+    pub fn send_back(&self, order: &repo::Order) -> model::Action {
+        model::Action::Return { fee: self.return_fee(order) }
+    }
+}
+
 /// Minutes to the drop-off from a courier's position, at a moto-taxi's pace in town.
 pub fn eta_minutes(order: &repo::Order, position: repo::Position) -> i64 {
     let km = geo::distance_km((position.lat, position.lng), (order.dropoff_lat, order.dropoff_lng));

@@ -15,11 +15,28 @@ pub enum Status {
     Completed,
     Cancelled,
     Failed,
+    /// After a failure, the parcel goes back to the vendor.
+    Returning,
+    /// The courier handed the parcel back to the vendor (against the return code).
+    Returned,
 }
 
 impl Status {
-    pub const ALL: [Status; 7] =
-        [Status::Pending, Status::Assigned, Status::PickedUp, Status::InTransit, Status::Completed, Status::Cancelled, Status::Failed];
+    pub const ALL: [Status; 9] = [
+        Status::Pending,
+        Status::Assigned,
+        Status::PickedUp,
+        Status::InTransit,
+        Status::Completed,
+        Status::Cancelled,
+        Status::Failed,
+        Status::Returning,
+        Status::Returned,
+    ];
+
+    /// Not finished: waiting for a courier, on its way, or on its way back (the list's
+    /// "active" filter).
+    pub const ACTIVE: [Status; 5] = [Status::Pending, Status::Assigned, Status::PickedUp, Status::InTransit, Status::Returning];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -30,6 +47,8 @@ impl Status {
             Status::Completed => "COMPLETED",
             Status::Cancelled => "CANCELLED",
             Status::Failed => "FAILED",
+            Status::Returning => "RETURNING",
+            Status::Returned => "RETURNED",
         }
     }
 
@@ -37,13 +56,15 @@ impl Status {
         Status::ALL.into_iter().find(|st| st.as_str().eq_ignore_ascii_case(s.trim()))
     }
 
+    /// Finished as a delivery: no courier is on it. A failed order may still be given a new
+    /// attempt or a return by the vendor (see [`check`]).
     pub fn is_final(self) -> bool {
-        matches!(self, Status::Completed | Status::Cancelled | Status::Failed)
+        matches!(self, Status::Completed | Status::Cancelled | Status::Failed | Status::Returned)
     }
 
     /// Moving: a courier is on it.
     pub fn in_progress(self) -> bool {
-        matches!(self, Status::Assigned | Status::PickedUp | Status::InTransit)
+        matches!(self, Status::Assigned | Status::PickedUp | Status::InTransit | Status::Returning)
     }
 
     pub fn label(self) -> Msg {
@@ -55,6 +76,8 @@ impl Status {
             Status::Completed => Msg::OrderStatusCompleted,
             Status::Cancelled => Msg::OrderStatusCancelled,
             Status::Failed => Msg::OrderStatusFailed,
+            Status::Returning => Msg::OrderStatusReturning,
+            Status::Returned => Msg::OrderStatusReturned,
         }
     }
 
@@ -62,7 +85,7 @@ impl Status {
     pub fn tone(self) -> &'static str {
         match self {
             Status::Completed => "ok",
-            Status::Cancelled | Status::Failed => "err",
+            Status::Cancelled | Status::Failed | Status::Returned => "err",
             Status::Pending => "",
             _ => "warn",
         }
@@ -79,6 +102,8 @@ impl Status {
             Status::Completed => Kind::OrderCompleted,
             Status::Cancelled => Kind::OrderCancelled,
             Status::Failed => Kind::OrderFailed,
+            Status::Returning => Kind::OrderReturning,
+            Status::Returned => Kind::OrderReturned,
         }
     }
 }
@@ -159,6 +184,19 @@ pub enum Action {
     Fail {
         reason: String,
     },
+    /// After a failure: back to the dispatch queue for a new attempt, whose trip costs `fee`
+    /// (booked with the decision).
+    Reattempt {
+        fee: crate::money::Fcfa,
+    },
+    /// After a failure: the parcel goes back to the vendor, the return trip costing `fee`.
+    Return {
+        fee: crate::money::Fcfa,
+    },
+    /// The courier hands the parcel back to the vendor, who gives the return code.
+    HandBack {
+        code: String,
+    },
 }
 
 impl Action {
@@ -170,6 +208,9 @@ impl Action {
             Action::Complete { .. } | Action::CompleteWithoutPin { .. } => Status::Completed,
             Action::Cancel { .. } => Status::Cancelled,
             Action::Fail { .. } => Status::Failed,
+            Action::Reattempt { .. } => Status::Pending,
+            Action::Return { .. } => Status::Returning,
+            Action::HandBack { .. } => Status::Returned,
         }
     }
 }
@@ -189,6 +230,8 @@ pub enum TransitionError {
     PinLocked,
     #[error("a reason is required")]
     ReasonRequired,
+    #[error("wrong return code")]
+    WrongReturnCode,
 }
 
 impl TransitionError {
@@ -200,6 +243,7 @@ impl TransitionError {
             TransitionError::WrongPin => Msg::ErrWrongPin,
             TransitionError::PinLocked => Msg::ErrPinLocked,
             TransitionError::ReasonRequired => Msg::ErrReasonRequired,
+            TransitionError::WrongReturnCode => Msg::ErrWrongReturnCode,
         }
     }
 }
@@ -208,7 +252,9 @@ impl TransitionError {
 /// courier's identity are checked against the order by the caller.)
 pub fn check(from: Status, action: &Action, role: Role) -> Result<Status, TransitionError> {
     use Status::*;
-    if from.is_final() {
+    // A failed order is finished as a delivery, but the vendor decides what comes next.
+    let after_failure = from == Failed && matches!(action, Action::Reattempt { .. } | Action::Return { .. });
+    if from.is_final() && !after_failure {
         return Err(TransitionError::Finished);
     }
     let allowed_from: &[Status] = match action {
@@ -219,6 +265,8 @@ pub fn check(from: Status, action: &Action, role: Role) -> Result<Status, Transi
         Action::Cancel { .. } if role == Role::Vendor => &[Pending, Assigned],
         Action::Cancel { .. } => &[Pending, Assigned, PickedUp, InTransit],
         Action::Fail { .. } => &[Assigned, PickedUp, InTransit],
+        Action::Reattempt { .. } | Action::Return { .. } => &[Failed],
+        Action::HandBack { .. } => &[Returning],
     };
     let allowed_roles: &[Role] = match action {
         Action::Assign { .. } => &[Role::Admin, Role::System],
@@ -227,6 +275,8 @@ pub fn check(from: Status, action: &Action, role: Role) -> Result<Status, Transi
         }
         Action::Cancel { .. } => &[Role::Vendor, Role::Admin, Role::System],
         Action::CompleteWithoutPin { .. } => &[Role::Admin],
+        Action::Reattempt { .. } | Action::Return { .. } => &[Role::Vendor, Role::Admin],
+        Action::HandBack { .. } => &[Role::Courier, Role::Admin, Role::System],
     };
     if !allowed_roles.contains(&role) {
         return Err(TransitionError::NotYours);
@@ -315,19 +365,24 @@ mod tests {
             Action::Cancel { reason: "r".into() },
             Action::Fail { reason: "r".into() },
             Action::CompleteWithoutPin { reason: "r".into() },
+            Action::Reattempt { fee: crate::money::Fcfa(500) },
+            Action::Return { fee: crate::money::Fcfa(500) },
+            Action::HandBack { code: "1234".into() },
         ];
         let roles = [Role::Vendor, Role::Admin, Role::Courier, Role::System, Role::Customer];
         let mut legal = 0;
         for from in Status::ALL {
             for action in &actions {
                 for role in roles {
-                    let expected = if from.is_final() {
+                    let decides_after_failure = from == Failed && matches!(action, Action::Reattempt { .. } | Action::Return { .. });
+                    let expected = if from.is_final() && !decides_after_failure {
                         Err(TransitionError::Finished)
                     } else {
                         let ok_role = match action {
                             Action::Assign { .. } => matches!(role, Role::Admin | Role::System),
                             Action::Cancel { .. } => matches!(role, Role::Vendor | Role::Admin | Role::System),
                             Action::CompleteWithoutPin { .. } => role == Role::Admin,
+                            Action::Reattempt { .. } | Action::Return { .. } => matches!(role, Role::Vendor | Role::Admin),
                             _ => matches!(role, Role::Courier | Role::Admin | Role::System),
                         };
                         let ok_from = match action {
@@ -336,8 +391,10 @@ mod tests {
                             Action::StartTransit => from == PickedUp,
                             Action::Complete { .. } | Action::CompleteWithoutPin { .. } => from == InTransit,
                             Action::Cancel { .. } if role == Role::Vendor => matches!(from, Pending | Assigned),
-                            Action::Cancel { .. } => true,
+                            Action::Cancel { .. } => matches!(from, Pending | Assigned | PickedUp | InTransit),
                             Action::Fail { .. } => matches!(from, Assigned | PickedUp | InTransit),
+                            Action::Reattempt { .. } | Action::Return { .. } => from == Failed,
+                            Action::HandBack { .. } => from == Returning,
                         };
                         if !ok_role {
                             Err(TransitionError::NotYours)
@@ -352,7 +409,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(legal, 31);
+        assert_eq!(legal, 38);
     }
 
     #[test]

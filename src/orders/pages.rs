@@ -53,6 +53,8 @@ pub fn routes(route: Route) -> Route {
         .at("/partners/orders/import/:id/", get(orders::import::preview_page).post(orders::import::confirm))
         .at("/partners/orders/:id/", get(show_order))
         .at("/partners/orders/:id/cancel/", post(cancel_order))
+        .at("/partners/orders/:id/reattempt/", post(reattempt_order))
+        .at("/partners/orders/:id/return/", post(return_order))
 }
 
 pub async fn load_partner(state: &AppState, ctx: &Ctx) -> PageResult<Partner> {
@@ -93,7 +95,7 @@ impl ListQuery {
         let mut f = Filter { text: self.q.chars().take(100).collect(), newest_first: self.sort != "oldest", ..Filter::default() };
         match self.status.as_str() {
             "" => {}
-            "active" => f.statuses = vec![Status::Pending, Status::Assigned, Status::PickedUp, Status::InTransit],
+            "active" => f.statuses = Status::ACTIVE.to_vec(),
             s => match Status::parse(s) {
                 Some(st) => f.statuses = vec![st],
                 None => errors.add("status", ctx.t(Msg::ErrChoice)),
@@ -568,10 +570,14 @@ async fn load_order(state: &AppState, partner: &Partner, id: &str) -> PageResult
 struct DetailQuery {
     created: String,
     cancelled: String,
+    reattempted: String,
+    returning: String,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn order_detail(
     ctx: &Ctx,
+    after: orders::AfterFailure,
     o: &Order,
     timeline: &[repo::TimelineEvent],
     position: Option<repo::Position>,
@@ -589,9 +595,33 @@ fn order_detail(
         @if let Some(e) = error { div.flash.err role="alert" { (e) } }
         div.row.between {
             h1 { (o.tracking_number) }
-            (status_badge(ctx, status))
+            span {
+                @if o.attempt > 1 { span.badge.warn { (ctx.fmt(Msg::AttemptNumber, &[("n", &o.attempt.to_string())])) } " " }
+                (status_badge(ctx, status))
+            }
         }
         @if o.pin_locked_at.is_some() { div.flash.err role="alert" { (ctx.t(Msg::PinLockedVendor)) } }
+        @if status == Status::Failed {
+            div.card #after-failure {
+                h2 { (ctx.t(Msg::AfterFailureTitle)) }
+                p.small.muted { (ctx.t(Msg::AfterFailureText)) }
+                form method="post" action=(format!("/partners/orders/{}/reattempt/", o.id)) {
+                    (csrf_field(ctx))
+                    p { (ctx.fmt(Msg::ReattemptExplain, &[("n", &(o.attempt + 1).to_string()), ("fee", &crate::money::format_fcfa(after.reattempt_fee(o).get())), ("percent", &after.reattempt_percent.to_string())])) }
+                    button.btn type="submit" { (ctx.t(Msg::ReattemptButton)) }
+                }
+                form method="post" action=(format!("/partners/orders/{}/return/", o.id)) {
+                    (csrf_field(ctx))
+                    p { (ctx.fmt(Msg::ReturnExplain, &[("fee", &crate::money::format_fcfa(after.return_fee(o).get())), ("percent", &after.return_percent.to_string())])) }
+                    button.btn.secondary type="submit" { (ctx.t(Msg::ReturnButton)) }
+                }
+            }
+        }
+        @if let (Status::Returning, Some(code)) = (status, &o.return_code) {
+            div.flash.warn role="status" #return-code {
+                (ctx.t(Msg::ReturnCodeText)) " " strong.pin { (code) }
+            }
+        }
         div.kpis {
             div.kpi { span.l { (ctx.t(Msg::PriceTotal)) } span.v { (o.price_total) } }
             div.kpi { span.l { (ctx.t(Msg::FieldCod)) } span.v { (o.cod_amount) } }
@@ -637,9 +667,9 @@ fn order_detail(
         div.card {
             h2 { (ctx.t(Msg::Timeline)) }
             ol.timeline {
-                @for e in timeline {
+                @for (i, e) in timeline.iter().enumerate() {
                     li {
-                        strong { (ctx.t(e.status.label())) }
+                        strong { (ctx.t(if i > 0 && e.status == Status::Pending { Msg::TimelineReattempt } else { e.status.label() })) }
                         " · " span.muted { (format_datetime(e.at, ctx.lang)) }
                         @if let Some(n) = &e.note { br; span.small { (n) } }
                     }
@@ -674,7 +704,8 @@ async fn render_detail(
 ) -> PageResult<Response> {
     let timeline = repo::timeline(&state.db, &o.id).await?;
     let position = repo::latest_position(&state.db, &o.id).await?;
-    let body = order_detail(ctx, o, &timeline, position, &state.config.public_url(), flash, error);
+    let after = orders::AfterFailure::of(&state.config);
+    let body = order_detail(ctx, after, o, &timeline, position, &state.config.public_url(), flash, error);
     let mut below = Vec::with_capacity(panels.0.len());
     for panel in panels.0 {
         below.push(panel(state, ctx, o).await?);
@@ -704,6 +735,10 @@ async fn show_order(
         Some(Msg::OrderCreated)
     } else if q.cancelled == "1" {
         Some(Msg::OrderCancelled)
+    } else if q.reattempted == "1" {
+        Some(Msg::OrderReattempted)
+    } else if q.returning == "1" {
+        Some(Msg::OrderReturning)
     } else {
         None
     };
@@ -740,4 +775,46 @@ async fn cancel_order(
         }
         Err(e) => Err(internal(e).into()),
     }
+}
+
+/// The vendor's decision after a failed delivery: a new attempt or a return, each at the
+/// configured fee (stated on the page), booked with it.
+async fn after_failure(state: &AppState, ctx: &Ctx, panels: &OrderPanels, id: &str, reattempt: bool) -> PageResult<Response> {
+    let partner = load_partner(state, ctx).await?;
+    let order = load_order(state, &partner, id).await?;
+    let user = guard::user(ctx)?;
+    let actor = Actor { role: Role::Vendor, user_id: Some(user.user_id.clone()) };
+    let policy = orders::AfterFailure::of(&state.config);
+    let (action, done) = if reattempt { (policy.reattempt(&order), "reattempted") } else { (policy.send_back(&order), "returning") };
+    match service::transition(&state.db, &state.bus, &order, &action, &actor, now_ms()).await {
+        Ok(_) => Ok(redirect(&format!("/partners/orders/{}/?{done}=1", order.id))),
+        Err(OrderError::Transition(e)) => {
+            render_detail(state, ctx, panels, &order, None, Some(ctx.t(e.message())), StatusCode::CONFLICT).await
+        }
+        Err(OrderError::Conflict) => {
+            let fresh = load_order(state, &partner, id).await?;
+            render_detail(state, ctx, panels, &fresh, None, Some(ctx.t(Msg::ErrOrderChanged)), StatusCode::CONFLICT).await
+        }
+        Err(e) => Err(internal(e).into()),
+    }
+}
+
+#[handler]
+async fn reattempt_order(
+    Data(state): Data<&AppState>,
+    Data(ctx): Data<&Ctx>,
+    Data(panels): Data<&OrderPanels>,
+    Path(id): Path<String>,
+) -> PageResult<Response> {
+    after_failure(state, ctx, panels, &id, true).await
+}
+
+#[handler]
+async fn return_order(
+    Data(state): Data<&AppState>,
+    Data(ctx): Data<&Ctx>,
+    Data(panels): Data<&OrderPanels>,
+    Path(id): Path<String>,
+) -> PageResult<Response> {
+    after_failure(state, ctx, panels, &id, false).await
 }

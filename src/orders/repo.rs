@@ -28,6 +28,10 @@ pub struct Order {
     pub pin_failures: i32,
     /// When the PIN locked (an admin gives a new one or closes the order by hand).
     pub pin_locked_at: Option<i64>,
+    /// The delivery attempt under way or last made (1, then 2… after each new attempt).
+    pub attempt: i64,
+    /// The code the vendor gives the courier who brings a returned parcel back.
+    pub return_code: Option<String>,
     pub distance_m: i64,
     pub price_total: Fcfa,
     pub price_commission: Fcfa,
@@ -75,6 +79,7 @@ impl Order {
             recipient: Person { name: self.recipient_name.clone(), phone: self.recipient_phone.clone() },
             pricing: self.price(),
             cod_amount: self.cod_amount,
+            attempt: self.attempt,
             reason,
         }
     }
@@ -97,15 +102,27 @@ pub struct OrderData {
     pub recipient: Person,
     pub pricing: crate::pricing::Price,
     pub cod_amount: Fcfa,
+    /// The delivery attempt (1, then 2… after each new attempt ordered after a failure).
+    pub attempt: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+/// The `data` of `payment.received`: the order's fields, as every order event carries them
+/// (so that one receiver parses every event), and the cash collected.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct PaymentData {
+    #[serde(flatten)]
+    pub order: OrderData,
+    pub amount: Fcfa,
+    pub currency: &'static str,
 }
 
 macro_rules! order_columns {
     () => {
         "o.id, o.partner_id, o.tracking_number, o.public_token, o.status, o.source, \
     o.pickup_quartier_id, o.pickup_address, o.dropoff_quartier_id, o.dropoff_address, o.recipient_name, o.recipient_phone, \
-    o.package_description, o.size_class, o.cod_amount, o.courier_note, o.delivery_pin, o.pin_failures, o.pin_locked_at, o.distance_m, o.price_total, \
+    o.package_description, o.size_class, o.cod_amount, o.courier_note, o.delivery_pin, o.pin_failures, o.pin_locked_at, o.attempt, o.return_code, o.distance_m, o.price_total, \
     o.price_commission, o.price_net, o.courier_id, o.failure_reason, o.cancel_reason, o.created_at, o.updated_at, o.finished_at, \
     pq.name AS pickup_quartier, pc.name AS pickup_city, dq.name AS dropoff_quartier, dc.name AS dropoff_city, dq.city_id AS dropoff_city_id, \
     dq.lat AS dropoff_lat, dq.lng AS dropoff_lng, pq.lat AS pickup_lat, pq.lng AS pickup_lng, \
@@ -369,8 +386,9 @@ pub struct Kpis {
 /// Four indexed counts rather than one scan of every order of the vendor.
 pub async fn kpis(db: &Db, partner_id: &str, day_start_ms: i64, month_start_ms: i64) -> sqlx::Result<Kpis> {
     const ACTIVE: &str = "('PENDING', 'ASSIGNED', 'PICKED_UP', 'IN_TRANSIT')";
+    // A parcel on its way back is moving too (its cash is no longer to collect).
     let today_sql = "SELECT COUNT(*) FROM orders WHERE partner_id = $1 AND created_at >= $2";
-    let moving_sql = "SELECT COUNT(*) FROM orders WHERE partner_id = $1 AND status IN ('ASSIGNED', 'PICKED_UP', 'IN_TRANSIT')";
+    let moving_sql = "SELECT COUNT(*) FROM orders WHERE partner_id = $1 AND status IN ('ASSIGNED', 'PICKED_UP', 'IN_TRANSIT', 'RETURNING')";
     let done_sql = "SELECT COUNT(*) FROM orders WHERE partner_id = $1 AND status = 'COMPLETED' AND finished_at >= $2";
     let cod_sql = format!("SELECT CAST(COALESCE(SUM(cod_amount), 0) AS BIGINT) FROM orders WHERE partner_id = $1 AND status IN {ACTIVE}");
     on_db!(db, pool => {

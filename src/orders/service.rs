@@ -15,7 +15,7 @@ use crate::{
     },
     pricing::{Quote, Size},
     security,
-    wallet::{self, Booking, EntryKind, PaymentData},
+    wallet::{self, Booking, EntryKind},
 };
 
 /// Where an order came from.
@@ -356,6 +356,13 @@ pub async fn transition_once(
     if actor.role == Role::Courier && order.courier_id.as_deref() != actor.user_id.as_deref() {
         return Err(TransitionError::NotYours.into());
     }
+    // The parcel goes back to the vendor only against the code the vendor was given.
+    if let Action::HandBack { code } = action {
+        let expected = order.return_code.as_deref().unwrap_or_default();
+        if expected.is_empty() || !security::constant_time_eq(code.trim().as_bytes(), expected.as_bytes()) {
+            return Err(TransitionError::WrongReturnCode.into());
+        }
+    }
     // Closing without the PIN is only for a PIN that locked.
     if matches!(action, Action::CompleteWithoutPin { .. }) && order.pin_locked_at.is_none() {
         return Err(TransitionError::NotFromHere.into());
@@ -378,8 +385,16 @@ pub async fn transition_once(
                 .await)?;
             Some(is_courier.ok_or(OrderError::UnknownCourier)?)
         }
+        // A new attempt goes back to the dispatch queue: any courier may take it.
+        Action::Reattempt { .. } => None,
         _ => order.courier_id.clone(),
     };
+    // What the vendor's decision after a failure costs, booked with it: the new trip.
+    let decision_fee = match action {
+        Action::Reattempt { fee } | Action::Return { fee } => Some(*fee),
+        _ => None,
+    };
+    let return_code = matches!(action, Action::Return { .. }).then(model::new_pin);
     let reason = match action {
         Action::Cancel { reason } | Action::Fail { reason } | Action::CompleteWithoutPin { reason } => {
             Some(reason.trim().to_owned()).filter(|r| !r.is_empty())
@@ -397,13 +412,18 @@ pub async fn transition_once(
         (_, Some(p)) => (Some(p.lat), Some(p.lng)),
         _ => (None, None),
     };
-    let kind = to.event();
+    let kind = if matches!(action, Action::Reattempt { .. }) { Kind::OrderReattempted } else { to.event() };
+    let next_attempt = matches!(action, Action::Reattempt { .. });
     let result: sqlx::Result<Option<Vec<Recorded>>> = async {
         let mut tx = db.begin().await?;
         let updated = on_tx!(&mut tx, c => sqlx::query(
             "UPDATE orders SET status = $3, courier_id = $4, updated_at = $5, finished_at = $6, \
              failure_reason = CASE WHEN $3 = 'FAILED' THEN $7 ELSE failure_reason END, \
-             cancel_reason = CASE WHEN $3 = 'CANCELLED' THEN $7 ELSE cancel_reason END \
+             cancel_reason = CASE WHEN $3 = 'CANCELLED' THEN $7 ELSE cancel_reason END, \
+             attempt = attempt + CASE WHEN $9 THEN 1 ELSE 0 END, \
+             return_code = COALESCE($10, return_code), \
+             pin_failures = CASE WHEN $9 THEN 0 ELSE pin_failures END, \
+             pin_locked_at = CASE WHEN $9 THEN NULL ELSE pin_locked_at END \
              WHERE id = $1 AND status = $2 AND ($8 = FALSE OR pin_locked_at IS NULL)",
         )
         .bind(&order.id)
@@ -414,6 +434,8 @@ pub async fn transition_once(
         .bind(finished_at)
         .bind(reason.as_deref())
         .bind(needs_open_pin)
+        .bind(next_attempt)
+        .bind(return_code.as_deref())
         .execute(&mut *c)
         .await
         .map(|r| r.rows_affected()))?;
@@ -436,17 +458,26 @@ pub async fn transition_once(
         let partner = order.partner_id.as_str();
         let mut recorded = vec![events::record(&mut tx, &Event::new(partner, kind, Some(&order.id), &fresh.event_data(reason.clone())), at).await?];
         // The wallet follows the order in the same transaction: the fee of a delivered or
-        // failed order is debited, a delivered order's cash on delivery is credited and
-        // announced as `payment.received` (the ledger books each once per order, ever).
-        if matches!(to, Status::Completed | Status::Failed) {
+        // failed first attempt is debited (a new attempt's or a return's was booked with the
+        // vendor's decision), a delivered order's cash on delivery is credited and announced as
+        // `payment.received` (the ledger books each once per order and attempt, ever).
+        if matches!(to, Status::Completed | Status::Failed) && fresh.attempt == 1 {
             let fee = Booking { order_id: Some(&order.id), ..Booking::new(partner, EntryKind::DeliveryFee, -fresh.price_total, at) };
             wallet::book(&mut tx, fee).await?;
-            if to == Status::Completed && fresh.cod_amount > crate::money::Fcfa::ZERO {
-                let cod = Booking { order_id: Some(&order.id), ..Booking::new(partner, EntryKind::CodCollected, fresh.cod_amount, at) };
-                if wallet::book(&mut tx, cod).await? {
-                    let data = PaymentData { order_id: &order.id, tracking_number: &order.tracking_number, amount: fresh.cod_amount, currency: "XAF" };
-                    recorded.push(events::record(&mut tx, &Event::new(partner, Kind::PaymentReceived, Some(&order.id), &data), at).await?);
-                }
+        }
+        if let Some(fee) = decision_fee.filter(|f| *f > crate::money::Fcfa::ZERO) {
+            // A return's trip is numbered after the last delivery attempt.
+            let attempt = if to == Status::Returning { fresh.attempt + 1 } else { fresh.attempt };
+            let reason = if to == Status::Returning { "return".to_owned() } else { format!("reattempt:{attempt}") };
+            let fee = Booking { order_id: Some(&order.id), reason: Some(&reason), attempt, ..Booking::new(partner, EntryKind::DeliveryFee, -fee, at) };
+            wallet::book(&mut tx, fee).await?;
+        }
+        if to == Status::Completed && fresh.cod_amount > crate::money::Fcfa::ZERO {
+            let cod = Booking { order_id: Some(&order.id), attempt: fresh.attempt, ..Booking::new(partner, EntryKind::CodCollected, fresh.cod_amount, at) };
+            if wallet::book(&mut tx, cod).await? {
+                // The same order fields as every order event, so one receiver parses them all.
+                let data = repo::PaymentData { order: fresh.event_data(None), amount: fresh.cod_amount, currency: "XAF" };
+                recorded.push(events::record(&mut tx, &Event::new(partner, Kind::PaymentReceived, Some(&order.id), &data), at).await?);
             }
         }
         if to.is_final() {

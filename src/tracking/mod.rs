@@ -90,7 +90,7 @@ fn list(ctx: &Ctx, rows: &[(Order, Option<repo::Position>)]) -> Markup {
 async fn tracking_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> PageResult<Response> {
     let p = guard::partner(ctx)?;
     let sql = format!(
-        "{} WHERE o.partner_id = $1 AND o.status IN ('ASSIGNED', 'PICKED_UP', 'IN_TRANSIT') ORDER BY o.updated_at DESC LIMIT 100",
+        "{} WHERE o.partner_id = $1 AND o.status IN ('ASSIGNED', 'PICKED_UP', 'IN_TRANSIT', 'RETURNING') ORDER BY o.updated_at DESC LIMIT 100",
         repo::SELECT
     );
     let orders: Vec<Order> = on_db!(&state.db, pool => sqlx::query_as(&sql).bind(&p.id).fetch_all(pool).await)?;

@@ -24,7 +24,8 @@ pub const MIN_PAYOUT: Fcfa = Fcfa(1_000);
 pub enum EntryKind {
     /// A delivered order's cash on delivery (once per order, ever).
     CodCollected,
-    /// A delivered or failed order's fee (once per order, ever).
+    /// A delivery attempt's fee: a delivered or failed first attempt at the order's price, a new
+    /// attempt or a return at the configured share of it (once per order and attempt, ever).
     DeliveryFee,
     /// A paid payout.
     Payout,
@@ -57,12 +58,14 @@ pub struct Booking<'a> {
     pub payout_id: Option<&'a str>,
     pub dispute_id: Option<&'a str>,
     pub reason: Option<&'a str>,
+    /// The order's delivery attempt it pays for (1 unless reattempted or returned).
+    pub attempt: i64,
     pub at: i64,
 }
 
 impl<'a> Booking<'a> {
     pub fn new(partner_id: &'a str, kind: EntryKind, amount: crate::money::Fcfa, at: i64) -> Booking<'a> {
-        Booking { partner_id, kind, amount, order_id: None, payout_id: None, dispute_id: None, reason: None, at }
+        Booking { partner_id, kind, amount, order_id: None, payout_id: None, dispute_id: None, reason: None, attempt: 1, at }
     }
 }
 
@@ -83,8 +86,8 @@ pub async fn book(tx: &mut Tx, b: Booking<'_>) -> sqlx::Result<bool> {
             .fetch_one(&mut *c)
             .await?;
         let booked = sqlx::query(
-            "INSERT INTO wallet_entries (partner_id, kind, amount, balance_after, order_id, payout_id, reason, created_at, dispute_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+            "INSERT INTO wallet_entries (partner_id, kind, amount, balance_after, order_id, payout_id, reason, created_at, dispute_id, attempt) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
         )
         .bind(b.partner_id)
         .bind(b.kind.as_str())
@@ -95,6 +98,7 @@ pub async fn book(tx: &mut Tx, b: Booking<'_>) -> sqlx::Result<bool> {
         .bind(b.reason)
         .bind(b.at)
         .bind(b.dispute_id)
+        .bind(b.attempt)
         .execute(&mut *c)
         .await?
         .rows_affected()
@@ -110,15 +114,6 @@ pub async fn book(tx: &mut Tx, b: Booking<'_>) -> sqlx::Result<bool> {
         Ok(booked)
     }
     .await)
-}
-
-/// The `data` of a `payment.received` event.
-#[derive(serde::Serialize)]
-pub struct PaymentData<'a> {
-    pub order_id: &'a str,
-    pub tracking_number: &'a str,
-    pub amount: crate::money::Fcfa,
-    pub currency: &'static str,
 }
 
 /// Balance figures of a partner.

@@ -90,7 +90,14 @@ fn explain(ctx: &Ctx, e: &wallet::Entry) -> String {
     let t = e.tracking_number.clone().unwrap_or_default();
     match e.kind.as_str() {
         "COD_COLLECTED" => ctx.fmt(Msg::ExplainCod, &[("tracking", &t)]),
-        "DELIVERY_FEE" => ctx.fmt(Msg::ExplainFee, &[("tracking", &t)]),
+        // A new attempt's or a return's trip after a failed delivery, or the delivery itself.
+        "DELIVERY_FEE" => match e.reason.as_deref() {
+            Some("return") => ctx.fmt(Msg::ExplainReturnFee, &[("tracking", &t)]),
+            Some(r) if r.starts_with("reattempt:") => {
+                ctx.fmt(Msg::ExplainReattemptFee, &[("tracking", &t), ("n", r.trim_start_matches("reattempt:"))])
+            }
+            _ => ctx.fmt(Msg::ExplainFee, &[("tracking", &t)]),
+        },
         "DISPUTE_REFUND" => ctx.fmt(Msg::ExplainRefund, &[("tracking", &t)]),
         "PAYOUT" => ctx.fmt(Msg::ExplainPayout, &[("reference", e.reason.as_deref().unwrap_or(""))]),
         _ => ctx.fmt(Msg::ExplainAdjustment, &[("reason", e.reason.as_deref().unwrap_or(""))]),

@@ -21,6 +21,7 @@ both_backends!(
     import_previews_then_creates_valid_rows_once,
     import_refuses_bad_files,
     only_served_routes_are_priced,
+    a_failed_delivery_is_reattempted_or_returned,
     public_tracking_page_is_tiny_and_unguessable,
     booking_page_takes_requests_and_resists_spam,
     positions_are_validated_and_rate_limited,
@@ -218,6 +219,18 @@ async fn the_lifecycle_runs_through_admin_and_courier_api(backend: Backend) {
     let kinds: Vec<String> = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT kind FROM domain_events WHERE order_id = $1 ORDER BY seq").bind(&id).fetch_all(pool).await).unwrap();
     // The cash on delivery collected at completion is announced too.
     assert_eq!(kinds, ["order.created", "order.assigned", "order.picked_up", "order.in_transit", "order.completed", "payment.received"]);
+    // `payment.received` carries the order's fields like every order event, plus the amount.
+    let payment: String = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT payload FROM domain_events WHERE order_id = $1 AND kind = 'payment.received'").bind(&id).fetch_one(pool).await).unwrap();
+    let payment: Value = serde_json::from_str(&payment).unwrap();
+    assert_eq!(
+        (payment["order_id"].as_str(), payment["status"].as_str(), payment["currency"].as_str()),
+        (Some(id.as_str()), Some("COMPLETED"), Some("XAF"))
+    );
+    assert_eq!(payment["amount"], payment["cod_amount"]);
+    assert!(
+        payment["recipient"]["name"].is_string() && payment["pricing"]["total"].is_i64() && payment["courier"]["name"] == "Jean Mbarga",
+        "{payment}"
+    );
     let statuses: Vec<String> = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT status FROM order_events WHERE order_id = $1 ORDER BY id").bind(&id).fetch_all(pool).await).unwrap();
     assert_eq!(statuses, ["PENDING", "ASSIGNED", "PICKED_UP", "IN_TRANSIT", "COMPLETED"]);
     let html = app.get(&format!("/partners/orders/{id}/")).await.text().await.unwrap();
@@ -799,4 +812,140 @@ async fn serve_douala_yaounde(app: &TestApp) {
         commission_bps: 2000,
     };
     delivr::pricing::save_intercity(&app.state.db, 1, 2, &t).await.unwrap();
+}
+
+/// The wallet entries of an order: (amount, attempt, reason).
+async fn fees_of(app: &TestApp, order_id: &str) -> Vec<(i64, i64, Option<String>)> {
+    delivr::on_db!(&app.state.db, pool => sqlx::query_as("SELECT amount, attempt, reason FROM wallet_entries WHERE order_id = $1 AND kind = 'DELIVERY_FEE' ORDER BY id")
+        .bind(order_id)
+        .fetch_all(pool)
+        .await)
+    .unwrap()
+}
+
+async fn a_failed_delivery_is_reattempted_or_returned(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let partner = vendor(&app, "Boutique", "a@shop.cm").await;
+    delivr::webhooks::save(
+        &app.state.db,
+        &partner,
+        "http://127.0.0.1:9/hook",
+        &["order.failed".into(), "order.reattempted".into(), "order.returning".into(), "order.returned".into(), "order.assigned".into()],
+        true,
+    )
+    .await
+    .unwrap();
+    let key = delivr::api_keys::create(&app.state.db, &partner, "api").await.unwrap().unwrap().secret;
+    let (courier_id, token) = courier(&app, "jean@delivr.cm").await;
+    let sys = delivr::orders::service::Actor::system();
+    let assign = |o: delivr::orders::repo::Order, courier_id: String| {
+        let app = &app;
+        async move {
+            let action = delivr::orders::model::Action::Assign { courier_id };
+            delivr::orders::service::transition(
+                &app.state.db,
+                &app.state.bus,
+                &o,
+                &action,
+                &delivr::orders::service::Actor::system(),
+                delivr::db::now_ms(),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let order = crate::helpers::new_order(&app, "15 000").await;
+    let price = order.price_total.get();
+    let order = assign(order, courier_id.clone()).await;
+    for step in ["pickup", "in-transit"] {
+        assert_eq!(
+            courier_post(&app, &token, &format!("/courier/v1/orders/{}/{step}", order.id), json!({})).await.status(),
+            StatusCode::OK
+        );
+    }
+    // A reattempt or a return of an order that has not failed is refused, and changes nothing.
+    let page = format!("/partners/orders/{}/", order.id);
+    let resp = app.post_form(&page, &format!("/partners/orders/{}/reattempt/", order.id), &[]).await;
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+    let resp = courier_post(&app, &token, &format!("/courier/v1/orders/{}/fail", order.id), json!({"reason": "Destinataire absent"})).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(fees_of(&app, &order.id).await, vec![(-price, 1, None)], "the first trip's fee");
+
+    // The vendor sees what each choice costs, and orders a new attempt.
+    let html = app.get(&page).await.text().await.unwrap();
+    let half = delivr::pricing::round_up(price / 2);
+    let half_shown = delivr::money::format_fcfa(half);
+    assert!(html.contains("Nouvelle tentative (n°2)") && html.contains(&half_shown) && html.contains("50 %"), "{html}");
+    let resp = app.post_form(&page, &format!("/partners/orders/{}/reattempt/", order.id), &[]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let o = delivr::orders::repo::find(&app.state.db, &order.id).await.unwrap().unwrap();
+    assert_eq!((o.status().as_str(), o.attempt, o.courier_id.as_deref()), ("PENDING", 2, None), "back in the dispatch queue");
+    assert_eq!(fees_of(&app, &order.id).await, vec![(-price, 1, None), (-half, 2, Some("reattempt:2".into()))]);
+    let html = app.get(&page).await.text().await.unwrap();
+    assert!(html.contains("Tentative n°2") && html.contains("Nouvelle tentative"), "{html}");
+    // Twice is refused: the order is no longer FAILED.
+    assert_eq!(app.post_form(&page, &format!("/partners/orders/{}/reattempt/", order.id), &[]).await.status(), StatusCode::CONFLICT);
+    // Another courier takes it and delivers: the cash is collected, no second full fee.
+    let (other_courier, other_token) = courier(&app, "awa@delivr.cm").await;
+    let o = assign(o, other_courier).await;
+    for step in ["pickup", "in-transit"] {
+        assert_eq!(
+            courier_post(&app, &other_token, &format!("/courier/v1/orders/{}/{step}", o.id), json!({})).await.status(),
+            StatusCode::OK
+        );
+    }
+    let resp = courier_post(&app, &other_token, &format!("/courier/v1/orders/{}/complete", o.id), json!({"pin": o.delivery_pin})).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(fees_of(&app, &order.id).await.len(), 2);
+    let cod: i64 = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT amount FROM wallet_entries WHERE order_id = $1 AND kind = 'COD_COLLECTED'").bind(&order.id).fetch_one(pool).await).unwrap();
+    assert_eq!(cod, 15_000);
+    // The webhooks say so, with the attempt's number.
+    let events: Vec<String> = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT body FROM webhook_deliveries ORDER BY created_at, id").fetch_all(pool).await).unwrap();
+    let events: Vec<Value> = events.iter().map(|b| serde_json::from_str(b).unwrap()).collect();
+    let kinds: Vec<(&str, i64)> = events.iter().map(|e| (e["event"].as_str().unwrap(), e["data"]["attempt"].as_i64().unwrap())).collect();
+    assert!(
+        kinds.contains(&("order.failed", 1)) && kinds.contains(&("order.reattempted", 2)) && kinds.contains(&("order.assigned", 2)),
+        "{kinds:?}"
+    );
+
+    // A second order fails and goes back to the vendor, through the API.
+    let order = crate::helpers::new_order(&app, "5 000").await;
+    let order = assign(order, courier_id.clone()).await;
+    for step in ["pickup", "in-transit"] {
+        courier_post(&app, &token, &format!("/courier/v1/orders/{}/{step}", order.id), json!({})).await;
+    }
+    courier_post(&app, &token, &format!("/courier/v1/orders/{}/fail", order.id), json!({"reason": "Adresse introuvable"})).await;
+    let api = |path: String| app.client.post(app.url(&format!("/api/v1{path}"))).header("authorization", format!("Api-Key {key}")).send();
+    let resp = api(format!("/orders/{}/return", order.id)).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["status"], "RETURNING");
+    let code = body["return_code"].as_str().unwrap().to_owned();
+    assert_eq!(code.len(), 4);
+    assert_eq!(api(format!("/orders/{}/reattempt", order.id)).await.unwrap().status(), StatusCode::CONFLICT);
+    let html = app.get(&format!("/partners/orders/{}/", order.id)).await.text().await.unwrap();
+    assert!(html.contains("Retour en cours") && html.contains(&code), "the vendor sees the return code");
+    // The courier needs the vendor's code: a wrong one is refused and changes nothing.
+    let wrong = if code == "0000" { "1111" } else { "0000" };
+    let resp = courier_post(&app, &token, &format!("/courier/v1/orders/{}/returned", order.id), json!({"code": wrong})).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let resp = courier_post(&app, &token, &format!("/courier/v1/orders/{}/returned", order.id), json!({"code": code})).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let o = delivr::orders::repo::find(&app.state.db, &order.id).await.unwrap().unwrap();
+    assert_eq!(o.status().as_str(), "RETURNED");
+    let fees = fees_of(&app, &order.id).await;
+    assert_eq!(
+        fees.iter().map(|f| (f.1, f.2.clone())).collect::<Vec<_>>(),
+        vec![(1, None), (2, Some("return".into()))],
+        "the trip out and the trip back"
+    );
+    let note: i64 = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM partner_notifications WHERE title LIKE 'Colis % rendu'").fetch_one(pool).await).unwrap();
+    assert_eq!(note, 1);
+    // The wallet says what each fee was for; the wallet still equals its ledger.
+    let wallet = app.get("/partners/wallet/").await.text().await.unwrap();
+    assert!(wallet.contains("tentative n°2") && wallet.contains("Frais du retour"), "{wallet}");
+    let balance = delivr::wallet::balance(&app.state.db, &partner).await.unwrap().balance;
+    let sum: i64 = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT CAST(SUM(amount) AS BIGINT) FROM wallet_entries WHERE partner_id = $1").bind(&partner).fetch_one(pool).await).unwrap();
+    assert_eq!(balance.get(), sum);
+    let _ = sys;
 }
