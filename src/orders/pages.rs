@@ -644,7 +644,8 @@ fn order_detail(
                         _ => { span.muted { (ctx.t(Msg::NotAssignedYet)) } }
                     }
                 }
-                @if let Some(r) = &o.failure_reason { dt { (ctx.t(Msg::FailureReason)) } dd { (r) } }
+                // A new attempt's page does not repeat the last failure (the timeline keeps it).
+                @if let (Some(r), Status::Failed | Status::Returning | Status::Returned) = (&o.failure_reason, status) { dt { (ctx.t(Msg::FailureReason)) } dd { (r) } }
                 @if let Some(r) = &o.cancel_reason { dt { (ctx.t(Msg::CancelReason)) } dd { (r) } }
                 @if status.in_progress() {
                     dt { (ctx.t(Msg::LastPosition)) }

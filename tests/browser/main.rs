@@ -18,7 +18,7 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-async fn spawn_portal(dir: &std::path::Path) -> String {
+async fn spawn_portal(dir: &std::path::Path, simulate: bool) -> String {
     let config = Config::local(format!("sqlite://{}", dir.join("browser.db").display()));
     let app = App::build(config).await.expect("the app builds");
     let hash = password::hash("admin-password-1").expect("hash");
@@ -43,17 +43,26 @@ async fn spawn_portal(dir: &std::path::Path) -> String {
             .await
             .expect("courier");
     }
-    let sim = delivr::couriers::simulator::Simulator { speed: 400.0, tick: std::time::Duration::from_millis(500), failure_percent: 0 };
-    tokio::spawn(sim.run(app.state.db.clone(), app.state.bus.clone()));
+    if simulate {
+        let sim = delivr::couriers::simulator::Simulator { speed: 400.0, tick: std::time::Duration::from_millis(500), failure_percent: 0 };
+        tokio::spawn(sim.run(app.state.db.clone(), app.state.bus.clone()));
+    }
     let base = format!("http://{}", app.addr());
     tokio::spawn(app.run_until(std::future::pending()));
     base
 }
 
-/// Run one browser scenario script against a fresh portal; it must exit 0.
+/// Run one browser scenario script against a fresh portal whose simulator moves the orders;
+/// it must exit 0.
 async fn run_scenario(script: &str) {
+    run_scenario_with(script, true).await
+}
+
+/// [`run_scenario`], with or without the simulator (without it, the script moves the orders
+/// itself through the courier API).
+async fn run_scenario_with(script: &str, simulate: bool) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let base = spawn_portal(dir.path()).await;
+    let base = spawn_portal(dir.path(), simulate).await;
     let shots = root().join("target").join("screenshots");
     std::fs::create_dir_all(&shots).expect("screenshot dir");
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
@@ -116,4 +125,9 @@ async fn offline_pages_and_an_order_drafted_offline_sent_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_left_open_ends_with_its_session_and_the_docs_run_under_their_policy() {
     run_scenario("security.mjs").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_booking_confirmed_a_failure_reattempted_and_a_parcel_returned_at_phone_width() {
+    run_scenario_with("bookings.mjs", false).await;
 }
