@@ -26,6 +26,7 @@ pub mod money;
 pub mod notifications;
 pub mod orders;
 pub mod partners;
+pub mod pdf;
 pub mod pricing;
 pub mod public;
 pub mod security;

@@ -5,7 +5,6 @@
 //! credit note. Downloadable as PDF (written here) and CSV.
 
 pub mod pages;
-pub mod pdf;
 
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -16,7 +15,7 @@ use crate::{
     events::{self, Bus, Event, Kind, Recorded},
     i18n::{Lang, Msg},
     money::{Fcfa, format_fcfa},
-    on_db, on_tx,
+    on_db, on_tx, pdf,
     web::components::format_date,
 };
 

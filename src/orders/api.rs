@@ -1,12 +1,13 @@
-//! The orders part of the integrator API: quotes, create, list, get, cancel, timeline and
-//! latest position. Same validation and use cases as the portal's pages.
+//! The orders part of the integrator API: quotes, create, list, get, cancel, what to do after
+//! a failure, timeline, latest position and the printable label. Same validation and use
+//! cases as the portal's pages.
 
 use chrono::NaiveDate;
 use poem::{Request, web::Data};
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
     param::{Path, Query},
-    payload::Json,
+    payload::{Binary, Json},
 };
 
 use crate::{
@@ -611,6 +612,21 @@ impl OrdersApi {
         after_failure(&state, &auth, &order, &action).await
     }
 
+    /// A delivery's printable label (A6 PDF): tracking number, a QR code of the public
+    /// tracking link, recipient, quartier and landmark, cash to collect, your name and phone.
+    #[oai(path = "/orders/:id/label", method = "get", operation_id = "getOrderLabel", tag = "ApiTags::Orders")]
+    async fn order_label(&self, auth: ApiKeyAuth, state: Data<&AppState>, id: Path<String>) -> Result<LabelFile, ApiProblem> {
+        let lang = request_lang();
+        let order = find(&state, &auth, &id.0).await?;
+        let partner = partner(&state, &auth, lang).await?;
+        let label = crate::orders::waybill::Label {
+            tracking_url: format!("{}/t/{}/", state.config.public_url(), order.public_token),
+            order: &order,
+            vendor_phone: &partner.phone,
+        };
+        Ok(LabelFile::Pdf(Binary(crate::orders::waybill::single(&label, lang))))
+    }
+
     /// A delivery's timeline.
     #[oai(path = "/orders/:id/timeline", method = "get", operation_id = "getOrderTimeline", tag = "ApiTags::Orders")]
     async fn order_timeline(&self, auth: ApiKeyAuth, state: Data<&AppState>, id: Path<String>) -> Result<Json<Timeline>, ApiProblem> {
@@ -759,4 +775,11 @@ async fn after_failure(state: &AppState, auth: &ApiKeyAuth, order: &Order, actio
         )),
         Err(e) => Err(e.into()),
     }
+}
+
+#[derive(ApiResponse)]
+pub enum LabelFile {
+    /// The label as PDF (A6).
+    #[oai(status = 200, content_type = "application/pdf")]
+    Pdf(Binary<Vec<u8>>),
 }

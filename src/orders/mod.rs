@@ -11,6 +11,7 @@ pub mod model;
 pub mod pages;
 pub mod repo;
 pub mod service;
+pub mod waybill;
 
 use serde::Deserialize;
 

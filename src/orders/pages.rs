@@ -51,7 +51,9 @@ pub fn routes(route: Route) -> Route {
         .at("/partners/orders/export/", get(orders::export::export_orders))
         .at("/partners/orders/import/", get(orders::import::import_page).post(orders::import::upload))
         .at("/partners/orders/import/:id/", get(orders::import::preview_page).post(orders::import::confirm))
+        .at("/partners/orders/labels/", get(labels_sheet))
         .at("/partners/orders/:id/", get(show_order))
+        .at("/partners/orders/:id/label/", get(order_label))
         .at("/partners/orders/:id/cancel/", post(cancel_order))
         .at("/partners/orders/:id/reattempt/", post(reattempt_order))
         .at("/partners/orders/:id/return/", post(return_order))
@@ -154,7 +156,9 @@ impl ListQuery {
 
 fn order_row(ctx: &Ctx, o: &Order) -> Markup {
     html! {
-        li.order-row {
+        li.order-row.pickable {
+            // Ticked rows print together as an A4 sheet of labels (the form below the list).
+            label.pick { input type="checkbox" name="id" value=(o.id) form="labels-form" aria-label=(ctx.t(Msg::LabelsPick)); }
             a href=(format!("/partners/orders/{}/", o.id)) {
                 span.tn { (o.tracking_number) }
                 (status_badge(ctx, o.status()))
@@ -186,6 +190,9 @@ async fn results(state: &AppState, ctx: &Ctx, partner_id: &str, query: &ListQuer
                 div.card { p.muted { (ctx.t(if total == 0 && filter.statuses.is_empty() && filter.text.is_empty() { Msg::NoOrdersYet } else { Msg::NoResults })) } }
             } @else {
                 ul.orders { @for o in &rows { (order_row(ctx, o)) } }
+                form #labels-form method="get" action="/partners/orders/labels/" hx-boost="false" target="_blank" {
+                    button.btn.secondary type="submit" { (ctx.t(Msg::LabelsPrintChecked)) }
+                }
             }
             nav.row aria-label=(ctx.t(Msg::Pagination)) {
                 @if cursor.is_some() { a.btn.secondary href=(format!("/partners/orders/?{}", query.with_cursor(""))) { (ctx.t(Msg::FirstPage)) } }
@@ -681,6 +688,7 @@ fn order_detail(
             h2 { (ctx.t(Msg::PublicTracking)) }
             p.small.muted { (ctx.t(Msg::PublicTrackingText)) }
             p { a href=(tracking_url) { (tracking_url) } }
+            p { a.btn.secondary href=(format!("/partners/orders/{}/label/", o.id)) hx-boost="false" target="_blank" { (ctx.t(Msg::LabelPrint)) } }
         }
         @if can_cancel {
             form.card method="post" action=(format!("/partners/orders/{}/cancel/", o.id)) {
@@ -818,4 +826,58 @@ async fn return_order(
     Path(id): Path<String>,
 ) -> PageResult<Response> {
     after_failure(state, ctx, panels, &id, false).await
+}
+
+/// A PDF answer, shown in the browser (printed from there), never cached.
+fn pdf_response(bytes: Vec<u8>, name: &str) -> Response {
+    Response::builder()
+        .header(poem::http::header::CONTENT_TYPE, "application/pdf")
+        .header(poem::http::header::CONTENT_DISPOSITION, format!("inline; filename=\"{name}.pdf\""))
+        .header(poem::http::header::CACHE_CONTROL, "private, no-store")
+        .body(bytes)
+}
+
+/// One order's A6 label.
+#[handler]
+async fn order_label(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> PageResult<Response> {
+    let partner = load_partner(state, ctx).await?;
+    let order = load_order(state, &partner, &id).await?;
+    let label = orders::waybill::Label {
+        tracking_url: format!("{}/t/{}/", state.config.public_url(), order.public_token),
+        order: &order,
+        vendor_phone: &partner.phone,
+    };
+    Ok(pdf_response(orders::waybill::single(&label, ctx.lang), &order.tracking_number))
+}
+
+/// The ticked orders' labels, four to an A4 page, in the order ticked.
+#[handler]
+async fn labels_sheet(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &poem::Request) -> PageResult<Response> {
+    let partner = load_partner(state, ctx).await?;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.uri().query().unwrap_or_default()).unwrap_or_default();
+    let ids: Vec<&str> = pairs.iter().filter(|(k, _)| k == "id").map(|(_, v)| v.as_str()).collect();
+    let refusal = if ids.is_empty() {
+        Some(ctx.t(Msg::ErrLabelsNone).to_owned())
+    } else if ids.len() > orders::waybill::MAX_LABELS {
+        Some(ctx.fmt(Msg::ErrLabelsTooMany, &[("max", &orders::waybill::MAX_LABELS.to_string())]))
+    } else {
+        None
+    };
+    if let Some(why) = refusal {
+        let body = html! {
+            p { a href="/partners/orders/" { "← " (ctx.t(Msg::NavOrders)) } }
+            div.flash.err role="alert" { (why) }
+        };
+        return Ok(respond(StatusCode::BAD_REQUEST, page(ctx, ctx.t(Msg::LabelsPrintChecked), body)));
+    }
+    let mut found = Vec::with_capacity(ids.len());
+    for id in ids {
+        found.push(load_order(state, &partner, id).await?);
+    }
+    let public = state.config.public_url();
+    let labels: Vec<orders::waybill::Label<'_>> = found
+        .iter()
+        .map(|o| orders::waybill::Label { tracking_url: format!("{public}/t/{}/", o.public_token), order: o, vendor_phone: &partner.phone })
+        .collect();
+    Ok(pdf_response(orders::waybill::sheet(&labels, ctx.lang), "etiquettes"))
 }

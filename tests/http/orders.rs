@@ -22,6 +22,7 @@ both_backends!(
     import_refuses_bad_files,
     only_served_routes_are_priced,
     a_failed_delivery_is_reattempted_or_returned,
+    labels_print_with_a_readable_qr_code,
     public_tracking_page_is_tiny_and_unguessable,
     booking_page_takes_requests_and_resists_spam,
     positions_are_validated_and_rate_limited,
@@ -948,4 +949,89 @@ async fn a_failed_delivery_is_reattempted_or_returned(backend: Backend) {
     let sum: i64 = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT CAST(SUM(amount) AS BIGINT) FROM wallet_entries WHERE partner_id = $1").bind(&partner).fetch_one(pool).await).unwrap();
     assert_eq!(balance.get(), sum);
     let _ = sys;
+}
+
+/// Run a command-line tool on a file; its standard output.
+fn tool(program: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} is needed ({e}): `just setup` installs it"));
+    assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+async fn labels_print_with_a_readable_qr_code(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let partner = vendor(&app, "Boutique Awa", "a@shop.cm").await;
+    let id = create_order(&app, &[]).await;
+    let order = delivr::orders::repo::find(&app.state.db, &id).await.unwrap().unwrap();
+    let resp = app.get(&format!("/partners/orders/{id}/label/")).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "application/pdf");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("label.pdf");
+    std::fs::write(&file, resp.bytes().await.unwrap()).unwrap();
+    let path = file.to_str().unwrap();
+    // The words a courier reads…
+    let text = tool("pdftotext", &[path, "-"]).replace('\u{a0}', " ");
+    for expected in [
+        order.tracking_number.as_str(),
+        "Paul Nkwi",
+        "Bonamoussadi",
+        "15 000 FCFA",
+        "Boutique Awa",
+        "+237 6 77 98 76 54",
+        "Derrière la pharmacie",
+    ] {
+        assert!(text.contains(expected), "{expected} on the label: {text}");
+    }
+    let info = tool("pdfinfo", &[path]);
+    assert!(info.contains("297.5 x 421 pts"), "an A6 page: {info}");
+    // …and the QR code a phone scans: the public tracking link.
+    let png = dir.path().join("label");
+    tool("pdftoppm", &["-r", "200", "-png", "-singlefile", path, png.to_str().unwrap()]);
+    let scanned = tool("zbarimg", &["--raw", "-q", dir.path().join("label.png").to_str().unwrap()]);
+    assert_eq!(scanned.trim(), format!("{}/t/{}/", app.state.config.public_url(), order.public_token));
+
+    // Several ticked in the list: four labels to an A4 page.
+    let mut ids = vec![id.clone()];
+    for i in 0..4 {
+        ids.push(create_order(&app, &[("recipient_name", &format!("Client {i}"))]).await);
+    }
+    let list = app.get("/partners/orders/").await.text().await.unwrap();
+    assert!(list.contains("form=\"labels-form\"") && list.contains("id=\"labels-form\""), "the list ticks orders for labels");
+    let query: String = ids.iter().map(|i| format!("id={i}")).collect::<Vec<_>>().join("&");
+    let resp = app.get(&format!("/partners/orders/labels/?{query}")).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let sheet = dir.path().join("sheet.pdf");
+    std::fs::write(&sheet, resp.bytes().await.unwrap()).unwrap();
+    let info = tool("pdfinfo", &[sheet.to_str().unwrap()]);
+    assert!(info.lines().any(|l| l.starts_with("Pages:") && l.split_whitespace().nth(1) == Some("2")) && info.contains("(A4)"), "{info}");
+    let text = tool("pdftotext", &[sheet.to_str().unwrap(), "-"]);
+    for id in &ids {
+        let o = delivr::orders::repo::find(&app.state.db, id).await.unwrap().unwrap();
+        assert!(text.contains(&o.tracking_number), "{} on the sheet", o.tracking_number);
+    }
+    // Nothing ticked, too many, or another vendor's order: refused.
+    let resp = app.get("/partners/orders/labels/").await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert!(resp.text().await.unwrap().contains("Cochez au moins une commande"));
+    let many: String = (0..41).map(|_| format!("id={id}")).collect::<Vec<_>>().join("&");
+    assert_eq!(app.get(&format!("/partners/orders/labels/?{many}")).await.status(), StatusCode::BAD_REQUEST);
+    let other = app.other_browser();
+    vendor(&other, "Autre", "b@shop.cm").await;
+    assert_eq!(other.get(&format!("/partners/orders/{id}/label/")).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(other.get(&format!("/partners/orders/labels/?id={id}")).await.status(), StatusCode::NOT_FOUND);
+    // The API gives the same label.
+    let key = delivr::api_keys::create(&app.state.db, &partner, "api").await.unwrap().unwrap().secret;
+    let resp = app
+        .client
+        .get(app.url(&format!("/api/v1/orders/{id}/label")))
+        .header("authorization", format!("Api-Key {key}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "application/pdf");
 }

@@ -1,10 +1,13 @@
-//! A small PDF writer, enough for an invoice: A4 pages of text in Helvetica (WinAnsi, so
-//! French accents print), rules, and automatic page breaks. Written here, no dependency.
+//! A small PDF writer, enough for invoices, statements and waybills: pages (A4 by default) of
+//! text in Helvetica (WinAnsi, so French accents print), rules, filled boxes and QR codes.
+//! Written here, no dependency.
 
 /// A4 in points.
 pub const WIDTH: f64 = 595.0;
 pub const HEIGHT: f64 = 842.0;
 pub const MARGIN: f64 = 50.0;
+/// A6 (a quarter of A4), for labels.
+pub const A6: (f64, f64) = (WIDTH / 2.0, HEIGHT / 2.0);
 
 /// Text as PDF string bytes: UTF-8 mapped to Windows-1252, with `(`, `)` and `\` escaped.
 fn pdf_string(text: &str) -> Vec<u8> {
@@ -52,15 +55,52 @@ pub fn text_width(text: &str, size: f64) -> f64 {
 }
 
 /// A document being written.
-#[derive(Default)]
 pub struct Document {
     pages: Vec<Vec<u8>>,
     current: Vec<u8>,
+    size: (f64, f64),
+}
+
+impl Default for Document {
+    fn default() -> Self {
+        Document { pages: Vec::new(), current: Vec::new(), size: (WIDTH, HEIGHT) }
+    }
 }
 
 impl Document {
+    /// An A4 document.
     pub fn new() -> Document {
         Document::default()
+    }
+
+    /// A document whose pages are `(width, height)` points.
+    pub fn with_size(size: (f64, f64)) -> Document {
+        Document { size, ..Document::default() }
+    }
+
+    /// A square matrix of dark (`true`) and light modules, `width` a side, drawn black in a
+    /// square of `side` points whose bottom-left corner is (x, y) (row 0 at the top). Runs of
+    /// dark modules in a row are one rectangle each.
+    pub fn modules(&mut self, x: f64, y: f64, side: f64, width: usize, dark: &[bool]) {
+        if width == 0 {
+            return;
+        }
+        let m = side / width as f64;
+        for (row, cells) in dark.chunks(width).enumerate() {
+            let top = y + side - (row as f64 + 1.0) * m;
+            let mut col = 0;
+            while col < cells.len() {
+                if !cells[col] {
+                    col += 1;
+                    continue;
+                }
+                let start = col;
+                while col < cells.len() && cells[col] {
+                    col += 1;
+                }
+                self.fill(x + start as f64 * m, top, (col - start) as f64 * m, m, 0.0);
+            }
+        }
     }
 
     /// Text at (x, y) from the bottom-left, regular or bold.
@@ -79,6 +119,11 @@ impl Document {
     /// A horizontal rule.
     pub fn rule(&mut self, x1: f64, x2: f64, y: f64, width: f64) {
         self.current.extend_from_slice(format!("{width:.2} w {x1:.2} {y:.2} m {x2:.2} {y:.2} l S\n").as_bytes());
+    }
+
+    /// A vertical rule.
+    pub fn vrule(&mut self, x: f64, y1: f64, y2: f64, width: f64) {
+        self.current.extend_from_slice(format!("{width:.2} w {x:.2} {y1:.2} m {x:.2} {y2:.2} l S\n").as_bytes());
     }
 
     /// A filled rectangle in a grey level (0 black, 1 white).
@@ -108,7 +153,9 @@ impl Document {
         for (i, content) in self.pages.iter().enumerate() {
             objects.push(
                 format!(
-                    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {WIDTH} {HEIGHT}] /Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> /Contents {} 0 R >>",
+                    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {:.2} {:.2}] /Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> /Contents {} 0 R >>",
+                    self.size.0,
+                    self.size.1,
                     6 + 2 * i
                 )
                 .into_bytes(),
