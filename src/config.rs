@@ -79,6 +79,14 @@ pub struct Config {
     #[arg(long, env = "RETURN_FEE_PERCENT", default_value_t = 50, global = true)]
     pub return_fee_percent: i64,
 
+    /// DELIVR-CM's support e-mail, shown where a vendor needs help (a suspended account).
+    #[arg(long, env = "SUPPORT_EMAIL", default_value = "support@delivr.cm", global = true)]
+    pub support_email: String,
+
+    /// DELIVR-CM's support phone (also its WhatsApp number), in any Cameroonian format.
+    #[arg(long, env = "SUPPORT_PHONE", default_value = "+237 6 99 00 00 00", global = true)]
+    pub support_phone: String,
+
     /// Hours a customer's booking request waits for the vendor before it expires.
     #[arg(long, env = "BOOKING_TTL_HOURS", default_value_t = 48, global = true)]
     pub booking_ttl_hours: i64,
@@ -106,6 +114,8 @@ impl Config {
             tile_url: "https://tile.openstreetmap.org/{z}/{x}/{y}.png".to_owned(),
             trust_proxy: false,
             booking_ttl_hours: 48,
+            support_email: "support@delivr.cm".to_owned(),
+            support_phone: "+237 6 99 00 00 00".to_owned(),
             reattempt_fee_percent: 50,
             return_fee_percent: 50,
         }

@@ -2,7 +2,12 @@
 //! the API keys and the booking link. It composes several domains, so it sits above them.
 
 use maud::html;
-use poem::{Response, Route, get, handler, http::StatusCode, web::Data};
+use poem::{
+    Response, Route, get, handler,
+    http::StatusCode,
+    web::{Data, Form},
+};
+use serde::Deserialize;
 
 use crate::{
     accounts::guard,
@@ -20,7 +25,7 @@ use crate::{
 };
 
 pub fn routes(route: Route) -> Route {
-    route.at("/partners/dashboard/", get(dashboard))
+    route.at("/partners/dashboard/", get(dashboard)).at("/partners/dashboard/api-key/", poem::post(create_key))
 }
 
 /// Start of today and of this month in Douala, in ms since the epoch.
@@ -34,6 +39,37 @@ pub fn douala_day_and_month_start(now_ms: i64) -> (i64, i64) {
 
 #[handler]
 async fn dashboard(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> PageResult<Response> {
+    render(state, ctx, KeyCard::default(), StatusCode::OK).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct KeyForm {
+    name: String,
+}
+
+/// The API key card's state: a key just created (shown once), or the form's error.
+#[derive(Default)]
+struct KeyCard {
+    created: Option<String>,
+    name: String,
+    errors: crate::web::forms::FieldErrors,
+}
+
+/// The specification puts key generation on the dashboard: the key is shown here, once.
+#[handler]
+async fn create_key(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form): Form<KeyForm>) -> PageResult<Response> {
+    let p = guard::partner(ctx)?;
+    let mut errors = crate::web::forms::FieldErrors::default();
+    let name = crate::accounts::pages::required_text(ctx, &mut errors, "name", &form.name, 60);
+    if !errors.is_empty() {
+        return render(state, ctx, KeyCard { created: None, name: form.name, errors }, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let new = api_keys::create(&state.db, &p.id, &name).await?.ok_or_else(|| status_error(StatusCode::FORBIDDEN))?;
+    render(state, ctx, KeyCard { created: Some(new.secret), ..KeyCard::default() }, StatusCode::OK).await
+}
+
+async fn render(state: &AppState, ctx: &Ctx, key: KeyCard, status: StatusCode) -> PageResult<Response> {
     let p = guard::partner(ctx)?;
     let partner = partners::repo::by_id(&state.db, &p.id).await?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))?;
     let (day, month) = douala_day_and_month_start(crate::db::now_ms());
@@ -87,9 +123,15 @@ async fn dashboard(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> PageR
                 }
             }
         }
-        div.card {
+        @if let Some(secret) = &key.created { (api_keys::pages::new_key_card(ctx, secret)) }
+        div.card #api-keys {
             div.row.between { h2 { (ctx.t(Msg::ApiKeysTitle)) } a href="/partners/api-keys/" { (ctx.t(Msg::ApiKeyManage)) } }
             p.muted { (ctx.fmt(Msg::ApiKeysActiveCount, &[("n", &active_keys.to_string())])) " · " a href="/partners/docs/" hx-boost="false" { (ctx.t(Msg::ApiDocsLink)) } }
+            form method="post" action="/partners/dashboard/api-key/" novalidate {
+                (crate::web::layout::csrf_field(ctx))
+                (crate::web::forms::Input::new("name", ctx.t(Msg::ApiKeyName), &key.name).hint(ctx.t(Msg::ApiKeyNameHint)).render(&key.errors))
+                button.btn.secondary type="submit" { (ctx.t(Msg::ApiKeyCreate)) }
+            }
         }
         div.card {
             h2 { (ctx.t(Msg::DashboardBookingTitle)) }
@@ -97,5 +139,5 @@ async fn dashboard(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> PageR
             p { a href=(booking_url) { (booking_url) } }
         }
     };
-    Ok(respond(StatusCode::OK, page(ctx, ctx.t(Msg::NavDashboard), body)))
+    Ok(respond(status, page(ctx, ctx.t(Msg::NavDashboard), body)))
 }

@@ -229,9 +229,10 @@ async fn login(
     let raw = sessions::create(&state.db, &user.id).await?;
     let resolved = sessions::resolve(&state.db, &raw).await?;
     let Some(resolved) = resolved else {
-        // The partner is suspended: the session was refused.
-        let banner = ctx.t(Msg::ErrSuspended).to_owned();
-        return Ok(respond(StatusCode::FORBIDDEN, login_view(ctx, &form.email, &next, &errors, Some(banner))));
+        // The partner is suspended: the session was refused. The right password earns the
+        // reason and how to reach DELIVR-CM.
+        let reason = crate::partners::repo::suspension_of_user(&state.db, &user.id).await?.flatten();
+        return Ok(respond(StatusCode::FORBIDDEN, suspended_view(state, ctx, reason.as_deref())));
     };
     let target = match (next.is_empty(), guard::home_of(&resolved)) {
         (false, "/partners/dashboard/" | "/admin/partners/") => next.as_str(),
@@ -287,4 +288,28 @@ async fn switch_language(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Fo
     let mut resp = redirect(guard::safe_next(&form.next).unwrap_or("/"));
     set_cookie(&mut resp, &cookie(state, LANG_COOKIE, lang.code(), 60 * 60 * 24 * 365));
     Ok(resp)
+}
+
+/// What a suspended vendor sees after signing in: why, and how to reach DELIVR-CM.
+fn suspended_view(state: &AppState, ctx: &Ctx, reason: Option<&str>) -> Markup {
+    let config = &state.config;
+    let phone = crate::accounts::phone::Phone::parse(&config.support_phone);
+    let wa = phone.as_ref().map(|p| format!("https://wa.me/{}", p.as_str().trim_start_matches('+')));
+    let body = html! {
+        div.narrow {
+            h1 { (ctx.t(Msg::SuspendedTitle)) }
+            div.card {
+                p { (ctx.t(Msg::SuspendedText)) }
+                @if let Some(r) = reason.filter(|r| !r.trim().is_empty()) { p { strong { (ctx.t(Msg::SuspendedReason)) " : " } (r) } }
+                p { (ctx.t(Msg::SuspendedContact)) }
+                ul {
+                    li { a href=(format!("mailto:{}", config.support_email)) { (config.support_email) } }
+                    @if let Some(p) = &phone { li { a href=(format!("tel:{}", p.as_str())) { (p.to_string()) } } }
+                    @if let Some(wa) = &wa { li { a href=(wa) rel="noopener" { "WhatsApp" } } }
+                }
+                p.small.muted { (ctx.t(Msg::SuspendedData)) }
+            }
+        }
+    };
+    page(ctx, ctx.t(Msg::SuspendedTitle), body)
 }

@@ -32,15 +32,7 @@ fn view(ctx: &Ctx, keys: &[ApiKey], created: Option<&str>, errors: &FieldErrors,
         h1 { (ctx.t(Msg::ApiKeysTitle)) }
         p.muted { (ctx.t(Msg::ApiKeysIntro)) " " a href="/partners/docs/" hx-boost="false" { (ctx.t(Msg::ApiDocsLink)) } }
         @if let Some(f) = flash { div.flash.ok role="status" { (ctx.t(f)) } }
-        @if let Some(secret) = created {
-            div.card.new-key role="status" {
-                h2 { (ctx.t(Msg::ApiKeyCreated)) }
-                p.flash.warn { (ctx.t(Msg::ApiKeyShownOnce)) }
-                input #new-key type="text" readonly value=(secret) aria-label=(ctx.t(Msg::ApiKeysTitle));
-                p { button.btn.secondary type="button" data-copy="#new-key" { (ctx.t(Msg::Copy)) } }
-                p.small.muted { code { "Authorization: Api-Key " (secret) } }
-            }
-        }
+        @if let Some(secret) = created { (new_key_card(ctx, secret)) }
         form.card method="post" action="/partners/api-keys/" novalidate {
             (csrf_field(ctx))
             (Input::new("name", ctx.t(Msg::ApiKeyName), "").hint(ctx.t(Msg::ApiKeyNameHint)).render(errors))
@@ -112,4 +104,18 @@ async fn revoke_key(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id
         return Err(status_error(StatusCode::NOT_FOUND).into());
     }
     Ok(redirect("/partners/api-keys/?revoked=1"))
+}
+
+/// A key just created: its secret, shown in this response only (it is not stored), with a
+/// copy button. The keys page and the dashboard show it.
+pub fn new_key_card(ctx: &Ctx, secret: &str) -> Markup {
+    html! {
+        div.card.new-key role="status" {
+            h2 { (ctx.t(Msg::ApiKeyCreated)) }
+            p.flash.warn { (ctx.t(Msg::ApiKeyShownOnce)) }
+            input #new-key type="text" readonly value=(secret) aria-label=(ctx.t(Msg::ApiKeysTitle));
+            p { button.btn.secondary type="button" data-copy="#new-key" { (ctx.t(Msg::Copy)) } }
+            p.small.muted { code { "Authorization: Api-Key " (secret) } }
+        }
+    }
 }

@@ -84,11 +84,12 @@ pub enum Kind {
     OrderReattempted,
     OrderReturning,
     OrderReturned,
+    PartnerApproved,
 }
 
 impl Kind {
     /// The webhook events first, in [`WEBHOOK_EVENTS`]' order, then the internal ones.
-    pub const ALL: [Kind; 21] = [
+    pub const ALL: [Kind; 22] = [
         Kind::OrderCreated,
         Kind::OrderAssigned,
         Kind::OrderPickedUp,
@@ -110,6 +111,7 @@ impl Kind {
         Kind::PayoutRejected,
         Kind::InvoiceIssued,
         Kind::WebhookPaused,
+        Kind::PartnerApproved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -135,6 +137,7 @@ impl Kind {
             Kind::OrderReattempted => "order.reattempted",
             Kind::OrderReturning => "order.returning",
             Kind::OrderReturned => "order.returned",
+            Kind::PartnerApproved => "partner.approved",
         }
     }
 

@@ -21,6 +21,7 @@ pub fn render(kind: super::Kind, lang: Lang, data: &serde_json::Value) -> Option
         "order.completed" => ("order_completed", Msg::NotifCompletedTitle, lang.fmt(Msg::NotifCompletedText, &[t])),
         "order.cancelled" => ("order_cancelled", Msg::NotifCancelledTitle, lang.fmt(Msg::NotifCancelledText, &[t])),
         "order.failed" => ("system", Msg::NotifFailedTitle, lang.fmt(Msg::NotifFailedText, &[t, ("reason", reason)])),
+        "partner.approved" => ("system", Msg::NotifApprovedTitle, lang.t(Msg::NotifApprovedText).to_owned()),
         "order.returned" => ("system", Msg::NotifReturnedTitle, lang.fmt(Msg::NotifReturnedText, &[t])),
         "order.pin_locked" => ("system", Msg::NotifPinLockedTitle, lang.fmt(Msg::NotifPinLockedText, &[t])),
         "order.pin_reset" => ("system", Msg::NotifPinResetTitle, lang.fmt(Msg::NotifPinResetText, &[t])),

@@ -223,7 +223,9 @@ fn partner_view(ctx: &Ctx, p: &Partner, errors: &FieldErrors, money: maud::Marku
 async fn approve_partner(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> PageResult<Response> {
     let admin = guard::admin(ctx)?;
     let p = load(state, &id).await?;
-    repo::approve(&state.db, &p.id).await?;
+    if let Some(told) = repo::approve(&state.db, &p.id).await? {
+        state.bus.announce(told);
+    }
     tracing::info!(partner_id = %p.id, admin = admin.user_id, "partner approved");
     Ok(redirect(&format!("/admin/partners/{}/", p.id)))
 }

@@ -285,17 +285,43 @@ pub async fn search(db: &Db, q: &str, status: Option<Status>, limit: i64, offset
     })
 }
 
-pub async fn approve(db: &Db, id: &str) -> sqlx::Result<bool> {
+/// Approve a partner (or lift a suspension); the first approval tells the vendor
+/// (`partner.approved`: a notification) in the same transaction. The event to announce, if
+/// one was recorded.
+pub async fn approve(db: &Db, id: &str) -> sqlx::Result<Option<crate::events::Recorded>> {
     let now = now_ms();
-    let done = on_db!(db, pool => sqlx::query(
+    let mut tx = db.begin().await?;
+    let first: Option<bool> = on_tx!(&mut tx, c => sqlx::query_scalar("SELECT approved_at IS NULL FROM partners WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *c)
+        .await)?;
+    let Some(first) = first else { return Ok(None) };
+    on_tx!(&mut tx, c => sqlx::query(
         "UPDATE partners SET is_business_approved = TRUE, approved_at = COALESCE(approved_at, $2), suspended_at = NULL, \
          suspension_reason = NULL, updated_at = $2 WHERE id = $1",
     )
     .bind(id)
     .bind(now)
-    .execute(pool)
-    .await.map(|r| r.rows_affected()))?;
-    Ok(done == 1)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    let recorded = if first {
+        let event = crate::events::Event::new(id, crate::events::Kind::PartnerApproved, None, &serde_json::json!({}));
+        Some(crate::events::record(&mut tx, &event, now).await?)
+    } else {
+        None
+    };
+    tx.commit().await?;
+    Ok(recorded)
+}
+
+/// Why a user's partner is suspended (`None` when it is not).
+pub async fn suspension_of_user(db: &Db, user_id: &str) -> sqlx::Result<Option<Option<String>>> {
+    let row: Option<(Option<i64>, Option<String>)> = on_db!(db, pool => sqlx::query_as("SELECT suspended_at, suspension_reason FROM partners WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await)?;
+    Ok(row.and_then(|(at, reason)| at.map(|_| reason)))
 }
 
 /// Suspend a partner and end their sessions in the same transaction; returns the ended

@@ -37,13 +37,28 @@ async fn suspension_locks_the_vendor_out_at_once(backend: Backend) {
     assert!(location(&resp).starts_with("/accounts/login/"));
     let resp = app.login("awa@shop.cm", "mot-de-passe-sur").await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
-    assert!(resp.text().await.unwrap().contains("Ce compte est suspendu"));
+    // The right password earns a page that says why and how to reach DELIVR-CM…
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains("Compte suspendu")
+            && html.contains("Colis interdits")
+            && html.contains("mailto:support@delivr.cm")
+            && html.contains("https://wa.me/"),
+        "{html}"
+    );
+    // …a wrong one says nothing of the suspension.
+    let resp = app.login("awa@shop.cm", "pas-le-bon-mot").await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(!resp.text().await.unwrap().contains("Colis interdits"));
     assert_eq!(app.count("sessions").await, 1, "only the admin's session remains");
 
     // Reactivation restores access.
     admin.post_form(&page, &format!("/admin/partners/{id}/approve/"), &[]).await;
     assert_eq!(app.login("awa@shop.cm", "mot-de-passe-sur").await.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.get("/partners/dashboard/").await.status(), StatusCode::OK);
+    // The first approval told the vendor; lifting the suspension does not say it again.
+    let told: i64 = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM partner_notifications WHERE partner_id = $1 AND title = 'Compte approuvé'").bind(&id).fetch_one(pool).await).unwrap();
+    assert_eq!(told, 1);
 }
 
 async fn vendors_cannot_reach_admin_pages_or_other_vendors(backend: Backend) {

@@ -20,6 +20,7 @@ both_backends!(
     every_error_is_a_problem_document,
     the_openapi_document_and_docs_are_served,
     a_failure_is_told_in_the_callers_language,
+    the_dashboard_creates_a_key_shown_once,
 );
 
 /// An approved vendor with a pickup address and an API key; returns (partner id, key).
@@ -411,4 +412,23 @@ async fn a_failure_is_told_in_the_callers_language(backend: Backend) {
         assert_eq!(p["title"], title, "{p}");
         assert_eq!(p["type"], "https://delivr.cm/problems/internal");
     }
+}
+
+async fn the_dashboard_creates_a_key_shown_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.approved_vendor("Boutique", "a@shop.cm").await;
+    // A key needs a name: nothing is created without one.
+    let resp = app.post_form("/partners/dashboard/", "/partners/dashboard/api-key/", &[("name", " ")]).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.count("api_keys").await, 0);
+    let resp = app.post_form("/partners/dashboard/", "/partners/dashboard/api-key/", &[("name", "Boutique WooCommerce")]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let html = resp.text().await.unwrap();
+    let key = html.split("id=\"new-key\"").nth(1).unwrap().split("value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    assert!(key.starts_with("dlv_") && html.contains("1 clé(s) active(s)"), "{html}");
+    // It works at once, and is never shown again.
+    let resp = app.client.get(app.url("/api/v1/orders")).header("authorization", format!("Api-Key {key}")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(!app.get("/partners/dashboard/").await.text().await.unwrap().contains(&key));
+    assert!(!app.get("/partners/api-keys/").await.text().await.unwrap().contains(&key));
 }

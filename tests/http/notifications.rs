@@ -57,7 +57,17 @@ async fn notifications_follow_the_order_and_can_be_read(backend: Backend) {
     let types: Vec<String> = delivr::on_db!(db, pool => sqlx::query_scalar("SELECT notification_type FROM partner_notifications WHERE partner_id = $1 ORDER BY id").bind(&partner).fetch_all(pool).await).unwrap();
     assert_eq!(
         types,
-        ["order_created", "order_assigned", "order_picked_up", "order_completed", "payment_received", "order_created", "order_cancelled"]
+        // The approval first, then the orders'.
+        [
+            "system",
+            "order_created",
+            "order_assigned",
+            "order_picked_up",
+            "order_completed",
+            "payment_received",
+            "order_created",
+            "order_cancelled"
+        ]
     );
     // In the partner's language, linked to the order.
     let page = app.get("/partners/notifications/").await.text().await.unwrap();
@@ -69,9 +79,10 @@ async fn notifications_follow_the_order_and_can_be_read(backend: Backend) {
     let first: i64 = delivr::on_db!(db, pool => sqlx::query_scalar("SELECT MIN(id) FROM partner_notifications WHERE partner_id = $1").bind(&partner).fetch_one(pool).await).unwrap();
     let resp = app.post_form("/partners/notifications/", &format!("/partners/notifications/{first}/read/"), &[]).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    assert_eq!(delivr::notifications::unread_count(db, &partner).await.unwrap(), 6);
+    // (the first is the approval; seven remain, the orders')
+    assert_eq!(delivr::notifications::unread_count(db, &partner).await.unwrap(), 7);
     let unread = app.get("/partners/notifications/?unread=1").await.text().await.unwrap();
-    assert!(unread.contains("Non lues (6)"));
+    assert!(unread.contains("Non lues (7)"));
     app.post_form("/partners/notifications/", "/partners/notifications/read-all/", &[]).await;
     assert_eq!(delivr::notifications::unread_count(db, &partner).await.unwrap(), 0);
     // Another partner cannot touch them.
@@ -258,7 +269,9 @@ async fn badge(resp: reqwest::Response) -> String {
 /// reads it again only after notifications were read.
 async fn the_page_shell_costs_one_database_call(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    vendor(&app, "a@shop.cm").await;
+    let partner = vendor(&app, "a@shop.cm").await;
+    // The approval's notice, read: the badge starts at 0.
+    delivr::notifications::mark_read(&app.state.db, &partner, None).await.unwrap();
     // The first page starts the actor, which reads the count once.
     let first = app.get("/partners/profile/").await;
     assert_eq!(first.status(), StatusCode::OK);
