@@ -141,6 +141,7 @@ pub fn routes(state: AppState) -> impl poem::Endpoint<Output = Response> {
         api_keys::pages::routes,
         webhooks::pages::routes,
         crate::wallet::pages::routes,
+        crate::wallet::statement::routes,
         crate::invoices::pages::routes,
         crate::notifications::pages::routes,
         crate::tracking::routes,

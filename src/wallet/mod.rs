@@ -7,6 +7,7 @@
 pub mod actor;
 pub mod api;
 pub mod pages;
+pub mod statement;
 
 use crate::{
     accounts::phone::{Operator, Phone},

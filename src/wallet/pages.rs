@@ -147,7 +147,7 @@ async fn view(
             @if b.available() < crate::money::Fcfa::ZERO { div.flash.err role="status" { (ctx.fmt(Msg::WalletOwed, &[("amount", &crate::web::components::format_fcfa(-b.available().get()))])) } }
             div.kpi { span.l { (ctx.t(Msg::WalletHeld)) } span.v { (b.held) } }
         }
-        p.small.muted { (ctx.t(Msg::WalletRules)) }
+        p.small.muted { (ctx.t(Msg::WalletRules)) " " a href="/partners/wallet/statement/" { (ctx.t(Msg::StatementTitle)) } }
         form.card method="post" action="/partners/wallet/payouts/" novalidate {
             (csrf_field(ctx))
             input type="hidden" name="request_token" value=(token);

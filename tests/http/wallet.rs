@@ -23,6 +23,7 @@ both_backends!(
     random_operations_keep_the_ledger_balanced,
     payout_requests_are_validated_and_decided,
     the_wallet_api,
+    the_daily_statement_adds_up,
 );
 
 /// An approved vendor with a pickup address; returns its partner id.
@@ -324,4 +325,63 @@ async fn the_wallet_api(backend: Backend) {
         call(reqwest::Method::GET, "/invoices/00000000-0000-0000-0000-000000000000/pdf", None).await.status(),
         StatusCode::NOT_FOUND
     );
+}
+
+async fn the_daily_statement_adds_up(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let partner = vendor(&app).await;
+    let noon = |d: &str| delivr::douala::day_start(chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap()) + 12 * 3_600_000;
+    let moves = [
+        ("2026-10-01", wallet::EntryKind::Adjustment, 10_000),
+        ("2026-10-01", wallet::EntryKind::CodCollected, 15_000),
+        ("2026-10-01", wallet::EntryKind::DeliveryFee, -1_850),
+        ("2026-10-03", wallet::EntryKind::DisputeRefund, 2_000),
+        ("2026-10-03", wallet::EntryKind::Payout, -5_000),
+    ];
+    for (day, kind, amount) in moves {
+        let mut tx = app.state.db.begin().await.unwrap();
+        wallet::book(&mut tx, wallet::Booking::new(&partner, kind, Fcfa(amount), noon(day))).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    let page = app.get("/partners/wallet/statement/?from=2026-09-30&to=2026-10-05").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Relevé de caisse journalier") && html.contains("01/10/2026") && html.contains("03/10/2026"), "{html}");
+    // CSV: one line a day with movements, plain numbers, each day opening where the last closed.
+    let csv = app.get("/partners/wallet/statement/?from=2026-09-30&to=2026-10-05&format=csv").await;
+    assert_eq!(csv.status(), StatusCode::OK);
+    let body = csv.bytes().await.unwrap();
+    assert!(body.starts_with(b"\xEF\xBB\xBF"), "a BOM for Excel");
+    let mut reader = csv::ReaderBuilder::new().delimiter(b';').from_reader(&body[3..]);
+    let rows: Vec<Vec<String>> = reader.records().map(|r| r.unwrap().iter().map(str::to_owned).collect()).collect();
+    assert_eq!(
+        rows,
+        vec![
+            vec!["2026-10-03", "23150", "0", "0", "2000", "-5000", "0", "20150"],
+            vec!["2026-10-01", "0", "15000", "-1850", "0", "0", "10000", "23150"],
+        ]
+    );
+    let balance = wallet::balance(&app.state.db, &partner).await.unwrap().balance;
+    assert_eq!(balance, Fcfa(20_150), "the last closing balance is the wallet's");
+    // PDF.
+    let pdf = app.get("/partners/wallet/statement/?from=2026-09-30&to=2026-10-05&format=pdf").await;
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("statement.pdf");
+    std::fs::write(&file, pdf.bytes().await.unwrap()).unwrap();
+    let out = std::process::Command::new("pdftotext").arg(&file).arg("-").output().expect("pdftotext: `just setup` installs it");
+    let text = String::from_utf8_lossy(&out.stdout).replace('\u{a0}', " ");
+    assert!(text.contains("Relevé de caisse journalier") && text.contains("20 150") && text.contains("03/10/2026"), "{text}");
+    // Bad ranges and formats are refused with a message.
+    for (qs, status) in
+        [("from=nope", 422), ("from=2026-10-05&to=2026-10-01", 422), ("from=2025-01-01&to=2026-10-01", 422), ("format=xls", 400)]
+    {
+        let resp = app.get(&format!("/partners/wallet/statement/?{qs}")).await;
+        assert_eq!(resp.status().as_u16(), status, "{qs}");
+    }
+    // Another vendor sees only their own (empty) statement.
+    let other = app.other_browser();
+    other.approved_vendor("Autre", "b@shop.cm").await;
+    let theirs = other.get("/partners/wallet/statement/?from=2026-09-30&to=2026-10-05&format=csv").await.text().await.unwrap();
+    assert_eq!(theirs.lines().count(), 1, "only the header: {theirs}");
 }
