@@ -77,6 +77,8 @@ impl App {
                 }
             }
         });
+        // Messages to recipients and vendors leave through the configured providers (or are only recorded).
+        crate::messages::send::start(db.clone(), &bus, crate::messages::send::Providers::of(&config));
         // Booking requests nobody answered in time expire (every instance; idempotent).
         let expiring_db = db.clone();
         tokio::spawn(async move {
@@ -147,6 +149,7 @@ pub fn routes(state: AppState) -> impl poem::Endpoint<Output = Response> {
         crate::tracking::routes,
         crate::disputes::pages::routes,
         crate::disputes::admin::routes,
+        crate::messages::pages::routes,
         crate::partners::branding::routes,
         web::pwa::routes,
     ]
@@ -181,7 +184,7 @@ pub fn routes(state: AppState) -> impl poem::Endpoint<Output = Response> {
         }))
         .data(state)
         .data(SHELL_COUNTS)
-        .data(orders::pages::OrderPanels(&[crate::disputes::pages::order_panel]))
+        .data(orders::pages::OrderPanels(&[crate::messages::pages::order_panel, crate::disputes::pages::order_panel]))
         .map_to_response()
 }
 

@@ -87,6 +87,26 @@ pub struct Config {
     #[arg(long, env = "SUPPORT_PHONE", default_value = "+237 6 99 00 00 00", global = true)]
     pub support_phone: String,
 
+    /// SMS gateway (Africa's Talking's messaging API): base URL, account, API key and the
+    /// optional sender id. Without an account and a key, texts are only recorded.
+    #[arg(long, env = "SMS_API_URL", default_value = "https://api.africastalking.com", global = true)]
+    pub sms_api_url: String,
+    #[arg(long, env = "SMS_USERNAME", global = true)]
+    pub sms_username: Option<String>,
+    #[arg(long, env = "SMS_API_KEY", global = true)]
+    pub sms_api_key: Option<String>,
+    #[arg(long, env = "SMS_SENDER", global = true)]
+    pub sms_sender: Option<String>,
+
+    /// WhatsApp Cloud API: base URL (with its version), access token and the sending phone
+    /// number's id. Used for texts when no SMS gateway is set up.
+    #[arg(long, env = "WHATSAPP_API_URL", default_value = "https://graph.facebook.com/v21.0", global = true)]
+    pub whatsapp_api_url: String,
+    #[arg(long, env = "WHATSAPP_TOKEN", global = true)]
+    pub whatsapp_token: Option<String>,
+    #[arg(long, env = "WHATSAPP_PHONE_NUMBER_ID", global = true)]
+    pub whatsapp_phone_number_id: Option<String>,
+
     /// Hours a customer's booking request waits for the vendor before it expires.
     #[arg(long, env = "BOOKING_TTL_HOURS", default_value_t = 48, global = true)]
     pub booking_ttl_hours: i64,
@@ -114,6 +134,13 @@ impl Config {
             tile_url: "https://tile.openstreetmap.org/{z}/{x}/{y}.png".to_owned(),
             trust_proxy: false,
             booking_ttl_hours: 48,
+            sms_api_url: "https://api.africastalking.com".to_owned(),
+            sms_username: None,
+            sms_api_key: None,
+            sms_sender: None,
+            whatsapp_api_url: "https://graph.facebook.com/v21.0".to_owned(),
+            whatsapp_token: None,
+            whatsapp_phone_number_id: None,
             support_email: "support@delivr.cm".to_owned(),
             support_phone: "+237 6 99 00 00 00".to_owned(),
             reattempt_fee_percent: 50,

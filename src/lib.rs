@@ -22,6 +22,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod invoices;
 pub mod media;
+pub mod messages;
 pub mod money;
 pub mod notifications;
 pub mod orders;

@@ -6,6 +6,7 @@
 //! committed rows, so a crash between commit and announcement only delays the delivery.
 
 pub mod notice;
+pub mod outbound;
 pub mod wire;
 
 use serde::Serialize;
@@ -207,8 +208,9 @@ impl Recorded {
 
 /// Write `event` in the caller's unit of work: the `domain_events` row, a delivery for the
 /// partner's webhook when it is subscribed (a paused webhook keeps its queue, one the vendor
-/// switched off gets nothing), and the notification it gives, in the partner's language. The
-/// only writer of those three tables for events.
+/// switched off gets nothing), the notification it gives, in the partner's language, and its
+/// messages to the recipient or the vendor ([`outbound`]). The only writer of those tables
+/// for events.
 pub async fn record(tx: &mut Tx, event: &Event, at: i64) -> sqlx::Result<Recorded> {
     let event_id = uuid::Uuid::new_v4().to_string();
     let kind = event.kind.as_str();
@@ -269,6 +271,9 @@ pub async fn record(tx: &mut Tx, event: &Event, at: i64) -> sqlx::Result<Recorde
     }
     .await)?;
     let (seq, notification_id) = seq;
+    // Its messages to the recipient or the vendor, in the same unit of work.
+    let messages = outbound::messages_for(tx, event.kind, &event.partner_id, event.order_id.as_deref()).await?;
+    outbound::write(tx, &event_id, &event.partner_id, event.order_id.as_deref(), messages, at).await?;
     Ok(Recorded(Notice {
         partner_id: event.partner_id.clone(),
         seq,

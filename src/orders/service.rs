@@ -217,6 +217,11 @@ pub async fn create_many(
             let mut created = Vec::with_capacity(orders.len());
             for (v, fresh) in orders.iter().zip(&fresh) {
                 let order = insert(&mut tx, partner_id, source, v, fresh, actor, at).await?;
+                // A booking's order is linked before its event: the recipient's message speaks
+                // the customer's language.
+                if let Some(Once::Booking(request_id)) = once {
+                    super::bookings::link(&mut tx, request_id, &order.id).await?;
+                }
                 let event = Event::new(partner_id, Kind::OrderCreated, Some(&order.id), &order.event_data(None));
                 let recorded = events::record(&mut tx, &event, at).await?;
                 created.push((String::from(order.id), Some(recorded)));
@@ -225,9 +230,6 @@ pub async fn create_many(
                 // A concurrent request with the same key (another instance) makes this fail,
                 // and the order with it: the caller answers as that request did.
                 crate::idempotency::record(&mut tx, key, 201, Some(&format!("order:{id}")), None).await?;
-            }
-            if let (Some(Once::Booking(request_id)), Some((id, _))) = (once, created.first()) {
-                super::bookings::link(&mut tx, request_id, id).await?;
             }
             if let (Some(Once::ClientKey(key)), Some((id, _))) = (once, created.first()) {
                 // A concurrent send of the same draft makes this fail: the retry finds its order.

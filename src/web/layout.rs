@@ -34,6 +34,7 @@ fn nav_items(ctx: &Ctx) -> Vec<NavItem> {
             NavItem { href: "/admin/payouts/", label: Msg::NavPayouts },
             NavItem { href: "/admin/disputes/", label: Msg::NavDisputes },
             NavItem { href: "/admin/tariffs/", label: Msg::NavTariffs },
+            NavItem { href: "/admin/messages/", label: Msg::NavMessages },
         ],
         Role::Business => {
             let approved = user.partner.as_ref().is_some_and(|p| p.approved);

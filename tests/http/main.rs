@@ -5,6 +5,7 @@ mod helpers;
 
 mod integrators;
 mod invoices;
+mod messages;
 
 mod accounts;
 mod actors;

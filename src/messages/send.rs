@@ -1,0 +1,258 @@
+//! The sender: claims due messages (one instance each: `FOR UPDATE SKIP LOCKED` on
+//! PostgreSQL, the single writer on SQLite), sends them through the configured provider and
+//! records the outcome. A text to a phone goes by SMS through an HTTP SMS gateway (Africa's
+//! Talking's documented messaging API, which serves Cameroon), or by WhatsApp through the
+//! WhatsApp Cloud API's messages endpoint (approved templates) when only WhatsApp is set up.
+//! With no provider for a message's channel it is only recorded: nothing leaves the machine.
+//! A provider that times out or answers 5xx or 429 is retried later (30 s, 2 min, 10 min,
+//! 1 h, 6 h); one that refuses the message (other 4xx) fails it at once. Sending never
+//! blocks the request that caused the message.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::Message;
+use crate::{
+    config::Config,
+    db::{Db, now_ms},
+    events::Bus,
+    on_db,
+};
+
+/// Retry delays after each failed attempt; after the last, the message fails.
+pub const BACKOFF_MS: [i64; 5] = [30_000, 120_000, 600_000, 3_600_000, 21_600_000];
+/// How long a claimed message stays claimed (a crash mid-send frees it after this).
+const LOCK_MS: i64 = 60_000;
+
+/// An HTTP SMS gateway (Africa's Talking's API shape).
+#[derive(Clone, Debug)]
+pub struct SmsGateway {
+    pub url: String,
+    pub username: String,
+    pub api_key: String,
+    pub sender: Option<String>,
+}
+
+/// The WhatsApp Cloud API.
+#[derive(Clone, Debug)]
+pub struct WhatsApp {
+    pub url: String,
+    pub token: String,
+    pub phone_number_id: String,
+}
+
+/// The configured providers.
+#[derive(Clone)]
+pub struct Providers {
+    pub sms: Option<SmsGateway>,
+    pub whatsapp: Option<WhatsApp>,
+    pub public_url: String,
+    http: reqwest::Client,
+}
+
+impl Providers {
+    pub fn of(config: &Config) -> Providers {
+        let nonempty = |v: &Option<String>| v.as_ref().filter(|s| !s.trim().is_empty()).cloned();
+        let sms = match (nonempty(&config.sms_username), nonempty(&config.sms_api_key)) {
+            (Some(username), Some(api_key)) => Some(SmsGateway {
+                url: config.sms_api_url.trim_end_matches('/').to_owned(),
+                username,
+                api_key,
+                sender: nonempty(&config.sms_sender),
+            }),
+            _ => None,
+        };
+        let whatsapp = match (nonempty(&config.whatsapp_token), nonempty(&config.whatsapp_phone_number_id)) {
+            (Some(token), Some(phone_number_id)) => {
+                Some(WhatsApp { url: config.whatsapp_api_url.trim_end_matches('/').to_owned(), token, phone_number_id })
+            }
+            _ => None,
+        };
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(15))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default();
+        Providers { sms, whatsapp, public_url: config.public_url(), http }
+    }
+}
+
+/// What became of one attempt.
+#[derive(Debug)]
+enum Outcome {
+    Sent {
+        channel: &'static str,
+        reference: Option<String>,
+    },
+    /// No provider for this channel: kept as a record only.
+    Recorded,
+    /// Try again later.
+    Retry(String),
+    /// The provider refused it: no retry.
+    Refused(String),
+}
+
+/// Claim up to `limit` due messages.
+async fn claim(db: &Db, now: i64, limit: i64) -> sqlx::Result<Vec<Message>> {
+    let lock = if db.is_postgres() { " FOR UPDATE SKIP LOCKED" } else { "" };
+    let sql = format!(
+        "UPDATE messages SET status = 'SENDING', locked_until = $2, attempts = attempts + 1 WHERE id IN (\
+           SELECT id FROM messages WHERE (status = 'PENDING' AND next_attempt_at <= $1) OR (status = 'SENDING' AND locked_until < $1) \
+           ORDER BY next_attempt_at, created_at LIMIT {limit}{lock}) \
+         RETURNING id, partner_id, order_id, channel, recipient, language, template, params, status, attempts, last_error, \
+           provider_ref, created_at, sent_at"
+    );
+    on_db!(db, pool => sqlx::query_as(&sql).bind(now).bind(now + LOCK_MS).fetch_all(pool).await)
+}
+
+async fn finish(db: &Db, m: &Message, outcome: &Outcome, now: i64) -> sqlx::Result<()> {
+    let (status, channel, reference, error, next) = match outcome {
+        Outcome::Sent { channel, reference } => ("SENT", *channel, reference.clone(), None, now),
+        Outcome::Recorded => ("RECORDED", m.channel.as_str(), None, None, now),
+        Outcome::Retry(e) => match BACKOFF_MS.get((m.attempts - 1).max(0) as usize) {
+            Some(delay) => ("PENDING", m.channel.as_str(), None, Some(e.clone()), now + delay),
+            None => ("FAILED", m.channel.as_str(), None, Some(e.clone()), now),
+        },
+        Outcome::Refused(e) => ("FAILED", m.channel.as_str(), None, Some(e.clone()), now),
+    };
+    let channel = channel.to_owned();
+    on_db!(db, pool => sqlx::query(
+        "UPDATE messages SET status = $2, channel = $3, provider_ref = COALESCE($4, provider_ref), last_error = $5, \
+         next_attempt_at = $6, locked_until = NULL, sent_at = CASE WHEN $2 = 'SENT' THEN $6 ELSE sent_at END WHERE id = $1",
+    )
+    .bind(&m.id)
+    .bind(status)
+    .bind(&channel)
+    .bind(reference)
+    .bind(error)
+    .bind(next)
+    .execute(pool)
+    .await
+    .map(|_| ()))
+}
+
+/// A phone number in E.164 (`+237…`), as providers want it.
+fn e164(recipient: &str) -> String {
+    crate::accounts::phone::Phone::parse(recipient).map(|p| p.as_str().to_owned()).unwrap_or_else(|| recipient.to_owned())
+}
+
+fn classify(status: reqwest::StatusCode, body: &str) -> Outcome {
+    let detail: String = body.chars().take(300).collect();
+    if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+        Outcome::Retry(format!("{status}: {detail}"))
+    } else {
+        Outcome::Refused(format!("{status}: {detail}"))
+    }
+}
+
+async fn send_sms(p: &Providers, g: &SmsGateway, m: &Message) -> Outcome {
+    let mut form = vec![("username", g.username.clone()), ("to", e164(&m.recipient)), ("message", m.text(&p.public_url))];
+    if let Some(from) = &g.sender {
+        form.push(("from", from.clone()));
+    }
+    let body = serde_urlencoded::to_string(&form).unwrap_or_default();
+    let sent = p
+        .http
+        .post(format!("{}/version1/messaging", g.url))
+        .header("apiKey", &g.api_key)
+        .header("Accept", "application/json")
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await;
+    let resp = match sent {
+        Ok(r) => r,
+        Err(e) => return Outcome::Retry(format!("SMS gateway unreachable: {e}")),
+    };
+    let status = resp.status();
+    let text = resp.text().await.unwrap_or_default();
+    if !status.is_success() {
+        return classify(status, &text);
+    }
+    // The gateway answers per recipient: 100-102 are accepted, others refused.
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let r = &v["SMSMessageData"]["Recipients"][0];
+    match r["statusCode"].as_i64() {
+        Some(100..=102) => Outcome::Sent { channel: "SMS", reference: r["messageId"].as_str().map(str::to_owned) },
+        Some(_) => Outcome::Refused(format!("refused: {}", r["status"].as_str().unwrap_or("unknown"))),
+        None => Outcome::Retry(format!("unexpected answer: {}", text.chars().take(200).collect::<String>())),
+    }
+}
+
+async fn send_whatsapp(p: &Providers, w: &WhatsApp, m: &Message) -> Outcome {
+    let parameters: Vec<serde_json::Value> = super::whatsapp_parameters(&m.template, &m.params(), &p.public_url)
+        .into_iter()
+        .map(|t| json!({"type": "text", "text": t}))
+        .collect();
+    let body = json!({
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": e164(&m.recipient).trim_start_matches('+'),
+        "type": "template",
+        "template": {
+            "name": m.template,
+            "language": {"code": m.lang().code()},
+            "components": [{"type": "body", "parameters": parameters}],
+        },
+    });
+    let sent = p.http.post(format!("{}/{}/messages", w.url, w.phone_number_id)).bearer_auth(&w.token).json(&body).send().await;
+    let resp = match sent {
+        Ok(r) => r,
+        Err(e) => return Outcome::Retry(format!("WhatsApp unreachable: {e}")),
+    };
+    let status = resp.status();
+    let text = resp.text().await.unwrap_or_default();
+    if !status.is_success() {
+        return classify(status, &text);
+    }
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    Outcome::Sent { channel: "WHATSAPP", reference: v["messages"][0]["id"].as_str().map(str::to_owned) }
+}
+
+async fn attempt(p: &Providers, m: &Message) -> Outcome {
+    match (m.channel.as_str(), &p.sms, &p.whatsapp) {
+        ("SMS" | "WHATSAPP", Some(g), _) if m.channel == "SMS" || p.whatsapp.is_none() => send_sms(p, g, m).await,
+        ("SMS" | "WHATSAPP", _, Some(w)) => send_whatsapp(p, w, m).await,
+        // No provider for it (e-mail is recorded until SMTP is set up).
+        _ => Outcome::Recorded,
+    }
+}
+
+/// Send what is due now; returns how many messages were handled.
+pub async fn send_due(db: &Db, providers: &Providers) -> sqlx::Result<usize> {
+    let due = claim(db, now_ms(), 20).await?;
+    for m in &due {
+        let outcome = attempt(providers, m).await;
+        if let Outcome::Retry(e) | Outcome::Refused(e) = &outcome {
+            tracing::warn!(message_id = m.id, channel = m.channel, attempts = m.attempts, error = e, "message not sent");
+        }
+        finish(db, m, &outcome, now_ms()).await?;
+    }
+    Ok(due.len())
+}
+
+/// Run the sender for as long as the process: woken by every committed event, and every few
+/// seconds for retries and other instances' messages.
+pub fn start(db: Db, bus: &Bus, providers: Providers) {
+    let mut events = bus.subscribe();
+    tokio::spawn(async move {
+        loop {
+            match send_due(&db, &providers).await {
+                // A full batch: more may be due at once.
+                Ok(20) => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "sending messages failed"),
+            }
+            tokio::select! {
+                r = events.recv() => {
+                    if matches!(r, Err(tokio::sync::broadcast::error::RecvError::Closed)) {
+                        return;
+                    }
+                }
+                _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            }
+        }
+    });
+}
