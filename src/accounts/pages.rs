@@ -231,7 +231,7 @@ async fn login(
     let Some(resolved) = resolved else {
         // The partner is suspended: the session was refused. The right password earns the
         // reason and how to reach DELIVR-CM.
-        let reason = crate::partners::repo::suspension_of_user(&state.db, &user.id).await?.flatten();
+        let reason = repo::suspension_reason(&state.db, &user.id).await?;
         return Ok(respond(StatusCode::FORBIDDEN, suspended_view(state, ctx, reason.as_deref())));
     };
     let target = match (next.is_empty(), guard::home_of(&resolved)) {

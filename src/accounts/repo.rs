@@ -89,3 +89,13 @@ pub async fn create_staff(db: &Db, role: Role, email: &str, full_name: &str, pho
     .await.map(|r| r.rows_affected()))?;
     Ok(id)
 }
+
+/// Why the partner of a user is suspended, as the admin wrote it (`None` when not suspended or
+/// no reason was given).
+pub async fn suspension_reason(db: &Db, user_id: &str) -> sqlx::Result<Option<String>> {
+    let reason: Option<Option<String>> = on_db!(db, pool => sqlx::query_scalar("SELECT suspension_reason FROM partners WHERE user_id = $1 AND suspended_at IS NOT NULL")
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await)?;
+    Ok(reason.flatten())
+}

@@ -12,18 +12,8 @@ use crate::{db::Db, douala::day_start as douala_day_start, on_db};
 
 /// Milliseconds Douala is ahead of UTC.
 pub const DOUALA_OFFSET_MS: i64 = 3_600_000;
-const DAY_MS: i64 = 86_400_000;
 
-/// The Douala calendar date of an instant.
-pub fn douala_date(ms: i64) -> NaiveDate {
-    day_date((ms + DOUALA_OFFSET_MS).div_euclid(DAY_MS))
-}
-
-/// The date of a day index (days since 1970-01-01).
-pub fn day_date(day: i64) -> NaiveDate {
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-    u64::try_from(day).ok().and_then(|d| epoch.checked_add_days(Days::new(d))).unwrap_or(epoch)
-}
+pub use crate::douala::{date_of as douala_date, day_date};
 
 /// How the orders-over-time series is bucketed.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -315,14 +315,7 @@ pub async fn approve(db: &Db, id: &str) -> sqlx::Result<Option<crate::events::Re
     Ok(recorded)
 }
 
-/// Why a user's partner is suspended (`None` when it is not).
-pub async fn suspension_of_user(db: &Db, user_id: &str) -> sqlx::Result<Option<Option<String>>> {
-    let row: Option<(Option<i64>, Option<String>)> = on_db!(db, pool => sqlx::query_as("SELECT suspended_at, suspension_reason FROM partners WHERE user_id = $1")
-        .bind(user_id)
-        .fetch_optional(pool)
-        .await)?;
-    Ok(row.and_then(|(at, reason)| at.map(|_| reason)))
-}
+
 
 /// Suspend a partner and end their sessions in the same transaction; returns the ended
 /// sessions (`None` if there is no such partner).

@@ -283,14 +283,18 @@ async fn fee_box(state: &AppState, ctx: &Ctx, partner: &partners::Partner, form:
         },
         None => None,
     };
+    // The box stays in place and only its content is swapped: a request sent while an earlier
+    // answer lands is never lost with a replaced element.
     Ok(html! {
         div.fee #booking-fee aria-live="polite" hx-get=(format!("/book/{}/", partner.slug)) hx-trigger="change from:#booking-form"
-            hx-include="#booking-form" hx-select="#booking-fee" hx-swap="outerHTML" hx-sync="this:replace" {
-            @match (quote, quartier) {
-                (Some(q), Some(name)) => {
-                    p { strong { (ctx.fmt(Msg::BookFee, &[("quartier", &name), ("fee", &crate::money::format_fcfa(q.price.total.get()))])) } }
+            hx-include="#booking-form" hx-select="#booking-fee-content" hx-swap="innerHTML" hx-sync="this:replace" {
+            div #booking-fee-content {
+                @match (quote, quartier) {
+                    (Some(q), Some(name)) => {
+                        p { strong { (ctx.fmt(Msg::BookFee, &[("quartier", &name), ("fee", &crate::money::format_fcfa(q.price.total.get()))])) } }
+                    }
+                    _ => { p.small.muted { (ctx.t(Msg::BookFeeChoose)) } }
                 }
-                _ => { p.small.muted { (ctx.t(Msg::BookFeeChoose)) } }
             }
         }
     })

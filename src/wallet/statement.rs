@@ -43,7 +43,7 @@ pub struct Day {
 
 impl Day {
     pub fn date(&self) -> NaiveDate {
-        crate::analytics::day_date(self.day)
+        crate::douala::day_date(self.day)
     }
 
     /// The balance before the day's first movement.
@@ -90,7 +90,7 @@ struct StatementQuery {
 
 /// The range asked (the last 30 days by default), or what is wrong with it.
 fn range(ctx: &Ctx, q: &StatementQuery) -> Result<(NaiveDate, NaiveDate), FieldErrors> {
-    let today = crate::analytics::douala_date(now_ms());
+    let today = crate::douala::date_of(now_ms());
     let mut errors = FieldErrors::default();
     let mut date = |field: &'static str, v: &str, default: NaiveDate| {
         if v.trim().is_empty() {
@@ -203,7 +203,7 @@ async fn statement(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q)
                 .body(to_csv(&days, ctx.lang)));
         }
         ("pdf", Ok(r)) => {
-            let business = crate::partners::repo::by_id(&state.db, &p.id).await?.map(|x| x.business_name).unwrap_or_default();
+            let business = p.business_name.clone();
             return Ok(Response::builder()
                 .header(header::CONTENT_TYPE, "application/pdf")
                 .header(header::CONTENT_DISPOSITION, file("pdf"))
