@@ -14,6 +14,11 @@ UPDATE sqlite_schema SET sql = replace(sql, '''CANCELLED'', ''FAILED''))', '''CA
  WHERE type = 'table' AND name = 'orders';
 PRAGMA schema_version = 1000000016;
 PRAGMA writable_schema = OFF;
+-- The edit must have taken (a definition written differently would leave the old CHECK):
+-- fail loudly otherwise.
+CREATE TEMP TABLE migration_0016_guard (edited INTEGER CHECK (edited = 1));
+INSERT INTO migration_0016_guard SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name = 'orders' AND sql LIKE '%''RETURNED''%';
+DROP TABLE migration_0016_guard;
 ALTER TABLE orders ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1 CHECK (attempt >= 1);
 ALTER TABLE orders ADD COLUMN return_code TEXT;
 

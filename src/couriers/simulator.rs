@@ -85,7 +85,7 @@ impl Simulator {
             }
         }
         let sql = format!(
-            "{} WHERE o.status IN ('ASSIGNED', 'PICKED_UP', 'IN_TRANSIT') AND o.courier_id IS NOT NULL ORDER BY o.updated_at LIMIT 500",
+            "{} WHERE o.status IN ('ASSIGNED', 'PICKED_UP', 'IN_TRANSIT', 'RETURNING') AND o.courier_id IS NOT NULL ORDER BY o.updated_at LIMIT 500",
             repo::SELECT
         );
         let moving: Vec<Order> = on_db!(db, pool => sqlx::query_as(&sql).fetch_all(pool).await)?;
@@ -103,7 +103,8 @@ impl Simulator {
                     let travel = scale(order.distance_m.max(300) as f64 / COURIER_MPS * 1000.0).max(1);
                     let frac = elapsed as f64 / travel as f64;
                     if frac >= 1.0 {
-                        let action = if hash_pct(&order.id) < self.failure_percent {
+                        // A new attempt draws again (the same order does not fail every time).
+                        let action = if hash_pct(&format!("{}:{}", order.id, order.attempt)) < self.failure_percent {
                             Action::Fail { reason: "Destinataire injoignable au téléphone".to_owned() }
                         } else {
                             Action::Complete { pin: order.delivery_pin.clone() }
@@ -115,6 +116,11 @@ impl Simulator {
                         let _ = super::report_position(db, bus, &courier, &order, lat, lng, now).await;
                         Ok(())
                     }
+                }
+                // A parcel on its way back reaches the vendor, who gives the code.
+                Status::Returning if elapsed >= scale(TO_PICKUP_MS) => {
+                    let code = order.return_code.clone().unwrap_or_default();
+                    super::act(db, bus, &courier, &order, &Action::HandBack { code }).await.map(|_| ())
                 }
                 _ => Ok(()),
             };

@@ -49,6 +49,15 @@ impl Message {
     pub fn text(&self, public_url: &str) -> String {
         render(&self.template, &self.params(), self.lang(), public_url)
     }
+
+    /// The text with its delivery PIN hidden (the admin outbox: PINs are the recipient's).
+    pub fn text_without_pin(&self, public_url: &str) -> String {
+        let mut params = self.params();
+        if params.get("pin").is_some() {
+            params["pin"] = Value::from("••••");
+        }
+        render(&self.template, &params, self.lang(), public_url)
+    }
 }
 
 /// The tracking link of a message's parameters.

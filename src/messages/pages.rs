@@ -41,7 +41,7 @@ fn message_item(ctx: &Ctx, m: &super::Message, public_url: &str, show_partner: b
             strong { (channel_label(ctx, &m.channel)) } " · " (m.recipient) " " (badge(ctx.t(label), tone))
             @if show_partner { " " span.small.muted { (m.partner_id.get(..8).unwrap_or_default()) } }
             br;
-            span.small { (m.text(public_url)) }
+            span.small { @if show_partner { (m.text_without_pin(public_url)) } @else { (m.text(public_url)) } }
             br;
             span.small.muted {
                 (format_datetime(m.created_at, ctx.lang))

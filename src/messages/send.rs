@@ -23,7 +23,9 @@ use crate::{
 /// Retry delays after each failed attempt; after the last, the message fails.
 pub const BACKOFF_MS: [i64; 5] = [30_000, 120_000, 600_000, 3_600_000, 21_600_000];
 /// How long a claimed message stays claimed (a crash mid-send frees it after this).
-const LOCK_MS: i64 = 60_000;
+const LOCK_MS: i64 = 120_000;
+/// Messages claimed at once.
+const BATCH: i64 = 4;
 
 /// An HTTP SMS gateway (Africa's Talking's API shape).
 #[derive(Clone, Debug)]
@@ -107,6 +109,8 @@ async fn claim(db: &Db, now: i64, limit: i64) -> sqlx::Result<Vec<Message>> {
     on_db!(db, pool => sqlx::query_as(&sql).bind(now).bind(now + LOCK_MS).fetch_all(pool).await)
 }
 
+/// Record an attempt's outcome, if this instance still holds the claim (a claim that outlived
+/// its lock may have gone to another instance, whose outcome then stands).
 async fn finish(db: &Db, m: &Message, outcome: &Outcome, now: i64) -> sqlx::Result<()> {
     let (status, channel, reference, error, next) = match outcome {
         Outcome::Sent { channel, reference } => ("SENT", *channel, reference.clone(), None, now),
@@ -120,7 +124,8 @@ async fn finish(db: &Db, m: &Message, outcome: &Outcome, now: i64) -> sqlx::Resu
     let channel = channel.to_owned();
     on_db!(db, pool => sqlx::query(
         "UPDATE messages SET status = $2, channel = $3, provider_ref = COALESCE($4, provider_ref), last_error = $5, \
-         next_attempt_at = $6, locked_until = NULL, sent_at = CASE WHEN $2 = 'SENT' THEN $6 ELSE sent_at END WHERE id = $1",
+         next_attempt_at = $6, locked_until = NULL, sent_at = CASE WHEN $2 = 'SENT' THEN $6 ELSE sent_at END \
+         WHERE id = $1 AND status = 'SENDING' AND attempts = $7",
     )
     .bind(&m.id)
     .bind(status)
@@ -128,6 +133,7 @@ async fn finish(db: &Db, m: &Message, outcome: &Outcome, now: i64) -> sqlx::Resu
     .bind(reference)
     .bind(error)
     .bind(next)
+    .bind(m.attempts)
     .execute(pool)
     .await
     .map(|_| ()))
@@ -222,7 +228,8 @@ async fn attempt(p: &Providers, m: &Message) -> Outcome {
 
 /// Send what is due now; returns how many messages were handled.
 pub async fn send_due(db: &Db, providers: &Providers) -> sqlx::Result<usize> {
-    let due = claim(db, now_ms(), 20).await?;
+    // Few at a time: a batch is sent well within its claim (BATCH × 15 s < LOCK_MS).
+    let due = claim(db, now_ms(), BATCH).await?;
     for m in &due {
         let outcome = attempt(providers, m).await;
         if let Outcome::Retry(e) | Outcome::Refused(e) = &outcome {
@@ -241,7 +248,7 @@ pub fn start(db: Db, bus: &Bus, providers: Providers) {
         loop {
             match send_due(&db, &providers).await {
                 // A full batch: more may be due at once.
-                Ok(20) => continue,
+                Ok(n) if n as i64 == BATCH => continue,
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "sending messages failed"),
             }

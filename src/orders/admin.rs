@@ -159,7 +159,8 @@ async fn detail(state: &AppState, ctx: &Ctx, o: &Order, errors: &FieldErrors, st
         @if st == Status::Returning {
             form.card method="post" action=(format!("/admin/orders/{}/returned/", o.id)) {
                 (csrf_field(ctx))
-                (Input::new("code", ctx.t(Msg::ReturnCodeLabel), "").inputmode("numeric").render(errors))
+                p.small.muted { (ctx.t(Msg::AdminHandBackHint)) }
+                (Input::new("code", ctx.t(Msg::ReturnCodeLabel), "").optional().inputmode("numeric").render(errors))
                 button.btn type="submit" { (ctx.t(Msg::MarkReturned)) }
             }
         }

@@ -358,11 +358,30 @@ pub async fn transition_once(
     if actor.role == Role::Courier && order.courier_id.as_deref() != actor.user_id.as_deref() {
         return Err(TransitionError::NotYours.into());
     }
-    // The parcel goes back to the vendor only against the code the vendor was given.
-    if let Action::HandBack { code } = action {
+    // A courier hands the parcel back only against the code the vendor was given; wrong codes
+    // are counted like wrong PINs and lock it (an admin, who checked with the vendor, or the
+    // system closes the return without it).
+    if let (Action::HandBack { code }, Role::Courier) = (action, actor.role) {
+        if order.pin_locked_at.is_some() {
+            return Err(TransitionError::PinLocked.into());
+        }
         let expected = order.return_code.as_deref().unwrap_or_default();
         if expected.is_empty() || !security::constant_time_eq(code.trim().as_bytes(), expected.as_bytes()) {
-            return Err(TransitionError::WrongReturnCode.into());
+            let locked: Option<Option<i64>> = on_db!(db, pool => sqlx::query_scalar(
+                "UPDATE orders SET pin_failures = pin_failures + 1, \
+                 pin_locked_at = CASE WHEN pin_failures + 1 >= $2 THEN $3 ELSE NULL END, updated_at = $3 \
+                 WHERE id = $1 AND status = 'RETURNING' AND pin_locked_at IS NULL RETURNING pin_locked_at",
+            )
+            .bind(&order.id)
+            .bind(model::MAX_PIN_FAILURES)
+            .bind(at)
+            .fetch_optional(pool)
+            .await)?;
+            return Err(match locked {
+                Some(None) => TransitionError::WrongReturnCode,
+                _ => TransitionError::PinLocked,
+            }
+            .into());
         }
     }
     // Closing without the PIN is only for a PIN that locked.
@@ -424,8 +443,8 @@ pub async fn transition_once(
              cancel_reason = CASE WHEN $3 = 'CANCELLED' THEN $7 ELSE cancel_reason END, \
              attempt = attempt + CASE WHEN $9 THEN 1 ELSE 0 END, \
              return_code = COALESCE($10, return_code), \
-             pin_failures = CASE WHEN $9 THEN 0 ELSE pin_failures END, \
-             pin_locked_at = CASE WHEN $9 THEN NULL ELSE pin_locked_at END \
+             pin_failures = CASE WHEN $9 OR $3 = 'RETURNING' THEN 0 ELSE pin_failures END, \
+             pin_locked_at = CASE WHEN $9 OR $3 = 'RETURNING' THEN NULL ELSE pin_locked_at END \
              WHERE id = $1 AND status = $2 AND ($8 = FALSE OR pin_locked_at IS NULL)",
         )
         .bind(&order.id)

@@ -291,11 +291,14 @@ pub async fn search(db: &Db, q: &str, status: Option<Status>, limit: i64, offset
 pub async fn approve(db: &Db, id: &str) -> sqlx::Result<Option<crate::events::Recorded>> {
     let now = now_ms();
     let mut tx = db.begin().await?;
-    let first: Option<bool> = on_tx!(&mut tx, c => sqlx::query_scalar("SELECT approved_at IS NULL FROM partners WHERE id = $1")
+    // The first approval is the one that sets `approved_at`: a guarded update, so that two
+    // concurrent approvals (two instances) tell the vendor once.
+    let first = on_tx!(&mut tx, c => sqlx::query("UPDATE partners SET approved_at = $2 WHERE id = $1 AND approved_at IS NULL")
         .bind(id)
-        .fetch_optional(&mut *c)
-        .await)?;
-    let Some(first) = first else { return Ok(None) };
+        .bind(now)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected() == 1))?;
     on_tx!(&mut tx, c => sqlx::query(
         "UPDATE partners SET is_business_approved = TRUE, approved_at = COALESCE(approved_at, $2), suspended_at = NULL, \
          suspension_reason = NULL, updated_at = $2 WHERE id = $1",
@@ -314,8 +317,6 @@ pub async fn approve(db: &Db, id: &str) -> sqlx::Result<Option<crate::events::Re
     tx.commit().await?;
     Ok(recorded)
 }
-
-
 
 /// Suspend a partner and end their sessions in the same transaction; returns the ended
 /// sessions (`None` if there is no such partner).

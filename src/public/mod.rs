@@ -56,6 +56,8 @@ async fn track(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(token):
     let timeline = repo::timeline(&state.db, &order.id).await?;
     let position = repo::latest_position(&state.db, &order.id).await?;
     let status = order.status();
+    // A parcel on its way back to the vendor is no longer coming: no live courier, no PIN.
+    let coming = status.in_progress() && status != Status::Returning;
     let eta = if status == Status::InTransit { position.map(|p| orders::eta_minutes(&order, p)) } else { None };
     let brand = crate::partners::branding::of(&state.db, &order.partner_id).await?;
     let body = html! {
@@ -65,7 +67,7 @@ async fn track(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(token):
             h1 { (order.tracking_number) }
             div.card {
                 p { (status_badge(ctx, status)) }
-                @if status.in_progress() {
+                @if coming {
                     // Updated live while the order moves (public.js; without it, reload the page).
                     p.eta #live data-stream=(format!("/t/{}/stream/", order.public_token)) data-template=(ctx.t(Msg::TrackEta)) {
                         @if let Some(m) = eta { (ctx.fmt(Msg::TrackEta, &[("minutes", &m.to_string())])) }
@@ -75,7 +77,8 @@ async fn track(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(token):
                     dt { (ctx.t(Msg::Dropoff)) } dd { (order.dropoff_quartier) ", " (order.dropoff_city) }
                     @if let Some(name) = &order.courier_name { dt { (ctx.t(Msg::Courier)) } dd { (name) } }
                 }
-                @if !status.is_final() { p.small.muted { (ctx.t(Msg::TrackPinHint)) } }
+                @if !status.is_final() && status != Status::Returning { p.small.muted { (ctx.t(Msg::TrackPinHint)) } }
+                @if status == Status::Returning { p.small.muted { (ctx.fmt(Msg::TrackReturning, &[("vendor", &order.business_name)])) } }
             }
             div.card {
                 h2 { (ctx.t(Msg::Timeline)) }
@@ -90,8 +93,7 @@ async fn track(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(token):
             }
         }
     };
-    let mut resp =
-        respond(StatusCode::OK, public_page(ctx, &order.tracking_number, body, status.in_progress().then_some("public.js"), Some(&brand)));
+    let mut resp = respond(StatusCode::OK, public_page(ctx, &order.tracking_number, body, coming.then_some("public.js"), Some(&brand)));
     resp.headers_mut().insert("x-robots-tag", poem::http::HeaderValue::from_static("noindex"));
     Ok(resp)
 }

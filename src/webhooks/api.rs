@@ -88,8 +88,8 @@ pub struct WebhookIn {
     pub url: String,
     /// Events to receive, among `order.created`, `order.assigned`, `order.picked_up`,
     /// `order.in_transit`, `order.completed`, `order.cancelled`, `order.failed`,
-    /// `payment.received`, `dispute.opened`, `dispute.updated`, `dispute.resolved`,
-    /// `booking.requested`.
+    /// `order.reattempted`, `order.returning`, `order.returned`, `payment.received`,
+    /// `dispute.opened`, `dispute.updated`, `dispute.resolved`, `booking.requested`.
     #[oai(validator(max_items = 20))]
     pub events: Vec<String>,
     /// Deliver events (default true). Switching a paused webhook on again sends the events

@@ -97,7 +97,9 @@ async fn without_a_provider_messages_are_recorded_and_shown(backend: Backend) {
     // The vendor sees what the recipient was (to be) sent, can share it on WhatsApp and copy it.
     let page = app.get(&format!("/partners/orders/{}/", order.id)).await.text().await.unwrap();
     let link = format!("{}/t/{}/", app.state.config.public_url(), order.public_token);
-    assert!(page.contains("Messages au destinataire") && page.contains(&link) && page.contains(&order.delivery_pin), "{page}");
+    assert!(page.contains("Messages au destinataire") && page.contains(&link), "{page}");
+    assert!(page.contains(&format!("id=\"share-pin\" type=\"text\" readonly value=\"{}\"", order.delivery_pin)), "the PIN to copy: {page}");
+    assert!(page.contains(&format!("Code à donner au coursier à la livraison : {}", order.delivery_pin)), "the message, PIN included");
     assert!(
         page.contains("https://wa.me/237677987654?text=")
             && page.contains("data-copy=\"#share-link\"")
@@ -115,6 +117,10 @@ async fn without_a_provider_messages_are_recorded_and_shown(backend: Backend) {
     admin.login("admin@delivr.cm", "admin-password-1").await;
     let outbox = admin.get("/admin/messages/?status=RECORDED").await.text().await.unwrap();
     assert!(outbox.contains(&link) && outbox.contains("est en route"), "{outbox}");
+    assert!(
+        !outbox.contains(&format!("livraison : {}", order.delivery_pin)) && outbox.contains("livraison : ••••"),
+        "the PIN stays the recipient's"
+    );
     assert_eq!(admin.get("/admin/messages/?status=NOPE").await.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(app.get("/admin/messages/").await.status(), StatusCode::NOT_FOUND);
 }

@@ -840,7 +840,6 @@ async fn a_failed_delivery_is_reattempted_or_returned(backend: Backend) {
     .unwrap();
     let key = delivr::api_keys::create(&app.state.db, &partner, "api").await.unwrap().unwrap().secret;
     let (courier_id, token) = courier(&app, "jean@delivr.cm").await;
-    let sys = delivr::orders::service::Actor::system();
     let assign = |o: delivr::orders::repo::Order, courier_id: String| {
         let app = &app;
         async move {
@@ -934,6 +933,30 @@ async fn a_failed_delivery_is_reattempted_or_returned(backend: Backend) {
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let resp = courier_post(&app, &token, &format!("/courier/v1/orders/{}/returned", order.id), json!({"code": code})).await;
     assert_eq!(resp.status(), StatusCode::OK);
+    // The code cannot be guessed: five wrong tries lock it, the right one is then refused too,
+    // and only an admin (who checked with the vendor) closes the return.
+    let third = crate::helpers::new_order(&app, "").await;
+    let third = assign(third, courier_id.clone()).await;
+    for step in ["pickup", "in-transit"] {
+        courier_post(&app, &token, &format!("/courier/v1/orders/{}/{step}", third.id), json!({})).await;
+    }
+    courier_post(&app, &token, &format!("/courier/v1/orders/{}/fail", third.id), json!({"reason": "Refusé"})).await;
+    let body: Value = api(format!("/orders/{}/return", third.id)).await.unwrap().json().await.unwrap();
+    let code = body["return_code"].as_str().unwrap().to_owned();
+    let wrong = if code == "0000" { "1111" } else { "0000" };
+    for _ in 0..delivr::orders::model::MAX_PIN_FAILURES {
+        courier_post(&app, &token, &format!("/courier/v1/orders/{}/returned", third.id), json!({"code": wrong})).await;
+    }
+    let resp = courier_post(&app, &token, &format!("/courier/v1/orders/{}/returned", third.id), json!({"code": code})).await;
+    assert_eq!(resp.status(), StatusCode::LOCKED);
+    let admin = admin(&app).await;
+    let page = format!("/admin/orders/{}/", third.id);
+    assert_eq!(
+        admin.post_form(&page, &format!("/admin/orders/{}/returned/", third.id), &[("code", "")]).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let closed = delivr::orders::repo::find(&app.state.db, &third.id).await.unwrap().unwrap();
+    assert_eq!(closed.status().as_str(), "RETURNED");
     let o = delivr::orders::repo::find(&app.state.db, &order.id).await.unwrap().unwrap();
     assert_eq!(o.status().as_str(), "RETURNED");
     let fees = fees_of(&app, &order.id).await;
@@ -942,7 +965,7 @@ async fn a_failed_delivery_is_reattempted_or_returned(backend: Backend) {
         vec![(1, None), (2, Some("return".into()))],
         "the trip out and the trip back"
     );
-    let note: i64 = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM partner_notifications WHERE title LIKE 'Colis % rendu'").fetch_one(pool).await).unwrap();
+    let note: i64 = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM partner_notifications WHERE title LIKE 'Colis % rendu' AND order_id = $1").bind(&order.id).fetch_one(pool).await).unwrap();
     assert_eq!(note, 1);
     // The wallet says what each fee was for; the wallet still equals its ledger.
     let wallet = app.get("/partners/wallet/").await.text().await.unwrap();
@@ -950,7 +973,6 @@ async fn a_failed_delivery_is_reattempted_or_returned(backend: Backend) {
     let balance = delivr::wallet::balance(&app.state.db, &partner).await.unwrap().balance;
     let sum: i64 = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT CAST(SUM(amount) AS BIGINT) FROM wallet_entries WHERE partner_id = $1").bind(&partner).fetch_one(pool).await).unwrap();
     assert_eq!(balance.get(), sum);
-    let _ = sys;
 }
 
 /// Run a command-line tool on a file; its standard output.
