@@ -516,6 +516,7 @@ super::define_catalogue! {
     ExplainCod => ("Montant encaissé par le coursier à la livraison de {tracking}", "Cash the courier collected on delivering {tracking}"),
     ExplainFee => ("Frais de la livraison {tracking}", "Fee of delivery {tracking}"),
     ExplainReattemptFee => ("Frais de la tentative n°{n} de la livraison {tracking}", "Fee of attempt {n} of delivery {tracking}"),
+    ExplainReattemptRefund => ("Frais de la tentative n°{n} de la livraison {tracking} rendus : annulée avant d'avoir lieu", "Fee of attempt {n} of delivery {tracking} given back: cancelled before it happened"),
     ExplainReturnFee => ("Frais du retour de la livraison {tracking}", "Fee of returning delivery {tracking}"),
     ExplainRefund => ("Remboursement du litige sur {tracking}", "Refund of the dispute on {tracking}"),
     ExplainPayout => ("Retrait versé (référence {reference})", "Payout sent (reference {reference})"),

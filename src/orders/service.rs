@@ -493,6 +493,21 @@ pub async fn transition_once(
             let fee = Booking { order_id: Some(&order.id), reason: Some(&reason), attempt, ..Booking::new(partner, EntryKind::DeliveryFee, -fee, at) };
             wallet::book(&mut tx, fee).await?;
         }
+        // A new attempt cancelled before it happened costs nothing: its fee comes back.
+        if to == Status::Cancelled && fresh.attempt > 1 {
+            let fee: Option<crate::money::Fcfa> = on_tx!(&mut tx, c => sqlx::query_scalar(
+                "SELECT -amount FROM wallet_entries WHERE order_id = $1 AND kind = 'DELIVERY_FEE' AND attempt = $2",
+            )
+            .bind(&order.id)
+            .bind(fresh.attempt)
+            .fetch_optional(&mut *c)
+            .await)?;
+            if let Some(fee) = fee.filter(|f| *f > crate::money::Fcfa::ZERO) {
+                let reason = format!("reattempt-cancelled:{}", fresh.attempt);
+                let back = Booking { order_id: Some(&order.id), reason: Some(&reason), attempt: fresh.attempt, ..Booking::new(partner, EntryKind::Adjustment, fee, at) };
+                wallet::book(&mut tx, back).await?;
+            }
+        }
         if to == Status::Completed && fresh.cod_amount > crate::money::Fcfa::ZERO {
             let cod = Booking { order_id: Some(&order.id), attempt: fresh.attempt, ..Booking::new(partner, EntryKind::CodCollected, fresh.cod_amount, at) };
             if wallet::book(&mut tx, cod).await? {

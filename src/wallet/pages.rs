@@ -100,7 +100,12 @@ fn explain(ctx: &Ctx, e: &wallet::Entry) -> String {
         },
         "DISPUTE_REFUND" => ctx.fmt(Msg::ExplainRefund, &[("tracking", &t)]),
         "PAYOUT" => ctx.fmt(Msg::ExplainPayout, &[("reference", e.reason.as_deref().unwrap_or(""))]),
-        _ => ctx.fmt(Msg::ExplainAdjustment, &[("reason", e.reason.as_deref().unwrap_or(""))]),
+        _ => match e.reason.as_deref() {
+            Some(r) if r.starts_with("reattempt-cancelled:") => {
+                ctx.fmt(Msg::ExplainReattemptRefund, &[("tracking", &t), ("n", r.trim_start_matches("reattempt-cancelled:"))])
+            }
+            r => ctx.fmt(Msg::ExplainAdjustment, &[("reason", r.unwrap_or(""))]),
+        },
     }
 }
 

@@ -150,6 +150,39 @@ async fn a_request_becomes_an_order_when_the_vendor_accepts(backend: Backend) {
     assert!(resp.text().await.unwrap().contains("déjà été traitée"));
     assert_eq!(app.count("orders").await, 1);
 
+    // A served intercity request needs the same confirmation as the order form.
+    let t = delivr::pricing::Tariff {
+        city_id: 2,
+        base_fare: 3000,
+        per_km: 15,
+        surcharge_medium: 500,
+        surcharge_large: 1500,
+        commission_bps: 2000,
+    };
+    delivr::pricing::save_intercity(&app.state.db, 1, 2, &t).await.unwrap();
+    let book = format!("/book/{SLUG}/");
+    let far = [
+        ("recipient_name", "Awa Yaoundé"),
+        ("recipient_phone", "699 88 77 66"),
+        ("dropoff_city", "2"),
+        ("dropoff_quartier", "Bastos"),
+        ("dropoff_address", "Face à l'ambassade"),
+        ("package_description", "Sac"),
+        ("website", ""),
+    ];
+    assert_eq!(customer.post_form(&book, &book, &far).await.status(), StatusCode::SEE_OTHER);
+    let id = request_id(&app, "Awa Yaoundé").await;
+    let (detail, accept) = (format!("/partners/bookings/{id}/"), format!("/partners/bookings/{id}/accept/"));
+    let mut fields = accept_fields("Awa Yaoundé", "0");
+    fields.retain(|(k, _)| !k.starts_with("dropoff_"));
+    fields.extend([("dropoff_city", "2"), ("dropoff_quartier", "Bastos"), ("dropoff_address", "Face à l'ambassade")]);
+    let resp = app.post_form(&detail, &accept, &fields).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(resp.text().await.unwrap().contains("cochez la case"));
+    fields.push(("intercity_ok", "1"));
+    assert_eq!(app.post_form(&detail, &accept, &fields).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.count("orders").await, 2);
+
     // Two accepts at once: one order.
     request(&customer, "Jean Mballa").await;
     let id = request_id(&app, "Jean Mballa").await;
@@ -159,7 +192,7 @@ async fn a_request_becomes_an_order_when_the_vendor_accepts(backend: Backend) {
     let mut codes = [a.status(), b.status()];
     codes.sort();
     assert_eq!(codes, [StatusCode::SEE_OTHER, StatusCode::CONFLICT]);
-    assert_eq!(app.count("orders").await, 2);
+    assert_eq!(app.count("orders").await, 3);
 }
 
 async fn declined_and_expired_requests_are_told_to_the_customer(backend: Backend) {

@@ -967,9 +967,24 @@ async fn a_failed_delivery_is_reattempted_or_returned(backend: Backend) {
     );
     let note: i64 = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM partner_notifications WHERE title LIKE 'Colis % rendu' AND order_id = $1").bind(&order.id).fetch_one(pool).await).unwrap();
     assert_eq!(note, 1);
+    // A new attempt cancelled before it happens costs nothing: its fee comes back.
+    let fourth = crate::helpers::new_order(&app, "").await;
+    let fourth = assign(fourth, courier_id.clone()).await;
+    for step in ["pickup", "in-transit"] {
+        courier_post(&app, &token, &format!("/courier/v1/orders/{}/{step}", fourth.id), json!({})).await;
+    }
+    courier_post(&app, &token, &format!("/courier/v1/orders/{}/fail", fourth.id), json!({"reason": "Absent"})).await;
+    assert_eq!(api(format!("/orders/{}/reattempt", fourth.id)).await.unwrap().status(), StatusCode::OK);
+    let page = format!("/partners/orders/{}/", fourth.id);
+    assert_eq!(app.post_form(&page, &format!("/partners/orders/{}/cancel/", fourth.id), &[]).await.status(), StatusCode::SEE_OTHER);
+    let net: i64 = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT CAST(SUM(amount) AS BIGINT) FROM wallet_entries WHERE order_id = $1").bind(&fourth.id).fetch_one(pool).await).unwrap();
+    assert_eq!(net, -fourth.price_total.get(), "only the first trip is paid");
     // The wallet says what each fee was for; the wallet still equals its ledger.
     let wallet = app.get("/partners/wallet/").await.text().await.unwrap();
-    assert!(wallet.contains("tentative n°2") && wallet.contains("Frais du retour"), "{wallet}");
+    assert!(
+        wallet.contains("tentative n°2") && wallet.contains("Frais du retour") && wallet.contains("annulée avant d'avoir lieu"),
+        "{wallet}"
+    );
     let balance = delivr::wallet::balance(&app.state.db, &partner).await.unwrap().balance;
     let sum: i64 = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT CAST(SUM(amount) AS BIGINT) FROM wallet_entries WHERE partner_id = $1").bind(&partner).fetch_one(pool).await).unwrap();
     assert_eq!(balance.get(), sum);

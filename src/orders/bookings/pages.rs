@@ -181,6 +181,11 @@ async fn detail(state: &AppState, ctx: &Ctx, r: &BookingRequest, f: Forms<'_>) -
                         (quartier_select(ctx, "dropoff_quartier", &options, &f.accept.dropoff_quartier, errors))
                     }
                     (Input::new("dropoff_address", ctx.t(Msg::FieldPickupAddress), &f.accept.dropoff_address).hint(ctx.t(Msg::HintAddress)).render(errors))
+                    @if let Some(e) = errors.get("intercity_ok") {
+                        div.field.invalid {
+                            label.check { input type="checkbox" name="intercity_ok" value="1"; " " (ctx.t(Msg::IntercityFlag)) " — " (e) }
+                        }
+                    }
                     div.grid2 {
                         (Input::new("package_description", ctx.t(Msg::FieldPackage), &f.accept.package_description).render(errors))
                         (crate::web::forms::select("size_class", ctx.t(Msg::FieldSize), &sizes, if f.accept.size_class.is_empty() { "S" } else { &f.accept.size_class }, errors, html! {}))
@@ -264,6 +269,12 @@ async fn accept(
             return again(errors, StatusCode::UNPROCESSABLE_ENTITY).await;
         }
     };
+    // Between two cities, the vendor confirms the route and its price, as in the order form.
+    if valid.quote.intercity && form.draft.intercity_ok != "1" {
+        let mut errors = FieldErrors::default();
+        errors.add("intercity_ok", ctx.t(Msg::ErrIntercityConfirm));
+        return again(errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
     let user = guard::user(ctx)?;
     let actor = Actor { role: Role::Vendor, user_id: Some(user.user_id.clone()) };
     match super::accept(&state.db, &state.bus, &partner.id, &r.id, &valid, &actor).await {
