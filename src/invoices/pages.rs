@@ -64,9 +64,7 @@ async fn load(state: &AppState, ctx: &Ctx, id: &str) -> PageResult<Invoice> {
 #[handler]
 async fn invoice_pdf(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> PageResult<Response> {
     let inv = load(state, ctx, &id).await?;
-    Ok(Response::builder()
-        .content_type("application/pdf")
-        .header(header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}.pdf\"", inv.number))
+    Ok(crate::web::pdf_file(&format!("{}.pdf", inv.number), false)
         .header(header::CACHE_CONTROL, "private, max-age=86400")
         .body(invoices::to_pdf(&inv, ctx.lang)))
 }

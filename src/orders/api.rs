@@ -572,20 +572,11 @@ impl OrdersApi {
         }
         let actor = Actor { role: Role::Vendor, user_id: Some(partner.user_id.clone()) };
         let idem = req.extensions().get::<IdemKey>();
-        match service::transition_once(&state.db, &state.bus, &order, &Action::Cancel { reason }, &actor, now_ms(), idem).await {
-            Ok(o) => Ok(Json(OrderOut::from(&o, &state.config.public_url()))),
-            Err(OrderError::Transition(e)) => Err(ApiProblem::new(
-                poem::http::StatusCode::CONFLICT,
-                "transition-refused",
-                lang,
-                e.message(),
-                Some(format!("status is {}", order.status)),
-            )),
-            Err(OrderError::Conflict) => {
-                Err(ApiProblem::new(poem::http::StatusCode::CONFLICT, "conflict", lang, Msg::ErrOrderChanged, None))
-            }
-            Err(e) => Err(ApiProblem::internal(lang, e)),
-        }
+        transitioned(
+            &state,
+            &order,
+            service::transition_once(&state.db, &state.bus, &order, &Action::Cancel { reason }, &actor, now_ms(), idem).await,
+        )
     }
 
     /// After a failed delivery: a new attempt.
@@ -761,15 +752,20 @@ fn exact_size(size: Option<String>) -> String {
 
 /// A vendor's decision after a failure, through the API.
 async fn after_failure(state: &AppState, auth: &ApiKeyAuth, order: &Order, action: &Action) -> Result<Json<OrderOut>, ApiProblem> {
-    let lang = request_lang();
-    let partner = partner(state, auth, lang).await?;
+    let partner = partner(state, auth, request_lang()).await?;
     let actor = Actor { role: Role::Vendor, user_id: Some(partner.user_id.clone()) };
-    match service::transition(&state.db, &state.bus, order, action, &actor, now_ms()).await {
+    transitioned(state, order, service::transition(&state.db, &state.bus, order, action, &actor, now_ms()).await)
+}
+
+/// A transition's answer: the order as it now is, or the problem, a refused transition saying
+/// the status it was refused from.
+fn transitioned(state: &AppState, order: &Order, result: Result<Order, OrderError>) -> Result<Json<OrderOut>, ApiProblem> {
+    match result {
         Ok(o) => Ok(Json(OrderOut::from(&o, &state.config.public_url()))),
         Err(OrderError::Transition(e)) => Err(ApiProblem::new(
             poem::http::StatusCode::CONFLICT,
             "transition-refused",
-            lang,
+            request_lang(),
             e.message(),
             Some(format!("status is {}", order.status)),
         )),

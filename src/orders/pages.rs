@@ -828,13 +828,9 @@ async fn return_order(
     after_failure(state, ctx, panels, &id, false).await
 }
 
-/// A PDF answer, shown in the browser (printed from there), never cached.
+/// A label, shown in the browser (printed from there), never cached.
 fn pdf_response(bytes: Vec<u8>, name: &str) -> Response {
-    Response::builder()
-        .header(poem::http::header::CONTENT_TYPE, "application/pdf")
-        .header(poem::http::header::CONTENT_DISPOSITION, format!("inline; filename=\"{name}.pdf\""))
-        .header(poem::http::header::CACHE_CONTROL, "private, no-store")
-        .body(bytes)
+    crate::web::pdf_file(&format!("{name}.pdf"), true).header(poem::http::header::CACHE_CONTROL, "private, no-store").body(bytes)
 }
 
 /// One order's A6 label.

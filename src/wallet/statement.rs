@@ -191,24 +191,20 @@ async fn statement(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q)
         Ok((first, last)) => days(&state.db, &p.id, *first, *last).await?,
         Err(_) => Vec::new(),
     };
-    let file = |ext: &str| {
-        format!("attachment; filename=\"releve-{}.{ext}\"", range.as_ref().map(|(a, b)| format!("{a}-{b}")).unwrap_or_default())
-    };
+    let file = |ext: &str| format!("releve-{}.{ext}", range.as_ref().map(|(a, b)| format!("{a}-{b}")).unwrap_or_default());
     match (q.format.as_str(), &range) {
         ("csv", Ok(_)) => {
-            return Ok(Response::builder()
-                .header(header::CONTENT_TYPE, "text/csv; charset=utf-8")
-                .header(header::CONTENT_DISPOSITION, file("csv"))
+            return Ok(crate::web::csv_attachment(&file("csv"))
                 .header(header::CACHE_CONTROL, "private, no-store")
                 .body(to_csv(&days, ctx.lang)));
         }
         ("pdf", Ok(r)) => {
-            let business = p.business_name.clone();
-            return Ok(Response::builder()
-                .header(header::CONTENT_TYPE, "application/pdf")
-                .header(header::CONTENT_DISPOSITION, file("pdf"))
-                .header(header::CACHE_CONTROL, "private, no-store")
-                .body(to_pdf(&days, &business, *r, ctx.lang)));
+            return Ok(crate::web::pdf_file(&file("pdf"), false).header(header::CACHE_CONTROL, "private, no-store").body(to_pdf(
+                &days,
+                &p.business_name,
+                *r,
+                ctx.lang,
+            )));
         }
         ("" | "html" | "csv" | "pdf", _) => {}
         _ => {

@@ -128,6 +128,15 @@ pub fn csv_attachment(filename: &str) -> poem::ResponseBuilder {
         .header(header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\""))
 }
 
+/// A PDF answer named `filename`: shown in the browser (`inline`, to print from there) or
+/// downloaded.
+pub fn pdf_file(filename: &str, inline: bool) -> poem::ResponseBuilder {
+    let disposition = if inline { "inline" } else { "attachment" };
+    Response::builder()
+        .content_type("application/pdf")
+        .header(header::CONTENT_DISPOSITION, format!("{disposition}; filename=\"{filename}\""))
+}
+
 pub fn redirect(to: &str) -> Response {
     Response::builder().status(StatusCode::SEE_OTHER).header(header::LOCATION, to).finish()
 }

@@ -151,15 +151,7 @@ async fn a_request_becomes_an_order_when_the_vendor_accepts(backend: Backend) {
     assert_eq!(app.count("orders").await, 1);
 
     // A served intercity request needs the same confirmation as the order form.
-    let t = delivr::pricing::Tariff {
-        city_id: 2,
-        base_fare: 3000,
-        per_km: 15,
-        surcharge_medium: 500,
-        surcharge_large: 1500,
-        commission_bps: 2000,
-    };
-    delivr::pricing::save_intercity(&app.state.db, 1, 2, &t).await.unwrap();
+    crate::helpers::serve_douala_yaounde(&app).await;
     let book = format!("/book/{SLUG}/");
     let far = [
         ("recipient_name", "Awa Yaoundé"),

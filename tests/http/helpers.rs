@@ -445,3 +445,16 @@ pub async fn eventually(what: &str, secs: u64, mut check: impl AsyncFnMut() -> b
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// Serve Douala–Yaoundé at an intercity tariff (no pair is served by default).
+pub async fn serve_douala_yaounde(app: &TestApp) {
+    let t = delivr::pricing::Tariff {
+        city_id: 2,
+        base_fare: 3000,
+        per_km: 15,
+        surcharge_medium: 500,
+        surcharge_large: 1500,
+        commission_bps: 2000,
+    };
+    delivr::pricing::save_intercity(&app.state.db, 1, 2, &t).await.unwrap();
+}

@@ -339,7 +339,7 @@ async fn the_list_filters_searches_and_pages(backend: Backend) {
         create_order(&app, &[("recipient_name", &name), ("recipient_phone", &format!("699 00 00 {i:02}"))]).await;
     }
     // Douala–Yaoundé served (its own tariff), the intercity order confirmed in the form.
-    serve_douala_yaounde(&app).await;
+    crate::helpers::serve_douala_yaounde(&app).await;
     let special = create_order(
         &app,
         &[("recipient_name", "Mireille Owona"), ("dropoff_city", "2"), ("dropoff_quartier", "Bastos"), ("intercity_ok", "1")],
@@ -455,7 +455,7 @@ async fn upload_raw(app: &TestApp, bytes: Vec<u8>) -> reqwest::Response {
 async fn import_previews_then_creates_valid_rows_once(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     vendor(&app, "Boutique", "a@shop.cm").await;
-    serve_douala_yaounde(&app).await;
+    crate::helpers::serve_douala_yaounde(&app).await;
     let csv = "Destinataire;Téléphone;Ville;Quartier;Adresse;Colis;Taille;Montant\n\
         Paul Nkwi;677 98 76 54;Douala;deido;Derrière la pharmacie;Chaussures;M;15 000\n\
         Chantal Abanda;+237 699 11 22 33;Yaoundé;BASTOS;Portail bleu;Robe;;\n\
@@ -802,19 +802,6 @@ async fn only_served_routes_are_priced(backend: Backend) {
     let resp = admin.post_form("/admin/tariffs/", "/admin/tariffs/routes/remove/", &[("city_from", "1"), ("city_to", "2")]).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(api_order().await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
-}
-
-/// Serve Douala–Yaoundé at an intercity tariff (no pair is served by default).
-async fn serve_douala_yaounde(app: &TestApp) {
-    let t = delivr::pricing::Tariff {
-        city_id: 2,
-        base_fare: 3000,
-        per_km: 15,
-        surcharge_medium: 500,
-        surcharge_large: 1500,
-        commission_bps: 2000,
-    };
-    delivr::pricing::save_intercity(&app.state.db, 1, 2, &t).await.unwrap();
 }
 
 /// The wallet entries of an order: (amount, attempt, reason).
