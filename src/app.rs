@@ -78,7 +78,7 @@ impl App {
             }
         });
         // Messages to recipients and vendors leave through the configured providers (or are only recorded).
-        crate::messages::send::start(db.clone(), &bus, crate::messages::send::Providers::of(&config));
+        crate::messages::send::start(db.clone(), &bus, crate::messages::send::Providers::of(&config)?);
         // Booking requests nobody answered in time expire (every instance; idempotent).
         let expiring_db = db.clone();
         tokio::spawn(async move {
@@ -129,6 +129,7 @@ impl App {
 pub fn routes(state: AppState) -> impl poem::Endpoint<Output = Response> {
     let pages = [
         accounts::pages::routes,
+        crate::recovery::pages::routes,
         partners::pages::routes,
         partners::signup::routes,
         crate::dashboard::routes,

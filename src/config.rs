@@ -107,6 +107,16 @@ pub struct Config {
     #[arg(long, env = "WHATSAPP_PHONE_NUMBER_ID", global = true)]
     pub whatsapp_phone_number_id: Option<String>,
 
+    /// SMTP server for e-mails (password recovery, approvals), as a URL:
+    /// `smtps://user:password@host:465` (TLS), `smtp://user:password@host:587?tls=required`
+    /// (STARTTLS) or `smtp://host:25` (plain, for a relay on the same machine). Without it,
+    /// e-mails are only recorded.
+    #[arg(long, env = "SMTP_URL", global = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of e-mails.
+    #[arg(long, env = "SMTP_FROM", default_value = "DELIVR-CM <no-reply@delivr.cm>", global = true)]
+    pub smtp_from: String,
+
     /// Hours a customer's booking request waits for the vendor before it expires.
     #[arg(long, env = "BOOKING_TTL_HOURS", default_value_t = 48, global = true)]
     pub booking_ttl_hours: i64,
@@ -141,6 +151,8 @@ impl Config {
             whatsapp_api_url: "https://graph.facebook.com/v21.0".to_owned(),
             whatsapp_token: None,
             whatsapp_phone_number_id: None,
+            smtp_url: None,
+            smtp_from: "DELIVR-CM <no-reply@delivr.cm>".to_owned(),
             support_email: "support@delivr.cm".to_owned(),
             support_phone: "+237 6 99 00 00 00".to_owned(),
             reattempt_fee_percent: 50,
@@ -154,6 +166,13 @@ impl Config {
             Some(url) => url.trim_end_matches('/').to_owned(),
             None => format!("http://{}", self.bind),
         }
+    }
+
+    /// Is a text to a phone sent somewhere (an SMS gateway or WhatsApp set up), rather than
+    /// only recorded?
+    pub fn sends_texts(&self) -> bool {
+        let set = |v: &Option<String>| v.as_ref().is_some_and(|s| !s.trim().is_empty());
+        (set(&self.sms_username) && set(&self.sms_api_key)) || (set(&self.whatsapp_token) && set(&self.whatsapp_phone_number_id))
     }
 
     /// Cookies carry `Secure` when the portal is served over https.

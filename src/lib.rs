@@ -30,6 +30,7 @@ pub mod partners;
 pub mod pdf;
 pub mod pricing;
 pub mod public;
+pub mod recovery;
 pub mod security;
 pub mod state;
 pub mod text;

@@ -113,6 +113,8 @@ struct NextQuery {
     /// `everywhere` after "sign out everywhere"; `1` when a page's session ended under it.
     signed_out: String,
     ended: String,
+    /// `1` after a password was set through a recovery link.
+    reset: String,
 }
 
 fn login_view(ctx: &Ctx, email: &str, next: &str, errors: &FieldErrors, banner: Option<String>) -> Markup {
@@ -131,6 +133,7 @@ fn login_view_with(ctx: &Ctx, email: &str, next: &str, errors: &FieldErrors, ban
                 (Input::new("email", ctx.t(Msg::FieldEmail), email).kind("email").autocomplete("username").render(errors))
                 (Input::new("password", ctx.t(Msg::FieldPassword), "").kind("password").autocomplete("current-password").render(errors))
                 button.btn.block type="submit" { (ctx.t(Msg::LoginSubmit)) }
+                p.small { a href="/accounts/password/forgot/" { (ctx.t(Msg::LoginForgot)) } }
             }
             p.small { (ctx.t(Msg::LoginNoAccount)) " " a href="/accounts/signup/" { (ctx.t(Msg::SignupSubmit)) } }
         }
@@ -148,9 +151,10 @@ fn login_page(Data(ctx): Data<&Ctx>, Query(q): Query<NextQuery>) -> Response {
             (_, landing) => landing,
         });
     }
-    let info = match (q.signed_out.as_str(), q.ended.as_str()) {
-        ("everywhere", _) => Some(Msg::SignedOutEverywhere),
-        (_, "1") => Some(Msg::SessionEndedInfo),
+    let info = match (q.signed_out.as_str(), q.ended.as_str(), q.reset.as_str()) {
+        ("everywhere", _, _) => Some(Msg::SignedOutEverywhere),
+        (_, "1", _) => Some(Msg::SessionEndedInfo),
+        (_, _, "1") => Some(Msg::PasswordResetDone),
         _ => None,
     };
     respond(StatusCode::OK, login_view_with(ctx, "", next, &FieldErrors::default(), None, info))

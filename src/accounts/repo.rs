@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::Role,
-    db::{Db, now_ms},
+    db::{Db, Tx, now_ms},
     on_db, on_tx,
 };
 
@@ -37,22 +37,26 @@ pub async fn password_hash(db: &Db, user_id: &str) -> sqlx::Result<Option<String
 /// every courier token is revoked (whoever knew the old password is out). The caller starts
 /// a new session for the browser that made the change, if any.
 pub async fn set_password_hash(db: &Db, user_id: &str, hash: &str) -> sqlx::Result<crate::auth::sessions::Ended> {
-    let now = now_ms();
-    let (hashes, partner): (Vec<String>, Option<String>) = {
-        let mut tx = db.begin().await?;
-        on_tx!(&mut tx, c => sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
-            .bind(user_id)
-            .bind(hash)
-            .bind(now)
-            .execute(&mut *c)
-            .await
-            .map(|r| r.rows_affected()))?;
-        let hashes: Vec<String> = on_tx!(&mut tx, c => sqlx::query_scalar("DELETE FROM sessions WHERE user_id = $1 RETURNING id_hash").bind(user_id).fetch_all(&mut *c).await)?;
-        on_tx!(&mut tx, c => sqlx::query("UPDATE courier_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL").bind(user_id).bind(now).execute(&mut *c).await.map(|r| r.rows_affected()))?;
-        let partner: Option<String> = on_tx!(&mut tx, c => sqlx::query_scalar("SELECT id FROM partners WHERE user_id = $1").bind(user_id).fetch_optional(&mut *c).await)?;
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>((hashes, partner))
-    }?;
+    let mut tx = db.begin().await?;
+    let ended = set_password_in(&mut tx, user_id, hash, now_ms()).await?;
+    tx.commit().await?;
+    Ok(ended)
+}
+
+/// [`set_password_hash`] in the caller's unit of work (password recovery spends its link in
+/// the same one); announce the ended sessions once it commits.
+pub async fn set_password_in(tx: &mut Tx, user_id: &str, hash: &str, now: i64) -> sqlx::Result<crate::auth::sessions::Ended> {
+    on_tx!(tx, c => sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+        .bind(user_id)
+        .bind(hash)
+        .bind(now)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    let hashes: Vec<String> = on_tx!(tx, c => sqlx::query_scalar("DELETE FROM sessions WHERE user_id = $1 RETURNING id_hash").bind(user_id).fetch_all(&mut *c).await)?;
+    on_tx!(tx, c => sqlx::query("UPDATE courier_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL").bind(user_id).bind(now).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    let partner: Option<String> =
+        on_tx!(tx, c => sqlx::query_scalar("SELECT id FROM partners WHERE user_id = $1").bind(user_id).fetch_optional(&mut *c).await)?;
     let sessions = match partner {
         Some(p) => hashes.into_iter().map(|h| (p.clone(), h)).collect(),
         None => Vec::new(),

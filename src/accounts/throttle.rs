@@ -1,4 +1,4 @@
-//! Throttles for sign-in and sign-up, kept in the database so that every instance sees the
+//! Throttles for sign-in, sign-up and password recovery, kept in the database so that every instance sees the
 //! same counts. Sign-in counts failures per account and per client address, except from a
 //! browser that signed in to that account before (its signed device cookie, as OWASP
 //! recommends): that browser has a count of its own, so strangers cannot lock the vendor out.
@@ -34,6 +34,10 @@ pub const SIGNUP_CLIENT: Rule = Rule { max: 30, window_ms: 60 * 60 * 1000 };
 pub const SIGNUP_PROBE_CLIENT: Rule = Rule { max: 5, window_ms: 60 * 60 * 1000 };
 /// Sign-up attempts per e-mail address.
 pub const SIGNUP_EMAIL: Rule = Rule { max: 3, window_ms: 60 * 60 * 1000 };
+/// Recovery links asked for one e-mail address.
+pub const RESET_EMAIL: Rule = Rule { max: 3, window_ms: 60 * 60 * 1000 };
+/// Recovery links asked from one client address (any e-mail).
+pub const RESET_CLIENT: Rule = Rule { max: 10, window_ms: 60 * 60 * 1000 };
 /// Rows older than the longest window are deleted.
 const KEEP_MS: i64 = 60 * 60 * 1000;
 
@@ -63,6 +67,14 @@ pub fn signup_probe_key(client: &str) -> String {
 
 pub fn signup_email_key(email: &str) -> String {
     format!("signup-email:{}", email.trim().to_lowercase())
+}
+
+pub fn reset_email_key(email: &str) -> String {
+    format!("reset-email:{}", email.trim().to_lowercase())
+}
+
+pub fn reset_client_key(client: &str) -> String {
+    format!("reset-client:{client}")
 }
 
 /// How many attempts under `key` are within the rule's window.

@@ -273,7 +273,7 @@ pub async fn record(tx: &mut Tx, event: &Event, at: i64) -> sqlx::Result<Recorde
     let (seq, notification_id) = seq;
     // Its messages to the recipient or the vendor, in the same unit of work.
     let messages = outbound::messages_for(tx, event.kind, &event.partner_id, event.order_id.as_deref()).await?;
-    outbound::write(tx, &event_id, &event.partner_id, event.order_id.as_deref(), messages, at).await?;
+    outbound::write(tx, Some(&event_id), Some(&event.partner_id), event.order_id.as_deref(), messages, at).await?;
     Ok(Recorded(Notice {
         partner_id: event.partner_id.clone(),
         seq,

@@ -81,11 +81,12 @@ pub async fn messages_for(tx: &mut Tx, kind: super::Kind, partner_id: &str, orde
     }
 }
 
-/// Write the messages of an event (`event_id`) in its unit of work, due at once.
+/// Write messages in the unit of work of what causes them, due at once: an event's
+/// (`event_id`), or a request without one (a password recovery, which may have no shop).
 pub async fn write(
     tx: &mut Tx,
-    event_id: &str,
-    partner_id: &str,
+    event_id: Option<&str>,
+    partner_id: Option<&str>,
     order_id: Option<&str>,
     messages: Vec<Outbound>,
     at: i64,

@@ -18,7 +18,8 @@ use crate::{
 #[derive(sqlx::FromRow, Debug, Clone)]
 pub struct Message {
     pub id: String,
-    pub partner_id: String,
+    /// The shop, if any (a recovery e-mail to an admin has none).
+    pub partner_id: Option<String>,
     pub order_id: Option<String>,
     pub channel: String,
     pub recipient: String,
@@ -50,14 +51,39 @@ impl Message {
         render(&self.template, &self.params(), self.lang(), public_url)
     }
 
-    /// The text with its delivery PIN hidden (the admin outbox: PINs are the recipient's).
-    pub fn text_without_pin(&self, public_url: &str) -> String {
+    /// The e-mail subject, as the recipient reads it.
+    pub fn subject(&self) -> String {
+        subject(&self.template, &self.params(), self.lang())
+    }
+
+    /// The text with its secrets hidden (the admin outbox): the delivery PIN is the
+    /// recipient's, a recovery link the account holder's.
+    pub fn masked_text(&self, public_url: &str) -> String {
         let mut params = self.params();
-        if params.get("pin").is_some() {
-            params["pin"] = Value::from("••••");
+        for secret in ["pin", "token"] {
+            if params.get(secret).is_some() && (secret == "pin" || is_secret(&self.template)) {
+                params[secret] = Value::from("••••");
+            }
         }
         render(&self.template, &params, self.lang(), public_url)
     }
+}
+
+/// Templates whose parameters hold a secret that must not outlive the message: once sent (or
+/// failed, or recorded) the sender blanks them.
+pub fn is_secret(template: &str) -> bool {
+    template == PASSWORD_RESET
+}
+
+/// The template of a password recovery message (e-mail, and SMS when a gateway is set up).
+pub const PASSWORD_RESET: &str = "password_reset";
+
+/// How long a recovery link stays valid, in minutes (said in the message).
+pub const RESET_MINUTES: i64 = 30;
+
+/// The address of a recovery link.
+pub fn reset_link(public_url: &str, token: &str) -> String {
+    format!("{public_url}/accounts/password/reset/{token}/")
 }
 
 /// The tracking link of a message's parameters.
@@ -80,18 +106,35 @@ pub fn render(template: &str, params: &Value, lang: Lang, public_url: &str) -> S
         "partner_approved" => {
             lang.fmt(Msg::SmsPartnerApproved, &[("vendor", &p("vendor")), ("link", &format!("{public_url}/accounts/login/"))])
         }
+        PASSWORD_RESET => {
+            lang.fmt(Msg::MessagePasswordReset, &[("link", &reset_link(public_url, &p("token"))), ("minutes", &RESET_MINUTES.to_string())])
+        }
         other => other.to_owned(),
     }
 }
 
+/// A message's e-mail subject.
+pub fn subject(template: &str, params: &Value, lang: Lang) -> String {
+    match template {
+        "order_created" | "order_on_the_way" => {
+            lang.fmt(Msg::SubjectParcel, &[("tracking", params["tracking"].as_str().unwrap_or_default())])
+        }
+        "partner_approved" => lang.t(Msg::SubjectApproved).to_owned(),
+        PASSWORD_RESET => lang.t(Msg::SubjectPasswordReset).to_owned(),
+        _ => "DELIVR-CM".to_owned(),
+    }
+}
+
 /// The parameters of a WhatsApp template's body, in the order the template declares them
-/// (the templates are named like ours: `order_created`, `order_on_the_way`, `partner_approved`).
+/// (the templates are named like ours: `order_created`, `order_on_the_way`, `partner_approved`,
+/// `password_reset`).
 pub fn whatsapp_parameters(template: &str, params: &Value, public_url: &str) -> Vec<String> {
     let p = |k: &str| params[k].as_str().unwrap_or_default().to_owned();
     match template {
         "order_created" => vec![p("vendor"), p("tracking"), link(params, public_url), p("pin")],
         "order_on_the_way" => vec![p("tracking"), p("vendor"), p("courier"), link(params, public_url)],
         "partner_approved" => vec![p("vendor"), format!("{public_url}/accounts/login/")],
+        PASSWORD_RESET => vec![reset_link(public_url, &p("token")), RESET_MINUTES.to_string()],
         _ => Vec::new(),
     }
 }

@@ -39,9 +39,9 @@ fn message_item(ctx: &Ctx, m: &super::Message, public_url: &str, show_partner: b
     html! {
         li.order-row { div {
             strong { (channel_label(ctx, &m.channel)) } " · " (m.recipient) " " (badge(ctx.t(label), tone))
-            @if show_partner { " " span.small.muted { (m.partner_id.get(..8).unwrap_or_default()) } }
+            @if show_partner { " " span.small.muted { (m.partner_id.as_deref().and_then(|p| p.get(..8)).unwrap_or("—")) } }
             br;
-            span.small { @if show_partner { (m.text_without_pin(public_url)) } @else { (m.text(public_url)) } }
+            span.small { @if show_partner { (m.masked_text(public_url)) } @else { (m.text(public_url)) } }
             br;
             span.small.muted {
                 (format_datetime(m.created_at, ctx.lang))

@@ -3,13 +3,15 @@
 //! records the outcome. A text to a phone goes by SMS through an HTTP SMS gateway (Africa's
 //! Talking's documented messaging API, which serves Cameroon), or by WhatsApp through the
 //! WhatsApp Cloud API's messages endpoint (approved templates) when only WhatsApp is set up.
-//! With no provider for a message's channel it is only recorded: nothing leaves the machine.
+//! An e-mail goes through the configured SMTP server (`lettre`). With no provider for a
+//! message's channel it is only recorded: nothing leaves the machine.
 //! A provider that times out or answers 5xx or 429 is retried later (30 s, 2 min, 10 min,
 //! 1 h, 6 h); one that refuses the message (other 4xx) fails it at once. Sending never
 //! blocks the request that caused the message.
 
 use std::time::Duration;
 
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor, message::Mailbox, message::header::ContentType};
 use serde_json::json;
 
 use super::Message;
@@ -44,17 +46,27 @@ pub struct WhatsApp {
     pub phone_number_id: String,
 }
 
+/// An SMTP server and the sender of e-mails.
+#[derive(Clone)]
+pub struct Smtp {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
 /// The configured providers.
 #[derive(Clone)]
 pub struct Providers {
     pub sms: Option<SmsGateway>,
     pub whatsapp: Option<WhatsApp>,
+    pub smtp: Option<Smtp>,
     pub public_url: String,
     http: reqwest::Client,
 }
 
 impl Providers {
-    pub fn of(config: &Config) -> Providers {
+    /// The providers `config` sets up; a malformed SMTP URL or sender is an error (the
+    /// portal refuses to start rather than lose e-mails).
+    pub fn of(config: &Config) -> anyhow::Result<Providers> {
         let nonempty = |v: &Option<String>| v.as_ref().filter(|s| !s.trim().is_empty()).cloned();
         let sms = match (nonempty(&config.sms_username), nonempty(&config.sms_api_key)) {
             (Some(username), Some(api_key)) => Some(SmsGateway {
@@ -77,7 +89,23 @@ impl Providers {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
-        Providers { sms, whatsapp, public_url: config.public_url(), http }
+        let smtp = match nonempty(&config.smtp_url) {
+            Some(url) => {
+                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
+                    .map_err(|e| anyhow::anyhow!("SMTP_URL is not a usable SMTP address: {e}"))?
+                    .timeout(Some(Duration::from_secs(15)))
+                    .build();
+                let from: Mailbox = config.smtp_from.parse().map_err(|e| anyhow::anyhow!("SMTP_FROM is not an e-mail sender: {e}"))?;
+                Some(Smtp { transport, from })
+            }
+            None => None,
+        };
+        Ok(Providers { sms, whatsapp, smtp, public_url: config.public_url(), http })
+    }
+
+    /// Is a text to a phone sent somewhere (not only recorded)?
+    pub fn texts_leave(&self) -> bool {
+        self.sms.is_some() || self.whatsapp.is_some()
     }
 }
 
@@ -122,9 +150,11 @@ async fn finish(db: &Db, m: &Message, outcome: &Outcome, now: i64) -> sqlx::Resu
         Outcome::Refused(e) => ("FAILED", m.channel.as_str(), None, Some(e.clone()), now),
     };
     let channel = channel.to_owned();
+    // A secret (a recovery link) is kept only while the message may still be sent.
+    let params = if super::is_secret(&m.template) && status != "PENDING" { "{}".to_owned() } else { m.params.clone() };
     on_db!(db, pool => sqlx::query(
         "UPDATE messages SET status = $2, channel = $3, provider_ref = COALESCE($4, provider_ref), last_error = $5, \
-         next_attempt_at = $6, locked_until = NULL, sent_at = CASE WHEN $2 = 'SENT' THEN $6 ELSE sent_at END \
+         next_attempt_at = $6, locked_until = NULL, sent_at = CASE WHEN $2 = 'SENT' THEN $6 ELSE sent_at END, params = $8 \
          WHERE id = $1 AND status = 'SENDING' AND attempts = $7",
     )
     .bind(&m.id)
@@ -134,6 +164,7 @@ async fn finish(db: &Db, m: &Message, outcome: &Outcome, now: i64) -> sqlx::Resu
     .bind(error)
     .bind(next)
     .bind(m.attempts)
+    .bind(params)
     .execute(pool)
     .await
     .map(|_| ()))
@@ -217,11 +248,38 @@ async fn send_whatsapp(p: &Providers, w: &WhatsApp, m: &Message) -> Outcome {
     Outcome::Sent { channel: "WHATSAPP", reference: v["messages"][0]["id"].as_str().map(str::to_owned) }
 }
 
+async fn send_email(p: &Providers, smtp: &Smtp, m: &Message) -> Outcome {
+    let to: Mailbox = match m.recipient.parse() {
+        Ok(to) => to,
+        Err(e) => return Outcome::Refused(format!("not an e-mail address: {e}")),
+    };
+    let email = lettre::Message::builder()
+        .from(smtp.from.clone())
+        .to(to)
+        .subject(m.subject())
+        .header(ContentType::TEXT_PLAIN)
+        .body(m.text(&p.public_url));
+    let email = match email {
+        Ok(e) => e,
+        Err(e) => return Outcome::Refused(format!("e-mail not built: {e}")),
+    };
+    match smtp.transport.send(email).await {
+        Ok(answer) => {
+            let reference: String = answer.message().collect::<Vec<_>>().join(" ").chars().take(200).collect();
+            Outcome::Sent { channel: "EMAIL", reference: Some(reference).filter(|r| !r.is_empty()) }
+        }
+        // 5xx: the server will never take it (unknown mailbox, refused sender).
+        Err(e) if e.is_permanent() => Outcome::Refused(format!("SMTP: {e}")),
+        Err(e) => Outcome::Retry(format!("SMTP: {e}")),
+    }
+}
+
 async fn attempt(p: &Providers, m: &Message) -> Outcome {
-    match (m.channel.as_str(), &p.sms, &p.whatsapp) {
-        ("SMS" | "WHATSAPP", Some(g), _) if m.channel == "SMS" || p.whatsapp.is_none() => send_sms(p, g, m).await,
-        ("SMS" | "WHATSAPP", _, Some(w)) => send_whatsapp(p, w, m).await,
-        // No provider for it (e-mail is recorded until SMTP is set up).
+    match (m.channel.as_str(), &p.sms, &p.whatsapp, &p.smtp) {
+        ("SMS" | "WHATSAPP", Some(g), _, _) if m.channel == "SMS" || p.whatsapp.is_none() => send_sms(p, g, m).await,
+        ("SMS" | "WHATSAPP", _, Some(w), _) => send_whatsapp(p, w, m).await,
+        ("EMAIL", _, _, Some(smtp)) => send_email(p, smtp, m).await,
+        // No provider for it: recorded only.
         _ => Outcome::Recorded,
     }
 }
@@ -238,6 +296,15 @@ pub async fn send_due(db: &Db, providers: &Providers) -> sqlx::Result<usize> {
         finish(db, m, &outcome, now_ms()).await?;
     }
     Ok(due.len())
+}
+
+/// Wakes the senders of this process at once (a message written without an event, such as a
+/// recovery e-mail).
+static QUEUED: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+/// Tell the senders a message is due now.
+pub fn nudge() {
+    QUEUED.notify_waiters();
 }
 
 /// Run the sender for as long as the process: woken by every committed event, and every few
@@ -258,6 +325,7 @@ pub fn start(db: Db, bus: &Bus, providers: Providers) {
                         return;
                     }
                 }
+                _ = QUEUED.notified() => {}
                 _ = tokio::time::sleep(Duration::from_secs(5)) => {}
             }
         }

@@ -220,9 +220,13 @@ pub fn request_span(req: &Request) -> (String, tracing::Span) {
         .filter(|v| v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
         .map(str::to_owned)
         .unwrap_or_else(|| security::random_token(12));
-    let span =
-        tracing::info_span!("request", id = %request_id, method = %req.method(), path = %req.uri().path(), partner = tracing::field::Empty);
+    let span = tracing::info_span!("request", id = %request_id, method = %req.method(), path = %loggable(req.uri().path()), partner = tracing::field::Empty);
     (request_id, span)
+}
+
+/// A path as the logs may keep it: a password recovery link's token is a secret.
+fn loggable(path: &str) -> &str {
+    if path.starts_with("/accounts/password/reset/") { "/accounts/password/reset/…/" } else { path }
 }
 
 /// What the shell shows of the domains on every page, given by the composition (the shell

@@ -1,8 +1,25 @@
 // A vendor's cash-on-delivery day at phone width: a customer books on the vendor's page (the
 // fee shown first), the vendor confirms with 15 000 FCFA to collect, the courier fails, the
 // vendor orders a new attempt and it is delivered; a second order fails and comes back to the
-// vendor against the return code. Couriers act through their API; an admin dispatches.
+// vendor against the return code; a label is printed; the recipient's text carries the link
+// and the PIN; the vendor, having forgotten the password, resets it from the e-mail. Couriers
+// act through their API; an admin dispatches; the SMS gateway and the SMTP server are local
+// (what they received is read from RECEIVER).
 import { BASE, launch, phone, shot, check, text, watch, htmxReady, login } from "./lib.mjs";
+
+const RECEIVER = process.env.RECEIVER;
+
+/** Poll `f` until it returns something truthy (at most `secs` seconds). */
+async function eventually(what, f, secs = 20) {
+  for (let i = 0; i < secs * 5; i++) {
+    const v = await f();
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const received = async (what) => (await fetch(`${RECEIVER}/${what}`)).json();
 
 async function courierToken(email) {
   const r = await fetch(`${BASE}/courier/v1/login`, {
@@ -65,6 +82,16 @@ try {
   await vendor.waitForURL(/\/partners\/orders\/[0-9a-f-]+\/\?created=1$/);
   const first = orderId(vendor.url());
   check(/15\s000\sFCFA/.test(await text(vendor)), "15 000 FCFA to collect");
+  // The recipient's text: the tracking link and the delivery PIN.
+  const firstPin = (await vendor.locator(".v.pin").textContent()).replace(/\D/g, "");
+  const sms = await eventually("the recipient's text", async () =>
+    (await received("texts")).find((t) => t.includes(firstPin) && t.includes(`${BASE}/t/`)));
+  check(sms.includes("Boutique Test vous envoie un colis"), `the text, in French: ${sms}`);
+  // The waybill: an A6 PDF.
+  const label = await vendor.request.get(`${BASE}/partners/orders/${first}/label/`);
+  check(label.status() === 200 && label.headers()["content-type"] === "application/pdf", `label ${label.status()}`);
+  check((await label.body()).subarray(0, 5).toString() === "%PDF-", "a PDF");
+  check(await vendor.locator(`a[href="/partners/orders/${first}/label/"]`).count() === 1, "the order page links its label");
   await customer.goto(requestUrl);
   check((await text(customer)).includes("a confirmé votre demande"), "the customer sees the answer");
   check(await customer.locator("a[href^='/t/']").count() === 1, "and the tracking link");
@@ -118,7 +145,34 @@ try {
   await vendor.goto(`${BASE}/partners/orders/${second}/`);
   check((await text(vendor)).includes("Rendue au vendeur"), "returned");
   await shot(vendor, "65-returned");
-  console.log("bookings, reattempt and return scenario passed");
+
+  // 5. Another day, on another phone: the password is forgotten, and reset from the e-mail.
+  const again = await (await phone(browser)).newPage();
+  watch(again, "forgot");
+  await again.goto(`${BASE}/accounts/login/`);
+  await again.click("a[href='/accounts/password/forgot/']");
+  await again.waitForURL("**/accounts/password/forgot/");
+  await again.fill("#f-email", "vendeur@test.cm");
+  await again.click("button[type=submit].btn");
+  await again.waitForSelector("text=un lien vient d'y être envoyé");
+  await shot(again, "66-forgot-sent");
+  const mail = await eventually("the recovery e-mail", async () =>
+    (await received("mails")).find((m) => m.to === "vendeur@test.cm" && m.body.includes("/accounts/password/reset/")));
+  check(mail.subject.includes("nouveau mot de passe"), `the e-mail's subject: ${mail.subject}`);
+  const link = mail.body.match(/https?:\/\/\S+\/accounts\/password\/reset\/[A-Za-z0-9_-]+\//)[0];
+  await again.goto(link);
+  await again.fill("#f-new_password", "un-nouveau-mot-de-passe");
+  await shot(again, "67-reset-form");
+  await again.click("button[type=submit].btn");
+  await again.waitForURL("**/accounts/login/?reset=1");
+  check((await text(again)).includes("Mot de passe changé"), "told the password changed");
+  // The session on the first phone ended with the old password.
+  await vendor.goto(`${BASE}/partners/dashboard/`);
+  check(vendor.url().includes("/accounts/login/"), `the old session ended (${vendor.url()})`);
+  await login(again, "vendeur@test.cm", "un-nouveau-mot-de-passe", "**/partners/dashboard/");
+  await again.goto(link);
+  check((await text(again)).includes("Ce lien ne sert plus"), "the link served once");
+  console.log("bookings, reattempt, return, label, texts and recovery scenario passed");
 } finally {
   await browser.close();
 }

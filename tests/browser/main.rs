@@ -18,8 +18,99 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-async fn spawn_portal(dir: &std::path::Path, simulate: bool) -> String {
-    let config = Config::local(format!("sqlite://{}", dir.join("browser.db").display()));
+/// What the scenario may have: the simulator moving orders, and local message providers.
+#[derive(Clone, Copy)]
+struct Options {
+    simulate: bool,
+    providers: bool,
+}
+
+/// Local message providers for a scenario: a real SMTP server (aiosmtpd) and an SMS gateway
+/// answering like Africa's Talking. The script reads what they received from
+/// `RECEIVER/texts` and `RECEIVER/mails` (JSON).
+struct Receiver {
+    url: String,
+    smtp_url: String,
+    _smtp: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+#[derive(Clone, Default)]
+struct Received {
+    texts: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    maildir: PathBuf,
+}
+
+#[poem::handler]
+fn sms(body: String, poem::web::Data(r): poem::web::Data<&Received>) -> poem::Response {
+    let form: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
+    let message = form.into_iter().find(|(k, _)| k == "message").map(|(_, v)| v).unwrap_or_default();
+    r.texts.lock().unwrap().push(message);
+    let answer = r#"{"SMSMessageData":{"Message":"Sent to 1/1","Recipients":[{"statusCode":101,"number":"+237600000000","status":"Success","cost":"XAF 25","messageId":"ATXid_b"}]}}"#;
+    poem::Response::builder().status(poem::http::StatusCode::CREATED).content_type("application/json").body(answer)
+}
+
+#[poem::handler]
+fn texts(poem::web::Data(r): poem::web::Data<&Received>) -> poem::web::Json<Vec<String>> {
+    poem::web::Json(r.texts.lock().unwrap().clone())
+}
+
+/// The e-mails in the Maildir, decoded by Python's `email` package: `[{to, subject, body}]`.
+#[poem::handler]
+fn mails(poem::web::Data(r): poem::web::Data<&Received>) -> poem::web::Json<Vec<serde_json::Value>> {
+    let decode = "import email, email.policy, json, sys\n\
+                  m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)\n\
+                  print(json.dumps({'to': str(m['to']), 'subject': str(m['subject']), 'body': m.get_content()}))";
+    let Ok(entries) = std::fs::read_dir(r.maildir.join("new")) else { return poem::web::Json(Vec::new()) };
+    let all = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| Command::new("python3").args(["-c", decode]).arg(e.path()).output().ok())
+        .filter_map(|out| serde_json::from_slice(&out.stdout).ok())
+        .collect();
+    poem::web::Json(all)
+}
+
+impl Receiver {
+    async fn start() -> Receiver {
+        use poem::{EndpointExt, get, post};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let smtp_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let smtp = Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{smtp_port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(dir.path().join("mail"))
+            .spawn()
+            .expect("aiosmtpd runs (bash .ci/setup installs it)");
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", smtp_port)).await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let received = Received { maildir: dir.path().join("mail"), ..Received::default() };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let routes =
+            poem::Route::new().at("/version1/messaging", post(sms)).at("/texts", get(texts)).at("/mails", get(mails)).data(received);
+        tokio::spawn(poem::Server::new_with_acceptor(poem::listener::TcpAcceptor::from_tokio(listener).unwrap()).run(routes));
+        Receiver { url, smtp_url: format!("smtp://127.0.0.1:{smtp_port}"), _smtp: smtp, _dir: dir }
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self._smtp.kill();
+        let _ = self._smtp.wait();
+    }
+}
+
+async fn spawn_portal(dir: &std::path::Path, simulate: bool, receiver: Option<&Receiver>) -> String {
+    let mut config = Config::local(format!("sqlite://{}", dir.join("browser.db").display()));
+    if let Some(r) = receiver {
+        config.smtp_url = Some(r.smtp_url.clone());
+        config.sms_api_url = r.url.clone();
+        config.sms_username = Some("delivr".to_owned());
+        config.sms_api_key = Some("key".to_owned());
+    }
     let app = App::build(config).await.expect("the app builds");
     let hash = password::hash("admin-password-1").expect("hash");
     users::create_staff(&app.state.db, Role::Admin, "admin@delivr.cm", "Admin", None, &hash).await.expect("admin");
@@ -55,14 +146,16 @@ async fn spawn_portal(dir: &std::path::Path, simulate: bool) -> String {
 /// Run one browser scenario script against a fresh portal whose simulator moves the orders;
 /// it must exit 0.
 async fn run_scenario(script: &str) {
-    run_scenario_with(script, true).await
+    run_scenario_with(script, Options { simulate: true, providers: false }).await
 }
 
 /// [`run_scenario`], with or without the simulator (without it, the script moves the orders
-/// itself through the courier API).
-async fn run_scenario_with(script: &str, simulate: bool) {
+/// itself through the courier API) and local message providers.
+async fn run_scenario_with(script: &str, options: Options) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let base = spawn_portal(dir.path(), simulate).await;
+    let receiver = if options.providers { Some(Receiver::start().await) } else { None };
+    let base = spawn_portal(dir.path(), options.simulate, receiver.as_ref()).await;
+    let receiver_url = receiver.as_ref().map(|r| r.url.clone()).unwrap_or_default();
     let shots = root().join("target").join("screenshots");
     std::fs::create_dir_all(&shots).expect("screenshot dir");
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
@@ -81,6 +174,7 @@ async fn run_scenario_with(script: &str, simulate: bool) {
             .env("BASE_URL", &base)
             .env("SHOTS", &shots)
             .env("CHROMIUM", &chromium)
+            .env("RECEIVER", &receiver_url)
             .output()
             .expect("node runs")
     })
@@ -128,6 +222,6 @@ async fn a_page_left_open_ends_with_its_session_and_the_docs_run_under_their_pol
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_booking_confirmed_a_failure_reattempted_and_a_parcel_returned_at_phone_width() {
-    run_scenario_with("bookings.mjs", false).await;
+async fn a_booking_confirmed_a_failure_reattempted_a_parcel_returned_and_a_password_reset_at_phone_width() {
+    run_scenario_with("bookings.mjs", Options { simulate: false, providers: true }).await;
 }

@@ -458,3 +458,61 @@ pub async fn serve_douala_yaounde(app: &TestApp) {
     };
     delivr::pricing::save_intercity(&app.state.db, 1, 2, &t).await.unwrap();
 }
+
+/// A real SMTP server on loopback (aiosmtpd from PyPI, installed by `.ci/setup`) that keeps
+/// what it receives in a Maildir; stopped when dropped.
+pub struct MailServer {
+    pub url: String,
+    dir: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+/// An e-mail as received: its headers decoded and its text body.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub from: String,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+impl MailServer {
+    pub async fn start() -> MailServer {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let port = free_port();
+        let child = std::process::Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(dir.path().join("mail"))
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("aiosmtpd runs (bash .ci/setup installs it)");
+        let server = MailServer { url: format!("smtp://127.0.0.1:{port}"), dir, child };
+        eventually("the SMTP server listens", 20, async || tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok()).await;
+        server
+    }
+
+    /// Every e-mail received so far, decoded by Python's `email` package.
+    pub fn received(&self) -> Vec<Mail> {
+        let new = self.dir.path().join("mail").join("new");
+        let Ok(entries) = std::fs::read_dir(&new) else { return Vec::new() };
+        let decode = "import email, email.policy, json, sys\n\
+                      m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)\n\
+                      print(json.dumps({'from': str(m['from']), 'to': str(m['to']), 'subject': str(m['subject']), 'body': m.get_content()}))";
+        entries
+            .filter_map(Result::ok)
+            .map(|e| {
+                let out = std::process::Command::new("python3").args(["-c", decode]).arg(e.path()).output().expect("python3");
+                let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a decoded e-mail");
+                let s = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+                Mail { from: s("from"), to: s("to"), subject: s("subject"), body: s("body") }
+            })
+            .collect()
+    }
+}
+
+impl Drop for MailServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -22,6 +22,7 @@ mod notifications;
 mod operations;
 mod orders;
 mod pwa;
+mod recovery;
 mod scale;
 mod security;
 mod shell;

@@ -24,10 +24,10 @@ both_backends!(
 
 /// What a provider received.
 #[derive(Clone, Debug)]
-struct Got {
-    path: String,
-    headers: Vec<(String, String)>,
-    body: String,
+pub struct Got {
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
 }
 
 impl Got {
@@ -38,10 +38,10 @@ impl Got {
 
 /// A local provider: records each request and answers the next scripted answer (then 200 `{}`).
 #[derive(Clone, Default)]
-struct Provider {
+pub struct Provider {
     got: Arc<Mutex<Vec<Got>>>,
     answers: Arc<Mutex<VecDeque<(u16, String)>>>,
-    url: String,
+    pub url: String,
 }
 
 #[handler]
@@ -53,7 +53,7 @@ async fn provide(req: &Request, body: String, Data(p): Data<&Provider>) -> poem:
 }
 
 impl Provider {
-    async fn start(answers: &[(u16, &str)]) -> Provider {
+    pub async fn start(answers: &[(u16, &str)]) -> Provider {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let p = Provider {
@@ -66,7 +66,7 @@ impl Provider {
         p
     }
 
-    fn got(&self) -> Vec<Got> {
+    pub fn got(&self) -> Vec<Got> {
         self.got.lock().unwrap().clone()
     }
 }
@@ -149,7 +149,7 @@ async fn texts_go_through_the_sms_gateway_and_are_retried(backend: Backend) {
     assert!(m.3.as_deref().is_some_and(|e| e.contains("500")), "{m:?}");
     // Due again now (instead of in 30 s): it goes through.
     app.exec("UPDATE messages SET next_attempt_at = 0 WHERE status = 'PENDING'").await;
-    delivr::messages::send::send_due(&app.state.db, &delivr::messages::send::Providers::of(&app.state.config)).await.unwrap();
+    delivr::messages::send::send_due(&app.state.db, &delivr::messages::send::Providers::of(&app.state.config).unwrap()).await.unwrap();
     eventually("sent", 15, async || messages_of(&app, &order.id).await.first().is_some_and(|m| m.0 == "SENT")).await;
     assert_eq!(messages_of(&app, &order.id).await[0].4.as_deref(), Some("ATXid_1"));
     // The gateway got the documented request: form fields and the apiKey header.
