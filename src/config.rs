@@ -93,7 +93,7 @@ pub struct Config {
     pub sms_api_url: String,
     #[arg(long, env = "SMS_USERNAME", global = true)]
     pub sms_username: Option<String>,
-    #[arg(long, env = "SMS_API_KEY", global = true)]
+    #[arg(long, env = "SMS_API_KEY", hide_env_values = true, global = true)]
     pub sms_api_key: Option<String>,
     #[arg(long, env = "SMS_SENDER", global = true)]
     pub sms_sender: Option<String>,
@@ -102,7 +102,7 @@ pub struct Config {
     /// number's id. Used for texts when no SMS gateway is set up.
     #[arg(long, env = "WHATSAPP_API_URL", default_value = "https://graph.facebook.com/v21.0", global = true)]
     pub whatsapp_api_url: String,
-    #[arg(long, env = "WHATSAPP_TOKEN", global = true)]
+    #[arg(long, env = "WHATSAPP_TOKEN", hide_env_values = true, global = true)]
     pub whatsapp_token: Option<String>,
     #[arg(long, env = "WHATSAPP_PHONE_NUMBER_ID", global = true)]
     pub whatsapp_phone_number_id: Option<String>,
@@ -111,7 +111,7 @@ pub struct Config {
     /// `smtps://user:password@host:465` (TLS), `smtp://user:password@host:587?tls=required`
     /// (STARTTLS) or `smtp://host:25` (plain, for a relay on the same machine). Without it,
     /// e-mails are only recorded.
-    #[arg(long, env = "SMTP_URL", global = true)]
+    #[arg(long, env = "SMTP_URL", hide_env_values = true, global = true)]
     pub smtp_url: Option<String>,
     /// The sender of e-mails.
     #[arg(long, env = "SMTP_FROM", default_value = "DELIVR-CM <no-reply@delivr.cm>", global = true)]

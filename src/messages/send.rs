@@ -102,11 +102,6 @@ impl Providers {
         };
         Ok(Providers { sms, whatsapp, smtp, public_url: config.public_url(), http })
     }
-
-    /// Is a text to a phone sent somewhere (not only recorded)?
-    pub fn texts_leave(&self) -> bool {
-        self.sms.is_some() || self.whatsapp.is_some()
-    }
 }
 
 /// What became of one attempt.
@@ -263,7 +258,10 @@ async fn send_email(p: &Providers, smtp: &Smtp, m: &Message) -> Outcome {
         Ok(e) => e,
         Err(e) => return Outcome::Refused(format!("e-mail not built: {e}")),
     };
-    match smtp.transport.send(email).await {
+    // The transport's timeout is per step: the whole exchange gets one too, well within the claim.
+    let sent = tokio::time::timeout(Duration::from_secs(30), smtp.transport.send(email)).await;
+    let Ok(sent) = sent else { return Outcome::Retry("SMTP: no answer within 30 s".to_owned()) };
+    match sent {
         Ok(answer) => {
             let reference: String = answer.message().collect::<Vec<_>>().join(" ").chars().take(200).collect();
             Outcome::Sent { channel: "EMAIL", reference: Some(reference).filter(|r| !r.is_empty()) }
@@ -284,8 +282,22 @@ async fn attempt(p: &Providers, m: &Message) -> Outcome {
     }
 }
 
+/// Recovery messages not sent while their link was valid fail, and forget the link.
+async fn expire_secrets(db: &Db, now: i64) -> sqlx::Result<()> {
+    on_db!(db, pool => sqlx::query(
+        "UPDATE messages SET status = 'FAILED', last_error = 'expired before it could be sent', params = '{}', locked_until = NULL \
+         WHERE status = 'PENDING' AND template = $1 AND created_at <= $2",
+    )
+    .bind(super::PASSWORD_RESET)
+    .bind(now - super::RESET_MINUTES * 60_000)
+    .execute(pool)
+    .await
+    .map(|_| ()))
+}
+
 /// Send what is due now; returns how many messages were handled.
 pub async fn send_due(db: &Db, providers: &Providers) -> sqlx::Result<usize> {
+    expire_secrets(db, now_ms()).await?;
     // Few at a time: a batch is sent well within its claim (BATCH × 15 s < LOCK_MS).
     let due = claim(db, now_ms(), BATCH).await?;
     for m in &due {

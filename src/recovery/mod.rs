@@ -55,6 +55,11 @@ pub async fn request(db: &Db, email: &str, texts: bool, now: i64) -> sqlx::Resul
         messages.push(Outbound { channel: "SMS", recipient: phone, language, template: PASSWORD_RESET, params: json!({"token": token}) });
     }
     let mut tx = db.begin().await?;
+    // One request at a time per account (SQLite has a single writer already): the older links
+    // are all spent, whatever runs beside.
+    if db.is_postgres() {
+        on_tx!(&mut tx, c => sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE").bind(&account.id).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    }
     on_tx!(&mut tx, c => sqlx::query("UPDATE password_resets SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL")
         .bind(&account.id)
         .bind(now)

@@ -75,8 +75,14 @@ async fn forgot(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form):
         return Ok(resp);
     }
     throttle::record(&state.db, &[&by_email, &by_client]).await?;
-    let made = crate::recovery::request(&state.db, &email, state.config.sends_texts(), now_ms()).await?;
-    tracing::info!(link_made = made, "password recovery asked");
+    // The link is made after the answer: how long the answer takes says nothing of the account.
+    let (db, texts, target) = (state.db.clone(), state.config.sends_texts(), email.clone());
+    tokio::spawn(async move {
+        match crate::recovery::request(&db, &target, texts, now_ms()).await {
+            Ok(made) => tracing::info!(link_made = made, "password recovery asked"),
+            Err(e) => tracing::error!(error = %e, "making a password recovery link failed"),
+        }
+    });
     let body = html! {
         div.narrow {
             h1 { (ctx.t(Msg::ForgotTitle)) }
@@ -148,13 +154,13 @@ async fn reset(
     if !well_formed(&token) {
         return Ok(spent_view(ctx));
     }
+    // Only a link that still serves gets its form back, or costs a password hash.
+    if !crate::recovery::is_valid(&state.db, &token).await? {
+        return Ok(spent_view(ctx));
+    }
     let mut errors = FieldErrors::default();
     check_password(ctx, &mut errors, "new_password", &form.new_password);
     if !errors.is_empty() {
-        // Only a link that still serves gets its form back.
-        if !crate::recovery::is_valid(&state.db, &token).await? {
-            return Ok(spent_view(ctx));
-        }
         return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, reset_view(ctx, &token, &errors)));
     }
     let hash = password::hash_blocking(form.new_password).await?;

@@ -81,7 +81,7 @@ fn lang_of(req: &Request) -> Lang {
 
 fn refusal(req: &Request) -> Response {
     let lang = lang_of(req);
-    tracing::info!(path = %req.uri().path(), "refused a request carrying a NUL character");
+    tracing::info!(path = %crate::web::loggable(req.uri().path()), "refused a request carrying a NUL character");
     if is_api(req.uri().path()) {
         return crate::web::api::problem::response(StatusCode::BAD_REQUEST, "invalid-text", lang, Msg::ErrNulText, None);
     }

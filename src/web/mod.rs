@@ -225,7 +225,7 @@ pub fn request_span(req: &Request) -> (String, tracing::Span) {
 }
 
 /// A path as the logs may keep it: a password recovery link's token is a secret.
-fn loggable(path: &str) -> &str {
+pub fn loggable(path: &str) -> &str {
     if path.starts_with("/accounts/password/reset/") { "/accounts/password/reset/…/" } else { path }
 }
 

@@ -80,12 +80,15 @@ impl Receiver {
             .arg(dir.path().join("mail"))
             .spawn()
             .expect("aiosmtpd runs (bash .ci/setup installs it)");
-        for _ in 0..200 {
+        let mut listening = false;
+        for _ in 0..400 {
             if tokio::net::TcpStream::connect(("127.0.0.1", smtp_port)).await.is_ok() {
+                listening = true;
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
+        assert!(listening, "aiosmtpd does not listen on {smtp_port} (bash .ci/setup installs it)");
         let received = Received { maildir: dir.path().join("mail"), ..Received::default() };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());

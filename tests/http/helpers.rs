@@ -486,8 +486,10 @@ impl MailServer {
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("aiosmtpd runs (bash .ci/setup installs it)");
-        let server = MailServer { url: format!("smtp://127.0.0.1:{port}"), dir, child };
+        let mut server = MailServer { url: format!("smtp://127.0.0.1:{port}"), dir, child };
         eventually("the SMTP server listens", 20, async || tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok()).await;
+        // Listening is ours, not another test's that took the port first.
+        assert!(server.child.try_wait().expect("aiosmtpd's state").is_none(), "aiosmtpd exited (port {port} taken?)");
         server
     }
 
