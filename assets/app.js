@@ -12,6 +12,16 @@
       btn.setAttribute("data-copied", "1");
     });
   });
+  // The "Plus" sheet of the phone's tab bar closes on a tap outside it and on Escape (it is a
+  // <details>: without this file it opens and closes with its own button).
+  document.addEventListener("click", function (e) {
+    var open = document.querySelector(".tabbar details[open]");
+    if (open && !open.contains(e.target)) open.removeAttribute("open");
+  });
+  document.addEventListener("keydown", function (e) {
+    var open = document.querySelector(".tabbar details[open]");
+    if (open && e.key === "Escape") { open.removeAttribute("open"); open.querySelector("summary").focus(); }
+  });
   // The session behind the page's event stream ended (logout elsewhere, suspension, password
   // change, expiry): go to the login page, which brings the vendor back here once signed in.
   // A form of this page that ends the session itself (logout, sign out everywhere, a new

@@ -10,6 +10,8 @@ super::define_catalogue! {
     NavPending => ("Mon compte", "My account"),
     NavAdminPartners => ("Partenaires", "Partners"),
     NavMessages => ("Messages", "Messages"),
+    NavHome => ("Accueil", "Home"),
+    NavMore => ("Plus", "More"),
     NavLogout => ("Déconnexion", "Log out"),
     FooterTagline => ("Livraisons au Cameroun, simplement.", "Deliveries across Cameroon, simply."),
     BackHome => ("Retour à l'accueil", "Back to home"),

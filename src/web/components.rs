@@ -23,7 +23,12 @@ pub fn format_date(ms: i64) -> String {
 
 /// The unread notifications badge of the navigation (also sent live as the stream's `badge`).
 pub fn unread_badge(count: i64) -> Markup {
-    html! { span #notif-badge.count.hidden[count == 0] aria-live="polite" { (count) } }
+    // Past 99 the badge says "99+" (it sits on a 24 px bell); the exact count is its title.
+    html! {
+        span #notif-badge.count.hidden[count == 0] aria-live="polite" title=(count) {
+            @if count > 99 { "99+" } @else { (count) }
+        }
+    }
 }
 
 /// A coloured status pill; `tone` is `ok`, `warn`, `err` or empty.

@@ -24,6 +24,108 @@ struct NavItem {
     label: Msg,
 }
 
+/// The places a role reaches most, first: on a phone they are the tab bar (with "Plus" for
+/// the rest), on a wide screen the same order in one row.
+const TABS: usize = 4;
+
+/// Inline icons for the tab bar (24×24 strokes, `currentColor`).
+fn icon(href: &str) -> &'static str {
+    match href {
+        "/partners/dashboard/" | "/partners/pending/" => r#"<path d="M3 11l9-7 9 7v9a1 1 0 0 1-1 1h-5v-6H9v6H4a1 1 0 0 1-1-1z"/>"#,
+        "/partners/orders/" | "/admin/orders/" => r#"<path d="M4 7l8-4 8 4v10l-8 4-8-4z"/><path d="M4 7l8 4 8-4M12 11v10"/>"#,
+        "/partners/tracking/" => r#"<path d="M12 21s-7-6.2-7-11a7 7 0 0 1 14 0c0 4.8-7 11-7 11z"/><circle cx="12" cy="10" r="2.5"/>"#,
+        "/partners/wallet/" | "/admin/payouts/" => r#"<rect x="3" y="6" width="18" height="13" rx="2"/><path d="M3 10h18M16 15h2"/>"#,
+        "/admin/partners/" => {
+            r#"<path d="M4 20v-1a5 5 0 0 1 10 0v1M9 11a3.5 3.5 0 1 0 0-7 3.5 3.5 0 0 0 0 7zM16 11a3 3 0 1 0 0-6M20 20v-1a4 4 0 0 0-3-3.9"/>"#
+        }
+        "/admin/couriers/" => r#"<circle cx="6" cy="17" r="3"/><circle cx="18" cy="17" r="3"/><path d="M6 17l4-7h5l3 7M10 10l-2-3H5"/>"#,
+        "/partners/profile/" => r#"<circle cx="12" cy="8" r="4"/><path d="M4 21a8 8 0 0 1 16 0"/>"#,
+        _ => r#"<circle cx="5" cy="12" r="1.5"/><circle cx="12" cy="12" r="1.5"/><circle cx="19" cy="12" r="1.5"/>"#,
+    }
+}
+
+fn svg_icon(href: &str) -> Markup {
+    html! {
+        svg viewBox="0 0 24 24" width="24" height="24" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round"
+            stroke-linejoin="round" aria-hidden="true" { (PreEscaped(icon(href))) }
+    }
+}
+
+/// Is `href` the current place?
+fn current(ctx: &Ctx, href: &str) -> bool {
+    ctx.path.starts_with(href)
+}
+
+/// The logout button (a form: it changes state).
+fn logout(ctx: &Ctx) -> Markup {
+    html! {
+        form method="post" action="/accounts/logout/" hx-boost="false" data-ends-session {
+            (csrf_field(ctx))
+            button type="submit" { (ctx.t(Msg::NavLogout)) }
+        }
+    }
+}
+
+/// A navigation link; the map page loads its own stylesheet and script (a full navigation).
+fn nav_link(ctx: &Ctx, item: &NavItem, body: Markup) -> Markup {
+    html! {
+        a href=(item.href) aria-current=[current(ctx, item.href).then_some("page")]
+            hx-boost=[(item.href == "/partners/tracking/").then_some("false")] { (body) }
+    }
+}
+
+/// The admin's count of deliveries waiting for them, beside "Commandes".
+fn alerts(ctx: &Ctx, item: &NavItem) -> Markup {
+    html! { @if item.href == "/admin/orders/" && ctx.alerts > 0 { " " span.count title=(ctx.t(Msg::PinLockedTab)) { (ctx.alerts) } } }
+}
+
+/// The phone's navigation: a tab bar at the bottom with the most used places and "Plus",
+/// which opens the others as a sheet (a `details` element: it works without JavaScript).
+/// The current place is always marked: its tab, or "Plus" showing its name.
+fn tab_bar(ctx: &Ctx, items: &[NavItem]) -> Markup {
+    let (tabs, more) = items.split_at(items.len().min(TABS));
+    let current_more = more.iter().find(|i| current(ctx, i.href));
+    html! {
+        nav.tabbar aria-label=(ctx.t(Msg::NavLabel)) {
+            ul {
+                @for item in tabs {
+                    // The dashboard's tab says "Accueil": the tab is narrow, the page's title says the rest.
+                    @let label = if item.label == Msg::NavDashboard { Msg::NavHome } else { item.label };
+                    li { (nav_link(ctx, item, html! { (svg_icon(item.href)) span.tl { (ctx.t(label)) } (alerts(ctx, item)) })) }
+                }
+                li {
+                    details.more {
+                        summary aria-current=[current_more.map(|_| "page")] {
+                            (svg_icon("more"))
+                            span.tl { @if let Some(c) = current_more { (ctx.t(c.label)) } @else { (ctx.t(Msg::NavMore)) } }
+                        }
+                        div.sheet {
+                            ul {
+                                @for item in more { li { (nav_link(ctx, item, html! { (ctx.t(item.label)) (alerts(ctx, item)) })) } }
+                                li { (logout(ctx)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The bell in the top bar: notifications and the live unread count, on every page.
+fn bell(ctx: &Ctx) -> Markup {
+    html! {
+        a.bell href="/partners/notifications/" aria-current=[current(ctx, "/partners/notifications/").then_some("page")]
+            title=(ctx.t(Msg::NavNotifications)) {
+            svg viewBox="0 0 24 24" width="24" height="24" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" aria-hidden="true" {
+                path d="M6 16V11a6 6 0 0 1 12 0v5l2 2H4zM10 20a2 2 0 0 0 4 0" {}
+            }
+            span.sr { (ctx.t(Msg::NavNotifications)) }
+            span sse-swap="badge" { (super::components::unread_badge(ctx.unread)) }
+        }
+    }
+}
+
 fn nav_items(ctx: &Ctx) -> Vec<NavItem> {
     let Some(user) = &ctx.user else { return Vec::new() };
     match user.role {
@@ -42,10 +144,10 @@ fn nav_items(ctx: &Ctx) -> Vec<NavItem> {
             if approved {
                 items.push(NavItem { href: "/partners/dashboard/", label: Msg::NavDashboard });
                 items.push(NavItem { href: "/partners/orders/", label: Msg::NavOrders });
-                items.push(NavItem { href: "/partners/bookings/", label: Msg::NavBookings });
                 items.push(NavItem { href: "/partners/tracking/", label: Msg::NavTracking });
-                items.push(NavItem { href: "/partners/analytics/", label: Msg::NavAnalytics });
                 items.push(NavItem { href: "/partners/wallet/", label: Msg::NavWallet });
+                items.push(NavItem { href: "/partners/bookings/", label: Msg::NavBookings });
+                items.push(NavItem { href: "/partners/analytics/", label: Msg::NavAnalytics });
                 items.push(NavItem { href: "/partners/invoices/", label: Msg::NavInvoices });
                 items.push(NavItem { href: "/partners/disputes/", label: Msg::NavDisputes });
                 items.push(NavItem { href: "/partners/notifications/", label: Msg::NavNotifications });
@@ -154,7 +256,7 @@ pub fn page_with(ctx: &Ctx, title: &str, body: Markup, extras: Extras<'_>) -> Ma
                 script src=(assets::url(js)) defer {}
             }
             // Approved vendors keep one event stream open: the body survives boosted navigation.
-            body hx-boost="true" hx-headers=(format!(r#"{{"X-CSRF-Token":"{}"}}"#, ctx.csrf_token))
+            body.tabbed[ctx.user.is_some()] hx-boost="true" hx-headers=(format!(r#"{{"X-CSRF-Token":"{}"}}"#, ctx.csrf_token))
                 hx-ext=[live.then_some("sse")] sse-connect=[live.then_some("/partners/notifications/stream/")] {
                 a.skip href="#main" { (ctx.t(Msg::SkipToContent)) }
                 header.top {
@@ -163,29 +265,21 @@ pub fn page_with(ctx: &Ctx, title: &str, body: Markup, extras: Extras<'_>) -> Ma
                             a.logo href="/" { span.mark aria-hidden="true" { (PreEscaped(assets::ICON_SVG.trim())) } "DELIVR-CM" }
                         }
                         span.spacer {}
+                        @if live { (bell(ctx)) }
                         (lang_switcher(ctx))
                     }
                 }
                 @if ctx.user.is_some() {
+                    // Wide screens: every place in one row.
                     nav.nav aria-label=(ctx.t(Msg::NavLabel)) {
                         ul {
                             @for item in &items {
-                                // The map page loads its own stylesheet and script: a full navigation.
-                                li { a href=(item.href) aria-current=[ctx.path.starts_with(item.href).then_some("page")]
-                                    hx-boost=[(item.href == "/partners/tracking/").then_some("false")] {
-                                    (ctx.t(item.label))
-                                    @if item.href == "/partners/notifications/" { " " span sse-swap="badge" { (super::components::unread_badge(ctx.unread)) } }
-                                    @if item.href == "/admin/orders/" && ctx.alerts > 0 { " " span.count title=(ctx.t(Msg::PinLockedTab)) { (ctx.alerts) } }
-                                } }
+                                li { (nav_link(ctx, item, html! { (ctx.t(item.label)) (alerts(ctx, item)) })) }
                             }
-                            li {
-                                form method="post" action="/accounts/logout/" hx-boost="false" data-ends-session {
-                                    (csrf_field(ctx))
-                                    button type="submit" { (ctx.t(Msg::NavLogout)) }
-                                }
-                            }
+                            li { (logout(ctx)) }
                         }
                     }
+                    (tab_bar(ctx, &items))
                 }
                 main #main { (body) }
                 footer { "DELIVR-CM · " (ctx.t(Msg::FooterTagline)) }

@@ -1,6 +1,6 @@
 // Sign-up → pending → admin approval → dashboard; bad input; logout and login; language
 // switch; the same flow without JavaScript. At 360×740, with screenshots.
-import { BASE, launch, phone, shot, check, text, watch, htmxReady, login } from "./lib.mjs";
+import { BASE, launch, phone, shot, check, text, watch, htmxReady, login, navigate } from "./lib.mjs";
 
 const browser = await launch();
 try {
@@ -50,7 +50,7 @@ try {
   await shot(page, "06-dashboard-en");
 
   // 5. Logout, then login again through the form.
-  await page.click("nav >> text=Log out");
+  await navigate(page, "Log out");
   await page.waitForURL("**/accounts/login/");
   await page.fill("#f-email", "zoe@epicerie.cm");
   await page.fill("#f-password", "mot-de-passe-sur");
@@ -59,7 +59,7 @@ try {
   check((await text(page)).includes("Hello"), "language kept after login (profile setting)");
 
   // 6. Profile: the quartier list follows the city (htmx).
-  await page.click("nav >> text=Profile");
+  await navigate(page, "Profile");
   await page.waitForURL("**/partners/profile/");
   await htmxReady(page, "#f-pickup_city_id");
   await page.selectOption("#f-pickup_city_id", { label: "Douala" });

@@ -1,6 +1,6 @@
 // The analytics page at phone and desktop widths: the period switch swaps the charts with
 // htmx and the URL follows; a bad custom range falls back to 30 days with a message.
-import { BASE, launch, phone, shot, check, text, watch, htmxReady, login } from "./lib.mjs";
+import { BASE, launch, phone, shot, check, text, watch, htmxReady, login, navigate } from "./lib.mjs";
 
 const email = process.env.VENDOR_EMAIL || "vendeur@test.cm";
 const password = process.env.VENDOR_PASSWORD || "vendeur-password-1";
@@ -23,7 +23,7 @@ try {
     await page.click("#order-form button[type=submit]:not([name])");
     await page.waitForURL(/\/partners\/orders\/[0-9a-f-]+\/\?created=1$/);
   }
-  await page.click("nav >> text=Graphiques avancés");
+  await navigate(page, "Graphiques avancés");
   await page.waitForURL("**/partners/analytics/");
   await htmxReady(page, "form.period");
   for (const title of ["Commandes dans le temps", "Chiffre d'affaires cumulé", "Répartition par statut", "Heures de pointe", "Quartiers les plus livrés"]) {

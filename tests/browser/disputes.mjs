@@ -1,6 +1,6 @@
 // A vendor files a dispute with a photo on a delivered order, an admin resolves it with a
 // refund, and the vendor brands the public booking page (screenshots before and after).
-import { BASE, launch, phone, shot, check, text, watch, htmxReady, login } from "./lib.mjs";
+import { BASE, launch, phone, shot, check, text, watch, htmxReady, login, navigate } from "./lib.mjs";
 
 const browser = await launch();
 try {
@@ -77,7 +77,7 @@ try {
   check((await text(page)).replaceAll("\u00a0", " ").includes("+5 000 FCFA"), "the refund is in the wallet");
 
   // Branding: a colour too light is explained live, a readable one is saved.
-  await page.click("nav >> text=Image de marque");
+  await navigate(page, "Image de marque");
   await page.waitForURL("**/partners/branding/");
   await htmxReady(page, "#brand-fields");
   await page.fill("#f-brand_color", "#ffd700");

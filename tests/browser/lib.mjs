@@ -63,3 +63,16 @@ export async function login(page, email, password, landing) {
   await page.click("button[type=submit].btn");
   await page.waitForURL(landing);
 }
+
+/** Go to a portal section the way a phone user does: its tab in the bottom bar, or "Plus"
+ * (which opens the other sections as a sheet) and then the section. */
+export async function navigate(page, label) {
+  const tab = page.locator(".tabbar > ul > li > a", { hasText: label });
+  if (await tab.count() > 0 && await tab.first().isVisible()) {
+    await tab.first().click();
+    return;
+  }
+  await page.click(".tabbar details.more > summary");
+  const item = page.locator(".tabbar .sheet a, .tabbar .sheet button", { hasText: label });
+  await item.first().click();
+}

@@ -1,6 +1,6 @@
 // Live updates over the page's event stream: a new order makes the notification badge count
 // up without a reload, and the tracking map's markers move as the simulated courier drives.
-import { BASE, launch, phone, shot, check, text, watch, htmxReady, login } from "./lib.mjs";
+import { BASE, launch, phone, shot, check, text, watch, htmxReady, login, navigate } from "./lib.mjs";
 
 const browser = await launch();
 try {
@@ -31,13 +31,13 @@ try {
   await shot(page, "20-badge-live");
 
   // The notifications page shows it.
-  await page.click("nav >> text=Notifications");
+  await navigate(page, "Notifications");
   await page.waitForURL("**/partners/notifications/");
   check((await text(page)).includes("Nouvelle commande"), "notification listed");
   await shot(page, "21-notifications");
 
   // The tracking map: the simulator assigns a courier and drives; markers move live.
-  await page.click("nav >> text=Suivi");
+  await navigate(page, "Suivi");
   await page.waitForURL("**/partners/tracking/");
   await page.waitForFunction(() => window.L && document.querySelector("#map.leaflet-container"), null, { timeout: 15000 });
   await page.waitForFunction(() => Number(document.getElementById("map").dataset.updates || 0) > 0, null, { timeout: 30000 });

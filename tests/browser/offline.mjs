@@ -2,7 +2,7 @@
 // offline; another page gives the offline page; an order drafted offline waits on the device
 // and is sent once when the connection returns (a second send of the same draft makes no
 // second order).
-import { BASE, launch, phone, shot, check, text, watch, login } from "./lib.mjs";
+import { BASE, launch, phone, shot, check, text, watch, login, navigate } from "./lib.mjs";
 
 const browser = await launch();
 try {
@@ -22,7 +22,7 @@ try {
   await page.goto(`${BASE}/partners/orders/`);
   check((await text(page)).includes("Hors ligne : voici cette page telle qu'elle était le"), "the orders list, marked offline");
   await shot(page, "50-offline-orders");
-  await page.click("nav >> text=Tableau de bord");
+  await navigate(page, "Accueil");
   await page.waitForURL("**/partners/dashboard/");
   await page.waitForSelector(".offline-note");
   check((await page.locator(".kpi .v").first().innerText()) === before, "the dashboard as last seen");

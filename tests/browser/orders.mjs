@@ -1,6 +1,6 @@
 // A vendor creates orders at phone width (live quote), filters the list with htmx (the URL
 // follows), opens the detail, cancels; screenshots along the way.
-import { BASE, launch, phone, shot, check, text, watch, htmxReady, login } from "./lib.mjs";
+import { BASE, launch, phone, shot, check, text, watch, htmxReady, login, navigate } from "./lib.mjs";
 
 const browser = await launch();
 try {
@@ -26,12 +26,12 @@ try {
     await page.waitForURL(/\/partners\/orders\/[0-9a-f-]+\/\?created=1$/);
     check((await text(page)).includes("Commande créée"), "created flash");
     if (name === "Paul Nkwi") await shot(page, "11-order-detail");
-    await page.click("nav >> text=Tableau de bord");
+    await navigate(page, "Accueil");
     await page.waitForURL("**/partners/dashboard/");
   }
 
   // The list, filtered as you type: the URL follows (hx-push-url).
-  await page.click("nav >> text=Commandes");
+  await navigate(page, "Commandes");
   await page.waitForURL("**/partners/orders/");
   check((await text(page)).includes("2 résultat(s)"), "two orders listed");
   await htmxReady(page, "form.orders-filters");
