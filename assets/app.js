@@ -37,6 +37,31 @@
     var here = location.pathname + location.search;
     location.assign("/accounts/login/?ended=1&next=" + encodeURIComponent(here));
   });
+  // Live parts ([data-live]: an order page, the rows of the list) fetch themselves again when
+  // the stream names their order. When the stream could not resume where the page left it
+  // (its `refresh` event) or came back after a cut, each asks again; the notification feed,
+  // which only appends, reloads its page.
+  function refreshLive() {
+    if (document.getElementById("notif-list")) { location.reload(); return; }
+    document.querySelectorAll("[data-live]").forEach(function (el) { htmx.trigger(el, "live-refresh"); });
+  }
+  document.addEventListener("htmx:sseBeforeMessage", function (e) {
+    if (!e.target || e.target.id !== "stream-refresh") return;
+    e.preventDefault();
+    refreshLive();
+  });
+  var opened = 0;
+  document.addEventListener("htmx:sseOpen", function () {
+    if (opened++ > 0) refreshLive();
+  });
+  // A live part does not replace a field being typed in: it waits until the field is left.
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var target = e.detail.target, active = document.activeElement;
+    if (!target || !target.hasAttribute || !target.hasAttribute("data-live") || !active || !target.contains(active)) return;
+    if (!active.matches("input, textarea, select") || !active.value) return;
+    e.detail.shouldSwap = false;
+    active.addEventListener("blur", function () { htmx.trigger(target, "live-refresh"); }, { once: true });
+  });
   // Order detail: the courier's position, live, from the page's event stream.
   document.addEventListener("htmx:sseBeforeMessage", function (e) {
     if (!e.target || e.target.id !== "order-position") return;

@@ -284,6 +284,28 @@ pub async fn record(tx: &mut Tx, event: &Event, at: i64) -> sqlx::Result<Recorde
     }))
 }
 
+/// A partner's newest event sequence number (0 before any event): where a live page starts.
+pub async fn last_seq(db: &crate::db::Db, partner_id: &str) -> sqlx::Result<i64> {
+    crate::on_db!(db, pool => sqlx::query_scalar("SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM domain_events WHERE partner_id = $1")
+        .bind(partner_id)
+        .fetch_one(pool)
+        .await)
+}
+
+/// The partner's order events after `seq`, oldest first (at most `limit`): `(seq, order id,
+/// kind)`, for live pages to follow their orders.
+pub async fn order_events_after(db: &crate::db::Db, partner_id: &str, seq: i64, limit: i64) -> sqlx::Result<Vec<(i64, String, String)>> {
+    crate::on_db!(db, pool => sqlx::query_as(
+        "SELECT CAST(seq AS BIGINT), order_id, kind FROM domain_events WHERE partner_id = $1 AND seq > $2 AND order_id IS NOT NULL \
+         ORDER BY seq LIMIT $3",
+    )
+    .bind(partner_id)
+    .bind(seq)
+    .bind(limit)
+    .fetch_all(pool)
+    .await)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -222,6 +222,7 @@ pub async fn end_streams(actors: &Actors) {
 
 /// Wake streams on what happens: committed events and positions on this instance's bus, and
 /// on PostgreSQL the notifications every instance sends (`partner` for new notifications,
+/// `ev:partner` for any domain event,
 /// `read:partner` for notifications read, `pos:partner:order` for a position,
 /// `end:partner:session hash` for an ended session).
 pub fn start_waking(actors: &Actors, bus: &Bus, db: &Db, runtime: &tokio::runtime::Handle) {
@@ -263,6 +264,9 @@ pub fn start_waking(actors: &Actors, bus: &Bus, db: &Db, runtime: &tokio::runtim
                                 wake(&listening, partner, Live::Position(order.to_owned()));
                             } else if let Some((partner, hash)) = payload.strip_prefix("end:").and_then(|r| r.split_once(':')) {
                                 wake(&listening, partner, Live::SessionEnded(hash.into()));
+                            } else if let Some(partner) = payload.strip_prefix("ev:") {
+                                // A domain event: orders may have changed; counts did not.
+                                wake(&listening, partner, Live::Notifications);
                             } else if let Some(partner) = payload.strip_prefix("read:") {
                                 listening.tell_running::<NotificationActor, _>(partner, Recount::Stale);
                             } else {

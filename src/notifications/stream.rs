@@ -1,5 +1,7 @@
 //! One server-sent-event stream per signed-in vendor page: new notifications (event
-//! `notification`, an HTML fragment for the feed) and the unread badge (event `badge`).
+//! `notification`, an HTML fragment for the feed), the unread badge (event `badge`), and a
+//! word for each order that changed (event `order-<id>`, its data the event's kind), which
+//! the order page and the rows of the list use to fetch their fresh selves.
 //! Event ids are notification ids, so `Last-Event-ID` resumes without loss or repetition; an id
 //! that is malformed or too far behind gets a `refresh` event instead of an error.
 //! A stream lives only as long as its session: when the session ends (logout, suspension,
@@ -30,6 +32,8 @@ use crate::{
 
 /// Beyond this many missed notifications, the page is told to refresh instead.
 const MAX_BACKLOG: i64 = 50;
+/// Order events read at once after a wake-up (a burst beyond it is read on the next).
+const MAX_ORDER_EVENTS: i64 = 200;
 
 pub fn item(lang: Lang, n: &Notification) -> maud::Markup {
     html! {
@@ -60,6 +64,8 @@ struct State {
     closing: bool,
     lang: Lang,
     last: i64,
+    /// The last domain event whose order was announced.
+    last_seq: i64,
     rx: tokio::sync::broadcast::Receiver<Live>,
     queue: VecDeque<Event>,
 }
@@ -102,6 +108,19 @@ impl State {
         let ev = PositionEvent { id: &order.id, t: &order.tracking_number, s: order.status().as_str(), la: p.lat, ln: p.lng, eta };
         if let Ok(json) = serde_json::to_string(&ev) {
             self.queue.push_back(Event::message(json).event_type("position"));
+        }
+    }
+
+    /// The orders that changed since `last_seq`, one event each (several changes, one event).
+    async fn orders(&mut self) {
+        let Ok(rows) = crate::events::order_events_after(&self.db, &self.partner_id, self.last_seq, MAX_ORDER_EVENTS).await else { return };
+        let mut seen: Vec<&str> = Vec::with_capacity(rows.len());
+        for (seq, order_id, kind) in rows.iter().rev() {
+            self.last_seq = self.last_seq.max(*seq);
+            if !seen.contains(&order_id.as_str()) {
+                seen.push(order_id);
+                self.queue.push_back(Event::message(kind.as_str()).event_type(format!("order-{order_id}")));
+            }
         }
     }
 
@@ -151,6 +170,7 @@ pub async fn stream(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &R
             newest
         }
     };
+    let last_seq = crate::events::last_seq(&db, &partner.id).await.map_err(crate::web::internal)?;
     let session_hash = ctx.user.as_ref().map(|u| u.session_hash.clone()).unwrap_or_default();
     let mut st = State {
         db,
@@ -160,6 +180,7 @@ pub async fn stream(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &R
         closing: false,
         lang: ctx.lang,
         last,
+        last_seq,
         rx,
         queue,
     };
@@ -205,9 +226,19 @@ pub async fn stream(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &R
                         continue;
                     }
                     // Missed wake-ups may have carried this session's end: look.
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => st.check_session().await,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        st.check_session().await;
+                        if !st.closing {
+                            st.orders().await;
+                        }
+                    }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-                    Ok(Live::Notifications) => {}
+                    // An event (here, or on PostgreSQL anywhere): orders may have changed too.
+                    Ok(Live::Notifications) => {
+                        if !st.closing {
+                            st.orders().await;
+                        }
+                    }
                 },
                 _ = tokio::time::sleep(nap) => {}
             }

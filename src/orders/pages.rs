@@ -53,6 +53,8 @@ pub fn routes(route: Route) -> Route {
         .at("/partners/orders/import/:id/", get(orders::import::preview_page).post(orders::import::confirm))
         .at("/partners/orders/labels/", get(labels_sheet))
         .at("/partners/orders/:id/", get(show_order))
+        .at("/partners/orders/:id/live/", get(order_live))
+        .at("/partners/orders/:id/row/", get(order_row_fragment))
         .at("/partners/orders/:id/label/", get(order_label))
         .at("/partners/orders/:id/cancel/", post(cancel_order))
         .at("/partners/orders/:id/reattempt/", post(reattempt_order))
@@ -154,11 +156,19 @@ impl ListQuery {
     }
 }
 
+/// The `hx-trigger` of what follows an order live: the page's stream names the order when it
+/// changes (`order-<id>`), and a `refresh` of the stream asks every live part again.
+fn live_trigger(id: &str) -> String {
+    format!("sse:order-{id}, live-refresh")
+}
+
 fn order_row(ctx: &Ctx, o: &Order) -> Markup {
     html! {
-        li.order-row.pickable {
+        // The row follows its order live (the tick is kept across).
+        li.order-row.pickable #(format!("row-{}", o.id)) data-live hx-get=(format!("/partners/orders/{}/row/", o.id))
+            hx-trigger=(live_trigger(&o.id)) hx-swap="outerHTML" {
             // Ticked rows print together as an A4 sheet of labels (the form below the list).
-            label.pick { input type="checkbox" name="id" value=(o.id) form="labels-form" aria-label=(ctx.t(Msg::LabelsPick)); }
+            label.pick { input #(format!("pick-{}", o.id)) hx-preserve type="checkbox" name="id" value=(o.id) form="labels-form" aria-label=(ctx.t(Msg::LabelsPick)); }
             a href=(format!("/partners/orders/{}/", o.id)) {
                 span.tn { (o.tracking_number) }
                 (status_badge(ctx, o.status()))
@@ -592,14 +602,30 @@ fn order_detail(
     flash: Option<Msg>,
     error: Option<&str>,
 ) -> Markup {
+    html! {
+        p { a href="/partners/orders/" { "← " (ctx.t(Msg::NavOrders)) } }
+        @if let Some(f) = flash { div.flash.ok role="status" { (ctx.t(f)) } }
+        @if let Some(e) = error { div.flash.err role="alert" { (e) } }
+        (order_live_part(ctx, after, o, timeline, position, public_url))
+    }
+}
+
+/// What of an order page follows the order live: status, choices, courier, position,
+/// timeline; fetched again when the page's stream says the order changed.
+fn order_live_part(
+    ctx: &Ctx,
+    after: orders::AfterFailure,
+    o: &Order,
+    timeline: &[repo::TimelineEvent],
+    position: Option<repo::Position>,
+    public_url: &str,
+) -> Markup {
     let status = o.status();
     let can_cancel = crate::orders::model::check(status, &Action::Cancel { reason: String::new() }, Role::Vendor).is_ok();
     let tracking_url = format!("{public_url}/t/{}/", o.public_token);
     let phone = |p: &str| Phone::parse(p).map(|ph| ph.to_string()).unwrap_or_else(|| p.to_owned());
     html! {
-        p { a href="/partners/orders/" { "← " (ctx.t(Msg::NavOrders)) } }
-        @if let Some(f) = flash { div.flash.ok role="status" { (ctx.t(f)) } }
-        @if let Some(e) = error { div.flash.err role="alert" { (e) } }
+        div #order-live data-live hx-get=(format!("/partners/orders/{}/live/", o.id)) hx-trigger=(live_trigger(&o.id)) hx-swap="outerHTML" {
         div.row.between {
             h1 { (o.tracking_number) }
             span {
@@ -698,6 +724,7 @@ fn order_detail(
                 button.btn.danger type="submit" { (ctx.t(Msg::CancelOrder)) }
             }
         }
+        }
     }
 }
 
@@ -720,6 +747,25 @@ async fn render_detail(
         below.push(panel(state, ctx, o).await?);
     }
     Ok(respond(status, page(ctx, &o.tracking_number, html! { (body) @for p in &below { (p) } })))
+}
+
+/// The live part of an order page, fresh (the page's stream said the order changed).
+#[handler]
+async fn order_live(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> PageResult<Response> {
+    let partner = load_partner(state, ctx).await?;
+    let o = load_order(state, &partner, &id).await?;
+    let timeline = repo::timeline(&state.db, &o.id).await?;
+    let position = repo::latest_position(&state.db, &o.id).await?;
+    let after = orders::AfterFailure::of(&state.config);
+    Ok(respond(StatusCode::OK, order_live_part(ctx, after, &o, &timeline, position, &state.config.public_url())))
+}
+
+/// One row of the orders list, fresh.
+#[handler]
+async fn order_row_fragment(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> PageResult<Response> {
+    let partner = load_partner(state, ctx).await?;
+    let o = load_order(state, &partner, &id).await?;
+    Ok(respond(StatusCode::OK, order_row(ctx, &o)))
 }
 
 /// What other domains show under an order page (the disputes do), given by the composition:

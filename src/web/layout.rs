@@ -287,6 +287,9 @@ pub fn page_with(ctx: &Ctx, title: &str, body: Markup, extras: Extras<'_>) -> Ma
                 @if live {
                     // The stream's `ended` event (the session is over): app.js goes to the login page.
                     div #session-end hidden sse-swap="ended" {}
+                    // The stream's `refresh` (it could not resume where the page left it): app.js
+                    // fetches the page's live parts again.
+                    div #stream-refresh hidden sse-swap="refresh" {}
                     div #offline-texts hidden data-queued=(ctx.t(Msg::OfflineQueued)) data-sent=(ctx.t(Msg::OfflineSent))
                         data-see=(ctx.t(Msg::OfflineSee)) data-failed=(ctx.t(Msg::OfflineFailed)) data-resume=(ctx.t(Msg::OfflineResume))
                         data-login=(ctx.t(Msg::OfflineLogin)) {}

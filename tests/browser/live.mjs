@@ -22,6 +22,9 @@ try {
   await other.fill("#f-package_description", "Chaussures");
   await other.click("#order-form button[type=submit]:not([name])");
   await other.waitForURL(/created=1/);
+  // That order's page stays open in the other tab: the simulator dispatches and delivers it,
+  // and the page follows (checked at the end, without a reload).
+  const orderUrl = other.url();
 
   // The first tab's badge counts up by itself.
   await page.waitForFunction((b) => {
@@ -42,6 +45,12 @@ try {
   await page.waitForFunction(() => window.L && document.querySelector("#map.leaflet-container"), null, { timeout: 15000 });
   await page.waitForFunction(() => Number(document.getElementById("map").dataset.updates || 0) > 0, null, { timeout: 30000 });
   await shot(page, "22-tracking-live");
+
+  // Meanwhile the order's page, never reloaded, has followed the order to its delivery.
+  check(other.url() === orderUrl, "the order page was not left");
+  await other.waitForFunction(() => document.querySelector("#order-live .badge")?.textContent.includes("Livrée"), null, { timeout: 60000 });
+  check((await other.locator("#order-live").innerText()).includes("Livrée"), "delivered, live");
+  await shot(other, "23-order-delivered-live");
   console.log("live scenario passed");
 } finally {
   await browser.close();

@@ -180,7 +180,51 @@ async fn the_stream_delivers_and_resumes_without_loss_or_repeat(backend: Backend
     }
 }
 
-both_backends!(positions_reach_the_tracking_map_stream);
+both_backends!(positions_reach_the_tracking_map_stream, an_open_order_page_and_its_row_follow_the_order);
+
+/// The order page and the rows of the list follow their orders: the stream names an order when
+/// it changes (even a step that notifies nobody, like "en route"), and the page fetches its
+/// live part again.
+async fn an_open_order_page_and_its_row_follow_the_order(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    vendor(&app, "a@shop.cm").await;
+    let id = create_order(&app, "Paul Nkwi").await;
+    let order = delivr::orders::repo::find(&app.state.db, &id).await.unwrap().unwrap();
+    let trigger = format!("hx-trigger=\"sse:order-{id}, live-refresh\"");
+    let page = app.get(&format!("/partners/orders/{id}/")).await.text().await.unwrap();
+    assert!(page.contains(&trigger) && page.contains(&format!("hx-get=\"/partners/orders/{id}/live/\"")), "{page}");
+    assert!(page.contains("id=\"stream-refresh\"") && page.contains("sse-swap=\"refresh\""), "the page listens to the stream's refresh");
+    let list = app.get("/partners/orders/").await.text().await.unwrap();
+    assert!(list.contains(&trigger) && list.contains(&format!("hx-get=\"/partners/orders/{id}/row/\"")), "{list}");
+
+    let mut stream = open(&app, None).await;
+    let hash = delivr::accounts::password::hash("x-password-1").unwrap();
+    let courier = delivr::accounts::repo::create_staff(&app.state.db, delivr::auth::Role::Courier, "c@c.cm", "Jean Mbarga", None, &hash)
+        .await
+        .unwrap();
+    let sys = delivr::orders::service::Actor::system();
+    use delivr::orders::{model::Action, service::transition};
+    let (db, bus, now) = (&app.state.db, &app.state.bus, delivr::db::now_ms());
+    let o = transition(db, bus, &order, &Action::Assign { courier_id: courier }, &sys, now).await.unwrap();
+    let mut buf = String::new();
+    assert!(read_until(&mut stream, &mut buf, &format!("event: order-{id}"), 10).await, "{buf}");
+    let o = transition(db, bus, &o, &Action::PickUp, &sys, now).await.unwrap();
+    transition(db, bus, &o, &Action::StartTransit, &sys, now).await.unwrap();
+    assert!(read_until(&mut stream, &mut buf, "data: order.in_transit", 10).await, "the step that notifies nobody too: {buf}");
+    // The live part, fresh: the status, the courier, the timeline; a fragment, not a page.
+    let live = app.get(&format!("/partners/orders/{id}/live/")).await;
+    assert_eq!(live.status(), StatusCode::OK);
+    let live = live.text().await.unwrap();
+    assert!(live.starts_with("<div id=\"order-live\"") && !live.contains("<html"), "{live}");
+    assert!(live.contains("En route") && live.contains("Jean Mbarga") && live.contains(&trigger), "{live}");
+    let row = app.get(&format!("/partners/orders/{id}/row/")).await.text().await.unwrap();
+    assert!(row.starts_with("<li") && row.contains(&order.tracking_number) && row.contains("En route"), "{row}");
+    // Another vendor's order is nobody's business.
+    let other = app.other_browser();
+    other.approved_vendor("Autre", "b@shop.cm").await;
+    assert_eq!(other.get(&format!("/partners/orders/{id}/live/")).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(other.get(&format!("/partners/orders/{id}/row/")).await.status(), StatusCode::NOT_FOUND);
+}
 
 async fn positions_reach_the_tracking_map_stream(backend: Backend) {
     let app = TestApp::spawn(backend).await;
