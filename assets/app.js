@@ -12,6 +12,18 @@
       btn.setAttribute("data-copied", "1");
     });
   });
+  // Destructive actions ask first, naming their object (data-confirm, on the form or on the
+  // button that submits it); once confirmed, the form says so (its `confirmed` field). Without
+  // this file the server asks on a page of its own.
+  document.addEventListener("submit", function (e) {
+    var form = e.target, field = form.querySelector && form.querySelector('input[name="confirmed"]');
+    if (!field) return;
+    var q = (e.submitter && e.submitter.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
+    if (!q) return;
+    if (window.confirm(q)) { field.value = "1"; return; }
+    e.preventDefault();
+    e.stopImmediatePropagation();
+  }, true);
   // The "Plus" sheet of the phone's tab bar closes on a tap outside it and on Escape (it is a
   // <details>: without this file it opens and closes with its own button).
   document.addEventListener("click", function (e) {

@@ -54,8 +54,10 @@ fn view(ctx: &Ctx, keys: &[ApiKey], created: Option<&str>, errors: &FieldErrors,
                             dt { (ctx.t(Msg::ApiKeyLastUsed)) } dd { (k.last_used_at.map(|t| format_datetime(t, ctx.lang)).unwrap_or_else(|| "—".to_owned())) }
                         }
                         @if k.revoked_at.is_none() {
-                            form method="post" action=(format!("/partners/api-keys/{}/revoke/", k.id)) {
+                            form method="post" action=(format!("/partners/api-keys/{}/revoke/", k.id))
+                                data-confirm=(ctx.fmt(Msg::ConfirmRevokeKey, &[("name", &k.name)])) {
                                 (csrf_field(ctx))
+                                (crate::web::confirm::field())
                                 button.btn.danger type="submit" { (ctx.t(Msg::ApiKeyRevoke)) }
                             }
                         }
@@ -98,12 +100,36 @@ async fn create_key(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(fo
 }
 
 #[handler]
-async fn revoke_key(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> PageResult<Response> {
+async fn revoke_key(
+    Data(state): Data<&AppState>,
+    Data(ctx): Data<&Ctx>,
+    Path(id): Path<String>,
+    Form(form): Form<ConfirmForm>,
+) -> PageResult<Response> {
     let p = guard::partner(ctx)?;
+    if !crate::web::confirm::given(&form.confirmed) {
+        let keys = api_keys::list(&state.db, &p.id).await?;
+        let Some(key) = keys.iter().find(|k| k.id == id && k.revoked_at.is_none()) else {
+            return Err(status_error(StatusCode::NOT_FOUND).into());
+        };
+        let ask = crate::web::confirm::Ask {
+            question: ctx.fmt(Msg::ConfirmRevokeKey, &[("name", &key.name)]),
+            consequence: ctx.t(Msg::ConfirmRevokeKeyText).to_owned(),
+            yes: ctx.t(Msg::ApiKeyRevoke),
+            back: "/partners/api-keys/",
+        };
+        return Ok(crate::web::confirm::page_for(ctx, &ask, &format!("/partners/api-keys/{id}/revoke/"), &[]));
+    }
     if uuid::Uuid::parse_str(&id).is_err() || !api_keys::revoke(&state.db, &p.id, &id).await? {
         return Err(status_error(StatusCode::NOT_FOUND).into());
     }
     Ok(redirect("/partners/api-keys/?revoked=1"))
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct ConfirmForm {
+    confirmed: String,
 }
 
 /// A key just created: its secret, shown in this response only (it is not stored), with a

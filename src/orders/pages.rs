@@ -28,6 +28,7 @@ use crate::{
     web::{
         Ctx, PageResult,
         components::{badge, format_datetime},
+        confirm,
         forms::{FieldErrors, Input},
         internal,
         layout::{csrf_field, page, respond},
@@ -717,8 +718,10 @@ fn order_live_part(
             p { a.btn.secondary href=(format!("/partners/orders/{}/label/", o.id)) hx-boost="false" target="_blank" { (ctx.t(Msg::LabelPrint)) } }
         }
         @if can_cancel {
-            form.card method="post" action=(format!("/partners/orders/{}/cancel/", o.id)) {
+            form.card method="post" action=(format!("/partners/orders/{}/cancel/", o.id))
+                data-confirm=(ctx.fmt(Msg::ConfirmCancelOrder, &[("tracking", &o.tracking_number)])) {
                 (csrf_field(ctx))
+                (confirm::field())
                 h2 { (ctx.t(Msg::CancelOrder)) }
                 (Input::new("reason", ctx.t(Msg::CancelReason), "").optional().render(&FieldErrors::default()))
                 button.btn.danger type="submit" { (ctx.t(Msg::CancelOrder)) }
@@ -804,6 +807,7 @@ async fn show_order(
 #[serde(default)]
 struct CancelForm {
     reason: String,
+    confirmed: String,
 }
 
 #[handler]
@@ -819,6 +823,16 @@ async fn cancel_order(
     let user = guard::user(ctx)?;
     let actor = Actor { role: Role::Vendor, user_id: Some(user.user_id.clone()) };
     let reason: String = form.reason.trim().chars().take(200).collect();
+    if !confirm::given(&form.confirmed) {
+        let back = format!("/partners/orders/{}/", order.id);
+        let ask = confirm::Ask {
+            question: ctx.fmt(Msg::ConfirmCancelOrder, &[("tracking", &order.tracking_number)]),
+            consequence: ctx.t(Msg::ConfirmCancelOrderText).to_owned(),
+            yes: ctx.t(Msg::ConfirmCancelYes),
+            back: &back,
+        };
+        return Ok(confirm::page_for(ctx, &ask, &format!("{back}cancel/"), &[("reason", &reason)]));
+    }
     match service::transition(&state.db, &state.bus, &order, &Action::Cancel { reason }, &actor, now_ms()).await {
         Ok(_) => Ok(redirect(&format!("/partners/orders/{}/?cancelled=1", order.id))),
         Err(OrderError::Transition(e)) => {

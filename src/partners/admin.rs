@@ -207,8 +207,10 @@ fn partner_view(ctx: &Ctx, p: &Partner, errors: &FieldErrors, money: maud::Marku
                 }
             }
             @if p.status() != Status::Suspended {
-                form method="post" action=(format!("/admin/partners/{}/suspend/", p.id)) {
+                form method="post" action=(format!("/admin/partners/{}/suspend/", p.id))
+                    data-confirm=(ctx.fmt(Msg::ConfirmSuspend, &[("business", &p.business_name)])) {
                     (csrf_field(ctx))
+                    (crate::web::confirm::field())
                     (Input::new("reason", ctx.t(Msg::FieldReason), "").hint(ctx.t(Msg::AdminSuspendText)).render(errors))
                     button.btn.danger type="submit" { (ctx.t(Msg::AdminSuspend)) }
                 }
@@ -234,6 +236,7 @@ async fn approve_partner(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Pa
 #[serde(default)]
 struct SuspendForm {
     reason: String,
+    confirmed: String,
 }
 
 #[handler]
@@ -249,6 +252,16 @@ async fn suspend_partner(
     let reason = required_text(ctx, &mut errors, "reason", &form.reason, 200);
     if !errors.is_empty() {
         return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, partner_page(state, ctx, &p, &errors).await?));
+    }
+    if !crate::web::confirm::given(&form.confirmed) {
+        let back = format!("/admin/partners/{}/", p.id);
+        let ask = crate::web::confirm::Ask {
+            question: ctx.fmt(Msg::ConfirmSuspend, &[("business", &p.business_name)]),
+            consequence: ctx.t(Msg::ConfirmSuspendText).to_owned(),
+            yes: ctx.t(Msg::AdminSuspend),
+            back: &back,
+        };
+        return Ok(crate::web::confirm::page_for(ctx, &ask, &format!("{back}suspend/"), &[("reason", &reason)]));
     }
     if let Some(ended) = repo::suspend(&state.db, &p.id, &reason).await? {
         ended.announce(&state.bus);

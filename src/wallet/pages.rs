@@ -302,9 +302,11 @@ async fn payout_queue(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query
                 p.small.muted { (format_datetime(p.created_at, ctx.lang)) }
                 form method="post" action=(format!("/admin/payouts/{}/", p.id)) {
                     (csrf_field(ctx))
+                    (crate::web::confirm::field())
                     (Input::new("note", ctx.t(Msg::PayoutNote), "").hint(ctx.t(Msg::PayoutNoteHint)).render(&FieldErrors::default()))
                     div.row {
-                        button.btn type="submit" name="decision" value="paid" { (ctx.t(Msg::PayoutMarkPaid)) }
+                        button.btn type="submit" name="decision" value="paid"
+                            data-confirm=(ctx.fmt(Msg::ConfirmPayoutPaid, &[("amount", &crate::money::format_fcfa(p.amount.get())), ("business", business)])) { (ctx.t(Msg::PayoutMarkPaid)) }
                         button.btn.danger type="submit" name="decision" value="rejected" { (ctx.t(Msg::PayoutReject)) }
                     }
                 }
@@ -319,6 +321,7 @@ async fn payout_queue(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query
 struct DecisionForm {
     note: String,
     decision: String,
+    confirmed: String,
 }
 
 #[handler]
@@ -344,6 +347,19 @@ async fn decide_payout(
     }
     let partner: Option<String> = crate::on_db!(&state.db, pool => sqlx::query_scalar("SELECT partner_id FROM payouts WHERE id = $1").bind(&id).fetch_optional(pool).await)?;
     let Some(partner) = partner else { return Err(status_error(StatusCode::NOT_FOUND).into()) };
+    // Money leaves for good: "paid" is confirmed, naming the amount and the vendor.
+    if paid && !crate::web::confirm::given(&f.confirmed) {
+        let pending = wallet::pending_payouts(&state.db).await?;
+        let Some((p, business)) = pending.iter().find(|(p, _)| p.id == id) else { return Err(status_error(StatusCode::NOT_FOUND).into()) };
+        let phone = Phone::parse(&p.phone).map(|x| x.to_string()).unwrap_or_else(|| p.phone.clone());
+        let ask = crate::web::confirm::Ask {
+            question: ctx.fmt(Msg::ConfirmPayoutPaid, &[("amount", &crate::money::format_fcfa(p.amount.get())), ("business", business)]),
+            consequence: ctx.fmt(Msg::ConfirmPayoutPaidText, &[("operator", &p.operator), ("phone", &phone), ("reference", &note)]),
+            yes: ctx.t(Msg::PayoutMarkPaid),
+            back: "/admin/payouts/",
+        };
+        return Ok(crate::web::confirm::page_for(ctx, &ask, &format!("/admin/payouts/{id}/"), &[("note", &note), ("decision", "paid")]));
+    }
     let cmd = WalletCommand::DecidePayout { payout_id: id.clone(), paid, note, admin_id: admin.user_id.clone() };
     match crate::wallet::actor::run(&state.actors, &partner, cmd).await {
         Ok(_) => Ok(redirect("/admin/payouts/")),

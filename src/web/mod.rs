@@ -5,6 +5,7 @@ pub mod api;
 pub mod assets;
 pub mod brand;
 pub mod components;
+pub mod confirm;
 pub mod forms;
 pub mod input;
 pub mod layout;

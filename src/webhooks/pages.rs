@@ -165,8 +165,9 @@ fn view(
                     input #webhook-secret type="text" readonly value=(c.secret);
                     button.btn.secondary type="button" data-copy="#webhook-secret" { (ctx.t(Msg::Copy)) }
                 }
-                form method="post" action="/partners/webhooks/secret/" {
+                form method="post" action="/partners/webhooks/secret/" data-confirm=(ctx.t(Msg::ConfirmRegenerateSecret)) {
                     (csrf_field(ctx))
+                    (crate::web::confirm::field())
                     button.btn.secondary type="submit" { (ctx.t(Msg::WebhookRegenerate)) }
                 }
             }
@@ -325,9 +326,24 @@ async fn save_webhook(
     Ok(redirect(if saved.resumed { "/partners/webhooks/?saved=resumed" } else { "/partners/webhooks/?saved=config" }))
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ConfirmForm {
+    confirmed: String,
+}
+
 #[handler]
-async fn regenerate(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> PageResult<Response> {
+async fn regenerate(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form): Form<ConfirmForm>) -> PageResult<Response> {
     let p = guard::partner(ctx)?;
+    if !crate::web::confirm::given(&form.confirmed) {
+        let ask = crate::web::confirm::Ask {
+            question: ctx.t(Msg::ConfirmRegenerateSecret).to_owned(),
+            consequence: ctx.t(Msg::ConfirmRegenerateSecretText).to_owned(),
+            yes: ctx.t(Msg::WebhookRegenerate),
+            back: "/partners/webhooks/",
+        };
+        return Ok(crate::web::confirm::page_for(ctx, &ask, "/partners/webhooks/secret/", &[]));
+    }
     if !webhooks::regenerate_secret(&state.db, &p.id).await? {
         return Err(status_error(StatusCode::NOT_FOUND).into());
     }

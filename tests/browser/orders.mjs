@@ -44,6 +44,14 @@ try {
   // Open it and cancel it.
   await page.click(".order-row a");
   await page.waitForURL(/\/partners\/orders\/[0-9a-f-]+\/$/);
+  // It asks first, naming the order: "no" changes nothing, "yes" cancels.
+  const tracking = (await page.locator("h1").textContent()).trim();
+  let asked = "";
+  page.once("dialog", (d) => { asked = d.message(); d.dismiss(); });
+  await page.click("button.danger");
+  check(asked === `Annuler ${tracking} ?`, `the question names the order: ${asked}`);
+  check(!page.url().includes("cancelled"), "not cancelled without a yes");
+  page.once("dialog", (d) => d.accept());
   await page.click("button.danger");
   await page.waitForURL(/\?cancelled=1$/);
   check((await text(page)).includes("Annulée"), "cancelled");

@@ -27,7 +27,13 @@ async fn suspension_locks_the_vendor_out_at_once(backend: Backend) {
     assert_eq!(app.get("/partners/dashboard/").await.status(), StatusCode::OK);
     let admin = admin(&app).await;
     let page = format!("/admin/partners/{id}/");
+    // Suspending asks first, naming the vendor; the vendor works on until the yes.
     let resp = admin.post_form(&page, &format!("/admin/partners/{id}/suspend/"), &[("reason", "Colis interdits")]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.text().await.unwrap().contains("Suspendre Boutique ?"));
+    assert_eq!(app.get("/partners/dashboard/").await.status(), StatusCode::OK);
+    let resp =
+        admin.post_form(&page, &format!("/admin/partners/{id}/suspend/"), &[("reason", "Colis interdits"), ("confirmed", "1")]).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert!(admin.get(&page).await.text().await.unwrap().contains("Colis interdits"));
 
@@ -72,7 +78,8 @@ async fn vendors_cannot_reach_admin_pages_or_other_vendors(backend: Backend) {
         assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{path}");
         assert!(resp.text().await.unwrap().contains("Page introuvable"));
     }
-    let resp = app.post_form("/partners/dashboard/", &format!("/admin/partners/{b}/suspend/"), &[("reason", "x")]).await;
+    let resp =
+        app.post_form("/partners/dashboard/", &format!("/admin/partners/{b}/suspend/"), &[("reason", "x"), ("confirmed", "1")]).await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     let suspended: Option<i64> = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT suspended_at FROM partners WHERE id = $1").bind(&b).fetch_one(pool).await).unwrap();
     assert_eq!(suspended, None);
@@ -119,7 +126,7 @@ async fn suspend_needs_a_reason(backend: Backend) {
     let id = app.approved_vendor("Boutique", "awa@shop.cm").await;
     let admin = admin(&app).await;
     let page = format!("/admin/partners/{id}/");
-    let resp = admin.post_form(&page, &format!("/admin/partners/{id}/suspend/"), &[("reason", "   ")]).await;
+    let resp = admin.post_form(&page, &format!("/admin/partners/{id}/suspend/"), &[("reason", "   "), ("confirmed", "1")]).await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(resp.text().await.unwrap().contains("Ce champ est obligatoire."));
     assert_eq!(app.get("/partners/dashboard/").await.status(), StatusCode::OK);

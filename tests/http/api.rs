@@ -98,7 +98,11 @@ async fn revoked_keys_and_suspended_partners_stop_at_once(backend: Backend) {
     assert_eq!(call(&app, &key, reqwest::Method::GET, "/orders", None).await.status(), StatusCode::OK);
     let key_id: String =
         delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT id FROM api_keys").fetch_one(pool).await).unwrap();
+    // Revoking asks first, naming the key; the key works until the yes.
     let resp = app.post_form("/partners/api-keys/", &format!("/partners/api-keys/{key_id}/revoke/"), &[]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.text().await.unwrap().contains("Révoquer la clé « "));
+    let resp = app.post_form("/partners/api-keys/", &format!("/partners/api-keys/{key_id}/revoke/"), &[("confirmed", "1")]).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     problem(call(&app, &key, reqwest::Method::GET, "/orders", None).await, StatusCode::UNAUTHORIZED).await;
     // A fresh key works until the partner is suspended.

@@ -199,7 +199,18 @@ async fn declined_and_expired_requests_are_told_to_the_customer(backend: Backend
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(resp.text().await.unwrap().contains("Dites au client pourquoi"));
     assert_eq!(status_of(&app, &id).await, "PENDING");
+    // A good reason is confirmed first, naming the customer; nothing changes until then.
     let resp = app.post_form(&detail, &decline, &[("reason", "Rupture de stock")]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let ask = resp.text().await.unwrap();
+    assert!(ask.contains("Refuser la demande de Flore Essomba ?") && ask.contains("« Rupture de stock »"), "{ask}");
+    assert!(
+        ask.contains(&format!("action=\"{decline}\""))
+            && ask.contains(r#"name="reason" value="Rupture de stock""#)
+            && ask.contains(r#"name="confirmed" value="1""#)
+    );
+    assert_eq!(status_of(&app, &id).await, "PENDING");
+    let resp = app.post_form(&detail, &decline, &[("reason", "Rupture de stock"), ("confirmed", "1")]).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&resp), "/partners/bookings/?declined=1");
     let told = customer.get(&first).await.text().await.unwrap();

@@ -297,7 +297,9 @@ async fn fees_after_a_hold_make_the_payout_wait(backend: Backend) {
     admin.create_admin("admin@delivr.cm", "admin-password-1").await;
     admin.login("admin@delivr.cm", "admin-password-1").await;
     let id = payout["id"].as_str().unwrap();
-    let resp = admin.post_form("/admin/payouts/", &format!("/admin/payouts/{id}/"), &[("note", "MP-1"), ("decision", "paid")]).await;
+    let resp = admin
+        .post_form("/admin/payouts/", &format!("/admin/payouts/{id}/"), &[("note", "MP-1"), ("decision", "paid"), ("confirmed", "1")])
+        .await;
     assert_eq!(crate::helpers::location(&resp), format!("/admin/payouts/?uncovered={id}"));
     assert!(admin.get(&format!("/admin/payouts/?uncovered={id}")).await.text().await.unwrap().contains("Paiement refusé"));
     let w = wallet().await;
@@ -313,7 +315,9 @@ async fn fees_after_a_hold_make_the_payout_wait(backend: Backend) {
     assert!(forced.is_err(), "the trigger refuses a payout the balance does not cover");
     // Collections cover it again: it is paid, and what remains still covers nothing owed.
     delivr::wallet::adjust(&app.state.db, &partner, delivr::money::Fcfa(4_000), "Encaissements").await.unwrap();
-    let resp = admin.post_form("/admin/payouts/", &format!("/admin/payouts/{id}/"), &[("note", "MP-1"), ("decision", "paid")]).await;
+    let resp = admin
+        .post_form("/admin/payouts/", &format!("/admin/payouts/{id}/"), &[("note", "MP-1"), ("decision", "paid"), ("confirmed", "1")])
+        .await;
     assert_eq!(crate::helpers::location(&resp), "/admin/payouts/");
     let w = wallet().await;
     assert_eq!((w["balance"].as_i64(), w["held"].as_i64(), w["available"].as_i64()), (Some(1_000), Some(0), Some(1_000)));

@@ -258,12 +258,26 @@ async fn vendors_cancel_only_before_pickup(backend: Backend) {
     vendor(&app, "Boutique", "a@shop.cm").await;
     let first = create_order(&app, &[]).await;
     let page = format!("/partners/orders/{first}/");
+    // Cancelling asks first, naming the order (the form says so for app.js's dialog too).
+    let detail = app.get(&page).await.text().await.unwrap();
+    let first_tracking = delivr::orders::repo::find(&app.state.db, &first).await.unwrap().unwrap().tracking_number;
+    assert!(detail.contains(&format!("data-confirm=\"Annuler {first_tracking} ?\"")) && detail.contains(r#"name="confirmed" value="0""#));
     let resp = app.post_form(&page, &format!("/partners/orders/{first}/cancel/"), &[("reason", "Client a changé d'avis")]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let ask = resp.text().await.unwrap();
+    assert!(
+        ask.contains(&format!("Annuler {first_tracking} ?")) && ask.contains("Oui, annuler la commande") && ask.contains("Non, revenir"),
+        "{ask}"
+    );
+    assert_eq!(scalar_str(&app, "SELECT status FROM orders WHERE id = $1", &first).await, "PENDING", "nothing changed yet");
+    let resp = app
+        .post_form(&page, &format!("/partners/orders/{first}/cancel/"), &[("reason", "Client a changé d'avis"), ("confirmed", "1")])
+        .await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(scalar_str(&app, "SELECT status FROM orders WHERE id = $1", &first).await, "CANCELLED");
     // Cancelling twice: a clear message, nothing more written.
     let events = app.count("domain_events").await;
-    let resp = app.post_form(&page, &format!("/partners/orders/{first}/cancel/"), &[]).await;
+    let resp = app.post_form(&page, &format!("/partners/orders/{first}/cancel/"), &[("confirmed", "1")]).await;
     assert_eq!(resp.status(), StatusCode::CONFLICT);
     assert!(resp.text().await.unwrap().contains("déjà terminée"));
     assert_eq!(app.count("domain_events").await, events);
@@ -276,7 +290,7 @@ async fn vendors_cancel_only_before_pickup(backend: Backend) {
     let page = format!("/partners/orders/{second}/");
     let html = app.get(&page).await.text().await.unwrap();
     assert!(!html.contains("/cancel/"), "no cancel button after pickup");
-    let resp = app.post_form(&page, &format!("/partners/orders/{second}/cancel/"), &[]).await;
+    let resp = app.post_form(&page, &format!("/partners/orders/{second}/cancel/"), &[("confirmed", "1")]).await;
     assert_eq!(resp.status(), StatusCode::CONFLICT);
     assert_eq!(scalar_str(&app, "SELECT status FROM orders WHERE id = $1", &second).await, "PICKED_UP");
 }
@@ -314,7 +328,7 @@ async fn another_vendors_orders_are_404_everywhere(backend: Backend) {
     for path in [format!("/partners/orders/{id}/"), format!("/partners/orders/{tracking}/"), "/partners/orders/not-an-id/".to_owned()] {
         assert_eq!(b.get(&path).await.status(), StatusCode::NOT_FOUND, "{path}");
     }
-    let resp = b.post_form("/partners/orders/", &format!("/partners/orders/{id}/cancel/"), &[]).await;
+    let resp = b.post_form("/partners/orders/", &format!("/partners/orders/{id}/cancel/"), &[("confirmed", "1")]).await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     assert_eq!(scalar_str(&app, "SELECT status FROM orders WHERE id = $1", &id).await, "PENDING");
     assert!(!b.get("/partners/orders/").await.text().await.unwrap().contains("Client De A"));
@@ -345,7 +359,7 @@ async fn the_list_filters_searches_and_pages(backend: Backend) {
         &[("recipient_name", "Mireille Owona"), ("dropoff_city", "2"), ("dropoff_quartier", "Bastos"), ("intercity_ok", "1")],
     )
     .await;
-    app.post_form("/partners/orders/", &format!("/partners/orders/{special}/cancel/"), &[]).await;
+    app.post_form("/partners/orders/", &format!("/partners/orders/{special}/cancel/"), &[("confirmed", "1")]).await;
     let page1 = app.get("/partners/orders/").await.text().await.unwrap();
     assert!(page1.contains("24 résultat(s)"));
     assert_eq!(page1.matches("class=\"order-row pickable\"").count(), 20);
@@ -397,7 +411,7 @@ async fn export_streams_filtered_csv_for_excel(backend: Backend) {
     vendor(&app, "Boutique", "a@shop.cm").await;
     create_order(&app, &[("recipient_name", "=HYPERLINK(\"http://evil\")")]).await;
     let keep = create_order(&app, &[("recipient_name", "Paul Nkwi")]).await;
-    app.post_form("/partners/orders/", &format!("/partners/orders/{keep}/cancel/"), &[]).await;
+    app.post_form("/partners/orders/", &format!("/partners/orders/{keep}/cancel/"), &[("confirmed", "1")]).await;
     let resp = app.get("/partners/orders/export/").await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.headers()["content-type"], "text/csv; charset=utf-8");
@@ -963,7 +977,10 @@ async fn a_failed_delivery_is_reattempted_or_returned(backend: Backend) {
     courier_post(&app, &token, &format!("/courier/v1/orders/{}/fail", fourth.id), json!({"reason": "Absent"})).await;
     assert_eq!(api(format!("/orders/{}/reattempt", fourth.id)).await.unwrap().status(), StatusCode::OK);
     let page = format!("/partners/orders/{}/", fourth.id);
-    assert_eq!(app.post_form(&page, &format!("/partners/orders/{}/cancel/", fourth.id), &[]).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.post_form(&page, &format!("/partners/orders/{}/cancel/", fourth.id), &[("confirmed", "1")]).await.status(),
+        StatusCode::SEE_OTHER
+    );
     let net: i64 = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT CAST(SUM(amount) AS BIGINT) FROM wallet_entries WHERE order_id = $1").bind(&fourth.id).fetch_one(pool).await).unwrap();
     assert_eq!(net, -fourth.price_total.get(), "only the first trip is paid");
     // The wallet says what each fee was for; the wallet still equals its ledger.

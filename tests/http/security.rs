@@ -91,7 +91,11 @@ async fn a_stream_ends_with_its_session(backend: Backend) {
     // An admin's suspension ends the remaining session and its stream.
     let admin = admin_browser(&app).await;
     let resp = admin
-        .post_form(&format!("/admin/partners/{partner}/"), &format!("/admin/partners/{partner}/suspend/"), &[("reason", "Fraude")])
+        .post_form(
+            &format!("/admin/partners/{partner}/"),
+            &format!("/admin/partners/{partner}/suspend/"),
+            &[("reason", "Fraude"), ("confirmed", "1")],
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     ends(&mut theirs, 5).await.unwrap();

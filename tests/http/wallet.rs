@@ -255,15 +255,22 @@ async fn payout_requests_are_validated_and_decided(backend: Backend) {
     admin.login("admin@delivr.cm", "admin-password-1").await;
     let id: String = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT id FROM payouts").fetch_one(pool).await).unwrap();
     assert!(admin.get("/admin/payouts/").await.text().await.unwrap().contains("1\u{a0}500\u{a0}FCFA"));
-    let resp = admin
-        .post_form("/admin/payouts/", &format!("/admin/payouts/{id}/"), &[("note", "MP240211.1234.A56789"), ("decision", "paid")])
-        .await;
+    // "Paid" asks first, naming the amount, the vendor and where the money went.
+    let fields = [("note", "MP240211.1234.A56789"), ("decision", "paid")];
+    let resp = admin.post_form("/admin/payouts/", &format!("/admin/payouts/{id}/"), &fields).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let ask = resp.text().await.unwrap();
+    assert!(ask.contains("Marquer payé 1\u{a0}500\u{a0}FCFA à ") && ask.contains("MP240211.1234.A56789"), "{ask}");
+    assert_eq!(wallet::balance(&app.state.db, &partner).await.unwrap().held, Fcfa(1_500), "nothing paid yet");
+    let resp = admin.post_form("/admin/payouts/", &format!("/admin/payouts/{id}/"), &[fields[0], fields[1], ("confirmed", "1")]).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     let b = wallet::balance(&app.state.db, &partner).await.unwrap();
     assert_eq!((b.balance, b.held), (Fcfa(48_500), Fcfa(0)));
     assert_eq!(count(&app, "SELECT COUNT(*) FROM partner_notifications WHERE title = 'Retrait payé'").await, 1);
     // Deciding twice is refused; a vendor cannot reach the queue.
-    let resp = admin.post_form("/admin/payouts/", &format!("/admin/payouts/{id}/"), &[("note", "again"), ("decision", "rejected")]).await;
+    let resp = admin
+        .post_form("/admin/payouts/", &format!("/admin/payouts/{id}/"), &[("note", "again"), ("decision", "rejected"), ("confirmed", "1")])
+        .await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     assert_eq!(app.get("/admin/payouts/").await.status(), StatusCode::NOT_FOUND);
     // An admin adjustment needs an amount and a reason, and lands in the ledger.

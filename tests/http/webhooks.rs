@@ -418,6 +418,16 @@ async fn a_running_actor_follows_a_new_configuration(backend: Backend) {
     let (partner, _) = vendor_with_webhook(&app, "a@shop.cm", &first.url).await;
     create_order(&app).await;
     assert_eq!(first.wait_for(1, 10).await.len(), 1);
+    // From the page, a new secret is confirmed first (the shop's receiver will refuse events
+    // signed with it until it has it).
+    let secret = delivr::webhooks::config(&app.state.db, &partner).await.unwrap().unwrap().secret;
+    let resp = app.post_form("/partners/webhooks/", "/partners/webhooks/secret/", &[]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.text().await.unwrap().contains("Régénérer le secret du webhook ?"));
+    assert_eq!(delivr::webhooks::config(&app.state.db, &partner).await.unwrap().unwrap().secret, secret);
+    let resp = app.post_form("/partners/webhooks/", "/partners/webhooks/secret/", &[("confirmed", "1")]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_ne!(delivr::webhooks::config(&app.state.db, &partner).await.unwrap().unwrap().secret, secret);
     // Saved straight to the database (as another instance would), then the secret twice at once.
     delivr::webhooks::save(&app.state.db, &partner, &second.url, &["order.created".to_owned()], true).await.unwrap();
     assert!(delivr::webhooks::regenerate_secret(&app.state.db, &partner).await.unwrap());

@@ -110,6 +110,7 @@ struct AcceptForm {
 #[serde(default)]
 struct DeclineForm {
     reason: String,
+    confirmed: String,
 }
 
 /// The request as the customer sent it, in the accept form's terms.
@@ -196,8 +197,10 @@ async fn detail(state: &AppState, ctx: &Ctx, r: &BookingRequest, f: Forms<'_>) -
                     }
                 }
             }
-            form.card method="post" action=(format!("/partners/bookings/{}/decline/", r.id)) novalidate {
+            form.card method="post" action=(format!("/partners/bookings/{}/decline/", r.id)) novalidate
+                data-confirm=(ctx.fmt(Msg::ConfirmDeclineBooking, &[("name", &r.recipient_name)])) {
                 (csrf_field(ctx))
+                (crate::web::confirm::field())
                 h2 { (ctx.t(Msg::BookingDecline)) }
                 (textarea("reason", ctx.t(Msg::BookingDeclineReason), f.reason, 300, None, f.decline_errors))
                 button.btn.danger type="submit" { (ctx.t(Msg::BookingDecline)) }
@@ -292,6 +295,17 @@ async fn decline(
     Form(form): Form<DeclineForm>,
 ) -> PageResult<Response> {
     let r = load(state, ctx, &id).await?;
+    // A reason that will be refused is said first; a good one is confirmed before it is sent.
+    if !crate::web::confirm::given(&form.confirmed) && form.reason.trim().chars().count() >= 3 {
+        let back = format!("/partners/bookings/{}/", r.id);
+        let ask = crate::web::confirm::Ask {
+            question: ctx.fmt(Msg::ConfirmDeclineBooking, &[("name", &r.recipient_name)]),
+            consequence: ctx.fmt(Msg::ConfirmDeclineBookingText, &[("reason", form.reason.trim())]),
+            yes: ctx.t(Msg::BookingDecline),
+            back: &back,
+        };
+        return Ok(crate::web::confirm::page_for(ctx, &ask, &format!("{back}decline/"), &[("reason", &form.reason)]));
+    }
     match super::decline(&state.db, &r.partner_id, &r.id, &form.reason).await {
         Ok(()) => Ok(redirect("/partners/bookings/?declined=1")),
         Err(BookingError::ReasonRequired) => {
