@@ -24,6 +24,62 @@
     e.preventDefault();
     e.stopImmediatePropagation();
   }, true);
+  // Feedback at once, whatever the network: a submitted form's button is disabled and says
+  // what it does (data-busy, else it only dims), until the answer comes (or the page is shown
+  // again from the history). Disabled after the event, so that its name and value are sent.
+  // (htmx prevents a boosted form's default: that is its own sending. A form held back here,
+  // by the dialog or offline, stops the event before it reaches this listener.)
+  document.addEventListener("submit", function (e) {
+    var btn = e.submitter || (e.target.querySelector && e.target.querySelector("button[type=submit]"));
+    if (!btn || btn.disabled) return;
+    setTimeout(function () {
+      btn.disabled = true;
+      btn.setAttribute("aria-busy", "true");
+      if (btn.dataset.busy) { btn.dataset.label = btn.textContent; btn.textContent = btn.dataset.busy; }
+    }, 0);
+  });
+  function unbusy(root) {
+    (root || document).querySelectorAll("button[aria-busy=true]").forEach(function (btn) {
+      btn.disabled = false;
+      btn.removeAttribute("aria-busy");
+      if (btn.dataset.label) { btn.textContent = btn.dataset.label; delete btn.dataset.label; }
+    });
+  }
+  // Only the form whose answer came: another request finishing (the price) leaves it busy.
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var elt = e.detail && e.detail.elt;
+    if (elt && elt.tagName === "FORM") unbusy(elt);
+  });
+  window.addEventListener("pageshow", function () { unbusy(); });
+  // A box that computes something (the price) says so while it does (data-loading), and
+  // offline says when it will be done (data-offline).
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var box = e.detail.target;
+    if (!box || !box.dataset || !box.dataset.loading || e.detail.requestConfig.boosted) return;
+    if (!navigator.onLine && box.dataset.offline) {
+      e.preventDefault();
+      box.innerHTML = "";
+      var off = document.createElement("p");
+      off.className = "muted";
+      off.textContent = box.dataset.offline;
+      box.appendChild(off);
+      return;
+    }
+    box.setAttribute("aria-busy", "true");
+    var p = document.createElement("p");
+    p.className = "muted loading";
+    p.textContent = box.dataset.loading;
+    box.innerHTML = "";
+    box.appendChild(p);
+  });
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var box = e.detail.target;
+    if (box && box.removeAttribute) box.removeAttribute("aria-busy");
+  });
+  // Back online: what said "offline" is over (the page's dated copy reloads itself fresh).
+  window.addEventListener("online", function () {
+    if (document.querySelector(".offline-note[data-offline]")) { window.location.reload(); return; }
+  });
   // The "Plus" sheet of the phone's tab bar closes on a tap outside it and on Escape (it is a
   // <details>: without this file it opens and closes with its own button).
   document.addEventListener("click", function (e) {
@@ -65,6 +121,13 @@
   var opened = 0;
   document.addEventListener("htmx:sseOpen", function () {
     if (opened++ > 0) refreshLive();
+  });
+  // A live part does not fetch itself while a form inside it is being sent: the new part would
+  // take the form out of the page and its answer (the next page) would be dropped.
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var elt = e.detail.elt;
+    if (!elt || !elt.hasAttribute || !elt.hasAttribute("data-live") || e.detail.requestConfig.boosted) return;
+    if (elt.querySelector(".htmx-request, [aria-busy=true]")) e.preventDefault();
   });
   // A live part does not replace a field being typed in: it waits until the field is left.
   document.addEventListener("htmx:beforeSwap", function (e) {
@@ -168,6 +231,8 @@
       var sent = /\/partners\/orders\/[0-9a-f-]+\//.exec(resp.url);
       if (resp.ok && sent) {
         store(QUEUE, load(QUEUE).filter(function (d) { return d.key !== draft.key; }));
+        // "Offline, n waiting" is no longer true: it goes; what was sent is said instead.
+        document.querySelectorAll(".offline-queue.warn").forEach(function (n) { n.remove(); });
         note("ok", t.sent, sent[0], t.see);
         flush();
       } else if (resp.status === 422) {

@@ -36,7 +36,7 @@ fn view(ctx: &Ctx, keys: &[ApiKey], created: Option<&str>, errors: &FieldErrors,
         form.card method="post" action="/partners/api-keys/" novalidate {
             (csrf_field(ctx))
             (Input::new("name", ctx.t(Msg::ApiKeyName), "").hint(ctx.t(Msg::ApiKeyNameHint)).render(errors))
-            button.btn type="submit" { (ctx.t(Msg::ApiKeyCreate)) }
+            button.btn type="submit" data-busy=(ctx.t(Msg::BusyCreating)) { (ctx.t(Msg::ApiKeyCreate)) }
         }
         @if keys.is_empty() {
             div.card { p.muted { (ctx.t(Msg::ApiKeysNone)) } }

@@ -176,7 +176,7 @@ fn new_form(ctx: &Ctx, order: &orders::Order, until: i64, form: &DisputeForm, er
                 div.hint #f-photos-hint { (ctx.fmt(Msg::DisputePhotosHint, &[("n", &MAX_PHOTOS.to_string()), ("mb", &(MAX_PHOTO_BYTES >> 20).to_string())])) }
                 @if let Some(e) = errors.get("photos") { div.error #f-photos-err role="alert" { (e) } }
             }
-            button.btn type="submit" { (ctx.t(Msg::DisputeSubmit)) }
+            button.btn type="submit" data-busy=(ctx.t(Msg::BusySending)) { (ctx.t(Msg::DisputeSubmit)) }
         }
     }
 }
@@ -372,7 +372,7 @@ pub async fn detail_view(
                 form method="post" action=(reply_action) novalidate {
                     (csrf_field(ctx))
                     (textarea("body", ctx.t(Msg::DisputeReply), reply, super::MAX_MESSAGE, None, errors))
-                    button.btn type="submit" { (ctx.t(Msg::DisputeSend)) }
+                    button.btn type="submit" data-busy=(ctx.t(Msg::BusySending)) { (ctx.t(Msg::DisputeSend)) }
                 }
             } @else {
                 p.muted { (ctx.t(Msg::DisputeClosedNote)) }

@@ -200,7 +200,7 @@ fn upload_form(ctx: &Ctx, error: Option<&str>) -> Markup {
                 input #file type="file" name="file" accept=".csv,text/csv" required;
                 div.hint { (ctx.fmt(Msg::ImportHint, &[("max", &MAX_ROWS.to_string())])) }
             }
-            button.btn type="submit" { (ctx.t(Msg::ImportPreview)) }
+            button.btn type="submit" data-busy=(ctx.t(Msg::BusyChecking)) { (ctx.t(Msg::ImportPreview)) }
         }
         div.card {
             h2 { (ctx.t(Msg::ImportColumns)) }
@@ -313,7 +313,7 @@ fn preview(ctx: &Ctx, id: &str, checked: &[(usize, Draft, Result<ValidOrder, Fie
             form.card method="post" action=(format!("/partners/orders/import/{id}/")) {
                 (csrf_field(ctx))
                 p { (ctx.fmt(Msg::ImportConfirmText, &[("n", &valid.to_string())])) }
-                button.btn type="submit" { (ctx.fmt(Msg::ImportConfirm, &[("n", &valid.to_string())])) }
+                button.btn type="submit" data-busy=(ctx.t(Msg::BusyCreating)) { (ctx.fmt(Msg::ImportConfirm, &[("n", &valid.to_string())])) }
             }
         }
     }

@@ -425,7 +425,7 @@ async fn quote_box(state: &AppState, ctx: &Ctx, partner: &Partner, draft: &Draft
     Ok(html! {
         div.card.quote #(QUOTE_ID) aria-live="polite"
             hx-get="/partners/orders/quote/" hx-trigger="change from:#order-form" hx-include="#order-form" hx-swap="innerHTML"
-            hx-sync="this:replace" {
+            hx-sync="this:replace" data-loading=(ctx.t(Msg::QuoteLoading)) data-offline=(ctx.t(Msg::QuoteOffline)) {
             (inner)
         }
     })
@@ -480,7 +480,7 @@ async fn order_form(state: &AppState, ctx: &Ctx, partner: &Partner, form: &Draft
             }
             (quote)
             div.row {
-                button.btn type="submit" { (ctx.t(Msg::CreateOrder)) }
+                button.btn type="submit" data-busy=(ctx.t(Msg::BusyCreating)) { (ctx.t(Msg::CreateOrder)) }
                 button.btn.secondary.nojs-only type="submit" name="refresh" value="1" formnovalidate { (ctx.t(Msg::RefreshQuote)) }
             }
         }

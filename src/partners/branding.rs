@@ -297,7 +297,7 @@ fn form_view(state: &AppState, ctx: &Ctx, brand: &Brand, form: &BrandForm, error
                     (textarea("brand_message", ctx.t(Msg::BrandMessage), &form.brand_message, MAX_MESSAGE, Some(ctx.t(Msg::BrandMessageHint)), errors))
                     (Input::new("slug", ctx.t(Msg::FieldSlug), &form.slug).hint(&ctx.fmt(Msg::BrandSlugHint, &[("base", &base)])).render(errors))
                 }
-                button.btn type="submit" { (ctx.t(Msg::Save)) }
+                button.btn type="submit" data-busy=(ctx.t(Msg::BusySaving)) { (ctx.t(Msg::Save)) }
             }
             div.card {
                 h2 { (ctx.t(Msg::BrandPreview)) }

@@ -190,7 +190,7 @@ async fn profile_view(
                 (Input::new("rccm", "RCCM", &form.rccm).optional().hint(ctx.t(Msg::HintRccm)).render(errors))
             }
             div.row {
-                button.btn type="submit" { (ctx.t(Msg::Save)) }
+                button.btn type="submit" data-busy=(ctx.t(Msg::BusySaving)) { (ctx.t(Msg::Save)) }
                 // Without JavaScript, this reloads the form with the chosen city's quartiers.
                 button.btn.secondary.nojs-only type="submit" name="refresh" value="1" formnovalidate { (ctx.t(Msg::RefreshQuartiers)) }
             }

@@ -56,7 +56,7 @@ fn signup_view(ctx: &Ctx, form: &SignupForm, errors: &FieldErrors) -> Markup {
                 (Input::new("phone", ctx.t(Msg::FieldPhone), &form.phone).kind("tel").autocomplete("tel").inputmode("tel").hint(ctx.t(Msg::HintPhone)).render(errors))
                 (Input::new("email", ctx.t(Msg::FieldEmail), &form.email).kind("email").autocomplete("email").render(errors))
                 (Input::new("password", ctx.t(Msg::FieldPassword), "").kind("password").autocomplete("new-password").hint(ctx.t(Msg::HintPassword)).render(errors))
-                button.btn.block type="submit" { (ctx.t(Msg::SignupSubmit)) }
+                button.btn.block type="submit" data-busy=(ctx.t(Msg::BusyCreating)) { (ctx.t(Msg::SignupSubmit)) }
             }
             p.small { (ctx.t(Msg::SignupHaveAccount)) " " a href="/accounts/login/" { (ctx.t(Msg::LoginSubmit)) } }
         }

@@ -38,7 +38,7 @@ fn forgot_view(ctx: &Ctx, email: &str, errors: &FieldErrors, banner: Option<Stri
                 (csrf_field(ctx))
                 p { (ctx.fmt(Msg::ForgotIntro, &[("minutes", &RESET_MINUTES.to_string())])) }
                 (Input::new("email", ctx.t(Msg::FieldEmail), email).kind("email").autocomplete("username").render(errors))
-                button.btn.block type="submit" { (ctx.t(Msg::ForgotSubmit)) }
+                button.btn.block type="submit" data-busy=(ctx.t(Msg::BusySending)) { (ctx.t(Msg::ForgotSubmit)) }
             }
             p.small { a href="/accounts/login/" { (ctx.t(Msg::BackToLogin)) } }
         }
@@ -118,7 +118,7 @@ fn reset_view(ctx: &Ctx, token: &str, errors: &FieldErrors) -> Markup {
                 (csrf_field(ctx))
                 p { (ctx.t(Msg::ResetIntro)) }
                 (Input::new("new_password", ctx.t(Msg::FieldNewPassword), "").kind("password").autocomplete("new-password").hint(ctx.t(Msg::HintPassword)).render(errors))
-                button.btn.block type="submit" { (ctx.t(Msg::ChangePassword)) }
+                button.btn.block type="submit" data-busy=(ctx.t(Msg::BusySaving)) { (ctx.t(Msg::ChangePassword)) }
             }
         }
     };

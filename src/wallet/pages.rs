@@ -167,7 +167,7 @@ async fn view(
                 @for (v, label) in operators { label.check { input type="radio" name="operator" value=(v) checked[form.operator == v]; " " (label) } }
                 @if let Some(e) = payout_errors.get("operator") { div.error role="alert" { (e) } }
             }
-            button.btn type="submit" { (ctx.t(Msg::PayoutSubmit)) }
+            button.btn type="submit" data-busy=(ctx.t(Msg::BusySending)) { (ctx.t(Msg::PayoutSubmit)) }
         }
         @if !payouts.is_empty() {
             div.card {

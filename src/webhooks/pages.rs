@@ -154,7 +154,7 @@ fn view(
                     @if let Some(e) = errors.get("skip_before") { div.error role="alert" { (e) } }
                 }
             }
-            button.btn type="submit" { (ctx.t(Msg::Save)) }
+            button.btn type="submit" data-busy=(ctx.t(Msg::BusySaving)) { (ctx.t(Msg::Save)) }
         }
         @if let Some(c) = cfg {
             div.card {

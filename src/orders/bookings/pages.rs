@@ -192,7 +192,7 @@ async fn detail(state: &AppState, ctx: &Ctx, r: &BookingRequest, f: Forms<'_>) -
                         (crate::web::forms::select("size_class", ctx.t(Msg::FieldSize), &sizes, if f.accept.size_class.is_empty() { "S" } else { &f.accept.size_class }, errors, html! {}))
                     }
                     div.row {
-                        button.btn type="submit" { (ctx.t(Msg::BookingAccept)) }
+                        button.btn type="submit" data-busy=(ctx.t(Msg::BusyCreating)) { (ctx.t(Msg::BookingAccept)) }
                         button.btn.secondary.nojs-only type="submit" name="refresh" value="1" formnovalidate { (ctx.t(Msg::RefreshQuartiers)) }
                     }
                 }
