@@ -157,6 +157,31 @@ impl ListQuery {
     }
 }
 
+/// An order's money in the vendor's words: what the customer pays at the door, the delivery
+/// fee, and what the vendor receives ("Le client paie 25 000 FCFA · frais de livraison
+/// −2 350 FCFA · vous recevez 22 650 FCFA"); with nothing to collect, the fee is the vendor's.
+/// The platform's own split (commission, courier's net) is not the vendor's business.
+pub fn money_words(ctx: &Ctx, cod: i64, fee: i64) -> Markup {
+    use crate::money::format_fcfa;
+    let net = cod - fee;
+    html! {
+        span.money {
+            @if cod > 0 {
+                span { (ctx.fmt(Msg::MoneyClientPays, &[("amount", &format_fcfa(cod))])) } " · "
+                span { (ctx.fmt(Msg::MoneyFee, &[("amount", &format_fcfa(fee))])) } " · "
+                @if net >= 0 {
+                    strong { (ctx.fmt(Msg::MoneyYouReceive, &[("amount", &format_fcfa(net))])) }
+                } @else {
+                    strong { (ctx.fmt(Msg::MoneyYouPay, &[("amount", &format_fcfa(-net))])) }
+                }
+            } @else {
+                span { (ctx.t(Msg::MoneyNothingToCollect)) } " · "
+                strong { (ctx.fmt(Msg::MoneyFeeFromWallet, &[("amount", &format_fcfa(fee))])) }
+            }
+        }
+    }
+}
+
 /// The `hx-trigger` of what follows an order live: the page's stream names the order when it
 /// changes (`order-<id>`), and a `refresh` of the stream asks every live part again.
 fn live_trigger(id: &str) -> String {
@@ -174,10 +199,8 @@ fn order_row(ctx: &Ctx, o: &Order) -> Markup {
                 span.tn { (o.tracking_number) }
                 (status_badge(ctx, o.status()))
                 span.who { (o.recipient_name) " · " (o.dropoff_quartier) ", " (o.dropoff_city) }
-                span.meta {
-                    (format_datetime(o.created_at, ctx.lang)) " · " (o.price_total)
-                    @if o.cod_amount > crate::money::Fcfa::ZERO { " · " (ctx.t(Msg::CodShort)) " " (o.cod_amount) }
-                }
+                span.meta { (format_datetime(o.created_at, ctx.lang)) }
+                span.meta { (money_words(ctx, o.cod_amount.get(), o.price_total.get())) }
             }
         }
     }
@@ -401,6 +424,7 @@ async fn quote_inner(state: &AppState, ctx: &Ctx, partner: &Partner, draft: &Dra
         h2 { (ctx.t(Msg::QuoteTitle)) }
         @if let Some(q) = quote {
             p.price { (q.price.total) @if q.intercity { " " span.badge.warn { (ctx.t(Msg::IntercityFlag)) } } }
+            p.small { (money_words(ctx, crate::pricing::parse_fcfa(&draft.cod_amount).unwrap_or(0).max(0), q.price.total.get())) }
             p.small.muted { (ctx.fmt(Msg::QuoteDistance, &[("km", &format!("{:.1}", q.distance_m as f64 / 1000.0))])) }
             @if let Some((from, to)) = &cities {
                 div.field.invalid[errors.get("intercity_ok").is_some()] {
@@ -656,8 +680,9 @@ fn order_live_part(
                 (ctx.t(Msg::ReturnCodeText)) " " strong.pin { (code) }
             }
         }
+        p.card.money-line { (money_words(ctx, o.cod_amount.get(), o.price_total.get())) }
         div.kpis {
-            div.kpi { span.l { (ctx.t(Msg::PriceTotal)) } span.v { (o.price_total) } }
+            div.kpi { span.l { (ctx.t(Msg::MoneyFeeLabel)) } span.v { (o.price_total) } }
             div.kpi { span.l { (ctx.t(Msg::FieldCod)) } span.v { (o.cod_amount) } }
             div.kpi { span.l { (ctx.t(Msg::DeliveryPin)) } span.v.pin { (o.delivery_pin) } }
             div.kpi { span.l { (ctx.t(Msg::Distance)) } span.v { (format!("{:.1} km", o.distance_m as f64 / 1000.0)) } }
@@ -691,14 +716,6 @@ fn order_live_part(
         }
         // The page's stream brings this order's positions (app.js writes them above).
         @if status.in_progress() { div #order-position sse-swap="position" hidden data-order=(o.id) {} }
-        div.card {
-            h2 { (ctx.t(Msg::Pricing)) }
-            dl.facts {
-                dt { (ctx.t(Msg::PriceTotal)) } dd { (o.price_total) }
-                dt { (ctx.t(Msg::PriceCommission)) } dd { (o.price_commission) }
-                dt { (ctx.t(Msg::PriceNet)) } dd { (o.price_net) }
-            }
-        }
         div.card {
             h2 { (ctx.t(Msg::Timeline)) }
             ol.timeline {

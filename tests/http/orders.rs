@@ -28,7 +28,31 @@ both_backends!(
     positions_are_validated_and_rate_limited,
     the_simulator_delivers_orders,
     dashboard_counts_real_orders,
+    money_is_said_in_the_vendors_words,
 );
+
+/// The vendor reads an order's money as a shop owner says it, on the quote, the order page
+/// and the list; the platform's split (commission, courier's net) is not shown to them.
+async fn money_is_said_in_the_vendors_words(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    vendor(&app, "Boutique", "a@shop.cm").await;
+    let order = crate::helpers::new_order(&app, "25 000").await;
+    let fee = delivr::money::format_fcfa(order.price_total.get());
+    let net = delivr::money::format_fcfa(25_000 - order.price_total.get());
+    let words = format!(
+        "Le client paie 25\u{a0}000\u{a0}FCFA</span> · <span>frais de livraison −{fee}</span> · <strong>vous recevez {net}</strong>"
+    );
+    let page = app.get(&format!("/partners/orders/{}/", order.id)).await.text().await.unwrap();
+    assert!(page.contains(&words), "{page}");
+    assert!(!page.contains("Commission") && !page.contains("Net coursier"), "the platform's split is not the vendor's");
+    assert!(app.get("/partners/orders/").await.text().await.unwrap().contains(&words));
+    let quote =
+        app.get("/partners/orders/quote/?dropoff_city=1&dropoff_quartier=1012&size_class=S&cod_amount=25000").await.text().await.unwrap();
+    assert!(quote.contains("Le client paie 25\u{a0}000\u{a0}FCFA") && quote.contains("vous recevez"), "{quote}");
+    // Nothing to collect: the fee is the vendor's, from the wallet.
+    let quote = app.get("/partners/orders/quote/?dropoff_city=1&dropoff_quartier=1012&size_class=S").await.text().await.unwrap();
+    assert!(quote.contains("Rien à encaisser") && quote.contains("débités de votre portefeuille"), "{quote}");
+}
 
 /// An approved vendor (signed in on `app`) with a pickup address in Akwa.
 async fn vendor(app: &TestApp, name: &str, email: &str) -> String {
@@ -426,9 +450,14 @@ async fn export_streams_filtered_csv_for_excel(backend: Backend) {
     assert_eq!(rows.len(), 2);
     assert!(rows.iter().any(|r| &r[3] == "'=HYPERLINK(\"http://evil\")"), "formula neutralised");
     assert!(rows.iter().any(|r| &r[4] == "+237677987654"));
-    // Cash to collect, total, commission and net are numbers Excel can add up.
+    // The money in the vendor's words (the platform's split is not theirs), as numbers Excel
+    // can add up: what the customer pays, the fee, what the vendor receives (the first order
+    // collects nothing: the fee is the vendor's, a negative number).
+    assert_eq!((&headers[13], &headers[14], &headers[15]), ("Le client paie (FCFA)", "Frais de livraison (FCFA)", "Vous recevez (FCFA)"));
+    assert!(!headers.iter().any(|h| h.contains("Commission") || h.contains("Net coursier")));
     for r in &rows {
-        for i in 13..=16 {
+        assert_eq!(r[15].parse::<i64>().unwrap(), r[13].parse::<i64>().unwrap() - r[14].parse::<i64>().unwrap());
+        for i in 13..=15 {
             assert!(r[i].parse::<i64>().is_ok(), "column {} is a plain number: {:?}", &headers[i], &r[i]);
         }
     }
