@@ -41,6 +41,8 @@ super::define_catalogue! {
     CsvClientPays => ("Le client paie (FCFA)", "Customer pays (FCFA)"),
     CsvDeliveryFee => ("Frais de livraison (FCFA)", "Delivery fee (FCFA)"),
     CsvYouReceive => ("Vous recevez (FCFA)", "You receive (FCFA)"),
+    FiltersMore => ("Filtres", "Filters"),
+    FiltersClear => ("Tout effacer", "Clear all"),
     NavHome => ("Accueil", "Home"),
     NavMore => ("Plus", "More"),
     NavLogout => ("Déconnexion", "Log out"),

@@ -218,7 +218,10 @@ async fn results(state: &AppState, ctx: &Ctx, partner_id: &str, query: &ListQuer
                     @if more { (ctx.fmt(Msg::ResultsCountMore, &[("n", &crate::web::components::format_int(COUNT_CAP))])) }
                     @else { (ctx.fmt(Msg::ResultsCount, &[("n", &total.to_string())])) }
                 }
-                a.small href=(format!("/partners/orders/export/?{export_qs}")) hx-boost="false" download { (ctx.t(Msg::ExportCsv)) }
+                span.small {
+                    a href="/partners/orders/import/" { (ctx.t(Msg::ImportCsv)) } " · "
+                    a href=(format!("/partners/orders/export/?{export_qs}")) hx-boost="false" download { (ctx.t(Msg::ExportCsv)) }
+                }
             }
             @if rows.is_empty() {
                 div.card { p.muted { (ctx.t(if total == 0 && filter.statuses.is_empty() && filter.text.is_empty() { Msg::NoOrdersYet } else { Msg::NoResults })) } }
@@ -236,6 +239,9 @@ async fn results(state: &AppState, ctx: &Ctx, partner_id: &str, query: &ListQuer
     })
 }
 
+/// The list's controls, orders first: a search box, status chips (radio buttons: one tap, and
+/// the results follow), and the other filters folded in a "Filtres" panel, open when one of
+/// them is set. Without JavaScript the form is sent with its buttons.
 fn filters_form(
     ctx: &Ctx,
     query: &ListQuery,
@@ -248,60 +254,75 @@ fn filters_form(
         .chain(Status::ALL.iter().map(|s| (s.as_str().to_owned(), s.label())))
         .collect();
     let err = |f: &str| errors.get(f).map(|e| html! { div.error role="alert" { (e) } });
+    let more = [&query.city, &query.quartier, &query.from, &query.to].iter().filter(|v| !v.trim().is_empty()).count()
+        + usize::from(query.sort == "oldest");
+    let panel_open = more > 0 || ["city", "quartier", "from", "to"].iter().any(|f| errors.get(f).is_some());
     html! {
-        form.filters.orders-filters method="get" action="/partners/orders/" role="search"
+        form.orders-filters method="get" action="/partners/orders/" role="search"
             hx-get="/partners/orders/" hx-target=(format!("#{RESULTS_ID}")) hx-select=(format!("#{RESULTS_ID}")) hx-swap="outerHTML"
-            hx-push-url="true" hx-trigger="submit, input changed delay:400ms from:#q, change from:#status, change from:#city, change from:#quartier, change from:#from, change from:#to, change from:#sort"
+            hx-push-url="true" hx-trigger="submit, input changed delay:400ms from:#q, change from:#status-chips, change from:#city, change from:#quartier, change from:#from, change from:#to, change from:#sort"
             hx-sync="this:replace" {
-            div.wide {
-                label for="q" { (ctx.t(Msg::Search)) }
-                input #q type="search" name="q" value=(query.q) placeholder=(ctx.t(Msg::OrderSearchHint));
+            div.searchbar {
+                label.sr for="q" { (ctx.t(Msg::Search)) }
+                input #q type="search" name="q" value=(query.q) placeholder=(ctx.t(Msg::OrderSearchHint)) enterkeyhint="search";
+                button.btn.secondary type="submit" { (ctx.t(Msg::Search)) }
             }
-            div {
-                label for="status" { (ctx.t(Msg::FieldStatus)) }
-                select #status name="status" {
-                    @for (value, label) in &statuses { option value=(value) selected[*value == query.status] { (ctx.t(*label)) } }
-                }
-                @if let Some(e) = err("status") { (e) }
-            }
-            div {
-                label for="city" { (ctx.t(Msg::FieldCity)) }
-                select #city name="city" {
-                    option value="" { (ctx.t(Msg::FilterAll)) }
-                    @for c in cities { option value=(c.id) selected[c.id.to_string() == query.city] { (c.name) } }
-                }
-                @if let Some(e) = err("city") { (e) }
-            }
-            div {
-                label for="quartier" { (ctx.t(Msg::FieldQuartier)) }
-                select #quartier name="quartier" {
-                    option value="" { (ctx.t(Msg::FilterAll)) }
-                    @for (city, quartiers) in quartiers {
-                        optgroup label=(city) {
-                            @for q in quartiers { option value=(q.id) selected[q.id.to_string() == query.quartier] { (q.name) } }
-                        }
+            fieldset.chips #status-chips {
+                legend.sr { (ctx.t(Msg::FieldStatus)) }
+                @for (value, label) in &statuses {
+                    label.chip {
+                        input type="radio" name="status" value=(value) checked[*value == query.status];
+                        span { (ctx.t(*label)) }
                     }
                 }
-                @if let Some(e) = err("quartier") { (e) }
             }
-            div {
-                label for="from" { (ctx.t(Msg::FieldFrom)) }
-                input #from type="date" name="from" value=(query.from);
-                @if let Some(e) = err("from") { (e) }
-            }
-            div {
-                label for="to" { (ctx.t(Msg::FieldTo)) }
-                input #to type="date" name="to" value=(query.to);
-                @if let Some(e) = err("to") { (e) }
-            }
-            div {
-                label for="sort" { (ctx.t(Msg::FieldSort)) }
-                select #sort name="sort" {
-                    option value="newest" selected[query.sort != "oldest"] { (ctx.t(Msg::SortNewest)) }
-                    option value="oldest" selected[query.sort == "oldest"] { (ctx.t(Msg::SortOldest)) }
+            @if let Some(e) = err("status") { (e) }
+            details.card.more-filters open[panel_open] {
+                summary { (ctx.t(Msg::FiltersMore)) @if more > 0 { " " span.count { (more) } } }
+                div.filters {
+                    div {
+                        label for="city" { (ctx.t(Msg::FieldCity)) }
+                        select #city name="city" {
+                            option value="" { (ctx.t(Msg::FilterAll)) }
+                            @for c in cities { option value=(c.id) selected[c.id.to_string() == query.city] { (c.name) } }
+                        }
+                        @if let Some(e) = err("city") { (e) }
+                    }
+                    div {
+                        label for="quartier" { (ctx.t(Msg::FieldQuartier)) }
+                        select #quartier name="quartier" {
+                            option value="" { (ctx.t(Msg::FilterAll)) }
+                            @for (city, quartiers) in quartiers {
+                                optgroup label=(city) {
+                                    @for q in quartiers { option value=(q.id) selected[q.id.to_string() == query.quartier] { (q.name) } }
+                                }
+                            }
+                        }
+                        @if let Some(e) = err("quartier") { (e) }
+                    }
+                    div {
+                        label for="from" { (ctx.t(Msg::FieldFrom)) }
+                        input #from type="date" name="from" value=(query.from);
+                        @if let Some(e) = err("from") { (e) }
+                    }
+                    div {
+                        label for="to" { (ctx.t(Msg::FieldTo)) }
+                        input #to type="date" name="to" value=(query.to);
+                        @if let Some(e) = err("to") { (e) }
+                    }
+                    div {
+                        label for="sort" { (ctx.t(Msg::FieldSort)) }
+                        select #sort name="sort" {
+                            option value="newest" selected[query.sort != "oldest"] { (ctx.t(Msg::SortNewest)) }
+                            option value="oldest" selected[query.sort == "oldest"] { (ctx.t(Msg::SortOldest)) }
+                        }
+                    }
+                    div.row {
+                        button.btn.secondary type="submit" { (ctx.t(Msg::Filter)) }
+                        a.small href="/partners/orders/" { (ctx.t(Msg::FiltersClear)) }
+                    }
                 }
             }
-            button.btn.secondary type="submit" { (ctx.t(Msg::Filter)) }
         }
     }
 }
@@ -331,10 +352,7 @@ async fn list_orders(
     let body = html! {
         div.row.between {
             h1 { (ctx.t(Msg::NavOrders)) }
-            div.row {
-                a.btn href="/partners/orders/new/" { "+ " (ctx.t(Msg::NewOrder)) }
-                a.btn.secondary href="/partners/orders/import/" { (ctx.t(Msg::ImportCsv)) }
-            }
+            a.btn href="/partners/orders/new/" { "+ " (ctx.t(Msg::NewOrder)) }
         }
         (filters_form(ctx, &query, &errors, &cities, &quartiers))
         (results)

@@ -272,7 +272,15 @@ fn where_clause(partner_id_param: &str, f: &Filter, cursor: Option<&Cursor>) -> 
         } else {
             String::new()
         };
-        sql.push_str(&format!(" AND (o.tracking_number = ${t} OR LOWER(o.recipient_name) LIKE ${like}{phone})"));
+        // A part of a tracking number ("TBTJH9" of DLV-TBTJH9), from three characters.
+        let part: String = text.to_uppercase().chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+        let partial = if part.len() >= 3 {
+            binds.push(format!("%{part}%"));
+            format!(" OR o.tracking_number LIKE ${}", binds.len() + 1)
+        } else {
+            String::new()
+        };
+        sql.push_str(&format!(" AND (o.tracking_number = ${t} OR LOWER(o.recipient_name) LIKE ${like}{phone}{partial})"));
     }
     if let Some(c) = cursor {
         binds.push(c.id.clone());

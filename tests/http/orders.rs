@@ -402,6 +402,21 @@ async fn the_list_filters_searches_and_pages(backend: Backend) {
     assert!(app.get("/partners/orders/?q=699+00+00+07").await.text().await.unwrap().contains("1 résultat(s)"));
     let tracking = scalar_str(&app, "SELECT tracking_number FROM orders WHERE id = $1", &special).await;
     assert!(app.get(&format!("/partners/orders/?q={}", tracking.to_lowercase())).await.text().await.unwrap().contains("1 résultat(s)"));
+    // A part of it, as read off a label or a text ("TBTJH9" of DLV-TBTJH9).
+    let part = &tracking[tracking.len() - 6..];
+    let found = app.get(&format!("/partners/orders/?q={}", part.to_lowercase())).await.text().await.unwrap();
+    assert!(found.contains(&tracking), "{part}");
+    // The list comes first: the search box, then the status chips; the other filters fold away
+    // (open when one of them is set).
+    let list = app.get("/partners/orders/").await.text().await.unwrap();
+    let (search, chips, panel, first) = (
+        list.find("id=\"q\"").unwrap(),
+        list.find("id=\"status-chips\"").unwrap(),
+        list.find("<details class=\"card more-filters\">").unwrap(),
+        list.find("class=\"order-row").unwrap(),
+    );
+    assert!(search < chips && chips < panel && panel < first);
+    assert!(app.get("/partners/orders/?city=2").await.text().await.unwrap().contains("<details class=\"card more-filters\" open>"));
     let today = chrono::Utc::now().with_timezone(&delivr::douala::douala()).format("%Y-%m-%d").to_string();
     assert!(app.get(&format!("/partners/orders/?from={today}&to={today}")).await.text().await.unwrap().contains("24 résultat(s)"));
     assert!(app.get("/partners/orders/?from=2020-01-01&to=2020-01-31").await.text().await.unwrap().contains("0 résultat(s)"));
