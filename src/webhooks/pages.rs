@@ -31,6 +31,7 @@ pub fn routes(route: Route) -> Route {
         .at("/partners/webhooks/", get(webhooks_page).post(save_webhook))
         .at("/partners/webhooks/secret/", post(regenerate))
         .at("/partners/webhooks/test/", post(send_test))
+        .at("/partners/webhooks/test/result/", get(test_result_fragment))
         .at("/partners/webhooks/deliveries/:id/replay/", post(replay))
 }
 
@@ -45,6 +46,76 @@ struct DeliveryRow {
     last_error: Option<String>,
     created_at: i64,
     next_attempt_at: i64,
+}
+
+/// The latest test event's delivery: what the button's press really gave.
+#[derive(sqlx::FromRow, Debug)]
+struct TestRow {
+    status: String,
+    attempts: i64,
+    last_status_code: Option<i64>,
+    last_error: Option<String>,
+    created_at: i64,
+}
+
+async fn latest_test(state: &AppState, partner_id: &str) -> PageResult<Option<TestRow>> {
+    Ok(crate::on_db!(&state.db, pool => sqlx::query_as(
+        "SELECT status, attempts, last_status_code, last_error, created_at FROM webhook_deliveries \
+         WHERE partner_id = $1 AND event_kind = 'webhook.test' ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(partner_id)
+    .fetch_optional(pool)
+    .await)?)
+}
+
+/// The test's real result where the button is; while it is on its way, it looks again.
+fn test_result(ctx: &Ctx, test: Option<&TestRow>) -> Markup {
+    let Some(t) = test else { return html! {} };
+    let code = t.last_status_code.map(|c| format!(" · HTTP {c}")).unwrap_or_default();
+    html! {
+        @match t.status.as_str() {
+            "DELIVERED" => p #test-result.flash.ok role="status" { (ctx.fmt(Msg::WebhookTestDelivered, &[("at", &format_datetime(t.created_at, ctx.lang))])) (code) },
+            "FAILED" => p #test-result.flash.err role="alert" {
+                (ctx.t(Msg::WebhookTestFailed)) (code)
+                @if let Some(e) = &t.last_error { br; span.small { (e) } }
+            },
+            _ => p #test-result.flash.warn role="status" hx-get="/partners/webhooks/test/result/" hx-trigger="load delay:2s" hx-swap="outerHTML" {
+                @if t.attempts == 0 { (ctx.t(Msg::WebhookTestSending)) } @else {
+                    (ctx.fmt(Msg::WebhookTestRetrying, &[("n", &t.attempts.to_string())])) (code)
+                    @if let Some(e) = &t.last_error { br; span.small { (e) } }
+                }
+            },
+        }
+    }
+}
+
+#[handler]
+async fn test_result_fragment(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>) -> PageResult<Response> {
+    let p = guard::partner(ctx)?;
+    let test = latest_test(state, &p.id).await?;
+    Ok(respond(StatusCode::OK, test_result(ctx, test.as_ref())))
+}
+
+/// What each event means, in a line.
+fn event_help(event: &str) -> Option<Msg> {
+    Some(match event {
+        "order.created" => Msg::EvOrderCreated,
+        "order.assigned" => Msg::EvOrderAssigned,
+        "order.picked_up" => Msg::EvOrderPickedUp,
+        "order.in_transit" => Msg::EvOrderInTransit,
+        "order.completed" => Msg::EvOrderCompleted,
+        "order.cancelled" => Msg::EvOrderCancelled,
+        "order.failed" => Msg::EvOrderFailed,
+        "order.reattempted" => Msg::EvOrderReattempted,
+        "order.returning" => Msg::EvOrderReturning,
+        "order.returned" => Msg::EvOrderReturned,
+        "payment.received" => Msg::EvPaymentReceived,
+        "dispute.opened" => Msg::EvDisputeOpened,
+        "dispute.updated" => Msg::EvDisputeUpdated,
+        "dispute.resolved" => Msg::EvDisputeResolved,
+        "booking.requested" => Msg::EvBookingRequested,
+        _ => return None,
+    })
 }
 
 #[derive(sqlx::FromRow, Debug)]
@@ -96,12 +167,14 @@ struct ConfigForm {
     active: bool,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn view(
     ctx: &Ctx,
     cfg: Option<&WebhookConfig>,
     form: &ConfigForm,
     errors: &FieldErrors,
     log: &(Vec<DeliveryRow>, Vec<AttemptRow>),
+    test: Option<&TestRow>,
     q: &LogQuery,
     flash: Option<Msg>,
 ) -> Markup {
@@ -124,9 +197,10 @@ fn view(
             }
             div.kpis {
                 div.kpi { span.l { (ctx.t(Msg::FieldStatus)) } span.v { @if c.is_active { (badge(ctx.t(Msg::ApiKeyActive), "ok")) } @else { (badge(ctx.t(Msg::WebhookInactive), "err")) } } }
-                div.kpi { span.l { "last_triggered" } span.v.small { (c.last_triggered.map(|t| format_datetime(t, ctx.lang)).unwrap_or_else(|| "—".into())) } }
-                div.kpi { span.l { "last_status_code" } span.v { (c.last_status_code.map(|s| s.to_string()).unwrap_or_else(|| "—".into())) } }
-                div.kpi { span.l { "failure_count" } span.v { (c.failure_count) } }
+                // The spec's field names stay in the titles, for integrators.
+                div.kpi title="last_triggered" { span.l { (ctx.t(Msg::WebhookLastSent)) } span.v.small { (c.last_triggered.map(|t| format_datetime(t, ctx.lang)).unwrap_or_else(|| "—".into())) } }
+                div.kpi title="last_status_code" { span.l { (ctx.t(Msg::WebhookLastCode)) } span.v { (c.last_status_code.map(|s| s.to_string()).unwrap_or_else(|| "—".into())) } }
+                div.kpi title="failure_count" { span.l { (ctx.t(Msg::WebhookFailureCount)) } span.v { (c.failure_count) } }
             }
         }
         form.card method="post" action="/partners/webhooks/" novalidate {
@@ -140,7 +214,11 @@ fn view(
             fieldset.field.invalid[errors.get("events").is_some()] {
                 legend { (ctx.t(Msg::WebhookEvents)) }
                 @for e in EVENTS {
-                    label.check { input type="checkbox" name="events" value=(e) checked[form.events.iter().any(|x| x == e)]; " " code { (e) } }
+                    label.check.event {
+                        input type="checkbox" name="events" value=(e) checked[form.events.iter().any(|x| x == e)];
+                        " " code { (e) }
+                        @if let Some(help) = event_help(e) { span.hint { (ctx.t(help)) } }
+                    }
                 }
                 @if let Some(e) = errors.get("events") { div.error role="alert" { (e) } }
             }
@@ -175,7 +253,8 @@ fn view(
                 (csrf_field(ctx))
                 @if let Some(e) = errors.get("test") { div.flash.err role="alert" { (e) } }
                 p.small.muted { (ctx.t(Msg::WebhookTestHint)) }
-                button.btn.secondary type="submit" { (ctx.t(Msg::WebhookSendTest)) }
+                button.btn.secondary type="submit" data-busy=(ctx.t(Msg::BusySending)) { (ctx.t(Msg::WebhookSendTest)) }
+                (test_result(ctx, test))
             }
             div.card {
                 h2 { (ctx.t(Msg::WebhookLog)) }
@@ -255,7 +334,8 @@ async fn render(
     let cfg = webhooks::config(&state.db, partner_id).await?;
     let form = form.unwrap_or_else(|| form_of(cfg.as_ref()));
     let log = log(state, partner_id, q).await?;
-    Ok(respond(status, page(ctx, ctx.t(Msg::NavWebhooks), view(ctx, cfg.as_ref(), &form, errors, &log, q, flash))))
+    let test = latest_test(state, partner_id).await?;
+    Ok(respond(status, page(ctx, ctx.t(Msg::NavWebhooks), view(ctx, cfg.as_ref(), &form, errors, &log, test.as_ref(), q, flash))))
 }
 
 #[handler]

@@ -175,10 +175,18 @@ async fn events_arrive_signed_both_ways(backend: Backend) {
     // The log shows it.
     let page = app.get("/partners/webhooks/").await.text().await.unwrap();
     assert!(page.contains("order.created") && page.contains("Livré"), "{page}");
-    // The test-event button.
+    // In people's words, each event explained (the spec's field names kept as titles).
+    assert!(page.contains("Dernier envoi") && page.contains("Dernier code HTTP") && page.contains("Échecs consécutifs"));
+    assert!(page.contains(r#"title="last_triggered""#) && page.contains("Le colis est en route vers le destinataire."));
+    // The test-event button, and its real result where the button is.
     app.post_form("/partners/webhooks/", "/partners/webhooks/test/", &[]).await;
     let got = receiver.wait_for(2, 10).await;
     assert_eq!(got[1].header("x-delivr-event"), Some("webhook.test"));
+    crate::helpers::eventually("the test's result is shown", 10, async || {
+        app.get("/partners/webhooks/test/result/").await.text().await.unwrap().contains("Test reçu par votre serveur")
+    })
+    .await;
+    assert!(app.get("/partners/webhooks/").await.text().await.unwrap().contains("Test reçu par votre serveur"));
     // Unsubscribed events are not sent.
     let id = app.partner_id("a@shop.cm").await;
     delivr::webhooks::save(&app.state.db, &id, &receiver.url, &["order.completed".to_owned()], true).await.unwrap();
