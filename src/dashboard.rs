@@ -103,7 +103,7 @@ async fn render(state: &AppState, ctx: &Ctx, key: KeyCard, status: StatusCode) -
             a.kpi href="/partners/wallet/" { span.l { (ctx.t(Msg::WalletAvailable)) } span.v { (wallet_balance.available()) } }
             a.kpi href="/partners/analytics/" {
                 span.l { (ctx.t(Msg::KpiDeliveryRate30)) }
-                span.v { (analytics::pages::permille(month.statuses.delivery_rate_permille())) }
+                span.v { (analytics::pages::permille(ctx.lang, month.statuses.delivery_rate_permille())) }
             }
         }
         div.card {

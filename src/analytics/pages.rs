@@ -169,12 +169,12 @@ fn change(ctx: &Ctx, now: i64, before: i64) -> Markup {
         p if p > 0 => ("↑", "up"),
         _ => ("↓", "down"),
     };
-    html! { span class=(format!("delta {tone}")) { (arrow) " " (pct.abs()) " %" } }
+    html! { span class=(format!("delta {tone}")) { (arrow) " " (ctx.lang.percent(pct.abs())) } }
 }
 
-/// `875` → `87,5 %`; `None` → `–`.
-pub fn permille(v: Option<i64>) -> String {
-    v.map_or_else(|| "–".to_owned(), |p| format!("{},{} %", p / 10, p % 10))
+/// `875` → `87,5 %` (French) or `87.5%` (English); `None` → `–`.
+pub fn permille(lang: crate::i18n::Lang, v: Option<i64>) -> String {
+    v.map_or_else(|| "–".to_owned(), |p| lang.percent_permille(p))
 }
 
 fn headline(ctx: &Ctx, now: &Summary, before: &Summary) -> Markup {
@@ -184,13 +184,13 @@ fn headline(ctx: &Ctx, now: &Summary, before: &Summary) -> Markup {
         div.kpis.headline {
             div.kpi { span.l { (ctx.t(Msg::MetricOrders)) } span.v { (format_int(now.statuses.total())) } (change(ctx, now.statuses.total(), before.statuses.total())) }
             div.kpi {
-                span.l { (ctx.t(Msg::MetricDeliveryRate)) } span.v { (permille(rate)) }
+                span.l { (ctx.t(Msg::MetricDeliveryRate)) } span.v { (permille(ctx.lang, rate)) }
                 (change(ctx, rate.unwrap_or(0), rate_before.unwrap_or(0)))
             }
             div.kpi { span.l { (ctx.t(Msg::MetricCodCollected)) } span.v { (format_fcfa(now.cod_collected)) } (change(ctx, now.cod_collected, before.cod_collected)) }
             div.kpi { span.l { (ctx.t(Msg::MetricDeliverySpend)) } span.v { (format_fcfa(now.delivery_spend)) } (change(ctx, now.delivery_spend, before.delivery_spend)) }
             div.kpi {
-                span.l { (ctx.t(Msg::MetricDisputeRate)) } span.v { (permille(now.dispute_rate_permille())) }
+                span.l { (ctx.t(Msg::MetricDisputeRate)) } span.v { (permille(ctx.lang, now.dispute_rate_permille())) }
                 (change(ctx, now.dispute_rate_permille().unwrap_or(0), before.dispute_rate_permille().unwrap_or(0)))
             }
         }
@@ -239,22 +239,22 @@ fn results(ctx: &Ctx, period: &Period, error: Option<Msg>, m: &Metrics, previous
             }, table(&[ctx.t(Msg::ColDate), ctx.t(Msg::MetricCodCollected), ctx.t(Msg::MetricDeliverySpend)],
                 money.iter().filter(|(d, _, _)| m.money_per_day.iter().any(|(md, _, _)| md == d)).map(|(d, c, sp)| vec![d.format("%d/%m/%Y").to_string(), format_fcfa(*c), format_fcfa(*sp)]))))
             (chart_card(ctx, "status", ctx.t(Msg::ChartStatusTitle), &qs, html! {
-                (split_bar(ctx.t(Msg::ChartStatusTitle), &ctx.fmt(Msg::ChartStatusDesc, &[("completed", &s.completed.to_string()), ("cancelled", &s.cancelled.to_string()), ("failed", &s.failed.to_string())]), &split))
+                (split_bar(ctx.lang, ctx.t(Msg::ChartStatusTitle), &ctx.fmt(Msg::ChartStatusDesc, &[("completed", &s.completed.to_string()), ("cancelled", &s.cancelled.to_string()), ("failed", &s.failed.to_string())]), &split))
                 @if s.pending + s.active > 0 { p.muted.small { (ctx.fmt(Msg::ChartStatusOpen, &[("n", &format_int(s.pending + s.active))])) } }
             }, table(&[ctx.t(Msg::ColStatus), ctx.t(Msg::MetricOrders)], split.iter().map(|(l, n, _)| vec![(*l).to_owned(), format_int(*n)]))))
             (chart_card(ctx, "hours", ctx.t(Msg::ChartHoursTitle), &qs,
                 heatmap(ctx, ctx.t(Msg::ChartHoursTitle), ctx.t(Msg::ChartHoursDesc), &m.heat),
                 table(&[ctx.t(Msg::ColWeekday), ctx.t(Msg::ColHour), ctx.t(Msg::MetricOrders)], heat_rows(ctx.lang, &m.heat).into_iter().filter(|r| r[2] != "0"))))
             (chart_card(ctx, "quartiers", ctx.t(Msg::ChartQuartiersTitle), &qs,
-                hbars(ctx.t(Msg::ChartQuartiersTitle), ctx.t(Msg::ChartQuartiersDesc), &m.top_quartiers, total),
-                table(&[ctx.t(Msg::ColQuartier), ctx.t(Msg::MetricOrders), ctx.t(Msg::ColShare)], m.top_quartiers.iter().map(|(q, n)| vec![q.clone(), format_int(*n), share(*n, total)]))))
+                hbars(ctx.lang, ctx.t(Msg::ChartQuartiersTitle), ctx.t(Msg::ChartQuartiersDesc), &m.top_quartiers, total),
+                table(&[ctx.t(Msg::ColQuartier), ctx.t(Msg::MetricOrders), ctx.t(Msg::ColShare)], m.top_quartiers.iter().map(|(q, n)| vec![q.clone(), format_int(*n), share(ctx.lang, *n, total)]))))
             }
         }
     }
 }
 
-fn share(n: i64, total: i64) -> String {
-    permille((total > 0).then(|| n * 1000 / total))
+fn share(lang: Lang, n: i64, total: i64) -> String {
+    permille(lang, (total > 0).then(|| n * 1000 / total))
 }
 
 fn weekday(lang: Lang, wd: usize) -> &'static str {
@@ -388,7 +388,7 @@ fn line_chart(id: &str, title: &str, desc: &str, points: &[(NaiveDate, i64, i64)
     PreEscaped(s)
 }
 
-fn split_bar(title: &str, desc: &str, parts: &[(&str, i64, &str)]) -> Markup {
+fn split_bar(lang: Lang, title: &str, desc: &str, parts: &[(&str, i64, &str)]) -> Markup {
     let total: i64 = parts.iter().map(|p| p.1).sum();
     let mut s = svg_open("status", title, desc, 360, 28);
     let mut x = 0.0_f64;
@@ -410,7 +410,7 @@ fn split_bar(title: &str, desc: &str, parts: &[(&str, i64, &str)]) -> Markup {
     html! {
         (PreEscaped(s))
         ul.legend {
-            @for (label, n, class) in parts { li { span class=(format!("sw {class}")) {} (label) " " strong { (format_int(*n)) } " (" (share(*n, total)) ")" } }
+            @for (label, n, class) in parts { li { span class=(format!("sw {class}")) {} (label) " " strong { (format_int(*n)) } " (" (share(lang, *n, total)) ")" } }
         }
     }
 }
@@ -443,7 +443,7 @@ fn heatmap(ctx: &Ctx, title: &str, desc: &str, heat: &[[i64; 24]; 7]) -> Markup 
     PreEscaped(s)
 }
 
-fn hbars(title: &str, desc: &str, rows: &[(String, i64)], total: i64) -> Markup {
+fn hbars(lang: Lang, title: &str, desc: &str, rows: &[(String, i64)], total: i64) -> Markup {
     let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1);
     html! {
         figure.hbars role="img" aria-label=(format!("{title}. {desc}")) {
@@ -452,7 +452,7 @@ fn hbars(title: &str, desc: &str, rows: &[(String, i64)], total: i64) -> Markup 
                 div.hbar {
                     span.name { (q) }
                     span.track { span.fill style=(format!("width:{}%", n * 100 / max)) {} }
-                    span.num { (format_int(*n)) " · " (share(*n, total)) }
+                    span.num { (format_int(*n)) " · " (share(lang, *n, total)) }
                 }
             }
         }

@@ -443,7 +443,7 @@ async fn quote_inner(state: &AppState, ctx: &Ctx, partner: &Partner, draft: &Dra
         @if let Some(q) = quote {
             p.price { (q.price.total) @if q.intercity { " " span.badge.warn { (ctx.t(Msg::IntercityFlag)) } } }
             p.small { (money_words(ctx, crate::pricing::parse_fcfa(&draft.cod_amount).unwrap_or(0).max(0), q.price.total.get())) }
-            p.small.muted { (ctx.fmt(Msg::QuoteDistance, &[("km", &format!("{:.1}", q.distance_m as f64 / 1000.0))])) }
+            p.small.muted { (ctx.fmt(Msg::QuoteDistance, &[("km", &ctx.lang.tenths((q.distance_m + 50) / 100))])) }
             @if let Some((from, to)) = &cities {
                 div.field.invalid[errors.get("intercity_ok").is_some()] {
                     label.check {
@@ -703,7 +703,7 @@ fn order_live_part(
             div.kpi { span.l { (ctx.t(Msg::MoneyFeeLabel)) } span.v { (o.price_total) } }
             div.kpi { span.l { (ctx.t(Msg::FieldCod)) } span.v { (o.cod_amount) } }
             div.kpi { span.l { (ctx.t(Msg::DeliveryPin)) } span.v.pin { (o.delivery_pin) } }
-            div.kpi { span.l { (ctx.t(Msg::Distance)) } span.v { (format!("{:.1} km", o.distance_m as f64 / 1000.0)) } }
+            div.kpi { span.l { (ctx.t(Msg::Distance)) } span.v { (ctx.lang.km(o.distance_m)) } }
         }
         div.card {
             h2 { (ctx.t(Msg::Recipient)) }

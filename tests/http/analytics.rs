@@ -120,7 +120,7 @@ async fn the_page_and_its_bad_input(backend: Backend) {
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     assert!(html.contains("Du 09/03/2026 au 10/03/2026"), "{html}");
-    assert!(html.contains("50,0 %"), "delivery rate shown");
+    assert!(html.contains("50,0\u{a0}%"), "delivery rate shown, as French writes it");
     assert!(html.contains("15\u{a0}000\u{a0}FCFA"), "COD collected shown");
     assert_eq!(html.matches("<svg class=\"chart-svg\"").count(), 4);
     assert!(html.contains("<title id=\"t-orders\">Commandes dans le temps</title>"));
