@@ -111,6 +111,22 @@ pub async fn find_quartier(_db: &Db, city_id: i64, name: &str) -> sqlx::Result<O
     Ok(all_quartiers().iter().find(|q| q.city_id == city_id && text::match_key(&q.name) == key).cloned())
 }
 
+/// The quartier of a city whose name is closest to `name` (a typo, a missing letter), if one
+/// is close enough to be worth suggesting: at most a third of the name's letters differ.
+pub fn closest_quartier(city_id: i64, name: &str) -> Option<Quartier> {
+    let key = text::match_key(name);
+    if key.chars().count() < 3 {
+        return None;
+    }
+    all_quartiers()
+        .iter()
+        .filter(|q| q.city_id == city_id)
+        .map(|q| (text::edit_distance(&key, &text::match_key(&q.name)), q))
+        .filter(|(d, _)| *d * 3 <= key.chars().count().max(3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, q)| q.clone())
+}
+
 /// Great-circle distance in kilometres.
 pub fn distance_km(a: (f64, f64), b: (f64, f64)) -> f64 {
     let (lat1, lng1) = (a.0.to_radians(), a.1.to_radians());

@@ -75,6 +75,55 @@ fn column_for(header: &str) -> Option<&'static str> {
     table.iter().find(|(_, aliases)| aliases.contains(&key.as_str())).map(|(f, _)| *f)
 }
 
+/// The template's columns: each draft field under the header a vendor writes (French or
+/// English; both are read back by [`column_for`]).
+const TEMPLATE: &[(&str, &str, &str, &str)] = &[
+    ("recipient_name", "Destinataire", "Recipient", "Paul Nkwi"),
+    ("recipient_phone", "Téléphone", "Phone", "677 98 76 54"),
+    ("dropoff_city", "Ville", "City", "Douala"),
+    ("dropoff_quartier", "Quartier", "Quartier", "Makepe"),
+    ("dropoff_address", "Adresse", "Address", "Carrefour Makepe, portail bleu"),
+    ("package_description", "Colis", "Package", "Chaussures"),
+    ("size_class", "Taille", "Size", "S"),
+    ("cod_amount", "Montant à encaisser", "COD amount", "15000"),
+    ("courier_note", "Note coursier", "Courier note", "Appeler avant"),
+];
+
+/// A field under the template's header, in `lang` (its name in messages to the vendor).
+fn column_label(field: &str, lang: Lang) -> &'static str {
+    TEMPLATE.iter().find(|(f, ..)| *f == field).map(|(_, fr, en, _)| if lang == Lang::Fr { *fr } else { *en }).unwrap_or(match lang {
+        Lang::Fr => "Colonne",
+        Lang::En => "Column",
+    })
+}
+
+/// The vendor's own header for each field the file has (errors name the vendor's columns).
+pub fn vendor_headers(content: &str) -> Vec<(&'static str, String)> {
+    let Some(first) = content.lines().find(|l| !l.trim().is_empty()) else { return Vec::new() };
+    let delimiter = if first.matches(';').count() > first.matches(',').count() { b';' } else { b',' };
+    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).trim(csv::Trim::All).from_reader(content.as_bytes());
+    let Ok(headers) = reader.headers() else { return Vec::new() };
+    headers.iter().filter_map(|h| column_for(h).map(|f| (f, h.to_owned()))).collect()
+}
+
+/// How a row's problem names its column: the vendor's header, else the template's.
+fn column_name<'a>(headers: &'a [(&'static str, String)], field: &str, lang: Lang) -> &'a str {
+    headers.iter().find(|(f, _)| *f == field).map(|(_, h)| h.as_str()).unwrap_or_else(|| column_label(field, lang))
+}
+
+/// The import template (the vendor's language: `;` and a BOM in French for Excel).
+pub fn template_csv(lang: Lang) -> Vec<u8> {
+    let delimiter = if lang == Lang::Fr { b';' } else { b',' };
+    let header: Vec<&str> = TEMPLATE.iter().map(|(_, fr, en, _)| if lang == Lang::Fr { *fr } else { *en }).collect();
+    let example: Vec<&str> = TEMPLATE.iter().map(|(.., ex)| *ex).collect();
+    let mut out = b"\xEF\xBB\xBF".to_vec();
+    let mut w = csv::WriterBuilder::new().delimiter(delimiter).from_writer(Vec::new());
+    let _ = w.write_record(&header);
+    let _ = w.write_record(&example);
+    out.extend(w.into_inner().unwrap_or_default());
+    out
+}
+
 const REQUIRED: &[&str] =
     &["recipient_name", "recipient_phone", "dropoff_city", "dropoff_quartier", "dropoff_address", "package_description"];
 
@@ -119,7 +168,10 @@ impl FileError {
             FileError::Encoding => lang.t(Msg::ErrImportEncoding).to_owned(),
             FileError::TooLarge => lang.t(Msg::ErrImportTooLarge).to_owned(),
             FileError::TooManyRows(n) => lang.fmt(Msg::ErrImportTooManyRows, &[("n", &n.to_string()), ("max", &MAX_ROWS.to_string())]),
-            FileError::MissingColumns(cols) => lang.fmt(Msg::ErrImportMissingColumns, &[("columns", &cols.join(", "))]),
+            FileError::MissingColumns(cols) => {
+                let names: Vec<&str> = cols.iter().map(|c| column_label(c, lang)).collect();
+                lang.fmt(Msg::ErrImportMissingColumns, &[("columns", &names.join(", "))])
+            }
             FileError::Malformed(line) => lang.fmt(Msg::ErrImportMalformed, &[("line", &line.to_string())]),
         }
     }
@@ -204,9 +256,10 @@ fn upload_form(ctx: &Ctx, error: Option<&str>) -> Markup {
         }
         div.card {
             h2 { (ctx.t(Msg::ImportColumns)) }
-            p.small { code { "destinataire;telephone;ville;quartier;adresse;colis;taille;montant;note" } }
+            p { a.btn.secondary href="/partners/orders/import/template/" hx-boost="false" download { (ctx.t(Msg::ImportTemplate)) } }
+            @let names: Vec<&str> = TEMPLATE.iter().map(|(f, ..)| column_label(f, ctx.lang)).collect();
+            p.small { code { (names.join(if ctx.lang == Lang::Fr { ";" } else { "," })) } }
             p.small.muted { (ctx.t(Msg::ImportColumnsText)) }
-            pre.small { "destinataire;telephone;ville;quartier;adresse;colis;taille;montant\nPaul Nkwi;677 98 76 54;Douala;Deido;Derrière la pharmacie;Chaussures;M;15 000" }
         }
     }
 }
@@ -274,14 +327,30 @@ async fn load_import(state: &AppState, partner: &Partner, id: &str) -> PageResul
     Ok(row.ok_or_else(|| status_error(StatusCode::NOT_FOUND))?)
 }
 
-fn preview(ctx: &Ctx, id: &str, checked: &[(usize, Draft, Result<ValidOrder, FieldErrors>)], used: bool) -> Markup {
+fn preview(
+    ctx: &Ctx,
+    id: &str,
+    headers: &[(&'static str, String)],
+    checked: &[(usize, Draft, Result<ValidOrder, FieldErrors>)],
+    used: bool,
+    created: Option<usize>,
+) -> Markup {
     let valid = checked.iter().filter(|(_, _, r)| r.is_ok()).count();
     let invalid = checked.len() - valid;
     html! {
         p { a href="/partners/orders/import/" { "← " (ctx.t(Msg::ImportCsv)) } }
         h1 { (ctx.t(Msg::ImportPreviewTitle)) }
         @if used {
-            div.flash.ok role="status" { (ctx.t(Msg::ImportAlreadyDone)) " " a href="/partners/orders/" { (ctx.t(Msg::NavOrders)) } }
+            div.flash.ok role="status" {
+                @if let Some(n) = created { (ctx.fmt(Msg::ImportCreated, &[("n", &n.to_string())])) } @else { (ctx.t(Msg::ImportAlreadyDone)) }
+                " " a href="/partners/orders/" { (ctx.t(Msg::NavOrders)) }
+            }
+            @if invalid > 0 {
+                p.card {
+                    (ctx.fmt(Msg::ImportIgnored, &[("n", &invalid.to_string())])) " "
+                    a href=(format!("/partners/orders/import/{id}/ignored/")) hx-boost="false" download { (ctx.t(Msg::ImportIgnoredCsv)) }
+                }
+            }
         } @else {
             div.flash.(if invalid == 0 { "ok" } else { "warn" }) role="status" {
                 (ctx.fmt(Msg::ImportSummary, &[("valid", &valid.to_string()), ("invalid", &invalid.to_string())]))
@@ -296,15 +365,16 @@ fn preview(ctx: &Ctx, id: &str, checked: &[(usize, Draft, Result<ValidOrder, Fie
                             Ok(v) => {
                                 span {
                                     @if v.quote.intercity { span.badge.warn { (ctx.t(Msg::IntercityFlag)) } " " }
-                                    span.badge.ok { (v.quote.price.total) }
+                                    span.badge.ok { (ctx.t(Msg::ImportRowValid)) }
                                 }
                             }
                             Err(_) => { span.badge.err { (ctx.t(Msg::ImportRowInvalid)) } }
                         }
                     }
                     div.small.muted { (d.recipient_phone) " · " (d.dropoff_quartier) ", " (d.dropoff_city) " · " (d.package_description) }
+                    @if let Ok(v) = result { div.small { (crate::orders::pages::money_words(ctx, v.cod_amount.get(), v.quote.price.total.get())) } }
                     @if let Err(errors) = result {
-                        ul.errors { @for f in errors.fields() { li.error { strong { (f) } " : " (errors.get(f).unwrap_or_default()) } } }
+                        ul.errors { @for f in errors.fields() { li.error { strong { (column_name(headers, f, ctx.lang)) } " : " (errors.get(f).unwrap_or_default()) } } }
                     }
                 }
             }
@@ -320,12 +390,69 @@ fn preview(ctx: &Ctx, id: &str, checked: &[(usize, Draft, Result<ValidOrder, Fie
 }
 
 #[handler]
-pub async fn preview_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> PageResult<Response> {
+pub async fn preview_page(
+    Data(state): Data<&AppState>,
+    Data(ctx): Data<&Ctx>,
+    Path(id): Path<String>,
+    poem::web::Query(q): poem::web::Query<PreviewQuery>,
+) -> PageResult<Response> {
     let partner = load_partner(state, ctx).await?;
     let (content, used_at) = load_import(state, &partner, &id).await?;
     let rows = parse(&content).map_err(|_| status_error(StatusCode::NOT_FOUND))?;
     let checked = check_rows(&state.db, ctx.lang, &partner, &rows).await?;
-    Ok(respond(StatusCode::OK, page(ctx, ctx.t(Msg::ImportPreviewTitle), preview(ctx, &id, &checked, used_at.is_some()))))
+    let headers = vendor_headers(&content);
+    let created = q.created.parse::<usize>().ok();
+    let body = preview(ctx, &id, &headers, &checked, used_at.is_some(), created);
+    Ok(respond(StatusCode::OK, page(ctx, ctx.t(Msg::ImportPreviewTitle), body)))
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct PreviewQuery {
+    created: String,
+}
+
+/// The rows an import left out, with what to fix, as a CSV to correct and import again.
+#[handler]
+pub async fn ignored_rows(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> PageResult<Response> {
+    let partner = load_partner(state, ctx).await?;
+    let (content, _) = load_import(state, &partner, &id).await?;
+    let rows = parse(&content).map_err(|_| status_error(StatusCode::NOT_FOUND))?;
+    let checked = check_rows(&state.db, ctx.lang, &partner, &rows).await?;
+    let headers = vendor_headers(&content);
+    let delimiter = if ctx.lang == Lang::Fr { b';' } else { b',' };
+    let mut w = csv::WriterBuilder::new().delimiter(delimiter).from_writer(Vec::new());
+    let mut header: Vec<&str> = TEMPLATE.iter().map(|(_, fr, en, _)| if ctx.lang == Lang::Fr { *fr } else { *en }).collect();
+    header.push(ctx.t(Msg::ImportProblems));
+    let _ = w.write_record(&header);
+    for (_, d, result) in &checked {
+        let Err(errors) = result else { continue };
+        let problems: Vec<String> =
+            errors.fields().map(|f| format!("{} : {}", column_name(&headers, f, ctx.lang), errors.get(f).unwrap_or_default())).collect();
+        let record = [
+            &d.recipient_name,
+            &d.recipient_phone,
+            &d.dropoff_city,
+            &d.dropoff_quartier,
+            &d.dropoff_address,
+            &d.package_description,
+            &d.size_class,
+            &d.cod_amount,
+            &d.courier_note,
+        ];
+        let mut cells: Vec<String> = record.iter().map(|c| crate::orders::export::cell(c)).collect();
+        cells.push(problems.join(" ; "));
+        let _ = w.write_record(&cells);
+    }
+    let mut body = b"\xEF\xBB\xBF".to_vec();
+    body.extend(w.into_inner().unwrap_or_default());
+    Ok(crate::web::csv_attachment(ctx.t(Msg::ImportIgnoredFile)).body(body))
+}
+
+/// The import template, in the vendor's language.
+#[handler]
+pub async fn template(Data(ctx): Data<&Ctx>) -> Response {
+    crate::web::csv_attachment(ctx.t(Msg::ImportTemplateFile)).body(template_csv(ctx.lang))
 }
 
 #[handler]
@@ -355,7 +482,7 @@ pub async fn confirm(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(i
     )
     .await?;
     tracing::info!(partner_id = %partner.id, created = created.len(), "orders imported");
-    Ok(redirect(&format!("/partners/orders/?imported={}", created.len())))
+    Ok(redirect(&format!("/partners/orders/import/{id}/?created={}", created.len())))
 }
 
 #[cfg(test)]

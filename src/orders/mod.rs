@@ -107,7 +107,11 @@ async fn place(
     }
     let found = resolve_quartier(db, city.id, quartier).await?;
     if found.is_none() {
-        errors.add(quartier_field, lang.fmt(Msg::ErrUnknownQuartier, &[("city", &city.name)]));
+        let mut message = lang.fmt(Msg::ErrUnknownQuartier, &[("city", &city.name)]);
+        if let Some(close) = geo::closest_quartier(city.id, quartier) {
+            message = format!("{message} {}", lang.fmt(Msg::DidYouMean, &[("name", &close.name)]));
+        }
+        errors.add(quartier_field, message);
     }
     Ok(found)
 }

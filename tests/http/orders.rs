@@ -519,19 +519,37 @@ async fn import_previews_then_creates_valid_rows_once(backend: Backend) {
         Chantal Abanda;+237 699 11 22 33;Yaoundé;BASTOS;Portail bleu;Robe;;\n\
         Mauvais Tel;12345;Douala;Akwa;Rue 1;Sac;S;\n\
         Quartier Faux;677000000;Douala;Atlantide;Rue 2;Sac;S;\n\
-        Montant Faux;677000001;Douala;Akwa;Rue 3;Sac;S;-3\n";
+        Montant Faux;677000001;Douala;Akwa;Rue 3;Sac;S;-3\n\
+        Faute Frappe;677000002;Douala;Bonamousadi;Rue 4;Sac;S;\n";
     let id = upload(&app, csv).await;
     let preview = app.get(&format!("/partners/orders/import/{id}/")).await.text().await.unwrap();
-    assert!(preview.contains("2 lignes valides, 3 lignes à corriger."), "{preview}");
+    assert!(preview.contains("2 lignes valides, 4 lignes à corriger."), "{preview}");
+    // Problems name the vendor's own columns, and a near quartier is suggested.
     assert!(
-        preview.contains("Numéro camerounais invalide")
-            && preview.contains("Quartier inconnu à Douala")
-            && preview.contains("Montant invalide")
+        preview.contains("<strong>Téléphone</strong> : Numéro camerounais invalide")
+            && preview.contains("<strong>Quartier</strong> : Quartier inconnu à Douala")
+            && preview.contains("<strong>Montant</strong> : Montant invalide"),
+        "{preview}"
     );
+    assert!(preview.contains("Vouliez-vous dire Bonamoussadi ?"), "{preview}");
+    assert!(!preview.contains("recipient_phone") && !preview.contains("dropoff_quartier"));
+    // Each valid row says its money in the vendor's words.
+    assert!(preview.contains("Le client paie 15\u{a0}000\u{a0}FCFA") && preview.contains("Rien à encaisser"), "{preview}");
     assert_eq!(app.count("orders").await, 0, "the preview writes nothing");
     let resp = app.post_form(&format!("/partners/orders/import/{id}/"), &format!("/partners/orders/import/{id}/"), &[]).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.count("orders").await, 2);
+    // The result says what was created and offers the rows left out, to fix and import again.
+    let done = app.get(&location(&resp)).await.text().await.unwrap();
+    assert!(done.contains("Import terminé : 2 commandes créées.") && done.contains("4 lignes ont été laissées de côté."), "{done}");
+    let ignored = app.get(&format!("/partners/orders/import/{id}/ignored/")).await;
+    assert_eq!(ignored.headers()["content-type"], "text/csv; charset=utf-8");
+    let ignored = ignored.text().await.unwrap();
+    let mut reader = csv::ReaderBuilder::new().delimiter(b';').from_reader(ignored.trim_start_matches('\u{feff}').as_bytes());
+    assert_eq!(&reader.headers().unwrap()[9], "À corriger");
+    let left: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(left.len(), 4);
+    assert!(left.iter().any(|r| &r[0] == "Faute Frappe" && r[9].contains("Vouliez-vous dire Bonamoussadi ?")));
     let sources: Vec<String> =
         delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT source FROM orders").fetch_all(pool).await).unwrap();
     assert!(sources.iter().all(|s| s == "IMPORT"));
@@ -540,6 +558,11 @@ async fn import_previews_then_creates_valid_rows_once(backend: Backend) {
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.count("orders").await, 2);
     assert!(app.get(&format!("/partners/orders/import/{id}/")).await.text().await.unwrap().contains("déjà été importé"));
+    // The template reads back as one valid row.
+    let template = app.get("/partners/orders/import/template/").await.bytes().await.unwrap();
+    assert!(template.starts_with(b"\xEF\xBB\xBFDestinataire;T\xC3\xA9l\xC3\xA9phone;Ville;Quartier"));
+    let id = upload(&app, std::str::from_utf8(&template[3..]).unwrap()).await;
+    assert!(app.get(&format!("/partners/orders/import/{id}/")).await.text().await.unwrap().contains("1 ligne valide, 0 ligne à corriger."));
     // Windows-1252 from Excel in French is read correctly.
     let latin1: Vec<u8> = b"destinataire;telephone;ville;quartier;adresse;colis\nZo\xe9;677987654;Douala;De\xefdo;Rue 1;Colis\n".to_vec();
     let resp = upload_raw(&app, latin1).await;
