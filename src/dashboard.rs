@@ -126,7 +126,7 @@ async fn render(state: &AppState, ctx: &Ctx, key: KeyCard, status: StatusCode) -
         @if let Some(secret) = &key.created { (api_keys::pages::new_key_card(ctx, secret)) }
         div.card #api-keys {
             div.row.between { h2 { (ctx.t(Msg::ApiKeysTitle)) } a href="/partners/api-keys/" { (ctx.t(Msg::ApiKeyManage)) } }
-            p.muted { (ctx.fmt(Msg::ApiKeysActiveCount, &[("n", &active_keys.to_string())])) " · " a href="/partners/docs/" hx-boost="false" { (ctx.t(Msg::ApiDocsLink)) } }
+            p.muted { (ctx.fmt(Msg::ApiKeysActiveCount, &[("n", &active_keys.to_string())])) " · " a href="/partners/api/quickstart/" { (ctx.t(Msg::QuickstartTitle)) } " · " a href="/partners/docs/" hx-boost="false" { (ctx.t(Msg::ApiDocsLink)) } }
             form method="post" action="/partners/dashboard/api-key/" novalidate {
                 (crate::web::layout::csrf_field(ctx))
                 (crate::web::forms::Input::new("name", ctx.t(Msg::ApiKeyName), &key.name).hint(ctx.t(Msg::ApiKeyNameHint)).render(&key.errors))

@@ -3,6 +3,7 @@
 //! Only approved, non-suspended partners' keys authenticate.
 
 pub mod pages;
+pub mod quickstart;
 
 use uuid::Uuid;
 

@@ -24,13 +24,16 @@ use crate::{
 };
 
 pub fn routes(route: Route) -> Route {
-    route.at("/partners/api-keys/", get(keys_page).post(create_key)).at("/partners/api-keys/:id/revoke/", post(revoke_key))
+    route
+        .at("/partners/api-keys/", get(keys_page).post(create_key))
+        .at("/partners/api-keys/:id/revoke/", post(revoke_key))
+        .at("/partners/api/quickstart/", get(super::quickstart::quickstart))
 }
 
 fn view(ctx: &Ctx, keys: &[ApiKey], created: Option<&str>, errors: &FieldErrors, flash: Option<Msg>) -> Markup {
     html! {
         h1 { (ctx.t(Msg::ApiKeysTitle)) }
-        p.muted { (ctx.t(Msg::ApiKeysIntro)) " " a href="/partners/docs/" hx-boost="false" { (ctx.t(Msg::ApiDocsLink)) } }
+        p.muted { (ctx.t(Msg::ApiKeysIntro)) " " a href="/partners/api/quickstart/" { (ctx.t(Msg::QuickstartTitle)) } " · " a href="/partners/docs/" hx-boost="false" { (ctx.t(Msg::ApiDocsLink)) } }
         @if let Some(f) = flash { div.flash.ok role="status" { (ctx.t(f)) } }
         @if let Some(secret) = created { (new_key_card(ctx, secret)) }
         form.card method="post" action="/partners/api-keys/" novalidate {

@@ -185,7 +185,7 @@ fn view(
     };
     html! {
         h1 { (ctx.t(Msg::NavWebhooks)) }
-        p.muted { (ctx.t(Msg::WebhooksIntro)) " " a href="/partners/docs/" hx-boost="false" { (ctx.t(Msg::ApiDocsLink)) } }
+        p.muted { (ctx.t(Msg::WebhooksIntro)) " " a href="/partners/api/quickstart/" { (ctx.t(Msg::QuickstartTitle)) } " · " a href="/partners/docs/" hx-boost="false" { (ctx.t(Msg::ApiDocsLink)) } }
         @if let Some(f) = flash { div.flash.ok role="status" { (ctx.t(f)) } }
         @if let Some(c) = cfg {
             @if let Some(reason) = &c.paused_reason {

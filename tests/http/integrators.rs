@@ -15,6 +15,7 @@ use crate::{
 };
 
 both_backends!(
+    the_quick_start_takes_an_integrator_from_a_key_to_a_verified_webhook,
     every_post_answers_its_retries_as_it_answered_first,
     a_paused_webhook_keeps_its_queue_and_resumes_in_order,
     fees_after_a_hold_make_the_payout_wait,
@@ -431,4 +432,24 @@ async fn the_document_matches_its_reviewed_snapshot() {
         served == reviewed,
         "the API document changed: review the difference, then run the tests with UPDATE_OPENAPI_SNAPSHOT=1 to accept it"
     );
+}
+
+/// The quick start, for integrators on a phone: a key, a first order with curl (at this
+/// portal's address), the webhook check (the specification's snippet as is); a light page that
+/// links to the full reference.
+async fn the_quick_start_takes_an_integrator_from_a_key_to_a_verified_webhook(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    assert_eq!(app.get("/partners/api/quickstart/").await.status(), StatusCode::SEE_OTHER, "signed in only");
+    app.approved_vendor("Boutique", "a@shop.cm").await;
+    let resp = app.get("/partners/api/quickstart/").await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains(&format!("curl -X POST {}/api/v1/orders", app.state.config.public_url())), "{html}");
+    assert!(html.contains("Idempotency-Key") && html.contains("X-Delivr-Signature") && html.contains("hmac.compare_digest("));
+    assert!(html.contains(r#"href="/partners/docs/""#) && !html.contains("swagger-ui"), "the reference is a link away, not loaded here");
+    assert!(html.len() < 40_000, "{} bytes", html.len());
+    // The keys page, the webhooks page and the dashboard lead to it.
+    for page in ["/partners/api-keys/", "/partners/webhooks/", "/partners/dashboard/"] {
+        assert!(app.get(page).await.text().await.unwrap().contains(r#"href="/partners/api/quickstart/""#), "{page}");
+    }
 }
