@@ -147,7 +147,7 @@ macro_rules! define_catalogue {
                 }
             }
 
-            #[cfg(test)]
+            /// Every message (the tests check the catalogue, and the pages against it).
             pub const ALL: &'static [Msg] = &[$(Msg::$name,)*];
         }
     };

@@ -159,6 +159,13 @@ async fn run_scenario_with(script: &str, options: Options) {
     let receiver = if options.providers { Some(Receiver::start().await) } else { None };
     let base = spawn_portal(dir.path(), options.simulate, receiver.as_ref()).await;
     let receiver_url = receiver.as_ref().map(|r| r.url.clone()).unwrap_or_default();
+    // The catalogue, for the scripts that check a page speaks one language.
+    let catalogue = dir.path().join("catalogue.json");
+    let messages: Vec<serde_json::Value> = delivr::i18n::Msg::ALL
+        .iter()
+        .map(|m| serde_json::json!({"fr": m.text(delivr::i18n::Lang::Fr), "en": m.text(delivr::i18n::Lang::En)}))
+        .collect();
+    std::fs::write(&catalogue, serde_json::to_vec(&messages).unwrap()).unwrap();
     let shots = root().join("target").join("screenshots");
     std::fs::create_dir_all(&shots).expect("screenshot dir");
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
@@ -178,6 +185,7 @@ async fn run_scenario_with(script: &str, options: Options) {
             .env("SHOTS", &shots)
             .env("CHROMIUM", &chromium)
             .env("RECEIVER", &receiver_url)
+            .env("CATALOGUE", &catalogue)
             .output()
             .expect("node runs")
     })
@@ -227,4 +235,9 @@ async fn a_page_left_open_ends_with_its_session_and_the_docs_run_under_their_pol
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_booking_confirmed_a_failure_reattempted_a_parcel_returned_and_a_password_reset_at_phone_width() {
     run_scenario_with("bookings.mjs", Options { simulate: false, providers: true }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_fits_a_phone_is_within_two_taps_and_speaks_one_language() {
+    run_scenario_with("pages.mjs", Options { simulate: false, providers: false }).await;
 }
