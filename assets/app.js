@@ -80,6 +80,23 @@
   window.addEventListener("online", function () {
     if (document.querySelector(".offline-note[data-offline]")) { window.location.reload(); return; }
   });
+  // Branding: a swatch, the suggestion or the colour picker fills the colour field (and the
+  // live preview follows).
+  function setColor(value) {
+    var field = document.getElementById("f-brand_color");
+    if (!field) return;
+    field.value = value;
+    field.dispatchEvent(new Event("input", { bubbles: true }));
+    var picker = document.querySelector("[data-color-picker]");
+    if (picker && /^#[0-9a-f]{6}$/i.test(value)) picker.value = value;
+  }
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest && e.target.closest("button[data-color]");
+    if (b) setColor(b.getAttribute("data-color"));
+  });
+  document.addEventListener("input", function (e) {
+    if (e.target.matches && e.target.matches("[data-color-picker]")) setColor(e.target.value);
+  });
   // The "Plus" sheet of the phone's tab bar closes on a tap outside it and on Escape (it is a
   // <details>: without this file it opens and closes with its own button).
   document.addEventListener("click", function (e) {

@@ -266,7 +266,14 @@ struct BrandForm {
     brand_color: String,
     brand_message: String,
     slug: String,
+    /// A logo chosen with a form that had to be corrected: its (checked, re-encoded) bytes in
+    /// base64, carried to the next submission so that it is not chosen again.
+    #[serde(skip)]
+    pending_logo: String,
 }
+
+/// Colours that read well under white text (WCAG AA), offered as swatches.
+const SWATCHES: [&str; 8] = ["#0f6e55", "#1d4ed8", "#7c3aed", "#b42318", "#c2410c", "#0e7490", "#be185d", "#374151"];
 
 fn form_view(state: &AppState, ctx: &Ctx, brand: &Brand, form: &BrandForm, errors: &FieldErrors, flash: bool) -> Markup {
     let base = format!("{}/book/", state.config.public_url());
@@ -291,9 +298,29 @@ fn form_view(state: &AppState, ctx: &Ctx, brand: &Brand, form: &BrandForm, error
                             aria-invalid=[errors.get("logo").map(|_| "true")];
                         div.hint #f-logo-hint { (ctx.fmt(Msg::BrandLogoHint, &[("mb", &(MAX_LOGO_BYTES >> 20).to_string())])) }
                         @if let Some(e) = errors.get("logo") { div.error #f-logo-err role="alert" { (e) } }
+                        @if !form.pending_logo.is_empty() {
+                            input type="hidden" name="pending_logo" value=(form.pending_logo);
+                            p.small.flash.ok role="status" { (ctx.t(Msg::BrandLogoPending)) }
+                        }
                         @if brand.logo_url.is_some() { label.check { input type="checkbox" name="remove_logo" value="1"; " " (ctx.t(Msg::BrandLogoRemove)) } }
                     }
                     (Input::new("brand_color", ctx.t(Msg::BrandColor), &form.brand_color).optional().hint(ctx.t(Msg::BrandColorHint)).render(errors))
+                    // With JavaScript: swatches, the phone's own colour picker, and the contrast
+                    // suggestion in one tap (each fills the field above; without, it is typed).
+                    div.swatches.js-only role="group" aria-label=(ctx.t(Msg::BrandSwatches)) {
+                        @for c in SWATCHES {
+                            button.swatch type="button" data-color=(c) aria-label=(c) title=(c) style=(format!("background:{c}")) {}
+                        }
+                        label.picker title=(ctx.t(Msg::BrandPicker)) {
+                            span.sr { (ctx.t(Msg::BrandPicker)) }
+                            input type="color" data-color-picker value=(parse_color(&form.brand_color).map(hex).unwrap_or_else(|| "#0f6e55".to_owned()));
+                        }
+                    }
+                    @if errors.get("brand_color").is_some() {
+                        @if let Some(s) = parse_color(&form.brand_color).map(|rgb| hex(suggest(rgb))) {
+                            p.js-only { button.btn.secondary type="button" data-color=(s) { (ctx.fmt(Msg::BrandUseSuggestion, &[("color", &s)])) } }
+                        }
+                    }
                     (textarea("brand_message", ctx.t(Msg::BrandMessage), &form.brand_message, MAX_MESSAGE, Some(ctx.t(Msg::BrandMessageHint)), errors))
                     (Input::new("slug", ctx.t(Msg::FieldSlug), &form.slug).hint(&ctx.fmt(Msg::BrandSlugHint, &[("base", &base)])).render(errors))
                 }
@@ -315,6 +342,7 @@ async fn current_form(state: &AppState, partner: &PartnerRef) -> PageResult<(Bra
         brand_color: brand.color.clone().unwrap_or_default(),
         brand_message: brand.message.clone().unwrap_or_default(),
         slug: partner.slug.clone(),
+        pending_logo: String::new(),
     };
     Ok((brand, form))
 }
@@ -374,6 +402,15 @@ async fn save(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, mut multipart
                     other => upload = Some(other),
                 }
             }
+            Some("pending_logo") => {
+                let text = media::read_text(field, 2 * MAX_LOGO_BYTES).await?;
+                if upload.is_none() && !text.trim().is_empty() {
+                    // Checked again like any upload: the field comes from the browser.
+                    upload = Some(
+                        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, text.trim()).map_err(|_| ImageError::NotAnImage),
+                    );
+                }
+            }
             Some(name @ ("brand_color" | "brand_message" | "slug" | "remove_logo")) => {
                 let name = name.to_owned();
                 let text = media::read_text(field, 8 * MAX_MESSAGE).await?;
@@ -422,6 +459,11 @@ async fn save(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, mut multipart
             }
         },
     };
+    // A good logo waits for the corrected form instead of being chosen again.
+    let pending = match &logo {
+        Some(Some(img)) => base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &img.bytes),
+        _ => String::new(),
+    };
     if errors.is_empty() {
         match save_branding(&state.db, &p.id, &BrandingUpdate { color, message, slug, logo }).await {
             Ok(()) => return Ok(redirect("/partners/branding/?saved=1")),
@@ -429,6 +471,7 @@ async fn save(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, mut multipart
             Err(SaveError::Db(e)) => return Err(internal(e).into()),
         }
     }
+    form.pending_logo = pending;
     let (brand, _) = current_form(state, p).await?;
     let body = form_view(state, ctx, &brand, &form, &errors, false);
     Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, page(ctx, ctx.t(Msg::NavBranding), body)))

@@ -113,6 +113,29 @@ async fn the_brand_is_checked_and_shown_on_public_pages(backend: Backend) {
         app.get(&format!("/partners/branding/preview/?brand_color=%23ffd700&brand_message=&slug={slug}")).await.text().await.unwrap();
     assert!(preview.contains("brand-sample") && preview.contains("Essayez #") && preview.contains("1,4:1"), "{preview}");
 
+    // A good logo with a colour to correct: nothing stored, the logo waits in the form (not to
+    // be chosen again), the suggestion is one tap; the corrected form saves both.
+    let resp = save(&app, brand_parts("#ffd700", "", &slug, Some(("logo.png", image_bytes(300, 300, ImageFormat::Png))))).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("Logo choisi : il sera enregistré avec le reste"), "{page}");
+    let pending = page.split(r#"name="pending_logo" value=""#).nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let suggestion = page.split("Utiliser #").nth(1).unwrap().chars().take(6).collect::<String>();
+    assert!(page.contains(&format!(r##"data-color="#{suggestion}""##)) && page.contains(r##"data-color="#0f6e55""##), "swatches");
+    assert_eq!(delivr::partners::branding::of(&app.state.db, &app.partner_id("a@shop.cm").await).await.unwrap().logo_url, None);
+    let color = format!("#{suggestion}");
+    let mut parts = brand_parts(&color, "", &slug, None);
+    parts.push(Part::Text("pending_logo", &pending));
+    assert_eq!(save(&app, parts).await.status(), StatusCode::SEE_OTHER);
+    let kept = delivr::partners::branding::of(&app.state.db, &app.partner_id("a@shop.cm").await).await.unwrap();
+    assert!(kept.logo_url.is_some() && kept.color.as_deref() == Some(color.as_str()));
+    // What the browser sends back is checked again like any upload.
+    let mut parts = brand_parts(&color, "", &slug, None);
+    parts.push(Part::Text("pending_logo", "PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+"));
+    let resp = save(&app, parts).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(resp.text().await.unwrap().contains("n'est pas une image"));
+
     // A real brand: shrunk logo served for good, colour and message on the public pages.
     let resp = save(
         &app,
