@@ -154,6 +154,19 @@
     e.detail.shouldSwap = false;
     active.addEventListener("blur", function () { htmx.trigger(target, "live-refresh"); }, { once: true });
   });
+  // The notification feed keeps one entry per order: a newer one, arrived live, takes the
+  // place of the older (and of its "mark read" button).
+  document.addEventListener("htmx:sseMessage", function (e) {
+    if (!e.target || e.target.id !== "notif-list") return;
+    var seen = {};
+    e.target.querySelectorAll("li.notif[data-order]").forEach(function (li) {
+      var order = li.getAttribute("data-order");
+      if (!seen[order]) { seen[order] = true; return; }
+      var next = li.nextElementSibling;
+      if (next && next.classList.contains("notif-action")) next.remove();
+      li.remove();
+    });
+  });
   // Order detail: the courier's position, live, from the page's event stream.
   document.addEventListener("htmx:sseBeforeMessage", function (e) {
     if (!e.target || e.target.id !== "order-position") return;

@@ -27,6 +27,9 @@ pub struct Notice {
     pub order_id: Option<String>,
     /// For `session.ended`: the SHA-256 of the session's cookie.
     pub session: Option<String>,
+    /// The event's notification took the place of its order's unread ones: counts are read
+    /// again rather than added to.
+    pub superseded: bool,
     /// The notification the event gave the partner, if any.
     pub notification_id: Option<i64>,
 }
@@ -114,6 +117,11 @@ impl Kind {
         Kind::WebhookPaused,
         Kind::PartnerApproved,
     ];
+
+    /// The kind named `s` (as [`Kind::as_str`] writes it).
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -244,18 +252,31 @@ pub async fn record(tx: &mut Tx, event: &Event, at: i64) -> sqlx::Result<Recorde
             .execute(&mut *c)
             .await?;
         }
-        let lang: Option<String> = sqlx::query_scalar("SELECT u.language FROM partners p JOIN users u ON u.id = p.user_id WHERE p.id = $1")
-            .bind(&event.partner_id)
-            .fetch_optional(&mut *c)
-            .await?
-            .flatten();
+        let who: Option<(Option<String>, String)> = sqlx::query_as(
+            "SELECT u.language, p.muted_notifications FROM partners p JOIN users u ON u.id = p.user_id WHERE p.id = $1",
+        )
+        .bind(&event.partner_id)
+        .fetch_optional(&mut *c)
+        .await?;
+        let (lang, muted) = who.unwrap_or_default();
         let lang = lang.as_deref().and_then(crate::i18n::Lang::parse).unwrap_or_default();
-        let mut notification_id = None;
-        if let Some((ty, title, message)) = notice::render(event.kind, lang, &data) {
+        let (mut notification_id, mut superseded) = (None, false);
+        let wanted = !notice::muted(&muted).contains(&kind);
+        if let (Some((ty, title, message)), true) = (notice::render(event.kind, lang, &data), wanted) {
+            // One entry per order: its unread notifications give way to the newest.
+            if let Some(order_id) = event.order_id.as_deref() {
+                superseded = sqlx::query("UPDATE partner_notifications SET is_read = TRUE WHERE partner_id = $1 AND order_id = $2 AND is_read = FALSE")
+                    .bind(&event.partner_id)
+                    .bind(order_id)
+                    .execute(&mut *c)
+                    .await?
+                    .rows_affected()
+                    > 0;
+            }
             // On PostgreSQL a trigger also NOTIFYs the other instances (delivered at commit).
             let id: i64 = sqlx::query_scalar(
-                "INSERT INTO partner_notifications (partner_id, notification_type, title, message, order_id, is_read, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, FALSE, $6) RETURNING id",
+                "INSERT INTO partner_notifications (partner_id, notification_type, title, message, order_id, is_read, created_at, event_kind, event_data) \
+                 VALUES ($1, $2, $3, $4, $5, FALSE, $6, $7, $8) RETURNING id",
             )
             .bind(&event.partner_id)
             .bind(ty)
@@ -263,14 +284,16 @@ pub async fn record(tx: &mut Tx, event: &Event, at: i64) -> sqlx::Result<Recorde
             .bind(&message)
             .bind(event.order_id.as_deref())
             .bind(at)
+            .bind(kind)
+            .bind(event.data_json())
             .fetch_one(&mut *c)
             .await?;
             notification_id = Some(id);
         }
-        Ok::<_, sqlx::Error>((seq, notification_id))
+        Ok::<_, sqlx::Error>((seq, notification_id, superseded))
     }
     .await)?;
-    let (seq, notification_id) = seq;
+    let (seq, notification_id, superseded) = seq;
     // Its messages to the recipient or the vendor, in the same unit of work.
     let messages = outbound::messages_for(tx, event.kind, &event.partner_id, event.order_id.as_deref()).await?;
     outbound::write(tx, Some(&event_id), Some(&event.partner_id), event.order_id.as_deref(), messages, at).await?;
@@ -281,6 +304,7 @@ pub async fn record(tx: &mut Tx, event: &Event, at: i64) -> sqlx::Result<Recorde
         order_id: event.order_id.clone(),
         session: None,
         notification_id,
+        superseded,
     }))
 }
 

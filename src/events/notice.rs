@@ -6,6 +6,28 @@ use crate::{
     money::format_fcfa,
 };
 
+/// The events a vendor may choose not to be notified of (the others always are: an approval,
+/// a paused webhook, a locked PIN).
+pub const MUTABLE: [&str; 12] = [
+    "order.created",
+    "order.assigned",
+    "order.picked_up",
+    "order.completed",
+    "order.cancelled",
+    "order.failed",
+    "order.returned",
+    "payment.received",
+    "booking.requested",
+    "dispute.updated",
+    "invoice.issued",
+    "payout.paid",
+];
+
+/// The muted kinds of a partner's stored setting (comma-separated), keeping only mutable ones.
+pub fn muted(setting: &str) -> Vec<&str> {
+    setting.split(',').map(str::trim).filter(|k| MUTABLE.contains(k)).collect()
+}
+
 /// Type, title and message of the notification an event gives, if any.
 pub fn render(kind: super::Kind, lang: Lang, data: &serde_json::Value) -> Option<(&'static str, String, String)> {
     let kind = kind.as_str();

@@ -236,8 +236,11 @@ pub fn start_waking(actors: &Actors, bus: &Bus, db: &Db, runtime: &tokio::runtim
                     let partner_id = n.partner_id.clone();
                     // A notification written here adds one; on PostgreSQL its NOTIFY (which
                     // every instance gets, this one too) makes the actor read the count again.
-                    if let (Some(id), false) = (n.notification_id, on_postgres) {
-                        on_events.tell_running::<NotificationActor, _>(&partner_id, Recount::Added(id));
+                    // One that took the place of its order's unread ones: read the count again.
+                    match (n.notification_id, on_postgres, n.superseded) {
+                        (Some(_), false, true) => on_events.tell_running::<NotificationActor, _>(&partner_id, Recount::Stale),
+                        (Some(id), false, false) => on_events.tell_running::<NotificationActor, _>(&partner_id, Recount::Added(id)),
+                        _ => {}
                     }
                     wake(&on_events, &partner_id, live_of(n));
                 }

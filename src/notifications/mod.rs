@@ -21,6 +21,45 @@ pub struct Notification {
     pub order_id: Option<String>,
     pub is_read: bool,
     pub created_at: i64,
+    /// The event it tells of, to say it in the reader's current language.
+    pub event_kind: Option<String>,
+    pub event_data: Option<String>,
+}
+
+impl Notification {
+    /// Title and message in `lang`: rendered from the event when it is known, else as stored.
+    pub fn texts(&self, lang: crate::i18n::Lang) -> (String, String) {
+        let rendered = self.event_kind.as_deref().and_then(crate::events::Kind::parse).and_then(|kind| {
+            let data: serde_json::Value = serde_json::from_str(self.event_data.as_deref()?).ok()?;
+            crate::events::notice::render(kind, lang, &data)
+        });
+        match rendered {
+            Some((_, title, message)) => (title, message),
+            None => (self.title.clone(), self.message.clone()),
+        }
+    }
+}
+
+const COLUMNS: &str = "id, notification_type, title, message, order_id, is_read, created_at, event_kind, event_data";
+
+/// The kinds of events the partner chose not to be notified of.
+pub async fn muted(db: &Db, partner_id: &str) -> sqlx::Result<Vec<String>> {
+    let setting: Option<String> = on_db!(db, pool => sqlx::query_scalar("SELECT muted_notifications FROM partners WHERE id = $1")
+        .bind(partner_id)
+        .fetch_optional(pool)
+        .await)?;
+    Ok(crate::events::notice::muted(&setting.unwrap_or_default()).into_iter().map(str::to_owned).collect())
+}
+
+/// Choose the kinds of events not to be notified of (unknown or unmutable kinds are ignored).
+pub async fn set_muted(db: &Db, partner_id: &str, kinds: &[String]) -> sqlx::Result<()> {
+    let kept: Vec<&str> = crate::events::notice::MUTABLE.iter().copied().filter(|k| kinds.iter().any(|x| x == k)).collect();
+    on_db!(db, pool => sqlx::query("UPDATE partners SET muted_notifications = $2 WHERE id = $1")
+        .bind(partner_id)
+        .bind(kept.join(","))
+        .execute(pool)
+        .await
+        .map(|_| ()))
 }
 
 /// The unread count and the id of the partner's last notification, in one read.
@@ -41,12 +80,35 @@ pub async fn unread_count(db: &Db, partner_id: &str) -> sqlx::Result<i64> {
         .await)
 }
 
+/// One entry per order: each order's newest notification (and every one without an order),
+/// newest first, before id `before`, optionally unread only.
+pub async fn latest_per_order(
+    db: &Db,
+    partner_id: &str,
+    unread_only: bool,
+    before: Option<i64>,
+    limit: i64,
+) -> sqlx::Result<Vec<Notification>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM partner_notifications n WHERE partner_id = $1 AND ($2 = FALSE OR is_read = FALSE) AND id < $3 \
+         AND (order_id IS NULL OR id = (SELECT MAX(m.id) FROM partner_notifications m WHERE m.partner_id = n.partner_id AND m.order_id = n.order_id)) \
+         ORDER BY id DESC LIMIT $4"
+    );
+    on_db!(db, pool => sqlx::query_as(&sql)
+        .bind(partner_id)
+        .bind(unread_only)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit)
+        .fetch_all(pool)
+        .await)
+}
+
 /// Notifications newest first, before id `before`, optionally unread only.
 pub async fn list(db: &Db, partner_id: &str, unread_only: bool, before: Option<i64>, limit: i64) -> sqlx::Result<Vec<Notification>> {
-    on_db!(db, pool => sqlx::query_as(
-        "SELECT id, notification_type, title, message, order_id, is_read, created_at FROM partner_notifications \
-         WHERE partner_id = $1 AND ($2 = FALSE OR is_read = FALSE) AND id < $3 ORDER BY id DESC LIMIT $4",
-    )
+    let sql = format!(
+        "SELECT {COLUMNS} FROM partner_notifications WHERE partner_id = $1 AND ($2 = FALSE OR is_read = FALSE) AND id < $3 ORDER BY id DESC LIMIT $4"
+    );
+    on_db!(db, pool => sqlx::query_as(&sql)
     .bind(partner_id)
     .bind(unread_only)
     .bind(before.unwrap_or(i64::MAX))
@@ -57,10 +119,8 @@ pub async fn list(db: &Db, partner_id: &str, unread_only: bool, before: Option<i
 
 /// Notifications after id `after`, oldest first (what a stream has not sent yet).
 pub async fn after(db: &Db, partner_id: &str, after: i64, limit: i64) -> sqlx::Result<Vec<Notification>> {
-    on_db!(db, pool => sqlx::query_as(
-        "SELECT id, notification_type, title, message, order_id, is_read, created_at FROM partner_notifications \
-         WHERE partner_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-    )
+    let sql = format!("SELECT {COLUMNS} FROM partner_notifications WHERE partner_id = $1 AND id > $2 ORDER BY id LIMIT $3");
+    on_db!(db, pool => sqlx::query_as(&sql)
     .bind(partner_id)
     .bind(after)
     .bind(limit)

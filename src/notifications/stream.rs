@@ -35,15 +35,18 @@ const MAX_BACKLOG: i64 = 50;
 /// Order events read at once after a wake-up (a burst beyond it is read on the next).
 const MAX_ORDER_EVENTS: i64 = 200;
 
+/// One entry of the feed, in the reader's language: an order's entry is its latest news (the
+/// order's page keeps the history); `data-order` lets a newer entry take its place live.
 pub fn item(lang: Lang, n: &Notification) -> maud::Markup {
+    let (title, message) = n.texts(lang);
     html! {
-        li.notif.unread[!n.is_read] #(format!("notif-{}", n.id)) {
-            strong { (n.title) }
+        li.notif.unread[!n.is_read] #(format!("notif-{}", n.id)) data-order=[n.order_id.as_deref()] {
+            strong { (title) }
             br;
-            span { (n.message) }
+            span { (message) }
             br;
             span.small.muted { (format_datetime(n.created_at, lang)) }
-            @if let Some(order) = &n.order_id { " · " a href=(format!("/partners/orders/{order}/")) { (lang.t(Msg::SeeOrder)) } }
+            @if let Some(order) = &n.order_id { " · " a.more href=(format!("/partners/orders/{order}/")) { (lang.t(Msg::SeeOrderHistory)) } }
         }
     }
 }

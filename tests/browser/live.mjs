@@ -25,6 +25,7 @@ try {
   // That order's page stays open in the other tab: the simulator dispatches and delivers it,
   // and the page follows (checked at the end, without a reload).
   const orderUrl = other.url();
+  const tracking = (await other.locator("h1").textContent()).trim();
 
   // The first tab's badge counts up by itself.
   await page.waitForFunction((b) => {
@@ -36,7 +37,9 @@ try {
   // The notifications page shows it.
   await navigate(page, "Notifications");
   await page.waitForURL("**/partners/notifications/");
-  check((await text(page)).includes("Nouvelle commande"), "notification listed");
+  // One entry for the order: its latest news (created, or already assigned by the simulator).
+  check((await text(page)).includes(tracking), "the order's notification is listed");
+  check(await page.locator(`#notif-list li.notif[data-order]`).count() === 1, "one entry per order");
   await shot(page, "21-notifications");
 
   // The tracking map: the simulator assigns a courier and drives; markers move live.
