@@ -236,7 +236,8 @@ async fn login(
         // The partner is suspended: the session was refused. The right password earns the
         // reason and how to reach DELIVR-CM.
         let reason = repo::suspension_reason(&state.db, &user.id).await?;
-        return Ok(respond(StatusCode::FORBIDDEN, suspended_view(state, ctx, reason.as_deref())));
+        let refused = !repo::was_approved(&state.db, &user.id).await?;
+        return Ok(respond(StatusCode::FORBIDDEN, suspended_view(state, ctx, reason.as_deref(), refused)));
     };
     let target = match (next.is_empty(), guard::home_of(&resolved)) {
         (false, "/partners/dashboard/" | "/admin/partners/") => next.as_str(),
@@ -295,15 +296,15 @@ async fn switch_language(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Fo
 }
 
 /// What a suspended vendor sees after signing in: why, and how to reach DELIVR-CM.
-fn suspended_view(state: &AppState, ctx: &Ctx, reason: Option<&str>) -> Markup {
+fn suspended_view(state: &AppState, ctx: &Ctx, reason: Option<&str>, refused: bool) -> Markup {
     let config = &state.config;
     let phone = crate::accounts::phone::Phone::parse(&config.support_phone);
     let wa = phone.as_ref().map(|p| format!("https://wa.me/{}", p.as_str().trim_start_matches('+')));
     let body = html! {
         div.narrow {
-            h1 { (ctx.t(Msg::SuspendedTitle)) }
+            h1 { (ctx.t(if refused { Msg::SuspendedRefusedTitle } else { Msg::SuspendedTitle })) }
             div.card {
-                p { (ctx.t(Msg::SuspendedText)) }
+                p { (ctx.t(if refused { Msg::SuspendedRefusedText } else { Msg::SuspendedText })) }
                 @if let Some(r) = reason.filter(|r| !r.trim().is_empty()) { p { strong { (ctx.t(Msg::SuspendedReason)) " : " } (r) } }
                 p { (ctx.t(Msg::SuspendedContact)) }
                 ul {
@@ -315,5 +316,5 @@ fn suspended_view(state: &AppState, ctx: &Ctx, reason: Option<&str>) -> Markup {
             }
         }
     };
-    page(ctx, ctx.t(Msg::SuspendedTitle), body)
+    page(ctx, ctx.t(if refused { Msg::SuspendedRefusedTitle } else { Msg::SuspendedTitle }), body)
 }

@@ -94,6 +94,15 @@ pub async fn create_staff(db: &Db, role: Role, email: &str, full_name: &str, pho
     Ok(id)
 }
 
+/// Was the partner of a user ever approved (a suspension), or not (a refused application)?
+pub async fn was_approved(db: &Db, user_id: &str) -> sqlx::Result<bool> {
+    let at: Option<Option<i64>> = on_db!(db, pool => sqlx::query_scalar("SELECT approved_at FROM partners WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await)?;
+    Ok(at.flatten().is_some())
+}
+
 /// Why the partner of a user is suspended, as the admin wrote it (`None` when not suspended or
 /// no reason was given).
 pub async fn suspension_reason(db: &Db, user_id: &str) -> sqlx::Result<Option<String>> {

@@ -34,6 +34,7 @@ pub fn routes(route: Route) -> Route {
         .at("/admin/partners/:id/", get(show_partner))
         .at("/admin/partners/:id/approve/", post(approve_partner))
         .at("/admin/partners/:id/suspend/", post(suspend_partner))
+        .at("/admin/partners/:id/refuse/", post(refuse_partner))
         .at("/admin/partners/:id/adjust/", post(adjust_wallet))
         .at("/admin/invoices/:id/credit-note/", post(issue_credit_note))
 }
@@ -133,14 +134,34 @@ async fn load(state: &AppState, id: &str) -> PageResult<Partner> {
 }
 
 #[handler]
-async fn show_partner(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> PageResult<Response> {
+async fn show_partner(
+    Data(state): Data<&AppState>,
+    Data(ctx): Data<&Ctx>,
+    Path(id): Path<String>,
+    poem::web::Query(q): poem::web::Query<DoneQuery>,
+) -> PageResult<Response> {
     guard::admin(ctx)?;
     let p = load(state, &id).await?;
-    Ok(respond(StatusCode::OK, partner_page(state, ctx, &p, &FieldErrors::default()).await?))
+    let done = match q.done.as_str() {
+        "approved" => Some(Msg::AdminDoneApproved),
+        "refused" => Some(Msg::AdminDoneRefused),
+        "suspended" => Some(Msg::AdminDoneSuspended),
+        "adjusted" => Some(Msg::AdminDoneAdjusted),
+        "credit" => Some(Msg::AdminDoneCredit),
+        _ => None,
+    };
+    Ok(respond(StatusCode::OK, partner_page(state, ctx, &p, &FieldErrors::default(), done).await?))
+}
+
+/// Which admin action just succeeded (its page says so).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct DoneQuery {
+    done: String,
 }
 
 /// The partner's detail with its money: balance, adjustment, invoices and credit notes.
-async fn partner_page(state: &AppState, ctx: &Ctx, p: &Partner, errors: &FieldErrors) -> PageResult<maud::Markup> {
+async fn partner_page(state: &AppState, ctx: &Ctx, p: &Partner, errors: &FieldErrors, done: Option<Msg>) -> PageResult<maud::Markup> {
     let balance = crate::wallet::actor::balance(&state.actors, &state.db, &p.id).await?;
     let invoices = crate::invoices::list(&state.db, &p.id).await?;
     let money = html! {
@@ -176,14 +197,32 @@ async fn partner_page(state: &AppState, ctx: &Ctx, p: &Partner, errors: &FieldEr
             }
         }
     };
-    Ok(partner_view(ctx, p, errors, money))
+    Ok(partner_view(ctx, p, errors, done, money))
 }
 
-fn partner_view(ctx: &Ctx, p: &Partner, errors: &FieldErrors, money: maud::Markup) -> maud::Markup {
+fn partner_view(ctx: &Ctx, p: &Partner, errors: &FieldErrors, done: Option<Msg>, money: maud::Markup) -> maud::Markup {
     let phone = Phone::parse(&p.phone).map(|ph| ph.to_string()).unwrap_or_else(|| p.phone.clone());
     let body = html! {
         p { a href="/admin/partners/" { "← " (ctx.t(Msg::AdminPartnersTitle)) } }
         h1 { (p.business_name) " " (status_badge(ctx, p.status())) }
+        @if let Some(msg) = done { div.flash.ok role="status" { (ctx.t(msg)) } }
+        // What to check before approving: where parcels are picked up, the business's papers.
+        div.card {
+            h2 { (ctx.t(Msg::AdminToVerify)) }
+            ul.checklist {
+                li.done[p.pickup_address.is_some() && p.pickup_quartier_id.is_some()] {
+                    (ctx.t(Msg::AdminVerifyPickup)) " : "
+                    @match &p.pickup_address { Some(a) => { strong { (a) } }, None => { span.muted { (ctx.t(Msg::AdminNotGiven)) } } }
+                }
+                li.done[p.niu.as_deref().is_some_and(|v| !v.trim().is_empty())] {
+                    "NIU : " @match p.niu.as_deref().filter(|v| !v.trim().is_empty()) { Some(v) => { strong { (v) } }, None => { span.muted { (ctx.t(Msg::AdminNotGiven)) } } }
+                }
+                li.done[p.rccm.as_deref().is_some_and(|v| !v.trim().is_empty())] {
+                    "RCCM : " @match p.rccm.as_deref().filter(|v| !v.trim().is_empty()) { Some(v) => { strong { (v) } }, None => { span.muted { (ctx.t(Msg::AdminNotGiven)) } } }
+                }
+                li.done[Phone::parse(&p.phone).is_some()] { (ctx.t(Msg::AdminVerifyPhone)) " : " a href=(format!("tel:{}", p.phone)) { (phone) } }
+            }
+        }
         div.card {
             dl.facts {
                 dt { (ctx.t(Msg::FieldContactName)) } dd { (p.contact_name) }
@@ -206,7 +245,16 @@ fn partner_view(ctx: &Ctx, p: &Partner, errors: &FieldErrors, money: maud::Marku
                     button.btn type="submit" { (ctx.t(if p.status() == Status::Suspended { Msg::AdminReactivate } else { Msg::AdminApprove })) }
                 }
             }
-            @if p.status() != Status::Suspended {
+            @if p.status() == Status::Pending {
+                form method="post" action=(format!("/admin/partners/{}/refuse/", p.id))
+                    data-confirm=(ctx.fmt(Msg::ConfirmRefuse, &[("business", &p.business_name)])) {
+                    (csrf_field(ctx))
+                    (crate::web::confirm::field())
+                    (Input::new("reason", ctx.t(Msg::FieldReason), "").hint(ctx.t(Msg::AdminRefuseText)).render(errors))
+                    button.btn.danger type="submit" { (ctx.t(Msg::AdminRefuse)) }
+                }
+            }
+            @if p.status() == Status::Approved {
                 form method="post" action=(format!("/admin/partners/{}/suspend/", p.id))
                     data-confirm=(ctx.fmt(Msg::ConfirmSuspend, &[("business", &p.business_name)])) {
                     (csrf_field(ctx))
@@ -229,7 +277,7 @@ async fn approve_partner(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Pa
         state.bus.announce(told);
     }
     tracing::info!(partner_id = %p.id, admin = admin.user_id, "partner approved");
-    Ok(redirect(&format!("/admin/partners/{}/", p.id)))
+    Ok(redirect(&format!("/admin/partners/{}/?done=approved", p.id)))
 }
 
 #[derive(Deserialize, Default)]
@@ -251,7 +299,7 @@ async fn suspend_partner(
     let mut errors = FieldErrors::default();
     let reason = required_text(ctx, &mut errors, "reason", &form.reason, 200);
     if !errors.is_empty() {
-        return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, partner_page(state, ctx, &p, &errors).await?));
+        return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, partner_page(state, ctx, &p, &errors, None).await?));
     }
     if !crate::web::confirm::given(&form.confirmed) {
         let back = format!("/admin/partners/{}/", p.id);
@@ -267,7 +315,43 @@ async fn suspend_partner(
         ended.announce(&state.bus);
     }
     tracing::info!(partner_id = %p.id, admin = admin.user_id, "partner suspended");
-    Ok(redirect(&format!("/admin/partners/{}/", p.id)))
+    Ok(redirect(&format!("/admin/partners/{}/?done=suspended", p.id)))
+}
+
+/// Refuse an application (a partner never approved), with the reason the applicant reads when
+/// signing in; asked first, naming the business.
+#[handler]
+async fn refuse_partner(
+    Data(state): Data<&AppState>,
+    Data(ctx): Data<&Ctx>,
+    Path(id): Path<String>,
+    Form(form): Form<SuspendForm>,
+) -> PageResult<Response> {
+    let admin = guard::admin(ctx)?;
+    let p = load(state, &id).await?;
+    if p.status() != Status::Pending {
+        return Err(status_error(StatusCode::CONFLICT).into());
+    }
+    let mut errors = FieldErrors::default();
+    let reason = required_text(ctx, &mut errors, "reason", &form.reason, 200);
+    if !errors.is_empty() {
+        return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, partner_page(state, ctx, &p, &errors, None).await?));
+    }
+    if !crate::web::confirm::given(&form.confirmed) {
+        let back = format!("/admin/partners/{}/", p.id);
+        let ask = crate::web::confirm::Ask {
+            question: ctx.fmt(Msg::ConfirmRefuse, &[("business", &p.business_name)]),
+            consequence: ctx.t(Msg::ConfirmRefuseText).to_owned(),
+            yes: ctx.t(Msg::AdminRefuse),
+            back: &back,
+        };
+        return Ok(crate::web::confirm::page_for(ctx, &ask, &format!("{back}refuse/"), &[("reason", &reason)]));
+    }
+    if let Some(ended) = repo::suspend(&state.db, &p.id, &reason).await? {
+        ended.announce(&state.bus);
+    }
+    tracing::info!(partner_id = %p.id, admin = admin.user_id, "application refused");
+    Ok(redirect(&format!("/admin/partners/{}/?done=refused", p.id)))
 }
 
 #[derive(Deserialize, Default)]
@@ -301,11 +385,11 @@ async fn adjust_wallet(
     };
     let reason = required_text(ctx, &mut errors, "adjust_reason", &form.adjust_reason, 200);
     let Some(amount) = amount.filter(|_| errors.is_empty()) else {
-        return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, partner_page(state, ctx, &p, &errors).await?));
+        return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, partner_page(state, ctx, &p, &errors, None).await?));
     };
     let cmd = crate::wallet::actor::WalletCommand::Adjust { amount: crate::money::Fcfa(amount), reason };
     crate::wallet::actor::run(&state.actors, &p.id, cmd).await.map_err(|e| internal(anyhow::anyhow!(e)))?;
-    Ok(redirect(&format!("/admin/partners/{}/", p.id)))
+    Ok(redirect(&format!("/admin/partners/{}/?done=adjusted", p.id)))
 }
 
 #[derive(Deserialize, Default)]
@@ -331,5 +415,5 @@ async fn issue_credit_note(
     }
     let Some(inv) = crate::invoices::find(&state.db, &id).await? else { return Err(status_error(StatusCode::NOT_FOUND).into()) };
     crate::invoices::credit_note(&state.db, &id, &reason).await?;
-    Ok(redirect(&format!("/admin/partners/{}/", inv.partner_id)))
+    Ok(redirect(&format!("/admin/partners/{}/?done=credit", inv.partner_id)))
 }

@@ -275,6 +275,24 @@ pub async fn pending_payouts(db: &Db) -> sqlx::Result<Vec<(Payout, String)>> {
     Ok(rows.into_iter().map(|r| (r.payout, r.business_name)).collect())
 }
 
+/// The latest payouts decided (paid or rejected), newest first, with their vendor's name.
+pub async fn decided_payouts(db: &Db, limit: i64) -> sqlx::Result<Vec<(Payout, String)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        payout: Payout,
+        business_name: String,
+    }
+    let rows: Vec<Row> = on_db!(db, pool => sqlx::query_as(
+        "SELECT p.id, p.partner_id, p.amount, p.operator, p.phone, p.status, p.reference, p.reject_reason, p.created_at, p.decided_at, \
+         pa.business_name FROM payouts p JOIN partners pa ON pa.id = p.partner_id WHERE p.status <> 'PENDING' ORDER BY p.decided_at DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await)?;
+    Ok(rows.into_iter().map(|r| (r.payout, r.business_name)).collect())
+}
+
 /// A payout request, checked.
 #[derive(Debug, Clone)]
 pub struct PayoutAsk {

@@ -285,14 +285,22 @@ async fn export_ledger(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Quer
 struct QueueQuery {
     /// A payout whose payment was refused because the balance no longer covers it.
     uncovered: String,
+    /// The decision just made (`paid`, `rejected`).
+    done: String,
 }
 
 #[handler]
 async fn payout_queue(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Query<QueueQuery>) -> PageResult<Response> {
     guard::admin(ctx)?;
     let pending = wallet::pending_payouts(&state.db).await?;
+    let decided = wallet::decided_payouts(&state.db, 30).await?;
     let body = html! {
         h1 { (ctx.t(Msg::AdminPayoutsTitle)) }
+        @match q.done.as_str() {
+            "paid" => { div.flash.ok role="status" { (ctx.t(Msg::AdminDonePaid)) } },
+            "rejected" => { div.flash.ok role="status" { (ctx.t(Msg::AdminDoneRejected)) } },
+            _ => {},
+        }
         @if !q.uncovered.is_empty() { div.flash.err role="alert" { (ctx.t(Msg::ErrPayoutNotCovered)) } }
         @if pending.is_empty() { div.card { p.muted { (ctx.t(Msg::NoResults)) } } }
         @for (p, business) in &pending {
@@ -313,7 +321,27 @@ async fn payout_queue(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query
             }
         }
     };
-    Ok(respond(StatusCode::OK, page(ctx, ctx.t(Msg::AdminPayoutsTitle), body)))
+    let history = html! {
+        @if !decided.is_empty() {
+            h2 { (ctx.t(Msg::AdminPayoutHistory)) }
+            ul.orders.compact.card {
+                @for (p, business) in &decided {
+                    li.order-row {
+                        div {
+                            strong { (p.amount) } " · " (business) " · " (p.operator) " "
+                            @if p.status == "PAID" { span.badge.ok { (ctx.t(Msg::PayoutPaid)) } } @else { span.badge.err { (ctx.t(Msg::PayoutRejected)) } }
+                            br;
+                            span.small.muted {
+                                (p.decided_at.map(|t| format_datetime(t, ctx.lang)).unwrap_or_default())
+                                @if let Some(r) = p.reference.as_deref().or(p.reject_reason.as_deref()) { " · " (r) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(respond(StatusCode::OK, page(ctx, ctx.t(Msg::AdminPayoutsTitle), html! { (body) (history) })))
 }
 
 #[derive(Deserialize, Default)]
@@ -362,7 +390,7 @@ async fn decide_payout(
     }
     let cmd = WalletCommand::DecidePayout { payout_id: id.clone(), paid, note, admin_id: admin.user_id.clone() };
     match crate::wallet::actor::run(&state.actors, &partner, cmd).await {
-        Ok(_) => Ok(redirect("/admin/payouts/")),
+        Ok(_) => Ok(redirect(if paid { "/admin/payouts/?done=paid" } else { "/admin/payouts/?done=rejected" })),
         Err(WalletError::NotPending) => Err(status_error(StatusCode::NOT_FOUND).into()),
         Err(WalletError::NotCovered) => Ok(redirect(&format!("/admin/payouts/?uncovered={id}"))),
         Err(e) => Err(internal(anyhow::anyhow!(e)).into()),

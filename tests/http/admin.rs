@@ -12,7 +12,44 @@ both_backends!(
     vendors_cannot_reach_admin_pages_or_other_vendors,
     admin_list_searches_filters_and_paginates,
     suspend_needs_a_reason,
+    an_application_is_checked_then_refused_with_a_reason,
 );
+
+/// On a phone, an admin sees what to check on an application (pickup address, NIU, RCCM,
+/// phone), refuses it with a reason (asked first, then told it is done), and the applicant
+/// reads the refusal and its reason on signing in.
+async fn an_application_is_checked_then_refused_with_a_reason(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    assert_eq!(app.signup("Boutique Douteuse", "d@shop.cm").await.status(), StatusCode::SEE_OTHER);
+    let id = app.partner_id("d@shop.cm").await;
+    let admin = admin(&app).await;
+    let page = format!("/admin/partners/{id}/");
+    let html = admin.get(&page).await.text().await.unwrap();
+    assert!(
+        html.contains("À vérifier") && html.contains("NIU : <span class=\"muted\">non renseigné") && html.contains("Refuser la demande"),
+        "{html}"
+    );
+    assert!(!html.contains("/suspend/"), "an application is refused, not suspended");
+    // A reason is needed; then it is asked, naming the business; nothing changes until the yes.
+    let action = format!("/admin/partners/{id}/refuse/");
+    assert_eq!(admin.post_form(&page, &action, &[("reason", " ")]).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let ask = admin.post_form(&page, &action, &[("reason", "Documents illisibles")]).await.text().await.unwrap();
+    assert!(ask.contains("Refuser la demande de Boutique Douteuse ?"), "{ask}");
+    assert!(admin.get(&page).await.text().await.unwrap().contains("Refuser la demande"), "still pending");
+    let resp = admin.post_form(&page, &action, &[("reason", "Documents illisibles"), ("confirmed", "1")]).await;
+    assert_eq!(crate::helpers::location(&resp), format!("{page}?done=refused"));
+    assert!(
+        admin.get(&format!("{page}?done=refused")).await.text().await.unwrap().contains("Demande refusée : le demandeur verra le motif.")
+    );
+    // The applicant reads it on signing in.
+    let applicant = app.other_browser();
+    let resp = applicant.login("d@shop.cm", "mot-de-passe-sur").await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let text = resp.text().await.unwrap();
+    assert!(text.contains("Demande refusée") && text.contains("Documents illisibles"), "{text}");
+    // Refusing is for applications only.
+    assert_eq!(admin.post_form(&page, &action, &[("reason", "encore"), ("confirmed", "1")]).await.status(), StatusCode::CONFLICT);
+}
 
 async fn admin(app: &TestApp) -> TestApp {
     let admin = app.other_browser();

@@ -319,7 +319,7 @@ async fn fees_after_a_hold_make_the_payout_wait(backend: Backend) {
     let resp = admin
         .post_form("/admin/payouts/", &format!("/admin/payouts/{id}/"), &[("note", "MP-1"), ("decision", "paid"), ("confirmed", "1")])
         .await;
-    assert_eq!(crate::helpers::location(&resp), "/admin/payouts/");
+    assert_eq!(crate::helpers::location(&resp), "/admin/payouts/?done=paid");
     let w = wallet().await;
     assert_eq!((w["balance"].as_i64(), w["held"].as_i64(), w["available"].as_i64()), (Some(1_000), Some(0), Some(1_000)));
     assert_eq!(

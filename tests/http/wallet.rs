@@ -264,6 +264,12 @@ async fn payout_requests_are_validated_and_decided(backend: Backend) {
     assert_eq!(wallet::balance(&app.state.db, &partner).await.unwrap().held, Fcfa(1_500), "nothing paid yet");
     let resp = admin.post_form("/admin/payouts/", &format!("/admin/payouts/{id}/"), &[fields[0], fields[1], ("confirmed", "1")]).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    // Said done, and kept in the history with its reference.
+    let queue = admin.get(&crate::helpers::location(&resp)).await.text().await.unwrap();
+    assert!(
+        queue.contains("Retrait marqué payé") && queue.contains("Derniers retraits traités") && queue.contains("MP240211.1234.A56789"),
+        "{queue}"
+    );
     let b = wallet::balance(&app.state.db, &partner).await.unwrap();
     assert_eq!((b.balance, b.held), (Fcfa(48_500), Fcfa(0)));
     assert_eq!(count(&app, "SELECT COUNT(*) FROM partner_notifications WHERE title = 'Retrait payé'").await, 1);
