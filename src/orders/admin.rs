@@ -35,6 +35,7 @@ pub fn routes(route: Route) -> Route {
     route
         .at("/admin/orders/", get(queue))
         .at("/admin/orders/:id/", get(show))
+        .at("/admin/orders/assign/", post(assign_many))
         .at("/admin/orders/:id/assign/", post(assign))
         .at("/admin/orders/:id/cancel/", post(cancel))
         .at("/admin/orders/:id/reset-pin/", post(reset_pin))
@@ -48,6 +49,8 @@ pub fn routes(route: Route) -> Route {
 #[serde(default)]
 struct QueueQuery {
     status: String,
+    /// How many ticked orders were just assigned.
+    assigned: String,
 }
 
 #[handler]
@@ -64,6 +67,7 @@ async fn queue(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Qu
         let sql = format!("{} WHERE o.status = $1 ORDER BY o.created_at LIMIT 200", repo::SELECT);
         on_db!(&state.db, pool => sqlx::query_as(&sql).bind(status.as_str()).fetch_all(pool).await)
     }?;
+    let couriers = couriers_for_dispatch(state).await?;
     let body = html! {
         h1 { (ctx.t(Msg::AdminOrdersTitle)) }
         @if ctx.alerts > 0 && !locked_tab {
@@ -77,10 +81,22 @@ async fn queue(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Qu
             }
             a.btn.secondary[!locked_tab] .btn[locked_tab] href="/admin/orders/?status=pin_locked" { (ctx.t(Msg::PinLockedTab)) " (" (ctx.alerts) ")" }
         }
+        @if let Some(n) = q.assigned.parse::<usize>().ok() { div.flash.ok role="status" { (ctx.fmt(Msg::AssignedMany, &[("n", &n.to_string())])) } }
         @if orders.is_empty() { div.card { p.muted { (ctx.t(Msg::NoResults)) } } }
+        // Waiting orders: tick several and give them to one courier at once.
+        @if !locked_tab && status == Status::Pending && !orders.is_empty() {
+            form.card #assign-many method="post" action="/admin/orders/assign/" {
+                (csrf_field(ctx))
+                (crate::web::forms::select("courier_id", ctx.t(Msg::Courier), &courier_options(ctx, &couriers, None), "", &FieldErrors::default(), html! { option value="" { (ctx.t(Msg::ChooseCourier)) } }))
+                button.btn type="submit" data-busy=(ctx.t(Msg::BusySaving)) { (ctx.t(Msg::AssignTicked)) }
+            }
+        }
         ul.orders {
             @for o in &orders {
-                li.order-row {
+                li.order-row.pickable[!locked_tab && status == Status::Pending] {
+                    @if !locked_tab && status == Status::Pending {
+                        label.pick { input type="checkbox" name="id" value=(o.id) form="assign-many" aria-label=(ctx.t(Msg::LabelsPick)); }
+                    }
                     a href=(format!("/admin/orders/{}/", o.id)) {
                         span.tn { (o.tracking_number) } (status_badge(ctx, o.status()))
                         span.who { (o.business_name) " → " (o.dropoff_quartier) ", " (o.dropoff_city) }
@@ -93,6 +109,49 @@ async fn queue(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query(q): Qu
     Ok(respond(StatusCode::OK, page(ctx, ctx.t(Msg::AdminOrdersTitle), body)))
 }
 
+/// A courier as dispatch sees them: how many deliveries they carry now, and where they were
+/// last seen (their latest position on any order).
+#[derive(sqlx::FromRow)]
+struct CourierLoad {
+    id: String,
+    full_name: String,
+    load: i64,
+    lat: Option<f64>,
+    lng: Option<f64>,
+}
+
+async fn couriers_for_dispatch(state: &AppState) -> PageResult<Vec<CourierLoad>> {
+    Ok(on_db!(&state.db, pool => sqlx::query_as(
+        "SELECT u.id, u.full_name, \
+         (SELECT COUNT(*) FROM orders o WHERE o.courier_id = u.id AND o.status IN ('ASSIGNED', 'PICKED_UP', 'IN_TRANSIT', 'RETURNING')) AS load, \
+         (SELECT p.lat FROM order_positions_latest p WHERE p.courier_id = u.id ORDER BY p.at DESC LIMIT 1) AS lat, \
+         (SELECT p.lng FROM order_positions_latest p WHERE p.courier_id = u.id ORDER BY p.at DESC LIMIT 1) AS lng \
+         FROM users u WHERE u.role = 'COURIER' AND u.is_active = TRUE ORDER BY load, u.full_name",
+    )
+    .fetch_all(pool)
+    .await)?)
+}
+
+/// The courier choices, each with its load and, when known, its distance to `pickup`, nearest
+/// and least loaded first: "Jean Mbarga — 2 en cours · 1,4 km".
+fn courier_options(ctx: &Ctx, couriers: &[CourierLoad], pickup: Option<(f64, f64)>) -> Vec<(String, String)> {
+    let mut rows: Vec<(Option<i64>, &CourierLoad)> = couriers
+        .iter()
+        .map(|c| (c.lat.zip(c.lng).zip(pickup).map(|(at, p)| (crate::geo::distance_km(at, p) * 1000.0) as i64), c))
+        .collect();
+    rows.sort_by_key(|(d, c)| (c.load, d.unwrap_or(i64::MAX)));
+    rows.into_iter()
+        .map(|(d, c)| {
+            let load = ctx.fmt(Msg::CourierLoad, &[("n", &c.load.to_string())]);
+            let label = match d {
+                Some(m) => format!("{} — {load} · {}", c.full_name, ctx.lang.km(m)),
+                None => format!("{} — {load}", c.full_name),
+            };
+            (c.id.clone(), label)
+        })
+        .collect()
+}
+
 async fn load(state: &AppState, id: &str) -> PageResult<Order> {
     if uuid::Uuid::parse_str(id).is_err() {
         return Err(status_error(StatusCode::NOT_FOUND).into());
@@ -101,11 +160,7 @@ async fn load(state: &AppState, id: &str) -> PageResult<Order> {
 }
 
 async fn detail(state: &AppState, ctx: &Ctx, o: &Order, errors: &FieldErrors, status: StatusCode) -> PageResult<Response> {
-    let couriers: Vec<(String, String)> = on_db!(&state.db, pool => sqlx::query_as(
-        "SELECT id, full_name FROM users WHERE role = 'COURIER' AND is_active = TRUE ORDER BY full_name",
-    )
-    .fetch_all(pool)
-    .await)?;
+    let couriers = courier_options(ctx, &couriers_for_dispatch(state).await?, Some((o.pickup_lat, o.pickup_lng)));
     let st = o.status();
     let body = html! {
         p { a href="/admin/orders/" { "← " (ctx.t(Msg::AdminOrdersTitle)) } }
@@ -201,6 +256,31 @@ async fn act(state: &AppState, ctx: &Ctx, o: &Order, action: Action) -> PageResu
 #[serde(default)]
 struct AssignForm {
     courier_id: String,
+}
+
+/// Give the ticked waiting orders to one courier: each is assigned in its own transaction (one
+/// taken meanwhile by someone else stays as it is); the queue says how many were assigned.
+#[handler]
+async fn assign_many(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, body: String) -> PageResult<Response> {
+    let admin = guard::admin(ctx)?;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&body).map_err(|_| status_error(StatusCode::BAD_REQUEST))?;
+    let courier = pairs.iter().find(|(k, _)| k == "courier_id").map(|(_, v)| v.clone()).unwrap_or_default();
+    let ids: Vec<&str> = pairs.iter().filter(|(k, _)| k == "id").map(|(_, v)| v.as_str()).take(100).collect();
+    if courier.is_empty() || ids.is_empty() {
+        return Ok(redirect("/admin/orders/?assigned=0"));
+    }
+    let actor = Actor { role: Role::Admin, user_id: Some(admin.user_id.clone()) };
+    let mut assigned = 0;
+    for id in ids {
+        let Ok(o) = load(state, id).await else { continue };
+        match service::transition(&state.db, &state.bus, &o, &Action::Assign { courier_id: courier.clone() }, &actor, now_ms()).await {
+            Ok(_) => assigned += 1,
+            Err(OrderError::UnknownCourier) => return Err(status_error(StatusCode::UNPROCESSABLE_ENTITY).into()),
+            Err(OrderError::Transition(_) | OrderError::Conflict) => {}
+            Err(e) => return Err(internal(e).into()),
+        }
+    }
+    Ok(redirect(&format!("/admin/orders/?assigned={assigned}")))
 }
 
 #[handler]

@@ -40,7 +40,9 @@ async function courier(token, id, step, body = {}) {
 
 async function assign(admin, id) {
   await admin.goto(`${BASE}/admin/orders/${id}/`);
-  await admin.selectOption("#f-courier_id", { label: "Coursier 0" });
+  // Each courier is offered with their load (and distance): "Coursier 0 — 1 en cours".
+  const courier = await admin.$eval("#f-courier_id", (s) => [...s.options].find((o) => o.text.startsWith("Coursier 0 — ")).value);
+  await admin.selectOption("#f-courier_id", courier);
   await admin.click("form[action$='/assign/'] button[type=submit]");
   // Assigned once the page no longer offers to assign (the URL stays the same).
   await admin.waitForSelector("form[action$='/assign/']", { state: "detached" });

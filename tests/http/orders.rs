@@ -29,7 +29,61 @@ both_backends!(
     the_simulator_delivers_orders,
     dashboard_counts_real_orders,
     money_is_said_in_the_vendors_words,
+    dispatch_shows_each_couriers_load_and_assigns_several_at_once,
 );
+
+/// Dispatch on a phone: each courier's load (and distance to the pickup when seen), the least
+/// loaded first; several waiting orders ticked and given to one courier at once.
+async fn dispatch_shows_each_couriers_load_and_assigns_several_at_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    vendor(&app, "Boutique", "a@shop.cm").await;
+    let ids = [create_order(&app, &[]).await, create_order(&app, &[]).await, create_order(&app, &[]).await];
+    let admin = app.other_browser();
+    admin.create_admin("admin@delivr.cm", "admin-password-1").await;
+    admin.login("admin@delivr.cm", "admin-password-1").await;
+    let hash = delivr::accounts::password::hash("x-password-1").unwrap();
+    let busy = delivr::accounts::repo::create_staff(&app.state.db, delivr::auth::Role::Courier, "b@c.cm", "Boris Busy", None, &hash)
+        .await
+        .unwrap();
+    let free = delivr::accounts::repo::create_staff(&app.state.db, delivr::auth::Role::Courier, "f@c.cm", "Fanny Free", None, &hash)
+        .await
+        .unwrap();
+    let first = delivr::orders::repo::find(&app.state.db, &ids[0]).await.unwrap().unwrap();
+    let sys = delivr::orders::service::Actor::system();
+    delivr::orders::service::transition(
+        &app.state.db,
+        &app.state.bus,
+        &first,
+        &delivr::orders::model::Action::Assign { courier_id: busy.clone() },
+        &sys,
+        delivr::db::now_ms(),
+    )
+    .await
+    .unwrap();
+    let queue = admin.get("/admin/orders/?status=PENDING").await.text().await.unwrap();
+    let (fanny, boris) =
+        (queue.find("Fanny Free — 0 en cours").expect("load shown"), queue.find("Boris Busy — 1 en cours").expect("load shown"));
+    assert!(fanny < boris, "the least loaded first");
+    assert!(queue.contains(r#"form="assign-many""#));
+    // Two ticked, given to Fanny at once.
+    let resp = admin
+        .post_form("/admin/orders/?status=PENDING", "/admin/orders/assign/", &[("courier_id", &free), ("id", &ids[1]), ("id", &ids[2])])
+        .await;
+    assert_eq!(location(&resp), "/admin/orders/?assigned=2");
+    assert!(admin.get("/admin/orders/?assigned=2").await.text().await.unwrap().contains("2 commandes assignées."));
+    for id in &ids[1..] {
+        assert_eq!(scalar_str(&app, "SELECT courier_id FROM orders WHERE id = $1", id).await, free);
+    }
+    // An order already taken stays with its courier; an unknown courier assigns nothing.
+    let resp = admin.post_form("/admin/orders/?status=PENDING", "/admin/orders/assign/", &[("courier_id", &free), ("id", &ids[0])]).await;
+    assert_eq!(location(&resp), "/admin/orders/?assigned=0");
+    assert_eq!(scalar_str(&app, "SELECT courier_id FROM orders WHERE id = $1", &ids[0]).await, busy);
+    // A vendor cannot.
+    assert_eq!(
+        app.post_form("/partners/orders/", "/admin/orders/assign/", &[("courier_id", &free), ("id", &ids[0])]).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
 
 /// The vendor reads an order's money as a shop owner says it, on the quote, the order page
 /// and the list; the platform's split (commission, courier's net) is not shown to them.
