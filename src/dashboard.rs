@@ -91,7 +91,7 @@ async fn render(state: &AppState, ctx: &Ctx, key: KeyCard, status: StatusCode) -
         }
         @if !profile_complete { div.flash.warn role="status" { (ctx.t(Msg::DashboardNoPickup)) " " a href="/partners/profile/" { (ctx.t(Msg::CompleteProfile)) } } }
         @if bookings > 0 {
-            a.flash.warn.link href="/partners/bookings/" role="status" {
+            a.flash.warn.link href="/partners/bookings/" {
                 strong { (ctx.fmt(Msg::DashboardBookingsWaiting, &[("n", &bookings.to_string())])) } " → "
             }
         }

@@ -133,7 +133,7 @@ fn login_view_with(ctx: &Ctx, email: &str, next: &str, errors: &FieldErrors, ban
                 (Input::new("email", ctx.t(Msg::FieldEmail), email).kind("email").autocomplete("username").render(errors))
                 (Input::new("password", ctx.t(Msg::FieldPassword), "").kind("password").autocomplete("current-password").render(errors))
                 button.btn.block type="submit" data-busy=(ctx.t(Msg::BusySigningIn)) { (ctx.t(Msg::LoginSubmit)) }
-                p.small { a href="/accounts/password/forgot/" { (ctx.t(Msg::LoginForgot)) } }
+                p.small { a.tap href="/accounts/password/forgot/" { (ctx.t(Msg::LoginForgot)) } }
             }
             p.small { (ctx.t(Msg::LoginNoAccount)) " " a href="/accounts/signup/" { (ctx.t(Msg::SignupSubmit)) } }
         }
