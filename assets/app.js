@@ -30,6 +30,8 @@
   // (htmx prevents a boosted form's default: that is its own sending. A form held back here,
   // by the dialog or offline, stops the event before it reaches this listener.)
   document.addEventListener("submit", function (e) {
+    // A form that opens elsewhere (a PDF in a new tab) leaves this page as it is.
+    if (e.target.getAttribute && e.target.getAttribute("target")) return;
     var btn = e.submitter || (e.target.querySelector && e.target.querySelector("button[type=submit]"));
     if (!btn || btn.disabled) return;
     setTimeout(function () {
@@ -135,9 +137,11 @@
     e.preventDefault();
     refreshLive();
   });
+  // The first opening follows the page's own rendering: what changed in between is fetched
+  // when that gap was long (a slow network), and again after every cut.
   var opened = 0;
   document.addEventListener("htmx:sseOpen", function () {
-    if (opened++ > 0) refreshLive();
+    if (opened++ > 0 || (window.performance && performance.now() > 1500)) refreshLive();
   });
   // A live part does not fetch itself while a form inside it is being sent: the new part would
   // take the form out of the page and its answer (the next page) would be dropped.

@@ -23,7 +23,6 @@ pub fn fold(input: &str) -> String {
     out
 }
 
-/// A key for matching names: folded, only letters and digits, single spaces.
 /// Levenshtein distance between two strings, in characters.
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
@@ -40,6 +39,7 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
+/// A key for matching names: folded, only letters and digits, single spaces.
 pub fn match_key(input: &str) -> String {
     fold(input).split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
 }

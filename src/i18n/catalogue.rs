@@ -126,6 +126,8 @@ super::define_catalogue! {
     CourierLoad => ("{n} en cours", "{n} in progress"),
     AssignedMany => ("{n} {n|commande assignée|commandes assignées}.", "{n} {n|order|orders} assigned."),
     AssignTicked => ("Assigner les commandes cochées", "Assign the ticked orders"),
+    MoneyCancelled => ("Annulée : rien n'est encaissé, rien n'est facturé.", "Cancelled: nothing collected, nothing charged."),
+    MoneyNotCollected => ("Rien encaissé", "Nothing collected"),
     NavHome => ("Accueil", "Home"),
     NavMore => ("Plus", "More"),
     NavLogout => ("Déconnexion", "Log out"),

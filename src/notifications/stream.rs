@@ -34,6 +34,8 @@ use crate::{
 const MAX_BACKLOG: i64 = 50;
 /// Order events read at once after a wake-up (a burst beyond it is read on the next).
 const MAX_ORDER_EVENTS: i64 = 200;
+/// How far back a stream looks again for events that committed late (by sequence number).
+const LATE_WINDOW: i64 = 32;
 
 /// One entry of the feed, in the reader's language: an order's entry is its latest news (the
 /// order's page keeps the history); `data-order` lets a newer entry take its place live.
@@ -67,8 +69,10 @@ struct State {
     closing: bool,
     lang: Lang,
     last: i64,
-    /// The last domain event whose order was announced.
+    /// The last domain event whose order was announced, and the latest ones announced (a
+    /// window is read again: on PostgreSQL a lower sequence number may commit after a higher).
     last_seq: i64,
+    announced: VecDeque<i64>,
     rx: tokio::sync::broadcast::Receiver<Live>,
     queue: VecDeque<Event>,
 }
@@ -116,10 +120,18 @@ impl State {
 
     /// The orders that changed since `last_seq`, one event each (several changes, one event).
     async fn orders(&mut self) {
-        let Ok(rows) = crate::events::order_events_after(&self.db, &self.partner_id, self.last_seq, MAX_ORDER_EVENTS).await else { return };
+        let from = (self.last_seq - LATE_WINDOW).max(0);
+        let Ok(rows) = crate::events::order_events_after(&self.db, &self.partner_id, from, MAX_ORDER_EVENTS).await else { return };
         let mut seen: Vec<&str> = Vec::with_capacity(rows.len());
         for (seq, order_id, kind) in rows.iter().rev() {
+            if self.announced.contains(seq) {
+                continue;
+            }
             self.last_seq = self.last_seq.max(*seq);
+            self.announced.push_back(*seq);
+            if self.announced.len() > 4 * LATE_WINDOW as usize {
+                self.announced.pop_front();
+            }
             if !seen.contains(&order_id.as_str()) {
                 seen.push(order_id);
                 self.queue.push_back(Event::message(kind.as_str()).event_type(format!("order-{order_id}")));
@@ -174,6 +186,9 @@ pub async fn stream(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &R
         }
     };
     let last_seq = crate::events::last_seq(&db, &partner.id).await.map_err(crate::web::internal)?;
+    let recent = crate::events::order_events_after(&db, &partner.id, (last_seq - LATE_WINDOW).max(0), MAX_ORDER_EVENTS)
+        .await
+        .map_err(crate::web::internal)?;
     let session_hash = ctx.user.as_ref().map(|u| u.session_hash.clone()).unwrap_or_default();
     let mut st = State {
         db,
@@ -184,6 +199,8 @@ pub async fn stream(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &R
         lang: ctx.lang,
         last,
         last_seq,
+        // What was there when the stream opened counts as told.
+        announced: recent.iter().map(|(seq, ..)| *seq).collect(),
         rx,
         queue,
     };

@@ -15,6 +15,7 @@ use crate::{
     db::Db,
     i18n::{Lang, Msg},
     orders::{
+        model::Status,
         pages::{ListQuery, load_partner},
         repo::{self, Cursor, Filter, Order},
     },
@@ -89,7 +90,14 @@ fn row(o: &Order, lang: Lang, public_url: &str) -> Vec<String> {
         o.size_class.clone(),
         o.cod_amount.get().to_string(),
         o.price_total.get().to_string(),
-        (o.cod_amount.get() - o.price_total.get()).to_string(),
+        // What the vendor receives for it: nothing for a cancelled order; the fee paid, nothing
+        // collected, for one that failed or came back.
+        match o.status() {
+            Status::Cancelled => 0,
+            Status::Failed | Status::Returning | Status::Returned => -o.price_total.get(),
+            _ => o.cod_amount.get() - o.price_total.get(),
+        }
+        .to_string(),
         format!("{:.1}", o.distance_m as f64 / 1000.0).replace('.', if lang == Lang::Fr { "," } else { "." }),
         cell(o.courier_name.as_deref().unwrap_or("")),
         o.source.clone(),

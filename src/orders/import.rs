@@ -217,6 +217,11 @@ pub fn parse(content: &str) -> Result<Vec<(usize, Draft)>, FileError> {
                 Some("pickup_address") => &mut d.pickup_address,
                 _ => continue,
             };
+            // A cell our own CSVs protected from Excel ('=…, '+…) reads back as it was.
+            let value = match value.strip_prefix('\'') {
+                Some(rest) if rest.starts_with(['=', '+', '-', '@']) => rest,
+                _ => value,
+            };
             *slot = value.to_owned();
         }
         rows.push((line, d));
@@ -423,6 +428,12 @@ pub async fn ignored_rows(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, P
     let delimiter = if ctx.lang == Lang::Fr { b';' } else { b',' };
     let mut w = csv::WriterBuilder::new().delimiter(delimiter).from_writer(Vec::new());
     let mut header: Vec<&str> = TEMPLATE.iter().map(|(_, fr, en, _)| if ctx.lang == Lang::Fr { *fr } else { *en }).collect();
+    // The pickup columns too (empty: the profile's pickup), so that the file imports as it was.
+    header.extend(if ctx.lang == Lang::Fr {
+        ["Ville de ramassage", "Quartier de ramassage", "Adresse de ramassage"]
+    } else {
+        ["Pickup city", "Pickup quartier", "Pickup address"]
+    });
     header.push(ctx.t(Msg::ImportProblems));
     let _ = w.write_record(&header);
     for (_, d, result) in &checked {
@@ -439,6 +450,9 @@ pub async fn ignored_rows(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, P
             &d.size_class,
             &d.cod_amount,
             &d.courier_note,
+            &d.pickup_city,
+            &d.pickup_quartier,
+            &d.pickup_address,
         ];
         let mut cells: Vec<String> = record.iter().map(|c| crate::orders::export::cell(c)).collect();
         cells.push(problems.join(" ; "));
@@ -451,8 +465,9 @@ pub async fn ignored_rows(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, P
 
 /// The import template, in the vendor's language.
 #[handler]
-pub async fn template(Data(ctx): Data<&Ctx>) -> Response {
-    crate::web::csv_attachment(ctx.t(Msg::ImportTemplateFile)).body(template_csv(ctx.lang))
+pub async fn template(Data(ctx): Data<&Ctx>) -> PageResult<Response> {
+    crate::accounts::guard::partner(ctx)?;
+    Ok(crate::web::csv_attachment(ctx.t(Msg::ImportTemplateFile)).body(template_csv(ctx.lang)))
 }
 
 #[handler]

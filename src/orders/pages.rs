@@ -184,6 +184,21 @@ pub fn money_words(ctx: &Ctx, cod: i64, fee: i64) -> Markup {
     }
 }
 
+/// An order's money as it stands: cancelled, it costs nothing; failed or sent back, nothing was
+/// collected and the fee was paid; otherwise what the customer pays and the vendor receives.
+pub fn order_money_words(ctx: &Ctx, o: &Order) -> Markup {
+    match o.status() {
+        Status::Cancelled => html! { span.money { (ctx.t(Msg::MoneyCancelled)) } },
+        Status::Failed | Status::Returning | Status::Returned => html! {
+            span.money {
+                span { (ctx.t(Msg::MoneyNotCollected)) } " · "
+                strong { (ctx.fmt(Msg::MoneyFeeFromWallet, &[("amount", &crate::money::format_fcfa(o.price_total.get()))])) }
+            }
+        },
+        _ => money_words(ctx, o.cod_amount.get(), o.price_total.get()),
+    }
+}
+
 /// The `hx-trigger` of what follows an order live: the page's stream names the order when it
 /// changes (`order-<id>`), and a `refresh` of the stream asks every live part again.
 fn live_trigger(id: &str) -> String {
@@ -202,7 +217,7 @@ fn order_row(ctx: &Ctx, o: &Order) -> Markup {
                 (status_badge(ctx, o.status()))
                 span.who { (o.recipient_name) " · " (o.dropoff_quartier) ", " (o.dropoff_city) }
                 span.meta { (format_datetime(o.created_at, ctx.lang)) }
-                span.meta { (money_words(ctx, o.cod_amount.get(), o.price_total.get())) }
+                span.meta { (order_money_words(ctx, o)) }
             }
         }
     }
@@ -700,7 +715,7 @@ fn order_live_part(
                 (ctx.t(Msg::ReturnCodeText)) " " strong.pin { (code) }
             }
         }
-        p.card.money-line { (money_words(ctx, o.cod_amount.get(), o.price_total.get())) }
+        p.card.money-line { (order_money_words(ctx, o)) }
         div.kpis {
             div.kpi { span.l { (ctx.t(Msg::MoneyFeeLabel)) } span.v { (o.price_total) } }
             div.kpi { span.l { (ctx.t(Msg::FieldCod)) } span.v { (o.cod_amount) } }

@@ -79,11 +79,13 @@ fn test_result(ctx: &Ctx, test: Option<&TestRow>) -> Markup {
                 (ctx.t(Msg::WebhookTestFailed)) (code)
                 @if let Some(e) = &t.last_error { br; span.small { (e) } }
             },
-            _ => p #test-result.flash.warn role="status" hx-get="/partners/webhooks/test/result/" hx-trigger="load delay:2s" hx-swap="outerHTML" {
-                @if t.attempts == 0 { (ctx.t(Msg::WebhookTestSending)) } @else {
-                    (ctx.fmt(Msg::WebhookTestRetrying, &[("n", &t.attempts.to_string())])) (code)
-                    @if let Some(e) = &t.last_error { br; span.small { (e) } }
-                }
+            // On its way: looked at again until its first answer (retries come minutes later).
+            _ if t.attempts == 0 => p #test-result.flash.warn role="status" hx-get="/partners/webhooks/test/result/" hx-trigger="load delay:2s" hx-swap="outerHTML" {
+                (ctx.t(Msg::WebhookTestSending))
+            },
+            _ => p #test-result.flash.warn role="status" {
+                (ctx.fmt(Msg::WebhookTestRetrying, &[("n", &t.attempts.to_string())])) (code)
+                @if let Some(e) = &t.last_error { br; span.small { (e) } }
             },
         }
     }
