@@ -287,6 +287,43 @@ struct SuspendForm {
     confirmed: String,
 }
 
+/// Closing a partner's account with a reason: a suspension, or the refusal of an application.
+struct Closing {
+    /// The question (with `{business}`), what follows, the button.
+    question: Msg,
+    consequence: Msg,
+    yes: Msg,
+    /// The action's path under the partner's page, and the success message's key.
+    action: &'static str,
+    done: &'static str,
+}
+
+/// Close the account with the reason the vendor reads when signing in (their sessions and
+/// live streams end at once), asked first, naming the business.
+async fn close(state: &AppState, ctx: &Ctx, p: &Partner, form: &SuspendForm, closing: Closing) -> PageResult<Response> {
+    let admin = guard::admin(ctx)?;
+    let mut errors = FieldErrors::default();
+    let reason = required_text(ctx, &mut errors, "reason", &form.reason, 200);
+    if !errors.is_empty() {
+        return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, partner_page(state, ctx, p, &errors, None).await?));
+    }
+    let back = format!("/admin/partners/{}/", p.id);
+    if !crate::web::confirm::given(&form.confirmed) {
+        let ask = crate::web::confirm::Ask {
+            question: ctx.fmt(closing.question, &[("business", &p.business_name)]),
+            consequence: ctx.t(closing.consequence).to_owned(),
+            yes: ctx.t(closing.yes),
+            back: &back,
+        };
+        return Ok(crate::web::confirm::page_for(ctx, &ask, &format!("{back}{}/", closing.action), &[("reason", &reason)]));
+    }
+    if let Some(ended) = repo::suspend(&state.db, &p.id, &reason).await? {
+        ended.announce(&state.bus);
+    }
+    tracing::info!(partner_id = %p.id, admin = admin.user_id, action = closing.action, "partner account closed");
+    Ok(redirect(&format!("{back}?done={}", closing.done)))
+}
+
 #[handler]
 async fn suspend_partner(
     Data(state): Data<&AppState>,
@@ -294,32 +331,19 @@ async fn suspend_partner(
     Path(id): Path<String>,
     Form(form): Form<SuspendForm>,
 ) -> PageResult<Response> {
-    let admin = guard::admin(ctx)?;
+    guard::admin(ctx)?;
     let p = load(state, &id).await?;
-    let mut errors = FieldErrors::default();
-    let reason = required_text(ctx, &mut errors, "reason", &form.reason, 200);
-    if !errors.is_empty() {
-        return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, partner_page(state, ctx, &p, &errors, None).await?));
-    }
-    if !crate::web::confirm::given(&form.confirmed) {
-        let back = format!("/admin/partners/{}/", p.id);
-        let ask = crate::web::confirm::Ask {
-            question: ctx.fmt(Msg::ConfirmSuspend, &[("business", &p.business_name)]),
-            consequence: ctx.t(Msg::ConfirmSuspendText).to_owned(),
-            yes: ctx.t(Msg::AdminSuspend),
-            back: &back,
-        };
-        return Ok(crate::web::confirm::page_for(ctx, &ask, &format!("{back}suspend/"), &[("reason", &reason)]));
-    }
-    if let Some(ended) = repo::suspend(&state.db, &p.id, &reason).await? {
-        ended.announce(&state.bus);
-    }
-    tracing::info!(partner_id = %p.id, admin = admin.user_id, "partner suspended");
-    Ok(redirect(&format!("/admin/partners/{}/?done=suspended", p.id)))
+    let closing = Closing {
+        question: Msg::ConfirmSuspend,
+        consequence: Msg::ConfirmSuspendText,
+        yes: Msg::AdminSuspend,
+        action: "suspend",
+        done: "suspended",
+    };
+    close(state, ctx, &p, &form, closing).await
 }
 
-/// Refuse an application (a partner never approved), with the reason the applicant reads when
-/// signing in; asked first, naming the business.
+/// Refuse an application (a partner never approved).
 #[handler]
 async fn refuse_partner(
     Data(state): Data<&AppState>,
@@ -327,31 +351,19 @@ async fn refuse_partner(
     Path(id): Path<String>,
     Form(form): Form<SuspendForm>,
 ) -> PageResult<Response> {
-    let admin = guard::admin(ctx)?;
+    guard::admin(ctx)?;
     let p = load(state, &id).await?;
     if p.status() != Status::Pending {
         return Err(status_error(StatusCode::CONFLICT).into());
     }
-    let mut errors = FieldErrors::default();
-    let reason = required_text(ctx, &mut errors, "reason", &form.reason, 200);
-    if !errors.is_empty() {
-        return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, partner_page(state, ctx, &p, &errors, None).await?));
-    }
-    if !crate::web::confirm::given(&form.confirmed) {
-        let back = format!("/admin/partners/{}/", p.id);
-        let ask = crate::web::confirm::Ask {
-            question: ctx.fmt(Msg::ConfirmRefuse, &[("business", &p.business_name)]),
-            consequence: ctx.t(Msg::ConfirmRefuseText).to_owned(),
-            yes: ctx.t(Msg::AdminRefuse),
-            back: &back,
-        };
-        return Ok(crate::web::confirm::page_for(ctx, &ask, &format!("{back}refuse/"), &[("reason", &reason)]));
-    }
-    if let Some(ended) = repo::suspend(&state.db, &p.id, &reason).await? {
-        ended.announce(&state.bus);
-    }
-    tracing::info!(partner_id = %p.id, admin = admin.user_id, "application refused");
-    Ok(redirect(&format!("/admin/partners/{}/?done=refused", p.id)))
+    let closing = Closing {
+        question: Msg::ConfirmRefuse,
+        consequence: Msg::ConfirmRefuseText,
+        yes: Msg::AdminRefuse,
+        action: "refuse",
+        done: "refused",
+    };
+    close(state, ctx, &p, &form, closing).await
 }
 
 #[derive(Deserialize, Default)]
