@@ -78,9 +78,15 @@
     var box = e.detail.target;
     if (box && box.removeAttribute) box.removeAttribute("aria-busy");
   });
-  // Back online: what said "offline" is over (the page's dated copy reloads itself fresh).
+  // Back online: what said "offline" is over. The page's dated copy reloads itself fresh,
+  // unless orders drafted offline are about to be sent from it (then its note goes, and what
+  // was sent is said in its place).
   window.addEventListener("online", function () {
-    if (document.querySelector(".offline-note[data-offline]")) { window.location.reload(); return; }
+    var note = document.querySelector(".offline-note[data-offline]");
+    if (!note) return;
+    var waiting = [];
+    try { waiting = JSON.parse(localStorage.getItem("delivr-offline-orders") || "[]"); } catch (err) { /* none */ }
+    if (waiting.length) note.remove(); else window.location.reload();
   });
   // Branding: a swatch, the suggestion or the colour picker fills the colour field (and the
   // live preview follows).
@@ -148,7 +154,8 @@
   document.addEventListener("htmx:beforeRequest", function (e) {
     var elt = e.detail.elt;
     if (!elt || !elt.hasAttribute || !elt.hasAttribute("data-live") || e.detail.requestConfig.boosted) return;
-    if (elt.querySelector(".htmx-request, [aria-busy=true]")) e.preventDefault();
+    // A part already replaced (its stream listener fires once more before it goes) asks nothing.
+    if (!document.body.contains(elt) || elt.querySelector(".htmx-request, [aria-busy=true]")) e.preventDefault();
   });
   // A live part does not replace a field being typed in: it waits until the field is left.
   document.addEventListener("htmx:beforeSwap", function (e) {

@@ -91,13 +91,25 @@ pub fn format_fcfa(amount: i64) -> String {
     format!("{}\u{a0}FCFA", format_int(amount))
 }
 
-/// `1500` → `1 500` (no-break space between thousands).
+tokio::task_local! {
+    /// How the page being rendered groups thousands (set by the pages' middleware).
+    static GROUPING: char;
+}
+
+/// Run `f` with thousands grouped by `separator`: a page in French writes `1 500` (a no-break
+/// space), one in English `1,500`. Outside (messages, PDFs, logs) the French way holds.
+pub async fn grouped_by<F: std::future::Future>(separator: char, f: F) -> F::Output {
+    GROUPING.scope(separator, f).await
+}
+
+/// `1500` → `1 500` (no-break space between thousands; `1,500` on an English page).
 pub fn format_int(amount: i64) -> String {
+    let separator = GROUPING.try_with(|c| *c).unwrap_or('\u{a0}');
     let digits = amount.unsigned_abs().to_string();
     let mut grouped = String::new();
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            grouped.push('\u{a0}');
+            grouped.push(separator);
         }
         grouped.push(c);
     }
@@ -108,6 +120,13 @@ pub fn format_int(amount: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn thousands_are_grouped_as_the_page_writes_them() {
+        assert_eq!(format_fcfa(1_234_500), "1\u{a0}234\u{a0}500\u{a0}FCFA");
+        assert_eq!(grouped_by(',', async { format_fcfa(1_234_500) }).await, "1,234,500\u{a0}FCFA");
+        assert_eq!(grouped_by(',', async { format_int(-999) }).await, "-999");
+    }
 
     #[test]
     fn amounts_add_up_and_print() {

@@ -139,6 +139,11 @@ impl State {
         }
     }
 
+    /// How the page's language groups thousands in amounts.
+    fn separator(&self) -> char {
+        if self.lang == Lang::En { ',' } else { '\u{a0}' }
+    }
+
     /// Read what is new since `last` into the queue (and the badge with it).
     async fn fill(&mut self) {
         let Ok(rows) = notifications::after(&self.db, &self.partner_id, self.last, MAX_BACKLOG).await else { return };
@@ -207,7 +212,8 @@ pub async fn stream(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &R
     // Subscribed first, then checked: an end announced in between is not missed.
     st.check_session().await;
     if !st.closing {
-        st.fill().await;
+        let separator = st.separator();
+        crate::money::grouped_by(separator, st.fill()).await;
     }
     let events = futures_util::stream::unfold(st, |mut st| async move {
         loop {
@@ -263,7 +269,9 @@ pub async fn stream(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &R
                 _ = tokio::time::sleep(nap) => {}
             }
             if !st.closing {
-                st.fill().await;
+                // The items' amounts are grouped as the page's language writes them.
+                let separator = st.separator();
+                crate::money::grouped_by(separator, st.fill()).await;
             }
         }
     });

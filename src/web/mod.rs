@@ -307,20 +307,25 @@ pub async fn context_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request) -> po
         // from the partner's notification actor (its reads, when it must read, count here).
         let shell_calls = crate::db::calls_so_far();
 
-        let result = if is_state_changing(req.method()) {
-            let submitted = submitted_csrf(&mut req).await;
-            match submitted {
-                Ok(Some(token)) if security::constant_time_eq(token.as_bytes(), csrf_token.as_bytes()) => {
-                    req.extensions_mut().insert(ctx.clone());
-                    ep.call(req).await.map(IntoResponse::into_response)
+        // Numbers on the page are grouped as its language writes them (1 500 / 1,500).
+        let separator = if lang == Lang::En { ',' } else { '\u{a0}' };
+        let result = crate::money::grouped_by(separator, async {
+            if is_state_changing(req.method()) {
+                let submitted = submitted_csrf(&mut req).await;
+                match submitted {
+                    Ok(Some(token)) if security::constant_time_eq(token.as_bytes(), csrf_token.as_bytes()) => {
+                        req.extensions_mut().insert(ctx.clone());
+                        ep.call(req).await.map(IntoResponse::into_response)
+                    }
+                    Ok(_) => Err(status_error(StatusCode::FORBIDDEN)),
+                    Err(e) => Err(e),
                 }
-                Ok(_) => Err(status_error(StatusCode::FORBIDDEN)),
-                Err(e) => Err(e),
+            } else {
+                req.extensions_mut().insert(ctx.clone());
+                ep.call(req).await.map(IntoResponse::into_response)
             }
-        } else {
-            req.extensions_mut().insert(ctx.clone());
-            ep.call(req).await.map(IntoResponse::into_response)
-        };
+        })
+        .await;
 
         let mut resp = match result {
             Ok(resp) => resp,

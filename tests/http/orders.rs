@@ -103,6 +103,11 @@ async fn money_is_said_in_the_vendors_words(backend: Backend) {
     let quote =
         app.get("/partners/orders/quote/?dropoff_city=1&dropoff_quartier=1012&size_class=S&cod_amount=25000").await.text().await.unwrap();
     assert!(quote.contains("Le client paie 25\u{a0}000\u{a0}FCFA") && quote.contains("vous recevez"), "{quote}");
+    // In English, numbers are grouped the English way.
+    app.post_form("/partners/orders/", "/lang/", &[("lang", "en"), ("next", "/partners/orders/")]).await;
+    let english = app.get(&format!("/partners/orders/{}/", order.id)).await.text().await.unwrap();
+    assert!(english.contains("The customer pays 25,000\u{a0}FCFA"), "{english}");
+    app.post_form("/partners/orders/", "/lang/", &[("lang", "fr"), ("next", "/partners/orders/")]).await;
     // Nothing to collect: the fee is the vendor's, from the wallet.
     let quote = app.get("/partners/orders/quote/?dropoff_city=1&dropoff_quartier=1012&size_class=S").await.text().await.unwrap();
     assert!(quote.contains("Rien à encaisser") && quote.contains("débités de votre portefeuille"), "{quote}");
