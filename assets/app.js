@@ -83,7 +83,8 @@
   // was sent is said in its place).
   window.addEventListener("online", function () {
     var note = document.querySelector(".offline-note[data-offline]");
-    if (!note) return;
+    // (Browsers may say "online" as a page opens: only a connection really back counts.)
+    if (!note || !navigator.onLine) return;
     var waiting = [];
     try { waiting = JSON.parse(localStorage.getItem("delivr-offline-orders") || "[]"); } catch (err) { /* none */ }
     if (waiting.length) note.remove(); else window.location.reload();
@@ -202,10 +203,14 @@
     navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
   }
   // A boosted link that fails offline: load the page for real, so the worker can answer.
+  // Once: a second failure (the same click seen twice) must not lead the page away again.
+  var offlineLeaving = false;
   document.addEventListener("htmx:sendError", function (e) {
     var path = e.detail && e.detail.pathInfo && e.detail.pathInfo.requestPath;
     var boosted = e.detail && e.detail.requestConfig && e.detail.requestConfig.boosted;
-    if (boosted && path && !navigator.onLine) window.location.href = path;
+    if (!boosted || !path || navigator.onLine || offlineLeaving) return;
+    offlineLeaving = true;
+    window.location.href = path;
   });
 
   // Orders drafted offline wait on the device and are sent when the connection returns, each

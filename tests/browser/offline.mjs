@@ -28,7 +28,8 @@ try {
   check((await page.locator(".kpi .v").first().innerText()) === before, "the dashboard as last seen");
   await shot(page, "51-offline-dashboard");
   await page.goto(`${BASE}/partners/wallet/`);
-  check((await text(page)).includes("Vous êtes hors ligne"), "another page: the offline page");
+  const other = await text(page);
+  check(other.includes("Vous êtes hors ligne"), `another page: the offline page (${page.url()}: ${other.slice(0, 160)})`);
 
   // An order drafted offline.
   await page.goto(`${BASE}/partners/orders/new/`);
