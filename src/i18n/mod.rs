@@ -24,6 +24,14 @@ impl Lang {
         }
     }
 
+    /// How numbers group thousands in this language: `1 500` (a no-break space) / `1,500`.
+    pub fn thousands_separator(self) -> char {
+        match self {
+            Lang::Fr => '\u{a0}',
+            Lang::En => ',',
+        }
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             Lang::Fr => "fr",

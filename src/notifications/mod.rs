@@ -89,9 +89,27 @@ pub async fn latest_per_order(
     before: Option<i64>,
     limit: i64,
 ) -> sqlx::Result<Vec<Notification>> {
+    let per_order = " AND (order_id IS NULL OR id = (SELECT MAX(m.id) FROM partner_notifications m \
+                     WHERE m.partner_id = n.partner_id AND m.order_id = n.order_id))";
+    newest_first(db, partner_id, unread_only, before, limit, per_order).await
+}
+
+/// Notifications newest first, before id `before`, optionally unread only.
+pub async fn list(db: &Db, partner_id: &str, unread_only: bool, before: Option<i64>, limit: i64) -> sqlx::Result<Vec<Notification>> {
+    newest_first(db, partner_id, unread_only, before, limit, "").await
+}
+
+/// A page of notifications, newest first, with `also` added to the filter.
+async fn newest_first(
+    db: &Db,
+    partner_id: &str,
+    unread_only: bool,
+    before: Option<i64>,
+    limit: i64,
+    also: &str,
+) -> sqlx::Result<Vec<Notification>> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM partner_notifications n WHERE partner_id = $1 AND ($2 = FALSE OR is_read = FALSE) AND id < $3 \
-         AND (order_id IS NULL OR id = (SELECT MAX(m.id) FROM partner_notifications m WHERE m.partner_id = n.partner_id AND m.order_id = n.order_id)) \
+        "SELECT {COLUMNS} FROM partner_notifications n WHERE partner_id = $1 AND ($2 = FALSE OR is_read = FALSE) AND id < $3{also} \
          ORDER BY id DESC LIMIT $4"
     );
     on_db!(db, pool => sqlx::query_as(&sql)
@@ -101,20 +119,6 @@ pub async fn latest_per_order(
         .bind(limit)
         .fetch_all(pool)
         .await)
-}
-
-/// Notifications newest first, before id `before`, optionally unread only.
-pub async fn list(db: &Db, partner_id: &str, unread_only: bool, before: Option<i64>, limit: i64) -> sqlx::Result<Vec<Notification>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM partner_notifications WHERE partner_id = $1 AND ($2 = FALSE OR is_read = FALSE) AND id < $3 ORDER BY id DESC LIMIT $4"
-    );
-    on_db!(db, pool => sqlx::query_as(&sql)
-    .bind(partner_id)
-    .bind(unread_only)
-    .bind(before.unwrap_or(i64::MAX))
-    .bind(limit)
-    .fetch_all(pool)
-    .await)
 }
 
 /// Notifications after id `after`, oldest first (what a stream has not sent yet).

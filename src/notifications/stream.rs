@@ -139,11 +139,6 @@ impl State {
         }
     }
 
-    /// How the page's language groups thousands in amounts.
-    fn separator(&self) -> char {
-        if self.lang == Lang::En { ',' } else { '\u{a0}' }
-    }
-
     /// Read what is new since `last` into the queue (and the badge with it).
     async fn fill(&mut self) {
         let Ok(rows) = notifications::after(&self.db, &self.partner_id, self.last, MAX_BACKLOG).await else { return };
@@ -212,8 +207,7 @@ pub async fn stream(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &R
     // Subscribed first, then checked: an end announced in between is not missed.
     st.check_session().await;
     if !st.closing {
-        let separator = st.separator();
-        crate::money::grouped_by(separator, st.fill()).await;
+        crate::money::grouped_by(st.lang.thousands_separator(), st.fill()).await;
     }
     let events = futures_util::stream::unfold(st, |mut st| async move {
         loop {
@@ -270,8 +264,7 @@ pub async fn stream(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &R
             }
             if !st.closing {
                 // The items' amounts are grouped as the page's language writes them.
-                let separator = st.separator();
-                crate::money::grouped_by(separator, st.fill()).await;
+                crate::money::grouped_by(st.lang.thousands_separator(), st.fill()).await;
             }
         }
     });

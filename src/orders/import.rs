@@ -99,9 +99,7 @@ fn column_label(field: &str, lang: Lang) -> &'static str {
 
 /// The vendor's own header for each field the file has (errors name the vendor's columns).
 pub fn vendor_headers(content: &str) -> Vec<(&'static str, String)> {
-    let Some(first) = content.lines().find(|l| !l.trim().is_empty()) else { return Vec::new() };
-    let delimiter = if first.matches(';').count() > first.matches(',').count() { b';' } else { b',' };
-    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).trim(csv::Trim::All).from_reader(content.as_bytes());
+    let Some(mut reader) = reader_of(content) else { return Vec::new() };
     let Ok(headers) = reader.headers() else { return Vec::new() };
     headers.iter().filter_map(|h| column_for(h).map(|f| (f, h.to_owned()))).collect()
 }
@@ -111,14 +109,25 @@ fn column_name<'a>(headers: &'a [(&'static str, String)], field: &str, lang: Lan
     headers.iter().find(|(f, _)| *f == field).map(|(_, h)| h.as_str()).unwrap_or_else(|| column_label(field, lang))
 }
 
+/// A reader of the CSV text, with the separator its first line uses (`;` or `,`); `None` for
+/// a text without a line.
+fn reader_of(content: &str) -> Option<csv::Reader<&[u8]>> {
+    let first = content.lines().find(|l| !l.trim().is_empty())?;
+    let delimiter = if first.matches(';').count() > first.matches(',').count() { b';' } else { b',' };
+    Some(csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).trim(csv::Trim::All).from_reader(content.as_bytes()))
+}
+
+/// The template's header in `lang`.
+fn template_header(lang: Lang) -> Vec<&'static str> {
+    TEMPLATE.iter().map(|(f, ..)| column_label(f, lang)).collect()
+}
+
 /// The import template (the vendor's language: `;` and a BOM in French for Excel).
 pub fn template_csv(lang: Lang) -> Vec<u8> {
-    let delimiter = if lang == Lang::Fr { b';' } else { b',' };
-    let header: Vec<&str> = TEMPLATE.iter().map(|(_, fr, en, _)| if lang == Lang::Fr { *fr } else { *en }).collect();
     let example: Vec<&str> = TEMPLATE.iter().map(|(.., ex)| *ex).collect();
     let mut out = b"\xEF\xBB\xBF".to_vec();
-    let mut w = csv::WriterBuilder::new().delimiter(delimiter).from_writer(Vec::new());
-    let _ = w.write_record(&header);
+    let mut w = csv::WriterBuilder::new().delimiter(lang.csv_delimiter()).from_writer(Vec::new());
+    let _ = w.write_record(template_header(lang));
     let _ = w.write_record(&example);
     out.extend(w.into_inner().unwrap_or_default());
     out
@@ -179,9 +188,7 @@ impl FileError {
 
 /// Parse the text of a CSV into (line number, draft) rows.
 pub fn parse(content: &str) -> Result<Vec<(usize, Draft)>, FileError> {
-    let first_line = content.lines().find(|l| !l.trim().is_empty()).ok_or(FileError::Empty)?;
-    let delimiter = if first_line.matches(';').count() > first_line.matches(',').count() { b';' } else { b',' };
-    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).trim(csv::Trim::All).from_reader(content.as_bytes());
+    let mut reader = reader_of(content).ok_or(FileError::Empty)?;
     let headers = reader.headers().map_err(|_| FileError::Malformed(1))?.clone();
     let columns: Vec<Option<&'static str>> = headers.iter().map(column_for).collect();
     let missing: Vec<&'static str> = REQUIRED.iter().copied().filter(|r| !columns.contains(&Some(*r))).collect();
@@ -262,7 +269,7 @@ fn upload_form(ctx: &Ctx, error: Option<&str>) -> Markup {
         div.card {
             h2 { (ctx.t(Msg::ImportColumns)) }
             p { a.btn.secondary href="/partners/orders/import/template/" hx-boost="false" download { (ctx.t(Msg::ImportTemplate)) } }
-            @let names: Vec<&str> = TEMPLATE.iter().map(|(f, ..)| column_label(f, ctx.lang)).collect();
+            @let names = template_header(ctx.lang);
             p.small { code { (names.join(if ctx.lang == Lang::Fr { ";" } else { "," })) } }
             p.small.muted { (ctx.t(Msg::ImportColumnsText)) }
         }
@@ -425,9 +432,8 @@ pub async fn ignored_rows(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, P
     let rows = parse(&content).map_err(|_| status_error(StatusCode::NOT_FOUND))?;
     let checked = check_rows(&state.db, ctx.lang, &partner, &rows).await?;
     let headers = vendor_headers(&content);
-    let delimiter = if ctx.lang == Lang::Fr { b';' } else { b',' };
-    let mut w = csv::WriterBuilder::new().delimiter(delimiter).from_writer(Vec::new());
-    let mut header: Vec<&str> = TEMPLATE.iter().map(|(_, fr, en, _)| if ctx.lang == Lang::Fr { *fr } else { *en }).collect();
+    let mut w = csv::WriterBuilder::new().delimiter(ctx.lang.csv_delimiter()).from_writer(Vec::new());
+    let mut header = template_header(ctx.lang);
     // The pickup columns too (empty: the profile's pickup), so that the file imports as it was.
     header.extend(if ctx.lang == Lang::Fr {
         ["Ville de ramassage", "Quartier de ramassage", "Adresse de ramassage"]

@@ -60,12 +60,7 @@ pub async fn request(db: &Db, email: &str, texts: bool, now: i64) -> sqlx::Resul
     if db.is_postgres() {
         on_tx!(&mut tx, c => sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE").bind(&account.id).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     }
-    on_tx!(&mut tx, c => sqlx::query("UPDATE password_resets SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL")
-        .bind(&account.id)
-        .bind(now)
-        .execute(&mut *c)
-        .await
-        .map(|r| r.rows_affected()))?;
+    spend_links(&mut tx, &account.id, now).await?;
     on_tx!(&mut tx, c => sqlx::query("INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
         .bind(security::sha256_hex(token.as_bytes()))
         .bind(&account.id)
@@ -78,6 +73,16 @@ pub async fn request(db: &Db, email: &str, texts: bool, now: i64) -> sqlx::Resul
     tx.commit().await?;
     crate::messages::send::nudge();
     Ok(true)
+}
+
+/// Spend every link of the account still unused (a newer one is made, or one was used).
+async fn spend_links(tx: &mut crate::db::Tx, user_id: &str, now: i64) -> sqlx::Result<()> {
+    on_tx!(tx, c => sqlx::query("UPDATE password_resets SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL")
+        .bind(user_id)
+        .bind(now)
+        .execute(&mut *c)
+        .await
+        .map(|_| ()))
 }
 
 /// Is this link's token valid now (unused, not expired)?
@@ -113,12 +118,7 @@ pub async fn reset(db: &Db, token: &str, hash: &str, now: i64) -> sqlx::Result<O
     .fetch_optional(&mut *c)
     .await)?;
     let Some(user) = user else { return Ok(None) };
-    on_tx!(&mut tx, c => sqlx::query("UPDATE password_resets SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL")
-        .bind(&user)
-        .bind(now)
-        .execute(&mut *c)
-        .await
-        .map(|r| r.rows_affected()))?;
+    spend_links(&mut tx, &user, now).await?;
     let ended = repo::set_password_in(&mut tx, &user, hash, now).await?;
     let email: String =
         on_tx!(&mut tx, c => sqlx::query_scalar("SELECT email FROM users WHERE id = $1").bind(&user).fetch_one(&mut *c).await)?;

@@ -308,8 +308,7 @@ pub async fn context_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request) -> po
         let shell_calls = crate::db::calls_so_far();
 
         // Numbers on the page are grouped as its language writes them (1 500 / 1,500).
-        let separator = if lang == Lang::En { ',' } else { '\u{a0}' };
-        let result = crate::money::grouped_by(separator, async {
+        let result = crate::money::grouped_by(lang.thousands_separator(), async {
             if is_state_changing(req.method()) {
                 let submitted = submitted_csrf(&mut req).await;
                 match submitted {
