@@ -78,16 +78,11 @@
     var box = e.detail.target;
     if (box && box.removeAttribute) box.removeAttribute("aria-busy");
   });
-  // Back online: what said "offline" is over. The page's dated copy reloads itself fresh,
-  // unless orders drafted offline are about to be sent from it (then its note goes, and what
-  // was sent is said in its place).
+  // Back online: what said "offline" is over, and goes (the page is not reloaded under the
+  // user: browsers may say "online" as a page opens, and drafts may be on their way).
   window.addEventListener("online", function () {
     var note = document.querySelector(".offline-note[data-offline]");
-    // (Browsers may say "online" as a page opens: only a connection really back counts.)
-    if (!note || !navigator.onLine) return;
-    var waiting = [];
-    try { waiting = JSON.parse(localStorage.getItem("delivr-offline-orders") || "[]"); } catch (err) { /* none */ }
-    if (waiting.length) note.remove(); else window.location.reload();
+    if (note && navigator.onLine) note.remove();
   });
   // Branding: a swatch, the suggestion or the colour picker fills the colour field (and the
   // live preview follows).
