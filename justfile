@@ -60,6 +60,9 @@ test-api-fuzz: assets
 # What CI runs, in order.
 ci: setup lint test test-api-fuzz
 
-# Benchmarks: ratios and bytes, measured in one run on this machine.
-bench: assets
-    cargo bench --bench http_bench
+# Benchmarks from outside (wrk, Debian's package) on SQLite and PostgreSQL: ratios to a
+# hello-world, p99s, bytes. `just bench webhooks streams` runs some groups (http, export,
+# webhooks, streams, analytics, browser); BENCH_DB=sqlite|postgres one backend.
+bench *groups: assets
+    @command -v wrk >/dev/null || { [ "$(id -u)" -eq 0 ] && s="" || s=sudo; $s env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+    cargo bench --bench http_bench -- {{groups}}

@@ -183,7 +183,7 @@ async fn api_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request, contract: Arc
     };
     // 2. Rate limit per key (a GCRA: no window edge to straddle).
     let limit = state.config.api_rate_limit;
-    let rate = match api_keys::rate_limit(&state.db, &auth.key_id, limit, now_ms()).await {
+    let rate = match api_keys::rate_limit(&state.db, &state.rate_limits, &auth.key_id, limit, now_ms()).await {
         Ok(r) => r,
         Err(e) => return Ok(internal(e, lang)),
     };

@@ -118,7 +118,11 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10));
+                .busy_timeout(Duration::from_secs(10))
+                // Each connection runs on its own thread and hands rows back through a channel:
+                // room for a whole page or export batch (501 rows) means the thread never waits
+                // for the reader halfway through a result.
+                .row_buffer_size(1024);
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
                 .connect_with(opts)
@@ -172,6 +176,14 @@ impl Db {
 
     pub fn is_postgres(&self) -> bool {
         matches!(self, Db::Postgres(_))
+    }
+
+    /// Has [`Db::close`] been called?
+    pub fn is_closed(&self) -> bool {
+        match self {
+            Db::Sqlite(pool) => pool.is_closed(),
+            Db::Postgres(pool) => pool.is_closed(),
+        }
     }
 
     pub async fn close(&self) {

@@ -1,5 +1,5 @@
 //! `WebhookActor`: one per partner with webhook work. It serialises that partner's sending
-//! (at most a few deliveries in flight, so a dead endpoint of one partner never slows
+//! (at most `delivery::MAX_IN_FLIGHT` deliveries in flight, so a dead endpoint of one partner never slows
 //! another), schedules the next retry, and stops when idle. The I/O runs on the application
 //! runtime; the actor keeps only counters and timers.
 
@@ -140,7 +140,9 @@ impl Handler<Kick> for WebhookActor {
                     0
                 }
             };
-            let next_due = delivery::next_due(&env.db, &partner_id).await.ok().flatten();
+            // After a batch that sent something the actor looks again at once; only an empty
+            // claim needs to know when the next delivery is due.
+            let next_due = if attempted == 0 { delivery::next_due(&env.db, &partner_id).await.ok().flatten() } else { None };
             me.do_send(BatchDone { slots, attempted, next_due, config });
         });
     }

@@ -15,8 +15,10 @@ use crate::{
 /// Delay before each attempt after the first failure: immediately, 5 s, 5 min, 30 min, 2 h,
 /// 5 h, 10 h, 10 h. After the last one the delivery fails for good.
 pub const SCHEDULE_MS: [i64; 8] = [0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
-/// Deliveries in flight at once for one partner.
-pub const MAX_IN_FLIGHT: usize = 4;
+/// Deliveries in flight at once for one partner: claimed together, sent concurrently and
+/// recorded together (a few statements per batch, whatever its size). A slow or dead endpoint
+/// holds only its own partner's slots.
+pub const MAX_IN_FLIGHT: usize = 16;
 /// Consecutive failures after which the webhook is paused.
 pub const PAUSE_AFTER_FAILURES: i64 = 25;
 /// A claimed delivery not finished within this time (a crash) is claimed again. Longer than
@@ -198,18 +200,30 @@ struct PausedData {
     failures: i64,
 }
 
-/// Record a batch of attempts in one transaction: for each, the log row, the delivery's new
-/// state and the configuration's counters; pause the webhook (and tell the partner) when it
-/// keeps failing.
+/// Rows written by one statement when a batch is recorded (7 values each, far below either
+/// backend's limit on bound values).
+const ROWS_PER_STATEMENT: usize = 64;
+
+/// One attempt's result, decided before it is written.
+struct Decided<'a> {
+    delivery: &'a Delivery,
+    outcome: &'a Outcome,
+    attempt: i64,
+    status: &'static str,
+    next: Option<i64>,
+    status_code: Option<i64>,
+}
+
+/// Record a batch of attempts of one partner in one transaction, a few statements whatever its
+/// size: the log rows, the deliveries' new states, then the configuration's counters, which
+/// run over the attempts in order as if each had been recorded alone; pause the webhook (and
+/// tell the partner) when it keeps failing.
 pub async fn record(db: &Db, bus: &Bus, attempts: &[(Delivery, Outcome)], now: i64) -> sqlx::Result<Option<Counters>> {
     let Some((first, _)) = attempts.first() else { return Ok(None) };
     let partner_id = first.partner_id.clone();
-    let paused = async {
-        let mut tx = db.begin().await?;
-        let mut pause: Option<(bool, i64)> = None;
-        let mut counters = None;
-        let mut paused = None;
-        for (d, outcome) in attempts {
+    let decided: Vec<Decided> = attempts
+        .iter()
+        .map(|(d, outcome)| {
             let attempt = d.attempts + 1;
             let ok = outcome.ok();
             // `attempt` attempts made; the schedule gives the delay before attempt + 1.
@@ -219,50 +233,43 @@ pub async fn record(db: &Db, bus: &Bus, attempts: &[(Delivery, Outcome)], now: i
                 (false, Some(_)) => "PENDING",
                 (false, None) => "FAILED",
             };
-            let status_code = outcome.status_code.map(i64::from);
-            on_tx!(&mut tx, c => sqlx::query(
-                "INSERT INTO webhook_attempts (delivery_id, attempt, at, duration_ms, status_code, response_excerpt, error) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(&d.id)
-            .bind(attempt)
-            .bind(now)
-            .bind(outcome.duration_ms)
-            .bind(status_code)
-            .bind(outcome.excerpt.as_deref())
-            .bind(outcome.error.as_deref())
-            .execute(&mut *c)
-            .await
-            .map(|r| r.rows_affected()))?;
-            on_tx!(&mut tx, c => sqlx::query(
-                "UPDATE webhook_deliveries SET status = $2, attempts = $3, next_attempt_at = COALESCE($4, next_attempt_at), locked_until = NULL, \
-                 last_status_code = $5, last_error = $6, delivered_at = CASE WHEN $2 = 'DELIVERED' THEN $7 ELSE delivered_at END WHERE id = $1",
-            )
-            .bind(&d.id)
-            .bind(status)
-            .bind(attempt)
-            .bind(next)
-            .bind(status_code)
-            .bind(outcome.error.as_deref())
-            .bind(now)
-            .execute(&mut *c)
-            .await
-            .map(|r| r.rows_affected()))?;
-            let failures: i64 = on_tx!(&mut tx, c => sqlx::query_scalar(
-                "UPDATE webhook_configs SET last_triggered = $2, last_status_code = $3, \
-                 failure_count = CASE WHEN $4 THEN 0 ELSE failure_count + 1 END WHERE partner_id = $1 RETURNING failure_count",
-            )
-            .bind(&d.partner_id)
-            .bind(now)
-            .bind(status_code)
-            .bind(ok)
-            .fetch_one(&mut *c)
-            .await)?;
-            let exhausted = status == "FAILED";
+            Decided { delivery: d, outcome, attempt, status, next, status_code: outcome.status_code.map(i64::from) }
+        })
+        .collect();
+    let recorded = async {
+        let mut tx = db.begin().await?;
+        for rows in decided.chunks(ROWS_PER_STATEMENT) {
+            write_attempts(&mut tx, rows, now).await?;
+        }
+        let lock = tx.row_lock();
+        let start: i64 = on_tx!(&mut tx, c => sqlx::query_scalar(&format!("SELECT failure_count FROM webhook_configs WHERE partner_id = $1{lock}"))
+        .bind(&partner_id)
+        .fetch_one(&mut *c)
+        .await)?;
+        // The consecutive failures after each attempt, as one-by-one recording counted them.
+        let mut failures = start;
+        let mut pause: Option<(bool, i64)> = None;
+        for x in &decided {
+            let ok = x.outcome.ok();
+            failures = if ok { 0 } else { failures + 1 };
+            let exhausted = x.status == "FAILED";
             if !ok && (exhausted || failures >= PAUSE_AFTER_FAILURES) {
                 pause = Some((exhausted, failures));
             }
-            counters = Some(Counters { failures, last_status_code: status_code, last_triggered: now, paused_reason: None });
         }
+        let last_status_code = decided.last().and_then(|x| x.status_code);
+        on_tx!(&mut tx, c => sqlx::query(
+            "UPDATE webhook_configs SET last_triggered = $2, last_status_code = $3, failure_count = $4 WHERE partner_id = $1",
+        )
+        .bind(&partner_id)
+        .bind(now)
+        .bind(last_status_code)
+        .bind(failures)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        let mut counters = Counters { failures, last_status_code, last_triggered: now, paused_reason: None };
+        let mut paused = None;
         if let Some((exhausted, failures)) = pause {
             let paused_now = on_tx!(&mut tx, c => sqlx::query("UPDATE webhook_configs SET is_active = FALSE, paused_reason = $2 WHERE partner_id = $1 AND is_active = TRUE")
                 .bind(&partner_id)
@@ -274,20 +281,59 @@ pub async fn record(db: &Db, bus: &Bus, attempts: &[(Delivery, Outcome)], now: i
                 let data = PausedData { reason: if exhausted { "retries-exhausted" } else { "consecutive-failures" }, failures };
                 paused = Some(events::record(&mut tx, &Event::new(&partner_id, Kind::WebhookPaused, None, &data), now).await?);
             }
+            counters.paused_reason = Some(if exhausted { "retries-exhausted" } else { "consecutive-failures" });
         }
         tx.commit().await?;
-        if let (Some(c), Some((exhausted, _))) = (counters.as_mut(), pause) {
-            c.paused_reason = Some(if exhausted { "retries-exhausted" } else { "consecutive-failures" });
-        }
         Ok::<_, sqlx::Error>((paused, counters))
     }
     .await?;
-    let (paused, counters) = paused;
+    let (paused, counters) = recorded;
     if let Some(recorded) = paused {
         tracing::warn!(partner_id, "webhook paused after repeated failures");
         bus.announce(recorded);
     }
-    Ok(counters)
+    Ok(Some(counters))
+}
+
+/// The attempt log rows and the deliveries' new states of some attempts: two statements.
+async fn write_attempts(tx: &mut crate::db::Tx, rows: &[Decided<'_>], now: i64) -> sqlx::Result<()> {
+    let placeholders = |width: usize, first: usize| {
+        (0..rows.len())
+            .map(|r| {
+                let cells: Vec<String> = (0..width).map(|i| format!("${}", first + r * width + i)).collect();
+                format!("({})", cells.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let insert = format!(
+        "INSERT INTO webhook_attempts (delivery_id, attempt, at, duration_ms, status_code, response_excerpt, error) VALUES {}",
+        placeholders(7, 1)
+    );
+    on_tx!(tx, c => {
+        let mut q = sqlx::query(&insert);
+        for x in rows {
+            q = q.bind(&x.delivery.id).bind(x.attempt).bind(now).bind(x.outcome.duration_ms).bind(x.status_code)
+                .bind(x.outcome.excerpt.as_deref()).bind(x.outcome.error.as_deref());
+        }
+        q.execute(&mut *c).await.map(|r| r.rows_affected())
+    })?;
+    // Both backends name a VALUES list's columns column1, column2, …
+    let update = format!(
+        "UPDATE webhook_deliveries SET status = v.column2, attempts = v.column3, next_attempt_at = COALESCE(v.column4, next_attempt_at), \
+         locked_until = NULL, last_status_code = v.column5, last_error = v.column6, \
+         delivered_at = CASE WHEN v.column2 = 'DELIVERED' THEN $1 ELSE delivered_at END \
+         FROM (VALUES {}) AS v WHERE webhook_deliveries.id = v.column1",
+        placeholders(6, 2)
+    );
+    on_tx!(tx, c => {
+        let mut q = sqlx::query(&update).bind(now);
+        for x in rows {
+            q = q.bind(&x.delivery.id).bind(x.status).bind(x.attempt).bind(x.next).bind(x.status_code).bind(x.outcome.error.as_deref());
+        }
+        q.execute(&mut *c).await.map(|r| r.rows_affected())
+    })?;
+    Ok(())
 }
 
 /// What a batch left in the configuration: the consecutive failures, the last answer, and the
