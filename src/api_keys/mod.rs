@@ -147,8 +147,9 @@ pub async fn authenticate(db: &Db, presented: &str) -> sqlx::Result<Option<Authe
     Ok(Some(Authenticated { key_id: row.id, partner_id: crate::ids::PartnerId::new(row.partner_id) }))
 }
 
-/// The rate limit's window: `limit` requests per minute.
-pub const RATE_WINDOW_MS: i64 = 60_000;
+/// The rate limit's window: `limit` requests per minute, counted in microseconds (so that a
+/// limit above 60 000 a minute still spaces requests exactly).
+pub const RATE_WINDOW_US: i64 = 60_000_000;
 
 /// The outcome of one request against a key's rate limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,7 +170,8 @@ pub struct LocalLimits {
 }
 
 impl LocalLimits {
-    /// The GCRA step of [`rate_limit`]: (the key's arrival time after this request, refused).
+    /// The GCRA step of [`rate_limit`], in microseconds: (the key's arrival time after this
+    /// request, refused).
     fn arrive(&self, key_id: &str, now: i64, interval: i64) -> (i64, bool) {
         let mut tat = self.tat.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         // Keys whose allowance is whole again are forgotten (what they hold is `now`'s value).
@@ -177,7 +179,7 @@ impl LocalLimits {
             tat.retain(|_, t| *t > now);
         }
         let held = tat.get(key_id).copied().unwrap_or(now).max(now);
-        let refused = held + interval - now > RATE_WINDOW_MS;
+        let refused = held + interval - now > RATE_WINDOW_US;
         let next = if refused { held } else { held + interval };
         tat.insert(key_id.to_owned(), next);
         (next, refused)
@@ -193,7 +195,8 @@ impl LocalLimits {
 /// the arrival times in memory (`local`): a request then writes nothing to the database.
 pub async fn rate_limit(db: &Db, local: &LocalLimits, key_id: &str, limit: i64, now: i64) -> sqlx::Result<RateDecision> {
     let limit = limit.max(1);
-    let interval = (RATE_WINDOW_MS / limit).max(1);
+    let now = now * 1000;
+    let interval = (RATE_WINDOW_US / limit).max(1);
     let (tat, refused) = match db {
         Db::Sqlite(_) => local.arrive(key_id, now, interval),
         Db::Postgres(pool) => {
@@ -209,7 +212,7 @@ pub async fn rate_limit(db: &Db, local: &LocalLimits, key_id: &str, limit: i64, 
             .bind(key_id)
             .bind(now)
             .bind(interval)
-            .bind(RATE_WINDOW_MS)
+            .bind(RATE_WINDOW_US)
             .fetch_one(pool)
             .await?
         }
@@ -217,8 +220,8 @@ pub async fn rate_limit(db: &Db, local: &LocalLimits, key_id: &str, limit: i64, 
     let ahead = (tat - now).max(0);
     Ok(RateDecision {
         allowed: !refused,
-        remaining: ((RATE_WINDOW_MS - ahead) / interval).max(0),
-        reset_ms: ahead,
-        retry_after_ms: if refused { (ahead + interval - RATE_WINDOW_MS).max(1) } else { 0 },
+        remaining: ((RATE_WINDOW_US - ahead) / interval).max(0),
+        reset_ms: (ahead + 999) / 1000,
+        retry_after_ms: if refused { ((ahead + interval - RATE_WINDOW_US).max(1) + 999) / 1000 } else { 0 },
     })
 }

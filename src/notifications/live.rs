@@ -151,12 +151,15 @@ impl Handler<Subscribe> for NotificationActor {
 }
 
 /// What a stream is woken for: new notifications (read from the database), a courier's new
-/// position on one of the partner's orders (read from the database too), or the end of a
-/// session (the streams it opened close).
+/// position on one of the partner's orders (the order's id; then the `position` event itself,
+/// read once by the actor for all the partner's streams), or the end of a session (the streams
+/// it opened close).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Live {
     Notifications,
     Position(String),
+    /// The vendor pages' `position` event (JSON) for that position, the same for every stream.
+    PositionEvent(std::sync::Arc<str>),
     /// The SHA-256 of the ended session's cookie.
     SessionEnded(std::sync::Arc<str>),
     /// This instance is stopping: streams close with a hint to reconnect (to another instance,
@@ -173,6 +176,18 @@ impl Handler<Wake> for NotificationActor {
     type Result = ();
 
     fn handle(&mut self, msg: Wake, _: &mut Context<Self>) {
+        if let Live::Position(order) = &msg.0 {
+            // Read once here rather than by each of the partner's streams (a thousand open
+            // pages would read it a thousand times); sent after the wake-up itself.
+            if self.tx.receiver_count() > 0 {
+                let (db, partner_id, order, tx) = (self.env.db.clone(), self.partner_id.clone(), order.clone(), self.tx.clone());
+                self.env.runtime.spawn(async move {
+                    if let Some(json) = super::stream::position_event(&db, &partner_id, &order).await {
+                        let _ = tx.send(Live::PositionEvent(json.into()));
+                    }
+                });
+            }
+        }
         let _ = self.tx.send(msg.0);
     }
 }

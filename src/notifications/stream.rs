@@ -90,6 +90,16 @@ pub struct PositionEvent<'a> {
     pub eta: Option<i64>,
 }
 
+/// The `position` event of the latest position of one of this partner's orders (JSON), if it
+/// has one.
+pub async fn position_event(db: &Db, partner_id: &str, order_id: &str) -> Option<String> {
+    let order = crate::orders::repo::find_for_partner(db, partner_id, order_id).await.ok()??;
+    let p = crate::orders::repo::latest_position(db, &order.id).await.ok()??;
+    let eta = (order.status() == crate::orders::model::Status::InTransit).then(|| crate::orders::eta_minutes(&order, p));
+    let ev = PositionEvent { id: &order.id, t: &order.tracking_number, s: order.status().as_str(), la: p.lat, ln: p.lng, eta };
+    serde_json::to_string(&ev).ok()
+}
+
 impl State {
     /// Is the session still valid? If not, queue `ended` and close after it.
     async fn check_session(&mut self) {
@@ -105,17 +115,6 @@ impl State {
         self.queue.clear();
         self.queue.push_back(Event::message("/accounts/login/").event_type("ended"));
         self.closing = true;
-    }
-
-    /// The latest position of one of this partner's orders.
-    async fn position(&mut self, order_id: &str) {
-        let Ok(Some(order)) = crate::orders::repo::find_for_partner(&self.db, &self.partner_id, order_id).await else { return };
-        let Ok(Some(p)) = crate::orders::repo::latest_position(&self.db, &order.id).await else { return };
-        let eta = (order.status() == crate::orders::model::Status::InTransit).then(|| crate::orders::eta_minutes(&order, p));
-        let ev = PositionEvent { id: &order.id, t: &order.tracking_number, s: order.status().as_str(), la: p.lat, ln: p.lng, eta };
-        if let Ok(json) = serde_json::to_string(&ev) {
-            self.queue.push_back(Event::message(json).event_type("position"));
-        }
     }
 
     /// The orders that changed since `last_seq`, one event each (several changes, one event).
@@ -227,10 +226,12 @@ pub async fn stream(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &R
             let nap = Duration::from_millis((st.check_session_at - now).clamp(1, 10_000) as u64);
             tokio::select! {
                 r = st.rx.recv() => match r {
-                    Ok(Live::Position(order)) => {
-                        st.position(&order).await;
+                    Ok(Live::PositionEvent(json)) => {
+                        st.queue.push_back(Event::message(&*json).event_type("position"));
                         continue;
                     }
+                    // The actor follows it with the event itself.
+                    Ok(Live::Position(_)) => continue,
                     Ok(Live::SessionEnded(hash)) => {
                         if *hash == *st.session_hash {
                             st.end();

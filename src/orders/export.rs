@@ -126,7 +126,27 @@ struct Export {
     delimiter: u8,
 }
 
-/// The export's bytes: BOM and header, then one chunk per batch of orders.
+/// A batch of orders being read, and the cursor after it.
+type Batch = tokio::task::JoinHandle<sqlx::Result<(Vec<Order>, Option<Cursor>)>>;
+
+/// Where the export stands: the header to send, a batch being read, or the end.
+enum Step {
+    Header,
+    Reading(Batch),
+    Done,
+}
+
+impl Export {
+    /// Start reading the batch after `cursor` (at once, while the previous one is written).
+    fn read(self: &std::sync::Arc<Self>, cursor: Option<Cursor>) -> Batch {
+        let export = self.clone();
+        tokio::spawn(async move { repo::list(&export.db, &export.partner_id, &export.filter, cursor.as_ref(), BATCH).await })
+    }
+}
+
+/// The export's bytes: BOM and header, then one chunk per batch of orders. The next batch is
+/// read while the current one is turned into CSV (the database's thread and the runtime's
+/// work side by side); at most two batches are in memory.
 pub fn stream_orders(db: Db, partner_id: String, filter: Filter, lang: Lang, public_url: String, delimiter: u8) -> Body {
     let first = {
         let mut b = b"\xEF\xBB\xBF".to_vec();
@@ -134,24 +154,25 @@ pub fn stream_orders(db: Db, partner_id: String, filter: Filter, lang: Lang, pub
         Bytes::from(b)
     };
     let export = std::sync::Arc::new(Export { db, partner_id, filter, lang, public_url, delimiter });
-    // State: None = header not sent yet; Some(None) = done; Some(Some(cursor or start)).
-    let state: Option<Option<Option<Cursor>>> = None;
-    let body = stream::unfold(state, move |state| {
+    let body = stream::unfold(Step::Header, move |step| {
         let export = export.clone();
         let first = first.clone();
         async move {
-            match state {
-                None => Some((Ok::<Bytes, std::io::Error>(first.clone()), Some(Some(None)))),
-                Some(None) => None,
-                Some(Some(cursor)) => match repo::list(&export.db, &export.partner_id, &export.filter, cursor.as_ref(), BATCH).await {
+            match step {
+                Step::Header => Some((Ok::<Bytes, std::io::Error>(first), Step::Reading(export.read(None)))),
+                Step::Done => None,
+                Step::Reading(batch) => match batch.await.map_err(std::io::Error::other).and_then(|r| r.map_err(std::io::Error::other)) {
                     Ok((rows, next)) => {
+                        let after = match next {
+                            Some(cursor) => Step::Reading(export.read(Some(cursor))),
+                            None => Step::Done,
+                        };
                         let chunk = to_csv(rows.iter().map(|o| row(o, export.lang, &export.public_url)), export.delimiter);
-                        let after = next.map(Some);
-                        Some((Ok(chunk), Some(after)))
+                        Some((Ok(chunk), after))
                     }
                     Err(e) => {
                         tracing::error!(error = %e, "export failed mid-stream");
-                        Some((Err(std::io::Error::other(e)), Some(None)))
+                        Some((Err(e), Step::Done))
                     }
                 },
             }

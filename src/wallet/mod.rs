@@ -154,28 +154,6 @@ pub async fn snapshot(db: &Db, partner_id: &str) -> sqlx::Result<(Balance, i64)>
     Ok(row.map(|(balance, held, last)| (Balance { balance, held }, last)).unwrap_or_default())
 }
 
-/// The ledger entries of a partner after entry `after` (id and amount, in ledger order), and the
-/// amount held by pending payouts: what a wallet actor catches up with. One query.
-pub async fn entries_after(db: &Db, partner_id: &str, after: i64) -> sqlx::Result<(Vec<(i64, Fcfa)>, Fcfa)> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        id: Option<i64>,
-        amount: Option<Fcfa>,
-        held: Fcfa,
-    }
-    let rows: Vec<Row> = on_db!(db, pool => sqlx::query_as(
-        "SELECT e.id, e.amount, a.held FROM wallet_accounts a \
-         LEFT JOIN wallet_entries e ON e.partner_id = a.partner_id AND e.id > $2 \
-         WHERE a.partner_id = $1 ORDER BY e.id",
-    )
-    .bind(partner_id)
-    .bind(after)
-    .fetch_all(pool)
-    .await)?;
-    let held = rows.first().map_or(Fcfa::ZERO, |r| r.held);
-    Ok((rows.into_iter().filter_map(|r| Some((r.id?, r.amount?))).collect(), held))
-}
-
 /// The sum of the ledger (tests check it equals the balance).
 pub async fn ledger_sum(db: &Db, partner_id: &str) -> sqlx::Result<Fcfa> {
     on_db!(db, pool => sqlx::query_scalar("SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM wallet_entries WHERE partner_id = $1")

@@ -18,7 +18,7 @@ pub const SCHEDULE_MS: [i64; 8] = [0, 5_000, 300_000, 1_800_000, 7_200_000, 18_0
 /// Deliveries in flight at once for one partner: claimed together, sent concurrently and
 /// recorded together (a few statements per batch, whatever its size). A slow or dead endpoint
 /// holds only its own partner's slots.
-pub const MAX_IN_FLIGHT: usize = 16;
+pub const MAX_IN_FLIGHT: usize = 64;
 /// Consecutive failures after which the webhook is paused.
 pub const PAUSE_AFTER_FAILURES: i64 = 25;
 /// A claimed delivery not finished within this time (a crash) is claimed again. Longer than
@@ -69,16 +69,18 @@ pub struct Delivery {
     pub config_version: i64,
 }
 
-/// Claim up to `limit` due deliveries of a partner whose webhook is active. On PostgreSQL
-/// `FOR UPDATE SKIP LOCKED` makes each row go to exactly one instance; on SQLite the single
-/// writer does the same.
+/// Claim up to `limit` due deliveries of a partner whose webhook is active: pending ones whose
+/// time has come, and sending ones whose claim lapsed (a crash). Written so that both backends
+/// read only the partner's waiting rows (the index on partner, status and time), never the
+/// delivered ones. On PostgreSQL `FOR UPDATE SKIP LOCKED` makes each row go to exactly one
+/// instance; on SQLite the single writer does the same.
 pub async fn claim_due(db: &Db, partner_id: &str, now: i64, limit: usize, lock_ms: i64) -> sqlx::Result<Vec<Delivery>> {
     let lock = if db.is_postgres() { " FOR UPDATE SKIP LOCKED" } else { "" };
     let sql = format!(
         "UPDATE webhook_deliveries SET status = 'SENDING', locked_until = $3 WHERE id IN (\
            SELECT d.id FROM webhook_deliveries d WHERE d.partner_id = $1 \
-           AND ((d.status = 'PENDING' AND d.next_attempt_at <= $2) OR (d.status = 'SENDING' AND d.locked_until < $2)) \
-           AND EXISTS (SELECT 1 FROM webhook_configs c WHERE c.partner_id = d.partner_id AND c.is_active = TRUE) \
+           AND d.status IN ('PENDING', 'SENDING') AND CASE d.status WHEN 'PENDING' THEN d.next_attempt_at <= $2 ELSE d.locked_until < $2 END \
+           AND EXISTS (SELECT 1 FROM webhook_configs c WHERE c.partner_id = $1 AND c.is_active = TRUE) \
            ORDER BY d.next_attempt_at, d.created_at LIMIT {limit}{lock}) \
          RETURNING id, partner_id, event_id, event_kind, body, attempts, \
            (SELECT c.updated_at FROM webhook_configs c WHERE c.partner_id = webhook_deliveries.partner_id) AS config_version"
