@@ -283,10 +283,16 @@ fn where_clause(partner_id_param: &str, f: &Filter, cursor: Option<&Cursor>) -> 
         sql.push_str(&format!(" AND (o.tracking_number = ${t} OR LOWER(o.recipient_name) LIKE ${like}{phone}{partial})"));
     }
     if let Some(c) = cursor {
+        // Both bound, not written into the text: every page of a walk (an export reads two
+        // hundred) is then the same prepared statement, parsed and planned once.
+        binds.push(c.created_at.to_string());
+        let at = binds.len() + 1;
         binds.push(c.id.clone());
         let id = binds.len() + 1;
         let op = if f.newest_first { "<" } else { ">" };
-        sql.push_str(&format!(" AND (o.created_at {op} {at} OR (o.created_at = {at} AND o.id {op} ${id}))", at = c.created_at));
+        sql.push_str(&format!(
+            " AND (o.created_at {op} CAST(${at} AS BIGINT) OR (o.created_at = CAST(${at} AS BIGINT) AND o.id {op} ${id}))"
+        ));
     }
     (sql, binds)
 }
