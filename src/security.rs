@@ -141,6 +141,29 @@ pub fn add_security_headers(headers: &mut HeaderMap) {
     }
 }
 
+/// The keys' theoretical arrival times, in this process (SQLite's single serving process).
+#[derive(Debug, Default)]
+pub struct LocalLimits {
+    tat: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+}
+
+impl LocalLimits {
+    /// The GCRA step of `api_keys::rate_limit`, in microseconds: (the key's arrival time after
+    /// this request, refused).
+    pub fn arrive(&self, key_id: &str, now: i64, interval: i64, window: i64) -> (i64, bool) {
+        let mut tat = self.tat.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Keys whose allowance is whole again are forgotten (what they hold is `now`'s value).
+        if tat.len() > 10_000 {
+            tat.retain(|_, t| *t > now);
+        }
+        let held = tat.get(key_id).copied().unwrap_or(now).max(now);
+        let refused = held + interval - now > window;
+        let next = if refused { held } else { held + interval };
+        tat.insert(key_id.to_owned(), next);
+        (next, refused)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,7 +18,7 @@ pub struct AppState {
     /// API requests with the same idempotency key run one after the other on this instance.
     pub idem_locks: Arc<crate::idempotency::KeyLocks>,
     /// The API keys' allowances, when this process is the database's only server (SQLite).
-    pub rate_limits: Arc<crate::api_keys::LocalLimits>,
+    pub rate_limits: Arc<crate::security::LocalLimits>,
     /// When the database last answered `/healthz`'s ping (milliseconds since the epoch).
     pub last_ping_ok: Arc<std::sync::atomic::AtomicI64>,
 }

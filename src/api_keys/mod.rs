@@ -163,29 +163,6 @@ pub struct RateDecision {
     pub retry_after_ms: i64,
 }
 
-/// The keys' theoretical arrival times, in this process (SQLite's single serving process).
-#[derive(Debug, Default)]
-pub struct LocalLimits {
-    tat: std::sync::Mutex<std::collections::HashMap<String, i64>>,
-}
-
-impl LocalLimits {
-    /// The GCRA step of [`rate_limit`], in microseconds: (the key's arrival time after this
-    /// request, refused).
-    fn arrive(&self, key_id: &str, now: i64, interval: i64) -> (i64, bool) {
-        let mut tat = self.tat.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Keys whose allowance is whole again are forgotten (what they hold is `now`'s value).
-        if tat.len() > 10_000 {
-            tat.retain(|_, t| *t > now);
-        }
-        let held = tat.get(key_id).copied().unwrap_or(now).max(now);
-        let refused = held + interval - now > RATE_WINDOW_US;
-        let next = if refused { held } else { held + interval };
-        tat.insert(key_id.to_owned(), next);
-        (next, refused)
-    }
-}
-
 /// Count one request against the key's limit, a GCRA (generic cell rate algorithm, a token
 /// bucket kept as one "theoretical arrival time" per key): `limit` requests per minute, at
 /// most `limit` in a burst, then one every `60 s / limit`, with no window edge to straddle.
@@ -193,12 +170,12 @@ impl LocalLimits {
 /// (an unlogged table: an allowance is not worth a disk flush per request, and a crash only
 /// forgets the last minute's). The embedded SQLite file has one serving process, which keeps
 /// the arrival times in memory (`local`): a request then writes nothing to the database.
-pub async fn rate_limit(db: &Db, local: &LocalLimits, key_id: &str, limit: i64, now: i64) -> sqlx::Result<RateDecision> {
+pub async fn rate_limit(db: &Db, local: &crate::security::LocalLimits, key_id: &str, limit: i64, now: i64) -> sqlx::Result<RateDecision> {
     let limit = limit.max(1);
     let now = now * 1000;
     let interval = (RATE_WINDOW_US / limit).max(1);
     let (tat, refused) = match db {
-        Db::Sqlite(_) => local.arrive(key_id, now, interval),
+        Db::Sqlite(_) => local.arrive(key_id, now, interval, RATE_WINDOW_US),
         Db::Postgres(pool) => {
             // Allowed when the new arrival time is at most a window ahead of now.
             sqlx::query_as(
