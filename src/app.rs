@@ -285,8 +285,8 @@ async fn readyz(Data(state): Data<&AppState>) -> Response {
 /// load, quality 5 spent a third of a page's time in brotli (and more zeroing its large hash
 /// tables) for 20 % fewer bytes: 4.8 KB instead of 5.9 KB for a page of 50 orders, which a
 /// slow 3G line (50 KB/s) carries in 20 ms more. Streamed bodies (CSV exports) are compressed
-/// as they stream, with gzip. Already-encoded bodies (static assets, compressed at build
-/// time at the highest quality) and event streams are left alone.
+/// as they stream, with gzip. Already-encoded bodies (static assets, compressed once at
+/// start at the highest quality) and event streams are left alone.
 async fn compress<E: poem::Endpoint>(ep: Arc<E>, req: poem::Request) -> poem::Result<Response> {
     let accept = req.headers().get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let mut resp = ep.call(req).await?.into_response();

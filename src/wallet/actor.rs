@@ -63,8 +63,6 @@ pub struct WalletActor {
 pub struct Held {
     pub balance: wallet::Balance,
     pub last_entry: i64,
-    /// Read from the account at least once (before, the actor starts from a snapshot).
-    pub loaded: bool,
 }
 
 impl PartnerActor for WalletActor {
@@ -122,8 +120,8 @@ impl Handler<Current> for WalletActor {
                 .map(|read, act: &mut WalletActor, _| {
                     let (balance, last_entry) = read?;
                     // Answers arrive in order (the actor waits for each): never step back.
-                    if !act.held.loaded || last_entry >= act.held.last_entry {
-                        act.held = Held { balance, last_entry, loaded: true };
+                    if last_entry >= act.held.last_entry {
+                        act.held = Held { balance, last_entry };
                     }
                     Ok(act.held)
                 }),

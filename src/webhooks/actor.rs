@@ -1,7 +1,7 @@
 //! `WebhookActor`: one per partner with webhook work. It serialises that partner's sending
-//! (at most `delivery::MAX_IN_FLIGHT` deliveries in flight, so a dead endpoint of one partner never slows
-//! another), schedules the next retry, and stops when idle. The I/O runs on the application
-//! runtime; the actor keeps only counters and timers.
+//! (at most `delivery::MAX_IN_FLIGHT` deliveries in flight, so a dead endpoint of one partner
+//! never slows another), schedules the next retry, and stops when idle. The I/O runs on the
+//! application runtime; the actor keeps only counters and timers.
 
 use std::time::{Duration, Instant};
 

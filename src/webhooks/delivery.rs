@@ -273,17 +273,18 @@ pub async fn record(db: &Db, bus: &Bus, attempts: &[(Delivery, Outcome)], now: i
         let mut counters = Counters { failures, last_status_code, last_triggered: now, paused_reason: None };
         let mut paused = None;
         if let Some((exhausted, failures)) = pause {
+            let reason = if exhausted { "retries-exhausted" } else { "consecutive-failures" };
             let paused_now = on_tx!(&mut tx, c => sqlx::query("UPDATE webhook_configs SET is_active = FALSE, paused_reason = $2 WHERE partner_id = $1 AND is_active = TRUE")
                 .bind(&partner_id)
-                .bind(if exhausted { "retries-exhausted" } else { "consecutive-failures" })
+                .bind(reason)
                 .execute(&mut *c)
                 .await
                 .map(|r| r.rows_affected()))?;
             if paused_now == 1 {
-                let data = PausedData { reason: if exhausted { "retries-exhausted" } else { "consecutive-failures" }, failures };
+                let data = PausedData { reason, failures };
                 paused = Some(events::record(&mut tx, &Event::new(&partner_id, Kind::WebhookPaused, None, &data), now).await?);
             }
-            counters.paused_reason = Some(if exhausted { "retries-exhausted" } else { "consecutive-failures" });
+            counters.paused_reason = Some(reason);
         }
         tx.commit().await?;
         Ok::<_, sqlx::Error>((paused, counters))
