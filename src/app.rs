@@ -31,6 +31,7 @@ use crate::{
 pub struct App {
     acceptor: TcpAcceptor,
     addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
     pub state: AppState,
 }
 
@@ -48,6 +49,10 @@ impl App {
             tokio::net::TcpListener::bind(&config.bind).await.with_context(|| format!("cannot listen on {} (BIND)", config.bind))?;
         let addr = listener.local_addr()?;
         let acceptor = TcpAcceptor::from_tokio(listener)?;
+        let metrics_listener = match &config.metrics_bind {
+            Some(bind) => Some(std::net::TcpListener::bind(bind).with_context(|| format!("cannot listen on {bind} (METRICS_BIND)"))?),
+            None => None,
+        };
         assets::warm_up();
         web::pwa::warm_up();
         let mut config = config;
@@ -99,8 +104,17 @@ impl App {
             idem_locks: Arc::default(),
             rate_limits: Arc::default(),
             last_ping_ok: Arc::default(),
+            outage: Arc::default(),
         };
-        Ok(App { acceptor, addr, state })
+        let metrics_addr = match metrics_listener {
+            Some(listener) => {
+                let addr = listener.local_addr()?;
+                crate::telemetry::serve(listener, state.clone())?;
+                Some(addr)
+            }
+            None => None,
+        };
+        Ok(App { acceptor, addr, metrics_addr, state })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -109,6 +123,11 @@ impl App {
 
     pub fn port(&self) -> u16 {
         self.addr.port()
+    }
+
+    /// Where `/metrics` is served (`METRICS_BIND`), if anywhere.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// Serve until `shutdown` resolves, then close the live streams (each told to reconnect)
@@ -180,6 +199,7 @@ pub fn routes(state: AppState) -> impl poem::Endpoint<Output = Response> {
         .nest("/partners/docs", api::docs(&state))
         .nest("/", pages)
         .around(web::input::reject_nul)
+        .around(outage_guard)
         .around(compress)
         .around(transport_security)
         .with(CatchPanic::new().with_handler(|_| {
@@ -192,10 +212,59 @@ pub fn routes(state: AppState) -> impl poem::Endpoint<Output = Response> {
                 },
             )
         }))
+        .around(crate::telemetry::observe)
         .data(state)
         .data(SHELL_COUNTS)
         .data(orders::pages::OrderPanels(&[crate::messages::pages::order_panel, crate::disputes::pages::order_panel]))
         .map_to_response()
+}
+
+/// Seconds a client is told to wait when the database is unreachable.
+const RETRY_AFTER_SECS: u16 = 5;
+
+/// Riding through a database restart: a request that met an unreachable database is answered
+/// `503` (a translated page, or a problem for the APIs) with `Retry-After`, and for the next
+/// second every other request is answered the same at once rather than each waiting for a
+/// connection. The probes, assets and the service worker never depend on it.
+async fn outage_guard<E: poem::Endpoint>(ep: Arc<E>, req: poem::Request) -> poem::Result<Response> {
+    let path = req.uri().path().to_owned();
+    let exempt = matches!(path.as_str(), "/healthz" | "/readyz" | "/sw.js")
+        || ["/static/", "/icons/", "/manifest/"].iter().any(|p| path.starts_with(p));
+    let Some(state) = req.data::<AppState>().cloned().filter(|_| !exempt) else {
+        return ep.call(req).await.map(IntoResponse::into_response);
+    };
+    let lang = crate::web::api::problem::lang_of(&req);
+    let hx = req.headers().get("hx-request").is_some_and(|v| v == "true");
+    let mut resp = if state.outage.recent() {
+        unavailable(&path, lang, hx)
+    } else {
+        let resp = ep.call(req).await.map(IntoResponse::into_response).unwrap_or_else(|e| e.into_response());
+        if resp.status() == StatusCode::SERVICE_UNAVAILABLE {
+            state.outage.note();
+        }
+        // A bare status (the shell itself could not read the session) gets its page.
+        if resp.status() == StatusCode::SERVICE_UNAVAILABLE && !resp.headers().contains_key(header::CONTENT_TYPE) {
+            unavailable(&path, lang, hx)
+        } else {
+            resp
+        }
+    };
+    if resp.status() == StatusCode::SERVICE_UNAVAILABLE {
+        metrics::counter!("delivr_db_unavailable_total").increment(1);
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+    }
+    Ok(resp)
+}
+
+/// The `503` answer while the database is unreachable: a problem for the APIs, a translated
+/// page (without a session: reading it needs the database) for the portal.
+fn unavailable(path: &str, lang: crate::i18n::Lang, hx: bool) -> Response {
+    if path.starts_with("/api/") || path.starts_with("/courier/") {
+        return crate::web::api::problem::for_status(StatusCode::SERVICE_UNAVAILABLE, lang, None);
+    }
+    let ctx =
+        web::Ctx { lang, user: None, csrf_token: String::new(), path: path.to_owned(), hx, client: String::new(), unread: 0, alerts: 0 };
+    web::layout::error_page(&ctx, StatusCode::SERVICE_UNAVAILABLE)
 }
 
 /// What the page shell shows of the domains on every page.

@@ -125,6 +125,11 @@ pub struct Config {
     /// appends (only behind a single proxy you run; earlier entries are the client's own words).
     #[arg(long, env = "TRUST_PROXY", default_value_t = false, global = true)]
     pub trust_proxy: bool,
+
+    /// Serve Prometheus metrics at `http://<this address>/metrics` (e.g. `127.0.0.1:9090`;
+    /// off when unset). Keep it private: it is not authenticated.
+    #[arg(long, env = "METRICS_BIND", global = true)]
+    pub metrics_bind: Option<String>,
 }
 
 impl Config {
@@ -143,6 +148,7 @@ impl Config {
             webhook_lock_secs: 60,
             tile_url: "https://tile.openstreetmap.org/{z}/{x}/{y}.png".to_owned(),
             trust_proxy: false,
+            metrics_bind: None,
             booking_ttl_hours: 48,
             sms_api_url: "https://api.africastalking.com".to_owned(),
             sms_username: None,

@@ -21,4 +21,6 @@ pub struct AppState {
     pub rate_limits: Arc<crate::security::LocalLimits>,
     /// When the database last answered `/healthz`'s ping (milliseconds since the epoch).
     pub last_ping_ok: Arc<std::sync::atomic::AtomicI64>,
+    /// When requests last met an unreachable database (they then answer `503` at once).
+    pub outage: Arc<crate::db::Outage>,
 }

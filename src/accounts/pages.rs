@@ -193,6 +193,8 @@ async fn login(
         None => (vec![(account.as_str(), throttle::LOGIN_ACCOUNT), (client.as_str(), throttle::LOGIN_CLIENT)], vec![&account, &client]),
     };
     if let Some(wait) = throttle::retry_after(&state.db, &checks).await? {
+        metrics::counter!("delivr_sign_in_failures_total", "kind" => "throttled").increment(1);
+        metrics::counter!("delivr_rate_limit_refusals_total", "scope" => "sign-in").increment(1);
         let minutes = ((wait + 59) / 60).to_string();
         let banner = ctx.fmt(Msg::ErrLoginThrottled, &[("minutes", &minutes)]);
         let mut resp = respond(StatusCode::TOO_MANY_REQUESTS, login_view(ctx, &form.email, &next, &errors, Some(banner)));
@@ -207,6 +209,7 @@ async fn login(
     let user = match user {
         Some(u) if matches && u.is_active => u,
         _ => {
+            metrics::counter!("delivr_sign_in_failures_total", "kind" => "password").increment(1);
             // How many tries are left before the lock (the same whether or not the account exists).
             let (key, rule) = checks[0];
             let left = throttle::remaining(&state.db, key, rule).await?;

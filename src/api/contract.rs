@@ -625,12 +625,12 @@ pub fn finish(spec: &mut Value) {
                     let Some(resp) = resp.as_object_mut() else { continue };
                     let headers = resp.entry("headers").or_insert_with(|| json!({}));
                     if let (Some(h), Some(rate)) = (headers.as_object_mut(), rate_headers.as_object()) {
-                        if status != "401" {
+                        if status != "401" && status != "503" {
                             for (k, v) in rate {
                                 h.insert(k.clone(), v.clone());
                             }
                         }
-                        if status == "429" {
+                        if status == "429" || status == "503" {
                             h.insert(
                                 "Retry-After".into(),
                                 json!({"description": "Seconds to wait before the next request.", "schema": {"type": "integer"}}),

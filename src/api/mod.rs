@@ -197,6 +197,7 @@ async fn api_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request, contract: Arc
         }
     };
     if !rate.allowed {
+        metrics::counter!("delivr_rate_limit_refusals_total", "scope" => "api").increment(1);
         let mut resp = response(
             StatusCode::TOO_MANY_REQUESTS,
             "rate-limited",
@@ -400,7 +401,11 @@ fn malformed(errors: Vec<(String, String)>, lang: crate::i18n::Lang) -> Response
     resp
 }
 
-fn internal(e: impl std::fmt::Display, lang: crate::i18n::Lang) -> Response {
+fn internal(e: sqlx::Error, lang: crate::i18n::Lang) -> Response {
+    if crate::db::unavailable(&e) {
+        tracing::warn!(error = %e, "database unavailable");
+        return for_status(StatusCode::SERVICE_UNAVAILABLE, lang, None);
+    }
     tracing::error!(error = %e, "API middleware failure");
     for_status(StatusCode::INTERNAL_SERVER_ERROR, lang, None)
 }

@@ -57,7 +57,11 @@ pub fn problem(status: StatusCode, kind: &str, lang: Lang, title: Msg, detail: O
     resp
 }
 
-fn internal(lang: Lang, e: impl std::fmt::Display) -> Response {
+fn internal(lang: Lang, e: sqlx::Error) -> Response {
+    if crate::db::unavailable(&e) {
+        tracing::warn!(error = %e, "database unavailable");
+        return problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable", lang, Msg::ErrUnavailableTitle, None);
+    }
     tracing::error!(error = %e, "courier API failure");
     problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", lang, Msg::ErrServerTitle, None)
 }
@@ -98,6 +102,8 @@ async fn login(Data(state): Data<&AppState>, req: &Request, body: Result<Json<Lo
     let (account, client) = (throttle::account_key(&email), throttle::client_key(&client));
     match throttle::retry_after(&state.db, &[(&account, throttle::LOGIN_ACCOUNT), (&client, throttle::LOGIN_CLIENT)]).await {
         Ok(Some(wait)) => {
+            metrics::counter!("delivr_sign_in_failures_total", "kind" => "throttled").increment(1);
+            metrics::counter!("delivr_rate_limit_refusals_total", "scope" => "sign-in").increment(1);
             let mut resp = problem(StatusCode::TOO_MANY_REQUESTS, "throttled", lang, Msg::ErrTooManyTitle, None);
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
             return resp;
@@ -116,6 +122,7 @@ async fn login(Data(state): Data<&AppState>, req: &Request, body: Result<Json<Lo
     let phc = user.as_ref().map_or_else(|| password::dummy_hash().to_owned(), |u| u.password_hash.clone());
     let ok = password::verify_blocking(body.password, phc).await;
     let Some(user) = user.filter(|u| ok && u.is_active && u.role == "COURIER") else {
+        metrics::counter!("delivr_sign_in_failures_total", "kind" => "password").increment(1);
         return problem(StatusCode::UNAUTHORIZED, "unauthorized", lang, Msg::ErrLoginInvalid, None);
     };
     let _ = throttle::forget(&state.db, &attempt).await;
@@ -233,7 +240,11 @@ async fn apply(state: &AppState, req: &Request, id: &str, action: Action) -> Res
             problem(status, "transition-refused", lang, e.message(), Some(format!("status is {}", order.status)))
         }
         Err(OrderError::Conflict) => problem(StatusCode::CONFLICT, "conflict", lang, Msg::ErrOrderChanged, None),
-        Err(e) => internal(lang, e),
+        Err(OrderError::Db(e)) => internal(lang, e),
+        Err(e) => {
+            tracing::error!(error = %e, "courier API failure");
+            problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", lang, Msg::ErrServerTitle, None)
+        }
     }
 }
 

@@ -21,7 +21,7 @@ pub enum Db {
 #[macro_export]
 macro_rules! on_db {
     ($db:expr, $pool:ident => $body:expr) => {{
-        $crate::db::count_call();
+        let _call = $crate::db::Call::start();
         match $db {
             $crate::db::Db::Sqlite($pool) => $body,
             $crate::db::Db::Postgres($pool) => $body,
@@ -44,7 +44,7 @@ pub enum Tx {
 #[macro_export]
 macro_rules! on_tx {
     ($tx:expr, $conn:ident => $body:expr) => {{
-        $crate::db::count_call();
+        let _call = $crate::db::Call::start();
         match $tx {
             $crate::db::Tx::Sqlite(t) => {
                 let $conn: &mut sqlx::SqliteConnection = &mut *t;
@@ -68,6 +68,23 @@ tokio::task_local! {
 /// for the request.
 pub fn count_call() {
     let _ = CALLS.try_with(|c| c.set(c.get() + 1));
+}
+
+/// One database call in progress ([`on_db!`], [`on_tx!`]): counted for the request when it
+/// starts, and its time (pool wait included) recorded when it ends, even through `?`.
+pub struct Call(std::time::Instant);
+
+impl Call {
+    pub fn start() -> Call {
+        count_call();
+        Call(std::time::Instant::now())
+    }
+}
+
+impl Drop for Call {
+    fn drop(&mut self) {
+        metrics::histogram!("delivr_db_call_duration_seconds").record(self.0.elapsed().as_secs_f64());
+    }
 }
 
 /// Run `fut` counting the database calls it makes (read them with [`calls_so_far`]).
@@ -106,7 +123,9 @@ impl Db {
             let opts = PgConnectOptions::from_str(url).context("DATABASE_URL is not a valid PostgreSQL URL")?;
             let pool = PgPoolOptions::new()
                 .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10))
+                // A stopped server refuses connections at once, and sqlx retries until this
+                // timeout: a request waits at most this long before its `503`.
+                .acquire_timeout(Duration::from_secs(3))
                 .connect_with(opts)
                 .await
                 .context("cannot connect to PostgreSQL (check DATABASE_URL)")?;
@@ -186,8 +205,48 @@ impl Db {
         }
     }
 
+    /// The pool's connections: open, idle, and the most it opens.
+    pub fn pool_stats(&self) -> (u32, usize, u32) {
+        match self {
+            Db::Sqlite(pool) => (pool.size(), pool.num_idle(), pool.options().get_max_connections()),
+            Db::Postgres(pool) => (pool.size(), pool.num_idle(), pool.options().get_max_connections()),
+        }
+    }
+
     pub async fn close(&self) {
         on_db!(self, pool => pool.close().await)
+    }
+}
+
+/// Is this the database out of reach (stopped, restarting, the network, the pool closing)
+/// rather than a fault of the statement? Requests that meet it are answered `503` with
+/// `Retry-After`, and nothing they began was committed.
+pub fn unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
+        // PostgreSQL's connection exceptions (08…) and "shutting down / starting up" (57P01-03).
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+        _ => false,
+    }
+}
+
+/// When requests last met an unreachable database (milliseconds since the epoch; 0 never):
+/// for a second after that, requests are answered `503` at once instead of each waiting for a
+/// connection that will not come.
+#[derive(Debug, Default)]
+pub struct Outage(std::sync::atomic::AtomicI64);
+
+/// How long one request meeting an unreachable database answers for the others.
+pub const OUTAGE_HOLD_MS: i64 = 1_000;
+
+impl Outage {
+    pub fn note(&self) {
+        self.0.store(now_ms(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Did a request meet it within the last [`OUTAGE_HOLD_MS`]?
+    pub fn recent(&self) -> bool {
+        now_ms() - self.0.load(std::sync::atomic::Ordering::Relaxed) < OUTAGE_HOLD_MS
     }
 }
 

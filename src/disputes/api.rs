@@ -234,7 +234,7 @@ fn refused(lang: Lang, e: DisputeError) -> ApiProblem {
     use poem::http::StatusCode;
     let kind = match &e {
         DisputeError::NotFound => return ApiProblem::not_found(lang),
-        DisputeError::Db(e) => return ApiProblem::internal(lang, e),
+        DisputeError::Db(e) => return ApiProblem::database(lang, e),
         DisputeError::Unavailable => return ApiProblem::internal(lang, "wallet unavailable"),
         DisputeError::NotFinished => "order-not-finished",
         DisputeError::TooLate => "dispute-window-closed",

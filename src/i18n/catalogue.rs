@@ -160,6 +160,8 @@ super::define_catalogue! {
     ErrApiMinimum => ("Au moins {min}.", "At least {min}."),
     ErrApiMaxItems => ("Au plus {max} éléments.", "At most {max} items."),
     ErrApiUnknownField => ("Champ inconnu.", "Unknown field."),
+    ErrUnavailableTitle => ("Service momentanément indisponible", "Service temporarily unavailable"),
+    ErrUnavailableText => ("Le service ne répond pas pour le moment. Réessayez dans quelques secondes ; une action qui a échoué n'a rien modifié.", "The service is not answering right now. Try again in a few seconds; an action that failed changed nothing."),
     ErrServerTitle => ("Erreur interne", "Internal error"),
     ErrServerText => ("Un problème est survenu de notre côté. Réessayez dans un instant ; si cela persiste, contactez le support DELIVR-CM.", "Something went wrong on our side. Try again in a moment; if it persists, contact DELIVR-CM support."),
 

@@ -162,7 +162,16 @@ async fn finish(db: &Db, m: &Message, outcome: &Outcome, now: i64) -> sqlx::Resu
     .bind(params)
     .execute(pool)
     .await
-    .map(|_| ()))
+    .map(|_| ()))?;
+    metrics::counter!("delivr_messages_total", "channel" => channel, "outcome" => status.to_ascii_lowercase()).increment(1);
+    Ok(())
+}
+
+/// Messages waiting to be sent and when the oldest was created.
+pub async fn waiting(db: &Db) -> sqlx::Result<(i64, Option<i64>)> {
+    on_db!(db, pool => sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM messages WHERE status IN ('PENDING', 'SENDING')")
+        .fetch_one(pool)
+        .await)
 }
 
 /// A phone number in E.164 (`+237…`), as providers want it.

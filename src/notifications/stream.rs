@@ -75,6 +75,7 @@ struct State {
     announced: VecDeque<i64>,
     rx: tokio::sync::broadcast::Receiver<Live>,
     queue: VecDeque<Event>,
+    _open: crate::web::OpenStream,
 }
 
 /// The `position` event: at most ~200 bytes of JSON.
@@ -202,6 +203,7 @@ pub async fn stream(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &R
         announced: recent.iter().map(|(seq, ..)| *seq).collect(),
         rx,
         queue,
+        _open: crate::web::OpenStream::new("portal"),
     };
     // Subscribed first, then checked: an end announced in between is not missed.
     st.check_session().await;

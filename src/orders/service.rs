@@ -96,7 +96,7 @@ impl From<OrderError> for crate::web::api::problem::ApiProblem {
             OrderError::Transition(t) => ApiProblem::new(StatusCode::CONFLICT, "transition-refused", lang, t.message(), None),
             OrderError::Conflict => ApiProblem::new(StatusCode::CONFLICT, "conflict", lang, Msg::ErrOrderChanged, None),
             OrderError::UnknownCourier => ApiProblem::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown-courier", lang, Msg::ErrChoice, None),
-            OrderError::Db(e) => ApiProblem::internal(lang, e),
+            OrderError::Db(e) => e.into(),
         }
     }
 }

@@ -149,6 +149,11 @@ async fn track_stream(Data(state): Data<&AppState>, Path(token): Path<String>) -
             }
         }
     });
+    let open = crate::web::OpenStream::new("tracking");
+    let events = futures_util::StreamExt::map(events, move |e| {
+        let _counted = &open;
+        e
+    });
     let mut resp = SSE::new(events).keep_alive(std::time::Duration::from_secs(15)).into_response();
     resp.headers_mut().insert("x-accel-buffering", poem::http::HeaderValue::from_static("no"));
     resp.headers_mut().insert(poem::http::header::CACHE_CONTROL, poem::http::HeaderValue::from_static("no-cache"));
@@ -360,6 +365,7 @@ async fn book(
             Some(ctx.t(Msg::ErrBookingThrottled).to_owned()),
         )
         .await?;
+        metrics::counter!("delivr_rate_limit_refusals_total", "scope" => "booking").increment(1);
         let mut resp = respond(StatusCode::TOO_MANY_REQUESTS, page(ctx, &title, body));
         resp.headers_mut().insert(poem::http::header::RETRY_AFTER, poem::http::HeaderValue::from_static("3600"));
         return Ok(resp);

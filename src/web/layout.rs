@@ -342,6 +342,7 @@ pub fn error_page(ctx: &Ctx, status: StatusCode) -> Response {
         404 | 405 => (Msg::ErrNotFoundTitle, Msg::ErrNotFoundText),
         413 => (Msg::ErrTooLargeTitle, Msg::ErrTooLargeText),
         429 => (Msg::ErrTooManyTitle, Msg::ErrTooManyText),
+        503 => (Msg::ErrUnavailableTitle, Msg::ErrUnavailableText),
         _ => (Msg::ErrServerTitle, Msg::ErrServerText),
     };
     let status = if status == StatusCode::METHOD_NOT_ALLOWED { StatusCode::NOT_FOUND } else { status };

@@ -112,11 +112,33 @@ impl From<PageError> for poem::Error {
     fn from(e: PageError) -> Self {
         match e {
             PageError::Http(e) => e,
+            // The database cannot be reached (stopped, restarting): a translated 503 with
+            // `Retry-After`, not a failure of this page.
+            PageError::Internal(cause) if cause.downcast_ref::<sqlx::Error>().is_some_and(crate::db::unavailable) => {
+                tracing::warn!(error = format!("{cause:#}"), "database unavailable");
+                poem::Error::from_status(StatusCode::SERVICE_UNAVAILABLE)
+            }
             PageError::Internal(cause) => {
                 tracing::error!(error = format!("{cause:#}"), "internal error");
                 poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR)
             }
         }
+    }
+}
+
+/// An open live stream, counted in `delivr_live_streams_open{kind}` while it lives.
+pub struct OpenStream(&'static str);
+
+impl OpenStream {
+    pub fn new(kind: &'static str) -> OpenStream {
+        metrics::gauge!("delivr_live_streams_open", "kind" => kind).increment(1.0);
+        OpenStream(kind)
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        metrics::gauge!("delivr_live_streams_open", "kind" => self.0).decrement(1.0);
     }
 }
 

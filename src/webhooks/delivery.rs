@@ -109,6 +109,16 @@ pub async fn oldest_waiting(db: &Db) -> sqlx::Result<Option<i64>> {
     .await)
 }
 
+/// Deliveries waiting to be sent (active webhooks only) and when the oldest was created.
+pub async fn waiting(db: &Db) -> sqlx::Result<(i64, Option<i64>)> {
+    on_db!(db, pool => sqlx::query_as(
+        "SELECT COUNT(*), MIN(d.created_at) FROM webhook_deliveries d JOIN webhook_configs c ON c.partner_id = d.partner_id \
+         WHERE c.is_active = TRUE AND d.status IN ('PENDING', 'SENDING')",
+    )
+    .fetch_one(pool)
+    .await)
+}
+
 /// When the partner's next pending delivery is due, if any.
 pub async fn next_due(db: &Db, partner_id: &str) -> sqlx::Result<Option<i64>> {
     on_db!(db, pool => sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM webhook_deliveries WHERE partner_id = $1 AND status = 'PENDING'")
@@ -291,6 +301,14 @@ pub async fn record(db: &Db, bus: &Bus, attempts: &[(Delivery, Outcome)], now: i
     }
     .await?;
     let (paused, counters) = recorded;
+    for x in &decided {
+        let outcome = match x.status {
+            "DELIVERED" => "delivered",
+            "PENDING" => "retry",
+            _ => "failed",
+        };
+        metrics::counter!("delivr_webhook_attempts_total", "outcome" => outcome).increment(1);
+    }
     if let Some(recorded) = paused {
         tracing::warn!(partner_id, "webhook paused after repeated failures");
         bus.announce(recorded);
@@ -378,7 +396,7 @@ pub async fn deliver_due_with(
         (d, outcome)
     });
     let attempts = futures_util::future::join_all(sends).await;
-    if let (Some(counters), Some(cfg)) = (record(db, bus, &attempts, now).await?, held.as_mut()) {
+    if let (Some(counters), Some(cfg)) = (record_patiently(db, bus, &attempts, now, sending.lock_ms).await?, held.as_mut()) {
         cfg.failure_count = counters.failures;
         cfg.last_status_code = counters.last_status_code;
         cfg.last_triggered = Some(counters.last_triggered);
@@ -388,6 +406,24 @@ pub async fn deliver_due_with(
         }
     }
     Ok(attempts.len())
+}
+
+/// [`record`], retried while the database is out of reach (a restart) for as long as the claim
+/// holds: the attempts were made, and forgetting them would send them again once the claim
+/// lapses. Past that another instance may claim them, so this one gives up.
+async fn record_patiently(db: &Db, bus: &Bus, attempts: &[(Delivery, Outcome)], now: i64, lock_ms: i64) -> sqlx::Result<Option<Counters>> {
+    let until = std::time::Instant::now() + std::time::Duration::from_millis((lock_ms.max(0) as u64) * 3 / 4);
+    let mut wait = std::time::Duration::from_millis(250);
+    loop {
+        match record(db, bus, attempts, now).await {
+            Err(e) if crate::db::unavailable(&e) && !matches!(e, sqlx::Error::PoolClosed) && std::time::Instant::now() + wait < until => {
+                tracing::warn!(error = %e, attempts = attempts.len(), "recording webhook attempts: database unavailable, retrying");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(std::time::Duration::from_secs(4));
+            }
+            recorded => return recorded,
+        }
+    }
 }
 
 /// Queue a test event with id `event_id` (delivered whatever the subscription); with an API

@@ -1,4 +1,4 @@
-//! Operating it: the readiness probe and structured logs.
+//! Operating it: the readiness probe, structured logs, metrics, backups and stopping.
 
 use std::{
     io::{BufRead, BufReader},
@@ -14,7 +14,7 @@ use crate::{
     helpers::{Backend, TestApp, free_port, fresh_database, serve_command, wait_healthy},
 };
 
-both_backends!(readiness_says_what_is_wrong, json_logs_carry_the_request_and_the_partner);
+both_backends!(readiness_says_what_is_wrong, json_logs_carry_the_request_and_the_partner, metrics_show_what_the_portal_does);
 
 async fn readiness_says_what_is_wrong(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -95,6 +95,112 @@ async fn json_logs_carry_the_request_and_the_partner(backend: Backend) {
     let line = found.expect("a log line of the request");
     assert_eq!(line["span"]["partner"], partner.as_str(), "{line}");
     assert_eq!(line["fields"]["message"], "served");
+}
+
+/// The value of the series `name` whose labels include every one of `labels`, in a Prometheus
+/// text exposition.
+fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    text.lines().filter(|l| !l.starts_with('#')).find_map(|line| {
+        let (series, value) = line.rsplit_once(' ')?;
+        let (series_name, rest) = series.split_once('{').unwrap_or((series, "}"));
+        let all = labels.iter().all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")));
+        (series_name == name && all).then(|| value.parse().ok()).flatten()
+    })
+}
+
+/// `METRICS_BIND` serves the Prometheus text on its own address (never on the public one), and
+/// the series move with what the portal does: requests by route pattern and status with their
+/// latency, database calls, the pool, both outboxes, webhook outcomes, open streams, actors,
+/// sign-in failures and rate-limit refusals.
+async fn metrics_show_what_the_portal_does(backend: Backend) {
+    crate::helpers::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let database = fresh_database(backend, dir.path()).await;
+    let url = database.url.clone();
+    let receiver = crate::webhooks::Receiver::start().await;
+    let setup = TestApp::spawn_with(backend, |c| *c = crate::helpers::test_config(url.clone())).await;
+    let partner = setup.approved_vendor("Boutique Mesure", "mesure@shop.cm").await;
+    let key = delivr::api_keys::create(&setup.state.db, &partner, "metrics").await.unwrap().unwrap().secret;
+    delivr::webhooks::save(&setup.state.db, &partner, &receiver.url, &["order.created".to_owned()], true).await.unwrap();
+
+    let (port, metrics_port) = (free_port(), free_port());
+    let metrics_bind = format!("127.0.0.1:{metrics_port}");
+    let env = [("METRICS_BIND", metrics_bind.as_str()), ("API_RATE_LIMIT", "3"), ("ALLOW_LOOPBACK_WEBHOOKS", "true")];
+    let mut child = serve_command(&url, port, &env).spawn().unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    wait_healthy(&client, &base).await;
+    let scrape = async || {
+        let resp = client.get(format!("http://{metrics_bind}/metrics")).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let kind = resp.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(kind.starts_with("text/plain; version=0.0.4"), "{kind}");
+        resp.text().await.unwrap()
+    };
+    let before = scrape().await;
+    // Not on the public address.
+    assert_eq!(client.get(format!("{base}/metrics")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    assert_eq!(client.get(format!("{base}/healthz")).send().await.unwrap().status(), StatusCode::OK);
+
+    // A vendor's browser: a wrong password, then signed in with a live stream open.
+    let browser = TestApp::browser_of(base.clone(), setup.state.clone());
+    assert_eq!(browser.login("mesure@shop.cm", "pas-le-bon").await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(browser.login("mesure@shop.cm", "mot-de-passe-sur").await.status(), StatusCode::SEE_OTHER);
+    let mut stream = browser.client.get(browser.url("/partners/notifications/stream/")).send().await.unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    // An integrator: a test event through the webhook, then past the rate limit (3 a minute).
+    let api = |method: reqwest::Method, path: &str| {
+        client.request(method, format!("{base}/api/v1{path}")).header("authorization", format!("Api-Key {key}"))
+    };
+    assert_eq!(api(reqwest::Method::POST, "/webhook/test").send().await.unwrap().status(), StatusCode::ACCEPTED);
+    let mut refused = false;
+    for _ in 0..5 {
+        refused |= api(reqwest::Method::GET, "/orders").send().await.unwrap().status() == StatusCode::TOO_MANY_REQUESTS;
+    }
+    assert!(refused, "the rate limit refused a request");
+    crate::helpers::eventually("the receiver got the test event", 20, async || !receiver.got.lock().unwrap().is_empty()).await;
+
+    let mut after = String::new();
+    crate::helpers::eventually("the webhook outcome is counted", 20, async || {
+        after = scrape().await;
+        sample(&after, "delivr_webhook_attempts_total", &[("outcome", "delivered")]).is_some()
+    })
+    .await;
+    let moved = |name: &str, labels: &[(&str, &str)]| {
+        let was = sample(&before, name, labels).unwrap_or(0.0);
+        let now = sample(&after, name, labels).unwrap_or_else(|| panic!("no {name} {labels:?} in\n{after}"));
+        assert!(now > was, "{name} {labels:?} did not move: {was} -> {now}");
+        now
+    };
+    moved("delivr_http_requests_total", &[("method", "GET"), ("route", "/healthz"), ("status", "200")]);
+    moved("delivr_http_requests_total", &[("method", "POST"), ("route", "/accounts/login/"), ("status", "422")]);
+    // Refused before routing: counted under the API's prefix.
+    moved("delivr_http_requests_total", &[("method", "GET"), ("route", "/api/v1"), ("status", "429")]);
+    moved("delivr_http_requests_total", &[("method", "GET"), ("route", "unmatched"), ("status", "404")]);
+    moved("delivr_http_request_duration_seconds_count", &[("method", "GET"), ("route", "/api/v1/orders")]);
+    assert!(sample(&after, "delivr_http_request_duration_seconds_bucket", &[("route", "/api/v1/orders"), ("le", "+Inf")]).is_some());
+    moved("delivr_db_call_duration_seconds_count", &[]);
+    assert_eq!(moved("delivr_sign_in_failures_total", &[("kind", "password")]), 1.0);
+    moved("delivr_rate_limit_refusals_total", &[("scope", "api")]);
+    assert_eq!(moved("delivr_webhook_attempts_total", &[("outcome", "delivered")]), 1.0);
+    assert_eq!(sample(&after, "delivr_live_streams_open", &[("kind", "portal")]), Some(1.0));
+    assert!(sample(&after, "delivr_actors_running", &[]).unwrap() >= 1.0);
+    assert!(sample(&after, "delivr_db_pool_connections", &[("state", "max")]).unwrap() >= 1.0);
+    for outbox in ["webhooks", "messages"] {
+        assert!(sample(&after, "delivr_outbox_depth", &[("outbox", outbox)]).is_some(), "{outbox}");
+        assert!(sample(&after, "delivr_outbox_oldest_age_seconds", &[("outbox", outbox)]).is_some(), "{outbox}");
+    }
+    // One series per route, not per order: an id never appears as a label.
+    assert!(!after.contains(&partner), "a partner id in the metrics");
+    // Signing out ends the stream: the gauge goes back.
+    browser.post_form("/partners/dashboard/", "/accounts/logout/", &[]).await;
+    while let Ok(Some(_)) = stream.chunk().await {}
+    crate::helpers::eventually("the closed stream is no longer counted", 20, async || {
+        sample(&scrape().await, "delivr_live_streams_open", &[("kind", "portal")]) == Some(0.0)
+    })
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 fn delivr(args: &[&str], database_url: &str) -> std::process::Output {

@@ -91,6 +91,10 @@ pub enum ApiProblem {
     /// Something failed on our side; retrying later is safe (with an `Idempotency-Key`).
     #[oai(status = 500, content_type = "application/problem+json")]
     Internal(Json<Problem>),
+    /// The database cannot be reached for a moment (a restart, maintenance): nothing was
+    /// done; retry after `Retry-After` seconds (with the same `Idempotency-Key`).
+    #[oai(status = 503, content_type = "application/problem+json")]
+    Unavailable(Json<Problem>),
 }
 
 impl ApiProblem {
@@ -105,6 +109,7 @@ impl ApiProblem {
             413 => ApiProblem::TooLarge(Json(p)),
             422 => ApiProblem::Unprocessable(Json(p)),
             429 => ApiProblem::TooManyRequests(Json(p)),
+            503 => ApiProblem::Unavailable(Json(p)),
             500..=599 => ApiProblem::Internal(Json(p)),
             _ => ApiProblem::BadRequest(Json(p)),
         }
@@ -125,6 +130,20 @@ impl ApiProblem {
             detail: None,
             errors: Some(errors),
         }))
+    }
+
+    /// The database cannot be reached: `503`, to retry (`Retry-After` is added on the way out).
+    pub fn unavailable(lang: Lang) -> ApiProblem {
+        ApiProblem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", lang, Msg::ErrUnavailableTitle, None)
+    }
+
+    /// A database failure: `503` when it could not be reached, `500` (logged) otherwise.
+    pub fn database(lang: Lang, e: &sqlx::Error) -> ApiProblem {
+        if crate::db::unavailable(e) {
+            tracing::warn!(error = %e, "database unavailable");
+            return ApiProblem::unavailable(lang);
+        }
+        ApiProblem::internal(lang, e)
     }
 
     /// Log an unexpected failure and answer 500 without details.
@@ -150,10 +169,10 @@ pub fn request_lang() -> Lang {
 }
 
 /// A database failure in an operation: logged with its cause, answered `500 internal` in the
-/// request's language.
+/// request's language, or `503 unavailable` when the database could not be reached.
 impl From<sqlx::Error> for ApiProblem {
     fn from(e: sqlx::Error) -> Self {
-        ApiProblem::internal(request_lang(), e)
+        ApiProblem::database(request_lang(), &e)
     }
 }
 
@@ -194,6 +213,7 @@ pub fn for_status(status: StatusCode, lang: Lang, detail: Option<String>) -> Res
         415 => ("unsupported-media-type", Msg::ErrApiBody),
         422 => ("validation", Msg::ErrFixBelowApi),
         429 => ("rate-limited", Msg::ErrTooManyTitle),
+        503 => ("unavailable", Msg::ErrUnavailableTitle),
         _ => ("internal", Msg::ErrServerTitle),
     };
     let detail = if status.is_server_error() { None } else { detail };
