@@ -23,6 +23,7 @@ mod operations;
 mod orders;
 mod pwa;
 mod recovery;
+mod restart;
 mod scale;
 mod security;
 mod shell;

@@ -23,10 +23,10 @@ use crate::{
 
 const ORDERS: usize = 40;
 
-struct Instance {
-    child: Child,
-    base: String,
-    log: std::path::PathBuf,
+pub(crate) struct Instance {
+    pub(crate) child: Child,
+    pub(crate) base: String,
+    pub(crate) log: std::path::PathBuf,
 }
 
 impl Drop for Instance {
@@ -36,7 +36,7 @@ impl Drop for Instance {
     }
 }
 
-async fn start(url: &str, dir: &std::path::Path, name: &str, args: &[&str]) -> Instance {
+pub(crate) async fn start(url: &str, dir: &std::path::Path, name: &str, args: &[&str]) -> Instance {
     let port = free_port();
     let log = dir.join(format!("{name}.log"));
     let file = std::fs::File::create(&log).unwrap();
