@@ -180,6 +180,7 @@ pub fn routes(state: AppState) -> impl poem::Endpoint<Output = Response> {
         crate::disputes::admin::routes,
         crate::messages::pages::routes,
         crate::partners::branding::routes,
+        crate::team::pages::routes,
         web::pwa::routes,
     ]
     .into_iter()
@@ -262,8 +263,17 @@ fn unavailable(path: &str, lang: crate::i18n::Lang, hx: bool) -> Response {
     if path.starts_with("/api/") || path.starts_with("/courier/") {
         return crate::web::api::problem::for_status(StatusCode::SERVICE_UNAVAILABLE, lang, None);
     }
-    let ctx =
-        web::Ctx { lang, user: None, csrf_token: String::new(), path: path.to_owned(), hx, client: String::new(), unread: 0, alerts: 0 };
+    let ctx = web::Ctx {
+        lang,
+        user: None,
+        csrf_token: String::new(),
+        path: path.to_owned(),
+        hx,
+        write: false,
+        client: String::new(),
+        unread: 0,
+        alerts: 0,
+    };
     web::layout::error_page(&ctx, StatusCode::SERVICE_UNAVAILABLE)
 }
 

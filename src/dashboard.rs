@@ -12,6 +12,7 @@ use serde::Deserialize;
 use crate::{
     accounts::guard,
     analytics, api_keys,
+    auth::Capability,
     i18n::Msg,
     orders, partners,
     state::AppState,
@@ -65,7 +66,10 @@ async fn create_key(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(fo
     if !errors.is_empty() {
         return render(state, ctx, KeyCard { created: None, name: form.name, errors }, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
-    let new = api_keys::create(&state.db, &p.id, &name).await?.ok_or_else(|| status_error(StatusCode::FORBIDDEN))?;
+    let user = guard::user(ctx)?;
+    let new = api_keys::create_as(&state.db, &p.id, &name, Some(&user.user_id), p.role)
+        .await?
+        .ok_or_else(|| status_error(StatusCode::FORBIDDEN))?;
     render(state, ctx, KeyCard { created: Some(new.secret), ..KeyCard::default() }, StatusCode::OK).await
 }
 
@@ -78,7 +82,9 @@ async fn render(state: &AppState, ctx: &Ctx, key: KeyCard, status: StatusCode) -
     let (recent, _) = orders::repo::list(&state.db, &partner.id, &filter, None, 5).await?;
     let booking_url = format!("{}/book/{}/", state.config.public_url(), partner.slug);
     let active_keys = api_keys::count_active(&state.db, &partner.id).await?;
-    let wallet_balance = wallet::actor::balance(&state.actors, &state.db, &partner.id).await?;
+    // What the member's role opens: the money, the API keys.
+    let (money, keys) = (guard::can(ctx, Capability::Money), guard::can(ctx, Capability::ApiKeys));
+    let wallet_balance = if money { Some(wallet::actor::balance(&state.actors, &state.db, &partner.id).await?) } else { None };
     let profile_complete = partner.pickup_quartier_id.is_some();
     let bookings = orders::bookings::pending_count(&state.db, &partner.id).await?;
     // The analytics page's own figures, for the last 30 days.
@@ -100,10 +106,17 @@ async fn render(state: &AppState, ctx: &Ctx, key: KeyCard, status: StatusCode) -
             a.kpi href="/partners/orders/?status=active" { span.l { (ctx.t(Msg::KpiInProgress)) } span.v { (kpis.in_progress) } }
             a.kpi href="/partners/orders/?status=COMPLETED" { span.l { (ctx.t(Msg::KpiCompletedMonth)) } span.v { (kpis.completed_this_month) } }
             div.kpi { span.l { (ctx.t(Msg::KpiCodToCollect)) } span.v { (Fcfa(kpis.cod_to_collect)) } }
-            a.kpi href="/partners/wallet/" { span.l { (ctx.t(Msg::WalletAvailable)) } span.v { (wallet_balance.available()) } }
-            a.kpi href="/partners/analytics/" {
-                span.l { (ctx.t(Msg::KpiDeliveryRate30)) }
-                span.v { (analytics::pages::permille(ctx.lang, month.statuses.delivery_rate_permille())) }
+            @if let Some(b) = &wallet_balance {
+                a.kpi href="/partners/wallet/" { span.l { (ctx.t(Msg::WalletAvailable)) } span.v { (b.available()) } }
+                a.kpi href="/partners/analytics/" {
+                    span.l { (ctx.t(Msg::KpiDeliveryRate30)) }
+                    span.v { (analytics::pages::permille(ctx.lang, month.statuses.delivery_rate_permille())) }
+                }
+            } @else {
+                div.kpi {
+                    span.l { (ctx.t(Msg::KpiDeliveryRate30)) }
+                    span.v { (analytics::pages::permille(ctx.lang, month.statuses.delivery_rate_permille())) }
+                }
             }
         }
         div.card {
@@ -124,7 +137,7 @@ async fn render(state: &AppState, ctx: &Ctx, key: KeyCard, status: StatusCode) -
             }
         }
         @if let Some(secret) = &key.created { (api_keys::pages::new_key_card(ctx, secret)) }
-        div.card #api-keys {
+        @if keys { div.card #api-keys {
             div.row.between { h2 { (ctx.t(Msg::ApiKeysTitle)) } a href="/partners/api-keys/" { (ctx.t(Msg::ApiKeyManage)) } }
             p.muted { (ctx.fmt(Msg::ApiKeysActiveCount, &[("n", &active_keys.to_string())])) " · " a href="/partners/api/quickstart/" { (ctx.t(Msg::QuickstartTitle)) } " · " a href="/partners/docs/" hx-boost="false" { (ctx.t(Msg::ApiDocsLink)) } }
             form method="post" action="/partners/dashboard/api-key/" novalidate {
@@ -132,7 +145,7 @@ async fn render(state: &AppState, ctx: &Ctx, key: KeyCard, status: StatusCode) -
                 (crate::web::forms::Input::new("name", ctx.t(Msg::ApiKeyName), &key.name).hint(ctx.t(Msg::ApiKeyNameHint)).render(&key.errors))
                 button.btn.secondary type="submit" { (ctx.t(Msg::ApiKeyCreate)) }
             }
-        }
+        } }
         div.card {
             h2 { (ctx.t(Msg::DashboardBookingTitle)) }
             p.muted { (ctx.t(Msg::DashboardBookingText)) }

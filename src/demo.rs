@@ -19,6 +19,17 @@ pub struct DemoLogin {
 pub const ADMIN: DemoLogin = DemoLogin { role: "ADMIN", email: "admin@delivr.cm", password: "admin-demo-2026" };
 pub const VENDOR: DemoLogin = DemoLogin { role: "BUSINESS", email: "vendeur@demo.cm", password: "vendeur-demo-2026" };
 
+/// The demo shop's team besides its owner: a manager, a staff member and an accountant.
+pub const TEAM: &[(DemoLogin, &str, crate::auth::TeamRole)] = &[
+    (DemoLogin { role: "MANAGER", email: "gerant@demo.cm", password: "gerant-demo-2026" }, "Hervé Nkoulou", crate::auth::TeamRole::Manager),
+    (DemoLogin { role: "STAFF", email: "employe@demo.cm", password: "employe-demo-2026" }, "Mireille Abena", crate::auth::TeamRole::Staff),
+    (
+        DemoLogin { role: "ACCOUNTANT", email: "compta@demo.cm", password: "compta-demo-2026" },
+        "Joseph Ateba",
+        crate::auth::TeamRole::Accountant,
+    ),
+];
+
 const OTHER_VENDORS: &[(&str, &str, &str, &str, bool)] = &[
     ("Épicerie Chez Zoé", "Zoé Ngo Bassa", "+237699112233", "zoe@epicerie.cm", true),
     ("Tech Akwa Phones", "Serge Ekane", "+237677445566", "serge@techakwa.cm", true),
@@ -104,7 +115,15 @@ pub async fn seed(db: &Db) -> anyhow::Result<Seeded> {
     seed_booking_requests(db, &vendor_id).await?;
     seed_after_failures(db, &vendor_id).await?;
     let key = crate::api_keys::create(db, &vendor_id, "Démo").await?.ok_or_else(|| anyhow::anyhow!("the demo vendor is approved"))?;
-    Ok(Seeded { logins: vec![ADMIN, VENDOR, COURIER], api_key: key.secret })
+    let mut logins = vec![ADMIN, VENDOR];
+    for (login, name, role) in TEAM {
+        let hash = password::hash_blocking(login.password.to_owned()).await?;
+        let user = users::create_staff(db, Role::Business, login.email, name, None, &hash).await?;
+        crate::team::add(db, &vendor_id, &user, *role, now_ms()).await?;
+        logins.push(DemoLogin { role: login.role, email: login.email, password: login.password });
+    }
+    logins.push(COURIER);
+    Ok(Seeded { logins, api_key: key.secret })
 }
 
 /// A tiny deterministic generator: the demo is the same at every start.

@@ -33,6 +33,7 @@ pub mod public;
 pub mod recovery;
 pub mod security;
 pub mod state;
+pub mod team;
 pub mod telemetry;
 pub mod text;
 pub mod tracking;

@@ -6,7 +6,7 @@ use poem::http::StatusCode;
 
 use crate::{
     auth::{
-        Role,
+        Capability, Role, policy,
         sessions::{PartnerRef, SessionUser},
     },
     web::{Ctx, redirect, status_error},
@@ -17,7 +17,7 @@ fn to_login(ctx: &Ctx) -> poem::Error {
     poem::Error::from_response(redirect(&format!("/accounts/login/?next={next}")))
 }
 
-fn url_encode(s: &str) -> String {
+pub fn url_encode(s: &str) -> String {
     serde_urlencoded::to_string([("x", s)]).map(|v| v[2..].to_owned()).unwrap_or_default()
 }
 
@@ -25,13 +25,20 @@ pub fn user(ctx: &Ctx) -> poem::Result<&SessionUser> {
     ctx.user.as_ref().ok_or_else(|| to_login(ctx))
 }
 
-/// A vendor, approved or not (profile, pending page).
+/// A vendor, approved or not (profile, pending page), whose role in the shop allows this page
+/// (the policy's table, by path and method): another role gets a `403`.
 pub fn any_partner(ctx: &Ctx) -> poem::Result<&PartnerRef> {
     let user = user(ctx)?;
     match (&user.role, &user.partner) {
-        (Role::Business, Some(p)) => Ok(p),
+        (Role::Business, Some(p)) if p.role.can(policy::page(&ctx.path, ctx.write)) => Ok(p),
+        (Role::Business, Some(_)) => Err(status_error(StatusCode::FORBIDDEN)),
         _ => Err(status_error(StatusCode::NOT_FOUND)),
     }
+}
+
+/// May the signed-in member do what `capability` covers (to show or hide a link or a form)?
+pub fn can(ctx: &Ctx, capability: Capability) -> bool {
+    ctx.user.as_ref().and_then(|u| u.partner.as_ref()).is_some_and(|p| p.role.can(capability))
 }
 
 /// An approved vendor (every portal section but the profile).

@@ -53,15 +53,9 @@ pub async fn set_password_in(tx: &mut Tx, user_id: &str, hash: &str, now: i64) -
         .execute(&mut *c)
         .await
         .map(|r| r.rows_affected()))?;
-    let hashes: Vec<String> = on_tx!(tx, c => sqlx::query_scalar("DELETE FROM sessions WHERE user_id = $1 RETURNING id_hash").bind(user_id).fetch_all(&mut *c).await)?;
+    let ended: Vec<(String, Option<String>)> = on_tx!(tx, c => sqlx::query_as("DELETE FROM sessions WHERE user_id = $1 RETURNING id_hash, partner_id").bind(user_id).fetch_all(&mut *c).await)?;
     on_tx!(tx, c => sqlx::query("UPDATE courier_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL").bind(user_id).bind(now).execute(&mut *c).await.map(|r| r.rows_affected()))?;
-    let partner: Option<String> =
-        on_tx!(tx, c => sqlx::query_scalar("SELECT id FROM partners WHERE user_id = $1").bind(user_id).fetch_optional(&mut *c).await)?;
-    let sessions = match partner {
-        Some(p) => hashes.into_iter().map(|h| (p.clone(), h)).collect(),
-        None => Vec::new(),
-    };
-    Ok(crate::auth::sessions::Ended { sessions })
+    Ok(crate::auth::sessions::Ended { sessions: ended.into_iter().filter_map(|(h, p)| p.map(|p| (p, h))).collect() })
 }
 
 pub async fn set_language(db: &Db, user_id: &str, lang: &str) -> sqlx::Result<()> {
@@ -94,19 +88,19 @@ pub async fn create_staff(db: &Db, role: Role, email: &str, full_name: &str, pho
     Ok(id)
 }
 
-/// Was the partner of a user ever approved (a suspension), or not (a refused application)?
+/// Was the shop a user signs in to (the first they joined) ever approved (a suspension), or not (a refused application)?
 pub async fn was_approved(db: &Db, user_id: &str) -> sqlx::Result<bool> {
-    let at: Option<Option<i64>> = on_db!(db, pool => sqlx::query_scalar("SELECT approved_at FROM partners WHERE user_id = $1")
+    let at: Option<Option<i64>> = on_db!(db, pool => sqlx::query_scalar("SELECT approved_at FROM partners WHERE id = (SELECT partner_id FROM partner_members WHERE user_id = $1 ORDER BY created_at, partner_id LIMIT 1)")
         .bind(user_id)
         .fetch_optional(pool)
         .await)?;
     Ok(at.flatten().is_some())
 }
 
-/// Why the partner of a user is suspended, as the admin wrote it (`None` when not suspended or
+/// Why the shop a user signs in to is suspended, as the admin wrote it (`None` when not suspended or
 /// no reason was given).
 pub async fn suspension_reason(db: &Db, user_id: &str) -> sqlx::Result<Option<String>> {
-    let reason: Option<Option<String>> = on_db!(db, pool => sqlx::query_scalar("SELECT suspension_reason FROM partners WHERE user_id = $1 AND suspended_at IS NOT NULL")
+    let reason: Option<Option<String>> = on_db!(db, pool => sqlx::query_scalar("SELECT suspension_reason FROM partners WHERE id = (SELECT partner_id FROM partner_members WHERE user_id = $1 ORDER BY created_at, partner_id LIMIT 1) AND suspended_at IS NOT NULL")
         .bind(user_id)
         .fetch_optional(pool)
         .await)?;

@@ -209,6 +209,20 @@ async fn api_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request, contract: Arc
         resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from((rate.retry_after_ms + 999) / 1000));
         return Ok(resp);
     }
+    // 2b. The key's role allows this operation (the policy's table, as the portal's pages).
+    let write = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH | Method::DELETE);
+    if !auth.role.can(crate::auth::policy::operation(req.uri().path(), write)) {
+        let role = auth.role.as_str().to_ascii_lowercase();
+        let mut resp = response(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            lang,
+            Msg::ErrForbiddenTitle,
+            Some(format!("this key acts with the {role} role, which may not do this")),
+        );
+        rate_headers(&mut resp);
+        return Ok(resp);
+    }
     req.extensions_mut().insert(auth.clone());
 
     // 3. The body, capped; 4. idempotency on POST.
@@ -322,6 +336,10 @@ async fn fault_pause() {
 /// effect first (another instance), answer as it did; otherwise keep this response for the
 /// retries (a server error keeps nothing: the retry runs again).
 async fn keep_for_retries(state: &AppState, key: &IdemKey, resp: Response, lang: crate::i18n::Lang) -> Response {
+    // The database is out of reach: nothing was done, and asking it again would only wait.
+    if resp.status() == StatusCode::SERVICE_UNAVAILABLE {
+        return resp;
+    }
     match idempotency::lookup(&state.db, &key.partner_id, &key.key).await {
         Ok(Some(r)) if r.attempt.as_deref() != Some(key.attempt.as_str()) && r.request_hash == key.request_hash => {
             return replay(state, &key.partner_id, &r, lang).await;

@@ -8,7 +8,7 @@ pub mod quickstart;
 use uuid::Uuid;
 
 use crate::{
-    auth::Authenticated,
+    auth::{Authenticated, TeamRole},
     db::{Db, now_ms},
     on_db, security,
 };
@@ -25,6 +25,10 @@ pub struct ApiKey {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// The role the key acts with (`OWNER`, `MANAGER`, `STAFF`, `ACCOUNTANT`).
+    pub role: String,
+    /// Who made it (the member's name), when known.
+    pub created_by_name: Option<String>,
 }
 
 /// A new key: its row and the full secret, which is never stored.
@@ -42,7 +46,8 @@ fn random_prefix() -> String {
 
 pub async fn list(db: &Db, partner_id: &str) -> sqlx::Result<Vec<ApiKey>> {
     on_db!(db, pool => sqlx::query_as(
-        "SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM api_keys WHERE partner_id = $1 ORDER BY created_at DESC",
+        "SELECT k.id, k.name, k.prefix, k.created_at, k.last_used_at, k.revoked_at, k.role, u.full_name AS created_by_name \
+         FROM api_keys k LEFT JOIN users u ON u.id = k.created_by WHERE k.partner_id = $1 ORDER BY k.created_at DESC",
     )
     .bind(partner_id)
     .fetch_all(pool)
@@ -56,8 +61,15 @@ pub async fn count_active(db: &Db, partner_id: &str) -> sqlx::Result<i64> {
         .await)
 }
 
-/// Create a key for an approved partner (`None` if the partner is not approved).
+/// Create a key for an approved partner, made by its owner and acting with the owner's role
+/// (`None` if the partner is not approved).
 pub async fn create(db: &Db, partner_id: &str, name: &str) -> sqlx::Result<Option<NewKey>> {
+    create_as(db, partner_id, name, None, TeamRole::Owner).await
+}
+
+/// Create a key for an approved partner, made by the member `created_by` (the shop's owner when
+/// `None`) and acting with `role` (the caller checks the member may grant it).
+pub async fn create_as(db: &Db, partner_id: &str, name: &str, created_by: Option<&str>, role: TeamRole) -> sqlx::Result<Option<NewKey>> {
     let approved: Option<bool> = on_db!(db, pool => sqlx::query_scalar(
         "SELECT is_business_approved FROM partners WHERE id = $1 AND suspended_at IS NULL",
     )
@@ -77,9 +89,12 @@ pub async fn create(db: &Db, partner_id: &str, name: &str) -> sqlx::Result<Optio
             created_at: now_ms(),
             last_used_at: None,
             revoked_at: None,
+            role: role.as_str().to_owned(),
+            created_by_name: None,
         };
         let inserted = on_db!(db, pool => sqlx::query(
-            "INSERT INTO api_keys (id, partner_id, name, prefix, hashed_key, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO api_keys (id, partner_id, name, prefix, hashed_key, created_at, role, created_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8, (SELECT user_id FROM partners WHERE id = $2)))",
         )
         .bind(&key.id)
         .bind(partner_id)
@@ -87,6 +102,8 @@ pub async fn create(db: &Db, partner_id: &str, name: &str) -> sqlx::Result<Optio
         .bind(&prefix)
         .bind(security::sha256_hex(secret.as_bytes()))
         .bind(key.created_at)
+        .bind(role.as_str())
+        .bind(created_by)
         .execute(pool)
         .await
         .map(|_| ()));
@@ -116,6 +133,7 @@ struct KeyRow {
     partner_id: String,
     hashed_key: String,
     last_used_at: Option<i64>,
+    role: String,
 }
 
 /// Check a presented key. Revoked keys and keys of unapproved or suspended partners fail; the
@@ -130,7 +148,7 @@ pub async fn authenticate(db: &Db, presented: &str) -> sqlx::Result<Option<Authe
     // either way (against a value no key hashes to when there is no row).
     let presented_hash = security::sha256_hex(presented.as_bytes());
     let row: Option<KeyRow> = on_db!(db, pool => sqlx::query_as(
-        "SELECT k.id, k.partner_id, k.hashed_key, k.last_used_at FROM api_keys k JOIN partners p ON p.id = k.partner_id \
+        "SELECT k.id, k.partner_id, k.hashed_key, k.last_used_at, k.role FROM api_keys k JOIN partners p ON p.id = k.partner_id \
          WHERE k.prefix = $1 AND k.revoked_at IS NULL AND p.is_business_approved = TRUE AND p.suspended_at IS NULL",
     )
     .bind(prefix)
@@ -144,7 +162,9 @@ pub async fn authenticate(db: &Db, presented: &str) -> sqlx::Result<Option<Authe
     if row.last_used_at.is_none_or(|t| now - t > TOUCH_EVERY_MS) {
         on_db!(db, pool => sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1").bind(&row.id).bind(now).execute(pool).await.map(|_| ()))?;
     }
-    Ok(Some(Authenticated { key_id: row.id, partner_id: crate::ids::PartnerId::new(row.partner_id) }))
+    // A key whose role cannot be read acts with the narrowest one.
+    let role = TeamRole::parse(&row.role).unwrap_or(TeamRole::Accountant);
+    Ok(Some(Authenticated { key_id: row.id, partner_id: crate::ids::PartnerId::new(row.partner_id), role }))
 }
 
 /// The rate limit's window: `limit` requests per minute, counted in microseconds (so that a

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use crate::{
     accounts::{guard, pages::required_text},
     api_keys::{self, ApiKey},
+    auth::TeamRole,
     i18n::Msg,
     state::AppState,
     web::{
@@ -39,6 +40,7 @@ fn view(ctx: &Ctx, keys: &[ApiKey], created: Option<&str>, errors: &FieldErrors,
         form.card method="post" action="/partners/api-keys/" novalidate {
             (csrf_field(ctx))
             (Input::new("name", ctx.t(Msg::ApiKeyName), "").hint(ctx.t(Msg::ApiKeyNameHint)).render(errors))
+            (role_select(ctx, errors))
             button.btn type="submit" data-busy=(ctx.t(Msg::BusyCreating)) { (ctx.t(Msg::ApiKeyCreate)) }
         }
         @if keys.is_empty() {
@@ -53,6 +55,8 @@ fn view(ctx: &Ctx, keys: &[ApiKey], created: Option<&str>, errors: &FieldErrors,
                         }
                         dl.facts.small {
                             dt { (ctx.t(Msg::ApiKeyPrefix)) } dd { code { (k.prefix) "…" } }
+                            dt { (ctx.t(Msg::ApiKeyRole)) } dd { (TeamRole::parse(&k.role).map_or("—", |r| ctx.t(r.label()))) }
+                            dt { (ctx.t(Msg::ApiKeyCreatedBy)) } dd { (k.created_by_name.as_deref().unwrap_or("—")) }
                             dt { (ctx.t(Msg::ApiKeyCreatedAt)) } dd { (format_datetime(k.created_at, ctx.lang)) }
                             dt { (ctx.t(Msg::ApiKeyLastUsed)) } dd { (k.last_used_at.map(|t| format_datetime(t, ctx.lang)).unwrap_or_else(|| "—".to_owned())) }
                         }
@@ -79,10 +83,22 @@ async fn keys_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &po
     Ok(respond(StatusCode::OK, page(ctx, ctx.t(Msg::ApiKeysTitle), view(ctx, &keys, None, &FieldErrors::default(), flash))))
 }
 
+/// The roles a new key may act with: those the member may hand out, their own first.
+fn role_select(ctx: &Ctx, errors: &FieldErrors) -> Markup {
+    let Some(mine) = ctx.user.as_ref().and_then(|u| u.partner.as_ref()).map(|p| p.role) else { return html! {} };
+    let options: Vec<(String, String)> = TeamRole::ALL
+        .into_iter()
+        .filter(|r| mine.may_grant(*r))
+        .map(|r| (r.as_str().to_owned(), format!("{} — {}", ctx.t(r.label()), ctx.t(r.summary()))))
+        .collect();
+    crate::web::forms::select("role", ctx.t(Msg::ApiKeyRole), &options, mine.as_str(), errors, html! {})
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct CreateForm {
     name: String,
+    role: String,
 }
 
 #[handler]
@@ -90,11 +106,17 @@ async fn create_key(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(fo
     let p = guard::partner(ctx)?;
     let mut errors = FieldErrors::default();
     let name = required_text(ctx, &mut errors, "name", &form.name, 60);
+    // A key acts with a role its maker may hand out (their own when none is chosen).
+    let role = if form.role.is_empty() { Some(p.role) } else { TeamRole::parse(&form.role).filter(|r| p.role.may_grant(*r)) };
+    if role.is_none() {
+        errors.add("role", ctx.t(Msg::ErrChoice));
+    }
     if !errors.is_empty() {
         let keys = api_keys::list(&state.db, &p.id).await?;
         return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, page(ctx, ctx.t(Msg::ApiKeysTitle), view(ctx, &keys, None, &errors, None))));
     }
-    let Some(new) = api_keys::create(&state.db, &p.id, &name).await? else {
+    let user = guard::user(ctx)?;
+    let Some(new) = api_keys::create_as(&state.db, &p.id, &name, Some(&user.user_id), role.unwrap_or(p.role)).await? else {
         return Err(status_error(StatusCode::FORBIDDEN).into());
     };
     let keys = api_keys::list(&state.db, &p.id).await?;

@@ -2,7 +2,10 @@
 //! shell, which resolves the session of every request; accounts, partners and the admin pages
 //! start and end sessions.
 
+pub mod policy;
 pub mod sessions;
+
+pub use policy::{Capability, TeamRole};
 
 /// What a user is allowed to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,9 +34,11 @@ impl Role {
     }
 }
 
-/// Who a key authenticates: the key and its partner.
+/// Who a key authenticates: the key, its partner, and the role it acts with (its creator's,
+/// or a narrower one chosen when it was made).
 #[derive(Debug, Clone)]
 pub struct Authenticated {
     pub key_id: String,
     pub partner_id: crate::ids::PartnerId,
+    pub role: TeamRole,
 }

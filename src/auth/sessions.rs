@@ -36,6 +36,8 @@ pub struct PartnerRef {
     pub business_name: String,
     pub slug: String,
     pub approved: bool,
+    /// The signed-in person's role in this shop.
+    pub role: super::TeamRole,
 }
 
 #[derive(sqlx::FromRow)]
@@ -52,19 +54,45 @@ struct Row {
     slug: Option<String>,
     is_business_approved: Option<bool>,
     suspended_at: Option<i64>,
+    member_role: Option<String>,
 }
 
-/// Start a session for `user_id` and return the raw cookie value.
+/// Start a session for `user_id` and return the raw cookie value. It acts for the shop the
+/// person joined first (they may switch: [`switch`]).
 pub async fn create(db: &Db, user_id: &str) -> sqlx::Result<String> {
     let raw = security::random_token(32);
     let now = now_ms();
-    on_db!(db, pool => sqlx::query("INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at) VALUES ($1, $2, $3, $3)")
+    on_db!(db, pool => sqlx::query(
+        "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, partner_id) VALUES ($1, $2, $3, $3, \
+           (SELECT partner_id FROM partner_members WHERE user_id = $2 ORDER BY created_at, partner_id LIMIT 1))",
+    )
         .bind(security::sha256_hex(raw.as_bytes()))
         .bind(user_id)
         .bind(now)
         .execute(pool)
         .await.map(|r| r.rows_affected()))?;
     Ok(raw)
+}
+
+/// Make the session with hash `hash` act for `partner_id`, if its person is a member there.
+/// The streams it opened for the former shop end (announce the result).
+pub async fn switch(db: &Db, hash: &str, partner_id: &str) -> sqlx::Result<Option<Ended>> {
+    let before: Option<Option<String>> =
+        on_db!(db, pool => sqlx::query_scalar("SELECT partner_id FROM sessions WHERE id_hash = $1").bind(hash).fetch_optional(pool).await)?;
+    let Some(before) = before else { return Ok(None) };
+    let changed = on_db!(db, pool => sqlx::query(
+        "UPDATE sessions SET partner_id = $2 WHERE id_hash = $1 \
+           AND EXISTS (SELECT 1 FROM partner_members m WHERE m.user_id = sessions.user_id AND m.partner_id = $2)",
+    )
+    .bind(hash)
+    .bind(partner_id)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    if changed == 0 {
+        return Ok(None);
+    }
+    Ok(Some(Ended { sessions: before.filter(|o| o != partner_id).map(|o| (o, hash.to_owned())).into_iter().collect() }))
 }
 
 /// The bus notice of an ended session.
@@ -92,31 +120,22 @@ impl Ended {
     }
 }
 
-async fn partner_of(db: &Db, user_id: &str) -> sqlx::Result<Option<String>> {
-    on_db!(db, pool => sqlx::query_scalar("SELECT id FROM partners WHERE user_id = $1").bind(user_id).fetch_optional(pool).await)
-}
-
 /// End the session with this cookie value (logout, or renewal at login).
 pub async fn delete(db: &Db, raw: &str) -> sqlx::Result<Ended> {
     let hash = security::sha256_hex(raw.as_bytes());
-    let user: Option<String> = on_db!(db, pool => sqlx::query_scalar("DELETE FROM sessions WHERE id_hash = $1 RETURNING user_id").bind(&hash).fetch_optional(pool).await)?;
-    let Some(user) = user else { return Ok(Ended::default()) };
-    Ok(Ended { sessions: partner_of(db, &user).await?.map(|p| (p, hash)).into_iter().collect() })
+    let partner: Option<Option<String>> = on_db!(db, pool => sqlx::query_scalar("DELETE FROM sessions WHERE id_hash = $1 RETURNING partner_id").bind(&hash).fetch_optional(pool).await)?;
+    Ok(Ended { sessions: partner.flatten().map(|p| (p, hash)).into_iter().collect() })
 }
 
 /// End every session of a user but the one with hash `keep` (suspension, password change,
 /// "sign out everywhere").
 pub async fn delete_for_user(db: &Db, user_id: &str, keep: Option<&str>) -> sqlx::Result<Ended> {
-    let hashes: Vec<String> = on_db!(db, pool => sqlx::query_scalar("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2 RETURNING id_hash")
+    let ended: Vec<(String, Option<String>)> = on_db!(db, pool => sqlx::query_as("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2 RETURNING id_hash, partner_id")
         .bind(user_id)
         .bind(keep.unwrap_or(""))
         .fetch_all(pool)
         .await)?;
-    if hashes.is_empty() {
-        return Ok(Ended::default());
-    }
-    let Some(partner) = partner_of(db, user_id).await? else { return Ok(Ended::default()) };
-    Ok(Ended { sessions: hashes.into_iter().map(|h| (partner.clone(), h)).collect() })
+    Ok(Ended { sessions: ended.into_iter().filter_map(|(h, p)| p.map(|p| (p, h))).collect() })
 }
 
 /// When the session with this hash ends by itself (idle or absolute expiry), if it is still
@@ -124,7 +143,7 @@ pub async fn delete_for_user(db: &Db, user_id: &str, keep: Option<&str>) -> sqlx
 pub async fn valid_until(db: &Db, hash: &str) -> sqlx::Result<Option<i64>> {
     let row: Option<(i64, i64, Option<i64>)> = on_db!(db, pool => sqlx::query_as(
         "SELECT s.created_at, s.last_seen_at, p.suspended_at FROM sessions s JOIN users u ON u.id = s.user_id \
-         LEFT JOIN partners p ON p.user_id = u.id WHERE s.id_hash = $1 AND u.is_active = TRUE",
+         LEFT JOIN partners p ON p.id = s.partner_id WHERE s.id_hash = $1 AND u.is_active = TRUE",
     )
     .bind(hash)
     .fetch_optional(pool)
@@ -144,9 +163,10 @@ pub async fn resolve(db: &Db, raw: &str) -> sqlx::Result<Option<SessionUser>> {
     let hash = security::sha256_hex(raw.as_bytes());
     const SQL: &str = "SELECT u.id AS user_id, u.email, u.role, u.full_name, u.language, \
                 s.created_at, s.last_seen_at, p.id AS partner_id, p.business_name, p.slug, \
-                p.is_business_approved, p.suspended_at \
+                p.is_business_approved, p.suspended_at, m.role AS member_role \
          FROM sessions s JOIN users u ON u.id = s.user_id \
-         LEFT JOIN partners p ON p.user_id = u.id \
+         LEFT JOIN partner_members m ON m.partner_id = s.partner_id AND m.user_id = s.user_id \
+         LEFT JOIN partners p ON p.id = m.partner_id \
          WHERE s.id_hash = $1 AND u.is_active = TRUE";
     let row: Option<Row> = on_db!(db, pool => sqlx::query_as(SQL).bind(&hash).fetch_optional(pool).await)?;
     let Some(row) = row else { return Ok(None) };
@@ -164,12 +184,14 @@ pub async fn resolve(db: &Db, raw: &str) -> sqlx::Result<Option<SessionUser>> {
             .execute(pool)
             .await.map(|r| r.rows_affected()))?;
     }
-    let partner = match (row.partner_id, row.business_name, row.slug) {
-        (Some(id), Some(business_name), Some(slug)) => Some(PartnerRef {
+    let member_role = row.member_role.as_deref().and_then(super::TeamRole::parse);
+    let partner = match (row.partner_id, row.business_name, row.slug, member_role) {
+        (Some(id), Some(business_name), Some(slug), Some(role)) => Some(PartnerRef {
             id: crate::ids::PartnerId::new(id),
             business_name,
             slug,
             approved: row.is_business_approved.unwrap_or(false),
+            role,
         }),
         _ => None,
     };
@@ -182,4 +204,23 @@ pub async fn resolve(db: &Db, raw: &str) -> sqlx::Result<Option<SessionUser>> {
         language: row.language,
         partner,
     }))
+}
+
+/// A shop a person belongs to.
+#[derive(sqlx::FromRow, Debug, Clone)]
+pub struct Shop {
+    pub partner_id: String,
+    pub business_name: String,
+    pub role: String,
+}
+
+/// The shops a person belongs to, the first joined first.
+pub async fn shops_of(db: &Db, user_id: &str) -> sqlx::Result<Vec<Shop>> {
+    on_db!(db, pool => sqlx::query_as(
+        "SELECT m.partner_id, p.business_name, m.role FROM partner_members m JOIN partners p ON p.id = m.partner_id \
+         WHERE m.user_id = $1 ORDER BY m.created_at, m.partner_id",
+    )
+    .bind(user_id)
+    .fetch_all(pool)
+    .await)
 }

@@ -467,7 +467,8 @@ async fn add_message(
 async fn photo(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path((id, photo_id)): Path<(String, String)>) -> PageResult<Response> {
     let user = guard::user(ctx)?;
     let d = super::find(&state.db, &id).await?.ok_or_else(|| status_error(StatusCode::NOT_FOUND))?;
-    let allowed = user.role == Role::Admin || user.partner.as_ref().is_some_and(|p| p.id == d.partner_id && p.approved);
+    let allowed = user.role == Role::Admin
+        || user.partner.as_ref().is_some_and(|p| p.id == d.partner_id && p.approved && p.role.can(crate::auth::Capability::Disputes));
     if !allowed {
         return Err(status_error(StatusCode::NOT_FOUND).into());
     }

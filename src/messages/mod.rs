@@ -72,7 +72,23 @@ impl Message {
 /// Templates whose parameters hold a secret that must not outlive the message: once sent (or
 /// failed, or recorded) the sender blanks them.
 pub fn is_secret(template: &str) -> bool {
-    template == PASSWORD_RESET
+    template == PASSWORD_RESET || template == TEAM_INVITATION
+}
+
+/// The template of an invitation to join a shop's team (its link is a secret).
+pub const TEAM_INVITATION: &str = "team_invitation";
+
+/// How long an invitation link stays valid, in hours (said in the message).
+pub const INVITATION_HOURS: i64 = 72;
+
+/// The address of an invitation link.
+pub fn invitation_link(public_url: &str, token: &str) -> String {
+    format!("{public_url}/accounts/invitations/{token}/")
+}
+
+/// The role named in an invitation, in `lang`.
+fn role_name(params: &Value, lang: Lang) -> String {
+    crate::auth::TeamRole::parse(params["role"].as_str().unwrap_or_default()).map_or_else(String::new, |r| lang.t(r.label()).to_owned())
 }
 
 /// The template of a password recovery message (e-mail, and SMS when a gateway is set up).
@@ -109,6 +125,16 @@ pub fn render(template: &str, params: &Value, lang: Lang, public_url: &str) -> S
         PASSWORD_RESET => {
             lang.fmt(Msg::MessagePasswordReset, &[("link", &reset_link(public_url, &p("token"))), ("minutes", &RESET_MINUTES.to_string())])
         }
+        TEAM_INVITATION => lang.fmt(
+            Msg::MessageTeamInvitation,
+            &[
+                ("inviter", &p("inviter")),
+                ("shop", &p("shop")),
+                ("role", &role_name(params, lang)),
+                ("link", &invitation_link(public_url, &p("token"))),
+                ("hours", &INVITATION_HOURS.to_string()),
+            ],
+        ),
         other => other.to_owned(),
     }
 }
@@ -121,6 +147,7 @@ pub fn subject(template: &str, params: &Value, lang: Lang) -> String {
         }
         "partner_approved" => lang.t(Msg::SubjectApproved).to_owned(),
         PASSWORD_RESET => lang.t(Msg::SubjectPasswordReset).to_owned(),
+        TEAM_INVITATION => lang.fmt(Msg::SubjectTeamInvitation, &[("shop", params["shop"].as_str().unwrap_or_default())]),
         _ => "DELIVR-CM".to_owned(),
     }
 }
@@ -135,6 +162,7 @@ pub fn whatsapp_parameters(template: &str, params: &Value, public_url: &str) -> 
         "order_on_the_way" => vec![p("tracking"), p("vendor"), p("courier"), link(params, public_url)],
         "partner_approved" => vec![p("vendor"), format!("{public_url}/accounts/login/")],
         PASSWORD_RESET => vec![reset_link(public_url, &p("token")), RESET_MINUTES.to_string()],
+        TEAM_INVITATION => vec![p("inviter"), p("shop"), role_name(params, Lang::Fr), invitation_link(public_url, &p("token"))],
         _ => Vec::new(),
     }
 }

@@ -15,7 +15,7 @@ use crate::{
         pages::{check_password, required_email, required_phone, required_text},
         password, repo as users,
     },
-    auth::sessions,
+    auth::{TeamRole, sessions},
     geo,
     i18n::{Lang, Msg},
     partners::repo::{self, Partner, ProfileUpdate, Status},
@@ -160,6 +160,17 @@ async fn profile_view(
                 dt { (ctx.t(Msg::FieldSlug)) } dd { code { (partner.slug) } }
             }
         }
+        (shops_card(state, ctx).await?)
+        @if !guard::can(ctx, crate::auth::Capability::ShopSettings) {
+            div.card {
+                h2 { (ctx.t(Msg::ProfileBusiness)) }
+                dl.facts {
+                    dt { (ctx.t(Msg::FieldBusinessName)) } dd { (partner.business_name) }
+                    dt { (ctx.t(Msg::FieldPhone)) } dd { (partner.phone) }
+                }
+                p.small.muted { (ctx.t(Msg::ProfileOwnerOnly)) }
+            }
+        } @else {
         form.card method="post" action="/partners/profile/" novalidate {
             (csrf_field(ctx))
             h2 { (ctx.t(Msg::ProfileBusiness)) }
@@ -194,6 +205,7 @@ async fn profile_view(
                 // Without JavaScript, this reloads the form with the chosen city's quartiers.
                 button.btn.secondary.nojs-only type="submit" name="refresh" value="1" formnovalidate { (ctx.t(Msg::RefreshQuartiers)) }
             }
+        }
         }
         form.card method="post" action="/partners/profile/password/" novalidate data-ends-session {
             (csrf_field(ctx))
@@ -382,4 +394,34 @@ async fn sign_out_everywhere(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
     Ok(resp)
+}
+
+/// The shops a person belongs to, to switch between (on the profile page, when more than one).
+pub async fn shops_card(state: &AppState, ctx: &Ctx) -> PageResult<Markup> {
+    let (Some(user), Some(current)) = (ctx.user.as_ref(), ctx.user.as_ref().and_then(|u| u.partner.as_ref())) else { return Ok(html! {}) };
+    let shops = sessions::shops_of(&state.db, &user.user_id).await?;
+    if shops.len() < 2 {
+        return Ok(html! {});
+    }
+    Ok(html! {
+        div.card #shops {
+            h2 { (ctx.t(Msg::ShopsTitle)) }
+            ul.members {
+                @for s in &shops {
+                    li.member.row.between {
+                        div { strong { (s.business_name) } " · " (TeamRole::parse(&s.role).map_or("", |r| ctx.t(r.label()))) }
+                        @if *s.partner_id == *current.id {
+                            span.badge.ok { (ctx.t(Msg::ShopsCurrent)) }
+                        } @else {
+                            form.inline method="post" action="/partners/shops/switch/" {
+                                (csrf_field(ctx))
+                                input type="hidden" name="partner_id" value=(s.partner_id);
+                                button.btn.secondary type="submit" { (ctx.t(Msg::ShopsSwitch)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    })
 }

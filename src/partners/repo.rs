@@ -174,6 +174,14 @@ pub async fn create(db: &Db, new: &NewPartner<'_>) -> Result<(String, String), C
             .execute(&mut *c)
             .await
             .map(|r| r.rows_affected()))?;
+            // The one who signs up owns the shop.
+            on_tx!(&mut tx, c => sqlx::query("INSERT INTO partner_members (partner_id, user_id, role, created_at) VALUES ($1, $2, 'OWNER', $3)")
+            .bind(&partner_id)
+            .bind(&user_id)
+            .bind(now)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
             tx.commit().await
         }
         .await;
@@ -331,7 +339,7 @@ pub async fn suspend(db: &Db, id: &str, reason: &str) -> sqlx::Result<Option<cra
             .execute(&mut *c)
             .await
             .map(|r| r.rows_affected()))?;
-        let hashes: Vec<String> = on_tx!(&mut tx, c => sqlx::query_scalar("DELETE FROM sessions WHERE user_id = (SELECT user_id FROM partners WHERE id = $1) RETURNING id_hash")
+        let hashes: Vec<String> = on_tx!(&mut tx, c => sqlx::query_scalar("DELETE FROM sessions WHERE partner_id = $1 RETURNING id_hash")
             .bind(id)
             .fetch_all(&mut *c)
             .await)?;

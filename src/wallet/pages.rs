@@ -153,6 +153,9 @@ async fn view(
             div.kpi { span.l { (ctx.t(Msg::WalletHeld)) } span.v { (b.held) } }
         }
         p.small.muted { (ctx.t(Msg::WalletRules)) " " a href="/partners/wallet/statement/" { (ctx.t(Msg::StatementTitle)) } }
+        @if !crate::accounts::guard::can(ctx, crate::auth::Capability::Payouts) {
+            div.card { h2 { (ctx.t(Msg::PayoutRequest)) } p.muted { (ctx.t(Msg::PayoutOwnerOnly)) } }
+        } @else {
         form.card method="post" action="/partners/wallet/payouts/" novalidate {
             (csrf_field(ctx))
             input type="hidden" name="request_token" value=(token);
@@ -168,6 +171,7 @@ async fn view(
                 @if let Some(e) = payout_errors.get("operator") { div.error role="alert" { (e) } }
             }
             button.btn type="submit" data-busy=(ctx.t(Msg::BusySending)) { (ctx.t(Msg::PayoutSubmit)) }
+        }
         }
         @if !payouts.is_empty() {
             div.card {

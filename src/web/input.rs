@@ -104,6 +104,7 @@ fn page(req: &Request, lang: Lang, status: StatusCode, title: Msg, text: Msg) ->
         csrf_token: String::new(),
         path: req.uri().path().to_owned(),
         hx: false,
+        write: false,
         client: String::new(),
         unread: 0,
         alerts: 0,

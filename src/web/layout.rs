@@ -154,10 +154,14 @@ fn nav_items(ctx: &Ctx) -> Vec<NavItem> {
                 items.push(NavItem { href: "/partners/api-keys/", label: Msg::NavApi });
                 items.push(NavItem { href: "/partners/webhooks/", label: Msg::NavWebhooks });
                 items.push(NavItem { href: "/partners/branding/", label: Msg::NavBranding });
+                items.push(NavItem { href: "/partners/team/", label: Msg::NavTeam });
             } else {
                 items.push(NavItem { href: "/partners/pending/", label: Msg::NavPending });
             }
             items.push(NavItem { href: "/partners/profile/", label: Msg::NavProfile });
+            // Only what the member's role opens (the same table the pages check).
+            let role = user.partner.as_ref().map(|p| p.role);
+            items.retain(|i| role.is_some_and(|r| r.can(crate::auth::policy::page(i.href, false))));
             items
         }
         Role::Courier => Vec::new(),

@@ -43,6 +43,8 @@ pub struct Ctx {
     pub path: String,
     /// Request came from htmx (`HX-Request: true`) and wants a fragment.
     pub hx: bool,
+    /// The request changes something (POST, PUT, PATCH, DELETE): what a role may do depends on it.
+    pub write: bool,
     /// The client's address as the throttles see it.
     pub client: String,
     /// Unread notifications of an approved vendor (the badge in the layout).
@@ -323,6 +325,7 @@ pub async fn context_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request) -> po
             csrf_token: csrf_token.clone(),
             path: req.uri().path().to_owned(),
             hx: req.headers().get("hx-request").is_some_and(|v| v == "true"),
+            write: is_state_changing(req.method()),
             client: client_address(&req, state.config.trust_proxy),
         };
         // What the shell cost: the session (and, for admins, their alerts); the badge comes
@@ -330,8 +333,19 @@ pub async fn context_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request) -> po
         let shell_calls = crate::db::calls_so_far();
 
         // Numbers on the page are grouped as its language writes them (1 500 / 1,500).
+        // A member's role opens only its part of the portal: checked here for every page,
+        // fragment and export before the handler reads anything (the handlers' guards ask the
+        // same table).
+        let role_refused = ctx.path.starts_with("/partners/")
+            && ctx
+                .user
+                .as_ref()
+                .and_then(|u| u.partner.as_ref())
+                .is_some_and(|p| !p.role.can(crate::auth::policy::page(&ctx.path, ctx.write)));
         let result = crate::money::grouped_by(lang.thousands_separator(), async {
-            if is_state_changing(req.method()) {
+            if role_refused {
+                Err(status_error(StatusCode::FORBIDDEN))
+            } else if is_state_changing(req.method()) {
                 let submitted = submitted_csrf(&mut req).await;
                 match submitted {
                     Ok(Some(token)) if security::constant_time_eq(token.as_bytes(), csrf_token.as_bytes()) => {

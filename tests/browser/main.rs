@@ -239,6 +239,11 @@ async fn a_booking_confirmed_a_failure_reattempted_a_parcel_returned_and_a_passw
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owner_invites_an_accountant_who_reads_the_wallet_but_asks_no_payout() {
+    run_scenario_with("team.mjs", Options { simulate: false, providers: true }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_fits_a_phone_is_within_two_taps_and_speaks_one_language() {
     run_scenario_with("pages.mjs", Options { simulate: false, providers: false }).await;
 }

@@ -27,5 +27,6 @@ mod restart;
 mod scale;
 mod security;
 mod shell;
+mod team;
 mod wallet;
 mod webhooks;
