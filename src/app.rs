@@ -157,6 +157,7 @@ impl App {
 pub fn routes(state: AppState) -> impl poem::Endpoint<Output = Response> {
     let pages = [
         accounts::pages::routes,
+        accounts::two_factor::routes,
         crate::recovery::pages::routes,
         partners::pages::routes,
         partners::signup::routes,
@@ -181,10 +182,12 @@ pub fn routes(state: AppState) -> impl poem::Endpoint<Output = Response> {
         crate::messages::pages::routes,
         crate::partners::branding::routes,
         crate::team::pages::routes,
+        crate::team::security_log::routes,
         web::pwa::routes,
     ]
     .into_iter()
     .fold(Route::new(), |route, add| add(route))
+    .around(accounts::step_up::guard)
     .around(web::context_middleware);
     Route::new()
         .at("/healthz", get(healthz))

@@ -51,7 +51,14 @@ pub const COURIER: DemoLogin = DemoLogin { role: "COURIER", email: "jean.mbarga@
 pub struct Seeded {
     pub logins: Vec<DemoLogin>,
     pub api_key: String,
+    /// The demo owner's two-factor key (for an authenticator app) and a recovery code.
+    pub owner_two_factor: String,
+    pub owner_recovery: String,
 }
+
+/// The demo owner's two-factor key, the same at every start (like the demo's passwords): add
+/// it to an authenticator app, or compute a code with `oathtool --totp -b`.
+pub const OWNER_TOTP_SECRET: &str = "MRSWY2LWOJRW2ZDFNVXTEMBSGZWWC3LB";
 
 /// Seed the demo accounts into an empty database.
 pub async fn seed(db: &Db) -> anyhow::Result<Seeded> {
@@ -123,7 +130,16 @@ pub async fn seed(db: &Db) -> anyhow::Result<Seeded> {
         logins.push(DemoLogin { role: login.role, email: login.email, password: login.password });
     }
     logins.push(COURIER);
-    Ok(Seeded { logins, api_key: key.secret })
+    // The owner of a shop keeps money and keys behind a second factor.
+    let owner: String =
+        on_db!(db, pool => sqlx::query_scalar("SELECT user_id FROM partners WHERE id = $1").bind(&vendor_id).fetch_one(pool).await)?;
+    let recovery = crate::accounts::two_factor::turn_on_with(db, &owner, OWNER_TOTP_SECRET, now_ms()).await?;
+    Ok(Seeded {
+        logins,
+        api_key: key.secret,
+        owner_two_factor: OWNER_TOTP_SECRET.to_owned(),
+        owner_recovery: recovery.into_iter().next().unwrap_or_default(),
+    })
 }
 
 /// A tiny deterministic generator: the demo is the same at every start.

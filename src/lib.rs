@@ -6,6 +6,7 @@ pub mod analytics;
 pub mod api;
 pub mod api_keys;
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod backup;
 pub mod config;

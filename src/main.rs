@@ -129,6 +129,13 @@ async fn serve(config: Config, demo: Option<()>) -> anyhow::Result<()> {
         for l in seeded.logins {
             println!("  {:<9} {:<32} password: {}", l.role, l.email, l.password);
         }
+        println!(
+            "  {} signs in with a second factor: key {} (authenticator app, or `oathtool --totp -b {}`), recovery code {}",
+            demo::VENDOR.email,
+            seeded.owner_two_factor,
+            seeded.owner_two_factor,
+            seeded.owner_recovery
+        );
         println!("  API key of the demo vendor: {}", seeded.api_key);
         println!("  API docs: {url}/partners/docs/");
         println!();

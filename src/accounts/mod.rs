@@ -8,7 +8,10 @@ pub mod pages;
 pub mod password;
 pub mod phone;
 pub mod repo;
+pub mod step_up;
 pub mod throttle;
+pub mod totp;
+pub mod two_factor;
 
 /// A syntactically valid, lower-cased email address.
 pub fn parse_email(input: &str) -> Option<String> {

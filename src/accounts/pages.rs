@@ -10,7 +10,7 @@ use poem::{
 use serde::Deserialize;
 
 use crate::{
-    accounts::{device, guard, parse_email, password, phone::Phone, repo, throttle},
+    accounts::{device, guard, parse_email, password, phone::Phone, repo, throttle, two_factor},
     auth::{Role, sessions},
     i18n::{Lang, Msg},
     state::AppState,
@@ -115,6 +115,8 @@ struct NextQuery {
     ended: String,
     /// `1` after a password was set through a recovery link.
     reset: String,
+    /// `1` when a sign-in waited too long (or too many wrong codes) for its second factor.
+    expired: String,
 }
 
 fn login_view(ctx: &Ctx, email: &str, next: &str, errors: &FieldErrors, banner: Option<String>) -> Markup {
@@ -155,6 +157,7 @@ fn login_page(Data(ctx): Data<&Ctx>, Query(q): Query<NextQuery>) -> Response {
         ("everywhere", _, _) => Some(Msg::SignedOutEverywhere),
         (_, "1", _) => Some(Msg::SessionEndedInfo),
         (_, _, "1") => Some(Msg::PasswordResetDone),
+        _ if q.expired == "1" => Some(Msg::TwoFactorExpired),
         _ => None,
     };
     respond(StatusCode::OK, login_view_with(ctx, "", next, &FieldErrors::default(), None, info))
@@ -210,6 +213,7 @@ async fn login(
         Some(u) if matches && u.is_active => u,
         _ => {
             metrics::counter!("delivr_sign_in_failures_total", "kind" => "password").increment(1);
+            crate::audit::failed_sign_in(&state.db, &email, crate::audit::Action::SignInFailed).await?;
             // How many tries are left before the lock (the same whether or not the account exists).
             let (key, rule) = checks[0];
             let left = throttle::remaining(&state.db, key, rule).await?;
@@ -228,36 +232,49 @@ async fn login(
         return Ok(respond(StatusCode::FORBIDDEN, login_view(ctx, &form.email, &next, &errors, Some(banner))));
     }
     throttle::clear(&state.db, device.as_deref().unwrap_or(&account)).await?;
+    // Two-factor: the password was right; the session waits for the second factor.
+    if two_factor::enabled(&state.db, &user.id).await? {
+        let raw = two_factor::challenge(&state.db, &user.id, &next, crate::db::now_ms()).await?;
+        let mut resp = redirect("/accounts/two-factor/");
+        set_cookie(&mut resp, &cookie(state, two_factor::CHALLENGE_COOKIE, &raw, two_factor::CHALLENGE_MS / 1000));
+        return Ok(resp);
+    }
+    start_session(state, ctx, &user.id, &next, cookies).await
+}
 
+/// Sign `user_id` in (their password, and second factor if on, checked): the pre-login session
+/// ends, a new one starts, this browser becomes known to the account; to `next` or their home.
+pub async fn start_session(state: &AppState, ctx: &Ctx, user_id: &str, next: &str, cookies: &poem::Request) -> PageResult<Response> {
     // Renew: the pre-login session (if any) ends, a new id is issued.
     if let Some(old) = cookie_value(cookies, SESSION_COOKIE) {
         sessions::delete(&state.db, old).await?.announce(&state.bus);
     }
-    let raw = sessions::create(&state.db, &user.id).await?;
+    let raw = sessions::create(&state.db, user_id).await?;
     let resolved = sessions::resolve(&state.db, &raw).await?;
     let Some(resolved) = resolved else {
         // The partner is suspended: the session was refused. The right password earns the
         // reason and how to reach DELIVR-CM.
-        let reason = repo::suspension_reason(&state.db, &user.id).await?;
-        let refused = !repo::was_approved(&state.db, &user.id).await?;
+        let reason = repo::suspension_reason(&state.db, user_id).await?;
+        let refused = !repo::was_approved(&state.db, user_id).await?;
         return Ok(respond(StatusCode::FORBIDDEN, suspended_view(state, ctx, reason.as_deref(), refused)));
     };
     let target = match (next.is_empty(), guard::home_of(&resolved)) {
-        (false, "/partners/dashboard/" | "/admin/partners/") => next.as_str(),
+        (false, "/partners/dashboard/" | "/admin/partners/") => next,
         (_, landing) => landing,
     };
+    let hash = repo::password_hash(&state.db, user_id).await?.unwrap_or_default();
     let mut resp = redirect(target);
     set_cookie(&mut resp, &cookie(state, SESSION_COOKIE, &raw, sessions::ABSOLUTE_MS / 1000));
     // This browser is now known to the account: its failed tries count on their own.
     set_cookie(
         &mut resp,
-        &cookie(state, device::DEVICE_COOKIE, &device::issue(&state.secret, &user.id, &user.password_hash), device::DEVICE_MAX_AGE_SECS),
+        &cookie(state, device::DEVICE_COOKIE, &device::issue(&state.secret, user_id, &hash), device::DEVICE_MAX_AGE_SECS),
     );
-    tracing::info!(user_id = user.id, "logged in");
+    tracing::info!(user_id, "logged in");
     Ok(resp)
 }
 
-fn cookie_value<'a>(req: &'a poem::Request, name: &str) -> Option<&'a str> {
+pub fn cookie_value<'a>(req: &'a poem::Request, name: &str) -> Option<&'a str> {
     req.headers()
         .get_all(header::COOKIE)
         .iter()

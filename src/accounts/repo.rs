@@ -25,6 +25,11 @@ pub async fn find_by_email(db: &Db, email: &str) -> sqlx::Result<Option<UserAuth
         .await)
 }
 
+/// A person's e-mail address.
+pub async fn email_of(db: &Db, user_id: &str) -> sqlx::Result<Option<String>> {
+    on_db!(db, pool => sqlx::query_scalar("SELECT email FROM users WHERE id = $1").bind(user_id).fetch_optional(pool).await)
+}
+
 pub async fn password_hash(db: &Db, user_id: &str) -> sqlx::Result<Option<String>> {
     let row: Option<(String,)> = on_db!(db, pool => sqlx::query_as("SELECT password_hash FROM users WHERE id = $1")
         .bind(user_id)
@@ -55,6 +60,15 @@ pub async fn set_password_in(tx: &mut Tx, user_id: &str, hash: &str, now: i64) -
         .map(|r| r.rows_affected()))?;
     let ended: Vec<(String, Option<String>)> = on_tx!(tx, c => sqlx::query_as("DELETE FROM sessions WHERE user_id = $1 RETURNING id_hash, partner_id").bind(user_id).fetch_all(&mut *c).await)?;
     on_tx!(tx, c => sqlx::query("UPDATE courier_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL").bind(user_id).bind(now).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    // For every shop the person belongs to (a reset link acts before any session).
+    let shops: Vec<String> = on_tx!(tx, c => sqlx::query_scalar("SELECT partner_id FROM partner_members WHERE user_id = $1").bind(user_id).fetch_all(&mut *c).await)?;
+    let email: String =
+        on_tx!(tx, c => sqlx::query_scalar("SELECT email FROM users WHERE id = $1").bind(user_id).fetch_one(&mut *c).await)?;
+    let who =
+        crate::audit::current().filter(|a| a.user_id.as_deref() == Some(user_id)).unwrap_or_else(|| crate::audit::person(user_id, &email));
+    for shop in &shops {
+        crate::audit::record_as(tx, crate::audit::Entry::new(crate::audit::Action::PasswordChanged, "").shop(shop), Some(&who)).await?;
+    }
     Ok(crate::auth::sessions::Ended { sessions: ended.into_iter().filter_map(|(h, p)| p.map(|p| (p, h))).collect() })
 }
 

@@ -290,7 +290,14 @@ async fn api_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request, contract: Arc
 
     // 5. The operation; errors become problems.
     let path = req.uri().path().to_owned();
-    let mut resp = match crate::web::api::problem::in_language(lang, ep.call(req)).await {
+    let actor = crate::audit::Actor {
+        user_id: auth.created_by.clone(),
+        label: format!("API key {}", key.split('.').next().unwrap_or_default()),
+        partner_id: Some(auth.partner_id.to_string()),
+        ip: crate::web::client_address(&req, state.config.trust_proxy),
+        user_agent: req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned(),
+    };
+    let mut resp = match crate::audit::acting(actor, crate::web::api::problem::in_language(lang, ep.call(req))).await {
         Ok(r) => {
             let r = r.into_response();
             // Unmatched routes and methods answer with plain statuses: give them a problem body.

@@ -8,9 +8,10 @@ pub mod quickstart;
 use uuid::Uuid;
 
 use crate::{
+    audit,
     auth::{Authenticated, TeamRole},
     db::{Db, now_ms},
-    on_db, security,
+    on_db, on_tx, security,
 };
 
 /// `last_used_at` is refreshed at most this often.
@@ -92,21 +93,7 @@ pub async fn create_as(db: &Db, partner_id: &str, name: &str, created_by: Option
             role: role.as_str().to_owned(),
             created_by_name: None,
         };
-        let inserted = on_db!(db, pool => sqlx::query(
-            "INSERT INTO api_keys (id, partner_id, name, prefix, hashed_key, created_at, role, created_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8, (SELECT user_id FROM partners WHERE id = $2)))",
-        )
-        .bind(&key.id)
-        .bind(partner_id)
-        .bind(name)
-        .bind(&prefix)
-        .bind(security::sha256_hex(secret.as_bytes()))
-        .bind(key.created_at)
-        .bind(role.as_str())
-        .bind(created_by)
-        .execute(pool)
-        .await
-        .map(|_| ()));
+        let inserted = insert(db, partner_id, &key, &secret, created_by).await;
         match inserted {
             Ok(()) => return Ok(Some(NewKey { key, secret })),
             // Prefix collision: draw another.
@@ -116,15 +103,49 @@ pub async fn create_as(db: &Db, partner_id: &str, name: &str, created_by: Option
     }
 }
 
+/// The key's row and its audit entry, in one transaction.
+async fn insert(db: &Db, partner_id: &str, key: &ApiKey, secret: &str, created_by: Option<&str>) -> sqlx::Result<()> {
+    let mut tx = db.begin().await?;
+    on_tx!(&mut tx, c => sqlx::query(
+        "INSERT INTO api_keys (id, partner_id, name, prefix, hashed_key, created_at, role, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8, (SELECT user_id FROM partners WHERE id = $2)))",
+    )
+    .bind(&key.id)
+    .bind(partner_id)
+    .bind(&key.name)
+    .bind(&key.prefix)
+    .bind(security::sha256_hex(secret.as_bytes()))
+    .bind(key.created_at)
+    .bind(&key.role)
+    .bind(created_by)
+    .execute(&mut *c)
+    .await
+    .map(|_| ()))?;
+    let entry = audit::Entry::new(audit::Action::ApiKeyCreated, &key.name)
+        .shop(partner_id)
+        .after(serde_json::json!({"prefix": key.prefix, "role": key.role}));
+    audit::record(&mut tx, entry).await?;
+    tx.commit().await
+}
+
 pub async fn revoke(db: &Db, partner_id: &str, id: &str) -> sqlx::Result<bool> {
-    let n = on_db!(db, pool => sqlx::query("UPDATE api_keys SET revoked_at = $3 WHERE id = $1 AND partner_id = $2 AND revoked_at IS NULL")
-        .bind(id)
-        .bind(partner_id)
-        .bind(now_ms())
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
-    Ok(n == 1)
+    let mut tx = db.begin().await?;
+    let revoked: Option<(String, String)> = on_tx!(&mut tx, c => sqlx::query_as(
+        "UPDATE api_keys SET revoked_at = $3 WHERE id = $1 AND partner_id = $2 AND revoked_at IS NULL RETURNING name, prefix",
+    )
+    .bind(id)
+    .bind(partner_id)
+    .bind(now_ms())
+    .fetch_optional(&mut *c)
+    .await)?;
+    let Some((name, prefix)) = revoked else { return Ok(false) };
+    audit::record(
+        &mut tx,
+        audit::Entry::new(audit::Action::ApiKeyRevoked, &name).shop(partner_id).before(serde_json::json!({"prefix": prefix})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 #[derive(sqlx::FromRow)]
@@ -134,6 +155,7 @@ struct KeyRow {
     hashed_key: String,
     last_used_at: Option<i64>,
     role: String,
+    created_by: Option<String>,
 }
 
 /// Check a presented key. Revoked keys and keys of unapproved or suspended partners fail; the
@@ -148,7 +170,7 @@ pub async fn authenticate(db: &Db, presented: &str) -> sqlx::Result<Option<Authe
     // either way (against a value no key hashes to when there is no row).
     let presented_hash = security::sha256_hex(presented.as_bytes());
     let row: Option<KeyRow> = on_db!(db, pool => sqlx::query_as(
-        "SELECT k.id, k.partner_id, k.hashed_key, k.last_used_at, k.role FROM api_keys k JOIN partners p ON p.id = k.partner_id \
+        "SELECT k.id, k.partner_id, k.hashed_key, k.last_used_at, k.role, k.created_by FROM api_keys k JOIN partners p ON p.id = k.partner_id \
          WHERE k.prefix = $1 AND k.revoked_at IS NULL AND p.is_business_approved = TRUE AND p.suspended_at IS NULL",
     )
     .bind(prefix)
@@ -164,7 +186,7 @@ pub async fn authenticate(db: &Db, presented: &str) -> sqlx::Result<Option<Authe
     }
     // A key whose role cannot be read acts with the narrowest one.
     let role = TeamRole::parse(&row.role).unwrap_or(TeamRole::Accountant);
-    Ok(Some(Authenticated { key_id: row.id, partner_id: crate::ids::PartnerId::new(row.partner_id), role }))
+    Ok(Some(Authenticated { key_id: row.id, partner_id: crate::ids::PartnerId::new(row.partner_id), role, created_by: row.created_by }))
 }
 
 /// The rate limit's window: `limit` requests per minute, counted in microseconds (so that a

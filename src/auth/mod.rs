@@ -41,4 +41,6 @@ pub struct Authenticated {
     pub key_id: String,
     pub partner_id: crate::ids::PartnerId,
     pub role: TeamRole,
+    /// Who made the key (the audit trail names them beside the key).
+    pub created_by: Option<String>,
 }

@@ -59,7 +59,7 @@ impl TeamRole {
         use Capability::*;
         match self {
             TeamRole::Owner => true,
-            TeamRole::Manager => !matches!(c, Payouts | Team | ShopSettings),
+            TeamRole::Manager => !matches!(c, Payouts | Team | ShopSettings | Audit),
             TeamRole::Staff => matches!(c, Member | OrdersRead | Orders | Tracking),
             TeamRole::Accountant => matches!(c, Member | OrdersRead | Money),
         }
@@ -102,6 +102,8 @@ pub enum Capability {
     Team,
     /// The shop's own details: its name, contact, pickup address, legal numbers.
     ShopSettings,
+    /// The shop's audit trail.
+    Audit,
 }
 
 /// The portal's table: a path prefix, and what reading it and changing through it need. The
@@ -119,6 +121,7 @@ const PAGES: &[(&str, Capability, Capability)] = {
         ("/partners/profile/", Member, ShopSettings),
         ("/partners/shops/", Member, Member),
         ("/partners/team/", Team, Team),
+        ("/partners/audit/", Audit, Audit),
         ("/partners/orders/new/", Orders, Orders),
         ("/partners/orders/import/", Orders, Orders),
         ("/partners/orders/quote/", Orders, Orders),
@@ -152,6 +155,17 @@ const OPERATIONS: &[(&str, Capability, Capability)] = {
         ("/analytics", Money, Money),
     ]
 };
+
+/// The changes that ask for a fresh proof of presence (the password or a code typed in the last
+/// ten minutes, signing in included): money leaving, keys, webhooks, the team.
+const PROOF: &[&str] =
+    &["/partners/wallet/payouts/", "/partners/api-keys/", "/partners/dashboard/api-key/", "/partners/webhooks/secret/", "/partners/team/"];
+
+/// Does changing something through `path` ask for a fresh proof of presence?
+pub fn needs_proof(path: &str) -> bool {
+    // The webhook's address is saved at its page's root; its test delivery is not a change.
+    path == "/partners/webhooks/" || PROOF.iter().any(|p| path.starts_with(p))
+}
 
 fn lookup(table: &[(&str, Capability, Capability)], path: &str, write: bool) -> Capability {
     table

@@ -5,10 +5,11 @@
 //! on PostgreSQL a trigger also announces each end to every instance.
 
 use crate::{
+    audit,
     auth::Role,
     db::{Db, now_ms},
     events::{Bus, Notice},
-    on_db, security,
+    on_db, on_tx, security,
 };
 
 pub const IDLE_MS: i64 = 30 * 60 * 1000;
@@ -27,6 +28,27 @@ pub struct SessionUser {
     pub full_name: String,
     pub language: Option<String>,
     pub partner: Option<PartnerRef>,
+    /// When the person last proved who they are (signing in, or a step-up), in ms.
+    pub proved_at: i64,
+    /// Whether they have two-factor on.
+    pub two_factor: bool,
+}
+
+/// How long a proof of presence lasts for the actions that ask for a fresh one.
+pub const PROOF_MS: i64 = 10 * 60 * 1000;
+/// How long a new owner may work before two-factor is required of them.
+pub const OWNER_GRACE_MS: i64 = 14 * 24 * 60 * 60 * 1000;
+
+impl SessionUser {
+    /// Did they prove who they are recently enough for a sensitive action?
+    pub fn freshly_proved(&self, now: i64) -> bool {
+        now - self.proved_at <= PROOF_MS
+    }
+
+    /// Must they turn two-factor on before going on in their shop?
+    pub fn must_set_up_two_factor(&self) -> bool {
+        !self.two_factor && self.partner.as_ref().is_some_and(|p| p.two_factor_required)
+    }
 }
 
 /// The vendor business behind a BUSINESS user.
@@ -38,6 +60,9 @@ pub struct PartnerRef {
     pub approved: bool,
     /// The signed-in person's role in this shop.
     pub role: super::TeamRole,
+    /// Two-factor is required of them here: the shop asks it of every member, or they are an
+    /// owner past their first two weeks.
+    pub two_factor_required: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -55,6 +80,10 @@ struct Row {
     is_business_approved: Option<bool>,
     suspended_at: Option<i64>,
     member_role: Option<String>,
+    proved_at: i64,
+    totp_on: Option<i64>,
+    require_two_factor: Option<bool>,
+    member_since: Option<i64>,
 }
 
 /// Start a session for `user_id` and return the raw cookie value. It acts for the shop the
@@ -62,16 +91,29 @@ struct Row {
 pub async fn create(db: &Db, user_id: &str) -> sqlx::Result<String> {
     let raw = security::random_token(32);
     let now = now_ms();
-    on_db!(db, pool => sqlx::query(
-        "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, partner_id) VALUES ($1, $2, $3, $3, \
-           (SELECT partner_id FROM partner_members WHERE user_id = $2 ORDER BY created_at, partner_id LIMIT 1))",
+    let mut tx = db.begin().await?;
+    // A new session: its person just proved who they are (password, and code if on).
+    let partner: Option<String> = on_tx!(&mut tx, c => sqlx::query_scalar(
+        "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, proved_at, partner_id) VALUES ($1, $2, $3, $3, $3, \
+           (SELECT partner_id FROM partner_members WHERE user_id = $2 ORDER BY created_at, partner_id LIMIT 1)) RETURNING partner_id",
     )
         .bind(security::sha256_hex(raw.as_bytes()))
         .bind(user_id)
         .bind(now)
-        .execute(pool)
-        .await.map(|r| r.rows_affected()))?;
+        .fetch_one(&mut *c)
+        .await)?;
+    let email: String =
+        on_tx!(&mut tx, c => sqlx::query_scalar("SELECT email FROM users WHERE id = $1").bind(user_id).fetch_one(&mut *c).await)?;
+    let mut entry = audit::Entry::new(audit::Action::SignIn, "");
+    entry.partner_id = partner.as_deref();
+    audit::record_as(&mut tx, entry, Some(&audit::person(user_id, &email))).await?;
+    tx.commit().await?;
     Ok(raw)
+}
+
+/// The person behind the session `hash` has just proved who they are (a step-up).
+pub async fn proved(db: &Db, hash: &str, now: i64) -> sqlx::Result<()> {
+    on_db!(db, pool => sqlx::query("UPDATE sessions SET proved_at = $2 WHERE id_hash = $1").bind(hash).bind(now).execute(pool).await.map(|_| ()))
 }
 
 /// Make the session with hash `hash` act for `partner_id`, if its person is a member there.
@@ -163,7 +205,9 @@ pub async fn resolve(db: &Db, raw: &str) -> sqlx::Result<Option<SessionUser>> {
     let hash = security::sha256_hex(raw.as_bytes());
     const SQL: &str = "SELECT u.id AS user_id, u.email, u.role, u.full_name, u.language, \
                 s.created_at, s.last_seen_at, p.id AS partner_id, p.business_name, p.slug, \
-                p.is_business_approved, p.suspended_at, m.role AS member_role \
+                p.is_business_approved, p.suspended_at, m.role AS member_role, s.proved_at, \
+                (SELECT t.confirmed_at FROM user_totp t WHERE t.user_id = u.id) AS totp_on, \
+                p.require_two_factor, m.created_at AS member_since \
          FROM sessions s JOIN users u ON u.id = s.user_id \
          LEFT JOIN partner_members m ON m.partner_id = s.partner_id AND m.user_id = s.user_id \
          LEFT JOIN partners p ON p.id = m.partner_id \
@@ -192,6 +236,8 @@ pub async fn resolve(db: &Db, raw: &str) -> sqlx::Result<Option<SessionUser>> {
             slug,
             approved: row.is_business_approved.unwrap_or(false),
             role,
+            two_factor_required: row.require_two_factor.unwrap_or(false)
+                || (role == super::TeamRole::Owner && row.member_since.is_some_and(|t| now - t > OWNER_GRACE_MS)),
         }),
         _ => None,
     };
@@ -203,6 +249,8 @@ pub async fn resolve(db: &Db, raw: &str) -> sqlx::Result<Option<SessionUser>> {
         full_name: row.full_name,
         language: row.language,
         partner,
+        proved_at: row.proved_at,
+        two_factor: row.totp_on.is_some(),
     }))
 }
 

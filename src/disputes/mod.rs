@@ -13,6 +13,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::{
+    audit,
     db::{Db, Tx, is_unique_violation},
     events::{self, Bus, Event, Kind},
     i18n::{Lang, Msg},
@@ -350,6 +351,10 @@ pub async fn open(
             }
             let d = reread(&mut tx, &id).await?;
             let recorded = events::record(&mut tx, &event(&d, Kind::DisputeOpened, None), now).await?;
+            let entry = audit::Entry::new(audit::Action::DisputeOpened, &d.number)
+                .shop(&d.partner_id)
+                .after(serde_json::json!({"order": d.tracking_number, "reason": d.reason, "amount_claimed": d.amount_claimed.0}));
+            audit::record(&mut tx, entry).await?;
             if let Some(key) = idem {
                 crate::idempotency::record(&mut tx, key, 201, Some(&format!("dispute:{id}")), None).await?;
             }
@@ -434,6 +439,7 @@ pub async fn comment(
         .await)?;
         let d = reread(&mut tx, dispute_id).await?;
         let recorded = events::record(&mut tx, &event(&d, Kind::DisputeUpdated, Some(MessageData { author: author.role(), body })), now).await?;
+        audit::record(&mut tx, audit::Entry::new(audit::Action::DisputeCommented, &d.number).shop(&d.partner_id)).await?;
         if let Some(key) = idem {
             crate::idempotency::record(&mut tx, key, 201, Some(&format!("message:{dispute_id}:{id}")), None).await?;
         }
@@ -457,6 +463,15 @@ async fn status_entry(tx: &mut Tx, dispute_id: &str, admin_id: &str, status: &st
         .execute(&mut *c)
         .await
         .map(|r| r.rows_affected()))?;
+    let (partner_id, number): (String, String) =
+        on_tx!(tx, c => sqlx::query_as("SELECT partner_id, number FROM disputes WHERE id = $1").bind(dispute_id).fetch_one(&mut *c).await)?;
+    audit::record(
+        tx,
+        audit::Entry::new(audit::Action::DisputeStatusChanged, &number)
+            .shop(&partner_id)
+            .after(serde_json::json!({"status": status, "note": note})),
+    )
+    .await?;
     Ok(())
 }
 

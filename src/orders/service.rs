@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use crate::{
     accounts::phone::Phone,
+    audit,
     db::{Db, Tx, is_unique_violation},
     events::{self, Bus, Event, Kind, Recorded},
     geo::Quartier,
@@ -518,6 +519,13 @@ pub async fn transition_once(
         }
         if to.is_final() {
             on_tx!(&mut tx, c => sqlx::query("DELETE FROM order_positions_latest WHERE order_id = $1").bind(&order.id).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+        }
+        if to == Status::Cancelled {
+            let entry = audit::Entry::new(audit::Action::OrderCancelled, &fresh.tracking_number)
+                .shop(partner)
+                .before(serde_json::json!({ "status": from.as_str() }))
+                .after(serde_json::json!({ "status": to.as_str(), "reason": reason }));
+            audit::record(&mut tx, entry).await?;
         }
         if let Some(key) = idem {
             crate::idempotency::record(&mut tx, key, 200, Some(&format!("cancel:{}", order.id)), None).await?;

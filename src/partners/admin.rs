@@ -165,6 +165,7 @@ async fn partner_page(state: &AppState, ctx: &Ctx, p: &Partner, errors: &FieldEr
     let balance = crate::wallet::actor::balance(&state.actors, &state.db, &p.id).await?;
     let invoices = crate::invoices::list(&state.db, &p.id).await?;
     let money = html! {
+        p { a href=(format!("/admin/partners/{}/audit/", p.id)) { (ctx.t(Msg::NavAudit)) " →" } }
         div.card {
             h2 { (ctx.t(Msg::NavWallet)) }
             p { (ctx.t(Msg::WalletBalance)) " " strong { (balance.balance) } " · " (ctx.t(Msg::WalletHeld)) " " (balance.held) }

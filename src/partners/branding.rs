@@ -168,7 +168,13 @@ pub async fn save_branding(db: &Db, partner_id: &str, u: &BrandingUpdate) -> Res
     let result: sqlx::Result<bool> = async {
         // SQLite: take the write lock first (a read-then-write transaction could not upgrade).
         let mut tx = db.begin().await?;
-        let current: String = on_tx!(&mut tx, c => sqlx::query_scalar("SELECT slug FROM partners WHERE id = $1").bind(partner_id).fetch_one(&mut *c).await)?;
+        let (current, color, message, logo): (String, Option<String>, Option<String>, Option<String>) = on_tx!(&mut tx, c => sqlx::query_as(
+            "SELECT slug, brand_color, brand_message, logo_hash FROM partners WHERE id = $1",
+        )
+        .bind(partner_id)
+        .fetch_one(&mut *c)
+        .await)?;
+        let was = serde_json::json!({"slug": current, "color": color, "message": message, "logo": logo.is_some()});
         if current != u.slug {
             let owner: Option<String> = on_tx!(&mut tx, c => sqlx::query_scalar(
                 "SELECT id FROM partners WHERE slug = $1 UNION ALL SELECT partner_id FROM partner_old_slugs WHERE slug = $1",
@@ -228,6 +234,20 @@ pub async fn save_branding(db: &Db, partner_id: &str, u: &BrandingUpdate) -> Res
                     .await
                     .map(|r| r.rows_affected()))?;
             }
+        }
+        let now_is = serde_json::json!({
+            "slug": u.slug, "color": u.color, "message": u.message,
+            "logo": match &u.logo { None => logo.is_some(), Some(l) => l.is_some() },
+        });
+        let (before, after) = crate::audit::changed(&was, &now_is);
+        // A new logo replacing another is a change the flags alone do not show.
+        let (before, after) = match (&u.logo, after.is_empty()) {
+            (Some(Some(_)), true) => (before, serde_json::Map::from_iter([("logo".to_owned(), serde_json::Value::from("replaced"))])),
+            _ => (before, after),
+        };
+        if !after.is_empty() {
+            let entry = crate::audit::Entry::new(crate::audit::Action::BrandingChanged, &u.slug).shop(partner_id).before(before).after(after);
+            crate::audit::record(&mut tx, entry).await?;
         }
         tx.commit().await?;
         Ok(true)

@@ -161,6 +161,7 @@ async fn profile_view(
             }
         }
         (shops_card(state, ctx).await?)
+        (crate::accounts::two_factor::card(state, ctx).await?)
         @if !guard::can(ctx, crate::auth::Capability::ShopSettings) {
             div.card {
                 h2 { (ctx.t(Msg::ProfileBusiness)) }
@@ -239,6 +240,7 @@ async fn profile_page(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Query
     let flash = match q.saved.as_str() {
         "profile" => Some(Msg::ProfileSaved),
         "password" => Some(Msg::PasswordChanged),
+        "two-factor-off" => Some(Msg::TwoFactorOffFlash),
         _ => None,
     };
     let none = FieldErrors::default();

@@ -263,6 +263,25 @@ pub async fn update_profile(db: &Db, partner: &Partner, up: &ProfileUpdate<'_>) 
             .execute(&mut *c)
             .await
             .map(|r| r.rows_affected()))?;
+        // The audit trail keeps what changed, field by field.
+        let was = serde_json::json!({
+            "business_name": partner.business_name, "contact_name": partner.contact_name, "email": partner.email,
+            "phone": partner.phone, "language": partner.language, "pickup_quartier_id": partner.pickup_quartier_id,
+            "pickup_address": partner.pickup_address, "niu": partner.niu, "rccm": partner.rccm,
+        });
+        let now_is = serde_json::json!({
+            "business_name": up.business_name, "contact_name": up.contact_name, "email": up.email,
+            "phone": up.phone, "language": up.language, "pickup_quartier_id": up.pickup_quartier_id,
+            "pickup_address": up.pickup_address, "niu": up.niu, "rccm": up.rccm,
+        });
+        let (before, after) = crate::audit::changed(&was, &now_is);
+        if !after.is_empty() {
+            crate::audit::record(
+                &mut tx,
+                crate::audit::Entry::new(crate::audit::Action::ShopDetailsChanged, up.business_name).shop(&partner.id).before(before).after(after),
+            )
+            .await?;
+        }
         tx.commit().await
     }
     .await;

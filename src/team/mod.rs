@@ -5,10 +5,12 @@
 //! owner: the last one can be neither removed nor given another role.
 
 pub mod pages;
+pub mod security_log;
 
 use serde_json::json;
 
 use crate::{
+    audit,
     auth::{TeamRole, sessions::Ended},
     db::{Db, Tx},
     events::outbound::{self, Outbound},
@@ -27,6 +29,8 @@ pub struct Member {
     pub email: String,
     pub role: String,
     pub created_at: i64,
+    /// Their two-factor is on.
+    pub two_factor: bool,
 }
 
 impl Member {
@@ -37,7 +41,9 @@ impl Member {
 
 pub async fn members(db: &Db, partner_id: &str) -> sqlx::Result<Vec<Member>> {
     on_db!(db, pool => sqlx::query_as(
-        "SELECT m.user_id, u.full_name, u.email, m.role, m.created_at FROM partner_members m JOIN users u ON u.id = m.user_id \
+        "SELECT m.user_id, u.full_name, u.email, m.role, m.created_at, \
+         EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = m.user_id AND t.confirmed_at IS NOT NULL) AS two_factor \
+         FROM partner_members m JOIN users u ON u.id = m.user_id \
          WHERE m.partner_id = $1 ORDER BY CASE m.role WHEN 'OWNER' THEN 0 WHEN 'MANAGER' THEN 1 WHEN 'STAFF' THEN 2 ELSE 3 END, m.created_at",
     )
     .bind(partner_id)
@@ -128,6 +134,13 @@ pub async fn invite(db: &Db, new: &NewInvitation<'_>, now: i64) -> sqlx::Result<
         params: json!({"token": token, "shop": shop, "inviter": inviter, "role": new.role.as_str()}),
     };
     outbound::write(&mut tx, None, Some(new.partner_id), None, vec![message], now).await?;
+    audit::record(
+        &mut tx,
+        audit::Entry::new(audit::Action::MemberInvited, new.recipient)
+            .shop(new.partner_id)
+            .after(json!({"role": new.role.as_str(), "channel": new.channel})),
+    )
+    .await?;
     tx.commit().await?;
     crate::messages::send::nudge();
     Ok(())
@@ -135,16 +148,21 @@ pub async fn invite(db: &Db, new: &NewInvitation<'_>, now: i64) -> sqlx::Result<
 
 /// Revoke a waiting invitation of the shop (`false`: none such).
 pub async fn revoke_invitation(db: &Db, partner_id: &str, id: &str, now: i64) -> sqlx::Result<bool> {
-    let n = on_db!(db, pool => sqlx::query(
-        "UPDATE member_invitations SET revoked_at = $3 WHERE id = $1 AND partner_id = $2 AND used_at IS NULL AND revoked_at IS NULL",
+    let mut tx = db.begin().await?;
+    let revoked: Option<(String, String)> = on_tx!(&mut tx, c => sqlx::query_as(
+        "UPDATE member_invitations SET revoked_at = $3 WHERE id = $1 AND partner_id = $2 AND used_at IS NULL AND revoked_at IS NULL \
+         RETURNING recipient, role",
     )
     .bind(id)
     .bind(partner_id)
     .bind(now)
-    .execute(pool)
-    .await
-    .map(|r| r.rows_affected()))?;
-    Ok(n == 1)
+    .fetch_optional(&mut *c)
+    .await)?;
+    let Some((recipient, role)) = revoked else { return Ok(false) };
+    audit::record(&mut tx, audit::Entry::new(audit::Action::InvitationRevoked, &recipient).shop(partner_id).before(json!({"role": role})))
+        .await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// A valid invitation, as its link shows it.
@@ -204,6 +222,10 @@ async fn spend(tx: &mut Tx, token: &str, user_id: &str, now: i64) -> sqlx::Resul
     .execute(&mut *c)
     .await
     .map(|r| r.rows_affected()))?;
+    let email = email_in(tx, user_id).await?;
+    let who = audit::current().filter(|a| a.user_id.as_deref() == Some(user_id)).unwrap_or_else(|| audit::person(user_id, &email));
+    audit::record_as(tx, audit::Entry::new(audit::Action::MemberJoined, &email).shop(&partner_id).after(json!({"role": role})), Some(&who))
+        .await?;
     Ok(Some(partner_id))
 }
 
@@ -303,6 +325,15 @@ pub async fn set_role(db: &Db, partner_id: &str, user_id: &str, role: TeamRole) 
         .execute(&mut *c)
         .await
         .map(|r| r.rows_affected()))?;
+    let email = email_in(&mut tx, user_id).await?;
+    audit::record(
+        &mut tx,
+        audit::Entry::new(audit::Action::RoleChanged, &email)
+            .shop(partner_id)
+            .before(json!({"role": before.as_str()}))
+            .after(json!({"role": role.as_str()})),
+    )
+    .await?;
     tx.commit().await?;
     Ok(before)
 }
@@ -312,7 +343,13 @@ pub async fn set_role(db: &Db, partner_id: &str, user_id: &str, role: TeamRole) 
 pub async fn remove(db: &Db, partner_id: &str, user_id: &str) -> Result<Ended, ChangeError> {
     let mut tx = db.begin().await?;
     let roles = roles_locked(&mut tx, partner_id).await?;
-    check_owners(&roles, user_id, None)?;
+    let before = check_owners(&roles, user_id, None)?;
+    let email = email_in(&mut tx, user_id).await?;
+    audit::record(
+        &mut tx,
+        audit::Entry::new(audit::Action::MemberRemoved, &email).shop(partner_id).before(json!({"role": before.as_str()})),
+    )
+    .await?;
     on_tx!(&mut tx, c => sqlx::query("DELETE FROM partner_members WHERE partner_id = $1 AND user_id = $2")
         .bind(partner_id)
         .bind(user_id)
@@ -326,6 +363,44 @@ pub async fn remove(db: &Db, partner_id: &str, user_id: &str) -> Result<Ended, C
         .await)?;
     tx.commit().await?;
     Ok(Ended { sessions: hashes.into_iter().map(|h| (partner_id.to_owned(), h)).collect() })
+}
+
+/// A person's e-mail address, read in `tx` (what the audit trail names them by).
+async fn email_in(tx: &mut Tx, user_id: &str) -> sqlx::Result<String> {
+    on_tx!(tx, c => sqlx::query_scalar("SELECT email FROM users WHERE id = $1").bind(user_id).fetch_one(&mut *c).await)
+}
+
+/// A shop's name, if it exists.
+pub async fn business_name(db: &Db, partner_id: &str) -> sqlx::Result<Option<String>> {
+    on_db!(db, pool => sqlx::query_scalar("SELECT business_name FROM partners WHERE id = $1").bind(partner_id).fetch_optional(pool).await)
+}
+
+/// Does the shop require two-factor of every member?
+pub async fn requires_two_factor(db: &Db, partner_id: &str) -> sqlx::Result<bool> {
+    on_db!(db, pool => sqlx::query_scalar("SELECT require_two_factor FROM partners WHERE id = $1").bind(partner_id).fetch_one(pool).await)
+}
+
+/// Require two-factor of every member of the shop, or stop requiring it.
+pub async fn require_two_factor(db: &Db, partner_id: &str, on: bool) -> sqlx::Result<()> {
+    let mut tx = db.begin().await?;
+    let before: bool = on_tx!(&mut tx, c => sqlx::query_scalar("SELECT require_two_factor FROM partners WHERE id = $1").bind(partner_id).fetch_one(&mut *c).await)?;
+    if before != on {
+        on_tx!(&mut tx, c => sqlx::query("UPDATE partners SET require_two_factor = $2 WHERE id = $1")
+            .bind(partner_id)
+            .bind(on)
+            .execute(&mut *c)
+            .await
+            .map(|_| ()))?;
+        audit::record(
+            &mut tx,
+            audit::Entry::new(audit::Action::TwoFactorRequired, "")
+                .shop(partner_id)
+                .before(json!({"required": before}))
+                .after(json!({"required": on})),
+        )
+        .await?;
+    }
+    tx.commit().await
 }
 
 /// Make `user_id` a member of the shop with `role` directly (the demo's team; an operator's

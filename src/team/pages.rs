@@ -39,6 +39,7 @@ pub fn routes(route: Route) -> Route {
         .at("/partners/team/invitations/:id/revoke/", post(revoke_invitation))
         .at("/partners/team/members/:user_id/role/", post(change_role))
         .at("/partners/team/members/:user_id/remove/", post(remove_member))
+        .at("/partners/team/two-factor/", post(require_two_factor))
         .at("/partners/shops/switch/", post(switch_shop))
         .at("/accounts/invitations/:token/", get(invitation_page).post(accept))
 }
@@ -60,6 +61,7 @@ async fn team_view(state: &AppState, ctx: &Ctx, form: &InviteForm, errors: &Fiel
     let members = super::members(&state.db, &p.id).await?;
     let waiting = super::pending_invitations(&state.db, &p.id, now_ms()).await?;
     let options = role_options(ctx, p.role);
+    let required = super::requires_two_factor(&state.db, &p.id).await?;
     Ok(html! {
         h1 { (ctx.t(Msg::TeamTitle)) }
         p.muted { (ctx.t(Msg::TeamIntro)) }
@@ -73,6 +75,7 @@ async fn team_view(state: &AppState, ctx: &Ctx, form: &InviteForm, errors: &Fiel
                             div {
                                 strong { (m.full_name) } @if m.user_id == me.user_id { " " span.muted { (ctx.t(Msg::TeamYou)) } }
                                 br; span.small.muted { (m.email) " · " (ctx.fmt(Msg::TeamJoined, &[("date", &format_datetime(m.created_at, ctx.lang))])) }
+                                br; span.small.two-factor { (ctx.t(Msg::TeamTwoFactorColumn)) " : " (ctx.t(if m.two_factor { Msg::Yes } else { Msg::No })) }
                             }
                             span.badge { (ctx.t(m.role().label())) }
                         }
@@ -97,6 +100,13 @@ async fn team_view(state: &AppState, ctx: &Ctx, form: &InviteForm, errors: &Fiel
                     }
                 }
             }
+        }
+        form.card method="post" action="/partners/team/two-factor/" {
+            (csrf_field(ctx))
+            h2 { (ctx.t(Msg::TeamRequireTwoFactor)) }
+            p.muted { (ctx.t(if required { Msg::TeamRequireTwoFactorOn } else { Msg::TeamRequireTwoFactorOff })) }
+            input type="hidden" name="required" value=(if required { "0" } else { "1" });
+            button.btn.secondary type="submit" { (ctx.t(if required { Msg::TeamRequireTwoFactorDisable } else { Msg::TeamRequireTwoFactorEnable })) }
         }
         @if !waiting.is_empty() {
             div.card {
@@ -152,9 +162,30 @@ async fn team_page(
         "role" => Some(ctx.t(Msg::TeamRoleChangedFlash).to_owned()),
         "removed" => Some(ctx.t(Msg::TeamRemovedFlash).to_owned()),
         "revoked" => Some(ctx.t(Msg::TeamInvitationRevokedFlash).to_owned()),
+        "two-factor" => Some(ctx.t(Msg::TeamTwoFactorRuleFlash).to_owned()),
         _ => None,
     };
     Ok(team_response(ctx, StatusCode::OK, team_view(state, ctx, &InviteForm::default(), &FieldErrors::default(), flash).await?))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RequireForm {
+    required: String,
+}
+
+/// Require two-factor of every member, or stop requiring it (owners).
+#[handler]
+async fn require_two_factor(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form): Form<RequireForm>) -> PageResult<Response> {
+    let p = guard::partner(ctx)?;
+    let on = match form.required.as_str() {
+        "1" => true,
+        "0" => false,
+        _ => return Err(status_error(StatusCode::BAD_REQUEST).into()),
+    };
+    super::require_two_factor(&state.db, &p.id, on).await?;
+    tracing::info!(partner_id = %p.id, required = on, "team two-factor requirement changed");
+    Ok(redirect("/partners/team/?done=two-factor"))
 }
 
 #[handler]

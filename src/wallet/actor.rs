@@ -46,7 +46,8 @@ pub enum WalletCommand {
 
 #[derive(Message)]
 #[rtype(result = "Result<String, WalletError>")]
-pub struct Command(pub WalletCommand);
+/// A command, with who asked for it (the audit trail's actor, carried across to the actor's task).
+pub struct Command(pub WalletCommand, pub Option<crate::audit::Actor>);
 
 pub struct WalletActor {
     partner_id: String,
@@ -134,7 +135,10 @@ pub async fn run(actors: &Actors, partner_id: &str, cmd: WalletCommand) -> Resul
     let Some(actor) = actors.get::<WalletActor>(partner_id).await else {
         return Err(WalletError::Unavailable("actor system stopped".to_owned()));
     };
-    actor.send(Command(cmd)).await.unwrap_or_else(|e| Err(WalletError::Unavailable(format!("wallet actor stopped: {e}"))))
+    actor
+        .send(Command(cmd, crate::audit::current()))
+        .await
+        .unwrap_or_else(|e| Err(WalletError::Unavailable(format!("wallet actor stopped: {e}"))))
 }
 
 /// A money movement of another domain, run in turn with the partner's wallet commands.
@@ -201,7 +205,11 @@ impl Handler<Command> for WalletActor {
     fn handle(&mut self, msg: Command, _: &mut Context<Self>) -> Self::Result {
         self.last_activity = Instant::now();
         // The work runs on the application runtime; the actor waits for it before the next message.
-        let job = self.env.runtime.spawn(execute(self.env.db.clone(), self.env.bus.clone(), self.partner_id.clone(), msg.0));
+        let work = execute(self.env.db.clone(), self.env.bus.clone(), self.partner_id.clone(), msg.0);
+        let job = match msg.1 {
+            Some(who) => self.env.runtime.spawn(crate::audit::acting(who, work)),
+            None => self.env.runtime.spawn(work),
+        };
         AtomicResponse::new(Box::pin(
             async move { job.await.unwrap_or_else(|e| Err(WalletError::Unavailable(format!("wallet command failed: {e}")))) }
                 .into_actor(self)

@@ -447,6 +447,10 @@ async fn hold_payout(
         if let Some(key) = idem {
             crate::idempotency::record(&mut tx, key, 201, Some(&format!("payout:{id}")), None).await?;
         }
+        let entry = crate::audit::Entry::new(crate::audit::Action::PayoutRequested, &id)
+            .shop(partner_id)
+            .after(serde_json::json!({"amount": amount.0, "operator": operator, "phone": phone.as_str()}));
+        crate::audit::record(&mut tx, entry).await?;
         tx.commit().await?;
     }
     Ok(held)

@@ -155,6 +155,7 @@ fn nav_items(ctx: &Ctx) -> Vec<NavItem> {
                 items.push(NavItem { href: "/partners/webhooks/", label: Msg::NavWebhooks });
                 items.push(NavItem { href: "/partners/branding/", label: Msg::NavBranding });
                 items.push(NavItem { href: "/partners/team/", label: Msg::NavTeam });
+                items.push(NavItem { href: "/partners/audit/", label: Msg::NavAudit });
             } else {
                 items.push(NavItem { href: "/partners/pending/", label: Msg::NavPending });
             }

@@ -144,8 +144,6 @@ impl Drop for OpenStream {
     }
 }
 
-/// A `303 See Other` redirect (after a successful form post). For htmx requests also sets
-/// `HX-Location`-free `HX-Redirect`-less behaviour: htmx follows 303s transparently.
 /// A CSV download named `filename` (the body and any extra header are the caller's).
 pub fn csv_attachment(filename: &str) -> poem::ResponseBuilder {
     Response::builder()
@@ -162,6 +160,7 @@ pub fn pdf_file(filename: &str, inline: bool) -> poem::ResponseBuilder {
         .header(header::CONTENT_DISPOSITION, format!("{disposition}; filename=\"{filename}\""))
 }
 
+/// A `303 See Other` redirect (after a successful form post; htmx follows it transparently).
 pub fn redirect(to: &str) -> Response {
     Response::builder().status(StatusCode::SEE_OTHER).header(header::LOCATION, to).finish()
 }
@@ -190,7 +189,7 @@ pub fn cookie(state: &AppState, name: &str, value: &str, max_age_secs: i64) -> S
     format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}")
 }
 
-fn client_address(req: &Request, trust_proxy: bool) -> String {
+pub fn client_address(req: &Request, trust_proxy: bool) -> String {
     if trust_proxy
         && let Some(first) = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.rsplit(',').next())
     {
@@ -342,24 +341,41 @@ pub async fn context_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request) -> po
                 .as_ref()
                 .and_then(|u| u.partner.as_ref())
                 .is_some_and(|p| !p.role.can(crate::auth::policy::page(&ctx.path, ctx.write)));
-        let result = crate::money::grouped_by(lang.thousands_separator(), async {
-            if role_refused {
-                Err(status_error(StatusCode::FORBIDDEN))
-            } else if is_state_changing(req.method()) {
-                let submitted = submitted_csrf(&mut req).await;
-                match submitted {
-                    Ok(Some(token)) if security::constant_time_eq(token.as_bytes(), csrf_token.as_bytes()) => {
-                        req.extensions_mut().insert(ctx.clone());
-                        ep.call(req).await.map(IntoResponse::into_response)
+        // Who acts, for the audit trail of whatever this request changes.
+        let actor = crate::audit::Actor {
+            user_id: ctx.user.as_ref().map(|u| u.user_id.clone()),
+            label: ctx.user.as_ref().map(|u| u.email.clone()).unwrap_or_default(),
+            partner_id: ctx.user.as_ref().and_then(|u| u.partner.as_ref()).map(|p| p.id.to_string()),
+            ip: ctx.client.clone(),
+            user_agent: req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned(),
+        };
+        let result = crate::money::grouped_by(
+            lang.thousands_separator(),
+            crate::audit::acting(actor, async {
+                if role_refused {
+                    // A member reaching past their role (by URL, an old tab): refused and recorded.
+                    let entry = crate::audit::Entry::new(crate::audit::Action::Refused, &ctx.path)
+                        .after(serde_json::json!({ "method": req.method().as_str() }));
+                    if let Err(e) = crate::audit::record_alone(&state.db, entry, None).await {
+                        tracing::warn!(error = %e, "could not record a refusal");
                     }
-                    Ok(_) => Err(status_error(StatusCode::FORBIDDEN)),
-                    Err(e) => Err(e),
+                    Err(status_error(StatusCode::FORBIDDEN))
+                } else if is_state_changing(req.method()) {
+                    let submitted = submitted_csrf(&mut req).await;
+                    match submitted {
+                        Ok(Some(token)) if security::constant_time_eq(token.as_bytes(), csrf_token.as_bytes()) => {
+                            req.extensions_mut().insert(ctx.clone());
+                            ep.call(req).await.map(IntoResponse::into_response)
+                        }
+                        Ok(_) => Err(status_error(StatusCode::FORBIDDEN)),
+                        Err(e) => Err(e),
+                    }
+                } else {
+                    req.extensions_mut().insert(ctx.clone());
+                    ep.call(req).await.map(IntoResponse::into_response)
                 }
-            } else {
-                req.extensions_mut().insert(ctx.clone());
-                ep.call(req).await.map(IntoResponse::into_response)
-            }
-        })
+            }),
+        )
         .await;
 
         let mut resp = match result {

@@ -94,10 +94,12 @@ pub async fn save_with(
     async {
         let mut tx = db.begin().await?;
         let lock = tx.row_lock();
-        let before: Option<bool> = on_tx!(&mut tx, c => sqlx::query_scalar(&format!("SELECT is_active FROM webhook_configs WHERE partner_id = $1{lock}"))
-            .bind(partner_id)
-            .fetch_optional(&mut *c)
-            .await)?;
+        let was: Option<(bool, String, String)> =
+            on_tx!(&mut tx, c => sqlx::query_as(&format!("SELECT is_active, url, events FROM webhook_configs WHERE partner_id = $1{lock}"))
+                .bind(partner_id)
+                .fetch_optional(&mut *c)
+                .await)?;
+        let before = was.as_ref().map(|w| w.0);
         on_tx!(&mut tx, c => sqlx::query(
             "INSERT INTO webhook_configs (partner_id, url, secret, events, is_active, failure_count, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, 0, $6, $6) \
@@ -116,6 +118,7 @@ pub async fn save_with(
         .await
         .map(|r| r.rows_affected()))?;
         let resumed = active && before == Some(false);
+        let was_none = was.is_none();
         let mut skipped = 0;
         if resumed {
             if let Some(cutoff) = skip_before {
@@ -137,8 +140,18 @@ pub async fn save_with(
                 .await
                 .map(|r| r.rows_affected()))?;
         }
+        let shown = |active: bool, url: &str, events: &str| {
+            serde_json::json!({"url": url, "events": serde_json::from_str::<serde_json::Value>(events).unwrap_or_default(), "active": active})
+        };
+        let after = shown(active, url, &events);
+        let before = was.map(|(a, u, e)| shown(a, &u, &e));
+        if before.as_ref() != Some(&after) {
+            let mut entry = crate::audit::Entry::new(crate::audit::Action::WebhookChanged, url).shop(partner_id).after(after);
+            entry.before = before;
+            crate::audit::record(&mut tx, entry).await?;
+        }
         tx.commit().await?;
-        Ok(Saved { created: before.is_none(), resumed, skipped })
+        Ok(Saved { created: was_none, resumed, skipped })
     }
     .await
 }
@@ -168,6 +181,7 @@ pub async fn set_secret(db: &Db, partner_id: &str, secret: &str, once: Option<(&
         if let Some((key, body)) = once {
             crate::idempotency::record(&mut tx, key, 200, None, Some(body)).await?;
         }
+        crate::audit::record(&mut tx, crate::audit::Entry::new(crate::audit::Action::WebhookSecretChanged, "").shop(partner_id)).await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -239,7 +239,7 @@ async fn a_booking_confirmed_a_failure_reattempted_a_parcel_returned_and_a_passw
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_owner_invites_an_accountant_who_reads_the_wallet_but_asks_no_payout() {
+async fn the_owner_invites_an_accountant_turns_on_two_factor_asks_a_payout_and_reads_the_log() {
     run_scenario_with("team.mjs", Options { simulate: false, providers: true }).await;
 }
 

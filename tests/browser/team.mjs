@@ -2,9 +2,27 @@
 // team page; the accountant opens the link on their own phone, makes their sign-in and lands
 // in the shop, reads the wallet but is offered no payout (and refused one by address); the
 // owner sees them on the team page and removes them: their open page goes to the login page
-// at once (its live stream ends with the session). The SMTP server
-// is local (what it received is read from RECEIVER).
+// at once (its live stream ends with the session). Then the money: the admin credits the
+// shop; the owner turns on two-factor (the QR code's key, a code computed here as an
+// authenticator app would), signs in again with a code and requests a payout; the security
+// log lists all of it. The SMTP server is local (what it received is read from RECEIVER).
+import { createHmac } from "node:crypto";
 import { BASE, launch, phone, shot, check, text, watch, login, navigate } from "./lib.mjs";
+
+// RFC 6238 as an authenticator app computes it: base32 key, SHA-1, 30 s steps, 6 digits.
+function totp(key, step) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of key.replace(/=+$/, "")) bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  const bytes = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac("sha1", bytes).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  const n = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return String(n).padStart(6, "0");
+}
+const stepNow = () => Math.floor(Date.now() / 1000 / 30);
 
 const RECEIVER = process.env.RECEIVER;
 
@@ -87,6 +105,66 @@ try {
   // The link served once.
   await accountant.goto(link);
   check((await text(accountant)).includes("Invitation expirée ou déjà utilisée"), "the link is spent");
+
+  // 4. The admin credits the shop (a manual adjustment, with its reason).
+  const admin = await (await phone(browser)).newPage();
+  watch(admin, "admin");
+  await login(admin, "admin@delivr.cm", "admin-password-1", "**/admin/partners/");
+  await admin.click("a:has-text('Boutique Test')");
+  await admin.waitForURL("**/admin/partners/*/");
+  await admin.fill("#f-amount", "20000");
+  await admin.fill("#f-adjust_reason", "Avance convenue");
+  await admin.click("form[action$='/adjust/'] button[type=submit]");
+  await admin.waitForURL("**done=adjusted");
+
+  // 5. The owner turns on two-factor from the profile.
+  await owner.goto(`${BASE}/partners/profile/`);
+  await owner.click("a:has-text('Activer la double authentification')");
+  await owner.waitForURL("**/accounts/two-factor/setup/**");
+  check(await owner.locator("svg").count() > 0, "a QR code to scan");
+  const key = (await owner.locator("#totp-secret").innerText()).replace(/\s/g, "");
+  await shot(owner, "84-two-factor-setup");
+  const first = stepNow();
+  await owner.fill("#f-code", totp(key, first));
+  await owner.click("form[action='/accounts/two-factor/setup/'] button[type=submit]");
+  await owner.locator("li > code").nth(9).waitFor();
+  check((await owner.locator("li > code").count()) === 10, "ten recovery codes, shown once");
+  await shot(owner, "85-two-factor-recovery-codes");
+
+  // 6. Signing in again takes a code (the next step: the first one is spent).
+  await owner.goto(`${BASE}/partners/profile/`);
+  await owner.evaluate(() => document.querySelector("form[action='/accounts/logout/']").requestSubmit());
+  await owner.waitForURL("**/accounts/login/**");
+  await owner.fill("#f-email", "vendeur@test.cm");
+  await owner.fill("#f-password", "vendeur-password-1");
+  await owner.click("form[action^='/accounts/login/'] button[type=submit]");
+  await owner.waitForURL("**/accounts/two-factor/**");
+  await shot(owner, "86-two-factor-sign-in");
+  await owner.fill("#f-code", totp(key, Math.max(first + 1, stepNow())));
+  await owner.click("form[action='/accounts/two-factor/'] button[type=submit]");
+  await owner.waitForURL("**/partners/dashboard/");
+
+  // 7. The payout, asked by the owner.
+  await navigate(owner, "Portefeuille");
+  await owner.waitForURL("**/partners/wallet/");
+  await owner.fill("#f-amount", "10000");
+  await owner.fill("#f-phone", "677987654");
+  await owner.check("input[name=operator][value=MTN]");
+  await owner.click("form[action='/partners/wallet/payouts/'] button[type=submit]");
+  await eventually("the payout listed", async () => (await text(owner)).includes("En attente"));
+  await shot(owner, "87-owner-payout");
+
+  // 8. The security log lists it all, newest first.
+  await navigate(owner, "Journal de sécurité");
+  await owner.waitForURL("**/partners/audit/");
+  const log = await text(owner);
+  for (const seen of ["Invitation envoyée", "Membre arrivé", "Accès refusé", "Membre retiré",
+                      "Double authentification activée", "Connexion", "Retrait demandé", "clarisse@test.cm"]) {
+    check(log.includes(seen), `the log lists: ${seen}`);
+  }
+  await shot(owner, "88-security-log");
+  const wide = await owner.evaluate(() => document.documentElement.scrollWidth);
+  check(wide <= 360, `the log fits a 360 px screen (${wide})`);
   console.log("team scenario passed");
 } finally {
   await browser.close();

@@ -82,6 +82,8 @@ const PAGES: &[(&str, &str, &str)] = &[
     ("GET", "/partners/analytics/", "OMA"),
     ("GET", "/partners/analytics/csv/?series=orders", "OMA"),
     ("GET", "/partners/team/", "O"),
+    ("GET", "/partners/audit/", "O"),
+    ("GET", "/partners/audit/?format=csv", "O"),
     ("POST", "/partners/notifications/read-all/", "OMSA"),
     ("POST", "/partners/orders/new/", "OMS"),
     ("POST", "/partners/orders/import/", "OMS"),
@@ -97,6 +99,7 @@ const PAGES: &[(&str, &str, &str)] = &[
     ("POST", "/partners/wallet/payouts/", "O"),
     ("POST", "/partners/profile/", "O"),
     ("POST", "/partners/team/invite/", "O"),
+    ("POST", "/partners/team/two-factor/", "O"),
     ("POST", "/partners/team/members/{owner}/role/", "O"),
     ("POST", "/partners/team/members/{owner}/remove/", "O"),
 ];
@@ -173,6 +176,7 @@ async fn every_route_checks_the_role(backend: Backend) {
         let html = app.get("/partners/dashboard/").await.text().await.unwrap();
         assert_eq!(nav(&html, "/partners/wallet/"), may("OMA", *role), "{role:?} wallet link");
         assert_eq!(nav(&html, "/partners/team/"), may("O", *role), "{role:?} team link");
+        assert_eq!(nav(&html, "/partners/audit/"), may("O", *role), "{role:?} security log link");
         assert_eq!(nav(&html, "/partners/webhooks/"), may("OM", *role), "{role:?} webhooks link");
         assert_eq!(nav(&html, "/partners/tracking/"), may("OMS", *role), "{role:?} map link");
     }
