@@ -90,10 +90,20 @@ async fn render(state: &AppState, ctx: &Ctx, key: KeyCard, status: StatusCode) -
     // The analytics page's own figures, for the last 30 days.
     let (period, _) = analytics::pages::Period::parse(&Default::default(), analytics::douala_date(crate::db::now_ms()));
     let month = analytics::summary(&state.db, &partner.id, period.range).await?;
+    let partner_due = ctx.user.as_ref().and_then(|u| u.partner.as_ref()).and_then(|p| p.two_factor_due_at);
     let body = html! {
         div.row.between {
             h1 { (ctx.fmt(Msg::DashboardHello, &[("name", &partner.business_name)])) }
             a.btn href="/partners/orders/new/" { "+ " (ctx.t(Msg::NewOrder)) }
+        }
+        // An owner's reminder, before two-factor becomes required of them.
+        @if let (Some(due), Some(user)) = (partner_due, ctx.user.as_ref()) {
+            @if !user.two_factor {
+                div.flash.warn role="status" {
+                    (ctx.fmt(Msg::TwoFactorDueText, &[("date", &crate::web::components::format_date(due))])) " "
+                    a href="/accounts/two-factor/setup/" { (ctx.t(Msg::TwoFactorEnable)) }
+                }
+            }
         }
         @if !profile_complete { div.flash.warn role="status" { (ctx.t(Msg::DashboardNoPickup)) " " a href="/partners/profile/" { (ctx.t(Msg::CompleteProfile)) } } }
         @if bookings > 0 {

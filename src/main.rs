@@ -127,15 +127,10 @@ async fn serve(config: Config, demo: Option<()>) -> anyhow::Result<()> {
         tokio::spawn(Simulator::default().run(app.state.db.clone(), app.state.bus.clone()));
         println!("\nDELIVR-CM demo portal: {url}/");
         for l in seeded.logins {
-            println!("  {:<9} {:<32} password: {}", l.role, l.email, l.password);
+            println!("  {:<10} {:<32} password: {}", l.role, l.email, l.password);
         }
-        println!(
-            "  {} signs in with a second factor: key {} (authenticator app, or `oathtool --totp -b {}`), recovery code {}",
-            demo::VENDOR.email,
-            seeded.owner_two_factor,
-            seeded.owner_two_factor,
-            seeded.owner_recovery
-        );
+        println!("  {} also asks a code (two-factor): authenticator key {}", demo::VENDOR.email, seeded.owner_two_factor);
+        println!("    (or `oathtool --totp -b {}`), or the recovery code {}", seeded.owner_two_factor, seeded.owner_recovery);
         println!("  API key of the demo vendor: {}", seeded.api_key);
         println!("  API docs: {url}/partners/docs/");
         println!();

@@ -27,3 +27,9 @@ UPDATE sessions SET proved_at = created_at;
 
 -- An owner may require two-factor of every member of the shop.
 ALTER TABLE partners ADD COLUMN require_two_factor BOOLEAN NOT NULL DEFAULT FALSE;
+
+-- Two-factor becomes required of owners two weeks after they join a shop; the owners already
+-- there get their two weeks from now rather than being stopped at their next page.
+ALTER TABLE partner_members ADD COLUMN two_factor_due_at INTEGER;
+UPDATE partner_members SET two_factor_due_at = CAST(strftime('%s', 'now') AS INTEGER) * 1000 + 1209600000
+    WHERE created_at + 1209600000 < CAST(strftime('%s', 'now') AS INTEGER) * 1000;

@@ -36,7 +36,8 @@ pub struct SessionUser {
 
 /// How long a proof of presence lasts for the actions that ask for a fresh one.
 pub const PROOF_MS: i64 = 10 * 60 * 1000;
-/// How long a new owner may work before two-factor is required of them.
+/// How long a new owner may work before two-factor is required of them (the owners already
+/// there when it came got theirs from then: `partner_members.two_factor_due_at`).
 pub const OWNER_GRACE_MS: i64 = 14 * 24 * 60 * 60 * 1000;
 
 impl SessionUser {
@@ -63,6 +64,8 @@ pub struct PartnerRef {
     /// Two-factor is required of them here: the shop asks it of every member, or they are an
     /// owner past their first two weeks.
     pub two_factor_required: bool,
+    /// For an owner: when two-factor becomes required of them (ms).
+    pub two_factor_due_at: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -83,7 +86,7 @@ struct Row {
     proved_at: i64,
     totp_on: Option<i64>,
     require_two_factor: Option<bool>,
-    member_since: Option<i64>,
+    two_factor_due: Option<i64>,
 }
 
 /// Start a session for `user_id` and return the raw cookie value. It acts for the shop the
@@ -207,12 +210,12 @@ pub async fn resolve(db: &Db, raw: &str) -> sqlx::Result<Option<SessionUser>> {
                 s.created_at, s.last_seen_at, p.id AS partner_id, p.business_name, p.slug, \
                 p.is_business_approved, p.suspended_at, m.role AS member_role, s.proved_at, \
                 (SELECT t.confirmed_at FROM user_totp t WHERE t.user_id = u.id) AS totp_on, \
-                p.require_two_factor, m.created_at AS member_since \
+                p.require_two_factor, COALESCE(m.two_factor_due_at, m.created_at + $2) AS two_factor_due \
          FROM sessions s JOIN users u ON u.id = s.user_id \
          LEFT JOIN partner_members m ON m.partner_id = s.partner_id AND m.user_id = s.user_id \
          LEFT JOIN partners p ON p.id = m.partner_id \
          WHERE s.id_hash = $1 AND u.is_active = TRUE";
-    let row: Option<Row> = on_db!(db, pool => sqlx::query_as(SQL).bind(&hash).fetch_optional(pool).await)?;
+    let row: Option<Row> = on_db!(db, pool => sqlx::query_as(SQL).bind(&hash).bind(OWNER_GRACE_MS).fetch_optional(pool).await)?;
     let Some(row) = row else { return Ok(None) };
     let now = now_ms();
     let role = Role::parse(&row.role);
@@ -237,7 +240,8 @@ pub async fn resolve(db: &Db, raw: &str) -> sqlx::Result<Option<SessionUser>> {
             approved: row.is_business_approved.unwrap_or(false),
             role,
             two_factor_required: row.require_two_factor.unwrap_or(false)
-                || (role == super::TeamRole::Owner && row.member_since.is_some_and(|t| now - t > OWNER_GRACE_MS)),
+                || (role == super::TeamRole::Owner && row.two_factor_due.is_some_and(|due| now > due)),
+            two_factor_due_at: row.two_factor_due.filter(|_| role == super::TeamRole::Owner),
         }),
         _ => None,
     };

@@ -368,6 +368,7 @@ super::define_catalogue! {
     StepUpPassword => ("Cette action protège votre argent ou vos accès : saisissez votre mot de passe. Elle sera faite juste après, sans rien ressaisir.", "This action protects your money or your access: enter your password. It is done right after, with nothing to type again."),
     ErrStepUpPassword => ("Mot de passe incorrect. Rien n'a été modifié.", "Wrong password. Nothing was changed."),
     StepUpCancel => ("Annuler, ne rien changer", "Cancel, change nothing"),
+    TwoFactorDueText => ("Protégez l'argent de la boutique : la double authentification sera exigée du propriétaire à partir du {date}.", "Protect the shop's money: two-factor authentication will be required of the owner from {date}."),
     TwoFactorRequiredText => ("Votre boutique demande la double authentification : activez-la pour continuer. Cela prend une minute avec une application d'authentification.", "Your shop requires two-factor authentication: turn it on to go on. It takes a minute with an authenticator app."),
     ErrTwoFactorStillRequired => ("Votre boutique demande la double authentification : elle ne peut pas être désactivée. Vous pouvez la configurer à nouveau sur un autre téléphone.", "Your shop requires two-factor authentication: it cannot be turned off. You can set it up again on another phone."),
     TeamRequireTwoFactor => ("Double authentification pour tous", "Two-factor for everyone"),

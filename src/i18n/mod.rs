@@ -24,6 +24,15 @@ impl Lang {
         }
     }
 
+    /// What goes between a label and its value: `Rôle : Gérant` (a no-break space before the
+    /// colon, as French writes it) / `Role: Manager`.
+    pub fn colon(self) -> &'static str {
+        match self {
+            Lang::Fr => "\u{a0}: ",
+            Lang::En => ": ",
+        }
+    }
+
     /// How numbers group thousands in this language: `1 500` (a no-break space) / `1,500`.
     pub fn thousands_separator(self) -> char {
         match self {

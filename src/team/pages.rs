@@ -75,7 +75,7 @@ async fn team_view(state: &AppState, ctx: &Ctx, form: &InviteForm, errors: &Fiel
                             div {
                                 strong { (m.full_name) } @if m.user_id == me.user_id { " " span.muted { (ctx.t(Msg::TeamYou)) } }
                                 br; span.small.muted { (m.email) " · " (ctx.fmt(Msg::TeamJoined, &[("date", &format_datetime(m.created_at, ctx.lang))])) }
-                                br; span.small.two-factor { (ctx.t(Msg::TeamTwoFactorColumn)) " : " (ctx.t(if m.two_factor { Msg::Yes } else { Msg::No })) }
+                                br; span.small.two-factor { (ctx.t(Msg::TeamTwoFactorColumn)) (ctx.lang.colon()) (ctx.t(if m.two_factor { Msg::Yes } else { Msg::No })) }
                             }
                             span.badge { (ctx.t(m.role().label())) }
                         }

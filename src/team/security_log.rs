@@ -95,9 +95,36 @@ fn shown(v: &serde_json::Value) -> String {
     }
 }
 
+/// A recorded field's name as the reader says it (the names the entries use most), else as
+/// recorded.
+fn field_label(lang: Lang, key: &str) -> String {
+    let msg = match key {
+        "role" => Some(Msg::TeamRole),
+        "amount" => Some(Msg::PayoutAmount),
+        "operator" => Some(Msg::PayoutOperator),
+        "phone" => Some(Msg::PayoutPhone),
+        "status" => Some(Msg::FieldStatus),
+        "reason" => Some(Msg::FieldReason),
+        "required" => Some(Msg::TeamRequireTwoFactor),
+        _ => None,
+    };
+    msg.map_or_else(|| key.to_owned(), |m| lang.t(m).to_owned())
+}
+
+/// A recorded value as the reader says it: a role by its name in their language.
+fn value_label(lang: Lang, key: &str, v: &serde_json::Value) -> String {
+    match (key, v) {
+        ("role", serde_json::Value::String(r)) => {
+            crate::auth::TeamRole::parse(r).map_or_else(|| r.clone(), |r| lang.t(r.label()).to_owned())
+        }
+        ("required", serde_json::Value::Bool(b)) => lang.t(if *b { Msg::Yes } else { Msg::No }).to_owned(),
+        _ => shown(v),
+    }
+}
+
 /// What changed, field by field: `field: before → after` (or only one side when the other is
 /// not recorded).
-fn changes(e: &Event) -> Vec<String> {
+fn changes(lang: Lang, e: &Event) -> Vec<String> {
     let parse = |s: &Option<String>| s.as_deref().and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok());
     let (before, after) = (parse(&e.before), parse(&e.after));
     let object = |v: &Option<serde_json::Value>| v.as_ref().and_then(|v| v.as_object().cloned()).unwrap_or_default();
@@ -107,11 +134,14 @@ fn changes(e: &Event) -> Vec<String> {
     keys.dedup();
     let mut out: Vec<String> = keys
         .into_iter()
-        .map(|k| match (b.get(k), a.get(k)) {
-            (Some(old), Some(new)) => format!("{k}: {} → {}", shown(old), shown(new)),
-            (Some(old), None) => format!("{k}: {}", shown(old)),
-            (None, Some(new)) => format!("{k}: {}", shown(new)),
-            (None, None) => String::new(),
+        .map(|k| {
+            let (name, value) = (field_label(lang, k), |v| value_label(lang, k, v));
+            match (b.get(k), a.get(k)) {
+                (Some(old), Some(new)) => format!("{name}{}{} → {}", lang.colon(), value(old), value(new)),
+                (Some(old), None) => format!("{name}{}{}", lang.colon(), value(old)),
+                (None, Some(new)) => format!("{name}{}{}", lang.colon(), value(new)),
+                (None, None) => String::new(),
+            }
         })
         .collect();
     // A value that is not an object (a plain amount, say) is shown whole.
@@ -251,11 +281,11 @@ async fn log(
                         time.small.muted { (format_datetime(e.created_at, ctx.lang)) }
                     }
                     @if !e.subject.is_empty() { div.small { code { (e.subject) } } }
-                    div.small { (ctx.t(Msg::AuditWho)) " : " (if e.actor == "system" { ctx.t(Msg::AuditSystem) } else { &e.actor }) }
+                    div.small { (ctx.t(Msg::AuditWho)) (ctx.lang.colon()) (if e.actor == "system" { ctx.t(Msg::AuditSystem) } else { &e.actor }) }
                     @if !e.ip.is_empty() {
-                        div.small.muted title=(e.user_agent) { (ctx.t(Msg::AuditFrom)) " : " (e.ip) " · " (browser(&e.user_agent)) }
+                        div.small.muted title=(e.user_agent) { (ctx.t(Msg::AuditFrom)) (ctx.lang.colon()) (e.ip) " · " (browser(&e.user_agent)) }
                     }
-                    @let changes = changes(e);
+                    @let changes = changes(ctx.lang, e);
                     @if !changes.is_empty() {
                         ul.small.changes { @for c in &changes { li { (c) } } }
                     }
@@ -388,6 +418,6 @@ mod tests {
             user_agent: String::new(),
             created_at: 0,
         };
-        assert_eq!(changes(&e), vec!["amount: 5000".to_owned(), "role: STAFF → MANAGER".to_owned()]);
+        assert_eq!(changes(Lang::En, &e), vec!["Amount: 5000".to_owned(), "Role: Staff → Manager".to_owned()]);
     }
 }

@@ -110,7 +110,7 @@ async fn actions_are_recorded_with_who_and_what(backend: Backend) {
         "Rôle changé",
         "Accès refusé",
         "Connexion refusée",
-        "STAFF → MANAGER",
+        "Employé → Gérant",
         order.tracking_number.as_str(),
     ] {
         assert!(html.contains(label), "{label} on the page");
@@ -276,7 +276,9 @@ async fn two_factor_is_required_of_owners_and_when_the_shop_asks(backend: Backen
     assert_eq!(member.get("/partners/orders/").await.status(), StatusCode::OK, "optional for members");
 
     // An owner's first two weeks: optional. After: set up first.
-    assert_eq!(app.get("/partners/dashboard/").await.status(), StatusCode::OK);
+    let dashboard = app.get("/partners/dashboard/").await.text().await.unwrap();
+    assert!(dashboard.contains("sera exigée du propriétaire"), "the owner is reminded before");
+    assert!(!member.get("/partners/dashboard/").await.text().await.unwrap().contains("sera exigée"), "not the staff");
     app.exec(&format!("UPDATE partner_members SET created_at = created_at - {} WHERE role = 'OWNER'", 15 * 86_400_000i64)).await;
     let resp = app.get("/partners/dashboard/").await;
     assert_eq!(location(&resp), "/accounts/two-factor/setup/?required=1");
@@ -294,7 +296,7 @@ async fn two_factor_is_required_of_owners_and_when_the_shop_asks(backend: Backen
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&member.get("/partners/orders/").await), "/accounts/two-factor/setup/?required=1");
     assert!(
-        app.get("/partners/team/").await.text().await.unwrap().contains("Double authentification : Oui"),
+        app.get("/partners/team/").await.text().await.unwrap().contains("Double authentification\u{a0}: Oui"),
         "the team page shows who has it"
     );
     // The owner cannot turn theirs off while it is required.
@@ -317,7 +319,7 @@ async fn the_demo_owner_signs_in_with_a_code(backend: Backend) {
     let resp = app.post_form("/accounts/two-factor/", "/accounts/two-factor/", &[("code", &code)]).await;
     assert_eq!(location(&resp), "/partners/dashboard/");
     let html = app.get("/partners/team/").await.text().await.unwrap();
-    assert_eq!(html.matches("Double authentification : Oui").count(), 1, "the owner's is on");
+    assert_eq!(html.matches("Double authentification\u{a0}: Oui").count(), 1, "the owner's is on");
     let accountant = app.other_browser();
     let login = delivr::demo::TEAM.iter().find(|(_, _, r)| *r == TeamRole::Accountant).unwrap();
     assert_eq!(location(&accountant.login(login.0.email, login.0.password).await), "/partners/dashboard/");
