@@ -50,28 +50,41 @@ pub async fn guard<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<Re
     let body = req.take_body().into_bytes_limit(forms::MAX_FORM_BYTES).await.unwrap_or_default();
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let proof = fields.iter().find(|(k, _)| k == PROOF_FIELD).map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
-    let mut wrong = false;
+    let mut wrong = None;
     if !proof.is_empty() {
-        if prove(&state, user, &proof, now).await.map_err(crate::web::internal)? {
-            sessions::proved(&state.db, &user.session_hash, now).await.map_err(crate::web::internal)?;
-            req.set_body(body);
-            return ep.call(req).await.map(IntoResponse::into_response);
-        }
-        wrong = true;
+        let refusal = match prove(&state, user, &proof, now).await.map_err(crate::web::internal)? {
+            Proof::Given => {
+                sessions::proved(&state.db, &user.session_hash, now).await.map_err(crate::web::internal)?;
+                req.set_body(body);
+                return ep.call(req).await.map(IntoResponse::into_response);
+            }
+            Proof::Wrong if user.two_factor => Msg::ErrTwoFactorCode,
+            Proof::Wrong => Msg::ErrStepUpPassword,
+            Proof::Locked => Msg::ErrTwoFactorLocked,
+        };
+        wrong = Some(refusal);
         let entry = audit::Entry::new(audit::Action::Refused, &ctx.path).after(serde_json::json!({"reason": "proof"}));
         audit::record_alone(&state.db, entry, None).await.map_err(crate::web::internal)?;
     }
     // Asked first as a refusal (nothing was done), then as a form error; htmx swaps both.
-    let status = if wrong { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::FORBIDDEN };
+    let status = if wrong.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::FORBIDDEN };
     Ok(respond(status, ask(&ctx, user.two_factor, &fields, wrong)))
+}
+
+/// What a proof turned out to be.
+enum Proof {
+    Given,
+    Wrong,
+    /// Too many wrong ones lately: not even checked.
+    Locked,
 }
 
 /// Check a proof: a code (or recovery code) for someone with two-factor, else their password.
 /// Wrong ones count against the account as sign-in failures do.
-async fn prove(state: &AppState, user: &sessions::SessionUser, proof: &str, now: i64) -> sqlx::Result<bool> {
+async fn prove(state: &AppState, user: &sessions::SessionUser, proof: &str, now: i64) -> sqlx::Result<Proof> {
     let key = format!("2fa:{}", user.user_id);
     if throttle::retry_after(&state.db, &[(&key, throttle::LOGIN_ACCOUNT)]).await?.is_some() {
-        return Ok(false);
+        return Ok(Proof::Locked);
     }
     let ok = if user.two_factor {
         two_factor::verify(&state.db, &user.user_id, proof, now).await?
@@ -83,15 +96,15 @@ async fn prove(state: &AppState, user: &sessions::SessionUser, proof: &str, now:
         throttle::record(&state.db, &[&key]).await?;
         metrics::counter!("delivr_sign_in_failures_total", "kind" => "step-up").increment(1);
     }
-    Ok(ok)
+    Ok(if ok { Proof::Given } else { Proof::Wrong })
 }
 
 /// The page that asks for the proof and sends the form again with it.
-fn ask(ctx: &Ctx, two_factor: bool, fields: &[(String, String)], wrong: bool) -> maud::Markup {
+fn ask(ctx: &Ctx, two_factor: bool, fields: &[(String, String)], refused: Option<Msg>) -> maud::Markup {
     let label = ctx.t(if two_factor { Msg::TwoFactorCode } else { Msg::FieldPassword });
     let mut errors = FieldErrors::default();
-    if wrong {
-        errors.add(PROOF_FIELD, ctx.t(if two_factor { Msg::ErrTwoFactorCode } else { Msg::ErrStepUpPassword }));
+    if let Some(refusal) = refused {
+        errors.add(PROOF_FIELD, ctx.t(refusal));
     }
     let body = html! {
         div.narrow {
@@ -102,7 +115,7 @@ fn ask(ctx: &Ctx, two_factor: bool, fields: &[(String, String)], wrong: bool) ->
                 }
                 p { (ctx.t(if two_factor { Msg::StepUpCode } else { Msg::StepUpPassword })) }
                 @if two_factor {
-                    (Input::new(PROOF_FIELD, label, "").inputmode("numeric").autocomplete("one-time-code").hint(ctx.t(Msg::TwoFactorRecoveryHint)).render(&errors))
+                    (Input::new(PROOF_FIELD, label, "").autocomplete("one-time-code").hint(ctx.t(Msg::TwoFactorRecoveryHint)).render(&errors))
                 } @else {
                     (Input::new(PROOF_FIELD, label, "").kind("password").autocomplete("current-password").render(&errors))
                 }

@@ -236,7 +236,7 @@ fn challenge_view(ctx: &Ctx, errors: &FieldErrors) -> Markup {
             form.card method="post" action="/accounts/two-factor/" novalidate hx-boost="false" {
                 (csrf_field(ctx))
                 p { (ctx.t(Msg::TwoFactorAsk)) }
-                (Input::new("code", ctx.t(Msg::TwoFactorCode), "").inputmode("numeric").autocomplete("one-time-code").hint(ctx.t(Msg::TwoFactorRecoveryHint)).render(errors))
+                (Input::new("code", ctx.t(Msg::TwoFactorCode), "").autocomplete("one-time-code").hint(ctx.t(Msg::TwoFactorRecoveryHint)).render(errors))
                 button.btn.block type="submit" data-busy=(ctx.t(Msg::BusySigningIn)) { (ctx.t(Msg::LoginSubmit)) }
             }
             p.small { a href="/accounts/login/" { (ctx.t(Msg::BackToLogin)) } }
@@ -297,6 +297,11 @@ async fn answer_challenge(
     Ok(resp)
 }
 
+/// A key in groups of four, as it is easier to copy by hand.
+fn grouped(key: &str) -> String {
+    key.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ")
+}
+
 fn setup_view(ctx: &Ctx, secret: Option<&str>, email: &str, recovery: Option<&[String]>, errors: &FieldErrors) -> Markup {
     let required = ctx.user.as_ref().is_some_and(|u| u.must_set_up_two_factor());
     let body = html! {
@@ -315,8 +320,11 @@ fn setup_view(ctx: &Ctx, secret: Option<&str>, email: &str, recovery: Option<&[S
                 form.card method="post" action="/accounts/two-factor/setup/" novalidate {
                     (csrf_field(ctx))
                     p { (ctx.t(Msg::TwoFactorScan)) }
-                    @if let Some(svg) = totp::qr_svg(&totp::uri(secret, email)) { div.qr { (PreEscaped(svg)) } }
-                    p.small { (ctx.t(Msg::TwoFactorKeyText)) br; code #totp-secret { (secret) } }
+                    @let uri = totp::uri(secret, email);
+                    // On the phone itself, the code opens the authenticator app.
+                    @if let Some(svg) = totp::qr_svg(&uri) { a.qr href=(uri) aria-label=(ctx.t(Msg::TwoFactorOpenApp)) { (PreEscaped(svg)) } }
+                    p.small { a href=(uri) { (ctx.t(Msg::TwoFactorOpenApp)) } }
+                    p.small { (ctx.t(Msg::TwoFactorKeyText)) br; code #totp-secret { (grouped(secret)) } }
                     (Input::new("code", ctx.t(Msg::TwoFactorCode), "").inputmode("numeric").autocomplete("one-time-code").render(errors))
                     button.btn.block type="submit" { (ctx.t(Msg::TwoFactorEnable)) }
                 }
@@ -325,7 +333,7 @@ fn setup_view(ctx: &Ctx, secret: Option<&str>, email: &str, recovery: Option<&[S
                     (csrf_field(ctx))
                     div.flash.ok role="status" { (ctx.t(Msg::TwoFactorOn)) }
                     p { (ctx.t(Msg::TwoFactorDisableText)) }
-                    (Input::new("code", ctx.t(Msg::TwoFactorCode), "").inputmode("numeric").autocomplete("one-time-code").render(errors))
+                    (Input::new("code", ctx.t(Msg::TwoFactorCode), "").autocomplete("one-time-code").hint(ctx.t(Msg::TwoFactorRecoveryHint)).render(errors))
                     button.btn.danger type="submit" { (ctx.t(Msg::TwoFactorDisable)) }
                 }
             }
@@ -370,9 +378,24 @@ async fn disable(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form)
         return Err(status_error(StatusCode::NOT_FOUND).into());
     }
     let required = user.partner.as_ref().is_some_and(|p| p.two_factor_required);
-    if required || !verify(&state.db, &user.user_id, &form.code, now).await? {
+    // Wrong codes count with the sign-in's (a stolen session gets no endless tries either).
+    let key = format!("2fa:{}", user.user_id);
+    let locked = super::throttle::retry_after(&state.db, &[(&key, super::throttle::LOGIN_ACCOUNT)]).await?.is_some();
+    let refusal = if required {
+        Some(Msg::ErrTwoFactorStillRequired)
+    } else if locked {
+        Some(Msg::ErrTwoFactorLocked)
+    } else if !verify(&state.db, &user.user_id, &form.code, now).await? {
+        super::throttle::record(&state.db, &[&key]).await?;
+        metrics::counter!("delivr_sign_in_failures_total", "kind" => "second-factor").increment(1);
+        crate::audit::failed_sign_in(&state.db, &user.email, crate::audit::Action::TwoFactorFailed).await?;
+        Some(Msg::ErrTwoFactorCode)
+    } else {
+        None
+    };
+    if let Some(refusal) = refusal {
         let mut errors = FieldErrors::default();
-        errors.add("code", ctx.t(if required { Msg::ErrTwoFactorStillRequired } else { Msg::ErrTwoFactorCode }));
+        errors.add("code", ctx.t(refusal));
         return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, setup_view(ctx, None, &user.email, None, &errors)));
     }
     turn_off(&state.db, &user.user_id).await?;

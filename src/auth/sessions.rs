@@ -89,27 +89,40 @@ struct Row {
     two_factor_due: Option<i64>,
 }
 
-/// Start a session for `user_id` and return the raw cookie value. It acts for the shop the
-/// person joined first (they may switch: [`switch`]).
+/// Start a session for `user_id`, who has just signed in (their password, and code if on), and
+/// return the raw cookie value. It acts for the shop the person joined first (they may switch:
+/// [`switch`]).
 pub async fn create(db: &Db, user_id: &str) -> sqlx::Result<String> {
+    start(db, user_id, now_ms(), true).await
+}
+
+/// A new session in place of one the person just ended (a password change ends them all): it
+/// keeps the old one's last proof of presence, and is not a sign-in.
+pub async fn renew(db: &Db, user_id: &str, proved_at: i64) -> sqlx::Result<String> {
+    start(db, user_id, proved_at, false).await
+}
+
+async fn start(db: &Db, user_id: &str, proved_at: i64, sign_in: bool) -> sqlx::Result<String> {
     let raw = security::random_token(32);
     let now = now_ms();
     let mut tx = db.begin().await?;
-    // A new session: its person just proved who they are (password, and code if on).
     let partner: Option<String> = on_tx!(&mut tx, c => sqlx::query_scalar(
-        "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, proved_at, partner_id) VALUES ($1, $2, $3, $3, $3, \
+        "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, proved_at, partner_id) VALUES ($1, $2, $3, $3, $4, \
            (SELECT partner_id FROM partner_members WHERE user_id = $2 ORDER BY created_at, partner_id LIMIT 1)) RETURNING partner_id",
     )
         .bind(security::sha256_hex(raw.as_bytes()))
         .bind(user_id)
         .bind(now)
+        .bind(proved_at)
         .fetch_one(&mut *c)
         .await)?;
-    let email: String =
-        on_tx!(&mut tx, c => sqlx::query_scalar("SELECT email FROM users WHERE id = $1").bind(user_id).fetch_one(&mut *c).await)?;
-    let mut entry = audit::Entry::new(audit::Action::SignIn, "");
-    entry.partner_id = partner.as_deref();
-    audit::record_as(&mut tx, entry, Some(&audit::person(user_id, &email))).await?;
+    if sign_in {
+        let email: String =
+            on_tx!(&mut tx, c => sqlx::query_scalar("SELECT email FROM users WHERE id = $1").bind(user_id).fetch_one(&mut *c).await)?;
+        let mut entry = audit::Entry::new(audit::Action::SignIn, "");
+        entry.partner_id = partner.as_deref();
+        audit::record_as(&mut tx, entry, Some(&audit::person(user_id, &email))).await?;
+    }
     tx.commit().await?;
     Ok(raw)
 }

@@ -453,7 +453,7 @@ pub async fn comment(
 }
 
 /// Record an admin's status change with its reason in the thread.
-async fn status_entry(tx: &mut Tx, dispute_id: &str, admin_id: &str, status: &str, note: &str, at: i64) -> sqlx::Result<()> {
+async fn status_entry(tx: &mut Tx, dispute_id: &str, admin_id: &str, status: &str, note: &str, refund: i64, at: i64) -> sqlx::Result<()> {
     on_tx!(tx, c => sqlx::query("INSERT INTO dispute_messages (dispute_id, author_role, author_id, status, body, created_at) VALUES ($1, 'ADMIN', $2, $3, $4, $5)")
         .bind(dispute_id)
         .bind(admin_id)
@@ -467,9 +467,11 @@ async fn status_entry(tx: &mut Tx, dispute_id: &str, admin_id: &str, status: &st
         on_tx!(tx, c => sqlx::query_as("SELECT partner_id, number FROM disputes WHERE id = $1").bind(dispute_id).fetch_one(&mut *c).await)?;
     audit::record(
         tx,
-        audit::Entry::new(audit::Action::DisputeStatusChanged, &number)
-            .shop(&partner_id)
-            .after(serde_json::json!({"status": status, "note": note})),
+        audit::Entry::new(audit::Action::DisputeStatusChanged, &number).shop(&partner_id).after(if refund > 0 {
+            serde_json::json!({"status": status, "note": note, "refund": refund})
+        } else {
+            serde_json::json!({"status": status, "note": note})
+        }),
     )
     .await?;
     Ok(())
@@ -488,7 +490,7 @@ pub async fn review(db: &Db, bus: &Bus, dispute_id: &str, admin_id: &str, note: 
         if moved != 1 {
             return Err(DisputeError::Closed);
         }
-        status_entry(&mut tx, dispute_id, admin_id, "IN_REVIEW", note, now).await?;
+        status_entry(&mut tx, dispute_id, admin_id, "IN_REVIEW", note, 0, now).await?;
         let d = reread(&mut tx, dispute_id).await?;
         let recorded = events::record(&mut tx, &event(&d, Kind::DisputeUpdated, None), now).await?;
         tx.commit().await?;
@@ -566,7 +568,7 @@ pub async fn decide(
         if moved != 1 {
             return Err(DisputeError::Closed);
         }
-        status_entry(&mut tx, dispute_id, admin_id, status, &decision.reason, now).await?;
+        status_entry(&mut tx, dispute_id, admin_id, status, &decision.reason, refund, now).await?;
         if refund > 0 {
             let reason = format!("{} · {}", current.number, decision.reason);
             let booking = crate::wallet::Booking {

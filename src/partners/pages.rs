@@ -376,7 +376,7 @@ async fn change_password(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Fo
     // Every session ends, this browser's too, which gets a new one: whoever else knew the
     // old password is out, here and in their open pages.
     users::set_password_hash(&state.db, &user.user_id, &hash).await?.announce(&state.bus);
-    let raw = sessions::create(&state.db, &user.user_id).await?;
+    let raw = sessions::renew(&state.db, &user.user_id, user.proved_at).await?;
     let mut resp = redirect("/partners/profile/?saved=password");
     if let Ok(v) = HeaderValue::from_str(&cookie(state, SESSION_COOKIE, &raw, sessions::ABSOLUTE_MS / 1000)) {
         resp.headers_mut().append(header::SET_COOKIE, v);

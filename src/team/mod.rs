@@ -318,10 +318,15 @@ pub async fn set_role(db: &Db, partner_id: &str, user_id: &str, role: TeamRole) 
     let mut tx = db.begin().await?;
     let roles = roles_locked(&mut tx, partner_id).await?;
     let before = check_owners(&roles, user_id, Some(role))?;
-    on_tx!(&mut tx, c => sqlx::query("UPDATE partner_members SET role = $3 WHERE partner_id = $1 AND user_id = $2")
+    // Someone made owner has two weeks from now to turn two-factor on (as a new owner has).
+    let due = (role == TeamRole::Owner && before != TeamRole::Owner).then(|| crate::db::now_ms() + crate::auth::sessions::OWNER_GRACE_MS);
+    on_tx!(&mut tx, c => sqlx::query(
+        "UPDATE partner_members SET role = $3, two_factor_due_at = COALESCE($4, two_factor_due_at) WHERE partner_id = $1 AND user_id = $2",
+    )
         .bind(partner_id)
         .bind(user_id)
         .bind(role.as_str())
+        .bind(due)
         .execute(&mut *c)
         .await
         .map(|r| r.rows_affected()))?;

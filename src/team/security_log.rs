@@ -106,6 +106,20 @@ fn field_label(lang: Lang, key: &str) -> String {
         "status" => Some(Msg::FieldStatus),
         "reason" => Some(Msg::FieldReason),
         "required" => Some(Msg::TeamRequireTwoFactor),
+        "url" => Some(Msg::WebhookUrl),
+        "events" => Some(Msg::WebhookEvents),
+        "active" => Some(Msg::WebhookActive),
+        "color" => Some(Msg::BrandColor),
+        "message" => Some(Msg::BrandMessage),
+        "logo" => Some(Msg::BrandLogo),
+        "business_name" => Some(Msg::FieldBusinessName),
+        "contact_name" => Some(Msg::FieldContactName),
+        "email" => Some(Msg::FieldEmail),
+        "pickup_address" => Some(Msg::FieldPickupAddress),
+        "name" => Some(Msg::ApiKeyName),
+        "channel" => Some(Msg::TeamInviteContact),
+        "refund" => Some(Msg::DisputeRefund),
+        "note" => Some(Msg::FieldReason),
         _ => None,
     };
     msg.map_or_else(|| key.to_owned(), |m| lang.t(m).to_owned())
@@ -117,7 +131,8 @@ fn value_label(lang: Lang, key: &str, v: &serde_json::Value) -> String {
         ("role", serde_json::Value::String(r)) => {
             crate::auth::TeamRole::parse(r).map_or_else(|| r.clone(), |r| lang.t(r.label()).to_owned())
         }
-        ("required", serde_json::Value::Bool(b)) => lang.t(if *b { Msg::Yes } else { Msg::No }).to_owned(),
+        ("logo", serde_json::Value::String(r)) if r == "replaced" => lang.t(Msg::AuditReplaced).to_owned(),
+        (_, serde_json::Value::Bool(b)) => lang.t(if *b { Msg::Yes } else { Msg::No }).to_owned(),
         _ => shown(v),
     }
 }

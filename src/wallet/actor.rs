@@ -147,6 +147,11 @@ pub type Job<T> = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = T> + Send>> + 
 /// Run `job` through the partner's wallet actor, after the commands before it and before those
 /// after it. `None` if the actor system is gone.
 pub async fn serialised<T: Send + 'static>(actors: &Actors, partner_id: &str, job: Job<T>) -> Option<T> {
+    // The job runs elsewhere: on behalf of whoever asked it, for the audit trail.
+    let job: Job<T> = match crate::audit::current() {
+        Some(actor) => Box::new(move || Box::pin(crate::audit::acting(actor, job()))),
+        None => job,
+    };
     actors.get::<WalletActor>(partner_id).await?.send(Serialised(job)).await.ok().flatten()
 }
 

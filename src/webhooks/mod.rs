@@ -140,13 +140,16 @@ pub async fn save_with(
                 .await
                 .map(|r| r.rows_affected()))?;
         }
+        // The trail keeps no credentials a receiver's address may carry (its user, password or
+        // query string): entries are forever.
         let shown = |active: bool, url: &str, events: &str| {
-            serde_json::json!({"url": url, "events": serde_json::from_str::<serde_json::Value>(events).unwrap_or_default(), "active": active})
+            serde_json::json!({"url": without_credentials(url), "events": serde_json::from_str::<serde_json::Value>(events).unwrap_or_default(), "active": active})
         };
         let after = shown(active, url, &events);
         let before = was.map(|(a, u, e)| shown(a, &u, &e));
         if before.as_ref() != Some(&after) {
-            let mut entry = crate::audit::Entry::new(crate::audit::Action::WebhookChanged, url).shop(partner_id).after(after);
+            let subject = without_credentials(url);
+            let mut entry = crate::audit::Entry::new(crate::audit::Action::WebhookChanged, &subject).shop(partner_id).after(after);
             entry.before = before;
             crate::audit::record(&mut tx, entry).await?;
         }
@@ -227,5 +230,30 @@ mod tests {
             standard_signature(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body),
             "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
         );
+    }
+}
+
+/// A receiver's address without what may be a credential: its user and password, its query
+/// string and fragment (`https://shop.cm/hooks?token=…` → `https://shop.cm/hooks?…`).
+fn without_credentials(url: &str) -> String {
+    let Ok(mut u) = url::Url::parse(url) else { return String::new() };
+    let had_query = u.query().is_some_and(|q| !q.is_empty());
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    u.set_query(None);
+    u.set_fragment(None);
+    let mut out = u.to_string();
+    if had_query {
+        out.push_str("?…");
+    }
+    out
+}
+
+#[cfg(test)]
+mod credential_tests {
+    #[test]
+    fn addresses_are_recorded_without_credentials() {
+        assert_eq!(super::without_credentials("https://user:pw@shop.cm/hooks?token=abc#x"), "https://shop.cm/hooks?…");
+        assert_eq!(super::without_credentials("https://shop.cm/hooks"), "https://shop.cm/hooks");
     }
 }

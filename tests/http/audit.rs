@@ -261,6 +261,33 @@ async fn stale_proof_is_asked_again_and_the_form_survives(backend: Backend) {
         .await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(app.count("api_keys").await, 4);
+
+    // A password change is no proof of the second factor: the new session keeps the old proof.
+    age_proof(&app, 11).await;
+    let resp = app
+        .post_form(
+            "/partners/profile/",
+            "/partners/profile/password/",
+            &[("current_password", PASSWORD), ("new_password", "un-autre-mot-de-passe")],
+        )
+        .await;
+    assert_eq!(location(&resp), "/partners/profile/?saved=password");
+    let resp = app.post_form("/partners/api-keys/", "/partners/api-keys/", &[("name", "Cinquième")]).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN, "still asked for a code");
+    assert_eq!(actions_recorded(&app, &partner).await.iter().filter(|a| *a == "sign_in").count(), 1, "a password change is not a sign-in");
+
+    // Guessing codes to turn two-factor off is throttled like sign-in, and recorded.
+    for _ in 0..5 {
+        let resp = app.post_form("/partners/profile/", "/accounts/two-factor/disable/", &[("code", "000000")]).await;
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let resp = app.post_form("/partners/profile/", "/accounts/two-factor/disable/", &[("code", &totp::code(&secret, step + 2))]).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY, "even the right code waits");
+    assert!(resp.text().await.unwrap().contains("Trop de codes refusés"));
+    // (The wrong step-up proofs above counted too: only the tries checked before the lock are.)
+    assert!(actions_recorded(&app, &partner).await.iter().any(|a| a == "two_factor.failed"), "wrong codes recorded");
+    let on: i64 = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM user_totp WHERE confirmed_at IS NOT NULL").fetch_one(pool).await).unwrap();
+    assert_eq!(on, 1, "still on");
 }
 
 async fn two_factor_is_required_of_owners_and_when_the_shop_asks(backend: Backend) {

@@ -115,6 +115,17 @@ async fn a_dispute_goes_from_photo_to_refund_once(backend: Backend) {
     let d = disputes::find(&app.state.db, &id).await.unwrap().unwrap();
     assert_eq!((d.status.as_str(), d.refund_amount, d.decision_reason.as_deref()), ("RESOLVED", Some(Fcfa(5000)), Some("Casse confirmée")));
 
+    // The audit trail names the admin who decided, from their address, and the refund.
+    let decided: (String, String, Option<String>) = delivr::on_db!(&app.state.db, pool => sqlx::query_as(
+        "SELECT actor, ip, after FROM audit_events WHERE action = 'dispute.status_changed' AND partner_id = $1 ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(&partner)
+    .fetch_one(pool)
+    .await)
+    .unwrap();
+    assert_eq!((decided.0.as_str(), decided.1.is_empty()), ("admin@delivr.cm", false), "{decided:?}");
+    assert!(decided.2.as_deref().unwrap_or_default().contains("RESOLVED"));
+
     // The refund landed once; deciding again changes nothing.
     let again = disputes::Decision { resolved: true, reason: "encore".into(), refund: 5000 };
     assert!(disputes::decide_in_turn(&app.state, &partner, &id, "x", again).await.is_err());
