@@ -17,7 +17,7 @@ use crate::{
     orders::{
         model::Status,
         pages::{ListQuery, load_partner},
-        repo::{self, Cursor, Filter, Order},
+        repo::{self, Cursor, Filter},
     },
     state::AppState,
     web::PageResult,
@@ -73,39 +73,53 @@ fn header_row(lang: Lang) -> Vec<&'static str> {
     .collect()
 }
 
-fn row(o: &Order, lang: Lang, public_url: &str) -> Vec<String> {
-    vec![
-        o.tracking_number.clone(),
-        format_datetime(o.created_at, lang),
-        lang.t(o.status().label()).to_owned(),
-        cell(&o.recipient_name),
-        o.recipient_phone.clone(),
-        o.pickup_city.clone(),
-        o.pickup_quartier.clone(),
-        cell(&o.pickup_address),
-        o.dropoff_city.clone(),
-        o.dropoff_quartier.clone(),
-        cell(&o.dropoff_address),
-        cell(&o.package_description),
-        o.size_class.clone(),
-        o.cod_amount.get().to_string(),
-        o.price_total.get().to_string(),
-        // What the vendor receives for it: nothing for a cancelled order; the fee paid, nothing
-        // collected, for one that failed or came back.
-        match o.status() {
-            Status::Cancelled => 0,
-            Status::Failed | Status::Returning | Status::Returned => -o.price_total.get(),
-            _ => o.cod_amount.get() - o.price_total.get(),
-        }
-        .to_string(),
-        format!("{:.1}", o.distance_m as f64 / 1000.0).replace('.', if lang == Lang::Fr { "," } else { "." }),
-        cell(o.courier_name.as_deref().unwrap_or("")),
-        o.source.clone(),
-        o.finished_at.map(|t| format_datetime(t, lang)).unwrap_or_default(),
-        cell(o.failure_reason.as_deref().unwrap_or("")),
-        cell(o.cancel_reason.as_deref().unwrap_or("")),
-        format!("{public_url}/t/{}/", o.public_token),
-    ]
+/// Write one order's line (its fields straight into the writer: no line of strings per order).
+fn write_row(w: &mut csv::Writer<Vec<u8>>, o: &repo::ExportRow, lang: Lang, public_url: &str) {
+    let status = Status::parse(&o.2).unwrap_or(Status::Pending);
+    // What the vendor receives for it: nothing for a cancelled order; the fee paid, nothing
+    // collected, for one that failed or came back.
+    let receives = match status {
+        Status::Cancelled => 0,
+        Status::Failed | Status::Returning | Status::Returned => -o.14,
+        _ => o.13 - o.14,
+    };
+    let km = format!("{:.1}", o.15 as f64 / 1000.0);
+    let fields: [&str; 3] = [&o.0, &format_datetime(o.1, lang), lang.t(status.label())];
+    // Writing into memory cannot fail.
+    for f in fields {
+        let _ = w.write_field(f);
+    }
+    let _ = w.write_field(cell(&o.3));
+    let _ = w.write_field(&o.4);
+    let _ = w.write_field(&o.5);
+    let _ = w.write_field(&o.6);
+    let _ = w.write_field(cell(&o.7));
+    let _ = w.write_field(&o.8);
+    let _ = w.write_field(&o.9);
+    let _ = w.write_field(cell(&o.10));
+    let _ = w.write_field(cell(&o.11));
+    let _ = w.write_field(&o.12);
+    let _ = w.write_field(o.13.to_string());
+    let _ = w.write_field(o.14.to_string());
+    let _ = w.write_field(receives.to_string());
+    let _ = w.write_field(if lang == Lang::Fr { km.replace('.', ",") } else { km });
+    let _ = w.write_field(cell(o.16.as_deref().unwrap_or("")));
+    let _ = w.write_field(&o.17);
+    let _ = w.write_field(o.18.map(|t| format_datetime(t, lang)).unwrap_or_default());
+    let _ = w.write_field(cell(o.19.as_deref().unwrap_or("")));
+    let _ = w.write_field(cell(o.20.as_deref().unwrap_or("")));
+    let _ = w.write_field(format!("{public_url}/t/{}/", o.21));
+    let _ = w.write_record(None::<&[u8]>);
+}
+
+/// A batch of orders as CSV lines.
+fn batch_csv(rows: &[repo::ExportRow], lang: Lang, public_url: &str, delimiter: u8) -> Bytes {
+    let mut w =
+        csv::WriterBuilder::new().delimiter(delimiter).terminator(csv::Terminator::CRLF).from_writer(Vec::with_capacity(rows.len() * 200));
+    for o in rows {
+        write_row(&mut w, o, lang, public_url);
+    }
+    Bytes::from(w.into_inner().unwrap_or_default())
 }
 
 pub(crate) fn to_csv(rows: impl IntoIterator<Item = Vec<String>>, delimiter: u8) -> Bytes {
@@ -127,7 +141,7 @@ struct Export {
 }
 
 /// A batch of orders being read, and the cursor after it.
-type Batch = tokio::task::JoinHandle<sqlx::Result<(Vec<Order>, Option<Cursor>)>>;
+type Batch = tokio::task::JoinHandle<sqlx::Result<(Vec<repo::ExportRow>, Option<Cursor>)>>;
 
 /// Where the export stands: the header to send, a batch being read, or the end.
 enum Step {
@@ -140,7 +154,7 @@ impl Export {
     /// Start reading the batch after `cursor` (at once, while the previous one is written).
     fn read(self: &std::sync::Arc<Self>, cursor: Option<Cursor>) -> Batch {
         let export = self.clone();
-        tokio::spawn(async move { repo::list(&export.db, &export.partner_id, &export.filter, cursor.as_ref(), BATCH).await })
+        tokio::spawn(async move { repo::export_batch(&export.db, &export.partner_id, &export.filter, cursor.as_ref(), BATCH).await })
     }
 }
 
@@ -167,7 +181,7 @@ pub fn stream_orders(db: Db, partner_id: String, filter: Filter, lang: Lang, pub
                             Some(cursor) => Step::Reading(export.read(Some(cursor))),
                             None => Step::Done,
                         };
-                        let chunk = to_csv(rows.iter().map(|o| row(o, export.lang, &export.public_url)), export.delimiter);
+                        let chunk = batch_csv(&rows, export.lang, &export.public_url, export.delimiter);
                         Some((Ok(chunk), after))
                     }
                     Err(e) => {

@@ -18,6 +18,7 @@ both_backends!(
     another_vendors_orders_are_404_everywhere,
     the_list_filters_searches_and_pages,
     export_streams_filtered_csv_for_excel,
+    export_walks_every_batch_once_newest_first,
     import_previews_then_creates_valid_rows_once,
     import_refuses_bad_files,
     only_served_routes_are_priced,
@@ -545,6 +546,44 @@ async fn export_streams_filtered_csv_for_excel(backend: Backend) {
     assert_eq!(&rows[0][3], "Paul Nkwi");
     assert_eq!(app.get("/partners/orders/export/?sep=tab").await.status(), StatusCode::BAD_REQUEST);
     assert_eq!(app.get("/partners/orders/export/?from=yesterday").await.status(), StatusCode::BAD_REQUEST);
+}
+
+/// An export longer than one batch (they are read 500 at a time): every order once, newest
+/// first, each line matching its order; a filter applies across batches too.
+async fn export_walks_every_batch_once_newest_first(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let partner = vendor(&app, "Boutique", "a@shop.cm").await;
+    let hash = delivr::accounts::password::hash("coursier-1").unwrap();
+    let courier = delivr::accounts::repo::create_staff(&app.state.db, delivr::auth::Role::Courier, "c@delivr.cm", "Coursier", None, &hash)
+        .await
+        .unwrap();
+    delivr::demo::seed_orders(&app.state.db, &partner, &[courier], delivr::db::now_ms(), 1_100).await.unwrap();
+    let total = app.count("orders").await;
+    let text = app.get("/partners/orders/export/?sep=comma").await.text().await.unwrap();
+    let mut reader = csv::ReaderBuilder::new().from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len() as i64, total, "every order");
+    let tracking: std::collections::HashSet<&str> = rows.iter().map(|r| &r[0]).collect();
+    assert_eq!(tracking.len(), rows.len(), "each once");
+    let expected: Vec<(String, String, String)> = delivr::on_db!(&app.state.db, pool => sqlx::query_as(
+        "SELECT o.tracking_number, o.recipient_name, o.public_token FROM orders o WHERE o.partner_id = $1 ORDER BY o.created_at DESC, o.id DESC",
+    )
+    .bind(&partner)
+    .fetch_all(pool)
+    .await)
+    .unwrap();
+    for (row, (number, name, token)) in rows.iter().zip(&expected) {
+        assert_eq!(&row[0], number, "newest first");
+        assert_eq!(&row[3], name.as_str());
+        assert!(row[22].ends_with(&format!("/t/{token}/")), "{row:?}");
+    }
+    let delivered: i64 = delivr::on_db!(&app.state.db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE status = 'COMPLETED'").fetch_one(pool).await).unwrap();
+    assert!(delivered > 500, "the filter spans batches ({delivered})");
+    let text = app.get("/partners/orders/export/?status=COMPLETED").await.text().await.unwrap();
+    let mut reader = csv::ReaderBuilder::new().delimiter(b';').from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len() as i64, delivered);
+    assert!(rows.iter().all(|r| &r[2] == "Livrée"), "only delivered orders");
 }
 
 /// Upload a CSV through the import form; returns the import id.
