@@ -120,7 +120,13 @@ impl Db {
     /// Connect to `url` (`sqlite://path` or `postgres://…`).
     pub async fn connect(url: &str) -> anyhow::Result<Db> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let opts = PgConnectOptions::from_str(url).context("DATABASE_URL is not a valid PostgreSQL URL")?;
+            // Every statement is prepared once per connection; planning it anew at each run
+            // (PostgreSQL's custom plans, which it kept choosing for the orders list) cost 3 to
+            // 4 ms against under 1 ms of execution. One generic plan per statement: the queries
+            // are keyed on a partner and an indexed order, the same plan serves every shop.
+            let opts = PgConnectOptions::from_str(url)
+                .context("DATABASE_URL is not a valid PostgreSQL URL")?
+                .options([("plan_cache_mode", "force_generic_plan")]);
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 // A stopped server refuses connections at once, and sqlx retries until this
