@@ -15,6 +15,8 @@ CREATE TABLE audit_events (
     created_at BIGINT    NOT NULL
 );
 CREATE INDEX audit_events_partner ON audit_events (partner_id, seq);
+-- One person's entries (the log's person filter), and the people named in a shop's log.
+CREATE INDEX audit_events_person ON audit_events (partner_id, user_id, seq);
 CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'audit_events is append-only';

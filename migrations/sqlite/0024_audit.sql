@@ -15,6 +15,8 @@ CREATE TABLE audit_events (
     created_at INTEGER NOT NULL
 );
 CREATE INDEX audit_events_partner ON audit_events (partner_id, seq);
+-- One person's entries (the log's person filter), and the people named in a shop's log.
+CREATE INDEX audit_events_person ON audit_events (partner_id, user_id, seq);
 CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
 CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
