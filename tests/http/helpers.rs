@@ -420,7 +420,8 @@ pub fn serve_command(url: &str, port: u16, env: &[(&str, &str)]) -> std::process
         .env("BIND", format!("127.0.0.1:{port}"))
         .env("LOG", "error")
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
+        // Its errors (only errors are logged) land in the run's output, beside the failure.
+        .stderr(std::process::Stdio::inherit());
     for (k, v) in env {
         cmd.env(k, v);
     }
