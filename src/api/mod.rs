@@ -375,8 +375,10 @@ async fn replay(state: &AppState, partner_id: &str, r: &idempotency::Record, lan
     let (content_type, body) = match (&r.response_body, &r.effect) {
         (Some(body), _) => (r.content_type.clone().unwrap_or_else(|| "application/json".to_owned()), body.clone()),
         (None, Some(effect)) => match rebuild(state, partner_id, effect).await {
-            Some(body) => ("application/json; charset=utf-8".to_owned(), body),
-            None => return for_status(StatusCode::INTERNAL_SERVER_ERROR, lang, None),
+            Ok(Some(body)) => ("application/json; charset=utf-8".to_owned(), body),
+            Ok(None) => return for_status(StatusCode::INTERNAL_SERVER_ERROR, lang, None),
+            // The database went away between the record and its resource: retry later.
+            Err(e) => return internal(e, lang),
         },
         (None, None) => return for_status(StatusCode::INTERNAL_SERVER_ERROR, lang, None),
     };
@@ -384,19 +386,19 @@ async fn replay(state: &AppState, partner_id: &str, r: &idempotency::Record, lan
 }
 
 /// The response an effect gives, built from the resource as it is now.
-async fn rebuild(state: &AppState, partner_id: &str, effect: &str) -> Option<String> {
+async fn rebuild(state: &AppState, partner_id: &str, effect: &str) -> sqlx::Result<Option<String>> {
     let mut parts = effect.splitn(3, ':');
     let body = match (parts.next(), parts.next(), parts.next()) {
-        (Some("order" | "cancel"), Some(id), None) => crate::orders::api::order_json(state, partner_id, id).await,
-        (Some("dispute"), Some(id), None) => crate::disputes::api::dispute_json(state, partner_id, id).await,
-        (Some("message"), Some(dispute), Some(id)) => crate::disputes::api::message_json(state, partner_id, dispute, id).await,
-        (Some("payout"), Some(id), None) => crate::wallet::api::payout_json(state, partner_id, id).await,
+        (Some("order" | "cancel"), Some(id), None) => crate::orders::api::order_json(state, partner_id, id).await?,
+        (Some("dispute"), Some(id), None) => crate::disputes::api::dispute_json(state, partner_id, id).await?,
+        (Some("message"), Some(dispute), Some(id)) => crate::disputes::api::message_json(state, partner_id, dispute, id).await?,
+        (Some("payout"), Some(id), None) => crate::wallet::api::payout_json(state, partner_id, id).await?,
         _ => None,
     };
     if body.is_none() {
         tracing::warn!(effect, "an idempotent effect could not be rebuilt");
     }
-    body
+    Ok(body)
 }
 
 /// The problem for a request the document refuses.

@@ -249,11 +249,15 @@ fn refused(lang: Lang, e: DisputeError) -> ApiProblem {
 async fn detail(state: &AppState, d: &Dispute) -> Result<DisputeDetail, ApiProblem> {
     let messages = super::messages(&state.db, &d.id).await?;
     let photos = super::photos(&state.db, &d.id).await?;
-    Ok(DisputeDetail {
+    Ok(detail_of(d, &messages, &photos))
+}
+
+fn detail_of(d: &Dispute, messages: &[super::Message], photos: &[super::PhotoRef]) -> DisputeDetail {
+    DisputeDetail {
         dispute: DisputeOut::from(d),
         messages: messages.iter().map(MessageOut::from).collect(),
-        photos: photos.into_iter().map(|p| PhotoOut { id: p.id, width: p.width, height: p.height }).collect(),
-    })
+        photos: photos.iter().map(|p| PhotoOut { id: p.id.clone(), width: p.width, height: p.height }).collect(),
+    }
 }
 
 async fn own(state: &AppState, auth: &ApiKeyAuth, id: &str, lang: Lang) -> Result<Dispute, ApiProblem> {
@@ -366,16 +370,17 @@ impl DisputesApi {
 
 /// The JSON of one of the partner's disputes, as `GET /disputes/{id}` gives it (an idempotent
 /// retry of an opening whose response was never stored is answered with it).
-pub(crate) async fn dispute_json(state: &AppState, partner_id: &str, id: &str) -> Option<String> {
-    let d = super::find_for_partner(&state.db, partner_id, id).await.ok().flatten()?;
-    poem_openapi::types::ToJSON::to_json(&detail(state, &d).await.ok()?).map(|v| v.to_string())
+pub(crate) async fn dispute_json(state: &AppState, partner_id: &str, id: &str) -> sqlx::Result<Option<String>> {
+    let Some(d) = super::find_for_partner(&state.db, partner_id, id).await? else { return Ok(None) };
+    let messages = super::messages(&state.db, &d.id).await?;
+    let photos = super::photos(&state.db, &d.id).await?;
+    Ok(poem_openapi::types::ToJSON::to_json(&detail_of(&d, &messages, &photos)).map(|v| v.to_string()))
 }
 
 /// The JSON of one message of one of the partner's disputes.
-pub(crate) async fn message_json(state: &AppState, partner_id: &str, dispute_id: &str, message_id: &str) -> Option<String> {
-    let d = super::find_for_partner(&state.db, partner_id, dispute_id).await.ok().flatten()?;
-    let id: i64 = message_id.parse().ok()?;
-    let messages = super::messages(&state.db, &d.id).await.ok()?;
-    let m = messages.iter().find(|m| m.id == id)?;
-    poem_openapi::types::ToJSON::to_json(&MessageOut::from(m)).map(|v| v.to_string())
+pub(crate) async fn message_json(state: &AppState, partner_id: &str, dispute_id: &str, message_id: &str) -> sqlx::Result<Option<String>> {
+    let Some(d) = super::find_for_partner(&state.db, partner_id, dispute_id).await? else { return Ok(None) };
+    let Ok(id) = message_id.parse::<i64>() else { return Ok(None) };
+    let messages = super::messages(&state.db, &d.id).await?;
+    Ok(messages.iter().find(|m| m.id == id).and_then(|m| poem_openapi::types::ToJSON::to_json(&MessageOut::from(m)).map(|v| v.to_string())))
 }

@@ -735,9 +735,9 @@ impl poem_openapi::types::Example for CancelRequest {
 
 /// The JSON of one of the partner's orders, as `GET /orders/{id}` gives it (an idempotent
 /// retry of a create or a cancel whose response was never stored is answered with it).
-pub(crate) async fn order_json(state: &AppState, partner_id: &str, id: &str) -> Option<String> {
-    let order = repo::find_for_partner(&state.db, partner_id, id).await.ok().flatten()?;
-    poem_openapi::types::ToJSON::to_json(&OrderOut::from(&order, &state.config.public_url())).map(|v| v.to_string())
+pub(crate) async fn order_json(state: &AppState, partner_id: &str, id: &str) -> sqlx::Result<Option<String>> {
+    let Some(order) = repo::find_for_partner(&state.db, partner_id, id).await? else { return Ok(None) };
+    Ok(poem_openapi::types::ToJSON::to_json(&OrderOut::from(&order, &state.config.public_url())).map(|v| v.to_string()))
 }
 
 /// The API takes the sizes its document lists, exactly (`S`, `M`, `L`); anything else is

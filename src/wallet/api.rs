@@ -287,7 +287,7 @@ impl WalletApi {
 
 /// The JSON of one of the partner's payouts, as the request answered it (an idempotent retry
 /// whose response was never stored is answered with it).
-pub(crate) async fn payout_json(state: &AppState, partner_id: &str, id: &str) -> Option<String> {
-    let p = wallet::payout(&state.db, partner_id, id).await.ok().flatten()?;
-    poem_openapi::types::ToJSON::to_json(&PayoutOut::from(&p)).map(|v| v.to_string())
+pub(crate) async fn payout_json(state: &AppState, partner_id: &str, id: &str) -> sqlx::Result<Option<String>> {
+    let Some(p) = wallet::payout(&state.db, partner_id, id).await? else { return Ok(None) };
+    Ok(poem_openapi::types::ToJSON::to_json(&PayoutOut::from(&p)).map(|v| v.to_string()))
 }
