@@ -352,12 +352,12 @@ async fn to_csv(state: &AppState, lang: Lang, partner_id: &str, f: &Filter) -> s
         lang.t(Msg::AuditWhen),
         lang.t(Msg::AuditWho),
         lang.t(Msg::AuditWhat),
-        "code",
-        "subject",
-        "before",
-        "after",
-        "ip",
-        "user_agent",
+        lang.t(Msg::AuditCode),
+        lang.t(Msg::AuditSubject),
+        lang.t(Msg::AuditBefore),
+        lang.t(Msg::AuditAfter),
+        lang.t(Msg::AuditAddress),
+        lang.t(Msg::AuditBrowser),
     ]);
     let mut before = None;
     loop {

@@ -128,6 +128,10 @@ async fn actions_are_recorded_with_who_and_what(backend: Backend) {
     let csv = resp.text().await.unwrap();
     assert!(csv.starts_with('\u{feff}'), "a BOM for Excel");
     assert_eq!(csv.lines().count(), 2, "the header and the one cancellation: {csv}");
+    assert!(
+        csv.lines().next().unwrap().contains("Quand;Qui;Action;Code de l'action;Objet;Avant;Après;Adresse IP;Navigateur"),
+        "headers in French, `;`"
+    );
     assert!(csv.contains(&order.tracking_number));
 
     // The admin reads the same, per shop; other shops' entries are not there.
