@@ -121,6 +121,31 @@ pub async fn verify(db: &Db, user_id: &str, code: &str, now: i64) -> sqlx::Resul
     Ok(spend_code(db, user_id, code, now, true).await? || spend_recovery(db, user_id, code, now).await?)
 }
 
+/// What a typed second factor turned out to be.
+enum Code {
+    Given,
+    Wrong,
+    /// Too many wrong ones lately: not even checked.
+    Locked,
+}
+
+/// Check a code (or recovery code) `user_id` typed: wrong ones count per account across
+/// sign-ins and are recorded, so a stolen password or session gets no endless tries.
+async fn check_code(db: &Db, user_id: &str, code: &str, now: i64) -> sqlx::Result<Code> {
+    let key = format!("2fa:{user_id}");
+    if super::throttle::retry_after(db, &[(&key, super::throttle::LOGIN_ACCOUNT)]).await?.is_some() {
+        return Ok(Code::Locked);
+    }
+    if verify(db, user_id, code, now).await? {
+        return Ok(Code::Given);
+    }
+    super::throttle::record(db, &[&key]).await?;
+    metrics::counter!("delivr_sign_in_failures_total", "kind" => "second-factor").increment(1);
+    let email = super::repo::email_of(db, user_id).await?.unwrap_or_default();
+    crate::audit::failed_sign_in(db, &email, crate::audit::Action::TwoFactorFailed).await?;
+    Ok(Code::Wrong)
+}
+
 /// Turn two-factor on with the first code of the secret being set up; returns the recovery
 /// codes (shown once), or `None` when the code does not match.
 pub async fn confirm(db: &Db, user_id: &str, code: &str, now: i64) -> sqlx::Result<Option<Vec<String>>> {
@@ -276,20 +301,17 @@ async fn answer_challenge(
         // Expired or out of tries: the password again.
         return Ok(redirect("/accounts/login/?expired=1"));
     };
-    // Wrong codes count per account across sign-ins (a stolen password gets no endless tries).
-    let key = format!("2fa:{user_id}");
-    if super::throttle::retry_after(&state.db, &[(&key, super::throttle::LOGIN_ACCOUNT)]).await?.is_some() {
-        end_challenge(&state.db, &raw).await?;
-        return Ok(redirect("/accounts/login/?expired=1"));
-    }
-    if !verify(&state.db, &user_id, &form.code, now).await? {
-        super::throttle::record(&state.db, &[&key]).await?;
-        metrics::counter!("delivr_sign_in_failures_total", "kind" => "second-factor").increment(1);
-        let email = super::repo::email_of(&state.db, &user_id).await?.unwrap_or_default();
-        crate::audit::failed_sign_in(&state.db, &email, crate::audit::Action::TwoFactorFailed).await?;
-        let mut errors = FieldErrors::default();
-        errors.add("code", ctx.t(Msg::ErrTwoFactorCode));
-        return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, challenge_view(ctx, &errors)));
+    match check_code(&state.db, &user_id, &form.code, now).await? {
+        Code::Given => {}
+        Code::Locked => {
+            end_challenge(&state.db, &raw).await?;
+            return Ok(redirect("/accounts/login/?expired=1"));
+        }
+        Code::Wrong => {
+            let mut errors = FieldErrors::default();
+            errors.add("code", ctx.t(Msg::ErrTwoFactorCode));
+            return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, challenge_view(ctx, &errors)));
+        }
     }
     end_challenge(&state.db, &raw).await?;
     let mut resp = super::pages::start_session(state, ctx, &user_id, &next, req).await?;
@@ -379,19 +401,14 @@ async fn disable(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Form(form)
     }
     let required = user.partner.as_ref().is_some_and(|p| p.two_factor_required);
     // Wrong codes count with the sign-in's (a stolen session gets no endless tries either).
-    let key = format!("2fa:{}", user.user_id);
-    let locked = super::throttle::retry_after(&state.db, &[(&key, super::throttle::LOGIN_ACCOUNT)]).await?.is_some();
     let refusal = if required {
         Some(Msg::ErrTwoFactorStillRequired)
-    } else if locked {
-        Some(Msg::ErrTwoFactorLocked)
-    } else if !verify(&state.db, &user.user_id, &form.code, now).await? {
-        super::throttle::record(&state.db, &[&key]).await?;
-        metrics::counter!("delivr_sign_in_failures_total", "kind" => "second-factor").increment(1);
-        crate::audit::failed_sign_in(&state.db, &user.email, crate::audit::Action::TwoFactorFailed).await?;
-        Some(Msg::ErrTwoFactorCode)
     } else {
-        None
+        match check_code(&state.db, &user.user_id, &form.code, now).await? {
+            Code::Given => None,
+            Code::Locked => Some(Msg::ErrTwoFactorLocked),
+            Code::Wrong => Some(Msg::ErrTwoFactorCode),
+        }
     };
     if let Some(refusal) = refusal {
         let mut errors = FieldErrors::default();
