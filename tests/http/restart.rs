@@ -283,7 +283,9 @@ async fn a_postgres_restart_is_ridden_through() {
         c.await.unwrap();
     }
     let wrong = seen.wrong.lock().unwrap().clone();
-    assert!(wrong.is_empty(), "answers other than success or 503 with Retry-After: {wrong:?}");
+    // The instances' own logs (warnings and errors) beside a failure, to say which path answered.
+    let logs = || [&a, &b].map(|i| std::fs::read_to_string(&i.log).unwrap_or_default()).join("\n---\n");
+    assert!(wrong.is_empty(), "answers other than success or 503 with Retry-After: {wrong:?}\n{}", logs());
     assert!(unavailable_while_down > 0, "requests were refused while the database was down");
     assert!(created_while_down <= 4, "nothing can be created without the database ({created_while_down})");
     let slowest = seen.slowest_ms.load(Ordering::SeqCst);
