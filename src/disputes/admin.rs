@@ -190,7 +190,8 @@ async fn decide(
         let decision = Decision { resolved, reason, refund };
         match disputes::decide_in_turn(state, &d.partner_id, &d.id, &admin.user_id, decision).await {
             Ok(_) => return Ok(redirect(&format!("/admin/disputes/{}/", d.id))),
-            Err(e @ (DisputeError::Db(_) | DisputeError::Unavailable)) => return Err(internal(e).into()),
+            Err(DisputeError::Db(e)) => return Err(e.into()),
+            Err(e @ DisputeError::Unavailable) => return Err(internal(e).into()),
             Err(e) => errors.add("form", ctx.t(e.message())),
         }
     }

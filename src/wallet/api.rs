@@ -236,15 +236,7 @@ impl WalletApi {
         let token = uuid::Uuid::new_v4().to_string();
         let idem = req.extensions().get::<crate::idempotency::IdemKey>().cloned();
         let cmd = WalletCommand::RequestPayout { amount: ask.amount, phone: ask.phone, operator: ask.operator, request_token: token, idem };
-        let id = match crate::wallet::actor::run(&state.actors, &auth.0.partner_id, cmd).await {
-            Ok(id) => id,
-            Err(WalletError::InsufficientFunds) => {
-                let mut errors = FieldErrors::default();
-                errors.add("amount", lang.t(Msg::ErrPayoutFunds));
-                return Err(ApiProblem::validation(lang, &errors, |f| f.to_owned()));
-            }
-            Err(e) => return Err(ApiProblem::internal(lang, e)),
-        };
+        let id = crate::wallet::actor::run(&state.actors, &auth.0.partner_id, cmd).await.map_err(|e| payout_refused(lang, e))?;
         let p = wallet::payout(&state.db, &auth.0.partner_id, &id).await?.ok_or_else(|| ApiProblem::internal(lang, "payout vanished"))?;
         Ok(PayoutCreated::Created(Json(PayoutOut::from(&p))))
     }
@@ -285,9 +277,41 @@ impl WalletApi {
     }
 }
 
+/// Why a payout request was not made, as a problem: `422` on the amount when the balance does
+/// not cover it, `503` (to retry) when the database could not be reached, `500` otherwise.
+fn payout_refused(lang: crate::i18n::Lang, e: WalletError) -> ApiProblem {
+    match e {
+        WalletError::InsufficientFunds => {
+            let mut errors = FieldErrors::default();
+            errors.add("amount", lang.t(Msg::ErrPayoutFunds));
+            ApiProblem::validation(lang, &errors, |f| f.to_owned())
+        }
+        WalletError::Db(e) => ApiProblem::database(lang, &e),
+        e => ApiProblem::internal(lang, e),
+    }
+}
+
 /// The JSON of one of the partner's payouts, as the request answered it (an idempotent retry
 /// whose response was never stored is answered with it).
 pub(crate) async fn payout_json(state: &AppState, partner_id: &str, id: &str) -> sqlx::Result<Option<String>> {
     let Some(p) = wallet::payout(&state.db, partner_id, id).await? else { return Ok(None) };
     Ok(poem_openapi::types::ToJSON::to_json(&PayoutOut::from(&p)).map(|v| v.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use poem::{IntoResponse, http::StatusCode};
+
+    use super::*;
+
+    #[test]
+    fn a_payout_that_met_the_database_away_is_retried_not_failed() {
+        let lang = crate::i18n::Lang::Fr;
+        let status = |e| payout_refused(lang, e).into_response().status();
+        let away = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        assert_eq!(status(WalletError::Db(sqlx::Error::Io(away))), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(status(WalletError::Db(sqlx::Error::PoolTimedOut)), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(status(WalletError::InsufficientFunds), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(status(WalletError::Db(sqlx::Error::RowNotFound)), StatusCode::INTERNAL_SERVER_ERROR);
+    }
 }

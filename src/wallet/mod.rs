@@ -340,6 +340,18 @@ pub enum WalletError {
     Unavailable(String),
 }
 
+/// A wallet failure on a page: the database out of reach gives the translated `503` every page
+/// gives then (the cause must stay a `sqlx::Error` to be recognised); anything else is the
+/// error page.
+impl From<WalletError> for crate::web::PageError {
+    fn from(e: WalletError) -> Self {
+        match e {
+            WalletError::Db(e) => e.into(),
+            other => crate::web::PageError::Internal(other.into()),
+        }
+    }
+}
+
 /// Refusals compare by kind; failures by their message (a `sqlx::Error` has no equality).
 impl PartialEq for WalletError {
     fn eq(&self, other: &Self) -> bool {
@@ -532,4 +544,17 @@ pub async fn adjust(db: &Db, partner_id: &str, amount: Fcfa, reason: &str) -> Re
     book(&mut tx, Booking { reason: Some(reason), ..Booking::new(partner_id, EntryKind::Adjustment, amount, now_ms()) }).await?;
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_that_met_the_database_away_says_unavailable() {
+        let status = |e: WalletError| poem::Error::from(crate::web::PageError::from(e)).status();
+        let away = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        assert_eq!(status(WalletError::Db(sqlx::Error::Io(away))), poem::http::StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(status(WalletError::NotCovered), poem::http::StatusCode::INTERNAL_SERVER_ERROR);
+    }
 }

@@ -21,7 +21,6 @@ use crate::{
         Ctx, PageResult,
         components::{badge, format_datetime},
         forms::{FieldErrors, Input},
-        internal,
         layout::{csrf_field, page, respond},
         redirect, status_error,
     },
@@ -244,7 +243,7 @@ async fn request_payout(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, For
             Ok(_) => return Ok(redirect("/partners/wallet/?requested=1")),
             Err(WalletError::InsufficientFunds) => errors.add("amount", ctx.t(Msg::ErrPayoutFunds)),
             Err(WalletError::BelowMinimum) => errors.add("amount", ctx.t(Msg::ErrAmount)),
-            Err(e) => return Err(internal(anyhow::anyhow!(e)).into()),
+            Err(e) => return Err(e.into()),
         }
     }
     let body = view(state, ctx, &p.id, &LedgerQuery::default(), &form, &errors, None).await?;
@@ -397,6 +396,6 @@ async fn decide_payout(
         Ok(_) => Ok(redirect(if paid { "/admin/payouts/?done=paid" } else { "/admin/payouts/?done=rejected" })),
         Err(WalletError::NotPending) => Err(status_error(StatusCode::NOT_FOUND).into()),
         Err(WalletError::NotCovered) => Ok(redirect(&format!("/admin/payouts/?uncovered={id}"))),
-        Err(e) => Err(internal(anyhow::anyhow!(e)).into()),
+        Err(e) => Err(e.into()),
     }
 }
