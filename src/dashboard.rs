@@ -79,7 +79,7 @@ async fn render(state: &AppState, ctx: &Ctx, key: KeyCard, status: StatusCode) -
     let (day, month) = douala_day_and_month_start(crate::db::now_ms());
     let kpis = orders::repo::kpis(&state.db, &partner.id, day, month).await?;
     let filter = orders::repo::Filter { newest_first: true, ..Default::default() };
-    let (recent, _) = orders::repo::list(&state.db, &partner.id, &filter, None, 5).await?;
+    let (recent, _) = orders::repo::list::<orders::repo::OrderLine>(&state.db, &partner.id, &filter, None, 5).await?;
     let booking_url = format!("{}/book/{}/", state.config.public_url(), partner.slug);
     let active_keys = api_keys::count_active(&state.db, &partner.id).await?;
     // What the member's role opens: the money, the API keys.
@@ -138,8 +138,8 @@ async fn render(state: &AppState, ctx: &Ctx, key: KeyCard, status: StatusCode) -
                     @for o in &recent {
                         li.order-row {
                             a href=(format!("/partners/orders/{}/", o.id)) {
-                                span.tn { (o.tracking_number) } (orders::pages::status_badge(ctx, o.status()))
-                                span.who { (o.recipient_name) " · " (o.dropoff_quartier) }
+                                span.tn { (o.tracking_number) } (orders::pages::status_badge(ctx, o.status))
+                                span.who { (o.recipient_name) " · " (o.dropoff_place().0) }
                             }
                         }
                     }

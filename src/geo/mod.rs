@@ -101,6 +101,15 @@ pub async fn quartiers_of(_db: &Db, city_id: i64) -> sqlx::Result<Vec<Quartier>>
     Ok(all_quartiers().iter().filter(|q| q.city_id == city_id).cloned().collect())
 }
 
+/// The names of a quartier and of its city, straight from the fixed data (a quartier's id is
+/// its city's id × 1000 + its position): what a list row shows, without a join or a clone.
+pub fn place_names(quartier_id: i64) -> Option<(&'static str, &'static str)> {
+    let (city_id, position) = (quartier_id / 1000, quartier_id % 1000);
+    let (_, _, city, _, _, quartiers) = data::CITIES.iter().find(|c| c.0 == city_id)?;
+    let (name, _, _) = quartiers.get(usize::try_from(position).ok()?.checked_sub(1)?)?;
+    Some((name, city))
+}
+
 pub async fn quartier(_db: &Db, id: i64) -> sqlx::Result<Option<Quartier>> {
     Ok(all_quartiers().iter().find(|q| q.id == id).cloned())
 }
@@ -151,6 +160,17 @@ mod tests {
                 let d = distance_km((*lat, *lng), (*qlat, *qlng));
                 assert!(d < 25.0, "{name} is {d:.1} km from the centre of {slug}");
             }
+        }
+    }
+
+    #[test]
+    fn place_names_agree_with_every_quartier_and_refuse_unknown_ids() {
+        for q in all_quartiers() {
+            let city = all_cities().iter().find(|c| c.id == q.city_id).map(|c| c.name.as_str());
+            assert_eq!(place_names(q.id), Some((q.name.as_str(), city.unwrap_or_default())), "quartier {}", q.id);
+        }
+        for unknown in [0, 1000, 1999, 3001, -1001, i64::MAX] {
+            assert_eq!(place_names(unknown), None, "{unknown}");
         }
     }
 

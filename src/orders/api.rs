@@ -538,7 +538,8 @@ impl OrdersApi {
             },
             None => None,
         };
-        let (rows, next) = repo::list(&state.db, &auth.0.partner_id, &filter, cursor.as_ref(), limit.0.unwrap_or(20)).await?;
+        let (rows, next) =
+            repo::list::<repo::Order>(&state.db, &auth.0.partner_id, &filter, cursor.as_ref(), limit.0.unwrap_or(20)).await?;
         let public_url = state.config.public_url();
         Ok(Json(OrderPage { data: rows.iter().map(|o| OrderOut::from(o, &public_url)).collect(), next_cursor: next.map(|c| c.encode()) }))
     }

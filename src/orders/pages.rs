@@ -19,7 +19,7 @@ use crate::{
     orders::{
         self, Draft,
         model::{Action, Role, Status},
-        repo::{self, Cursor, Filter, Order},
+        repo::{self, Cursor, Filter, Order, OrderLine},
         service::{self, Actor, OrderError, Source},
     },
     partners::repo::{self as partners, Partner},
@@ -186,16 +186,16 @@ pub fn money_words(ctx: &Ctx, cod: i64, fee: i64) -> Markup {
 
 /// An order's money as it stands: cancelled, it costs nothing; failed or sent back, nothing was
 /// collected and the fee was paid; otherwise what the customer pays and the vendor receives.
-pub fn order_money_words(ctx: &Ctx, o: &Order) -> Markup {
-    match o.status() {
+pub fn order_money_words(ctx: &Ctx, status: Status, cod: crate::money::Fcfa, fee: crate::money::Fcfa) -> Markup {
+    match status {
         Status::Cancelled => html! { span.money { (ctx.t(Msg::MoneyCancelled)) } },
         Status::Failed | Status::Returning | Status::Returned => html! {
             span.money {
                 span { (ctx.t(Msg::MoneyNotCollected)) } " · "
-                strong { (ctx.fmt(Msg::MoneyFeeFromWallet, &[("amount", &crate::money::format_fcfa(o.price_total.get()))])) }
+                strong { (ctx.fmt(Msg::MoneyFeeFromWallet, &[("amount", &crate::money::format_fcfa(fee.get()))])) }
             }
         },
-        _ => money_words(ctx, o.cod_amount.get(), o.price_total.get()),
+        _ => money_words(ctx, cod.get(), fee.get()),
     }
 }
 
@@ -205,7 +205,8 @@ fn live_trigger(id: &str) -> String {
     format!("sse:order-{id}, live-refresh")
 }
 
-fn order_row(ctx: &Ctx, o: &Order) -> Markup {
+fn order_row(ctx: &Ctx, o: &OrderLine) -> Markup {
+    let (quartier, city) = o.dropoff_place();
     html! {
         // The row follows its order live (the tick is kept across).
         li.order-row.pickable #(format!("row-{}", o.id)) data-live hx-get=(format!("/partners/orders/{}/row/", o.id))
@@ -214,10 +215,10 @@ fn order_row(ctx: &Ctx, o: &Order) -> Markup {
             label.pick { input #(format!("pick-{}", o.id)) hx-preserve type="checkbox" name="id" value=(o.id) form="labels-form" aria-label=(ctx.t(Msg::LabelsPick)); }
             a href=(format!("/partners/orders/{}/", o.id)) {
                 span.tn { (o.tracking_number) }
-                (status_badge(ctx, o.status()))
-                span.who { (o.recipient_name) " · " (o.dropoff_quartier) ", " (o.dropoff_city) }
+                (status_badge(ctx, o.status))
+                span.who { (o.recipient_name) " · " (quartier) ", " (city) }
                 span.meta { (format_datetime(o.created_at, ctx.lang)) }
-                span.meta { (order_money_words(ctx, o)) }
+                span.meta { (order_money_words(ctx, o.status, o.cod_amount, o.price_total)) }
             }
         }
     }
@@ -715,7 +716,7 @@ fn order_live_part(
                 (ctx.t(Msg::ReturnCodeText)) " " strong.pin { (code) }
             }
         }
-        p.card.money-line { (order_money_words(ctx, o)) }
+        p.card.money-line { (order_money_words(ctx, status, o.cod_amount, o.price_total)) }
         div.kpis {
             div.kpi { span.l { (ctx.t(Msg::MoneyFeeLabel)) } span.v { (o.price_total) } }
             div.kpi { span.l { (ctx.t(Msg::FieldCod)) } span.v { (o.cod_amount) } }
@@ -820,7 +821,7 @@ async fn order_live(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id
 async fn order_row_fragment(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(id): Path<String>) -> PageResult<Response> {
     let partner = load_partner(state, ctx).await?;
     let o = load_order(state, &partner, &id).await?;
-    Ok(respond(StatusCode::OK, order_row(ctx, &o)))
+    Ok(respond(StatusCode::OK, order_row(ctx, &OrderLine::from(&o))))
 }
 
 /// What other domains show under an order page (the disputes do), given by the composition:
