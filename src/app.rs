@@ -365,8 +365,7 @@ async fn readyz(Data(state): Data<&AppState>) -> Response {
 /// Compress text responses when the client accepts it. Pages and JSON are small and already
 /// fully rendered: they are compressed in one go with brotli's fast quality 1. Profiled under
 /// load, quality 5 spent a third of a page's time in brotli (and more zeroing its large hash
-/// tables) for 20 % fewer bytes: 4.8 KB instead of 5.9 KB for a page of 50 orders, which a
-/// slow 3G line (50 KB/s) carries in 20 ms more. Streamed bodies (CSV exports) are compressed
+/// tables) for a fifth fewer bytes, which a slow 3G line (50 KB/s) carries in 20 ms more. Streamed bodies (CSV exports) are compressed
 /// as they stream, with gzip. Already-encoded bodies (static assets, compressed once at
 /// start at the highest quality) and event streams are left alone.
 async fn compress<E: poem::Endpoint>(ep: Arc<E>, req: poem::Request) -> poem::Result<Response> {
@@ -385,10 +384,14 @@ async fn compress<E: poem::Endpoint>(ep: Arc<E>, req: poem::Request) -> poem::Re
     if buffered && has("br") {
         let body =
             resp.take_body().into_bytes().await.map_err(|e| poem::Error::from_string(e.to_string(), StatusCode::INTERNAL_SERVER_ERROR))?;
-        let mut out = Vec::with_capacity(body.len() / 4 + 64);
         let params = brotli::enc::BrotliEncoderParams { quality: 1, lgwin: 18, size_hint: body.len(), ..Default::default() };
-        brotli::BrotliCompress(&mut &body[..], &mut out, &params)
+        // The whole body handed to the encoder at once: fed 4 KiB at a time (what
+        // `BrotliCompress` does), the fast qualities compress each piece on its own, which cost a
+        // list page a quarter more time for 40 % more bytes (8.3 KB instead of 5.9 KB).
+        let mut encoder = brotli::CompressorWriter::with_params(Vec::with_capacity(body.len() / 4 + 64), 4096, &params);
+        std::io::Write::write_all(&mut encoder, &body)
             .map_err(|e| poem::Error::from_string(e.to_string(), StatusCode::INTERNAL_SERVER_ERROR))?;
+        let out = encoder.into_inner();
         resp.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
         resp.set_body(out);
         return Ok(resp);

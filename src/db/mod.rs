@@ -150,6 +150,10 @@ impl Db {
                 .row_buffer_size(1024);
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
+                // An embedded file does not drop a connection the way a server does; the ping
+                // before each checkout was one more hand-off to the connection's thread per
+                // query (8 % of the dashboard's time, twelve queries a page).
+                .test_before_acquire(false)
                 .connect_with(opts)
                 .await
                 .with_context(|| format!("cannot open the SQLite database {url}"))?;
