@@ -129,6 +129,8 @@ impl Db {
                 .options([("plan_cache_mode", "force_generic_plan")]);
             let pool = PgPoolOptions::new()
                 .max_connections(16)
+                // The ping before each checkout stays (one round trip per query): without it, a
+                // connection that sat idle while the server restarted fails its next query.
                 // A stopped server refuses connections at once, and sqlx retries until this
                 // timeout: a request waits at most this long before its `503`.
                 .acquire_timeout(Duration::from_secs(3))
@@ -152,7 +154,8 @@ impl Db {
                 .max_connections(8)
                 // An embedded file does not drop a connection the way a server does; the ping
                 // before each checkout was one more hand-off to the connection's thread per
-                // query (8 % of the dashboard's time, twelve queries a page).
+                // query (8 % of the dashboard's time, twelve queries a page; sqlx pings again
+                // on release, which cannot be turned off).
                 .test_before_acquire(false)
                 .connect_with(opts)
                 .await
