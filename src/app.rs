@@ -365,9 +365,10 @@ async fn readyz(Data(state): Data<&AppState>) -> Response {
 /// Compress text responses when the client accepts it. Pages and JSON are small and already
 /// fully rendered: they are compressed in one go with brotli's fast quality 1. Profiled under
 /// load, quality 5 spent a third of a page's time in brotli (and more zeroing its large hash
-/// tables) for a fifth fewer bytes, which a slow 3G line (50 KB/s) carries in 20 ms more. Streamed bodies (CSV exports) are compressed
-/// as they stream, with gzip. Already-encoded bodies (static assets, compressed once at
-/// start at the highest quality) and event streams are left alone.
+/// tables) for a fifth fewer bytes, which a slow 3G line (50 KB/s) carries in 20 ms more.
+/// Streamed bodies (CSV exports) are compressed as they stream, with gzip. Already-encoded
+/// bodies (static assets, compressed once at start at the highest quality) and event streams
+/// are left alone.
 async fn compress<E: poem::Endpoint>(ep: Arc<E>, req: poem::Request) -> poem::Result<Response> {
     let accept = req.headers().get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let mut resp = ep.call(req).await?.into_response();

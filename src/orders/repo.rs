@@ -322,9 +322,9 @@ pub struct Page<R = Order> {
 }
 
 /// An order as a line of the lists shows it (the orders list, the dashboard's recent orders):
-/// the nine columns a line reads, from the orders table alone. The quartier and city names
+/// the eight columns a line reads, from the orders table alone. The quartier and city names
 /// come from the fixed geography; the forty columns and five joins of [`Order`] cost a list
-/// page a third of its time on SQLite, copied and decoded on sqlx's worker thread.
+/// page more than a quarter of its CPU on SQLite, copied and decoded on sqlx's worker thread.
 #[derive(sqlx::FromRow, Debug, Clone)]
 pub struct OrderLine {
     pub id: crate::ids::OrderId,
