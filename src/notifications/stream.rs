@@ -210,6 +210,8 @@ pub async fn stream(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &R
     if !st.closing {
         crate::money::grouped_by(st.lang.thousands_separator(), st.fill()).await;
     }
+    // The database's futures are boxed while they run: held inline, the biggest of them would
+    // size every idle stream's state, and ten thousand streams mostly wait.
     let events = futures_util::stream::unfold(st, |mut st| async move {
         loop {
             if let Some(e) = st.queue.pop_front() {
@@ -222,7 +224,7 @@ pub async fn stream(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &R
             // event is announced in this process; the session's own expiry).
             let now = crate::db::now_ms();
             if now >= st.check_session_at {
-                st.check_session().await;
+                Box::pin(st.check_session()).await;
                 continue;
             }
             let nap = Duration::from_millis((st.check_session_at - now).clamp(1, 10_000) as u64);
@@ -250,16 +252,16 @@ pub async fn stream(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &R
                     }
                     // Missed wake-ups may have carried this session's end: look.
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                        st.check_session().await;
+                        Box::pin(st.check_session()).await;
                         if !st.closing {
-                            st.orders().await;
+                            Box::pin(st.orders()).await;
                         }
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
                     // An event (here, or on PostgreSQL anywhere): orders may have changed too.
                     Ok(Live::Notifications) => {
                         if !st.closing {
-                            st.orders().await;
+                            Box::pin(st.orders()).await;
                         }
                     }
                 },
@@ -267,7 +269,7 @@ pub async fn stream(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &R
             }
             if !st.closing {
                 // The items' amounts are grouped as the page's language writes them.
-                crate::money::grouped_by(st.lang.thousands_separator(), st.fill()).await;
+                Box::pin(crate::money::grouped_by(st.lang.thousands_separator(), st.fill())).await;
             }
         }
     });

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::{
     db::Db,
+    geo,
     i18n::{Lang, Msg},
     orders::{
         model::Status,
@@ -37,9 +38,14 @@ pub struct ExportQuery {
 /// Excel runs cells starting with `=`, `+`, `-` or `@` as formulas: neutralise those that are
 /// not plain numbers (a phone like `+237…` stays as it is).
 pub(crate) fn cell(value: &str) -> String {
+    neutralised(value).into_owned()
+}
+
+/// [`cell`], borrowing the value when it is safe as it is (nearly always).
+fn neutralised(value: &str) -> std::borrow::Cow<'_, str> {
     let risky = value.starts_with(['=', '@', '\t', '\r'])
         || (value.starts_with(['+', '-']) && !value[1..].chars().all(|c| c.is_ascii_digit() || c == ' '));
-    if risky { format!("'{value}") } else { value.to_owned() }
+    if risky { format!("'{value}").into() } else { value.into() }
 }
 
 fn header_row(lang: Lang) -> Vec<&'static str> {
@@ -73,42 +79,58 @@ fn header_row(lang: Lang) -> Vec<&'static str> {
     .collect()
 }
 
-/// Write one order's line (its fields straight into the writer: no line of strings per order).
-fn write_row(w: &mut csv::Writer<Vec<u8>>, o: &repo::ExportRow, lang: Lang, public_url: &str) {
+/// Write one order's line (its fields straight into the writer: no line of strings per order;
+/// `num` is a scratch buffer for the numbers).
+fn write_row(w: &mut csv::Writer<Vec<u8>>, num: &mut String, o: &repo::ExportRow, lang: Lang, public_url: &str) {
+    use std::fmt::Write as _;
     let status = Status::parse(&o.2).unwrap_or(Status::Pending);
     // What the vendor receives for it: nothing for a cancelled order; the fee paid, nothing
     // collected, for one that failed or came back.
     let receives = match status {
         Status::Cancelled => 0,
-        Status::Failed | Status::Returning | Status::Returned => -o.14,
-        _ => o.13 - o.14,
+        Status::Failed | Status::Returning | Status::Returned => -o.12,
+        _ => o.11 - o.12,
     };
-    let km = format!("{:.1}", o.15 as f64 / 1000.0);
-    let fields: [&str; 3] = [&o.0, &format_datetime(o.1, lang), lang.t(status.label())];
+    let (pickup_quartier, pickup_city) = geo::place_names(o.5).unwrap_or_default();
+    let (dropoff_quartier, dropoff_city) = geo::place_names(o.7).unwrap_or_default();
     // Writing into memory cannot fail.
-    for f in fields {
+    let mut field = |f: &str| {
         let _ = w.write_field(f);
+    };
+    field(&o.0);
+    field(&format_datetime(o.1, lang));
+    field(lang.t(status.label()));
+    field(&neutralised(&o.3));
+    field(&o.4);
+    field(pickup_city);
+    field(pickup_quartier);
+    field(&neutralised(&o.6));
+    field(dropoff_city);
+    field(dropoff_quartier);
+    field(&neutralised(&o.8));
+    field(&neutralised(&o.9));
+    field(&o.10);
+    for n in [o.11, o.12, receives] {
+        num.clear();
+        let _ = write!(num, "{n}");
+        field(num);
     }
-    let _ = w.write_field(cell(&o.3));
-    let _ = w.write_field(&o.4);
-    let _ = w.write_field(&o.5);
-    let _ = w.write_field(&o.6);
-    let _ = w.write_field(cell(&o.7));
-    let _ = w.write_field(&o.8);
-    let _ = w.write_field(&o.9);
-    let _ = w.write_field(cell(&o.10));
-    let _ = w.write_field(cell(&o.11));
-    let _ = w.write_field(&o.12);
-    let _ = w.write_field(o.13.to_string());
-    let _ = w.write_field(o.14.to_string());
-    let _ = w.write_field(receives.to_string());
-    let _ = w.write_field(if lang == Lang::Fr { km.replace('.', ",") } else { km });
-    let _ = w.write_field(cell(o.16.as_deref().unwrap_or("")));
-    let _ = w.write_field(&o.17);
-    let _ = w.write_field(o.18.map(|t| format_datetime(t, lang)).unwrap_or_default());
-    let _ = w.write_field(cell(o.19.as_deref().unwrap_or("")));
-    let _ = w.write_field(cell(o.20.as_deref().unwrap_or("")));
-    let _ = w.write_field(format!("{public_url}/t/{}/", o.21));
+    num.clear();
+    let _ = write!(num, "{:.1}", o.13 as f64 / 1000.0);
+    if lang == Lang::Fr {
+        if let Some(dot) = num.find('.') {
+            num.replace_range(dot..=dot, ",");
+        }
+    }
+    field(num);
+    field(&neutralised(o.14.as_deref().unwrap_or("")));
+    field(&o.15);
+    field(&o.16.map(|t| format_datetime(t, lang)).unwrap_or_default());
+    field(&neutralised(o.17.as_deref().unwrap_or("")));
+    field(&neutralised(o.18.as_deref().unwrap_or("")));
+    num.clear();
+    let _ = write!(num, "{public_url}/t/{}/", o.19);
+    field(num);
     let _ = w.write_record(None::<&[u8]>);
 }
 
@@ -116,8 +138,9 @@ fn write_row(w: &mut csv::Writer<Vec<u8>>, o: &repo::ExportRow, lang: Lang, publ
 fn batch_csv(rows: &[repo::ExportRow], lang: Lang, public_url: &str, delimiter: u8) -> Bytes {
     let mut w =
         csv::WriterBuilder::new().delimiter(delimiter).terminator(csv::Terminator::CRLF).from_writer(Vec::with_capacity(rows.len() * 200));
+    let mut num = String::with_capacity(64);
     for o in rows {
-        write_row(&mut w, o, lang, public_url);
+        write_row(&mut w, &mut num, o, lang, public_url);
     }
     Bytes::from(w.into_inner().unwrap_or_default())
 }

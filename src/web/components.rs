@@ -1,6 +1,8 @@
 //! Small components shown on many pages: money, dates, badges.
 
-use chrono::{DateTime, Utc};
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use maud::{Markup, html};
 
 pub use crate::money::{Fcfa, format_fcfa, format_int};
@@ -9,7 +11,14 @@ use crate::{douala::douala, i18n::Lang};
 /// A timestamp (ms since epoch, UTC) shown in Douala time, `28/11/2026 14:05`.
 pub fn format_datetime(ms: i64, _lang: Lang) -> String {
     match DateTime::<Utc>::from_timestamp_millis(ms) {
-        Some(t) => t.with_timezone(&douala()).format("%d/%m/%Y %H:%M").to_string(),
+        // Written field by field: a list formats fifty of these, an export two hundred
+        // thousand, and parsing a format string each time was most of the cost.
+        Some(t) => {
+            let t = t.with_timezone(&douala());
+            let mut s = String::with_capacity(16);
+            let _ = write!(s, "{:02}/{:02}/{:04} {:02}:{:02}", t.day(), t.month(), t.year(), t.hour(), t.minute());
+            s
+        }
         None => "—".to_owned(),
     }
 }

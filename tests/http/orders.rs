@@ -525,6 +525,18 @@ async fn export_streams_filtered_csv_for_excel(backend: Backend) {
     assert_eq!(rows.len(), 2);
     assert!(rows.iter().any(|r| &r[3] == "'=HYPERLINK(\"http://evil\")"), "formula neutralised");
     assert!(rows.iter().any(|r| &r[4] == "+237677987654"));
+    for r in &rows {
+        // When, in Douala time as a French reader writes it; where from and where to, by name.
+        let created = chrono::NaiveDateTime::parse_from_str(&r[1], "%d/%m/%Y %H:%M");
+        assert!(created.is_ok(), "a date and time: {:?}", &r[1]);
+        assert_eq!((&r[5], &r[6], &r[7]), ("Douala", "Akwa", "Rue Joss, face à la pharmacie"));
+        assert_eq!((&r[8], &r[9], &r[10]), ("Douala", "Bonamoussadi", "Derrière la pharmacie du Carrefour"));
+        assert_eq!((&r[11], &r[12]), ("Chaussures", "M"));
+        // Kilometres with a decimal comma, as French Excel reads a number.
+        assert!(r[16].contains(',') && r[16].replace(',', ".").parse::<f64>().unwrap() > 0.0, "distance {:?}", &r[16]);
+        assert_eq!(&r[17], "", "no courier yet");
+        assert!(r[22].starts_with("http") && r[22].contains("/t/") && r[22].ends_with('/'), "public tracking link {:?}", &r[22]);
+    }
     // The money in the vendor's words (the platform's split is not theirs), as numbers Excel
     // can add up: what the customer pays, the fee, what the vendor receives (the first order
     // collects nothing: the fee is the vendor's, a negative number).
