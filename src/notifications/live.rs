@@ -151,15 +151,21 @@ impl Handler<Subscribe> for NotificationActor {
 }
 
 /// What a stream is woken for: new notifications (read from the database), a courier's new
-/// position on one of the partner's orders (the order's id; then the `position` event itself,
-/// read once by the actor for all the partner's streams), or the end of a session (the streams
-/// it opened close).
+/// position on one of the partner's orders, or the end of a session (the streams it opened
+/// close).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Live {
     Notifications,
+    /// A position was recorded for this order (what the actor is told; streams hear
+    /// [`Live::PositionEvent`] instead).
     Position(String),
-    /// The vendor pages' `position` event (JSON) for that position, the same for every stream.
-    PositionEvent(std::sync::Arc<str>),
+    /// A courier's new position on one of the partner's orders: the order's id, and the vendor
+    /// pages' `position` event (JSON) for it, read once by the actor for all the partner's
+    /// streams (none if the order or its position could not be read).
+    PositionEvent {
+        order: std::sync::Arc<str>,
+        json: Option<std::sync::Arc<str>>,
+    },
     /// The SHA-256 of the ended session's cookie.
     SessionEnded(std::sync::Arc<str>),
     /// This instance is stopping: streams close with a hint to reconnect (to another instance,
@@ -176,17 +182,18 @@ impl Handler<Wake> for NotificationActor {
     type Result = ();
 
     fn handle(&mut self, msg: Wake, _: &mut Context<Self>) {
-        if let Live::Position(order) = &msg.0 {
+        if let Live::Position(order) = msg.0 {
             // Read once here rather than by each of the partner's streams (a thousand open
-            // pages would read it a thousand times); sent after the wake-up itself.
+            // pages would read it a thousand times), and one wake-up per stream: the event
+            // itself (profiled, a wake-up before it doubled the work of the fan-out).
             if self.tx.receiver_count() > 0 {
-                let (db, partner_id, order, tx) = (self.env.db.clone(), self.partner_id.clone(), order.clone(), self.tx.clone());
+                let (db, partner_id, tx) = (self.env.db.clone(), self.partner_id.clone(), self.tx.clone());
                 self.env.runtime.spawn(async move {
-                    if let Some(json) = super::stream::position_event(&db, &partner_id, &order).await {
-                        let _ = tx.send(Live::PositionEvent(json.into()));
-                    }
+                    let json = super::stream::position_event(&db, &partner_id, &order).await.map(Into::into);
+                    let _ = tx.send(Live::PositionEvent { order: order.into(), json });
                 });
             }
+            return;
         }
         let _ = self.tx.send(msg.0);
     }

@@ -74,6 +74,9 @@ struct State {
     last_seq: i64,
     announced: VecDeque<i64>,
     rx: tokio::sync::broadcast::Receiver<Live>,
+    /// When to look anyway (see the loop), and the timer set for it.
+    nap_until: i64,
+    nap: std::pin::Pin<Box<tokio::time::Sleep>>,
     queue: VecDeque<Event>,
     _open: crate::web::OpenStream,
 }
@@ -202,6 +205,8 @@ pub async fn stream(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &R
         // What was there when the stream opened counts as told.
         announced: recent.iter().map(|(seq, ..)| *seq).collect(),
         rx,
+        nap_until: 0,
+        nap: Box::pin(tokio::time::sleep(Duration::ZERO)),
         queue,
         _open: crate::web::OpenStream::new("portal"),
     };
@@ -227,14 +232,21 @@ pub async fn stream(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &R
                 Box::pin(st.check_session()).await;
                 continue;
             }
-            let nap = Duration::from_millis((st.check_session_at - now).clamp(1, 10_000) as u64);
+            // One timer per stream, set again only when it fired or the session's check moved
+            // earlier: a thousand streams woken by one position do not each re-arm a timer.
+            if st.nap_until <= now || st.nap_until > st.check_session_at {
+                st.nap_until = st.check_session_at.min(now + 10_000);
+                st.nap.as_mut().reset(tokio::time::Instant::now() + Duration::from_millis((st.nap_until - now).max(1) as u64));
+            }
             tokio::select! {
                 r = st.rx.recv() => match r {
-                    Ok(Live::PositionEvent(json)) => {
-                        st.queue.push_back(Event::message(&*json).event_type("position"));
+                    Ok(Live::PositionEvent { json, .. }) => {
+                        if let Some(json) = json {
+                            st.queue.push_back(Event::message(&*json).event_type("position"));
+                        }
                         continue;
                     }
-                    // The actor follows it with the event itself.
+                    // Only the actor is told of positions this way.
                     Ok(Live::Position(_)) => continue,
                     Ok(Live::SessionEnded(hash)) => {
                         if *hash == *st.session_hash {
@@ -265,7 +277,7 @@ pub async fn stream(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &R
                         }
                     }
                 },
-                _ = tokio::time::sleep(nap) => {}
+                _ = st.nap.as_mut() => st.nap_until = 0,
             }
             if !st.closing {
                 // The items' amounts are grouped as the page's language writes them.

@@ -125,7 +125,7 @@ async fn track_stream(Data(state): Data<&AppState>, Path(token): Path<String>) -
                 Ok(crate::notifications::live::Live::Shutdown) => {
                     return Some((Event::retry(crate::notifications::stream::RECONNECT_MS), None));
                 }
-                Ok(crate::notifications::live::Live::Position(id)) if id == order.id => {
+                Ok(crate::notifications::live::Live::PositionEvent { order: id, .. }) if *id == *order.id => {
                     let Ok(Some(p)) = repo::latest_position(&db, &order.id).await else { continue };
                     let ev = crate::notifications::stream::PositionEvent {
                         id: &order.id,
