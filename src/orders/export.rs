@@ -3,7 +3,7 @@
 //! French (what Excel expects in French locales), `,` for English; `?sep=` overrides.
 
 use bytes::Bytes;
-use futures_util::stream;
+use futures_util::{StreamExt as _, stream};
 use poem::{
     Body, Response, handler,
     http::{StatusCode, header},
@@ -154,68 +154,51 @@ pub(crate) fn to_csv(rows: impl IntoIterator<Item = Vec<String>>, delimiter: u8)
     Bytes::from(w.into_inner().unwrap_or_default())
 }
 
-struct Export {
-    db: Db,
-    partner_id: String,
-    filter: Filter,
-    lang: Lang,
-    public_url: String,
-    delimiter: u8,
+/// Read the batches one after the other, each asked for as soon as the one before has come
+/// (its cursor comes with it): the database's thread reads the next batch while this one is
+/// turned into CSV. At most two batches wait; a client that goes away stops the reading.
+fn read_batches(db: Db, partner_id: String, filter: Filter) -> tokio::sync::mpsc::Receiver<sqlx::Result<repo::ExportBatch>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    tokio::spawn(async move {
+        let mut cursor: Option<Cursor> = None;
+        loop {
+            let batch = repo::export_batch(&db, &partner_id, &filter, cursor.as_ref(), BATCH).await;
+            let next = batch.as_ref().ok().and_then(|b| b.next.clone());
+            if tx.send(batch).await.is_err() {
+                return;
+            }
+            match next {
+                Some(c) => cursor = Some(c),
+                None => return,
+            }
+        }
+    });
+    rx
 }
 
-/// A batch of orders being read, and the cursor after it.
-type Batch = tokio::task::JoinHandle<sqlx::Result<(Vec<repo::ExportRow>, Option<Cursor>)>>;
-
-/// Where the export stands: the header to send, a batch being read, or the end.
-enum Step {
-    Header,
-    Reading(Batch),
-    Done,
-}
-
-impl Export {
-    /// Start reading the batch after `cursor` (at once, while the previous one is written).
-    fn read(self: &std::sync::Arc<Self>, cursor: Option<Cursor>) -> Batch {
-        let export = self.clone();
-        tokio::spawn(async move { repo::export_batch(&export.db, &export.partner_id, &export.filter, cursor.as_ref(), BATCH).await })
-    }
-}
-
-/// The export's bytes: BOM and header, then one chunk per batch of orders. The next batch is
-/// read while the current one is turned into CSV (the database's thread and the runtime's
-/// work side by side); at most two batches are in memory.
+/// The export's bytes: BOM and header, then one chunk per batch of orders.
 pub fn stream_orders(db: Db, partner_id: String, filter: Filter, lang: Lang, public_url: String, delimiter: u8) -> Body {
     let first = {
         let mut b = b"\xEF\xBB\xBF".to_vec();
         b.extend_from_slice(&to_csv([header_row(lang).into_iter().map(str::to_owned).collect()], delimiter));
         Bytes::from(b)
     };
-    let export = std::sync::Arc::new(Export { db, partner_id, filter, lang, public_url, delimiter });
-    let body = stream::unfold(Step::Header, move |step| {
-        let export = export.clone();
-        let first = first.clone();
+    let batches = read_batches(db, partner_id, filter);
+    let lines = stream::unfold(Some(batches), move |batches| {
+        let public_url = public_url.clone();
         async move {
-            match step {
-                Step::Header => Some((Ok::<Bytes, std::io::Error>(first), Step::Reading(export.read(None)))),
-                Step::Done => None,
-                Step::Reading(batch) => match batch.await.map_err(std::io::Error::other).and_then(|r| r.map_err(std::io::Error::other)) {
-                    Ok((rows, next)) => {
-                        let after = match next {
-                            Some(cursor) => Step::Reading(export.read(Some(cursor))),
-                            None => Step::Done,
-                        };
-                        let chunk = batch_csv(&rows, export.lang, &export.public_url, export.delimiter);
-                        Some((Ok(chunk), after))
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "export failed mid-stream");
-                        Some((Err(e), Step::Done))
-                    }
-                },
+            let mut batches = batches?;
+            let batch = batches.recv().await?;
+            match batch.and_then(|b| b.rows()) {
+                Ok(rows) => Some((Ok(batch_csv(&rows, lang, &public_url, delimiter)), Some(batches))),
+                Err(e) => {
+                    tracing::error!(error = %e, "export failed mid-stream");
+                    Some((Err(std::io::Error::other(e)), None))
+                }
             }
         }
     });
-    Body::from_bytes_stream(body)
+    Body::from_bytes_stream(stream::once(async move { Ok::<Bytes, std::io::Error>(first) }).chain(lines))
 }
 
 #[handler]

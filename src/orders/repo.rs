@@ -476,52 +476,72 @@ pub struct ExportRow(
     pub String,         // id
 );
 
+/// A batch of the export as the database gives it: the orders as one JSON array (read them
+/// with [`ExportBatch::rows`]), and the cursor after them when the batch was full.
+pub struct ExportBatch {
+    json: Option<String>,
+    newest_first: bool,
+    pub next: Option<Cursor>,
+}
+
+impl ExportBatch {
+    /// The batch's orders, in the cursor's order (SQLite gives the sub-query's; checked, not
+    /// assumed).
+    pub fn rows(&self) -> sqlx::Result<Vec<ExportRow>> {
+        let mut rows: Vec<ExportRow> = match &self.json {
+            Some(j) => serde_json::from_str(j).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            None => Vec::new(),
+        };
+        let newest_first = self.newest_first;
+        let in_order = |a: &ExportRow, b: &ExportRow| {
+            let (a, b) = ((a.1, &a.20), (b.1, &b.20));
+            if newest_first { b.cmp(&a) } else { a.cmp(&b) }
+        };
+        if !rows.is_sorted_by(|a, b| in_order(a, b).is_le()) {
+            rows.sort_by(in_order);
+        }
+        Ok(rows)
+    }
+}
+
 /// A batch of the export: `limit` orders after `cursor`, aggregated by the database into one
 /// JSON array (one row handed over per batch, not one per order with forty columns), and the
-/// cursor after them. The batch reads the orders table alone (the courier's name by its key):
+/// cursor after them, also from the database: the next batch can be asked for before this
+/// one is read. The batch reads the orders table alone (the courier's name by its key):
 /// profiled, the joins to the places and the copy of whole rows were half of SQLite's time.
-pub async fn export_batch(
-    db: &Db,
-    partner_id: &str,
-    f: &Filter,
-    cursor: Option<&Cursor>,
-    limit: i64,
-) -> sqlx::Result<(Vec<ExportRow>, Option<Cursor>)> {
+pub async fn export_batch(db: &Db, partner_id: &str, f: &Filter, cursor: Option<&Cursor>, limit: i64) -> sqlx::Result<ExportBatch> {
     let (clause, binds) = where_clause("$1", f, cursor);
-    let dir = if f.newest_first { "DESC" } else { "ASC" };
+    let (dir, back) = if f.newest_first { ("DESC", "ASC") } else { ("ASC", "DESC") };
     const READ: &str = "o.tracking_number, o.created_at, o.status, o.recipient_name, o.recipient_phone, o.pickup_quartier_id, \
                         o.pickup_address, o.dropoff_quartier_id, o.dropoff_address, o.package_description, o.size_class, o.cod_amount, \
                         o.price_total, o.distance_m, o.courier_id, o.source, o.finished_at, o.failure_reason, o.cancel_reason, \
                         o.public_token, o.id";
     let columns = READ.replace("o.courier_id", "(SELECT cu.full_name FROM users cu WHERE cu.id = o.courier_id)");
     let order = format!("ORDER BY o.created_at {dir}, o.id {dir}");
-    let json: Option<String> = on_db!(db, pool => {
-        let sql = if matches!(db, Db::Postgres(_)) {
-            format!("SELECT json_agg(json_build_array({columns}) {order})::text FROM (SELECT {READ} FROM orders o{clause} {order} LIMIT {limit}) o")
-        } else {
-            // SQLite aggregates in the sub-query's order.
-            format!("SELECT json_group_array(json_array({columns})) FROM (SELECT {READ} FROM orders o{clause} {order} LIMIT {limit}) o")
-        };
-        let mut q = sqlx::query_scalar(&sql).bind(partner_id);
+    let array = if db.is_postgres() {
+        format!("json_agg(json_build_array({columns}) {order})::text")
+    } else {
+        // SQLite aggregates in the batch's order.
+        format!("json_group_array(json_array({columns}))")
+    };
+    // The batch once (materialised), then its lines, its last order and its size.
+    let last = format!("FROM b ORDER BY created_at {back}, id {back} LIMIT 1");
+    let sql = format!(
+        "WITH b AS MATERIALIZED (SELECT {READ} FROM orders o{clause} {order} LIMIT {limit}) \
+         SELECT (SELECT {array} FROM b o), (SELECT created_at {last}), (SELECT id {last}), (SELECT COUNT(*) FROM b)"
+    );
+    let (json, last_at, last_id, n): (Option<String>, Option<i64>, Option<String>, i64) = on_db!(db, pool => {
+        let mut q = sqlx::query_as(&sql).bind(partner_id);
         for b in &binds {
             q = q.bind(b);
         }
         q.fetch_one(pool).await
     })?;
-    let mut rows: Vec<ExportRow> = match json {
-        Some(j) => serde_json::from_str(&j).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-        None => Vec::new(),
+    let next = match (last_at, last_id) {
+        (Some(created_at), Some(id)) if n == limit => Some(Cursor { created_at, id }),
+        _ => None,
     };
-    // The batch's order is the cursor's (SQLite gives the sub-query's; checked, not assumed).
-    let in_order = |a: &ExportRow, b: &ExportRow| {
-        let (a, b) = ((a.1, &a.20), (b.1, &b.20));
-        if dir == "DESC" { b.cmp(&a) } else { a.cmp(&b) }
-    };
-    if !rows.is_sorted_by(|a, b| in_order(a, b).is_le()) {
-        rows.sort_by(in_order);
-    }
-    let next = (rows.len() as i64 == limit).then(|| rows.last().map(|r| Cursor { created_at: r.1, id: r.20.clone() })).flatten();
-    Ok((rows, next))
+    Ok(ExportBatch { json, newest_first: f.newest_first, next })
 }
 
 /// How many orders match, counting at most `cap` (the list says "more than" beyond): the
