@@ -103,6 +103,7 @@ impl App {
             actors,
             idem_locks: Arc::default(),
             rate_limits: Arc::default(),
+            api_keys: Arc::default(),
             last_ping_ok: Arc::default(),
             outage: Arc::default(),
         };

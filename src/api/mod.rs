@@ -173,7 +173,7 @@ async fn api_middleware<E: Endpoint>(ep: Arc<E>, mut req: Request, contract: Arc
         resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Api-Key"));
         return Ok(resp);
     };
-    let auth = match api_keys::authenticate(&state.db, &key).await {
+    let auth = match api_keys::authenticate(&state.db, &state.api_keys, &key).await {
         Ok(Some(a)) => {
             tracing::Span::current().record("partner", a.partner_id.as_str());
             a

@@ -34,6 +34,22 @@ impl Role {
     }
 }
 
+/// Bumped after every change that can take an API key's right away (a key revoked, a partner
+/// approved or suspended): what this process remembered of keys is then read again. Only the
+/// embedded SQLite file's single serving process remembers (see `api_keys::KeyCache`).
+static CREDENTIALS_EPOCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Keys' rights changed (call after the change committed).
+pub fn credentials_changed() {
+    CREDENTIALS_EPOCH.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// The current credentials epoch (read before reading a key, so that a change committed
+/// meanwhile makes what was read stale).
+pub fn credentials_epoch() -> u64 {
+    CREDENTIALS_EPOCH.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// Who a key authenticates: the key, its partner, and the role it acts with (its creator's,
 /// or a narrower one chosen when it was made).
 #[derive(Debug, Clone)]

@@ -342,6 +342,7 @@ pub async fn approve(db: &Db, id: &str) -> sqlx::Result<Option<crate::events::Re
         None
     };
     tx.commit().await?;
+    crate::auth::credentials_changed();
     Ok(recorded)
 }
 
@@ -363,6 +364,8 @@ pub async fn suspend(db: &Db, id: &str, reason: &str) -> sqlx::Result<Option<cra
             .fetch_all(&mut *c)
             .await)?;
         tx.commit().await?;
+        // The partner's API keys stop working at once (see `api_keys::KeyCache`).
+        crate::auth::credentials_changed();
         Ok::<_, sqlx::Error>((done == 1).then_some(hashes))
     }?;
     Ok(hashes.map(|h| crate::auth::sessions::Ended { sessions: h.into_iter().map(|h| (id.to_owned(), h)).collect() }))
