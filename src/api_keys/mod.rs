@@ -303,3 +303,34 @@ pub async fn rate_limit(db: &Db, local: &crate::security::LocalLimits, key_id: &
         retry_after_ms: if refused { ((ahead + interval - RATE_WINDOW_US).max(1) + 999) / 1000 } else { 0 },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn remembered(epoch: u64) -> Remembered {
+        let auth =
+            Authenticated { key_id: "k".into(), partner_id: crate::ids::PartnerId::new("p"), role: TeamRole::Owner, created_by: None };
+        Remembered { epoch, auth, last_used_at: Some(0) }
+    }
+
+    #[test]
+    fn a_remembered_key_is_forgotten_when_credentials_change() {
+        let cache = KeyCache::default();
+        let epoch = crate::auth::credentials_epoch();
+        cache.put("h".into(), remembered(epoch));
+        assert!(cache.get("h", epoch).is_some_and(|r| r.auth.key_id == "k"));
+        assert!(cache.get("other", epoch).is_none(), "only the very key presented");
+        crate::auth::credentials_changed();
+        assert!(cache.get("h", crate::auth::credentials_epoch()).is_none(), "read again after a revocation or suspension");
+    }
+
+    #[test]
+    fn the_memory_of_keys_is_bounded() {
+        let cache = KeyCache::default();
+        for i in 0..=MAX_REMEMBERED {
+            cache.put(i.to_string(), remembered(0));
+        }
+        assert!(cache.entries.lock().unwrap().len() <= MAX_REMEMBERED);
+    }
+}
