@@ -117,10 +117,10 @@ fn write_row(w: &mut csv::Writer<Vec<u8>>, num: &mut String, o: &repo::ExportRow
     }
     num.clear();
     let _ = write!(num, "{:.1}", o.13 as f64 / 1000.0);
-    if lang == Lang::Fr {
-        if let Some(dot) = num.find('.') {
-            num.replace_range(dot..=dot, ",");
-        }
+    if lang == Lang::Fr
+        && let Some(dot) = num.find('.')
+    {
+        num.replace_range(dot..=dot, ",");
     }
     field(num);
     field(&neutralised(o.14.as_deref().unwrap_or("")));
