@@ -156,7 +156,8 @@ pub(crate) fn to_csv(rows: impl IntoIterator<Item = Vec<String>>, delimiter: u8)
 
 /// Read the batches one after the other, each asked for as soon as the one before has come
 /// (its cursor comes with it): the database's thread reads the next batch while this one is
-/// turned into CSV. At most two batches wait; a client that goes away stops the reading.
+/// turned into CSV. At most three batches are in memory (one written, one waiting, one read);
+/// a client that goes away stops the reading.
 fn read_batches(db: Db, partner_id: String, filter: Filter) -> tokio::sync::mpsc::Receiver<sqlx::Result<repo::ExportBatch>> {
     let (tx, rx) = tokio::sync::mpsc::channel(1);
     tokio::spawn(async move {
@@ -188,9 +189,15 @@ pub fn stream_orders(db: Db, partner_id: String, filter: Filter, lang: Lang, pub
         let public_url = public_url.clone();
         async move {
             let mut batches = batches?;
-            let batch = batches.recv().await?;
+            // The reading ends after the last batch (the one without a cursor after it): if it
+            // ends before, the download fails rather than look complete.
+            let Some(batch) = batches.recv().await else {
+                tracing::error!("export failed mid-stream: the reading stopped before the last batch");
+                return Some((Err(std::io::Error::other("the export's reading stopped")), None));
+            };
+            let last = batch.as_ref().map_or(true, |b| b.next.is_none());
             match batch.and_then(|b| b.rows()) {
-                Ok(rows) => Some((Ok(batch_csv(&rows, lang, &public_url, delimiter)), Some(batches))),
+                Ok(rows) => Some((Ok(batch_csv(&rows, lang, &public_url, delimiter)), (!last).then_some(batches))),
                 Err(e) => {
                     tracing::error!(error = %e, "export failed mid-stream");
                     Some((Err(std::io::Error::other(e)), None))

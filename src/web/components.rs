@@ -15,6 +15,10 @@ pub fn format_datetime(ms: i64, _lang: Lang) -> String {
         // thousand, and parsing a format string each time was most of the cost.
         Some(t) => {
             let t = t.with_timezone(&douala());
+            if !(0..=9999).contains(&t.year()) {
+                // chrono signs the years beyond four digits.
+                return t.format("%d/%m/%Y %H:%M").to_string();
+            }
             let mut s = String::with_capacity(16);
             let _ = write!(s, "{:02}/{:02}/{:04} {:02}:{:02}", t.day(), t.month(), t.year(), t.hour(), t.minute());
             s
@@ -61,5 +65,17 @@ mod tests {
     fn times_are_shown_in_douala() {
         // 2026-02-11T23:30:00Z is already the 12th in Douala.
         assert_eq!(format_datetime(1_770_852_600_000, Lang::Fr), "12/02/2026 00:30");
+    }
+
+    #[test]
+    fn dates_written_by_hand_are_what_chrono_writes() {
+        // From year 500 to past 10 000, every few hundred days and minutes.
+        let mut ms: i64 = -46_000_000_000_000;
+        while ms < 260_000_000_000_000 {
+            let expected =
+                DateTime::<Utc>::from_timestamp_millis(ms).unwrap().with_timezone(&douala()).format("%d/%m/%Y %H:%M").to_string();
+            assert_eq!(format_datetime(ms, Lang::Fr), expected, "{ms}");
+            ms += 23_456_789_012;
+        }
     }
 }
