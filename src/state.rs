@@ -20,7 +20,7 @@ pub struct AppState {
     /// The API keys' allowances, when this process is the database's only server (SQLite).
     pub rate_limits: Arc<crate::security::LocalLimits>,
     /// The API keys this process checked, when it is the database's only server (SQLite).
-    pub api_keys: Arc<crate::api_keys::KeyCache>,
+    pub api_keys: Arc<crate::auth::KeyCache>,
     /// When the database last answered `/healthz`'s ping (milliseconds since the epoch).
     pub last_ping_ok: Arc<std::sync::atomic::AtomicI64>,
     /// When requests last met an unreachable database (they then answer `503` at once).

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::{
     audit,
-    auth::{Authenticated, TeamRole},
+    auth::{Authenticated, KeyCache, Remembered, TeamRole},
     db::{Db, now_ms},
     on_db, on_tx, security,
 };
@@ -159,46 +159,10 @@ struct KeyRow {
     created_by: Option<String>,
 }
 
-/// Keys this process checked, by the SHA-256 of the presented key: on the embedded SQLite
-/// file (one serving process, which makes every change itself) a key's next request reads
-/// nothing from the database. Every change that can take a key's right away bumps
-/// [`crate::auth::credentials_changed`], after which every key is read again: revocation and
-/// suspension still hold on the very next request. PostgreSQL, shared by several instances,
-/// reads every time.
-#[derive(Default)]
-pub struct KeyCache {
-    entries: std::sync::Mutex<std::collections::HashMap<String, Remembered>>,
-}
-
-#[derive(Clone)]
-struct Remembered {
-    epoch: u64,
-    auth: Authenticated,
-    last_used_at: Option<i64>,
-}
-
-/// At most this many keys are remembered (beyond, the memory starts afresh).
-const MAX_REMEMBERED: usize = 10_000;
-
-impl KeyCache {
-    fn get(&self, hash: &str, epoch: u64) -> Option<Remembered> {
-        let entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        entries.get(hash).filter(|r| r.epoch == epoch).cloned()
-    }
-
-    fn put(&self, hash: String, remembered: Remembered) {
-        let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if entries.len() >= MAX_REMEMBERED {
-            entries.clear();
-        }
-        entries.insert(hash, remembered);
-    }
-}
-
 /// Check a presented key. Revoked keys and keys of unapproved or suspended partners fail. On
 /// PostgreSQL the database is read every time, so revocation holds on the very next request,
 /// everywhere; on SQLite a key checked before is remembered until any key or partner changes
-/// (see [`KeyCache`]), which holds the same promise with one query fewer per request.
+/// (see [`crate::auth::KeyCache`]), which holds the same promise with one query fewer per request.
 pub async fn authenticate(db: &Db, cache: &KeyCache, presented: &str) -> sqlx::Result<Option<Authenticated>> {
     let presented = presented.trim();
     let Some((prefix, _)) = presented.split_once('.') else { return Ok(None) };
@@ -302,35 +266,4 @@ pub async fn rate_limit(db: &Db, local: &crate::security::LocalLimits, key_id: &
         reset_ms: (ahead + 999) / 1000,
         retry_after_ms: if refused { ((ahead + interval - RATE_WINDOW_US).max(1) + 999) / 1000 } else { 0 },
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn remembered(epoch: u64) -> Remembered {
-        let auth =
-            Authenticated { key_id: "k".into(), partner_id: crate::ids::PartnerId::new("p"), role: TeamRole::Owner, created_by: None };
-        Remembered { epoch, auth, last_used_at: Some(0) }
-    }
-
-    #[test]
-    fn a_remembered_key_is_forgotten_when_credentials_change() {
-        let cache = KeyCache::default();
-        let epoch = crate::auth::credentials_epoch();
-        cache.put("h".into(), remembered(epoch));
-        assert!(cache.get("h", epoch).is_some_and(|r| r.auth.key_id == "k"));
-        assert!(cache.get("other", epoch).is_none(), "only the very key presented");
-        crate::auth::credentials_changed();
-        assert!(cache.get("h", crate::auth::credentials_epoch()).is_none(), "read again after a revocation or suspension");
-    }
-
-    #[test]
-    fn the_memory_of_keys_is_bounded() {
-        let cache = KeyCache::default();
-        for i in 0..=MAX_REMEMBERED {
-            cache.put(i.to_string(), remembered(0));
-        }
-        assert!(cache.entries.lock().unwrap().len() <= MAX_REMEMBERED);
-    }
 }
