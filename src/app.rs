@@ -7,7 +7,6 @@ use anyhow::Context;
 use poem::{
     EndpointExt, IntoResponse, Response, Route, Server, get, handler,
     http::{HeaderValue, StatusCode, header},
-    listener::TcpAcceptor,
     middleware::CatchPanic,
     web::{Compress, CompressionAlgo, CompressionLevel, Data, Json},
 };
@@ -29,7 +28,7 @@ use crate::{
 
 /// A built application, bound to its listener but not yet serving.
 pub struct App {
-    acceptor: TcpAcceptor,
+    listener: tokio::net::TcpListener,
     addr: SocketAddr,
     metrics_addr: Option<SocketAddr>,
     pub state: AppState,
@@ -48,7 +47,6 @@ impl App {
         let listener =
             tokio::net::TcpListener::bind(&config.bind).await.with_context(|| format!("cannot listen on {} (BIND)", config.bind))?;
         let addr = listener.local_addr()?;
-        let acceptor = TcpAcceptor::from_tokio(listener)?;
         let metrics_listener = match &config.metrics_bind {
             Some(bind) => Some(std::net::TcpListener::bind(bind).with_context(|| format!("cannot listen on {bind} (METRICS_BIND)"))?),
             None => None,
@@ -115,7 +113,7 @@ impl App {
             }
             None => None,
         };
-        Ok(App { acceptor, addr, metrics_addr, state })
+        Ok(App { listener, addr, metrics_addr, state })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -143,8 +141,10 @@ impl App {
             tracing::info!("stopping: closing live streams, finishing requests");
             crate::notifications::live::end_streams(&closing).await;
         };
-        let app = routes(self.state);
-        Server::new_with_acceptor(self.acceptor)
+        let app = Arc::new(routes(self.state));
+        // Event streams opened on a new connection are answered beside hyper, lighter.
+        let acceptor = web::lean_streams::StreamsFirst::new(self.listener, app.clone())?;
+        Server::new_with_acceptor(acceptor)
             .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(10)))
             .await
             .context("HTTP server failed")?;

@@ -9,6 +9,7 @@ pub mod confirm;
 pub mod forms;
 pub mod input;
 pub mod layout;
+pub mod lean_streams;
 pub mod pwa;
 
 use std::{sync::Arc, time::Instant};

@@ -13,7 +13,8 @@ use crate::{
 both_backends!(
     notifications_follow_the_order_and_can_be_read,
     the_stream_delivers_and_resumes_without_loss_or_repeat,
-    the_page_shell_costs_one_database_call
+    the_page_shell_costs_one_database_call,
+    a_stream_on_a_new_connection_is_served_beside_hyper
 );
 
 async fn vendor(app: &TestApp, email: &str) -> String {
@@ -378,4 +379,114 @@ async fn the_page_shell_costs_one_database_call(backend: Backend) {
     assert_eq!(shown, "0");
     let resp = app.get("/partners/profile/").await;
     assert_eq!(db_calls(&resp).0, 1, "{:?}", resp.headers().get("server-timing"));
+}
+
+/// Read from a raw connection until `want` has been seen (or time runs out); returns all read.
+async fn raw_read_until(conn: &mut tokio::net::TcpStream, buf: &mut Vec<u8>, want: &str, secs: u64) -> bool {
+    use tokio::io::AsyncReadExt;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    while !String::from_utf8_lossy(buf).contains(want) {
+        let mut chunk = [0u8; 4096];
+        match tokio::time::timeout_at(deadline, conn.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// The head of a response read into `buf` (lower-cased), and what follows it.
+fn head_of(buf: &[u8]) -> (String, String) {
+    let text = String::from_utf8_lossy(buf);
+    let (head, rest) = text.split_once("\r\n\r\n").expect("a whole head");
+    (head.to_ascii_lowercase(), rest.to_owned())
+}
+
+/// A stream asked for as a new connection's first request is answered beside hyper's
+/// connection (lighter, see `web::lean_streams`): the same endpoint, session and headers, the
+/// events as chunks, the connection closed when it ends. Anything else on a new connection, and
+/// a stream asked for later on a kept-alive one, is hyper's as before.
+async fn a_stream_on_a_new_connection_is_served_beside_hyper(backend: Backend) {
+    use tokio::io::AsyncWriteExt;
+    let app = TestApp::spawn(backend).await;
+    vendor(&app, "a@shop.cm").await;
+    let b = app.other_browser();
+    let login = b.login("a@shop.cm", "mot-de-passe-sur").await;
+    assert_eq!(login.status(), StatusCode::SEE_OTHER);
+    let cookie = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+        .collect::<Vec<_>>()
+        .join("; ");
+    assert!(!cookie.is_empty(), "the login set a session cookie");
+    let host = app.base.trim_start_matches("http://").to_owned();
+    let connect = || tokio::net::TcpStream::connect(host.clone());
+
+    // The head arrives in two pieces, as on a slow network.
+    let mut conn = connect().await.unwrap();
+    conn.write_all(format!("GET /partners/notifications/stream/ HTTP/1.1\r\nHost: {host}\r\n").as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    conn.write_all(format!("Accept: text/event-stream\r\nCookie: {cookie}\r\n\r\n").as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    assert!(raw_read_until(&mut conn, &mut buf, "\r\n\r\n", 10).await, "{}", String::from_utf8_lossy(&buf));
+    let (head, _) = head_of(&buf);
+    assert!(head.starts_with("http/1.1 200 ok\r\n"), "{head}");
+    for line in [
+        "content-type: text/event-stream",
+        "transfer-encoding: chunked",
+        "connection: close",
+        "x-accel-buffering: no",
+        "x-content-type-options: nosniff",
+        "date: ",
+    ] {
+        assert!(head.contains(line), "{line} in {head}");
+    }
+    assert!(!head.contains("content-length"), "{head}");
+    create_order(&app, "Paul Nkwi").await;
+    assert!(raw_read_until(&mut conn, &mut buf, "event: badge", 10).await, "{}", String::from_utf8_lossy(&buf));
+    let (_, body) = head_of(&buf);
+    // Chunked framing: a hexadecimal length, then the event.
+    let (size, rest) = body.split_once("\r\n").unwrap();
+    assert!(usize::from_str_radix(size, 16).is_ok_and(|n| n > 0 && n <= rest.len()), "{body:?}");
+    assert!(body.contains("Nouvelle commande"), "{body}");
+    drop(conn);
+
+    // Anonymous: the endpoint's own refusal, then the connection closes.
+    let mut anon = connect().await.unwrap();
+    anon.write_all(format!("GET /partners/notifications/stream/ HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    assert!(raw_read_until(&mut anon, &mut buf, "0\r\n\r\n", 10).await, "{}", String::from_utf8_lossy(&buf));
+    assert!(head_of(&buf).0.starts_with("http/1.1 401"), "{}", String::from_utf8_lossy(&buf));
+    use tokio::io::AsyncReadExt;
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), anon.read_to_end(&mut rest)).await;
+    assert!(matches!(closed, Ok(Ok(_))), "the connection closed after the refusal");
+
+    // A page first: hyper's kept-alive connection, which then serves a stream too.
+    let mut kept = connect().await.unwrap();
+    kept.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    assert!(raw_read_until(&mut kept, &mut buf, "\r\n\r\n", 10).await);
+    let (head, _) = head_of(&buf);
+    assert!(head.starts_with("http/1.1 200") && !head.contains("connection: close"), "{head}");
+    let length: usize =
+        head.lines().find_map(|l| l.strip_prefix("content-length: ")).and_then(|n| n.trim().parse().ok()).expect("a length");
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let body_at = text.find("\r\n\r\n").unwrap() + 4;
+    while buf.len() < body_at + length {
+        let mut chunk = [0u8; 1024];
+        let n = kept.read(&mut chunk).await.unwrap();
+        assert!(n > 0);
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    kept.write_all(format!("GET /partners/notifications/stream/ HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    assert!(raw_read_until(&mut kept, &mut buf, "\r\n\r\n", 10).await, "{}", String::from_utf8_lossy(&buf));
+    let (head, _) = head_of(&buf);
+    assert!(head.starts_with("http/1.1 200") && head.contains("content-type: text/event-stream"), "{head}");
+    assert!(!head.contains("connection: close"), "hyper's connection, kept: {head}");
 }
