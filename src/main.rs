@@ -19,11 +19,18 @@ use tracing_subscriber::EnvFilter;
 
 /// Profiled under load, glibc's malloc took a fifth of a page's time (its arenas' locks and
 /// consolidation); mimalloc's per-thread pages cost a fraction of that.
+#[cfg(not(feature = "dhat-heap"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+#[cfg(feature = "dhat-heap")]
+#[global_allocator]
+static ALLOCATOR: dhat::Alloc = dhat::Alloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    #[cfg(feature = "dhat-heap")]
+    let _profiler = dhat::Profiler::new_heap();
     let cli = Cli::parse();
     let filter = EnvFilter::try_new(&cli.config.log).context("LOG is not a valid log filter")?;
     if cli.config.log_format == "json" {

@@ -14,10 +14,7 @@ use maud::html;
 use poem::{
     IntoResponse, Request, Response, handler,
     http::StatusCode,
-    web::{
-        Data,
-        sse::{Event, SSE},
-    },
+    web::{Data, sse::Event},
 };
 
 use crate::{
@@ -285,9 +282,5 @@ pub async fn stream(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, req: &R
             }
         }
     });
-    let mut resp = SSE::new(events).keep_alive(Duration::from_secs(15)).into_response();
-    let h = resp.headers_mut();
-    h.insert("x-accel-buffering", poem::http::HeaderValue::from_static("no"));
-    h.insert(poem::http::header::CACHE_CONTROL, poem::http::HeaderValue::from_static("no-cache"));
-    Ok(resp)
+    Ok(crate::web::lean_streams::event_stream(events, Duration::from_secs(15)))
 }

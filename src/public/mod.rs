@@ -102,10 +102,7 @@ async fn track(Data(state): Data<&AppState>, Data(ctx): Data<&Ctx>, Path(token):
 /// `status` when its status changes (the page then reloads). Only that order, nothing else.
 #[handler]
 async fn track_stream(Data(state): Data<&AppState>, Path(token): Path<String>) -> PageResult<poem::Response> {
-    use poem::{
-        IntoResponse,
-        web::sse::{Event, SSE},
-    };
+    use poem::{IntoResponse, web::sse::Event};
     if token.len() > 64 {
         return Err(status_error(StatusCode::NOT_FOUND).into());
     }
@@ -154,10 +151,7 @@ async fn track_stream(Data(state): Data<&AppState>, Path(token): Path<String>) -
         let _counted = &open;
         e
     });
-    let mut resp = SSE::new(events).keep_alive(std::time::Duration::from_secs(15)).into_response();
-    resp.headers_mut().insert("x-accel-buffering", poem::http::HeaderValue::from_static("no"));
-    resp.headers_mut().insert(poem::http::header::CACHE_CONTROL, poem::http::HeaderValue::from_static("no-cache"));
-    Ok(resp)
+    Ok(crate::web::lean_streams::event_stream(events, std::time::Duration::from_secs(15)))
 }
 
 /// Count events under `key` since `since`, and record one more when under `max`.

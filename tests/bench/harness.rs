@@ -38,7 +38,17 @@ pub struct Served {
 impl Served {
     pub async fn start(db_url: &str, env: &[(&str, &str)]) -> Served {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_delivr"));
+        // `BENCH_WRAP="valgrind --tool=massif"` (say) runs the server under a profiler.
+        let wrap = std::env::var("BENCH_WRAP").unwrap_or_default();
+        let mut wrap = wrap.split_whitespace();
+        let mut cmd = match wrap.next() {
+            Some(program) => {
+                let mut cmd = Command::new(program);
+                cmd.args(wrap).arg(env!("CARGO_BIN_EXE_delivr"));
+                cmd
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_delivr")),
+        };
         cmd.arg("serve")
             .env("DATABASE_URL", db_url)
             .env("BIND", format!("127.0.0.1:{port}"))
@@ -52,7 +62,7 @@ impl Served {
         }
         let child = cmd.spawn().expect("delivr serve starts");
         let served = Served { child, base: format!("http://127.0.0.1:{port}") };
-        for _ in 0..300 {
+        for _ in 0..1200 {
             if reqwest::get(format!("{}/healthz", served.base)).await.is_ok_and(|r| r.status().is_success()) {
                 return served;
             }
@@ -72,6 +82,14 @@ impl Served {
 
 impl Drop for Served {
     fn drop(&mut self) {
+        // Asked to stop first, so that a profiler around it (`BENCH_WRAP`) writes its report.
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        for _ in 0..300 {
+            if self.child.try_wait().is_ok_and(|s| s.is_some()) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
