@@ -584,19 +584,18 @@ pub struct Kpis {
     pub cod_to_collect: i64,
 }
 
-/// Four indexed counts rather than one scan of every order of the vendor.
+/// Four indexed counts, in one statement, rather than one scan of every order of the vendor.
 pub async fn kpis(db: &Db, partner_id: &str, day_start_ms: i64, month_start_ms: i64) -> sqlx::Result<Kpis> {
-    const ACTIVE: &str = "('PENDING', 'ASSIGNED', 'PICKED_UP', 'IN_TRANSIT')";
-    // A parcel on its way back is moving too (its cash is no longer to collect).
-    let today_sql = "SELECT COUNT(*) FROM orders WHERE partner_id = $1 AND created_at >= $2";
-    let moving_sql = "SELECT COUNT(*) FROM orders WHERE partner_id = $1 AND status IN ('ASSIGNED', 'PICKED_UP', 'IN_TRANSIT', 'RETURNING')";
-    let done_sql = "SELECT COUNT(*) FROM orders WHERE partner_id = $1 AND status = 'COMPLETED' AND finished_at >= $2";
-    let cod_sql = format!("SELECT CAST(COALESCE(SUM(cod_amount), 0) AS BIGINT) FROM orders WHERE partner_id = $1 AND status IN {ACTIVE}");
-    on_db!(db, pool => {
-        let today: i64 = sqlx::query_scalar(today_sql).bind(partner_id).bind(day_start_ms).fetch_one(pool).await?;
-        let in_progress: i64 = sqlx::query_scalar(moving_sql).bind(partner_id).fetch_one(pool).await?;
-        let completed_this_month: i64 = sqlx::query_scalar(done_sql).bind(partner_id).bind(month_start_ms).fetch_one(pool).await?;
-        let cod_to_collect: i64 = sqlx::query_scalar(&cod_sql).bind(partner_id).fetch_one(pool).await?;
-        Ok(Kpis { today, in_progress, completed_this_month, cod_to_collect })
-    })
+    // One statement, one round trip: each figure is its own subquery, on its own index. A
+    // parcel on its way back is moving too (its cash is no longer to collect).
+    const SQL: &str = "SELECT \
+        (SELECT COUNT(*) FROM orders WHERE partner_id = $1 AND created_at >= $2), \
+        (SELECT COUNT(*) FROM orders WHERE partner_id = $1 AND status IN ('ASSIGNED', 'PICKED_UP', 'IN_TRANSIT', 'RETURNING')), \
+        (SELECT COUNT(*) FROM orders WHERE partner_id = $1 AND status = 'COMPLETED' AND finished_at >= $3), \
+        (SELECT CAST(COALESCE(SUM(cod_amount), 0) AS BIGINT) FROM orders WHERE partner_id = $1 \
+           AND status IN ('PENDING', 'ASSIGNED', 'PICKED_UP', 'IN_TRANSIT'))";
+    let (today, in_progress, completed_this_month, cod_to_collect): (i64, i64, i64, i64) = on_db!(db, pool => {
+        sqlx::query_as(SQL).bind(partner_id).bind(day_start_ms).bind(month_start_ms).fetch_one(pool).await
+    })?;
+    Ok(Kpis { today, in_progress, completed_this_month, cod_to_collect })
 }
