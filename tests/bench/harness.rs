@@ -83,8 +83,8 @@ impl Served {
 impl Drop for Served {
     fn drop(&mut self) {
         // Asked to stop first, so that a profiler around it (`BENCH_WRAP`) writes its report.
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        for _ in 0..300 {
+        let asked = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().is_ok_and(|s| s.success());
+        for _ in 0..if asked { 300 } else { 0 } {
             if self.child.try_wait().is_ok_and(|s| s.is_some()) {
                 return;
             }
