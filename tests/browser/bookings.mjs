@@ -168,7 +168,9 @@ try {
   await again.click("button[type=submit].btn");
   await again.waitForURL("**/accounts/login/?reset=1");
   check((await text(again)).includes("Mot de passe changé"), "told the password changed");
-  // The session on the first phone ended with the old password.
+  // The session on the first phone ended with the old password: its open page follows it to the
+  // login page by itself (its stream says `ended`), and a page asked for there goes there too.
+  await vendor.waitForURL("**/accounts/login/?ended=1**", { timeout: 15000 });
   await vendor.goto(`${BASE}/partners/dashboard/`);
   check(vendor.url().includes("/accounts/login/"), `the old session ended (${vendor.url()})`);
   await login(again, "vendeur@test.cm", "un-nouveau-mot-de-passe", "**/partners/dashboard/");
