@@ -70,6 +70,8 @@ pub fn event_stream(events: impl Stream<Item = Event> + Send + 'static, keep_ali
 
 /// The largest request head looked at; a bigger one is hyper's to answer (or refuse).
 const MAX_HEAD: usize = 8 * 1024;
+/// What is looked at first: enough for most request lines, and for a stream's whole head.
+const FIRST_LOOK: usize = 1024;
 /// How long a request head that arrives in pieces is waited for before hyper is given it.
 const HEAD_PATIENCE: Duration = Duration::from_secs(5);
 
@@ -161,9 +163,10 @@ where
 /// Look at the connection's first request without reading it: the request (and its head's
 /// length) when it is a plain HTTP/1.1 `GET` of an event stream, `None` for anything else.
 async fn peek_stream_request(socket: &TcpStream, local: SocketAddr, remote: SocketAddr) -> Option<(Request, usize)> {
-    // A connection opened ahead of its first request (browsers do) costs nothing until it speaks.
+    // A connection opened ahead of its first request (browsers do) costs nothing until it speaks,
+    // and most are decided on a request line that fits in a small look.
     socket.readable().await.ok()?;
-    let mut buf = vec![0u8; MAX_HEAD];
+    let mut buf = vec![0u8; FIRST_LOOK];
     let started = tokio::time::Instant::now();
     let mut pause = Duration::from_millis(2);
     loop {
@@ -182,6 +185,8 @@ async fn peek_stream_request(socket: &TcpStream, local: SocketAddr, remote: Sock
         let mut parsed = httparse::Request::new(&mut headers);
         match parsed.parse(seen) {
             Ok(httparse::Status::Complete(len)) => return stream_request(&parsed, local, remote).map(|req| (req, len)),
+            // A stream's head longer than the first look: look at all of what is there.
+            Ok(httparse::Status::Partial) if n == buf.len() && buf.len() < MAX_HEAD => buf.resize(MAX_HEAD, 0),
             Ok(httparse::Status::Partial) if n < MAX_HEAD && started.elapsed() < HEAD_PATIENCE => {
                 // More of the head is on its way (a slow network splits it): look again shortly.
                 tokio::time::sleep(pause).await;

@@ -38,7 +38,8 @@ pub struct Served {
 impl Served {
     pub async fn start(db_url: &str, env: &[(&str, &str)]) -> Served {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        // `BENCH_WRAP="valgrind --tool=massif"` (say) runs the server under a profiler.
+        // `BENCH_WRAP="perf record -g"` (say) runs the server under a profiler. Not valgrind:
+        // mimalloc replaces malloc, which valgrind's tools cannot follow (`--features dhat-heap`).
         let wrap = std::env::var("BENCH_WRAP").unwrap_or_default();
         let mut wrap = wrap.split_whitespace();
         let mut cmd = match wrap.next() {

@@ -434,9 +434,13 @@ async fn a_stream_on_a_new_connection_is_served_beside_hyper(backend: Backend) {
     let host = app.base.trim_start_matches("http://").to_owned();
     let connect = || tokio::net::TcpStream::connect(host.clone());
 
-    // The head arrives in two pieces, as on a slow network.
+    // The head arrives in two pieces, as on a slow network, and is longer than the server's first
+    // look at it (a phone's long user agent and cookies).
     let mut conn = connect().await.unwrap();
-    conn.write_all(format!("GET /partners/notifications/stream/ HTTP/1.1\r\nHost: {host}\r\n").as_bytes()).await.unwrap();
+    let agent = "Mozilla/5.0 ".repeat(200);
+    conn.write_all(format!("GET /partners/notifications/stream/ HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {agent}\r\n").as_bytes())
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     conn.write_all(format!("Accept: text/event-stream\r\nCookie: {cookie}\r\n\r\n").as_bytes()).await.unwrap();
     let mut buf = Vec::new();
